@@ -1,0 +1,134 @@
+/**
+ * Plain types of the policy engine. The engine is pure: it takes a ClusterSnapshot (the API's own
+ * object shapes, imported as types only) and returns decisions as data.
+ */
+import type {
+  V1LabelSelector,
+  V1Namespace,
+  V1NetworkPolicy,
+  V1Pod,
+  V1Service,
+} from '@kubernetes/client-node';
+
+/** Protocols a NetworkPolicyPort may name (networking.k8s.io/v1 NetworkPolicyPort.protocol). */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+/** All protocols, in display order. */
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+
+/** Kinds of workload that own pods and that a manifest may carry instead of pods. */
+export type WorkloadKind =
+  | 'Deployment'
+  | 'StatefulSet'
+  | 'DaemonSet'
+  | 'ReplicaSet'
+  | 'ReplicationController'
+  | 'Job'
+  | 'CronJob';
+
+/** A workload object as far as the engine needs it: its pod selector and template labels. */
+export interface Workload {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  /** spec.selector (ReplicationController's map form is converted to matchLabels). */
+  selector?: V1LabelSelector;
+  templateLabels: Record<string, string>;
+}
+
+/** The world the engine reasons about. Live clusters and manifest files both produce it. */
+export interface ClusterSnapshot {
+  namespaces: V1Namespace[];
+  pods: V1Pod[];
+  policies: V1NetworkPolicy[];
+  services: V1Service[];
+  workloads: Workload[];
+}
+
+/** A pod by namespace and name. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+}
+
+/** A NetworkPolicy by namespace and name. */
+export interface PolicyRef {
+  namespace: string;
+  name: string;
+}
+
+/** Traffic direction as seen by the subject pod of a policy. */
+export type Direction = 'ingress' | 'egress';
+
+/** One rule of one policy: spec.ingress[index] or spec.egress[index]. */
+export interface RuleRef {
+  policy: PolicyRef;
+  direction: Direction;
+  index: number;
+}
+
+/** An address block as written in a policy's ipBlock peer. */
+export interface IpBlock {
+  cidr: string;
+  except: string[];
+}
+
+/** A source or destination of traffic: a pod, or addresses outside the cluster. */
+export type Peer = { pod: PodRef } | { ipBlock: IpBlock };
+
+/** An inclusive port range. */
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+/** A set of ports: per protocol, sorted, disjoint, non-adjacent inclusive ranges. */
+export type PortSet = Record<Protocol, PortRange[]>;
+
+/** A concrete port to ask about: a number, or a name resolved on the destination pod. */
+export interface PortQuery {
+  port: number | string;
+  protocol: Protocol;
+}
+
+/** Why a direction denied traffic (absent when it allowed it). */
+export type DenialReason =
+  /** No rule of the isolating policies admits the peer at all. */
+  | 'no-rule-admits-peer'
+  /** Some rules admit the peer, but none on the port asked about. */
+  | 'no-rule-admits-port';
+
+/** The verdict of one direction (the destination's ingress, or the source's egress). */
+export interface DirectionDecision {
+  allowed: boolean;
+  /** True once some policy selects the subject pod for this direction. */
+  isolated: boolean;
+  /** Policies that select the subject pod for this direction. */
+  selectedBy: PolicyRef[];
+  /** Rules that admitted the traffic (empty when not isolated, or denied). */
+  allowedBy: RuleRef[];
+  /** Rules whose peers admit the other side but whose ports do not include the port asked about. */
+  peerAdmittedBy: RuleRef[];
+  reason?: DenialReason;
+  /** False when the direction does not apply (egress of an address outside the cluster). */
+  applies: boolean;
+}
+
+/** Whether traffic is allowed, with both halves of the answer. */
+export interface Decision {
+  allowed: boolean;
+  ingress: DirectionDecision;
+  egress: DirectionDecision;
+}
+
+/** Something the user should know about the answer, as data. */
+export interface Warning {
+  code:
+    | 'invalid-policy'
+    | 'host-network-pod'
+    | 'pod-without-ip'
+    | 'terminating-pod'
+    | 'unresolved-named-port'
+    | 'no-target'
+    | 'unknown-namespace';
+  message: string;
+}

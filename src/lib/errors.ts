@@ -1,0 +1,58 @@
+/** Typed errors: each maps to an exit code and one line on stderr (plus an optional hint). */
+
+/** Base class: a message for the user, a hint on how to fix it, and the exit code. */
+export class NetpolError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Wrong flags, arguments or values: exit 2. */
+export class UsageError extends NetpolError {
+  constructor(message: string, hint?: string) {
+    super(message, 2, hint);
+  }
+}
+
+/** Unreadable or unparsable manifests: exit 1, naming the file and line. */
+export class ManifestError extends NetpolError {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+    hint?: string,
+  ) {
+    super(file ? `${file}${line ? `:${line}` : ''}: ${message}` : message, 1, hint);
+  }
+}
+
+/** No usable kubeconfig, context or credentials: exit 1. */
+export class KubeconfigError extends NetpolError {
+  constructor(message: string, hint?: string) {
+    super(message, 1, hint);
+  }
+}
+
+/** The API server refused or failed a request: exit 1, keeping the HTTP status and server message. */
+export class ApiError extends NetpolError {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly serverMessage?: string,
+    hint?: string,
+  ) {
+    super(message, 1, hint);
+  }
+}
+
+/** A yes/no query answered "no" (`who-can --from`): exit 1 without an error line. */
+export class DeniedResult extends NetpolError {
+  constructor(message: string) {
+    super(message, 1);
+  }
+}
