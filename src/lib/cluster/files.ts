@@ -1,0 +1,421 @@
+/**
+ * The offline loader: manifests from files, directories and stdin (`-f`) become a ClusterSnapshot.
+ * Reads YAML (multi-document) and JSON; never loads @kubernetes/client-node (types only).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+
+import { LineCounter, parseAllDocuments } from 'yaml';
+import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
+
+import type { Workload, WorkloadKind } from '../engine/model.js';
+import { ManifestError, UsageError } from '../errors.js';
+import type { LoadedSnapshot } from './types.js';
+
+/** Options of loadManifests. */
+export interface LoadManifestsOptions {
+  /** What `-` reads: a string, a stream, or (when absent) process.stdin. */
+  stdin?: NodeJS.ReadableStream | string;
+  /** Namespace of objects that name none (kubectl's -n, else the context's); default 'default'. */
+  defaultNamespace?: string;
+}
+
+/** The label the API server puts on every namespace (used by namespaceSelectors). */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** Name `-` is reported under in messages. */
+const STDIN_NAME = '<stdin>';
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+/** API groups each supported kind may come from (the group of apiVersion; '' is the core group). */
+const KIND_GROUPS: Record<string, readonly string[]> = {
+  Namespace: [''],
+  Pod: [''],
+  Service: [''],
+  // extensions/v1beta1 NetworkPolicy has the same shape as networking.k8s.io/v1.
+  NetworkPolicy: ['networking.k8s.io', 'extensions'],
+  Deployment: ['apps', 'extensions'],
+  StatefulSet: ['apps'],
+  DaemonSet: ['apps', 'extensions'],
+  ReplicaSet: ['apps', 'extensions'],
+  ReplicationController: [''],
+  Job: ['batch'],
+  CronJob: ['batch'],
+};
+
+const WORKLOAD_KINDS: ReadonlySet<string> = new Set<WorkloadKind>([
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicaSet',
+  'ReplicationController',
+  'Job',
+  'CronJob',
+]);
+
+/** One manifest source once read: a file path (or `<stdin>`) and its text. */
+interface Source {
+  name: string;
+  text: string;
+  isJson: boolean;
+}
+
+/** One top-level document (or List item) with where it came from. */
+interface Located {
+  value: unknown;
+  file: string;
+  line: number;
+  /** Lines of the elements of a List's `items`, when the parser knows them. */
+  itemLines?: number[];
+}
+
+/** A Kubernetes object as far as the loader checks it. */
+interface RawObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
+/** Where an accepted object was defined, to report duplicates. */
+interface Origin {
+  file: string;
+  line: number;
+}
+
+/** Collects objects by kind/namespace/name; a later definition replaces an earlier one. */
+class SnapshotBuilder {
+  readonly warnings: string[] = [];
+  private readonly namespaces = new Map<string, V1Namespace>();
+  private readonly pods = new Map<string, V1Pod>();
+  private readonly policies = new Map<string, V1NetworkPolicy>();
+  private readonly services = new Map<string, V1Service>();
+  private readonly workloads = new Map<string, Workload>();
+  private readonly origins = new Map<string, Origin>();
+  private readonly mentionedNamespaces: string[] = [];
+  private readonly skippedKinds = new Set<string>();
+
+  constructor(private readonly defaultNamespace: string) {}
+
+  /** Adds one validated document; Lists are expanded, unsupported kinds skipped with a warning. */
+  add(doc: Located): void {
+    const obj = validateObject(doc);
+    if (obj.kind === 'List' || obj.kind.endsWith('List')) {
+      this.addList(obj, doc);
+      return;
+    }
+    const groups = KIND_GROUPS[obj.kind];
+    if (!groups || !groups.includes(apiGroupOf(obj.apiVersion))) {
+      this.skip(doc.file, obj);
+      return;
+    }
+    if (obj.kind === 'Namespace') {
+      this.addNamespace(obj, doc);
+      return;
+    }
+    const namespace = obj.metadata.namespace || this.defaultNamespace;
+    obj.metadata.namespace = namespace;
+    this.mentionedNamespaces.push(namespace);
+    const id = `${namespace}/${obj.metadata.name}`;
+    switch (obj.kind) {
+      case 'Pod':
+        this.put(this.pods, 'Pod', id, obj as V1Pod, doc);
+        return;
+      case 'Service':
+        this.put(this.services, 'Service', id, obj as V1Service, doc);
+        return;
+      case 'NetworkPolicy':
+        this.put(
+          this.policies,
+          'NetworkPolicy',
+          id,
+          { ...obj, apiVersion: 'networking.k8s.io/v1' } as V1NetworkPolicy,
+          doc,
+        );
+        return;
+    }
+    if (WORKLOAD_KINDS.has(obj.kind)) this.addWorkload(obj, obj.kind as WorkloadKind, doc);
+  }
+
+  /** Returns the snapshot, adding namespaces that objects mention but no manifest defines. */
+  build(): LoadedSnapshot {
+    for (const name of this.mentionedNamespaces) {
+      if (!this.namespaces.has(name)) {
+        this.namespaces.set(name, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels: { [NAMESPACE_NAME_LABEL]: name } },
+        });
+      }
+    }
+    return {
+      snapshot: {
+        namespaces: [...this.namespaces.values()],
+        pods: [...this.pods.values()],
+        policies: [...this.policies.values()],
+        services: [...this.services.values()],
+        workloads: [...this.workloads.values()],
+      },
+      warnings: this.warnings,
+    };
+  }
+
+  private addList(list: RawObject, doc: Located): void {
+    const items = list.items ?? [];
+    if (!Array.isArray(items))
+      throw new ManifestError(`${list.kind} has items that are not a list`, doc.file, doc.line);
+    const { itemLines } = doc;
+    // Typed lists from the API (PodList) omit kind and apiVersion on their items.
+    const impliedKind = list.kind === 'List' ? undefined : list.kind.slice(0, -'List'.length);
+    items.forEach((item: unknown, index) => {
+      if (item === null || item === undefined) return;
+      if (impliedKind && isPlainObject(item)) {
+        item.kind ??= impliedKind;
+        item.apiVersion ??= list.apiVersion;
+      }
+      this.add({ value: item, file: doc.file, line: itemLines?.[index] ?? doc.line });
+    });
+  }
+
+  private addNamespace(obj: RawObject, doc: Located): void {
+    // The API server always sets this label to the namespace's name.
+    obj.metadata.labels = { ...obj.metadata.labels, [NAMESPACE_NAME_LABEL]: obj.metadata.name };
+    this.put(this.namespaces, 'Namespace', obj.metadata.name, obj as V1Namespace, doc);
+  }
+
+  private addWorkload(obj: RawObject, kind: WorkloadKind, doc: Located): void {
+    const spec = isPlainObject(obj.spec) ? obj.spec : {};
+    const jobSpec = kind === 'CronJob' && isPlainObject(spec.jobTemplate) ? spec.jobTemplate.spec : undefined;
+    const template = kind === 'CronJob' ? (isPlainObject(jobSpec) ? jobSpec.template : undefined) : spec.template;
+    const templateObj = isPlainObject(template) ? template : {};
+    const templateMeta = isPlainObject(templateObj.metadata) ? templateObj.metadata : {};
+    const templateSpec = isPlainObject(templateObj.spec) ? templateObj.spec : {};
+    const templateLabels = checkLabels(templateMeta.labels, doc, 'spec.template.metadata.labels') ?? {};
+    const { name, namespace = this.defaultNamespace } = obj.metadata;
+    const workload: Workload = { kind, namespace, name, templateLabels };
+    const selector = toSelector(kind, spec.selector);
+    if (selector) workload.selector = selector;
+    const isFirst = this.put(this.workloads, kind, `${namespace}/${name}`, workload, doc);
+
+    const pod: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace,
+        labels: { ...templateLabels },
+        ownerReferences: [{ apiVersion: obj.apiVersion, kind, name, uid: '', controller: true }],
+      },
+      spec: { containers: Array.isArray(templateSpec.containers) ? templateSpec.containers : [] },
+    };
+    if (templateSpec.hostNetwork === true) pod.spec!.hostNetwork = true;
+    // The representative pod of a redefined workload is replaced silently: one warning is enough.
+    this.put(this.pods, 'Pod', `${namespace}/${name}`, pod, doc, !isFirst);
+  }
+
+  /** Stores an object under kind/id; returns false (after warning) when it replaces an earlier one. */
+  private put<T>(map: Map<string, T>, kind: string, id: string, value: T, doc: Located, quiet = false): boolean {
+    const originKey = `${kind}/${id}`;
+    const earlier = this.origins.get(originKey);
+    if (earlier && !quiet) {
+      this.warnings.push(
+        `${doc.file}:${doc.line}: ${kind} ${id} is also defined at ${earlier.file}:${earlier.line}; using the later one`,
+      );
+    }
+    this.origins.set(originKey, { file: doc.file, line: doc.line });
+    map.set(id, value);
+    return !earlier;
+  }
+
+  private skip(file: string, obj: RawObject): void {
+    const what = KIND_GROUPS[obj.kind] ? `${obj.kind} (${obj.apiVersion})` : obj.kind;
+    const key = `${file}\0${what}`;
+    if (this.skippedKinds.has(key)) return;
+    this.skippedKinds.add(key);
+    this.warnings.push(`${file}: skipped kind ${what} (not used by network policy)`);
+  }
+}
+
+/** Reads manifests from files, directories (recursively: .yaml, .yml, .json) and `-` (stdin). */
+export async function loadManifests(paths: string[], opts: LoadManifestsOptions = {}): Promise<LoadedSnapshot> {
+  if (paths.filter((p) => p === '-').length > 1) {
+    throw new UsageError('-f - (stdin) can be given only once');
+  }
+  const builder = new SnapshotBuilder(opts.defaultNamespace || 'default');
+  for (const path of paths) {
+    const sources = path === '-' ? [await readStdin(opts.stdin ?? process.stdin)] : await readPath(path);
+    for (const source of sources) {
+      for (const doc of parseSource(source)) builder.add(doc);
+    }
+  }
+  return builder.build();
+}
+
+/** Reads a file, or every manifest file below a directory in sorted order. */
+async function readPath(path: string): Promise<Source[]> {
+  const info = await stat(path).catch((err: unknown) => failRead(err, path));
+  if (!info.isDirectory()) return [await readSource(path)];
+  const files = await listManifestFiles(path);
+  return Promise.all(files.map(readSource));
+}
+
+/** Lists manifest files under a directory, recursively, sorted by path for determinism. */
+async function listManifestFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => failRead(err, dir));
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files: string[] = [];
+  for (const entry of entries) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await listManifestFiles(full)));
+    else if (MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) files.push(full);
+  }
+  return files;
+}
+
+async function readSource(path: string): Promise<Source> {
+  const text = await readFile(path, 'utf8').catch((err: unknown) => failRead(err, path));
+  return { name: path, text, isJson: extname(path).toLowerCase() === '.json' };
+}
+
+async function readStdin(stdin: NodeJS.ReadableStream | string): Promise<Source> {
+  if (typeof stdin === 'string') return { name: STDIN_NAME, text: stdin, isJson: false };
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  } catch (err) {
+    throw new ManifestError(`cannot read: ${(err as Error).message}`, STDIN_NAME);
+  }
+  return { name: STDIN_NAME, text: Buffer.concat(chunks).toString('utf8'), isJson: false };
+}
+
+/** Turns a filesystem error into a ManifestError with a hint; never returns. */
+function failRead(err: unknown, path: string): never {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    throw new ManifestError('no such file or directory', path, undefined, 'check the path given to -f/--filename');
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    throw new ManifestError('permission denied', path, undefined, 'make the file readable or pass it on stdin (-f -)');
+  }
+  throw new ManifestError(`cannot read: ${(err as Error).message}`, path);
+}
+
+/** Splits a source into its non-empty documents, each with its 1-based line. */
+function parseSource(source: Source): Located[] {
+  return source.isJson ? parseJson(source) : parseYaml(source);
+}
+
+function parseJson(source: Source): Located[] {
+  const line = firstContentLine(source.text, 0);
+  let value: unknown;
+  try {
+    value = JSON.parse(source.text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const position = /at position (\d+)/.exec(message);
+    const errorLine = position ? lineAt(source.text, Number(position[1])) : source.text.split('\n').length;
+    throw new ManifestError(
+      `invalid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`,
+      source.name,
+      errorLine,
+    );
+  }
+  if (value === null) return [];
+  return [{ value, file: source.name, line }];
+}
+
+function parseYaml(source: Source): Located[] {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(source.text, { lineCounter, uniqueKeys: false });
+  const located: Located[] = [];
+  for (const doc of docs) {
+    const error = doc.errors[0];
+    if (error) {
+      const line = error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line;
+      const summary = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      throw new ManifestError(`invalid YAML: ${summary}`, source.name, line);
+    }
+    const contents = doc.contents;
+    if (contents === null) continue;
+    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+    if (value === null || value === undefined) continue;
+    const line = lineCounter.linePos(contents.range[0]).line;
+    const entry: Located = { value, file: source.name, line };
+    const items = doc.get('items', true) as { items?: { range?: [number, number, number] | null }[] } | undefined;
+    if (items && Array.isArray(items.items)) {
+      entry.itemLines = items.items.map((item) => (item.range ? lineCounter.linePos(item.range[0]).line : line));
+    }
+    located.push(entry);
+  }
+  return located;
+}
+
+/** The 1-based line holding the character at `offset`. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** The 1-based line of the first non-blank character from `offset`. */
+function firstContentLine(text: string, offset: number): number {
+  const match = /\S/.exec(text.slice(offset));
+  return lineAt(text, offset + (match ? match.index : 0));
+}
+
+/** Checks that a document is a Kubernetes object: an object with apiVersion, kind and metadata.name. */
+function validateObject(doc: Located): RawObject {
+  const { value, file, line } = doc;
+  if (!isPlainObject(value)) {
+    const found = Array.isArray(value) ? 'a list' : `a ${typeof value}`;
+    throw new ManifestError(`expected a Kubernetes object, found ${found}`, file, line);
+  }
+  for (const field of ['apiVersion', 'kind'] as const) {
+    if (typeof value[field] !== 'string' || value[field] === '') {
+      throw new ManifestError(`object has no ${field}`, file, line);
+    }
+  }
+  const kind = value.kind as string;
+  const isList = kind === 'List' || kind.endsWith('List');
+  if (!isList) {
+    const metadata = value.metadata;
+    if (!isPlainObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
+      throw new ManifestError(`${kind} has no metadata.name`, file, line);
+    }
+    if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string') {
+      throw new ManifestError(`${kind} ${metadata.name}: metadata.namespace must be a string`, file, line);
+    }
+    checkLabels(metadata.labels, doc, 'metadata.labels');
+  } else if (!isPlainObject(value.metadata)) {
+    value.metadata = {};
+  }
+  return value as RawObject;
+}
+
+/** Label values must be strings (`version: 1` in YAML is a number and the API rejects it). */
+function checkLabels(labels: unknown, doc: Located, field: string): Record<string, string> | undefined {
+  if (labels === undefined || labels === null) return undefined;
+  if (!isPlainObject(labels)) throw new ManifestError(`${field} must be a map of strings`, doc.file, doc.line);
+  for (const [key, value] of Object.entries(labels)) {
+    if (typeof value !== 'string') {
+      throw new ManifestError(`${field}.${key} must be a string (quote it)`, doc.file, doc.line);
+    }
+  }
+  return labels as Record<string, string>;
+}
+
+/** spec.selector as a LabelSelector; ReplicationController's map form becomes matchLabels. */
+function toSelector(kind: WorkloadKind, selector: unknown): V1LabelSelector | undefined {
+  if (!isPlainObject(selector)) return undefined;
+  if (kind === 'ReplicationController') return { matchLabels: { ...(selector as Record<string, string>) } };
+  return selector as V1LabelSelector;
+}
+
+function apiGroupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
