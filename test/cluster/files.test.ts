@@ -35,7 +35,8 @@ describe('loadManifests: kinds', () => {
     expect(snapshot.pods[0].spec?.containers[0].ports).toEqual([{ name: 'pg', containerPort: 5432 }]);
     expect(names(snapshot.services)).toEqual(['shop/db']);
     expect(names(snapshot.policies)).toEqual(['shop/db-from-api']);
-    expect(snapshot.policies[0].spec?.ingress?.[0].from?.[0].podSelector?.matchLabels).toEqual({ app: 'api' });
+    expect(snapshot.policies[0].spec?.ingress?.[0]._from?.[0].podSelector?.matchLabels).toEqual({ app: 'api' });
+    expect(snapshot.policies[0].spec?.ingress?.[0]).not.toHaveProperty('from');
     expect(snapshot.workloads).toEqual([]);
   });
 

@@ -125,13 +125,7 @@ class SnapshotBuilder {
         this.put(this.services, 'Service', id, obj as V1Service, doc);
         return;
       case 'NetworkPolicy':
-        this.put(
-          this.policies,
-          'NetworkPolicy',
-          id,
-          { ...obj, apiVersion: 'networking.k8s.io/v1' } as V1NetworkPolicy,
-          doc,
-        );
+        this.put(this.policies, 'NetworkPolicy', id, toTypedPolicy(obj), doc);
         return;
     }
     if (WORKLOAD_KINDS.has(obj.kind)) this.addWorkload(obj, obj.kind as WorkloadKind, doc);
@@ -402,6 +396,23 @@ function checkLabels(labels: unknown, doc: Located, field: string): Record<strin
     }
   }
   return labels as Record<string, string>;
+}
+
+/**
+ * A NetworkPolicy in client-node's typed shape, as the live loader returns it: apiVersion
+ * networking.k8s.io/v1 (extensions/v1beta1 has the same fields) and each ingress rule's `from`
+ * under `_from` (V1NetworkPolicyIngressRule renames it).
+ */
+function toTypedPolicy(obj: RawObject): V1NetworkPolicy {
+  const spec = isPlainObject(obj.spec) ? obj.spec : undefined;
+  const ingress = spec && Array.isArray(spec.ingress) ? spec.ingress : undefined;
+  const typedIngress = ingress?.map((rule: unknown) => {
+    if (!isPlainObject(rule) || !('from' in rule)) return rule;
+    const { from, ...rest } = rule;
+    return { ...rest, _from: from };
+  });
+  const typedSpec = typedIngress ? { ...spec, ingress: typedIngress } : spec;
+  return { ...obj, apiVersion: 'networking.k8s.io/v1', spec: typedSpec } as V1NetworkPolicy;
 }
 
 /** spec.selector as a LabelSelector; ReplicationController's map form becomes matchLabels. */
