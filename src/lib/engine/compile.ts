@@ -1,13 +1,300 @@
-/** NetworkPolicy -> compiled matchers, once per snapshot. */
-import type { ClusterSnapshot, Warning } from './model.js';
+/**
+ * NetworkPolicy -> compiled matchers, once per snapshot; pods indexed and grouped into classes that no
+ * policy can tell apart, so each question is answered once per class instead of once per pod.
+ */
+import type {
+  V1NetworkPolicy,
+  V1NetworkPolicyEgressRule,
+  V1NetworkPolicyIngressRule,
+  V1NetworkPolicyPeer,
+  V1Pod,
+} from '@kubernetes/client-node';
+
+type V1NetworkPolicyRule = V1NetworkPolicyIngressRule & V1NetworkPolicyEgressRule;
+import type { CompiledIpBlock, Ip } from './ipblock.js';
+import { compileIpBlock, ipBlockContains, parseIp } from './ipblock.js';
+import type { ClusterSnapshot, Direction, PodRef, PolicyRef, RuleRef, Warning } from './model.js';
+import type { CompiledPort } from './ports.js';
+import { compilePorts, namedPortSignature } from './ports.js';
+import type { CompiledSelector, Labels } from './selector.js';
+import { compileSelector } from './selector.js';
+import { validatePolicy } from './validate.js';
+
+/** The label every namespace carries, set by the API server to the namespace's name. */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** A peer of a rule, compiled. */
+export type CompiledPeer =
+  | {
+      kind: 'pods';
+      /** namespaceSelector, or undefined for "the policy's own namespace" (NetworkPolicyPeer.namespaceSelector absent). */
+      namespaces?: CompiledSelector;
+      /** podSelector, or undefined for "every pod" (NetworkPolicyPeer.podSelector absent). */
+      pods?: CompiledSelector;
+      source: V1NetworkPolicyPeer;
+    }
+  | { kind: 'ipBlock'; block: CompiledIpBlock; id: number; source: V1NetworkPolicyPeer };
+
+/** One ingress or egress rule, compiled. */
+export interface CompiledRule {
+  ref: RuleRef;
+  /** 'all' when `from`/`to` is empty or absent: the rule admits every peer. */
+  peers: CompiledPeer[] | 'all';
+  /** 'all' when `ports` is empty or absent: every port of every protocol. */
+  ports: CompiledPort[] | 'all';
+}
+
+/** A valid NetworkPolicy, compiled. */
+export interface CompiledPolicy {
+  ref: PolicyRef;
+  podSelector: CompiledSelector;
+  /** Rules per direction; undefined when the policy does not apply to that direction. */
+  ingress?: CompiledRule[];
+  egress?: CompiledRule[];
+  source: V1NetworkPolicy;
+}
+
+/** A pod as the engine sees it. */
+export interface PodInfo {
+  ref: PodRef;
+  pod: V1Pod;
+  ips: Ip[];
+  classId: number;
+  isHostNetwork: boolean;
+  isTerminating: boolean;
+}
+
+/** Pods that every policy treats alike: same namespace, same labels where selectors look, same ipBlock hits, same named ports. */
+export interface PodClass {
+  id: number;
+  namespace: string;
+  /** A member; its labels and named ports stand for the whole class. */
+  representative: PodInfo;
+  labels: Labels;
+  namespaceLabels: Labels;
+  /** Ids of the ipBlock peers that contain one of the pods' IPs. */
+  ipBlockIds: ReadonlySet<number>;
+  /** Policies that select these pods, per direction. */
+  ingressPolicies: CompiledPolicy[];
+  egressPolicies: CompiledPolicy[];
+  members: PodInfo[];
+}
 
 /** A snapshot with its policies compiled and its pods indexed; build once, query many times. */
 export interface World {
   snapshot: ClusterSnapshot;
   warnings: Warning[];
+  policies: CompiledPolicy[];
+  pods: PodInfo[];
+  classes: PodClass[];
+  /** ns/name -> pod */
+  podsByKey: Map<string, PodInfo>;
+  /** Namespace name -> labels (always including kubernetes.io/metadata.name). */
+  namespaceLabels: Map<string, Labels>;
+  /** Memo for the engine's pair analyses (evaluate.ts). */
+  cache: Map<number, unknown>;
 }
 
-/** Compiles a snapshot into a World. */
+/** `namespace/name` of a pod or policy. */
+export function keyOf(ref: { namespace: string; name: string }): string {
+  return `${ref.namespace}/${ref.name}`;
+}
+
+/**
+ * The directions a policy applies to. NetworkPolicySpec.policyTypes as written; when absent or empty
+ * (SetDefaults_NetworkPolicy), Ingress always, and Egress only if the policy has egress rules.
+ */
+export function effectivePolicyTypes(policy: V1NetworkPolicy): Record<Direction, boolean> {
+  const types = policy.spec?.policyTypes ?? [];
+  if (types.length > 0) return { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
+  return { ingress: true, egress: (policy.spec?.egress ?? []).length > 0 };
+}
+
+function selectorCache() {
+  const byKey = new Map<string, CompiledSelector>();
+  return (selector: object): CompiledSelector => {
+    const compiled = compileSelector(selector);
+    const known = byKey.get(compiled.key);
+    if (known) return known;
+    byKey.set(compiled.key, compiled);
+    return compiled;
+  };
+}
+
+function compileRules(
+  rules: V1NetworkPolicyRule[],
+  policy: PolicyRef,
+  direction: Direction,
+  select: (s: object) => CompiledSelector,
+  ipBlock: (peer: V1NetworkPolicyPeer) => CompiledPeer,
+): CompiledRule[] {
+  return rules.map((rule, index) => {
+    const list = direction === 'ingress' ? rule._from : rule.to;
+    // NetworkPolicyIngressRule.from / EgressRule.to: empty or missing matches every peer.
+    const peers: CompiledPeer[] | 'all' =
+      !list || list.length === 0
+        ? 'all'
+        : list.map((peer: V1NetworkPolicyPeer): CompiledPeer => {
+            if (peer.ipBlock) return ipBlock(peer);
+            return {
+              kind: 'pods',
+              namespaces: peer.namespaceSelector ? select(peer.namespaceSelector) : undefined,
+              pods: peer.podSelector ? select(peer.podSelector) : undefined,
+              source: peer,
+            };
+          });
+    return { ref: { policy, direction, index }, peers, ports: compilePorts(rule.ports) };
+  });
+}
+
+/** Reads the `from` list whether it came from client-node (`_from`) or plain YAML (`from`). */
+function withFrom(rule: V1NetworkPolicyRule): V1NetworkPolicyRule {
+  const plain = rule as V1NetworkPolicyRule & { from?: V1NetworkPolicyPeer[] };
+  return plain._from === undefined && plain.from !== undefined ? { ...rule, _from: plain.from } : rule;
+}
+
+function podIps(pod: V1Pod): Ip[] {
+  const texts = new Set<string>();
+  for (const p of pod.status?.podIPs ?? []) if (p?.ip) texts.add(p.ip);
+  if (pod.status?.podIP) texts.add(pod.status.podIP);
+  return [...texts].map(parseIp).filter((ip): ip is Ip => ip !== undefined);
+}
+
+/** Compiles a snapshot into a World: validates and compiles policies, indexes pods, groups them into classes. */
 export function compileWorld(snapshot: ClusterSnapshot): World {
-  return { snapshot, warnings: [] };
+  const warnings: Warning[] = [];
+  const select = selectorCache();
+  const ipBlocks: CompiledIpBlock[] = [];
+  const ipBlockIds = new Map<string, number>();
+  const ipBlock = (peer: V1NetworkPolicyPeer): CompiledPeer => {
+    const block = compileIpBlock({ cidr: peer.ipBlock!.cidr, except: peer.ipBlock!.except ?? [] });
+    const key = `${block.cidr.text}!${block.except.map((e) => e.text).join(',')}`;
+    let id = ipBlockIds.get(key);
+    if (id === undefined) {
+      id = ipBlocks.length;
+      ipBlocks.push(block);
+      ipBlockIds.set(key, id);
+    }
+    return { kind: 'ipBlock', block, id, source: peer };
+  };
+
+  const policies: CompiledPolicy[] = [];
+  for (const source of snapshot.policies) {
+    const ref = { namespace: source.metadata?.namespace ?? 'default', name: source.metadata?.name ?? '' };
+    const problems = validatePolicy(source);
+    if (problems.length > 0) {
+      // Policies the API server would reject are left out of every answer, and said so.
+      warnings.push({
+        code: 'invalid-policy',
+        message: `policy ${keyOf(ref)} is invalid and left out: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`,
+      });
+      continue;
+    }
+    const types = effectivePolicyTypes(source);
+    const spec = source.spec ?? {};
+    policies.push({
+      ref,
+      podSelector: select(spec.podSelector ?? {}),
+      ingress: types.ingress
+        ? compileRules((spec.ingress ?? []).map(withFrom), ref, 'ingress', select, ipBlock)
+        : undefined,
+      egress: types.egress ? compileRules(spec.egress ?? [], ref, 'egress', select, ipBlock) : undefined,
+      source,
+    });
+  }
+
+  // Label keys that any pod selector reads, and port names that any rule names: nothing else tells pods apart.
+  const podKeys = new Set<string>();
+  const portNames = new Set<string>();
+  for (const p of policies) {
+    for (const k of p.podSelector.keys) podKeys.add(k);
+    for (const rule of [...(p.ingress ?? []), ...(p.egress ?? [])]) {
+      if (rule.peers !== 'all')
+        for (const peer of rule.peers) if (peer.kind === 'pods') peer.pods?.keys.forEach((k) => podKeys.add(k));
+      if (rule.ports !== 'all') for (const port of rule.ports) if (port.kind === 'named') portNames.add(port.name);
+    }
+  }
+
+  const namespaceLabels = new Map<string, Labels>();
+  for (const ns of snapshot.namespaces) {
+    const name = ns.metadata?.name;
+    // The API server sets kubernetes.io/metadata.name on every namespace; it cannot be changed.
+    if (name) namespaceLabels.set(name, { ...(ns.metadata?.labels ?? {}), [NAMESPACE_NAME_LABEL]: name });
+  }
+  const labelsOfNamespace = (name: string): Labels => {
+    let labels = namespaceLabels.get(name);
+    if (!labels) {
+      labels = { [NAMESPACE_NAME_LABEL]: name };
+      namespaceLabels.set(name, labels);
+    }
+    return labels;
+  };
+
+  const policiesByNamespace = new Map<string, CompiledPolicy[]>();
+  for (const p of policies) {
+    const list = policiesByNamespace.get(p.ref.namespace) ?? [];
+    list.push(p);
+    policiesByNamespace.set(p.ref.namespace, list);
+  }
+
+  const pods: PodInfo[] = [];
+  const podsByKey = new Map<string, PodInfo>();
+  const classes: PodClass[] = [];
+  const classByKey = new Map<string, PodClass>();
+  const sortedKeys = [...podKeys].sort();
+  let podsWithoutIp = 0;
+  for (const pod of snapshot.pods) {
+    const phase = pod.status?.phase;
+    // Completed pods (phase Succeeded or Failed) hold no IP and take no traffic: left out (docs/semantics.md).
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    const ref = { namespace: pod.metadata?.namespace ?? 'default', name: pod.metadata?.name ?? '' };
+    const labels: Labels = pod.metadata?.labels ?? {};
+    const ips = podIps(pod);
+    if (ips.length === 0) podsWithoutIp++;
+    const hits: number[] = [];
+    ipBlocks.forEach((block, id) => {
+      // An ipBlock matches a pod when it contains one of the pod's IPs; a pod without an IP never matches.
+      if (ips.some((ip) => ipBlockContains(block, ip))) hits.push(id);
+    });
+    const projection = sortedKeys.map((k) => (k in labels ? `${k}=${labels[k]}` : '')).join('\u0001');
+    const classKey = [ref.namespace, projection, hits.join(','), namedPortSignature(pod, portNames)].join('\u0000');
+    let cls = classByKey.get(classKey);
+    const info: PodInfo = {
+      ref,
+      pod,
+      ips,
+      classId: cls ? cls.id : classes.length,
+      isHostNetwork: pod.spec?.hostNetwork === true,
+      isTerminating: Boolean(pod.metadata?.deletionTimestamp),
+    };
+    if (!cls) {
+      const nsLabels = labelsOfNamespace(ref.namespace);
+      const inNamespace = policiesByNamespace.get(ref.namespace) ?? [];
+      // A policy's podSelector selects pods in the policy's own namespace only.
+      const selecting = inNamespace.filter((p) => p.podSelector.matches(labels));
+      cls = {
+        id: classes.length,
+        namespace: ref.namespace,
+        representative: info,
+        labels,
+        namespaceLabels: nsLabels,
+        ipBlockIds: new Set(hits),
+        ingressPolicies: selecting.filter((p) => p.ingress !== undefined),
+        egressPolicies: selecting.filter((p) => p.egress !== undefined),
+        members: [],
+      };
+      classes.push(cls);
+      classByKey.set(classKey, cls);
+    }
+    cls.members.push(info);
+    pods.push(info);
+    podsByKey.set(keyOf(ref), info);
+  }
+  if (ipBlocks.length > 0 && podsWithoutIp > 0) {
+    warnings.push({
+      code: 'pod-without-ip',
+      message: `${podsWithoutIp} pod(s) have no IP address, so ipBlock rules can never match them`,
+    });
+  }
+  return { snapshot, warnings, policies, pods, classes, podsByKey, namespaceLabels, cache: new Map() };
 }

@@ -2,13 +2,7 @@
  * Plain types of the policy engine. The engine is pure: it takes a ClusterSnapshot (the API's own
  * object shapes, imported as types only) and returns decisions as data.
  */
-import type {
-  V1LabelSelector,
-  V1Namespace,
-  V1NetworkPolicy,
-  V1Pod,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
 /** Protocols a NetworkPolicyPort may name (networking.k8s.io/v1 NetworkPolicyPort.protocol). */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
@@ -17,13 +11,7 @@ export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 
 /** Kinds of workload that own pods and that a manifest may carry instead of pods. */
 export type WorkloadKind =
-  | 'Deployment'
-  | 'StatefulSet'
-  | 'DaemonSet'
-  | 'ReplicaSet'
-  | 'ReplicationController'
-  | 'Job'
-  | 'CronJob';
+  'Deployment' | 'StatefulSet' | 'DaemonSet' | 'ReplicaSet' | 'ReplicationController' | 'Job' | 'CronJob';
 
 /** A workload object as far as the engine needs it: its pod selector and template labels. */
 export interface Workload {

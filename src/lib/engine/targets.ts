@@ -1,7 +1,9 @@
 /** Resolving what a query names (a pod, a workload, a service, a label selector) to pods. */
 import type { V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import type { World } from './compile.js';
+import { keyOf } from './compile.js';
 import type { PodRef, PortQuery, Protocol, Warning, WorkloadKind } from './model.js';
+import { compileSelector } from './selector.js';
 
 /** What TARGET or --from names. */
 export type TargetSpec =
@@ -11,16 +13,62 @@ export type TargetSpec =
   /** Pods matching a selector in the given namespaces (undefined: every namespace). */
   | { kind: 'selector'; namespaces?: string[]; selector: V1LabelSelector };
 
+/** A query that names something the snapshot does not hold (a Service port, say). */
+export class QueryError extends Error {}
+
+function podsMatching(world: World, namespaces: string[] | undefined, selector: V1LabelSelector): PodRef[] {
+  const compiled = compileSelector(selector);
+  const inScope = namespaces ? new Set(namespaces) : undefined;
+  return world.pods
+    .filter((p) => (!inScope || inScope.has(p.ref.namespace)) && compiled.matches(p.pod.metadata?.labels ?? {}))
+    .map((p) => p.ref);
+}
+
 /** Pods a spec names, in snapshot order; an empty list comes with a warning saying why. */
 export function resolveTargets(world: World, spec: TargetSpec): { pods: PodRef[]; warnings: Warning[] } {
-  void world;
-  void spec;
-  throw new Error('resolveTargets: not implemented yet');
+  const none = (message: string) => ({ pods: [], warnings: [{ code: 'no-target' as const, message }] });
+  if (spec.kind === 'selector') {
+    const pods = podsMatching(world, spec.namespaces, spec.selector);
+    const where = spec.namespaces ? `namespace ${spec.namespaces.join(', ')}` : 'any namespace';
+    return pods.length ? { pods, warnings: [] } : none(`no pods in ${where} match the selector`);
+  }
+  const ref = `${spec.kind.toLowerCase()} ${keyOf(spec)}`;
+  if (spec.kind === 'pod') {
+    const pod = world.podsByKey.get(keyOf(spec));
+    return pod ? { pods: [pod.ref], warnings: [] } : none(`pod ${keyOf(spec)} not found`);
+  }
+  if (spec.kind === 'service') {
+    const service = world.snapshot.services.find(
+      (s) => s.metadata?.namespace === spec.namespace && s.metadata?.name === spec.name,
+    );
+    if (!service) return none(`service ${keyOf(spec)} not found`);
+    const selector = service.spec?.selector;
+    // A Service without a selector has no pods of its own (its endpoints are managed by hand).
+    if (!selector || Object.keys(selector).length === 0) return none(`service ${keyOf(spec)} has no pod selector`);
+    const pods = podsMatching(world, [spec.namespace], { matchLabels: selector });
+    return pods.length ? { pods, warnings: [] } : none(`service ${keyOf(spec)} selects no pods`);
+  }
+  const workload = world.snapshot.workloads.find(
+    (w) => w.kind === spec.kind && w.namespace === spec.namespace && w.name === spec.name,
+  );
+  let pods: PodRef[];
+  if (workload?.selector) pods = podsMatching(world, [spec.namespace], workload.selector);
+  else {
+    pods = world.pods
+      .filter((p) => p.ref.namespace === spec.namespace)
+      .filter((p) => {
+        const owner = workloadOf(p.pod);
+        return owner.kind === spec.kind && owner.name === spec.name;
+      })
+      .map((p) => p.ref);
+  }
+  if (pods.length) return { pods, warnings: [] };
+  return none(workload ? `${ref} has no pods` : `${ref} not found`);
 }
 
 /**
  * A Service port (number or name, optional protocol) resolved to what its pods receive:
- * spec.ports[].targetPort, a number or a container port name. Throws when the Service has no such port.
+ * spec.ports[].targetPort, a number or a container port name. Throws QueryError when the Service has no such port.
  */
 export function resolveServicePort(
   world: World,
@@ -28,15 +76,37 @@ export function resolveServicePort(
   port: number | string,
   protocol?: Protocol,
 ): PortQuery {
-  void world;
-  void service;
-  void port;
-  void protocol;
-  throw new Error('resolveServicePort: not implemented yet');
+  const svc = world.snapshot.services.find(
+    (s) => s.metadata?.namespace === service.namespace && s.metadata?.name === service.name,
+  );
+  if (!svc) throw new QueryError(`service ${keyOf(service)} not found`);
+  const match = (svc.spec?.ports ?? []).find(
+    (p) =>
+      (typeof port === 'number' ? p.port === port : p.name === port) &&
+      (protocol === undefined || (p.protocol ?? 'TCP') === protocol),
+  );
+  if (!match) {
+    const known = (svc.spec?.ports ?? []).map((p) => `${p.name ? `${p.name}:` : ''}${p.port}/${p.protocol ?? 'TCP'}`);
+    throw new QueryError(
+      `service ${keyOf(service)} has no port ${port}${protocol ? `/${protocol}` : ''} (it has ${known.join(', ') || 'none'})`,
+    );
+  }
+  // ServicePort.targetPort defaults to the same value as port.
+  const target = match.targetPort ?? match.port;
+  return {
+    port: typeof target === 'string' && /^\d+$/.test(target) ? Number(target) : target,
+    protocol: (match.protocol ?? 'TCP') as Protocol,
+  };
 }
 
 /** The workload that owns a pod (a ReplicaSet's Deployment when its pod-template-hash says so), or the pod itself. */
 export function workloadOf(pod: V1Pod): { kind: string; name: string } {
-  void pod;
-  throw new Error('workloadOf: not implemented yet');
+  const owners = pod.metadata?.ownerReferences ?? [];
+  const owner = owners.find((o) => o.controller) ?? owners[0];
+  if (!owner) return { kind: 'Pod', name: pod.metadata?.name ?? '' };
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  if (owner.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
+    return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
+  }
+  return { kind: owner.kind, name: owner.name };
 }

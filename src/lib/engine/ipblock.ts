@@ -1,0 +1,156 @@
+/** CIDR parsing, containment and ipBlock `except`, for IPv4 and IPv6. */
+import type { IpBlock } from './model.js';
+
+/** An IP address as a number, with its family. */
+export interface Ip {
+  family: 4 | 6;
+  value: bigint;
+}
+
+/** A CIDR: the network address (host bits cleared) and prefix length. */
+export interface Cidr {
+  family: 4 | 6;
+  base: bigint;
+  prefix: number;
+  text: string;
+}
+
+/** An ipBlock peer compiled for matching. */
+export interface CompiledIpBlock {
+  block: IpBlock;
+  cidr: Cidr;
+  except: Cidr[];
+}
+
+const BITS = { 4: 32, 6: 128 } as const;
+
+function parseIpv4(text: string): bigint | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0n;
+  for (const p of parts) {
+    // Leading zeros are read as decimal, as netutils.ParseIPSloppy does for legacy API fields.
+    if (!/^\d{1,3}$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    value = (value << 8n) | BigInt(n);
+  }
+  return value;
+}
+
+function parseIpv6(text: string): bigint | undefined {
+  if (!/^[0-9A-Fa-f:.]+$/.test(text)) return undefined;
+  let head = text;
+  let tailV4: bigint | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (text.includes('.')) {
+    tailV4 = parseIpv4(text.slice(lastColon + 1));
+    if (tailV4 === undefined) return undefined;
+    head = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return undefined;
+  const toGroups = (s: string) => (s === '' ? [] : s.split(':'));
+  const left = toGroups(halves[0]);
+  const right = halves.length === 2 ? toGroups(halves[1]) : [];
+  const missing = 8 - left.length - right.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...left, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...right];
+  let value = 0n;
+  for (const g of groups) {
+    if (!/^[0-9A-Fa-f]{1,4}$/.test(g)) return undefined;
+    value = (value << 16n) | BigInt(parseInt(g, 16));
+  }
+  if (tailV4 !== undefined) value = (value & ~0xffffffffn) | tailV4;
+  return value;
+}
+
+/** Parses an IPv4 or IPv6 address; IPv4-mapped IPv6 (::ffff:a.b.c.d) is read as IPv4, as Go's net.IP does. */
+export function parseIp(text: string): Ip | undefined {
+  if (typeof text !== 'string') return undefined;
+  if (!text.includes(':')) {
+    const v4 = parseIpv4(text);
+    return v4 === undefined ? undefined : { family: 4, value: v4 };
+  }
+  const v6 = parseIpv6(text);
+  if (v6 === undefined) return undefined;
+  if (v6 >> 32n === 0xffffn) return { family: 4, value: v6 & 0xffffffffn };
+  return { family: 6, value: v6 };
+}
+
+/** Parses `address/prefix`; host bits are cleared (10.0.0.1/24 is 10.0.0.0/24), as net.ParseCIDR does. */
+export function parseCidr(text: string): Cidr | undefined {
+  if (typeof text !== 'string') return undefined;
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = text.slice(0, slash);
+  const prefixText = text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(prefixText)) return undefined;
+  let prefix = Number(prefixText);
+  let ip: Ip | undefined;
+  if (addr.includes(':')) {
+    const v6 = parseIpv6(addr);
+    if (v6 === undefined || prefix > 128) return undefined;
+    // An IPv4-mapped network with a prefix of at least 96 is an IPv4 network, as in Go.
+    if (v6 >> 32n === 0xffffn && prefix >= 96) {
+      ip = { family: 4, value: v6 & 0xffffffffn };
+      prefix -= 96;
+    } else ip = { family: 6, value: v6 };
+  } else {
+    ip = parseIp(addr);
+    if (ip === undefined || prefix > 32) return undefined;
+  }
+  const bits = BITS[ip.family];
+  const hostBits = BigInt(bits - prefix);
+  const base = (ip.value >> hostBits) << hostBits;
+  return { family: ip.family, base, prefix, text };
+}
+
+/** Whether a CIDR contains an address (never across families). */
+export function cidrContains(cidr: Cidr, ip: Ip): boolean {
+  if (cidr.family !== ip.family) return false;
+  const hostBits = BigInt(BITS[cidr.family] - cidr.prefix);
+  return ip.value >> hostBits === cidr.base >> hostBits;
+}
+
+/** Whether `inner` is a strict subset of `outer` (the API's rule for ipBlock.except). */
+export function isStrictSubnet(inner: Cidr, outer: Cidr): boolean {
+  return (
+    inner.family === outer.family &&
+    inner.prefix > outer.prefix &&
+    cidrContains(outer, { family: inner.family, value: inner.base })
+  );
+}
+
+/** Problems with an ipBlock as the API server validates it (validation.ValidateIPBlock), or []. */
+export function validateIpBlock(block: IpBlock, path: string): string[] {
+  if (block === null || typeof block !== 'object') return [`${path}: must be an object`];
+  if (!block.cidr) return [`${path}.cidr: Required value`];
+  const cidr = parseCidr(block.cidr);
+  if (!cidr) return [`${path}.cidr: "${block.cidr}" is not a valid CIDR (e.g. 10.0.0.0/8 or fd00::/8)`];
+  const errs: string[] = [];
+  if (block.except !== undefined && block.except !== null && !Array.isArray(block.except)) {
+    return [`${path}.except: must be a list of CIDRs`];
+  }
+  (block.except ?? []).forEach((text, i) => {
+    const except = parseCidr(text);
+    if (!except) errs.push(`${path}.except[${i}]: "${text}" is not a valid CIDR`);
+    else if (!isStrictSubnet(except, cidr)) {
+      errs.push(`${path}.except[${i}]: "${text}" must be a strict subset of cidr "${block.cidr}"`);
+    }
+  });
+  return errs;
+}
+
+/** Compiles a validated ipBlock. */
+export function compileIpBlock(block: IpBlock): CompiledIpBlock {
+  const cidr = parseCidr(block.cidr);
+  if (!cidr) throw new Error(`invalid CIDR ${block.cidr}`);
+  const except = (block.except ?? []).map((e) => parseCidr(e)).filter((c): c is Cidr => c !== undefined);
+  return { block: { cidr: block.cidr, except: [...(block.except ?? [])] }, cidr, except };
+}
+
+/** Whether an address is in an ipBlock: inside cidr and outside every except. */
+export function ipBlockContains(block: CompiledIpBlock, ip: Ip): boolean {
+  return cidrContains(block.cidr, ip) && !block.except.some((e) => cidrContains(e, ip));
+}

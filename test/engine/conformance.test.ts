@@ -1,0 +1,70 @@
+/** The shared reachability cases (translated from the upstream e2e suite), as table-driven engine tests. */
+import { describe, expect, test } from '@jest/globals';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { compileWorld } from '../../src/lib/engine/compile.js';
+import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
+import { whoCan } from '../../src/lib/engine/who-can.js';
+
+interface CaseFile {
+  name: string;
+  namespaces: { name: string; labels: Record<string, string> }[];
+  pods: {
+    namespace: string;
+    name: string;
+    labels: Record<string, string>;
+    ip?: string;
+    containers: { name: string; ports: { name?: string; containerPort: number; protocol?: string }[] }[];
+  }[];
+  policies: ClusterSnapshot['policies'];
+  expect: { port: number; protocol: Protocol; allowed: [string, string][] }[];
+}
+
+const CASES_DIR = resolve(process.cwd(), '../shared/conformance/cases');
+
+/** Builds the snapshot a case describes, as the API objects a cluster would hold. */
+export function snapshotOfCase(c: CaseFile): ClusterSnapshot {
+  return {
+    namespaces: c.namespaces.map((n) => ({ metadata: { name: n.name, labels: n.labels } })),
+    pods: c.pods.map((p) => ({
+      metadata: { namespace: p.namespace, name: p.name, labels: p.labels },
+      spec: { containers: p.containers.map((k) => ({ name: k.name, ports: k.ports })) },
+      status: p.ip ? { podIP: p.ip, podIPs: [{ ip: p.ip }] } : {},
+    })),
+    policies: c.policies,
+    services: [],
+    workloads: [],
+  };
+}
+
+const cases: CaseFile[] = readdirSync(CASES_DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(join(CASES_DIR, f), 'utf8')) as CaseFile);
+
+describe('shared conformance cases', () => {
+  test('are present', () => {
+    expect(cases.length).toBeGreaterThan(20);
+  });
+
+  for (const c of cases) {
+    test.each(c.expect.map((e) => [`${e.port}/${e.protocol}`, e] as const))(`${c.name} on %s`, (_label, probe) => {
+      const world = compileWorld(snapshotOfCase(c));
+      expect(world.warnings.filter((w) => w.code === 'invalid-policy')).toEqual([]);
+      const targets = world.pods.map((p) => p.ref);
+      const result = whoCan(world, { targets, port: { port: probe.port, protocol: probe.protocol } });
+      const actual = result.connections
+        .flatMap((conn) =>
+          'pod' in conn.from
+            ? [`${conn.from.pod.namespace}/${conn.from.pod.name} -> ${conn.to.namespace}/${conn.to.name}`]
+            : [],
+        )
+        .sort();
+      const expected = probe.allowed
+        .filter(([f, t]) => f !== t)
+        .map(([f, t]) => `${f} -> ${t}`)
+        .sort();
+      expect(actual).toEqual(expected);
+    });
+  }
+});
