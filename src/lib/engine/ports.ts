@@ -186,3 +186,22 @@ export function formatPortSet(set: PortSet): string {
   }
   return parts.length ? parts.join(', ') : 'none';
 }
+
+/** The ports of `a` that are not in `b`. */
+export function subtractPortSets(a: PortSet, b: PortSet): PortSet {
+  const out = emptyPortSet();
+  for (const p of PROTOCOLS) {
+    const res: PortRange[] = [];
+    for (const r of a[p]) {
+      let from = r.from;
+      for (const cut of b[p]) {
+        if (cut.to < from || cut.from > r.to) continue;
+        if (cut.from > from) res.push({ from, to: cut.from - 1 });
+        from = Math.max(from, cut.to + 1);
+      }
+      if (from <= r.to) res.push({ from, to: r.to });
+    }
+    out[p] = res;
+  }
+  return out;
+}

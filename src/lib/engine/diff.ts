@@ -1,0 +1,77 @@
+/** What a change of policies does to reachability: the pod-to-pod connections it opens and cuts. */
+import type { World } from './compile.js';
+import { keyOf } from './compile.js';
+import type { PodRef, PortSet } from './model.js';
+import { emptyPortSet, isEmptyPortSet, subtractPortSets } from './ports.js';
+import { whoCan } from './who-can.js';
+
+/** One pod pair whose allowed ports differ between two worlds. */
+export interface ReachabilityChange {
+  from: PodRef;
+  to: PodRef;
+  before: PortSet;
+  after: PortSet;
+  /** Ports allowed before and denied after. */
+  lost: PortSet;
+  /** Ports denied before and allowed after. */
+  gained: PortSet;
+}
+
+/** Pairs that lose ports and pairs that gain ports; a pair may be in both. */
+export interface ReachabilityDiff {
+  cut: ReachabilityChange[];
+  opened: ReachabilityChange[];
+}
+
+function allowedPorts(
+  world: World,
+  targets: PodRef[],
+  sources: PodRef[],
+): Map<string, { from: PodRef; to: PodRef; ports: PortSet }> {
+  const out = new Map<string, { from: PodRef; to: PodRef; ports: PortSet }>();
+  if (targets.length === 0 || sources.length === 0) return out;
+  for (const c of whoCan(world, { targets, sources }).connections) {
+    if (!('pod' in c.from) || !c.ports) continue;
+    out.set(`${keyOf(c.from.pod)} ${keyOf(c.to)}`, { from: c.from.pod, to: c.to, ports: c.ports });
+  }
+  return out;
+}
+
+/**
+ * Compares pod-to-pod reachability (all ports) before and after a change, for every pair with at least
+ * one end among `affected` (the pods whose ingress or egress the change can touch). Both worlds must hold
+ * the same pods; pods are taken from `after`.
+ */
+export function diffReachability(before: World, after: World, affected: PodRef[]): ReachabilityDiff {
+  const affectedKeys = new Set(affected.map(keyOf));
+  const all = after.pods.map((p) => p.ref);
+  const others = all.filter((p) => !affectedKeys.has(keyOf(p)));
+  const inScope = all.filter((p) => affectedKeys.has(keyOf(p)));
+  const collect = (world: World) =>
+    new Map([...allowedPorts(world, inScope, all), ...allowedPorts(world, others, inScope)]);
+  const was = collect(before);
+  const now = collect(after);
+  const diff: ReachabilityDiff = { cut: [], opened: [] };
+  for (const key of new Set([...was.keys(), ...now.keys()])) {
+    const b = was.get(key);
+    const a = now.get(key);
+    const pair = (a ?? b)!;
+    const beforePorts = b?.ports ?? emptyPortSet();
+    const afterPorts = a?.ports ?? emptyPortSet();
+    const change: ReachabilityChange = {
+      from: pair.from,
+      to: pair.to,
+      before: beforePorts,
+      after: afterPorts,
+      lost: subtractPortSets(beforePorts, afterPorts),
+      gained: subtractPortSets(afterPorts, beforePorts),
+    };
+    if (!isEmptyPortSet(change.lost)) diff.cut.push(change);
+    if (!isEmptyPortSet(change.gained)) diff.opened.push(change);
+  }
+  const order = (x: ReachabilityChange, y: ReachabilityChange) =>
+    `${keyOf(x.to)} ${keyOf(x.from)}`.localeCompare(`${keyOf(y.to)} ${keyOf(y.from)}`);
+  diff.cut.sort(order);
+  diff.opened.sort(order);
+  return diff;
+}
