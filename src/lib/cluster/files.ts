@@ -10,6 +10,7 @@ import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } 
 
 import type { Workload, WorkloadKind } from '../engine/model.js';
 import { ManifestError, UsageError } from '../errors.js';
+import { toTypedPolicy } from './policy-shape.js';
 import type { LoadedSnapshot } from './types.js';
 
 /** Options of loadManifests. */
@@ -396,23 +397,6 @@ function checkLabels(labels: unknown, doc: Located, field: string): Record<strin
     }
   }
   return labels as Record<string, string>;
-}
-
-/**
- * A NetworkPolicy in client-node's typed shape, as the live loader returns it: apiVersion
- * networking.k8s.io/v1 (extensions/v1beta1 has the same fields) and each ingress rule's `from`
- * under `_from` (V1NetworkPolicyIngressRule renames it).
- */
-function toTypedPolicy(obj: RawObject): V1NetworkPolicy {
-  const spec = isPlainObject(obj.spec) ? obj.spec : undefined;
-  const ingress = spec && Array.isArray(spec.ingress) ? spec.ingress : undefined;
-  const typedIngress = ingress?.map((rule: unknown) => {
-    if (!isPlainObject(rule) || !('from' in rule)) return rule;
-    const { from, ...rest } = rule;
-    return { ...rest, _from: from };
-  });
-  const typedSpec = typedIngress ? { ...spec, ingress: typedIngress } : spec;
-  return { ...obj, apiVersion: 'networking.k8s.io/v1', spec: typedSpec } as V1NetworkPolicy;
 }
 
 /** spec.selector as a LabelSelector; ReplicationController's map form becomes matchLabels. */

@@ -1,4 +1,6 @@
 /** Where snapshots come from: the contract between commands and the two loaders (files, live). */
+import type { V1Namespace, V1NetworkPolicy } from '@kubernetes/client-node';
+
 import type { ClusterSnapshot, WorkloadKind } from '../engine/model.js';
 
 /** What a query needs from the cluster, so the live loader lists no more than that. */
@@ -24,4 +26,46 @@ export interface LiveOptions {
   context?: string;
   /** --request-timeout in milliseconds; 0 or undefined means no timeout. */
   requestTimeoutMs?: number;
+}
+
+/** How a write is made: `dryRun: 'All'` is server-side dry run; fieldManager names the writer. */
+export interface WriteOptions {
+  dryRun?: 'All';
+  fieldManager?: string;
+}
+
+/** The API calls commands make beyond a snapshot; live.ts serves them over HTTP, tests from memory. */
+export interface ClusterApi {
+  /** Every namespace (cluster-wide list, paginated). */
+  listNamespaces(): Promise<V1Namespace[]>;
+  /** One namespace; ApiError 404 when it does not exist. */
+  readNamespace(name: string): Promise<V1Namespace>;
+  /** NetworkPolicies of one namespace, or of all when namespace is undefined. */
+  listNetworkPolicies(namespace?: string): Promise<V1NetworkPolicy[]>;
+  /** One NetworkPolicy, or undefined when it does not exist. */
+  readNetworkPolicy(namespace: string, name: string): Promise<V1NetworkPolicy | undefined>;
+  /** Creates a NetworkPolicy; ApiError 409 when one of that name exists. */
+  createNetworkPolicy(namespace: string, body: V1NetworkPolicy, opts?: WriteOptions): Promise<V1NetworkPolicy>;
+  /** Replaces a NetworkPolicy (PUT); pass metadata.resourceVersion for an optimistic update. */
+  replaceNetworkPolicy(
+    namespace: string,
+    name: string,
+    body: V1NetworkPolicy,
+    opts?: WriteOptions,
+  ): Promise<V1NetworkPolicy>;
+  /** Deletes a NetworkPolicy; ApiError 404 when it does not exist. */
+  deleteNetworkPolicy(namespace: string, name: string, opts?: Pick<WriteOptions, 'dryRun'>): Promise<void>;
+}
+
+/** A cluster to work with: where it is, its default namespace, snapshots and API calls. */
+export interface ClusterConnection {
+  /** The kubeconfig context in use. */
+  contextName: string;
+  /** The context's namespace, else 'default' (what `-n` defaults to). */
+  defaultNamespace: string;
+  /** The API server URL. */
+  server: string;
+  /** Lists what the scope needs and returns it as a snapshot. */
+  loadSnapshot(scope: SnapshotScope): Promise<LoadedSnapshot>;
+  api: ClusterApi;
 }

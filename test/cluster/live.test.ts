@@ -1,0 +1,484 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+
+import { connectLive, PAGE_SIZE } from '../../src/lib/cluster/live.js';
+import type { LiveCluster } from '../../src/lib/cluster/live.js';
+import type { LiveOptions } from '../../src/lib/cluster/types.js';
+import { ApiError, KubeconfigError, NetpolError } from '../../src/lib/errors.js';
+import { failure, findClosedPortUrl, ok, startFakeApiServer } from './fake-api-server.js';
+import type { FakeApiServer, Routes } from './fake-api-server.js';
+import { buildKubeconfig } from './kubeconfig-builder.js';
+
+const SECRET = 'tok-SECRET-123';
+const NP = '/apis/networking.k8s.io/v1';
+
+let dir: string;
+let server: FakeApiServer | undefined;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'netpol-live-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** Pages of GET /api/v1/pods, chosen by the `continue` the client sends. */
+function podPages(): Routes[string] {
+  const pages: Record<string, string> = {
+    '': 'pods-page-1',
+    [continueOf('pods-page-1')]: 'pods-page-2',
+    [continueOf('pods-page-2')]: 'pods-page-3',
+  };
+  return (req) => {
+    const page = pages[req.query.get('continue') ?? ''];
+    return page ? ok(page) : { status: 410, body: { kind: 'Status', code: 410, reason: 'Expired' } };
+  };
+}
+
+function continueOf(name: string): string {
+  const body = (ok(name) as { body: { metadata: { continue: string } } }).body;
+  return body.metadata.continue;
+}
+
+/** Routes of a healthy cluster, overridden per test. */
+function clusterRoutes(overrides: Routes = {}): Routes {
+  return {
+    'GET /api/v1/namespaces': ok('namespaces'),
+    'GET /api/v1/pods': podPages(),
+    [`GET ${NP}/networkpolicies`]: ok('networkpolicies'),
+    'GET /api/v1/services': ok('services'),
+    'GET /api/v1/namespaces/shop/pods': ok('pods-shop'),
+    [`GET ${NP}/namespaces/shop/networkpolicies`]: ok('networkpolicies-shop'),
+    'GET /api/v1/namespaces/shop/services': ok('services-shop'),
+    'GET /api/v1/namespaces/default/services/frontend': ok('service-default-frontend'),
+    'GET /apis/apps/v1/namespaces/shop/deployments/api': ok('deployment-api'),
+    ...overrides,
+  };
+}
+
+let kubeconfigCount = 0;
+
+/** Starts the fake server and connects to it through a kubeconfig with a token user. */
+async function connect(routes: Routes, opts: Partial<LiveOptions> & { namespace?: string } = {}): Promise<LiveCluster> {
+  server = await startFakeApiServer(routes);
+  const kubeconfig = buildKubeconfig()
+    .withCluster('fake', server.url)
+    .withTokenUser('tester', SECRET)
+    .withContext('fake', 'fake', 'tester', opts.namespace)
+    .withCurrentContext('fake')
+    .write(join(dir, `config-${++kubeconfigCount}`));
+  return connectLive({ kubeconfig, requestTimeoutMs: opts.requestTimeoutMs }, {});
+}
+
+/** The error a promise rejects with; asserts it is a NetpolError that does not leak the token. */
+async function rejectionOf(promise: Promise<unknown>): Promise<NetpolError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(NetpolError);
+  const err = caught as NetpolError & { serverMessage?: string };
+  expect(`${err.message} ${err.hint ?? ''} ${err.serverMessage ?? ''} ${err.stack ?? ''}`).not.toContain(SECRET);
+  return err;
+}
+
+const names = (objects: { metadata?: { name?: string } }[]): (string | undefined)[] =>
+  objects.map((o) => o.metadata?.name);
+
+describe('connectLive: loading a snapshot', () => {
+  it('follows continue through 3 pages of pods, sending limit and continue, with the bearer token', async () => {
+    const live = await connect(clusterRoutes());
+
+    const { snapshot, warnings } = await live.loadSnapshot({});
+
+    expect(names(snapshot.pods)).toEqual([
+      'api-7d9f-abcde',
+      'api-7d9f-fghij',
+      'db-0',
+      'coredns-668d6bf9bc-x2x7q',
+      'client',
+    ]);
+    const podRequests = server!.requests.filter((r) => r.path === '/api/v1/pods');
+    expect(podRequests.map((r) => r.query.get('limit'))).toEqual([`${PAGE_SIZE}`, `${PAGE_SIZE}`, `${PAGE_SIZE}`]);
+    expect(podRequests.map((r) => r.query.get('continue'))).toEqual([
+      null,
+      continueOf('pods-page-1'),
+      continueOf('pods-page-2'),
+    ]);
+    expect(server!.requests.every((r) => r.authorization === `Bearer ${SECRET}`)).toBe(true);
+    expect(names(snapshot.namespaces)).toEqual(['default', 'kube-system', 'shop']);
+    expect(snapshot.pods[2].status?.podIP).toBe('10.244.2.5');
+    expect(names(snapshot.policies)).toEqual(['db-from-api']);
+    expect(snapshot.policies[0].spec?.ingress?.[0]._from?.[0].podSelector?.matchLabels).toEqual({ app: 'api' });
+    expect(names(snapshot.services)).toEqual(['db']);
+    expect(snapshot.workloads).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('lists pods, policies and services per namespace when scoped, namespaces still cluster-wide', async () => {
+    const live = await connect(clusterRoutes());
+
+    const { snapshot } = await live.loadSnapshot({ namespaces: ['shop'] });
+
+    const paths = server!.requests.map((r) => r.path).sort();
+    expect(paths).toEqual([
+      '/api/v1/namespaces',
+      '/api/v1/namespaces/shop/pods',
+      '/api/v1/namespaces/shop/services',
+      `${NP}/namespaces/shop/networkpolicies`,
+    ]);
+    expect(names(snapshot.pods)).toEqual(['db-0']);
+    expect(names(snapshot.namespaces)).toEqual(['default', 'kube-system', 'shop']);
+  });
+
+  it('fetches only the workloads and out-of-scope services the scope names', async () => {
+    const live = await connect(clusterRoutes());
+
+    const { snapshot } = await live.loadSnapshot({
+      namespaces: ['shop'],
+      workloads: [{ kind: 'Deployment', namespace: 'shop', name: 'api' }],
+      services: [
+        { namespace: 'shop', name: 'db' },
+        { namespace: 'default', name: 'frontend' },
+      ],
+    });
+
+    expect(snapshot.workloads).toEqual([
+      {
+        kind: 'Deployment',
+        namespace: 'shop',
+        name: 'api',
+        selector: { matchLabels: { app: 'api' } },
+        templateLabels: { app: 'api', tier: 'backend' },
+      },
+    ]);
+    expect(names(snapshot.services)).toEqual(['db', 'frontend']);
+    expect(server!.requests.filter((r) => r.path.includes('/services/')).map((r) => r.path)).toEqual([
+      '/api/v1/namespaces/default/services/frontend',
+    ]);
+  });
+
+  it('reads the given namespaces one by one when listing namespaces is forbidden', async () => {
+    const live = await connect(
+      clusterRoutes({
+        'GET /api/v1/namespaces': failure('status-403-namespaces'),
+        'GET /api/v1/namespaces/shop': {
+          status: 200,
+          body: { kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'shop' } },
+        },
+      }),
+    );
+
+    const { snapshot, warnings } = await live.loadSnapshot({ namespaces: ['shop'] });
+
+    expect(names(snapshot.namespaces)).toEqual(['shop']);
+    expect(warnings).toEqual(['cannot list namespaces (forbidden); namespaceSelectors only see "shop"']);
+  });
+});
+
+describe('connectLive: API errors', () => {
+  it('maps 401 to an ApiError naming the context', async () => {
+    const live = await connect(clusterRoutes({ 'GET /api/v1/namespaces': failure('status-401') }));
+
+    const err = await rejectionOf(live.loadSnapshot({ namespaces: ['shop'] }));
+
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 401 });
+    expect(err.message).toBe('unauthorized: the server rejected your credentials for context "fake"');
+  });
+
+  it("maps 403 to the server's words, naming the verb and resource, with what to ask for", async () => {
+    const live = await connect(clusterRoutes({ [`GET ${NP}/networkpolicies`]: failure('status-403-networkpolicies') }));
+
+    const err = await rejectionOf(live.loadSnapshot({}));
+
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.message).toBe(
+      'forbidden: user "e2e-viewer" cannot list resource "networkpolicies" in API group "networking.k8s.io" at the cluster scope',
+    );
+    expect(err.hint).toBe('ask for list on networkpolicies.networking.k8s.io or use -f to read manifests');
+    expect(err).toMatchObject({
+      status: 403,
+      serverMessage:
+        'networkpolicies.networking.k8s.io is forbidden: User "e2e-viewer" cannot list resource "networkpolicies" in API group "networking.k8s.io" at the cluster scope',
+    });
+  });
+
+  it('maps 404 of a namespace to "namespace "foo" not found"', async () => {
+    const live = await connect(
+      clusterRoutes({
+        'GET /api/v1/namespaces': failure('status-403-namespaces'),
+        'GET /api/v1/namespaces/foo': failure('status-404-namespace-foo'),
+        'GET /api/v1/namespaces/foo/pods': { status: 200, body: { kind: 'PodList', items: [] } },
+        'GET /api/v1/namespaces/foo/services': { status: 200, body: { kind: 'ServiceList', items: [] } },
+        [`GET ${NP}/namespaces/foo/networkpolicies`]: { status: 200, body: { kind: 'NetworkPolicyList', items: [] } },
+      }),
+    );
+
+    const err = await rejectionOf(live.loadSnapshot({ namespaces: ['foo'] }));
+
+    expect(err).toMatchObject({ status: 404, message: 'namespace "foo" not found' });
+  });
+
+  it('maps 404 of a named workload to its kind, name and namespace', async () => {
+    const live = await connect(
+      clusterRoutes({ 'GET /apis/apps/v1/namespaces/shop/deployments/web': failure('status-404-deployment-web') }),
+    );
+
+    const err = await rejectionOf(
+      live.loadSnapshot({ namespaces: ['shop'], workloads: [{ kind: 'Deployment', namespace: 'shop', name: 'web' }] }),
+    );
+
+    expect(err).toMatchObject({ status: 404, message: 'deployment "web" not found in namespace "shop"' });
+  });
+
+  it('maps 5xx to an ApiError with the server and its message', async () => {
+    const live = await connect(clusterRoutes({ 'GET /api/v1/services': failure('status-500') }));
+
+    const err = await rejectionOf(live.loadSnapshot({}));
+
+    expect(err).toMatchObject({ status: 500, serverMessage: 'Internal error occurred: etcdserver: request timed out' });
+    expect(err.message).toBe(
+      `the API server at ${server!.url} failed (HTTP 500): Internal error occurred: etcdserver: request timed out`,
+    );
+  });
+
+  it('aborts a request the server never answers after --request-timeout', async () => {
+    const live = await connect(clusterRoutes({ 'GET /api/v1/namespaces': 'hang' }), { requestTimeoutMs: 300 });
+
+    const err = await rejectionOf(live.loadSnapshot({ namespaces: ['shop'] }));
+
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.message).toBe(`timed out after 0.3s talking to ${server!.url}`);
+  });
+
+  it('reports a refused connection with the server URL', async () => {
+    const url = await findClosedPortUrl();
+    const kubeconfig = buildKubeconfig()
+      .withCluster('gone', url)
+      .withTokenUser('tester', SECRET)
+      .withContext('gone', 'gone', 'tester')
+      .withCurrentContext('gone')
+      .write(join(dir, 'config-refused'));
+    const live = await connectLive({ kubeconfig }, {});
+
+    const err = await rejectionOf(live.api.listNamespaces());
+
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.message).toBe(`cannot reach the API server at ${url}: ECONNREFUSED`);
+  });
+
+  it('redacts the token should the server echo it', async () => {
+    const echo = { status: 400, body: { kind: 'Status', code: 400, message: `bad token ${SECRET} in request` } };
+    const live = await connect(clusterRoutes({ 'GET /api/v1/namespaces': echo }));
+
+    const err = await rejectionOf(live.api.listNamespaces());
+
+    expect(err.message).toBe('HTTP 400: bad token [redacted] in request');
+  });
+});
+
+describe('connectLive: NetworkPolicy writes', () => {
+  const policy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'deny-all', namespace: 'shop' },
+    spec: { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }] }] },
+  } as unknown as V1NetworkPolicy;
+
+  it('creates with server-side dry run and field manager, sending `from` on the wire', async () => {
+    const live = await connect({
+      [`POST ${NP}/namespaces/shop/networkpolicies`]: (req) => ({ status: 201, body: req.body }),
+    });
+
+    const created = await live.api.createNetworkPolicy('shop', policy, {
+      dryRun: 'All',
+      fieldManager: 'kubectl-netpol',
+    });
+
+    const [request] = server!.requests;
+    expect(request.query.get('dryRun')).toBe('All');
+    expect(request.query.get('fieldManager')).toBe('kubectl-netpol');
+    expect(request.body).toMatchObject({
+      spec: { ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }] }] },
+    });
+    expect(created.metadata?.name).toBe('deny-all');
+  });
+
+  it('maps 409 on create to a conflict', async () => {
+    const live = await connect({ [`POST ${NP}/namespaces/shop/networkpolicies`]: failure('status-409-networkpolicy') });
+
+    const err = await rejectionOf(live.api.createNetworkPolicy('shop', policy));
+
+    expect(err).toMatchObject({
+      status: 409,
+      message: 'conflict: networkpolicies.networking.k8s.io "deny-all" already exists',
+    });
+  });
+
+  it('maps 403 on create to what to ask for, without suggesting -f', async () => {
+    const live = await connect({
+      [`POST ${NP}/namespaces/shop/networkpolicies`]: failure('status-403-create-networkpolicies'),
+    });
+
+    const err = await rejectionOf(live.api.createNetworkPolicy('shop', policy));
+
+    expect(err.message).toBe(
+      'forbidden: user "e2e-viewer" cannot create resource "networkpolicies" in API group "networking.k8s.io" in the namespace "shop"',
+    );
+    expect(err.hint).toBe('ask for create on networkpolicies.networking.k8s.io');
+  });
+
+  it('replaces with PUT and deletes with dry run', async () => {
+    const live = await connect({
+      [`PUT ${NP}/namespaces/shop/networkpolicies/deny-all`]: (req) => ({ status: 200, body: req.body }),
+      [`DELETE ${NP}/namespaces/shop/networkpolicies/deny-all`]: {
+        status: 200,
+        body: { kind: 'Status', apiVersion: 'v1', status: 'Success' },
+      },
+    });
+
+    await live.api.replaceNetworkPolicy('shop', 'deny-all', policy, { fieldManager: 'kubectl-netpol' });
+    await live.api.deleteNetworkPolicy('shop', 'deny-all', { dryRun: 'All' });
+
+    expect(server!.requests.map((r) => `${r.method} ${r.query.get('dryRun')}`)).toEqual(['PUT null', 'DELETE All']);
+  });
+
+  it('reads a missing policy as undefined', async () => {
+    const live = await connect({
+      [`GET ${NP}/namespaces/shop/networkpolicies/deny-all`]: failure('status-404-networkpolicy'),
+    });
+
+    await expect(live.api.readNetworkPolicy('shop', 'deny-all')).resolves.toBeUndefined();
+  });
+
+  it('deleting a missing policy is a 404 ApiError', async () => {
+    const live = await connect({
+      [`DELETE ${NP}/namespaces/shop/networkpolicies/deny-all`]: failure('status-404-networkpolicy'),
+    });
+
+    const err = await rejectionOf(live.api.deleteNetworkPolicy('shop', 'deny-all'));
+
+    expect(err).toMatchObject({ status: 404, message: 'networkpolicy "deny-all" not found in namespace "shop"' });
+  });
+});
+
+describe('connectLive: kubeconfig and context', () => {
+  const url = 'https://cluster-a.example:6443';
+
+  it('takes the default namespace from the context, else "default"', async () => {
+    const path = buildKubeconfig()
+      .withCluster('a', url)
+      .withTokenUser('u', SECRET)
+      .withContext('with-ns', 'a', 'u', 'shop')
+      .withContext('without-ns', 'a', 'u')
+      .withCurrentContext('with-ns')
+      .write(join(dir, 'config-ns'));
+
+    const withNs = await connectLive({ kubeconfig: path }, {});
+    const withoutNs = await connectLive({ kubeconfig: path, context: 'without-ns' }, {});
+
+    expect(withNs).toMatchObject({ contextName: 'with-ns', defaultNamespace: 'shop', server: url });
+    expect(withoutNs).toMatchObject({ contextName: 'without-ns', defaultNamespace: 'default' });
+  });
+
+  it('rejects an unknown --context, listing the available ones', async () => {
+    const path = buildKubeconfig()
+      .withCluster('a', url)
+      .withTokenUser('u', SECRET)
+      .withContext('fake', 'a', 'u')
+      .withContext('other', 'a', 'u')
+      .withCurrentContext('fake')
+      .write(join(dir, 'config-contexts'));
+
+    const err = await rejectionOf(connectLive({ kubeconfig: path, context: 'nope' }, {}));
+
+    expect(err).toBeInstanceOf(KubeconfigError);
+    expect(err.message).toBe('context "nope" not found in the kubeconfig (available: fake, other)');
+  });
+
+  it('says so when there is no kubeconfig at all (instead of trying localhost:8080)', async () => {
+    const home = mkdtempSync(join(dir, 'home-'));
+
+    const err = await rejectionOf(connectLive({}, { HOME: home }));
+
+    expect(err).toBeInstanceOf(KubeconfigError);
+    expect(err.message).toBe('no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or use -f to read manifests');
+  });
+
+  it('treats a KUBECONFIG of missing files as no kubeconfig', async () => {
+    const err = await rejectionOf(
+      connectLive({}, { KUBECONFIG: join(dir, 'missing-1') + ':' + join(dir, 'missing-2') }),
+    );
+
+    expect(err.message).toMatch(/^no kubeconfig found/);
+  });
+
+  it('reads ~/.kube/config when neither --kubeconfig nor KUBECONFIG is set', async () => {
+    const home = mkdtempSync(join(dir, 'home-'));
+    mkdirSync(join(home, '.kube'));
+    buildKubeconfig()
+      .withCluster('a', url)
+      .withTokenUser('u', SECRET)
+      .withContext('home', 'a', 'u')
+      .withCurrentContext('home')
+      .write(join(home, '.kube', 'config'));
+
+    const live = await connectLive({}, { HOME: home });
+
+    expect(live.contextName).toBe('home');
+  });
+
+  it('merges KUBECONFIG files like kubectl: the first file wins for current-context and for each name', async () => {
+    const first = buildKubeconfig()
+      .withCluster('a', url)
+      .withTokenUser('u', SECRET)
+      .withContext('ctx-a', 'a', 'u', 'from-first')
+      .withCurrentContext('ctx-a')
+      .write(join(dir, 'merge-1'));
+    const second = buildKubeconfig()
+      .withCluster('b', 'https://cluster-b.example:6443')
+      .withCluster('a', 'https://shadowed.example')
+      .withTokenUser('u', 'other-token')
+      .withContext('ctx-b', 'b', 'u', 'from-second')
+      .withContext('ctx-a', 'b', 'u', 'shadowed')
+      .withCurrentContext('ctx-b')
+      .write(join(dir, 'merge-2'));
+    const env = { KUBECONFIG: `${first}:${join(dir, 'not-there')}:${second}` };
+
+    const current = await connectLive({}, env);
+    const other = await connectLive({ context: 'ctx-b' }, env);
+
+    expect(current).toMatchObject({ contextName: 'ctx-a', defaultNamespace: 'from-first', server: url });
+    expect(other).toMatchObject({
+      contextName: 'ctx-b',
+      defaultNamespace: 'from-second',
+      server: 'https://cluster-b.example:6443',
+    });
+  });
+
+  it('--kubeconfig names a single file; a missing one is a KubeconfigError', async () => {
+    const err = await rejectionOf(connectLive({ kubeconfig: join(dir, 'absent') }, { KUBECONFIG: '/ignored' }));
+
+    expect(err).toBeInstanceOf(KubeconfigError);
+    expect(err.message).toBe(`cannot read kubeconfig ${join(dir, 'absent')}: no such file`);
+  });
+
+  it('reports a kubeconfig that is not YAML without quoting its content', async () => {
+    const path = join(dir, 'config-broken');
+    writeFileSync(path, `users:\n- name: u\n  user:\n    token: ${SECRET}\n   bad: [\n`);
+
+    const err = await rejectionOf(connectLive({ kubeconfig: path }, {}));
+
+    expect(err).toBeInstanceOf(KubeconfigError);
+    expect(err.message).toMatch(new RegExp(`^cannot parse kubeconfig ${path} at line \\d+: `));
+  });
+});
