@@ -152,6 +152,8 @@ export abstract class BaseCommand extends Command {
 
   /** Maps the error to one stderr line (plus a hint) and an exit code; never a stack trace unless DEBUG. */
   override async catch(error: Error): Promise<void> {
+    // A flag that failed to parse is not a forgotten this.parse(): keep oclif's dev-mode warning quiet.
+    this.parsed = true;
     reportError(error);
   }
 

@@ -3,6 +3,7 @@
  * Everything here is rendered from the engine's data; nothing is decided here.
  */
 import type {
+  Decision,
   DirectionDecision,
   IpBlock,
   Peer,
@@ -125,10 +126,14 @@ function peerLabel(peer: Peer, workloads: ReadonlyMap<string, WorkloadRef>): { k
   return workloadLabel(peer.pod, workloads);
 }
 
-/** ALLOWED BY: the policies whose ingress rules admitted the connection, or `(not isolated)`. */
-function formatAllowedBy(ingress: DirectionDecision): string {
-  if (!ingress.isolated) return '(not isolated)';
-  return unique(ingress.allowedBy.map((rule) => policyName(rule.policy))).join(', ');
+/**
+ * ALLOWED BY: the policies whose rules admitted the connection, on either side (the target's
+ * ingress, the source's egress), or `(not isolated)` when neither side is isolated.
+ */
+function formatAllowedBy(decision: Decision): string {
+  const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
+  const policies = unique(sides.flatMap((side) => side.allowedBy.map((rule) => policyName(rule.policy))));
+  return policies.length === 0 ? '(not isolated)' : policies.join(', ');
 }
 
 /** INGRESS RULES / EGRESS RULES of the wide table. */
@@ -163,7 +168,9 @@ function explainAllowance(connection: Connection): string {
   for (const direction of ['ingress', 'egress'] as const) {
     const side = connection.decision[direction];
     if (!side.applies) continue;
-    const rules = side.isolated ? unique(side.allowedBy.map((rule) => ruleName(rule))).join(', ') : 'not isolated';
+    const rules = side.isolated
+      ? `allowed by ${unique(side.allowedBy.map((rule) => ruleName(rule))).join(', ')}`
+      : 'not isolated';
     sides.push(`${direction}: ${rules}`);
   }
   return sides.join('; ');
@@ -213,9 +220,9 @@ function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
         : explainAllowance(connection);
       rest = [denied ? 'denied' : 'allowed', why];
     } else if (opts.wide) {
-      rest = [formatAllowedBy(ingress), formatRules(ingress), formatRules(egress)];
+      rest = [formatAllowedBy(connection.decision), formatRules(ingress), formatRules(egress)];
     } else {
-      rest = [formatAllowedBy(ingress)];
+      rest = [formatAllowedBy(connection.decision)];
     }
     const key = [target.key, source.key, ports, ...rest].join('\u0000');
     let row = rows.get(key);

@@ -1,0 +1,313 @@
+import { describe, expect, it } from '@jest/globals';
+import { parse as parseYaml } from 'yaml';
+
+import WhoCan from '../../src/commands/who-can.js';
+import { loadManifests } from '../../src/lib/cluster/files.js';
+import type { SnapshotScope } from '../../src/lib/cluster/types.js';
+import type { LiveCluster } from '../../src/lib/base-command.js';
+import type { LiveOptions } from '../../src/lib/cluster/types.js';
+import type { WhoCanReport } from '../../src/lib/output/who-can.js';
+import { expectGolden, runCommand } from './run-command.js';
+
+const SEED = ['--filename', 'examples/seed'];
+const SHOP = ['--filename', 'examples/shop'];
+const SMALL = ['--filename', 'test/fixtures/who-can/worlds/small.yaml'];
+
+function whoCan(...argv: string[]) {
+  return runCommand<WhoCanReport>(WhoCan, argv);
+}
+
+/** `namespace/name` of each connection's source and target, for data assertions. */
+function pairs(report: WhoCanReport | undefined, which: 'connections' | 'denied' = 'connections'): string[] {
+  return (report?.[which] ?? []).map((connection) => {
+    const from =
+      'pod' in connection.from
+        ? `${connection.from.pod.namespace}/${connection.from.pod.name}`
+        : connection.from.ipBlock.cidr;
+    return `${from} -> ${connection.to.namespace}/${connection.to.name}`;
+  });
+}
+
+describe('who-can on the seed world', () => {
+  it('answers who reaches the backend on 80/TCP and which policy allows it', async () => {
+    const run = await whoCan('pod/backend', '--namespace', 'tenant-a', '--port', '80/TCP', ...SEED);
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(pairs(run.result)).toEqual(['tenant-a/frontend -> tenant-a/backend']);
+    expect(run.result?.connections[0].decision.ingress.allowedBy).toEqual([
+      { policy: { namespace: 'tenant-a', name: 'pol1' }, direction: 'ingress', index: 0 },
+    ]);
+    expectGolden(run.stdout, 'seed-backend-port.txt');
+  });
+
+  it('lists every pod of the namespace as a target without TARGET, with port sets', async () => {
+    const run = await whoCan('--namespace', 'tenant-a', ...SEED);
+    expect(run.exitCode).toBe(0);
+    expect(run.result?.targets.map((pod) => pod.name).sort()).toEqual(['backend', 'frontend']);
+    expectGolden(run.stdout, 'seed-namespace.txt');
+  });
+
+  it('accepts the flags before the target and a lower-case protocol', async () => {
+    const run = await whoCan('--port', '80/tcp', '-n', 'tenant-a', 'backend', ...SEED);
+    expect(pairs(run.result)).toEqual(['tenant-a/frontend -> tenant-a/backend']);
+  });
+
+  it('prints the documented JSON shape', async () => {
+    const run = await whoCan('backend', '--namespace', 'tenant-a', '--port', '80', '--output', 'json', ...SEED);
+    expect(JSON.parse(run.stdout)).toEqual({
+      connections: [
+        {
+          from: { namespace: 'tenant-a', pod: 'frontend' },
+          to: { namespace: 'tenant-a', pod: 'backend' },
+          port: 80,
+          protocol: 'TCP',
+          ingress: ['tenant-a/pol1'],
+          egress: [],
+          rules: ['tenant-a/pol1 ingress[0]'],
+        },
+      ],
+      warnings: [],
+    });
+  });
+
+  it('prints the same document as YAML', async () => {
+    const json = await whoCan('--namespace', 'tenant-a', '--output', 'json', ...SEED);
+    const yaml = await whoCan('--namespace', 'tenant-a', '--output', 'yaml', ...SEED);
+    expect(parseYaml(yaml.stdout)).toEqual(JSON.parse(json.stdout));
+  });
+
+  it('prints the port set of each source without --port', async () => {
+    const run = await whoCan('backend', '--namespace', 'tenant-a', '-o', 'json', ...SEED);
+    expect(JSON.parse(run.stdout).connections[0].ports).toEqual([{ protocol: 'TCP', port: 80 }]);
+  });
+
+  it('leaves out the headers with --no-headers', async () => {
+    const run = await whoCan('backend', '--namespace', 'tenant-a', '--no-headers', ...SEED);
+    expect(run.stdout).toMatch(/^tenant-a\/backend {3}tenant-a\/frontend {3}1 {3}80\/TCP {3}tenant-a\/pol1\n$/);
+  });
+});
+
+describe('who-can --explain on a small world', () => {
+  it('says why each denied source is denied, in both directions', async () => {
+    const run = await whoCan('b', '--namespace', 'x', '--port', '81/TCP', '--explain', ...SMALL);
+    expect(run.exitCode).toBe(0);
+    expect(pairs(run.result, 'denied')).toEqual(['x/a -> x/b', 'y/a -> x/b', 'y/c -> x/b']);
+    expectGolden(run.stdout, 'small-b-81-explain.txt');
+  });
+
+  it('lists allowed and denied sources on 80/TCP', async () => {
+    const run = await whoCan('b', '--namespace', 'x', '--port', '80/TCP', '--explain', ...SMALL);
+    expectGolden(run.stdout, 'small-b-80-explain.txt');
+  });
+
+  it('puts address blocks and denials with their reasons in the JSON document', async () => {
+    const run = await whoCan('b', '-n', 'x', '--port', '80', '--explain', '-o', 'json', ...SMALL);
+    const document = JSON.parse(run.stdout);
+    expect(document.connections[1]).toEqual({
+      from: { ipBlock: { cidr: '192.168.0.0/16', except: ['192.168.1.0/24'] } },
+      to: { namespace: 'x', pod: 'b' },
+      port: 80,
+      protocol: 'TCP',
+      ingress: ['x/allow-web'],
+      egress: [],
+      rules: ['x/allow-web ingress[1]'],
+    });
+    expect(document.denied.map((entry: { reason: string }) => entry.reason)).toEqual([
+      'ingress: x/b is isolated by [allow-web] and no ingress rule admits x/a',
+      'egress: y/c is isolated by [deny-egress] and no egress rule admits x/b',
+    ]);
+    expect(document.denied[1].reasons).toEqual([
+      { direction: 'egress', code: 'no-rule-admits-peer', isolatedBy: ['y/deny-egress'] },
+    ]);
+  });
+
+  it('names the rule that admits the peer on other ports', async () => {
+    const run = await whoCan('b', '-n', 'x', '--port', '81', '--explain', '-o', 'json', ...SMALL);
+    expect(JSON.parse(run.stdout).denied[1]).toMatchObject({
+      from: { namespace: 'y', pod: 'a' },
+      reason: 'ingress: rule allow-web ingress[0] admits y/a but not on 81/TCP',
+      reasons: [
+        {
+          direction: 'ingress',
+          code: 'no-rule-admits-port',
+          isolatedBy: ['x/allow-web'],
+          rules: ['x/allow-web ingress[0]'],
+        },
+      ],
+    });
+  });
+
+  it('resolves a named --port on the target pod', async () => {
+    const run = await whoCan('b', '-n', 'x', '--port', 'http', '-o', 'json', ...SMALL);
+    const [first] = JSON.parse(run.stdout).connections;
+    expect(first).toMatchObject({ port: 80, portName: 'http', protocol: 'TCP' });
+  });
+});
+
+describe('who-can --from', () => {
+  it('answers yes with exit status 0', async () => {
+    const run = await whoCan('b', '-n', 'x', '--from', 'y/pod/a', '--port', '80', ...SMALL);
+    expect(run).toMatchObject({ exitCode: 0, stdout: 'yes\n', stderr: '' });
+    expect(run.result?.allowed).toBe(true);
+  });
+
+  it('answers no with exit status 1 and no error line', async () => {
+    const run = await whoCan('b', '-n', 'x', '--from', 'y/pod/c', '--port', '80', ...SMALL);
+    expect(run).toMatchObject({ exitCode: 1, stdout: 'no\n', stderr: '' });
+  });
+
+  it('prints nothing with --quiet', async () => {
+    const denied = await whoCan('b', '-n', 'x', '--from', 'a', '--port', '80', '-q', ...SMALL);
+    expect(denied).toMatchObject({ exitCode: 1, stdout: '', stderr: '' });
+    const allowed = await whoCan('b', '-n', 'x', '--from', 'y/pod/a', '--port', '80', '-q', ...SMALL);
+    expect(allowed).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+  });
+
+  it('explains a no', async () => {
+    const run = await whoCan('b', '-n', 'x', '--from', 'y/pod/c', '--port', '80', '--explain', ...SMALL);
+    expect(run.stdout).toBe(
+      [
+        'no',
+        'TARGET   FROM   PODS   PORTS    VERDICT   REASON',
+        'x/b      y/c    1      80/TCP   denied    egress: y/c is isolated by [deny-egress] and no egress rule admits x/b',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('adds "allowed" to the JSON document', async () => {
+    const run = await whoCan('b', '-n', 'x', '--from', 'y/pod/c', '--port', '80', '-o', 'json', ...SMALL);
+    expect(JSON.parse(run.stdout)).toMatchObject({ allowed: false, connections: [] });
+    expect(run.exitCode).toBe(1);
+  });
+});
+
+describe('who-can on the shop', () => {
+  it('groups every pod of the cluster by workload', async () => {
+    const run = await whoCan('--all-namespaces', ...SHOP);
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toMatch(/^Warning: /);
+    expectGolden(run.stdout, 'shop-all.txt');
+  });
+
+  it('shows the rules on both sides with -o wide', async () => {
+    const run = await whoCan('deployment/api', '-n', 'api', '-o', 'wide', ...SHOP);
+    expectGolden(run.stdout, 'shop-api-wide.txt');
+  });
+
+  it('explains who cannot reach the database', async () => {
+    const run = await whoCan('statefulset/postgres', '-n', 'db', '--port', '5432', '--explain', ...SHOP);
+    expect(pairs(run.result)).toEqual(['api/api -> db/postgres', 'api/worker -> db/postgres']);
+    expectGolden(run.stdout, 'shop-postgres-explain.txt');
+  });
+
+  it('resolves a Service port to its targetPort', async () => {
+    const run = await whoCan('service/api', '-n', 'api', '--port', 'http', '-o', 'json', ...SHOP);
+    expect(run.result?.port).toEqual({ port: 'http', protocol: 'TCP' });
+    expect(JSON.parse(run.stdout).connections).toEqual([
+      expect.objectContaining({
+        from: { namespace: 'web', pod: 'frontend' },
+        to: { namespace: 'api', pod: 'api' },
+        port: 8080,
+        protocol: 'TCP',
+        ingress: ['api/api-from-frontend'],
+      }),
+    ]);
+  });
+
+  it('selects targets by label', async () => {
+    const run = await whoCan('-n', 'api', '-l', 'app in (worker)', '--port', 'metrics', ...SHOP);
+    expect(pairs(run.result)).toEqual(['monitoring/prometheus -> api/worker']);
+  });
+
+  it('says so when nothing can reach the targets', async () => {
+    const run = await whoCan('-n', 'api', '-l', 'app=worker', '--port', '8080', ...SHOP);
+    expect(run).toMatchObject({ exitCode: 0, stdout: '' });
+    expect(run.stderr).toContain('No connections found.\n');
+  });
+});
+
+describe('who-can errors', () => {
+  it.each([
+    [['--port', '0'], 'error: invalid value "0" for --port: port number must be between 1 and 65535'],
+    [['--port', '80/ICMP'], 'error: invalid value "80/ICMP" for --port: protocol must be TCP, UDP or SCTP'],
+    [
+      ['--port', 'Not_A_Name'],
+      'error: invalid value "Not_A_Name" for --port: not a port number (1-65535) or a port name',
+    ],
+    [['--bogus'], 'error: Nonexistent flag: --bogus'],
+    [['-o', 'xml'], 'error: Expected --output=xml to be one of: table, wide, json, yaml'],
+    [['--quiet'], 'error: All of the following must be provided when using --quiet: --from'],
+    [['a', 'b'], 'error: Unexpected argument: b'],
+    [['foo/bar'], 'error: invalid TARGET "foo/bar": unknown kind "foo"'],
+    [['pod/a', '-l', 'pod=a'], 'error: TARGET and --selector cannot be combined'],
+    [['pod/a', '-A'], 'error: a resource cannot be retrieved by name across all namespaces'],
+    [
+      ['--request-timeout', '5x'],
+      'error: invalid value "5x" for --request-timeout: expected a duration such as 0, 5s, 1m or 30',
+    ],
+  ])('%j is a usage error (exit 2, one line and a hint)', async (argv, line) => {
+    const run = await whoCan(...argv, ...SMALL);
+    expect(run.exitCode).toBe(2);
+    expect(run.stdout).toBe('');
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines[0]).toBe(line);
+    expect(lines.length).toBeLessThanOrEqual(2);
+    if (lines[1]) expect(lines[1]).toMatch(/^hint: /);
+  });
+
+  it('rejects a malformed selector as a usage error', async () => {
+    const run = await whoCan('-n', 'x', '-l', 'a in (', ...SMALL);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^error: invalid value "a in \(" for --selector: /);
+    expect(run.stderr).not.toMatch(/\n {4}at /);
+  });
+
+  it('fails on an unknown namespace, naming the ones there are', async () => {
+    const run = await whoCan('-n', 'nope', ...SMALL);
+    expect(run).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(run.stderr).toBe(
+      'error: namespace "nope" not found\nhint: use --namespace NAME or --all-namespaces; namespaces: x, y\n',
+    );
+  });
+
+  it('fails on a target that does not exist', async () => {
+    const run = await whoCan('deployment/nope', '-n', 'x', ...SMALL);
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/^error: .*nope/);
+    expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('fails on a manifest path that does not exist, without a stack trace', async () => {
+    const run = await whoCan('-f', 'test/fixtures/who-can/no-such-file.yaml');
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/^error: test\/fixtures\/who-can\/no-such-file.yaml: /);
+  });
+});
+
+describe('who-can against a live cluster', () => {
+  /** An in-memory cluster behind the same interface as the live one, serving a manifest world. */
+  class FakeWhoCan extends WhoCan {
+    static scopes: SnapshotScope[] = [];
+    static options: LiveOptions[] = [];
+
+    protected override async connect(options: LiveOptions): Promise<LiveCluster> {
+      FakeWhoCan.options.push(options);
+      return {
+        contextName: 'kind-test',
+        defaultNamespace: 'x',
+        loadSnapshot: async (scope) => {
+          FakeWhoCan.scopes.push(scope);
+          return loadManifests(['test/fixtures/who-can/worlds/small.yaml']);
+        },
+      };
+    }
+  }
+
+  it("defaults to the context's namespace and asks for what the query names", async () => {
+    const run = await runCommand<WhoCanReport>(FakeWhoCan, ['b', '--from', 'y/pod/a', '--request-timeout', '1m']);
+    expect(run).toMatchObject({ exitCode: 0, stdout: 'yes\n' });
+    expect(FakeWhoCan.options).toEqual([{ context: undefined, kubeconfig: undefined, requestTimeoutMs: 60_000 }]);
+    expect(FakeWhoCan.scopes).toEqual([{ services: [], workloads: [] }]);
+  });
+});
