@@ -202,46 +202,60 @@ const HEADERS = {
   explain: ['target', 'from', 'pods', 'ports', 'verdict', 'reason'],
 };
 
+/** The cells after TARGET, FROM and PODS for one connection. */
+function restCells(
+  connection: Connection,
+  denied: boolean,
+  source: string,
+  target: string,
+  opts: WhoCanTableOptions,
+): string[] {
+  const ports = formatConnectionPorts(connection, denied);
+  const { ingress, egress } = connection.decision;
+  if (opts.explain) {
+    const why = denied ? explainConnection(connection, source, target).join('; ') : explainAllowance(connection);
+    return [ports, denied ? 'denied' : 'allowed', why];
+  }
+  if (opts.wide) return [ports, formatAllowedBy(connection.decision), formatRules(ingress), formatRules(egress)];
+  return [ports, formatAllowedBy(connection.decision)];
+}
+
 /**
- * Groups connections into rows: one per target workload, source workload (or address block) and
- * identical remaining cells, so replicas with the same answer share a row and different answers never do.
+ * Groups connections into rows so that a row always means "each target pod in it is reached by each
+ * source in it, with these cells": first the sources of each target pod are collected per source
+ * workload (or address block) and identical cells, then target pods of one workload with the same
+ * sources share a row. Replicas with the same answer fold into one row; different answers never do.
  */
 function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
-  const rows = new Map<string, Row>();
+  const perTarget = new Map<string, Row>();
   const add = (connection: Connection, denied: boolean): void => {
     const target = workloadLabel(connection.to, report.workloads);
     const source = peerLabel(connection.from, report.workloads);
-    const ports = formatConnectionPorts(connection, denied);
-    const { ingress, egress } = connection.decision;
-    let rest: string[];
-    if (opts.explain) {
-      const why = denied
-        ? explainConnection(connection, source.label, target.label).join('; ')
-        : explainAllowance(connection);
-      rest = [denied ? 'denied' : 'allowed', why];
-    } else if (opts.wide) {
-      rest = [formatAllowedBy(connection.decision), formatRules(ingress), formatRules(egress)];
-    } else {
-      rest = [formatAllowedBy(connection.decision)];
-    }
-    const key = [target.key, source.key, ports, ...rest].join('\u0000');
-    let row = rows.get(key);
+    const rest = restCells(connection, denied, source.label, target.label, opts);
+    const key = [podKey(connection.to), source.key, ...rest].join('\u0000');
+    let row = perTarget.get(key);
     if (!row) {
       row = {
-        cells: [target.label, source.label, '', ports, ...rest],
+        cells: [target.label, source.label, '', ...rest],
         targetKey: target.key,
         targetLabel: target.label,
-        targetPods: new Set(),
+        targetPods: new Set([podKey(connection.to)]),
         sourcePods: new Set(),
         isAddress: 'ipBlock' in connection.from,
       };
-      rows.set(key, row);
+      perTarget.set(key, row);
     }
-    row.targetPods.add(podKey(connection.to));
     if ('pod' in connection.from) row.sourcePods.add(podKey(connection.from.pod));
   };
   for (const connection of report.connections) add(connection, false);
   if (opts.explain) for (const connection of report.denied) add(connection, true);
+  const rows = new Map<string, Row>();
+  for (const row of perTarget.values()) {
+    const key = [row.targetKey, ...row.cells.slice(1), [...row.sourcePods].sort().join(',')].join('\u0000');
+    const existing = rows.get(key);
+    if (existing) for (const pod of row.targetPods) existing.targetPods.add(pod);
+    else rows.set(key, row);
+  }
   return [...rows.values()];
 }
 
