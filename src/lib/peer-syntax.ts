@@ -1,0 +1,134 @@
+/**
+ * The PEER and PORT grammar of `allow` (`--to`, `--from`, `--port`) -> NetworkPolicy peers and ports.
+ *
+ *   PEER  := '*' | SELECTOR | SELECTOR@NAMESPACES | @NAMESPACES | CIDR | CIDR!EXCEPT[,EXCEPT...]
+ *   NAMESPACES := '*' | a namespace name | a label selector
+ *   PORT  := NUMBER[/PROTOCOL] | FROM-TO[/PROTOCOL] | NAME[/PROTOCOL]      (protocol TCP by default)
+ */
+import type { V1LabelSelector, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
+
+import { NAMESPACE_NAME_LABEL } from './engine/compile.js';
+import { validateIpBlock } from './engine/ipblock.js';
+import type { Protocol } from './engine/model.js';
+import { validatePolicyPort } from './engine/ports.js';
+import { formatSelector, parseSelector, SelectorSyntaxError } from './engine/selector.js';
+import { UsageError } from './errors.js';
+
+const PEER_HINT =
+  "write SELECTOR ('segment=frontend', '*'), SELECTOR@NAMESPACE ('app=web@tenant-b'), @NAMESPACES ('@env=prod', '@*') or CIDR[!EXCEPT,...] ('10.0.0.0/8!10.1.0.0/16')";
+const SUBJECT_HINT =
+  "the pods the policy is written on: a label selector in --namespace, e.g. 'segment=backend' or '*'";
+const PORT_HINT = 'write PORT[/PROTOCOL]: 80, 80/UDP, 8000-9000/TCP, http or 53/UDP';
+
+/** A CIDR, optionally with exceptions: dotted digits or an address with ':', then `/prefix` (label keys have neither). */
+const CIDR_LIKE = /^(\d[\d.]*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\/\d*(!.*)?$/;
+/** A namespace name (DNS-1123 label): what a bare NAMESPACES means. */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
+
+function invalid(flag: string, text: string, why: string, hint: string): UsageError {
+  return new UsageError(`invalid value "${text}" for ${flag}: ${why}`, hint);
+}
+
+function selectorOf(text: string, flag: string, whole: string, hint: string): V1LabelSelector {
+  if (text.trim() === '*') return {};
+  if (text.trim() === '') throw invalid(flag, whole, 'empty selector (write * for every pod)', hint);
+  try {
+    return parseSelector(text);
+  } catch (error) {
+    if (error instanceof SelectorSyntaxError) throw invalid(flag, whole, error.message, hint);
+    throw error;
+  }
+}
+
+/** NAMESPACES: `*` (every namespace), a bare namespace name, or a label selector on namespaces. */
+function namespaceSelectorOf(text: string, flag: string, whole: string): V1LabelSelector {
+  const trimmed = text.trim();
+  if (trimmed === '') throw invalid(flag, whole, 'nothing after "@" (write @NAMESPACE, @SELECTOR or @*)', PEER_HINT);
+  // A bare name means that one namespace, by the label the API server sets on every namespace.
+  if (NAMESPACE_NAME.test(trimmed)) return { matchLabels: { [NAMESPACE_NAME_LABEL]: trimmed } };
+  return selectorOf(trimmed, flag, whole, PEER_HINT);
+}
+
+/** Parses one PEER value of --from or --to into one NetworkPolicyPeer. */
+export function parsePeer(text: string, flag: string): V1NetworkPolicyPeer {
+  const value = text.trim();
+  if (value === '') throw invalid(flag, text, 'empty peer', PEER_HINT);
+  if (CIDR_LIKE.test(value)) {
+    const [cidr, exceptText] = value.split('!', 2);
+    const except = exceptText === undefined ? [] : exceptText.split(',').map((e) => e.trim());
+    const errors = validateIpBlock({ cidr, except }, 'ipBlock');
+    if (errors.length > 0) throw invalid(flag, text, errors[0], PEER_HINT);
+    return { ipBlock: except.length > 0 ? { cidr, except } : { cidr } };
+  }
+  const at = value.indexOf('@');
+  if (at < 0) return { podSelector: selectorOf(value, flag, text, PEER_HINT) };
+  if (value.indexOf('@', at + 1) >= 0) throw invalid(flag, text, 'more than one "@"', PEER_HINT);
+  const namespaceSelector = namespaceSelectorOf(value.slice(at + 1), flag, text);
+  if (at === 0) return { namespaceSelector };
+  // SELECTOR@NAMESPACES is ONE peer: pods matching SELECTOR in namespaces matching NAMESPACES (AND).
+  return { podSelector: selectorOf(value.slice(0, at), flag, text, PEER_HINT), namespaceSelector };
+}
+
+/** Parses the subject side: a plain pod selector (or `*`) in the policy's namespace. */
+export function parseSubject(text: string, flag: string): V1LabelSelector {
+  const value = text.trim();
+  if (value.includes('@')) {
+    throw invalid(flag, text, 'the policy is written on pods of --namespace, so no @NAMESPACES here', SUBJECT_HINT);
+  }
+  if (CIDR_LIKE.test(value)) {
+    throw invalid(flag, text, 'the policy is written on pods, not on an address block', SUBJECT_HINT);
+  }
+  return selectorOf(value, flag, text, SUBJECT_HINT);
+}
+
+/** Parses one PORT value into a NetworkPolicyPort, protocol written out (TCP by default). */
+export function parsePort(text: string, flag = '--port'): V1NetworkPolicyPort {
+  const match = /^([^/]+)(?:\/(.*))?$/.exec(text.trim());
+  if (!match) throw invalid(flag, text, 'expected PORT[/PROTOCOL]', PORT_HINT);
+  const [, portText, protocolText] = match;
+  const protocol = (protocolText ?? 'TCP').toUpperCase();
+  if (!PROTOCOLS.includes(protocol)) throw invalid(flag, text, 'protocol must be TCP, UDP or SCTP', PORT_HINT);
+  let port: V1NetworkPolicyPort;
+  const range = /^(\d+)-(\d+)$/.exec(portText);
+  if (range) port = { protocol: protocol as Protocol, port: Number(range[1]), endPort: Number(range[2]) };
+  else if (/^\d+$/.test(portText)) port = { protocol: protocol as Protocol, port: Number(portText) };
+  else port = { protocol: protocol as Protocol, port: portText };
+  const errors = validatePolicyPort(port, 'port');
+  if (errors.length > 0) throw invalid(flag, text, errors[0].replace(/^port(\.\w+)?: /, ''), PORT_HINT);
+  return port;
+}
+
+/** A selector written back in PEER syntax (`*` for everything). */
+function selectorText(selector: V1LabelSelector): string {
+  return formatSelector(selector) || '*';
+}
+
+/** A peer written back in PEER syntax, so a printed command can be pasted. */
+export function formatPeer(peer: V1NetworkPolicyPeer): string {
+  if (peer.ipBlock) {
+    const except = peer.ipBlock.except ?? [];
+    return except.length > 0 ? `${peer.ipBlock.cidr}!${except.join(',')}` : peer.ipBlock.cidr;
+  }
+  const pods = peer.podSelector ? selectorText(peer.podSelector) : '';
+  if (!peer.namespaceSelector) return pods || '*';
+  const labels = peer.namespaceSelector.matchLabels ?? {};
+  const names = Object.keys(labels);
+  const isByName =
+    names.length === 1 && names[0] === NAMESPACE_NAME_LABEL && !peer.namespaceSelector.matchExpressions?.length;
+  const namespaces = isByName ? labels[NAMESPACE_NAME_LABEL] : selectorText(peer.namespaceSelector);
+  return `${pods}@${namespaces}`;
+}
+
+/** A port written back in PORT syntax (`80/TCP`, `8000-9000/TCP`, `http/TCP`). */
+export function formatPort(port: V1NetworkPolicyPort): string {
+  const protocol = port.protocol ?? 'TCP';
+  if (port.port === undefined) return `all/${protocol}`;
+  const number = port.endPort !== undefined && port.endPort !== port.port ? `${port.port}-${port.endPort}` : port.port;
+  return `${number}/${protocol}`;
+}
+
+/** Quotes a word for a POSIX shell when it holds anything but plain characters. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=,@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

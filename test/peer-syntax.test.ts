@@ -1,0 +1,161 @@
+/** The PEER and PORT grammar of `allow`: every form and the object it produces, and one-line usage errors. */
+import { describe, expect, test } from '@jest/globals';
+
+import { UsageError } from '../src/lib/errors.js';
+import { formatPeer, formatPort, parsePeer, parsePort, parseSubject, shellQuote } from '../src/lib/peer-syntax.js';
+
+const byName = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
+
+describe('parsePeer', () => {
+  test.each([
+    ['segment=frontend', { podSelector: { matchLabels: { segment: 'frontend' } } }],
+    ['*', { podSelector: {} }],
+    ['app!=web', { podSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['web'] }] } }],
+    ['tier in (a,b)', { podSelector: { matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] } }],
+    ['tier notin (x)', { podSelector: { matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['x'] }] } }],
+    ['app', { podSelector: { matchExpressions: [{ key: 'app', operator: 'Exists' }] } }],
+    ['!canary', { podSelector: { matchExpressions: [{ key: 'canary', operator: 'DoesNotExist' }] } }],
+    [
+      'app=web,!canary',
+      {
+        podSelector: {
+          matchLabels: { app: 'web' },
+          matchExpressions: [{ key: 'canary', operator: 'DoesNotExist' }],
+        },
+      },
+    ],
+    // SELECTOR@NAMESPACES is one peer: both selectors in it (AND).
+    ['app=web@tenant-b', { podSelector: { matchLabels: { app: 'web' } }, namespaceSelector: byName('tenant-b') }],
+    [
+      'app=web@env=prod',
+      { podSelector: { matchLabels: { app: 'web' } }, namespaceSelector: { matchLabels: { env: 'prod' } } },
+    ],
+    [
+      'app=web@env in (prod,staging)',
+      {
+        podSelector: { matchLabels: { app: 'web' } },
+        namespaceSelector: { matchExpressions: [{ key: 'env', operator: 'In', values: ['prod', 'staging'] }] },
+      },
+    ],
+    ['app=web@*', { podSelector: { matchLabels: { app: 'web' } }, namespaceSelector: {} }],
+    ['*@tenant-b', { podSelector: {}, namespaceSelector: byName('tenant-b') }],
+    ['@tenant-b', { namespaceSelector: byName('tenant-b') }],
+    ['@team=payments', { namespaceSelector: { matchLabels: { team: 'payments' } } }],
+    ['@*', { namespaceSelector: {} }],
+    ['10.0.0.0/8', { ipBlock: { cidr: '10.0.0.0/8' } }],
+    ['10.0.0.0/8!10.1.0.0/16', { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }],
+    ['10.0.0.0/8!10.1.0.0/16,10.2.0.0/16', { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.2.0.0/16'] } }],
+    ['fd00::/8', { ipBlock: { cidr: 'fd00::/8' } }],
+    ['fd00::/8!fd00:1::/32', { ipBlock: { cidr: 'fd00::/8', except: ['fd00:1::/32'] } }],
+    ['0.0.0.0/0', { ipBlock: { cidr: '0.0.0.0/0' } }],
+    // A label key whose prefix looks like hex is still a selector.
+    ['cafe.de/team=a', { podSelector: { matchLabels: { 'cafe.de/team': 'a' } } }],
+  ])('%j', (text, expected) => {
+    expect(parsePeer(text, '--from')).toEqual(expected);
+  });
+
+  test.each([
+    ['app=we b', 'invalid label selector'],
+    ['app in (a', 'expected'],
+    ['Bad Key=x', 'label'],
+    ['', 'empty peer'],
+    ['app=web@', 'nothing after "@"'],
+    ['a@b@c', 'more than one "@"'],
+    ['10.0.0.0/33', 'not a valid CIDR'],
+    ['10.0.0.0/', 'not a valid CIDR'],
+    ['300.0.0.0/8', 'not a valid CIDR'],
+    ['10.0.0.0/8!11.0.0.0/16', 'strict subset'],
+    ['fd00::/8!10.0.0.0/8', 'strict subset'],
+    ['10.0.0.0/8!x', 'not a valid CIDR'],
+  ])('rejects %j as a usage error naming the flag', (text, why) => {
+    const error = (() => {
+      try {
+        parsePeer(text, '--from');
+      } catch (e) {
+        return e;
+      }
+    })() as UsageError;
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain('--from');
+    expect(error.message).toContain(why);
+    expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('parseSubject', () => {
+  test('a plain selector, or * for every pod', () => {
+    expect(parseSubject('segment=backend', '--to')).toEqual({ matchLabels: { segment: 'backend' } });
+    expect(parseSubject('*', '--to')).toEqual({});
+  });
+  test.each([
+    ['app=web@tenant-b', 'no @NAMESPACES'],
+    ['@tenant-b', 'no @NAMESPACES'],
+    ['10.0.0.0/8', 'address block'],
+    ['a b', 'invalid label selector'],
+  ])('rejects %j', (text, why) => {
+    expect(() => parseSubject(text, '--to')).toThrow(why);
+  });
+});
+
+describe('parsePort', () => {
+  test.each([
+    ['80', { protocol: 'TCP', port: 80 }],
+    ['80/TCP', { protocol: 'TCP', port: 80 }],
+    ['80/UDP', { protocol: 'UDP', port: 80 }],
+    ['53/udp', { protocol: 'UDP', port: 53 }],
+    ['3868/SCTP', { protocol: 'SCTP', port: 3868 }],
+    ['8000-9000/TCP', { protocol: 'TCP', port: 8000, endPort: 9000 }],
+    ['8000-9000', { protocol: 'TCP', port: 8000, endPort: 9000 }],
+    ['http', { protocol: 'TCP', port: 'http' }],
+    ['dns/UDP', { protocol: 'UDP', port: 'dns' }],
+    // A name with digits in it is a name, not a range.
+    ['http-8000/TCP', { protocol: 'TCP', port: 'http-8000' }],
+  ])('%j', (text, expected) => {
+    expect(parsePort(text)).toEqual(expected);
+  });
+  test.each([
+    ['0', '1-65535'],
+    ['65536', '1-65535'],
+    ['80/ICMP', 'TCP, UDP or SCTP'],
+    ['80/', 'TCP, UDP or SCTP'],
+    ['9000-8000', 'greater than or equal'],
+    ['HTTP', 'lowercase'],
+    ['a-very-long-port-name', '15 characters'],
+    ['', 'expected PORT'],
+  ])('rejects %j', (text, why) => {
+    expect(() => parsePort(text)).toThrow(UsageError);
+    expect(() => parsePort(text)).toThrow(why);
+  });
+});
+
+describe('formatting back', () => {
+  test.each([
+    'segment=frontend',
+    '*',
+    'app=web@tenant-b',
+    '@tenant-b',
+    '@*',
+    'app=web@env=prod',
+    '10.0.0.0/8!10.1.0.0/16',
+    'fd00::/8',
+  ])('formatPeer(parsePeer(%j)) parses to the same peer', (text) => {
+    const peer = parsePeer(text, '--from');
+    expect(parsePeer(formatPeer(peer), '--from')).toEqual(peer);
+  });
+  test('formatPort', () => {
+    expect(['80', '53/UDP', '8000-9000/TCP', 'http'].map((p) => formatPort(parsePort(p)))).toEqual([
+      '80/TCP',
+      '53/UDP',
+      '8000-9000/TCP',
+      'http/TCP',
+    ]);
+  });
+  test('shellQuote leaves plain words alone and quotes the rest', () => {
+    expect(shellQuote('segment=frontend')).toBe('segment=frontend');
+    expect(shellQuote('@tenant-b')).toBe('@tenant-b');
+    expect(shellQuote('*')).toBe("'*'");
+    expect(shellQuote('env in (a,b)')).toBe("'env in (a,b)'");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+  });
+});
