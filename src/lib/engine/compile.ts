@@ -91,8 +91,36 @@ export interface World {
   podsByKey: Map<string, PodInfo>;
   /** Namespace name -> labels (always including kubernetes.io/metadata.name). */
   namespaceLabels: Map<string, Labels>;
+  /** Indexes for answering a query per class without visiting every pair (who-can.ts). */
+  index: WorldIndex;
   /** Memo for the engine's pair analyses (evaluate.ts). */
   cache: Map<number, unknown>;
+}
+
+/** An egress rule together with the policy it belongs to. */
+export interface EgressRuleOf {
+  policy: CompiledPolicy;
+  rule: CompiledRule;
+}
+
+/** Indexes built once per world. */
+export interface WorldIndex {
+  /** Namespace -> its pod classes. */
+  classesByNamespace: Map<string, PodClass[]>;
+  /** Classes that no policy selects for egress (their egress is open). */
+  egressOpenClasses: Int32Array;
+  /** Policy -> the classes it selects for egress. */
+  egressClassesByPolicy: Map<CompiledPolicy, Int32Array>;
+  /** ipBlock peer id -> classes with an IP inside it. */
+  classesByIpBlock: Int32Array[];
+  /** Egress rules that admit every destination (`to` empty). */
+  egressToAll: EgressRuleOf[];
+  /** Namespace -> egress rules with a pod peer that can match pods there (selector checked per query). */
+  egressByDestinationNamespace: Map<string, { policy: CompiledPolicy; rule: CompiledRule; peer: CompiledPeer & { kind: 'pods' } }[]>;
+  /** ipBlock peer id -> egress rules with that peer. */
+  egressByIpBlock: Map<number, EgressRuleOf[]>;
+  /** Memo: peer -> classes it admits (source side of ingress rules). */
+  peerClasses: WeakMap<CompiledPeer, Int32Array>;
 }
 
 /** `namespace/name` of a pod or policy. */
@@ -296,5 +324,94 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       message: `${podsWithoutIp} pod(s) have no IP address, so ipBlock rules can never match them`,
     });
   }
-  return { snapshot, warnings, policies, pods, classes, podsByKey, namespaceLabels, cache: new Map() };
+  const index = buildIndex(policies, classes, namespaceLabels, ipBlocks.length);
+  return { snapshot, warnings, policies, pods, classes, podsByKey, namespaceLabels, index, cache: new Map() };
+}
+
+function buildIndex(
+  policies: CompiledPolicy[],
+  classes: PodClass[],
+  namespaceLabels: Map<string, Labels>,
+  ipBlockCount: number,
+): WorldIndex {
+  const classesByNamespace = new Map<string, PodClass[]>();
+  const byIpBlock: number[][] = Array.from({ length: ipBlockCount }, () => []);
+  const egressClasses = new Map<CompiledPolicy, number[]>();
+  const open: number[] = [];
+  for (const cls of classes) {
+    const list = classesByNamespace.get(cls.namespace) ?? [];
+    list.push(cls);
+    classesByNamespace.set(cls.namespace, list);
+    for (const id of cls.ipBlockIds) byIpBlock[id].push(cls.id);
+    if (cls.egressPolicies.length === 0) open.push(cls.id);
+    for (const p of cls.egressPolicies) {
+      const ids = egressClasses.get(p) ?? [];
+      ids.push(cls.id);
+      egressClasses.set(p, ids);
+    }
+  }
+  const index: WorldIndex = {
+    classesByNamespace,
+    egressOpenClasses: Int32Array.from(open),
+    egressClassesByPolicy: new Map([...egressClasses].map(([p, ids]) => [p, Int32Array.from(ids)])),
+    classesByIpBlock: byIpBlock.map((ids) => Int32Array.from(ids)),
+    egressToAll: [],
+    egressByDestinationNamespace: new Map(),
+    egressByIpBlock: new Map(),
+    peerClasses: new WeakMap(),
+  };
+  const namespacesOf = new Map<CompiledSelector, string[]>();
+  for (const policy of policies) {
+    // A policy that selects no pod for egress constrains no traffic.
+    if (!egressClasses.has(policy)) continue;
+    for (const rule of policy.egress ?? []) {
+      if (rule.peers === 'all') {
+        index.egressToAll.push({ policy, rule });
+        continue;
+      }
+      for (const peer of rule.peers) {
+        if (peer.kind === 'ipBlock') {
+          const list = index.egressByIpBlock.get(peer.id) ?? [];
+          list.push({ policy, rule });
+          index.egressByIpBlock.set(peer.id, list);
+          continue;
+        }
+        let namespaces: string[];
+        if (!peer.namespaces) namespaces = [policy.ref.namespace];
+        else {
+          const sel = peer.namespaces;
+          namespaces = namespacesOf.get(sel) ?? [...namespaceLabels].filter(([, l]) => sel.matches(l)).map(([n]) => n);
+          namespacesOf.set(sel, namespaces);
+        }
+        for (const ns of namespaces) {
+          const list = index.egressByDestinationNamespace.get(ns) ?? [];
+          list.push({ policy, rule, peer });
+          index.egressByDestinationNamespace.set(ns, list);
+        }
+      }
+    }
+  }
+  return index;
+}
+
+/** The classes whose pods a peer admits (memoised per world). */
+export function classesOfPeer(world: World, peer: CompiledPeer, policyNamespace: string): Int32Array {
+  const known = world.index.peerClasses.get(peer);
+  if (known) return known;
+  let ids: Int32Array;
+  if (peer.kind === 'ipBlock') ids = world.index.classesByIpBlock[peer.id];
+  else {
+    const out: number[] = [];
+    const namespaces = peer.namespaces
+      ? [...world.index.classesByNamespace.keys()].filter((ns) => peer.namespaces!.matches(world.namespaceLabels.get(ns)!))
+      : [policyNamespace];
+    for (const ns of namespaces) {
+      for (const cls of world.index.classesByNamespace.get(ns) ?? []) {
+        if (!peer.pods || peer.pods.matches(cls.labels)) out.push(cls.id);
+      }
+    }
+    ids = Int32Array.from(out);
+  }
+  world.index.peerClasses.set(peer, ids);
+  return ids;
 }

@@ -1,7 +1,6 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
-import type { PodInfo, World } from './compile.js';
-import { keyOf } from './compile.js';
-import type { PairAnalysis } from './evaluate.js';
+import type { CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './compile.js';
+import { classesOfPeer, keyOf } from './compile.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import type {
   Decision,
@@ -18,8 +17,10 @@ import type {
 import {
   emptyPortSet,
   fullPortSet,
+  intersectPortSets,
   isEmptyPortSet,
   portSetContains,
+  portSetOf,
   resolveNamedPort,
   resolvePorts,
   unionPortSets,
@@ -127,29 +128,191 @@ function externalConnections(world: World, target: PodInfo, port?: { port: numbe
   return out;
 }
 
+/** Connections from every pod of a source class to every target of a group: one engine answer shared by all. */
+export interface ConnectionGroup {
+  /** Target pods (one pod class, one resolved port). */
+  targets: PodRef[];
+  /** Source pods (one pod class); a pod is never its own source. */
+  sources: PodRef[];
+  port?: number;
+  protocol?: Protocol;
+  portName?: string;
+  /** Without a port query: the ports allowed. */
+  ports?: PortSet;
+  /** Computed on first use: most callers only count or list. */
+  readonly decision: Decision;
+}
+
+/** Allowed source classes of one target class, computed from the indexes (no per-pair work). */
+interface ClassAnswer {
+  /** Source class id -> allowed ports (all-ports query) or true (one-port query). */
+  allowed: Map<number, PortSet | true>;
+}
+
+function markIngress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }) {
+  // Not isolated for ingress: every source is admitted on every port.
+  if (target.ingressPolicies.length === 0)
+    return { all: fullPortSet() as PortSet | undefined, byClass: new Map<number, PortSet>() };
+  let all: PortSet | undefined;
+  const byClass = new Map<number, PortSet>();
+  for (const policy of target.ingressPolicies) {
+    for (const rule of policy.ingress ?? []) {
+      let ports = resolvePorts(rule.ports, target.representative.pod);
+      if (port) {
+        if (!portSetContains(ports, port.protocol, port.port)) continue;
+        ports = portSetOf(port.protocol, port.port, port.port);
+      }
+      if (isEmptyPortSet(ports)) continue;
+      if (rule.peers === 'all') {
+        all = all ? unionPortSets(all, ports) : ports;
+        continue;
+      }
+      for (const peer of rule.peers) {
+        for (const id of classesOfPeer(world, peer, policy.ref.namespace)) {
+          const known = byClass.get(id);
+          byClass.set(id, known ? unionPortSets(known, ports) : ports);
+        }
+      }
+    }
+  }
+  return { all, byClass };
+}
+
+function markEgress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }) {
+  const byClass = new Map<number, PortSet>();
+  const admit = (policy: CompiledPolicy, rule: CompiledRule) => {
+    let ports = resolvePorts(rule.ports, target.representative.pod);
+    if (port) {
+      if (!portSetContains(ports, port.protocol, port.port)) return;
+      ports = portSetOf(port.protocol, port.port, port.port);
+    }
+    if (isEmptyPortSet(ports)) return;
+    for (const id of world.index.egressClassesByPolicy.get(policy) ?? []) {
+      const known = byClass.get(id);
+      byClass.set(id, known ? unionPortSets(known, ports) : ports);
+    }
+  };
+  const seen = new Set<CompiledRule>();
+  const once = (policy: CompiledPolicy, rule: CompiledRule) => {
+    if (seen.has(rule)) return;
+    seen.add(rule);
+    admit(policy, rule);
+  };
+  for (const { policy, rule } of world.index.egressToAll) once(policy, rule);
+  for (const { policy, rule, peer } of world.index.egressByDestinationNamespace.get(target.namespace) ?? []) {
+    // The index matched the namespace; the pod selector is checked here (absent means every pod).
+    if (!peer.pods || peer.pods.matches(target.labels)) once(policy, rule);
+  }
+  for (const id of target.ipBlockIds)
+    for (const { policy, rule } of world.index.egressByIpBlock.get(id) ?? []) once(policy, rule);
+  return byClass;
+}
+
+/** The allowed source classes of a target class: its ingress AND each source's egress. */
+function answerForClass(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): ClassAnswer {
+  const ingress = markIngress(world, target, port);
+  const egress = markEgress(world, target, port);
+  const full = fullPortSet();
+  const allowed = new Map<number, PortSet | true>();
+  const consider = (id: number, egressPorts: PortSet) => {
+    const viaRules = ingress.byClass.get(id);
+    const ingressPorts = ingress.all && viaRules ? unionPortSets(ingress.all, viaRules) : (ingress.all ?? viaRules);
+    if (!ingressPorts) return;
+    if (port) allowed.set(id, true);
+    else {
+      const ports = intersectPortSets(ingressPorts, egressPorts);
+      if (!isEmptyPortSet(ports)) allowed.set(id, ports);
+    }
+  };
+  // Sources whose egress is open, then sources whose egress rules admit the target.
+  for (const id of world.index.egressOpenClasses) consider(id, full);
+  for (const [id, ports] of egress) consider(id, ports);
+  return { allowed };
+}
+
+class LazyGroup implements ConnectionGroup {
+  port?: number;
+  protocol?: Protocol;
+  portName?: string;
+  ports?: PortSet;
+  private computed?: Decision;
+  constructor(
+    readonly targets: PodRef[],
+    readonly sources: PodRef[],
+    private readonly compute: () => Decision,
+  ) {}
+  get decision(): Decision {
+    this.computed ??= this.compute();
+    return this.computed;
+  }
+}
+
+/** Expands groups into one Connection per (source, target) pair, targets in order, never a pod to itself. */
+function expand(groups: ConnectionGroup[], targetOrder: Map<string, number>): Connection[] {
+  const out: Connection[][] = [];
+  for (const g of groups) {
+    for (const to of g.targets) {
+      const slot = targetOrder.get(keyOf(to)) ?? 0;
+      const list = (out[slot] ??= []);
+      for (const from of g.sources) {
+        if (from.namespace === to.namespace && from.name === to.name) continue;
+        const c: Connection = { from: { pod: from }, to, decision: g.decision };
+        if (g.port !== undefined) {
+          c.port = g.port;
+          c.protocol = g.protocol;
+          if (g.portName !== undefined) c.portName = g.portName;
+        } else c.ports = g.ports;
+        list.push(c);
+      }
+    }
+  }
+  return out.flat();
+}
+
 /** Answers a who-can query over a compiled world. */
-export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
-  const result: WhoCanResult = { connections: [], denied: [], warnings: [] };
-  const warn = (w: Warning) => result.warnings.push(w);
+export function whoCan(
+  world: World,
+  query: WhoCanQuery,
+): WhoCanResult & { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[] } {
+  const warnings: Warning[] = [];
+  const external: Connection[][] = [];
+  const groups: ConnectionGroup[] = [];
+  const deniedGroups: ConnectionGroup[] = [];
   const lookup = (ref: PodRef, role: string): PodInfo | undefined => {
     const info = world.podsByKey.get(keyOf(ref));
-    if (!info) warn({ code: 'no-target', message: `${role} pod ${keyOf(ref)} not found` });
+    if (!info) warnings.push({ code: 'no-target', message: `${role} pod ${keyOf(ref)} not found` });
     return info;
   };
   const targets = query.targets.map((t) => lookup(t, 'target')).filter((t): t is PodInfo => t !== undefined);
-  const sources = query.sources
-    ? query.sources.map((s) => lookup(s, 'source')).filter((s): s is PodInfo => s !== undefined)
-    : world.pods;
+  const targetOrder = new Map(targets.map((t, i) => [keyOf(t.ref), i]));
+  // Sources per class, in snapshot order.
+  let sourcesByClass: Map<number, PodRef[]> | undefined;
+  let sourceInfos: PodInfo[] = world.pods;
+  if (query.sources) {
+    sourceInfos = query.sources.map((s) => lookup(s, 'source')).filter((s): s is PodInfo => s !== undefined);
+    sourcesByClass = new Map();
+    for (const s of sourceInfos) {
+      const list = sourcesByClass.get(s.classId) ?? [];
+      list.push(s.ref);
+      sourcesByClass.set(s.classId, list);
+    }
+  }
+  const membersOf = (classId: number): PodRef[] =>
+    sourcesByClass ? (sourcesByClass.get(classId) ?? []) : world.classes[classId].members.map((m) => m.ref);
 
+  // Targets of one class with one resolved port get one answer.
+  const targetGroups = new Map<
+    string,
+    { cls: PodClass; port?: { port: number; protocol: Protocol }; pods: PodInfo[] }
+  >();
   for (const target of targets) {
-    const targetClass = world.classes[target.classId];
     let port: { port: number; protocol: Protocol } | undefined;
     if (query.port) {
       const { protocol } = query.port;
       const number =
         typeof query.port.port === 'number' ? query.port.port : resolveNamedPort(target.pod, query.port.port, protocol);
       if (number === undefined) {
-        warn({
+        warnings.push({
           code: 'unresolved-named-port',
           message: `pod ${keyOf(target.ref)} has no container port named "${query.port.port}" (${protocol}); left out`,
         });
@@ -158,53 +321,85 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
       port = { port: number, protocol };
     }
     if (target.isHostNetwork) {
-      warn({
+      warnings.push({
         code: 'host-network-pod',
         message: `pod ${keyOf(target.ref)} uses the host network: NetworkPolicy leaves its isolation to the network plugin, most do not isolate it`,
       });
     }
     if (target.isTerminating) {
-      warn({
+      warnings.push({
         code: 'terminating-pod',
         message: `pod ${keyOf(target.ref)} is terminating; its answer holds until it is gone`,
       });
     }
-    const perClass = new Map<number, { decision: Decision; ports?: PortSet }>();
-    const decide = (source: PodInfo) => {
-      let known = perClass.get(source.classId);
-      if (!known) {
-        const pair: PairAnalysis = analysePair(world, world.classes[source.classId], targetClass);
-        known = port ? { decision: decideOnPort(pair, port.protocol, port.port) } : decideOnAllPorts(pair);
-        perClass.set(source.classId, known);
-      }
-      return known;
-    };
-    for (const source of sources) {
-      // A pod can always reach itself; who-can lists only other pods.
-      if (source === target) continue;
-      const { decision, ports } = decide(source);
-      if (!decision.allowed && !query.includeDenied) continue;
-      const connection: Connection = { from: { pod: source.ref }, to: target.ref, decision };
-      if (port) {
-        connection.port = port.port;
-        connection.protocol = port.protocol;
-        if (typeof query.port?.port === 'string') connection.portName = query.port.port;
-      } else connection.ports = ports ?? emptyPortSet();
-      (decision.allowed ? result.connections : result.denied).push(connection);
-    }
+    const key = `${target.classId}/${port ? `${port.port}/${port.protocol}` : ''}`;
+    const group = targetGroups.get(key) ?? { cls: world.classes[target.classId], port, pods: [] };
+    group.pods.push(target);
+    targetGroups.set(key, group);
     if (!query.sources) {
-      for (const c of externalConnections(world, target, port)) {
-        if (typeof query.port?.port === 'string') c.portName = query.port.port;
-        result.connections.push(c);
-      }
+      const ext = externalConnections(world, target, port);
+      if (typeof query.port?.port === 'string') for (const c of ext) c.portName = query.port.port;
+      external[targetOrder.get(keyOf(target.ref))!] = ext;
     }
   }
-  const hostNetworkSources = query.sources ? sources.filter((s) => s.isHostNetwork).length : 0;
+
+  for (const { cls, port, pods } of targetGroups.values()) {
+    const answer = answerForClass(world, cls, port);
+    const targetRefs = pods.map((p) => p.ref);
+    const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
+      const sources = membersOf(sourceClass);
+      // Skip groups whose only pair would be a pod to itself.
+      if (
+        sources.length === 0 ||
+        (sources.length === 1 && targetRefs.length === 1 && keyOf(sources[0]) === keyOf(targetRefs[0]))
+      )
+        return undefined;
+      const pair = () => analysePair(world, world.classes[sourceClass], cls);
+      const g = new LazyGroup(targetRefs, sources, () =>
+        port ? decideOnPort(pair(), port.protocol, port.port) : decideOnAllPorts(pair()).decision,
+      );
+      if (port) {
+        g.port = port.port;
+        g.protocol = port.protocol;
+        if (typeof query.port?.port === 'string') g.portName = query.port.port;
+      } else g.ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
+      return g;
+    };
+    const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
+    for (const id of classIds) {
+      const allowed = answer.allowed.get(id);
+      if (allowed === undefined && !query.includeDenied) continue;
+      const g = make(id, allowed);
+      if (g) (allowed === undefined ? deniedGroups : groups).push(g);
+    }
+  }
+
+  const hostNetworkSources = query.sources ? sourceInfos.filter((s) => s.isHostNetwork).length : 0;
   if (hostNetworkSources > 0) {
-    warn({
+    warnings.push({
       code: 'host-network-pod',
       message: `${hostNetworkSources} source pod(s) use the host network: their traffic comes from the node's address, which pod selectors may not match`,
     });
   }
-  return result;
+  let connections: Connection[] | undefined;
+  let denied: Connection[] | undefined;
+  return {
+    groups,
+    deniedGroups,
+    warnings,
+    // Pairs are expanded on first use: counting and grouping callers never pay for them.
+    get connections() {
+      if (!connections) {
+        const pods = expand(groups, targetOrder);
+        const byTarget: Connection[][] = targets.map(() => []);
+        for (const c of pods) byTarget[targetOrder.get(keyOf(c.to))!].push(c);
+        connections = byTarget.flatMap((list, i) => [...list, ...(external[i] ?? [])]);
+      }
+      return connections;
+    },
+    get denied() {
+      denied ??= expand(deniedGroups, targetOrder);
+      return denied;
+    },
+  };
 }
