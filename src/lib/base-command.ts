@@ -118,6 +118,7 @@ export abstract class BaseCommand extends Command {
       description:
         'Filename, directory, or - (stdin) of manifests to analyse instead of the live cluster; repeatable, directories are read recursively.',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     kubeconfig: Flags.string({
       description: 'Path to the kubeconfig file to use for CLI requests.',
