@@ -116,7 +116,10 @@ export interface WorldIndex {
   /** Egress rules that admit every destination (`to` empty). */
   egressToAll: EgressRuleOf[];
   /** Namespace -> egress rules with a pod peer that can match pods there (selector checked per query). */
-  egressByDestinationNamespace: Map<string, { policy: CompiledPolicy; rule: CompiledRule; peer: CompiledPeer & { kind: 'pods' } }[]>;
+  egressByDestinationNamespace: Map<
+    string,
+    { policy: CompiledPolicy; rule: CompiledRule; peer: CompiledPeer & { kind: 'pods' } }[]
+  >;
   /** ipBlock peer id -> egress rules with that peer. */
   egressByIpBlock: Map<number, EgressRuleOf[]>;
   /** Memo: peer -> classes it admits (source side of ingress rules). */
@@ -321,7 +324,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   if (ipBlocks.length > 0 && podsWithoutIp > 0) {
     warnings.push({
       code: 'pod-without-ip',
-      message: `${podsWithoutIp} pod(s) have no IP address, so ipBlock rules can never match them`,
+      message: `${podsWithoutIp} pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules never match them`,
     });
   }
   const index = buildIndex(policies, classes, namespaceLabels, ipBlocks.length);
@@ -403,7 +406,9 @@ export function classesOfPeer(world: World, peer: CompiledPeer, policyNamespace:
   else {
     const out: number[] = [];
     const namespaces = peer.namespaces
-      ? [...world.index.classesByNamespace.keys()].filter((ns) => peer.namespaces!.matches(world.namespaceLabels.get(ns)!))
+      ? [...world.index.classesByNamespace.keys()].filter((ns) =>
+          peer.namespaces!.matches(world.namespaceLabels.get(ns)!),
+        )
       : [policyNamespace];
     for (const ns of namespaces) {
       for (const cls of world.index.classesByNamespace.get(ns) ?? []) {
