@@ -59,7 +59,7 @@ describe('buildAllowPolicy', () => {
   });
   test('does not share objects with the spec', () => {
     const policy = buildAllowPolicy(pol1Spec, 'pol1');
-    policy.spec!.podSelector.matchLabels!.segment = 'changed';
+    policy.spec!.podSelector!.matchLabels!.segment = 'changed';
     expect(pol1Spec.subject.matchLabels!.segment).toBe('backend');
   });
 });
