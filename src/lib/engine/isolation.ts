@@ -1,0 +1,381 @@
+/**
+ * Namespace isolation: whether a namespace is isolated per direction and by which policies, the
+ * default-deny policy that isolates it, the cluster DNS peer its egress must keep, the seed-era
+ * isolation annotations, and the plan of `isolate` (what to write, what to leave alone).
+ */
+import type {
+  V1Namespace,
+  V1NetworkPolicy,
+  V1NetworkPolicyEgressRule,
+  V1NetworkPolicyPort,
+} from '@kubernetes/client-node';
+
+import type { CompiledPolicy, CompiledRule, World } from './compile.js';
+import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL } from './compile.js';
+import type { ReachabilityChange } from './diff.js';
+import type { ClusterSnapshot, Direction, PodRef, PolicyRef } from './model.js';
+import { compileSelector } from './selector.js';
+import { workloadOf } from './targets.js';
+
+/** Both directions, in display order. */
+export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
+
+/** How isolated one direction of a namespace is. */
+export type IsolationState =
+  /** A policy selects every pod (podSelector `{}`) for the direction and admits nothing (egress: nothing but DNS). */
+  | 'isolated'
+  /** No such policy, but policies with rules select every pod: each is isolated, and rules let traffic through. */
+  | 'all-pods'
+  /** Policies select some of the pods. */
+  | 'partial'
+  /** No policy selects any pod for the direction. */
+  | 'open';
+
+/** One direction of a namespace's isolation, with the policies responsible. */
+export interface DirectionIsolation {
+  state: IsolationState;
+  /** Policies that isolate every pod and admit nothing (egress: nothing but DNS); non-empty iff state is 'isolated'. */
+  denyAll: PolicyRef[];
+  /** Every policy that selects some pod of the namespace (or every pod) for this direction. */
+  policies: PolicyRef[];
+  /** Pods selected for this direction by some policy, of `pods`. */
+  selectedPods: number;
+  pods: number;
+}
+
+/** A namespace's isolation, both directions, and its seed-era annotation if it has one. */
+export interface NamespaceIsolation {
+  namespace: string;
+  ingress: DirectionIsolation;
+  egress: DirectionIsolation;
+  legacy?: LegacyIsolation;
+}
+
+/** The seed-era per-namespace switch (extensions/v1beta1 era), which current Kubernetes ignores. */
+export const LEGACY_ISOLATION_ANNOTATION = 'net.alpha.kubernetes.io/network-isolation';
+/** Its successor in Kubernetes 1.3-1.6: `{"ingress": {"isolation": "DefaultDeny"}}`. */
+export const LEGACY_POLICY_ANNOTATION = 'net.beta.kubernetes.io/network-policy';
+
+/** A seed-era isolation annotation on a namespace and what it asked for. */
+export interface LegacyIsolation {
+  annotation: string;
+  value: string;
+  /** Whether it asked for ingress isolation (those annotations only ever covered ingress). */
+  isolatesIngress: boolean;
+}
+
+/**
+ * Whether a podSelector selects every pod of its namespace: no matchLabels and no matchExpressions
+ * (`{}`, `{matchLabels: {}}`, `{matchExpressions: []}`), as LabelSelectorAsSelector gives labels.Everything().
+ * NetworkPolicySpec.podSelector is a struct, so absent is `{}` too. No selector with a requirement matches
+ * every possible pod, even if it matches every pod there is today.
+ */
+export function selectsEveryPod(policy: CompiledPolicy): boolean {
+  return policy.podSelector.key === '';
+}
+
+/** Whether a rule admits only DNS: it names ports, and every one is 53 over UDP or TCP (no range). */
+function isDnsOnlyRule(rule: CompiledRule): boolean {
+  return (
+    rule.ports !== 'all' &&
+    rule.ports.every((p) => p.kind === 'range' && p.from === 53 && p.to === 53 && p.protocol !== 'SCTP')
+  );
+}
+
+/**
+ * Whether a policy isolates its whole namespace in a direction and admits nothing there: it applies to
+ * the direction (effective policyTypes), selects every pod, and has no rules for it. For egress, rules
+ * that admit only port 53 (DNS) still count: what `isolate --egress` writes is isolation with DNS kept.
+ */
+export function isDenyAll(policy: CompiledPolicy, direction: Direction): boolean {
+  const rules = policy[direction];
+  if (rules === undefined || !selectsEveryPod(policy)) return false;
+  return rules.length === 0 || (direction === 'egress' && rules.every(isDnsOnlyRule));
+}
+
+/** The isolation of each direction of a namespace, from a compiled world (invalid policies are left out). */
+export function namespaceIsolation(world: World, namespace: string): NamespaceIsolation {
+  const ns = world.snapshot.namespaces.find((n) => n.metadata?.name === namespace);
+  const pods = world.pods.filter((p) => p.ref.namespace === namespace);
+  const inNamespace = world.policies.filter((p) => p.ref.namespace === namespace);
+  const direction = (d: Direction): DirectionIsolation => {
+    const applying = inNamespace.filter((p) => p[d] !== undefined);
+    const selected = pods.filter((p) => {
+      const cls = world.classes[p.classId];
+      return (d === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0;
+    });
+    const policies = applying
+      .filter((p) => selectsEveryPod(p) || pods.some((pod) => p.podSelector.matches(pod.pod.metadata?.labels ?? {})))
+      .map((p) => p.ref);
+    const denyAll = applying.filter((p) => isDenyAll(p, d)).map((p) => p.ref);
+    const state: IsolationState =
+      denyAll.length > 0
+        ? 'isolated'
+        : applying.some(selectsEveryPod) || (pods.length > 0 && selected.length === pods.length)
+          ? 'all-pods'
+          : selected.length > 0
+            ? 'partial'
+            : 'open';
+    return { state, denyAll, policies, selectedPods: selected.length, pods: pods.length };
+  };
+  return {
+    namespace,
+    ingress: direction('ingress'),
+    egress: direction('egress'),
+    legacy: ns ? legacyIsolation(ns) : undefined,
+  };
+}
+
+/**
+ * The seed-era isolation annotation of a namespace, if any: `net.alpha.kubernetes.io/network-isolation: on|off`,
+ * or `net.beta.kubernetes.io/network-policy: {"ingress": {"isolation": "DefaultDeny"}}`.
+ */
+export function legacyIsolation(namespace: V1Namespace): LegacyIsolation | undefined {
+  const annotations = namespace.metadata?.annotations ?? {};
+  const alpha = annotations[LEGACY_ISOLATION_ANNOTATION];
+  if (alpha !== undefined) {
+    return {
+      annotation: LEGACY_ISOLATION_ANNOTATION,
+      value: alpha,
+      isolatesIngress: alpha.trim().toLowerCase() === 'on',
+    };
+  }
+  const beta = annotations[LEGACY_POLICY_ANNOTATION];
+  if (beta === undefined) return undefined;
+  let isolatesIngress = false;
+  try {
+    const parsed = JSON.parse(beta) as { ingress?: { isolation?: string } };
+    isolatesIngress = parsed?.ingress?.isolation === 'DefaultDeny';
+  } catch {
+    isolatesIngress = false;
+  }
+  return { annotation: LEGACY_POLICY_ANNOTATION, value: beta, isolatesIngress };
+}
+
+/** Where cluster DNS runs, as an egress peer: pods with these labels in this namespace. */
+export interface DnsPeer {
+  namespace: string;
+  podLabels: Record<string, string>;
+  /** How it was found: the kube-dns Service's selector, pods labelled k8s-app=kube-dns, or the usual default. */
+  foundBy: 'service' | 'pod-label' | 'default';
+  /** The DNS pods in the snapshot (none when foundBy is 'default'). */
+  pods: PodRef[];
+}
+
+const DNS_NAMESPACE = 'kube-system';
+const DNS_SERVICE = 'kube-dns';
+const DNS_LABELS = { 'k8s-app': 'kube-dns' };
+
+/**
+ * Finds the cluster DNS pods in a snapshot: the pods behind the Service kube-system/kube-dns (its selector),
+ * else pods labelled k8s-app=kube-dns (kube-system first), else the usual kube-system + k8s-app=kube-dns.
+ * CoreDNS's labels vary by distribution, so the Service is the best evidence.
+ */
+export function findDnsPeer(world: World): DnsPeer {
+  const podsWith = (namespace: string | undefined, labels: Record<string, string>): PodRef[] => {
+    const selector = compileSelector({ matchLabels: labels });
+    return world.pods
+      .filter(
+        (p) =>
+          (namespace === undefined || p.ref.namespace === namespace) && selector.matches(p.pod.metadata?.labels ?? {}),
+      )
+      .map((p) => p.ref);
+  };
+  const service = world.snapshot.services.find(
+    (s) => s.metadata?.namespace === DNS_NAMESPACE && s.metadata?.name === DNS_SERVICE,
+  );
+  const selector = service?.spec?.selector;
+  if (selector && Object.keys(selector).length > 0) {
+    return {
+      namespace: DNS_NAMESPACE,
+      podLabels: { ...selector },
+      foundBy: 'service',
+      pods: podsWith(DNS_NAMESPACE, selector),
+    };
+  }
+  const labelled = podsWith(undefined, DNS_LABELS);
+  if (labelled.length > 0) {
+    const namespace = labelled.some((p) => p.namespace === DNS_NAMESPACE)
+      ? DNS_NAMESPACE
+      : [...new Set(labelled.map((p) => p.namespace))].sort()[0];
+    return {
+      namespace,
+      podLabels: { ...DNS_LABELS },
+      foundBy: 'pod-label',
+      pods: labelled.filter((p) => p.namespace === namespace),
+    };
+  }
+  return { namespace: DNS_NAMESPACE, podLabels: { ...DNS_LABELS }, foundBy: 'default', pods: [] };
+}
+
+/** The DNS ports an isolated namespace keeps: 53/UDP and 53/TCP (TCP for large answers and zone transfers). */
+export const DNS_PORTS: V1NetworkPolicyPort[] = [
+  { protocol: 'UDP', port: 53 },
+  { protocol: 'TCP', port: 53 },
+];
+
+/**
+ * The egress rule to the DNS peer: one peer with namespaceSelector on kubernetes.io/metadata.name (set
+ * on every namespace by the API server, so reliable) AND podSelector on the DNS pods' labels, on 53/UDP and 53/TCP.
+ */
+export function dnsEgressRule(peer: DnsPeer): V1NetworkPolicyEgressRule {
+  return {
+    to: [
+      {
+        namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: peer.namespace } },
+        podSelector: { matchLabels: { ...peer.podLabels } },
+      },
+    ],
+    ports: DNS_PORTS.map((p) => ({ ...p })),
+  };
+}
+
+/** What a default-deny policy is made of. */
+export interface DefaultDenySpec {
+  namespace: string;
+  name: string;
+  directions: readonly Direction[];
+  /** With egress: keep DNS to this peer (one egress rule); undefined: no rules at all. */
+  dns?: DnsPeer;
+  labels: Record<string, string>;
+}
+
+/**
+ * A default-deny NetworkPolicy: podSelector `{}` (every pod of the namespace), policyTypes written out
+ * (so the directions never depend on SetDefaults' inference) and no rules, except the DNS egress rule.
+ */
+export function buildDefaultDeny(spec: DefaultDenySpec): V1NetworkPolicy {
+  const hasEgress = spec.directions.includes('egress');
+  const policy: V1NetworkPolicy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: spec.name, namespace: spec.namespace, labels: { ...spec.labels } },
+    spec: {
+      podSelector: {},
+      policyTypes: DIRECTIONS.filter((d) => spec.directions.includes(d)).map((d) =>
+        d === 'ingress' ? 'Ingress' : 'Egress',
+      ),
+    },
+  };
+  if (hasEgress && spec.dns) policy.spec!.egress = [dnsEgressRule(spec.dns)];
+  return policy;
+}
+
+/** What `isolate` does to one namespace. */
+export type NamespacePlan =
+  /** Write (create or update) our default-deny. */
+  | { namespace: string; action: 'write'; policy: V1NetworkPolicy; existing?: V1NetworkPolicy }
+  /** Already isolated in every direction asked, by these policies: write nothing. */
+  | { namespace: string; action: 'skip'; isolatedBy: Record<Direction, PolicyRef[]> }
+  /** `--off`: delete our policy; `keptBy` are other policies that keep directions isolated. */
+  | { namespace: string; action: 'delete'; policy: V1NetworkPolicy; keptBy: Record<Direction, PolicyRef[]> }
+  /**
+   * `--off` with nothing of ours to delete; `foreign` is a policy of that name someone else made
+   * (left alone), `keptBy` policies that keep directions isolated.
+   */
+  | { namespace: string; action: 'none'; foreign?: PolicyRef; keptBy: Record<Direction, PolicyRef[]> };
+
+/** What the plan needs besides the world. */
+export interface IsolationRequest {
+  namespaces: string[];
+  name: string;
+  directions: readonly Direction[];
+  dns?: DnsPeer;
+  /** The labels that mark our policies (managed-by); ours carry all of them. */
+  labels: Record<string, string>;
+  off: boolean;
+}
+
+function hasLabels(policy: V1NetworkPolicy, labels: Record<string, string>): boolean {
+  const own = policy.metadata?.labels ?? {};
+  return Object.entries(labels).every(([k, v]) => own[k] === v);
+}
+
+function findPolicy(snapshot: ClusterSnapshot, namespace: string, name: string): V1NetworkPolicy | undefined {
+  return snapshot.policies.find((p) => (p.metadata?.namespace ?? 'default') === namespace && p.metadata?.name === name);
+}
+
+/**
+ * Plans `isolate` for each namespace. Isolating: skip a namespace already isolated in every direction
+ * asked (by any policy, ours or not), else write our policy with the directions asked plus any ours
+ * already had (never a second policy, never a downgrade). `--off`: delete only our policy (its name and
+ * our labels), naming the other policies that keep the namespace isolated.
+ */
+export function planIsolation(world: World, request: IsolationRequest): NamespacePlan[] {
+  return request.namespaces.map((namespace): NamespacePlan => {
+    const existing = findPolicy(world.snapshot, namespace, request.name);
+    const isOurs = existing !== undefined && hasLabels(existing, request.labels);
+    if (request.off) {
+      const others = world.policies.filter((p) => p.ref.namespace !== namespace || p.ref.name !== request.name);
+      const keptBy = {
+        ingress: others.filter((p) => p.ref.namespace === namespace && isDenyAll(p, 'ingress')).map((p) => p.ref),
+        egress: others.filter((p) => p.ref.namespace === namespace && isDenyAll(p, 'egress')).map((p) => p.ref),
+      };
+      if (isOurs) return { namespace, action: 'delete', policy: existing, keptBy };
+      return { namespace, action: 'none', foreign: existing ? { namespace, name: request.name } : undefined, keptBy };
+    }
+    const status = namespaceIsolation(world, namespace);
+    if (request.directions.every((d) => status[d].state === 'isolated')) {
+      return {
+        namespace,
+        action: 'skip',
+        isolatedBy: { ingress: status.ingress.denyAll, egress: status.egress.denyAll },
+      };
+    }
+    const had = isOurs ? effectivePolicyTypes(existing) : { ingress: false, egress: false };
+    const directions = DIRECTIONS.filter((d) => request.directions.includes(d) || had[d]);
+    const keepsOldEgress = isOurs && had.egress && !request.directions.includes('egress');
+    const policy = buildDefaultDeny({
+      namespace,
+      name: request.name,
+      directions,
+      dns: request.dns,
+      labels: request.labels,
+    });
+    if (keepsOldEgress) policy.spec!.egress = existing.spec?.egress;
+    return { namespace, action: 'write', policy, existing };
+  });
+}
+
+/** The snapshot after a change: policies removed (by namespace/name) and added, everything else as is. */
+export function withPolicies(
+  snapshot: ClusterSnapshot,
+  change: { add?: V1NetworkPolicy[]; remove?: PolicyRef[] },
+): ClusterSnapshot {
+  const gone = new Set([...(change.remove ?? []), ...(change.add ?? []).map(refOfPolicy)].map(keyOf));
+  return {
+    ...snapshot,
+    policies: [...snapshot.policies.filter((p) => !gone.has(keyOf(refOfPolicy(p)))), ...(change.add ?? [])],
+  };
+}
+
+function refOfPolicy(policy: V1NetworkPolicy): PolicyRef {
+  return { namespace: policy.metadata?.namespace ?? 'default', name: policy.metadata?.name ?? '' };
+}
+
+/** Connections grouped by source and destination workload (namespace, kind, name), largest first. */
+export interface ChangeGroup {
+  from: { namespace: string; kind: string; name: string };
+  to: { namespace: string; kind: string; name: string };
+  count: number;
+}
+
+/** Groups pod-to-pod changes by the workloads at either end (workloadOf), largest group first, then by name. */
+export function groupChanges(world: World, changes: readonly ReachabilityChange[]): ChangeGroup[] {
+  const workload = (ref: PodRef) => {
+    const pod = world.podsByKey.get(keyOf(ref))?.pod;
+    return { namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) };
+  };
+  const groups = new Map<string, ChangeGroup>();
+  for (const change of changes) {
+    const from = workload(change.from);
+    const to = workload(change.to);
+    const key = [from.namespace, from.kind, from.name, to.namespace, to.kind, to.name].join('\u0000');
+    const group = groups.get(key) ?? { from, to, count: 0 };
+    group.count++;
+    groups.set(key, group);
+  }
+  const label = (g: ChangeGroup) =>
+    `${g.to.namespace}/${g.to.kind}/${g.to.name} ${g.from.namespace}/${g.from.kind}/${g.from.name}`;
+  return [...groups.values()].sort((a, b) => b.count - a.count || label(a).localeCompare(label(b)));
+}
