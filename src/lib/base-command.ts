@@ -5,19 +5,11 @@
 import { Command, Errors, Flags } from '@oclif/core';
 
 import { loadManifests } from './cluster/files.js';
-import type { LiveOptions, LoadedSnapshot, SnapshotScope } from './cluster/types.js';
+import type { ClusterConnection, LiveOptions, LoadedSnapshot, SnapshotScope } from './cluster/types.js';
 import type { ClusterSnapshot } from './engine/model.js';
 import { NetpolError, DeniedResult } from './errors.js';
 import { parseRequestTimeout } from './flags.js';
 import { isColorEnabled, OUTPUT_FORMATS, paint } from './output/render.js';
-
-/** The live cluster as the commands use it (implemented by src/lib/cluster/live.ts). */
-export interface LiveCluster {
-  /** The current context's namespace, if it sets one. */
-  defaultNamespace?: string;
-  contextName?: string;
-  loadSnapshot(scope: SnapshotScope): Promise<LoadedSnapshot>;
-}
 
 /** The shared flags as parsed. */
 export interface BaseFlags {
@@ -186,7 +178,7 @@ export abstract class BaseCommand extends Command {
   }
 
   /** Connects to the live cluster; client-node is imported here, lazily, and nowhere else. */
-  protected async connect(options: LiveOptions): Promise<LiveCluster> {
+  protected async connect(options: LiveOptions): Promise<ClusterConnection> {
     const { connectLive } = await import('./cluster/live.js');
     return connectLive(options);
   }

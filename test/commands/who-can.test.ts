@@ -4,8 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import WhoCan from '../../src/commands/who-can.js';
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { SnapshotScope } from '../../src/lib/cluster/types.js';
-import type { LiveCluster } from '../../src/lib/base-command.js';
-import type { LiveOptions } from '../../src/lib/cluster/types.js';
+import type { ClusterApi, ClusterConnection, LiveOptions } from '../../src/lib/cluster/types.js';
 import type { WhoCanReport } from '../../src/lib/output/who-can.js';
 import { expectGolden, runCommand } from './run-command.js';
 
@@ -291,11 +290,13 @@ describe('who-can against a live cluster', () => {
     static scopes: SnapshotScope[] = [];
     static options: LiveOptions[] = [];
 
-    protected override async connect(options: LiveOptions): Promise<LiveCluster> {
+    protected override async connect(options: LiveOptions): Promise<ClusterConnection> {
       FakeWhoCan.options.push(options);
       return {
+        api: {} as ClusterApi,
         contextName: 'kind-test',
         defaultNamespace: 'x',
+        server: 'https://127.0.0.1:6443',
         loadSnapshot: async (scope) => {
           FakeWhoCan.scopes.push(scope);
           return loadManifests(['test/fixtures/who-can/worlds/small.yaml']);
