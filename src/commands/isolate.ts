@@ -29,7 +29,9 @@ import {
   outcomeNotices,
   parseWriteFlags,
   writeFlags,
-  writePolicies,
+  executeWrites,
+  isManagedByUs,
+  planWrites,
   type PolicyChange,
   type WriteFlags,
   type WriteOutcome,
@@ -38,7 +40,7 @@ import {
 
 type IsolateFlags = Omit<BaseFlags, 'output'> &
   WriteFlags & {
-    'allow-dns': boolean;
+    'allow-dns'?: boolean;
     egress: boolean;
     explain: boolean;
     name: string;
@@ -108,8 +110,8 @@ export default class Isolate extends BaseCommand {
     ...writeFlags,
     'allow-dns': Flags.boolean({
       allowNo: true,
-      default: true,
-      description: 'with --egress, keep egress to the cluster DNS pods on 53/UDP and 53/TCP',
+      description:
+        'with --egress, keep egress to the cluster DNS pods on 53/UDP and 53/TCP (default; --no-allow-dns drops it)',
     }),
     egress: Flags.boolean({ description: 'isolate egress too, in the same policy' }),
     explain: Flags.boolean({
@@ -135,38 +137,16 @@ export default class Isolate extends BaseCommand {
     const options = validateOptions(argv as string[], flags as IsolateFlags);
     const context = await this.loadSnapshot({ ...flags, output: 'table' }, () => ({}));
     this.warnAll(context.warnings);
-    const namespaces = options.namespaces.length > 0 ? options.namespaces : [context.namespace];
     if (options.mode === 'status') return this.showStatus(context.snapshot, options);
-    const world = compileWorld(context.snapshot);
-    requireNamespaces(world, namespaces);
-    const dns =
-      options.mode === 'isolate' && options.directions.includes('egress') && options.allowDns
-        ? findDnsPeer(world)
-        : undefined;
-    const plans = planIsolation(world, {
-      namespaces,
-      name: options.name,
-      directions: options.directions,
-      dns,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
-      off: options.mode === 'off',
-    });
-    const { changes, after } = applyPlans(world, plans);
-    const diff = diffReachability(
-      world,
-      after,
-      after.pods.filter((p) => namespaces.includes(p.ref.namespace)).map((p) => p.ref),
-    );
-    const result: IsolateResult = { mode: options.mode, namespaces, plans, dns, ...diff, outcomes: [], status: [] };
+    const namespaces = options.namespaces.length > 0 ? options.namespaces : [context.namespace];
+    const { result, changes, world } = planChange(context.snapshot, namespaces, options);
+    const target = { api: this.connection?.api, existing: context.snapshot.policies, settings: options.write };
+    const writes = await planWrites(changes, target);
     this.report(formatPlanNotes(result, options));
     this.report(formatPreview(world, result, options));
     if (changes.length === 0) return result;
     await this.confirmCut(result, options);
-    result.outcomes = await writePolicies(changes, {
-      api: this.connection?.api,
-      existing: context.snapshot.policies,
-      settings: options.write,
-    });
+    result.outcomes = await executeWrites(writes, target);
     this.report(
       outcomeNotices(result.outcomes)
         .map((line) => `Warning: ${line}\n`)
@@ -178,11 +158,14 @@ export default class Isolate extends BaseCommand {
 
   /** Connects once and keeps the connection, so the snapshot and the writes use the same cluster. */
   protected override async connect(options: LiveOptions): Promise<ClusterConnection> {
-    if (!this.connection) {
-      const { connectLive } = await import('../lib/cluster/live.js');
-      this.connection = await connectLive(options);
-    }
+    this.connection ??= await this.connectCluster(options);
     return this.connection;
+  }
+
+  /** Opens the live cluster; client-node is imported lazily, so -f runs never load it. */
+  protected async connectCluster(options: LiveOptions): Promise<ClusterConnection> {
+    const { connectLive } = await import('../lib/cluster/live.js');
+    return connectLive(options);
   }
 
   /** Whether a person can answer a prompt: stdin and stdout are terminals. */
@@ -233,8 +216,6 @@ export default class Isolate extends BaseCommand {
 function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
   const write = parseWriteFlags(flags);
   const isOffline = (flags.filename ?? []).length > 0;
-  const unknown = args.find((arg) => arg.startsWith('-'));
-  if (unknown !== undefined) throw new UsageError(`unknown flag ${unknown}`, 'see --help for usage');
   const isStatus = flags.status || (flags['all-namespaces'] && args.length === 0 && !flags.off);
   if (flags['all-namespaces'] && args.length > 0) {
     throw new UsageError(
@@ -254,13 +235,14 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
       'add --dry-run=client to preview the policy, or drop -f to write to the cluster',
     );
   }
-  if (!flags['allow-dns'] && !flags.egress) throw new UsageError('--no-allow-dns only applies with --egress');
+  const allowDns = flags['allow-dns'] !== false;
+  if (!allowDns && !flags.egress) throw new UsageError('--no-allow-dns only applies with --egress');
   return {
     mode: isStatus ? 'status' : flags.off ? 'off' : 'isolate',
     namespaces: [...new Set(args)],
     allNamespaces: flags['all-namespaces'],
     directions: flags.egress ? ['ingress', 'egress'] : ['ingress'],
-    allowDns: flags['allow-dns'],
+    allowDns,
     explain: flags.explain,
     name: flags.name,
     noHeaders: flags['no-headers'],
@@ -279,6 +261,31 @@ function requireNamespaces(world: World, namespaces: string[]): void {
       `namespaces: ${[...known].sort().join(', ') || 'none'}`,
     );
   }
+}
+
+/** Plans each namespace, the writes that makes, and the pod-to-pod reachability it cuts and opens. */
+function planChange(
+  snapshot: ClusterSnapshot,
+  namespaces: string[],
+  options: IsolateOptions,
+): { result: IsolateResult; changes: PolicyChange[]; world: World } {
+  const world = compileWorld(snapshot);
+  requireNamespaces(world, namespaces);
+  const wantsDns = options.mode === 'isolate' && options.directions.includes('egress') && options.allowDns;
+  const dns = wantsDns ? findDnsPeer(world) : undefined;
+  const plans = planIsolation(world, {
+    namespaces,
+    name: options.name,
+    directions: options.directions,
+    dns,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    off: options.mode === 'off',
+  });
+  const { changes, after } = applyPlans(world, plans);
+  const affected = after.pods.filter((p) => namespaces.includes(p.ref.namespace)).map((p) => p.ref);
+  const diff = diffReachability(world, after, affected);
+  const result: IsolateResult = { mode: options.mode, namespaces, plans, dns, ...diff, outcomes: [], status: [] };
+  return { result, changes, world };
 }
 
 /** The writes a plan makes and the world after them. */
@@ -321,7 +328,7 @@ function formatPlanNotes(result: IsolateResult, options: IsolateOptions): string
         (d) => `${d} by ${names(plan.isolatedBy[d])}`,
       );
       lines.push(`namespace ${ns} is already isolated (${by.join('; ')}); nothing to do`);
-    } else if (plan.action === 'write' && plan.existing) {
+    } else if (plan.action === 'write' && isManagedByUs(plan.existing)) {
       lines.push(
         `namespace ${ns}: updating ${options.name} to isolate ${directionWords(plan.policy.spec?.policyTypes?.map((t) => t.toLowerCase() as Direction) ?? [])}`,
       );

@@ -134,13 +134,17 @@ const refOf = (change: PolicyChange): { namespace: string; name: string } =>
 
 const keyOf = (ref: { namespace: string; name: string }): string => `${ref.namespace}/${ref.name}`;
 
+/** Changes checked against what exists, ready to send: from planWrites, for executeWrites. */
+export interface WritePlan {
+  steps: { change: PolicyChange; outcome: WriteOutcome; current?: V1NetworkPolicy }[];
+}
+
 /**
- * Makes a set of changes safely. First checks all of them (an existing object of that name that
- * kubectl-netpol did not create is refused unless `overwrite`), so a refusal writes nothing; live,
- * sends every write as a server-side dry run before the real ones; then writes in order and, if a
- * write fails half-way, undoes the ones made and says so. `dryRun: 'client'` sends nothing.
+ * Checks every change against what exists before anything is sent: an existing object of that name
+ * that kubectl-netpol did not create is refused unless `overwrite` (one error naming all of them), a
+ * delete of something already gone is dropped, and an identical object of ours is `unchanged`.
  */
-export async function writePolicies(changes: PolicyChange[], target: WriteTarget): Promise<WriteOutcome[]> {
+export async function planWrites(changes: PolicyChange[], target: WriteTarget): Promise<WritePlan> {
   const { api, settings } = target;
   if (!api && settings.dryRun !== 'client') {
     throw new UsageError('writing needs a cluster', 'use --dry-run=client with -f');
@@ -150,30 +154,30 @@ export async function writePolicies(changes: PolicyChange[], target: WriteTarget
       ? api.readNetworkPolicy(ref.namespace, ref.name)
       : target.existing?.find((p) => p.metadata?.namespace === ref.namespace && p.metadata?.name === ref.name);
 
-  const planned: { change: PolicyChange; outcome: WriteOutcome; current?: V1NetworkPolicy }[] = [];
+  const steps: WritePlan['steps'] = [];
   const refused: string[] = [];
   for (const change of changes) {
     const ref = refOf(change);
     const current = await read(ref);
+    if (change.action === 'delete' && !current) continue;
     const isForeign = current !== undefined && !isManagedByUs(current);
     if (isForeign && !settings.overwrite) refused.push(keyOf(ref));
-    const object = change.action === 'apply' ? toManifest(change.policy) : current ? toManifest(current) : undefined;
-    if (change.action === 'delete' && !current) continue;
+    const object = toManifest(change.action === 'apply' ? change.policy : current!);
     const verb: WriteVerb =
       change.action === 'delete'
         ? 'deleted'
         : !current
           ? 'created'
-          : !isForeign && sameContent(toManifest(current), object!)
+          : !isForeign && sameContent(toManifest(current), object)
             ? 'unchanged'
             : 'configured';
-    planned.push({
+    steps.push({
       change,
       current,
       outcome: {
         ...ref,
         verb,
-        object: object!,
+        object,
         previous: current ? toManifest(current) : undefined,
         replacedForeign: isForeign && change.action === 'apply',
       },
@@ -187,23 +191,38 @@ export async function writePolicies(changes: PolicyChange[], target: WriteTarget
       'choose another name with --name, or pass --overwrite to replace it',
     );
   }
-  if (settings.dryRun === 'client' || !api) return planned.map((p) => p.outcome);
+  return { steps };
+}
 
-  const toSend = planned.filter((p) => p.outcome.verb !== 'unchanged');
-  // Every write as a server-side dry run first: admission, validation and RBAC refuse before anything changes.
-  for (const p of toSend) await send(api, p.change, p.current, { dryRun: 'All', fieldManager: settings.fieldManager });
-  if (settings.dryRun === 'server') return planned.map((p) => p.outcome);
-
-  const done: (typeof planned)[number][] = [];
-  for (const p of toSend) {
+/**
+ * Sends a checked plan: nothing with `dryRun: 'client'`; live, every write first as a server-side dry
+ * run (admission, validation and RBAC refuse before anything changes), then the writes in order, and if
+ * one fails half-way, undoes the ones made and says so.
+ */
+export async function executeWrites(plan: WritePlan, target: WriteTarget): Promise<WriteOutcome[]> {
+  const { api, settings } = target;
+  const outcomes = plan.steps.map((step) => step.outcome);
+  if (settings.dryRun === 'client' || !api) return outcomes;
+  const toSend = plan.steps.filter((step) => step.outcome.verb !== 'unchanged');
+  for (const step of toSend) {
+    await send(api, step.change, step.current, { dryRun: 'All', fieldManager: settings.fieldManager });
+  }
+  if (settings.dryRun === 'server') return outcomes;
+  const done: WritePlan['steps'] = [];
+  for (const step of toSend) {
     try {
-      await send(api, p.change, p.current, { fieldManager: settings.fieldManager });
-      done.push(p);
+      await send(api, step.change, step.current, { fieldManager: settings.fieldManager });
+      done.push(step);
     } catch (error) {
-      throw await rollBack(api, done, error, p.outcome, settings.fieldManager);
+      throw await rollBack(api, done, error, step.outcome, settings.fieldManager);
     }
   }
-  return planned.map((p) => p.outcome);
+  return outcomes;
+}
+
+/** Checks all changes, then makes them safely: planWrites followed by executeWrites. */
+export async function writePolicies(changes: PolicyChange[], target: WriteTarget): Promise<WriteOutcome[]> {
+  return executeWrites(await planWrites(changes, target), target);
 }
 
 async function send(
@@ -230,7 +249,7 @@ async function send(
 /** Undoes the writes made, newest first, and returns the error to report: what failed, what was undone, what was not. */
 async function rollBack(
   api: ClusterApi,
-  done: { change: PolicyChange; outcome: WriteOutcome; current?: V1NetworkPolicy }[],
+  done: WritePlan['steps'],
   cause: unknown,
   failed: WriteOutcome,
   fieldManager: string,
