@@ -55,9 +55,10 @@ describe('parsePeer', () => {
   });
 
   test.each([
-    ['app=we b', 'invalid label selector'],
+    ['app=we b', "expected ','"],
+    ['app=web@env=pr od', 'invalid label selector "env=pr od"'],
     ['app in (a', 'expected'],
-    ['Bad Key=x', 'label'],
+    ['Bad Key=x', 'unexpected "K"'],
     ['', 'empty peer'],
     ['app=web@', 'nothing after "@"'],
     ['a@b@c', 'more than one "@"'],
@@ -80,6 +81,9 @@ describe('parsePeer', () => {
     expect(error.message).toContain('--from');
     expect(error.message).toContain(why);
     expect(error.message).not.toContain('\n');
+    // One line: what is wrong and the forms a PEER takes, no separate hint.
+    expect(error.hint).toBeUndefined();
+    expect(error.message).toContain('a PEER is SELECTOR');
   });
 });
 
@@ -92,7 +96,7 @@ describe('parseSubject', () => {
     ['app=web@tenant-b', 'no @NAMESPACES'],
     ['@tenant-b', 'no @NAMESPACES'],
     ['10.0.0.0/8', 'address block'],
-    ['a b', 'invalid label selector'],
+    ['a b', 'unexpected "b"'],
   ])('rejects %j', (text, why) => {
     expect(() => parseSubject(text, '--to')).toThrow(why);
   });

@@ -15,10 +15,10 @@ import { formatSelector, parseSelector, SelectorSyntaxError } from './engine/sel
 import { UsageError } from './errors.js';
 
 const PEER_HINT =
-  "write SELECTOR ('segment=frontend', '*'), SELECTOR@NAMESPACE ('app=web@tenant-b'), @NAMESPACES ('@env=prod', '@*') or CIDR[!EXCEPT,...] ('10.0.0.0/8!10.1.0.0/16')";
+  "a PEER is SELECTOR ('segment=frontend', '*'), SELECTOR@NAMESPACE ('app=web@tenant-b'), @NAMESPACES ('@env=prod', '@*') or CIDR[!EXCEPT,...] ('10.0.0.0/8!10.1.0.0/16')";
 const SUBJECT_HINT =
   "the pods the policy is written on: a label selector in --namespace, e.g. 'segment=backend' or '*'";
-const PORT_HINT = 'write PORT[/PROTOCOL]: 80, 80/UDP, 8000-9000/TCP, http or 53/UDP';
+const PORT_HINT = 'a PORT is 80, 80/UDP, 8000-9000/TCP, http or 53/UDP';
 
 /** A CIDR, optionally with exceptions: dotted digits or an address with ':', then `/prefix` (label keys have neither). */
 const CIDR_LIKE = /^(\d[\d.]*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\/\d*(!.*)?$/;
@@ -26,8 +26,9 @@ const CIDR_LIKE = /^(\d[\d.]*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\/\d*(!.*)?$/;
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
 
-function invalid(flag: string, text: string, why: string, hint: string): UsageError {
-  return new UsageError(`invalid value "${text}" for ${flag}: ${why}`, hint);
+/** A malformed value: one line naming the flag, the value and what is wrong, and the forms it takes. */
+function invalid(flag: string, text: string, why: string, forms: string): UsageError {
+  return new UsageError(`invalid value "${text}" for ${flag}: ${why} (${forms})`);
 }
 
 function selectorOf(text: string, flag: string, whole: string, hint: string): V1LabelSelector {
@@ -36,7 +37,11 @@ function selectorOf(text: string, flag: string, whole: string, hint: string): V1
   try {
     return parseSelector(text);
   } catch (error) {
-    if (error instanceof SelectorSyntaxError) throw invalid(flag, whole, error.message, hint);
+    if (error instanceof SelectorSyntaxError) {
+      // The selector's own message repeats the text; say it only when it is a part of the value.
+      const why = text === whole ? error.message.replace(/^invalid label selector "[^]*?": /, '') : error.message;
+      throw invalid(flag, whole, why, hint);
+    }
     throw error;
   }
 }

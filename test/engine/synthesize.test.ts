@@ -315,8 +315,8 @@ describe('previewPolicy', () => {
       'tenant-b/web',
     ]);
     expect(finding.fixes[0].peers).toEqual([
-      { namespaceSelector: byName('kube-system') },
       { podSelector: {} },
+      { namespaceSelector: byName('kube-system') },
       { namespaceSelector: byName('tenant-b') },
     ]);
   });

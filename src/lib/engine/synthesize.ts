@@ -316,8 +316,10 @@ function isIsolated(world: World, pod: PodRef, direction: Direction): boolean {
 
 /** Selects the pods of some namespaces from the policy's namespace: none (same), one by name, or several. */
 function peersForNamespaces(namespaces: string[], policyNamespace: string): V1NetworkPolicyPeer[] {
+  // The policy's own namespace first (as `*`), then the others by name.
+  const order = (ns: string) => `${ns === policyNamespace ? 0 : 1}${ns}`;
   return [...new Set(namespaces)]
-    .sort()
+    .sort((a, b) => (order(a) < order(b) ? -1 : 1))
     .map((ns) =>
       ns === policyNamespace
         ? { podSelector: {} }
