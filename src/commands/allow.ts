@@ -155,7 +155,7 @@ export default class Allow extends BaseCommand {
     const existing = checkExisting(policy, context.snapshot, settings);
     const preview = previewPolicy(context.snapshot, policy);
     const meaning = describePolicy(policy);
-    this.show(policy, meaning, preview, settings, interactive);
+    this.show(policy, meaning, preview, interactive);
     if (existing) return { policy: toManifest(policy), meaning, preview, outcomes: this.unchanged(existing, settings) };
     await this.confirm(policy, preview, settings, interactive);
     const outcomes = await this.write(policy, context.snapshot, settings, flags.filename !== undefined);
@@ -181,13 +181,14 @@ export default class Allow extends BaseCommand {
     return Boolean(process.stdin.isTTY && process.stdout.isTTY) && settings.output === undefined;
   }
 
-  /** The prompt functions: inquirer's, loaded only when prompting. */
+  /** The prompt functions: inquirer's, loaded only when prompting, drawn on stderr so stdout stays the result. */
   protected async prompter(): Promise<PromptFunctions> {
     const inquirer = await import('@inquirer/prompts');
+    const context = { output: process.stderr };
     return {
-      select: (config) => inquirer.select(config),
-      input: (config) => inquirer.input(config),
-      confirm: (config) => inquirer.confirm(config),
+      select: (config) => inquirer.select(config, context),
+      input: (config) => inquirer.input(config, context),
+      confirm: (config) => inquirer.confirm(config, context),
     };
   }
 
@@ -228,19 +229,11 @@ export default class Allow extends BaseCommand {
     }
   }
 
-  /** The policy and what it changes: on stdout for people; with -o, only warnings (on stderr). */
-  private show(
-    policy: V1NetworkPolicy,
-    meaning: string[],
-    preview: PolicyPreview,
-    settings: WriteSettings,
-    interactive: boolean,
-  ): void {
-    if (settings.output === undefined) {
-      if (interactive) this.print(renderDocument(toManifest(policy), 'yaml') + '\n');
-      const table = formatChangeTable(preview);
-      this.print(meaning.join('\n') + '\n\n' + (table || 'No connection between pods changes.\n') + '\n');
-    }
+  /** The policy and what it changes, on stderr (stdout is the result, as for isolate): the YAML on a terminal, the meaning, the change table, warnings. */
+  private show(policy: V1NetworkPolicy, meaning: string[], preview: PolicyPreview, interactive: boolean): void {
+    const yaml = interactive ? renderDocument(toManifest(policy), 'yaml') + '\n' : '';
+    const table = formatChangeTable(preview) || 'No connection between pods changes.\n';
+    process.stderr.write(yaml + meaning.join('\n') + '\n' + table);
     this.warnAll(preview.findings.map(formatFinding));
   }
 

@@ -105,7 +105,10 @@ describe('the policy allow prints', () => {
   it("prints exactly the seed's pol1 as v1 (done-when)", async () => {
     const run = await allow(...POL1, ...SEED, '--dry-run=client', '-o', 'json');
     expect(run.exitCode).toBe(0);
-    expect(run.stderr).toBe('');
+    // The seed already has pol1 with these rules: nothing changes, nothing to warn about.
+    expect(run.stderr).toBe(
+      'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\nNo connection between pods changes.\n',
+    );
     expect(run.stdout).toBe(JSON.stringify(pol1, null, 2) + '\n');
   });
 
@@ -276,24 +279,20 @@ describe('preview and warnings', () => {
   it('the first ingress policy on the backend: the table shows what it cuts, the warning how to keep it', async () => {
     const run = await allow(...POL1, '--dry-run=client');
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toBe(
+    expect(run.stdout).toBe('networkpolicy.networking.k8s.io/pol1 created (dry run)\n');
+    expect(run.stderr).toBe(
       [
         'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP',
-        '',
         'CHANGE   FROM                  TO                 PORTS',
         'cuts     kube-system/coredns   tenant-a/backend   all',
         'cuts     tenant-a/batch        tenant-a/backend   all',
         'cuts     tenant-a/frontend     tenant-a/backend   1-79/TCP, 81-65535/TCP, all/UDP, all/SCTP',
         'cuts     tenant-b/web          tenant-a/backend   all',
-        '',
-        'networkpolicy.networking.k8s.io/pol1 created (dry run)',
+        'Warning: this is the first ingress policy on 1 pod (tenant-a/backend): 4 connections allowed today become denied ' +
+          '(kube-system/coredns -> tenant-a/backend all, tenant-a/batch -> tenant-a/backend all, tenant-a/frontend -> tenant-a/backend 1-79/TCP, 81-65535/TCP, all/UDP, all/SCTP, and 1 more); ' +
+          "to keep them: kubectl netpol allow -n tenant-a --from '*' --from @kube-system --from @tenant-b --to segment=backend",
         '',
       ].join('\n'),
-    );
-    expect(run.stderr).toBe(
-      'Warning: this is the first ingress policy on 1 pod (tenant-a/backend): 4 connections allowed today become denied ' +
-        '(kube-system/coredns -> tenant-a/backend all, tenant-a/batch -> tenant-a/backend all, tenant-a/frontend -> tenant-a/backend 1-79/TCP, 81-65535/TCP, all/UDP, all/SCTP, and 1 more); ' +
-        "to keep them: kubectl netpol allow -n tenant-a --from '*' --from @kube-system --from @tenant-b --to segment=backend\n",
     );
   });
 
@@ -304,9 +303,9 @@ describe('preview and warnings', () => {
         .build(),
     );
     const run = await allow(...POL1, '--dry-run=client');
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toContain(
-      'CHANGE   FROM                TO                 PORTS\nopens    tenant-a/frontend   tenant-a/backend   80/TCP\n',
+    expect(run.stderr).toBe(
+      'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n' +
+        'CHANGE   FROM                TO                 PORTS\nopens    tenant-a/frontend   tenant-a/backend   80/TCP\n',
     );
     expect(run.result?.preview.diff.opened).toHaveLength(1);
   });
@@ -330,9 +329,10 @@ describe('preview and warnings', () => {
       '--dry-run=client',
     );
     expect(run.exitCode).toBe(0);
-    expect(run.stdout).toContain('No connection between pods changes.');
     expect(run.stderr).toBe(
-      'Warning: 1 connection this policy admits stays blocked by the egress policies of the source (tenant-b/web -> tenant-a/backend 80/TCP); ' +
+      'pods app=web in tenant-b may reach pods segment=backend in tenant-a on 80/TCP\n' +
+        'No connection between pods changes.\n' +
+        'Warning: 1 connection this policy admits stays blocked by the egress policies of the source (tenant-b/web -> tenant-a/backend 80/TCP); ' +
         'to open it: kubectl netpol allow --egress -n tenant-b --from app=web --to segment=backend@tenant-a --port 80/TCP\n',
     );
   });
@@ -340,7 +340,7 @@ describe('preview and warnings', () => {
   it('with -o json the warnings still go to stderr and stdout stays the policy', async () => {
     const run = await allow(...POL1, '--dry-run=client', '-o', 'json');
     expect(JSON.parse(run.stdout)).toEqual(pol1);
-    expect(run.stderr).toMatch(/^Warning: this is the first ingress policy/);
+    expect(run.stderr).toMatch(/\nWarning: this is the first ingress policy[^\n]*\n$/);
   });
 });
 
@@ -421,7 +421,8 @@ describe('writes', () => {
     const cluster = useCluster(permissive().build()).forbid('create', 'networkpolicies');
     const run = await allow(...POL1);
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toMatch(/^error: .*cannot create resource "networkpolicies"/);
+    expect(run.stderr).toMatch(/\nerror: .*cannot create resource "networkpolicies"[^\n]*\nhint: [^\n]*\n$/);
+    expect(run.stdout).toBe('');
     expect(cluster.policyKeys()).toEqual(['tenant-a/deny']);
   });
 });
@@ -452,8 +453,10 @@ describe('prompts (injected answers)', () => {
       true, // create
     ]);
     const run = await allow();
-    expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe(
+      'networkpolicy.networking.k8s.io/allow-web-in-tenant-b-or-frontend-to-backend-on-80-tcp created\n',
+    );
     const asked = TestAllow.prompts.asked;
     expect(asked.map((q) => q.message)).toEqual([
       'Namespace of the policy:',
@@ -483,11 +486,12 @@ describe('prompts (injected answers)', () => {
       'http/TCP  by name (80 on main)',
       'type ports (e.g. 80, 53/UDP, 8000-9000/TCP)…',
     ]);
-    expect(run.stdout).toContain('kind: NetworkPolicy\n');
-    expect(run.stdout).toContain(
+    // The YAML, the meaning and the change come before the confirmation, on stderr.
+    expect(run.stderr).toMatch(/^apiVersion: networking.k8s.io\/v1\nkind: NetworkPolicy\n/);
+    expect(run.stderr).toContain(
       'pods app=web in tenant-b or pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n',
     );
-    expect(run.stdout).toContain('opens    tenant-a/frontend   tenant-a/backend   80/TCP');
+    expect(run.stderr).toContain('opens    tenant-a/frontend   tenant-a/backend   80/TCP');
     expect(cluster.policyKeys()).toContain('tenant-a/allow-web-in-tenant-b-or-frontend-to-backend-on-80-tcp');
   });
 
@@ -504,13 +508,14 @@ describe('prompts (injected answers)', () => {
     ]);
     const run = await allow('-n', 'tenant-a', '--to', 'segment=backend');
     expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /^Warning: this is the first ingress policy on 1 pod [^\n]*\nerror: cancelled: nothing was written\n$/,
+      /\nWarning: this is the first ingress policy on 1 pod [^\n]*\nerror: cancelled: nothing was written\n$/,
     );
     expect(TestAllow.prompts.asked[0].message).toBe('Who may reach them?');
     expect(run.result).toBeUndefined();
     expect(TestAllow.cluster.policyKeys()).toEqual([]);
-    expect(run.stdout).toContain(
+    expect(run.stderr).toContain(
       'every pod in namespaces env in (prod) may reach pods segment=backend in tenant-a on 53/UDP, 8000-9000/TCP\n',
     );
   });
