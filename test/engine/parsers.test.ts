@@ -54,7 +54,7 @@ describe('CIDRs and IPs', () => {
     ['::ffff:10.0.0.1', { family: 4, value: 0x0a000001n }],
     ['1:2:3:4:5:6:7:8', { family: 6, value: 0x00010002000300040005000600070008n }],
   ])('parseIp(%j)', (text, expected) => {
-    expect(parseIp(text)).toEqual(expected);
+    expect(parseIp(text)).toMatchObject(expected);
   });
   test.each(['10.0.0', '256.0.0.1', '1::2::3', '1:2:3:4:5:6:7:8:9', 'x', ''])('parseIp rejects %j', (text) => {
     expect(parseIp(text)).toBeUndefined();
@@ -65,6 +65,9 @@ describe('CIDRs and IPs', () => {
     expect(cidrContains(c, parseIp('10.0.1.1')!)).toBe(false);
     expect(cidrContains(parseCidr('0.0.0.0/0')!, parseIp('::1')!)).toBe(false);
     expect(cidrContains(parseCidr('::/0')!, parseIp('::1')!)).toBe(true);
+    expect(cidrContains(parseCidr('0.0.0.0/0')!, parseIp('255.255.255.255')!)).toBe(true);
+    expect(cidrContains(parseCidr('255.255.255.255/32')!, parseIp('255.255.255.255')!)).toBe(true);
+    expect(cidrContains(parseCidr('128.0.0.0/1')!, parseIp('127.255.255.255')!)).toBe(false);
   });
   test.each([
     [{ cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] }, 0],

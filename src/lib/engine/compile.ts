@@ -13,9 +13,9 @@ import type {
 type V1NetworkPolicyRule = V1NetworkPolicyIngressRule & V1NetworkPolicyEgressRule;
 import type { CompiledIpBlock, Ip } from './ipblock.js';
 import { compileIpBlock, ipBlockContains, parseIp } from './ipblock.js';
-import type { ClusterSnapshot, Direction, PodRef, PolicyRef, RuleRef, Warning } from './model.js';
+import type { ClusterSnapshot, Direction, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
 import type { CompiledPort } from './ports.js';
-import { compilePorts, namedPortSignature } from './ports.js';
+import { compilePorts, namedPortSignature, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
 import { validatePolicy } from './validate.js';
@@ -42,6 +42,13 @@ export interface CompiledRule {
   peers: CompiledPeer[] | 'all';
   /** 'all' when `ports` is empty or absent: every port of every protocol. */
   ports: CompiledPort[] | 'all';
+  /** The rule's ports when they name no port (the same on every destination), computed once. */
+  fixedPorts?: PortSet;
+}
+
+/** The ports a rule admits on a destination pod (named ports resolve on it). */
+export function portsOfRule(rule: CompiledRule, destination: V1Pod): PortSet {
+  return rule.fixedPorts ?? resolvePorts(rule.ports, destination);
 }
 
 /** A valid NetworkPolicy, compiled. */
@@ -174,7 +181,14 @@ function compileRules(
               source: peer,
             };
           });
-    return { ref: { policy, direction, index }, peers, ports: compilePorts(rule.ports) };
+    const ports = compilePorts(rule.ports);
+    const isFixed = ports === 'all' || ports.every((p) => p.kind !== 'named');
+    return {
+      ref: { policy, direction, index },
+      peers,
+      ports,
+      fixedPorts: isFixed ? resolvePorts(ports, {}) : undefined,
+    };
   });
 }
 

@@ -1,5 +1,6 @@
 /** Traffic -> Decision {allowed, ingress, egress}, with the policies and rules responsible. */
 import type { CompiledPeer, CompiledRule, PodClass, World } from './compile.js';
+import { portsOfRule } from './compile.js';
 import type { Decision, DirectionDecision, PolicyRef, PortSet, Protocol, RuleRef } from './model.js';
 import {
   emptyPortSet,
@@ -7,7 +8,6 @@ import {
   intersectPortSets,
   isEmptyPortSet,
   portSetContains,
-  resolvePorts,
   unionPortSets,
 } from './ports.js';
 
@@ -53,7 +53,7 @@ function analyseSide(
     for (const rule of policy[direction] ?? []) {
       // Named ports resolve on the destination pod, for ingress and egress rules alike.
       if (ruleAdmitsClass(rule, other))
-        rules.push({ ref: rule.ref, ports: resolvePorts(rule.ports, destination.representative.pod) });
+        rules.push({ ref: rule.ref, ports: portsOfRule(rule, destination.representative.pod) });
     }
   }
   return {

@@ -5,6 +5,8 @@ import type { IpBlock } from './model.js';
 export interface Ip {
   family: 4 | 6;
   value: bigint;
+  /** IPv4 only: the address as an unsigned 32-bit number (bigint arithmetic is slow). */
+  v4?: number;
 }
 
 /** A CIDR: the network address (host bits cleared) and prefix length. */
@@ -13,6 +15,8 @@ export interface Cidr {
   base: bigint;
   prefix: number;
   text: string;
+  /** IPv4 only: the network address as an unsigned 32-bit number. */
+  v4?: number;
 }
 
 /** An ipBlock peer compiled for matching. */
@@ -70,11 +74,11 @@ export function parseIp(text: string): Ip | undefined {
   if (typeof text !== 'string') return undefined;
   if (!text.includes(':')) {
     const v4 = parseIpv4(text);
-    return v4 === undefined ? undefined : { family: 4, value: v4 };
+    return v4 === undefined ? undefined : { family: 4, value: v4, v4: Number(v4) };
   }
   const v6 = parseIpv6(text);
   if (v6 === undefined) return undefined;
-  if (v6 >> 32n === 0xffffn) return { family: 4, value: v6 & 0xffffffffn };
+  if (v6 >> 32n === 0xffffn) return { family: 4, value: v6 & 0xffffffffn, v4: Number(v6 & 0xffffffffn) };
   return { family: 6, value: v6 };
 }
 
@@ -103,12 +107,16 @@ export function parseCidr(text: string): Cidr | undefined {
   const bits = BITS[ip.family];
   const hostBits = BigInt(bits - prefix);
   const base = (ip.value >> hostBits) << hostBits;
-  return { family: ip.family, base, prefix, text };
+  return ip.family === 4 ? { family: 4, base, prefix, text, v4: Number(base) } : { family: 6, base, prefix, text };
 }
 
 /** Whether a CIDR contains an address (never across families). */
 export function cidrContains(cidr: Cidr, ip: Ip): boolean {
   if (cidr.family !== ip.family) return false;
+  if (cidr.v4 !== undefined && ip.v4 !== undefined) {
+    // 32-bit arithmetic; a shift by 32 is a shift by 0 in JavaScript, so /0 is handled apart.
+    return cidr.prefix === 0 || (cidr.v4 ^ ip.v4) >>> (32 - cidr.prefix) === 0;
+  }
   const hostBits = BigInt(BITS[cidr.family] - cidr.prefix);
   return ip.value >> hostBits === cidr.base >> hostBits;
 }
@@ -118,7 +126,7 @@ export function isStrictSubnet(inner: Cidr, outer: Cidr): boolean {
   return (
     inner.family === outer.family &&
     inner.prefix > outer.prefix &&
-    cidrContains(outer, { family: inner.family, value: inner.base })
+    cidrContains(outer, { family: inner.family, value: inner.base, v4: inner.v4 })
   );
 }
 

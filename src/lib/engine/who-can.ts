@@ -1,6 +1,6 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
 import type { CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './compile.js';
-import { classesOfPeer, keyOf } from './compile.js';
+import { classesOfPeer, keyOf, portsOfRule } from './compile.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import type {
   Decision,
@@ -20,9 +20,7 @@ import {
   intersectPortSets,
   isEmptyPortSet,
   portSetContains,
-  portSetOf,
   resolveNamedPort,
-  resolvePorts,
   unionPortSets,
 } from './ports.js';
 
@@ -92,7 +90,7 @@ function externalConnections(world: World, target: PodInfo, port?: { port: numbe
   if (!isolated) ANY_ADDRESS.forEach((b) => add(b));
   for (const policy of cls.ingressPolicies) {
     for (const rule of policy.ingress ?? []) {
-      const ports = resolvePorts(rule.ports, target.pod);
+      const ports = portsOfRule(rule, target.pod);
       if (rule.peers === 'all') ANY_ADDRESS.forEach((b) => add(b, { ref: rule.ref, ports }));
       else for (const peer of rule.peers) if (peer.kind === 'ipBlock') add(peer.block.block, { ref: rule.ref, ports });
     }
@@ -149,83 +147,95 @@ interface ClassAnswer {
   allowed: Map<number, PortSet | true>;
 }
 
-function markIngress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }) {
+/** Per source class, the ports a direction admits; `all` holds what every source is admitted on. */
+interface Marks {
+  all?: PortSet;
+  byClass: Map<number, PortSet>;
+}
+
+/** The ports of a rule on the target, narrowed to the port asked about (undefined when it is not among them). */
+function rulePorts(
+  rule: CompiledRule,
+  target: PodClass,
+  port?: { port: number; protocol: Protocol },
+): PortSet | undefined {
+  const ports = portsOfRule(rule, target.representative.pod);
+  if (port) return portSetContains(ports, port.protocol, port.port) ? ports : undefined;
+  return isEmptyPortSet(ports) ? undefined : ports;
+}
+
+function addPorts(marks: Map<number, PortSet>, id: number, ports: PortSet, isOnePort: boolean): void {
+  const known = marks.get(id);
+  // With one port asked about, any admitting rule will do: no need to union port sets.
+  if (!known) marks.set(id, ports);
+  else if (!isOnePort && known !== ports) marks.set(id, unionPortSets(known, ports));
+}
+
+function markIngress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): Marks {
   // Not isolated for ingress: every source is admitted on every port.
-  if (target.ingressPolicies.length === 0)
-    return { all: fullPortSet() as PortSet | undefined, byClass: new Map<number, PortSet>() };
-  let all: PortSet | undefined;
-  const byClass = new Map<number, PortSet>();
+  if (target.ingressPolicies.length === 0) return { all: FULL, byClass: new Map() };
+  const marks: Marks = { byClass: new Map() };
   for (const policy of target.ingressPolicies) {
     for (const rule of policy.ingress ?? []) {
-      let ports = resolvePorts(rule.ports, target.representative.pod);
-      if (port) {
-        if (!portSetContains(ports, port.protocol, port.port)) continue;
-        ports = portSetOf(port.protocol, port.port, port.port);
-      }
-      if (isEmptyPortSet(ports)) continue;
+      const ports = rulePorts(rule, target, port);
+      if (!ports) continue;
       if (rule.peers === 'all') {
-        all = all ? unionPortSets(all, ports) : ports;
+        marks.all = marks.all && !port ? unionPortSets(marks.all, ports) : ports;
         continue;
       }
       for (const peer of rule.peers) {
-        for (const id of classesOfPeer(world, peer, policy.ref.namespace)) {
-          const known = byClass.get(id);
-          byClass.set(id, known ? unionPortSets(known, ports) : ports);
-        }
+        for (const id of classesOfPeer(world, peer, policy.ref.namespace)) addPorts(marks.byClass, id, ports, !!port);
       }
     }
   }
-  return { all, byClass };
+  return marks;
 }
 
-function markEgress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }) {
+function markEgress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): Map<number, PortSet> {
   const byClass = new Map<number, PortSet>();
-  const admit = (policy: CompiledPolicy, rule: CompiledRule) => {
-    let ports = resolvePorts(rule.ports, target.representative.pod);
-    if (port) {
-      if (!portSetContains(ports, port.protocol, port.port)) return;
-      ports = portSetOf(port.protocol, port.port, port.port);
-    }
-    if (isEmptyPortSet(ports)) return;
-    for (const id of world.index.egressClassesByPolicy.get(policy) ?? []) {
-      const known = byClass.get(id);
-      byClass.set(id, known ? unionPortSets(known, ports) : ports);
-    }
-  };
   const seen = new Set<CompiledRule>();
-  const once = (policy: CompiledPolicy, rule: CompiledRule) => {
+  const admit = (policy: CompiledPolicy, rule: CompiledRule) => {
     if (seen.has(rule)) return;
     seen.add(rule);
-    admit(policy, rule);
+    const ports = rulePorts(rule, target, port);
+    if (!ports) return;
+    for (const id of world.index.egressClassesByPolicy.get(policy) ?? []) addPorts(byClass, id, ports, !!port);
   };
-  for (const { policy, rule } of world.index.egressToAll) once(policy, rule);
+  for (const { policy, rule } of world.index.egressToAll) admit(policy, rule);
   for (const { policy, rule, peer } of world.index.egressByDestinationNamespace.get(target.namespace) ?? []) {
     // The index matched the namespace; the pod selector is checked here (absent means every pod).
-    if (!peer.pods || peer.pods.matches(target.labels)) once(policy, rule);
+    if (!peer.pods || peer.pods.matches(target.labels)) admit(policy, rule);
   }
   for (const id of target.ipBlockIds)
-    for (const { policy, rule } of world.index.egressByIpBlock.get(id) ?? []) once(policy, rule);
+    for (const { policy, rule } of world.index.egressByIpBlock.get(id) ?? []) admit(policy, rule);
   return byClass;
 }
+
+const FULL = fullPortSet();
 
 /** The allowed source classes of a target class: its ingress AND each source's egress. */
 function answerForClass(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): ClassAnswer {
   const ingress = markIngress(world, target, port);
   const egress = markEgress(world, target, port);
-  const full = fullPortSet();
   const allowed = new Map<number, PortSet | true>();
   const consider = (id: number, egressPorts: PortSet) => {
     const viaRules = ingress.byClass.get(id);
+    if (port) {
+      if (ingress.all || viaRules) allowed.set(id, true);
+      return;
+    }
     const ingressPorts = ingress.all && viaRules ? unionPortSets(ingress.all, viaRules) : (ingress.all ?? viaRules);
     if (!ingressPorts) return;
-    if (port) allowed.set(id, true);
-    else {
-      const ports = intersectPortSets(ingressPorts, egressPorts);
-      if (!isEmptyPortSet(ports)) allowed.set(id, ports);
-    }
+    const ports =
+      ingressPorts === FULL
+        ? egressPorts
+        : egressPorts === FULL
+          ? ingressPorts
+          : intersectPortSets(ingressPorts, egressPorts);
+    if (!isEmptyPortSet(ports)) allowed.set(id, ports);
   };
   // Sources whose egress is open, then sources whose egress rules admit the target.
-  for (const id of world.index.egressOpenClasses) consider(id, full);
+  for (const id of world.index.egressOpenClasses) consider(id, FULL);
   for (const [id, ports] of egress) consider(id, ports);
   return { allowed };
 }
@@ -402,4 +412,31 @@ export function whoCan(
       return denied;
     },
   };
+}
+
+/** The reachability matrix between pod classes: per target class, its allowed source classes. */
+export interface ClassMatrix {
+  /** Allowed source class ids per target class id, with the ports (all-ports) or true (one port). */
+  allowed: Map<number, PortSet | true>[];
+  /** Allowed (source pod, target pod) pairs, a pod to itself not counted. */
+  pairCount: number;
+}
+
+/**
+ * The whole matrix for one port (or all ports when absent), computed between classes so it costs
+ * classes², not pods². A port given by name is not supported here (it resolves per pod).
+ */
+export function reachabilityMatrix(world: World, port?: { port: number; protocol: Protocol }): ClassMatrix {
+  const allowed: Map<number, PortSet | true>[] = [];
+  let pairCount = 0;
+  for (const target of world.classes) {
+    const answer = answerForClass(world, target, port).allowed;
+    allowed.push(answer);
+    let sources = 0;
+    for (const id of answer.keys()) sources += world.classes[id].members.length;
+    const members = target.members.length;
+    // Each target pod is reached by every allowed source pod except itself.
+    pairCount += members * sources - (answer.has(target.id) ? members : 0);
+  }
+  return { allowed, pairCount };
 }
