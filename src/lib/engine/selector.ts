@@ -218,15 +218,13 @@ export function parseSelector(text: string): V1LabelSelector {
             values.push(value);
             pos++;
           } else if (text[pos] === ')') {
-            if (value !== '' || values.length > 0) {
-              checkValue(value);
-              values.push(value);
-            }
+            // apimachinery's parseValues reads `()` as the one empty value, so `k in ()` is In [""].
+            checkValue(value);
+            values.push(value);
             pos++;
             break;
           } else fail(`expected ',' or ')' in the value list of "${key}"`);
         }
-        if (values.length === 0) fail(`"${key} ${operator.toLowerCase()} ()" needs at least one value`);
         matchExpressions.push({ key, operator, values });
       } else if (rest === '' || rest.startsWith(',')) {
         matchExpressions.push({ key, operator: 'Exists' });
