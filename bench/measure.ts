@@ -1,0 +1,218 @@
+/**
+ * One size of the benchmark, run in its own process so peak RSS is this size's alone: load the
+ * manifests the generator wrote, build, who-can on sampled targets, the one-port and all-ports
+ * matrices, then (outside the timings and the RSS figure) netpol-analyzer on the same files.
+ * Uses only the engine's public functions (compileWorld, whoCan).
+ */
+import { loadManifests } from '../src/lib/cluster/files.js';
+import { compileWorld } from '../src/lib/engine/compile.js';
+import type { ClusterSnapshot, PodRef, PortQuery } from '../src/lib/engine/model.js';
+import { whoCan } from '../src/lib/engine/who-can.js';
+import type { PeerDifferences } from './compare-peer.js';
+import { comparePeer, ensurePeer, runPeer } from './compare-peer.js';
+import { Rng } from './generate.js';
+
+/** What to measure. */
+export interface MeasureOptions {
+  dir: string;
+  pods: number;
+  seed: number;
+  /** Per matrix: stop after this long and report "> budget". */
+  budgetMs: number;
+  /** Who-can samples. */
+  samples: number;
+  peer: boolean;
+  peerTimeoutMs: number;
+}
+
+/** A matrix that ran out of budget: how far it got and where the pace would have ended. */
+export interface OverBudget {
+  budgetMs: number;
+  doneTargets: number;
+  totalTargets: number;
+  estimateMs: number;
+}
+
+/** The peer's side of one size. */
+export interface PeerResult {
+  name: 'netpol-analyzer';
+  version: string;
+  /** Wall time of `netpolicy list` (null when it did not finish). */
+  ms: number | null;
+  /** Ours on the comparable work: load + build + all-ports matrix. */
+  oursMs: number | null;
+  /** ms / oursMs: how many times faster we are. */
+  ratio: number | null;
+  connections?: number;
+  differences?: PeerDifferences;
+  note?: string;
+}
+
+/** The numbers of one size (the JSON document's `sizes[]` entry). */
+export interface SizeResult {
+  pods: number;
+  policies: number;
+  namespaces: number;
+  manifestBytes?: number;
+  loadMs: number;
+  buildMs: number;
+  whoCanP50Ms: number;
+  whoCanP99Ms: number;
+  matrixOnePortMs: number | null;
+  matrixOnePortPairs: number | null;
+  matrixOnePortOverBudget?: OverBudget;
+  matrixAllPortsMs: number | null;
+  matrixAllPortsPairs: number | null;
+  matrixAllPortsOverBudget?: OverBudget;
+  peakRssMb: number;
+  peer: PeerResult | null;
+  errors?: string[];
+}
+
+const ONE_PORT: PortQuery = { port: 80, protocol: 'TCP' };
+/** Targets per who-can call in the matrices: small, so memory stays flat and the budget is checked often. */
+const MATRIX_CHUNK = 16;
+
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** Who-can with every pod as a target, counting allowed pod-to-pod pairs; stops at the budget. */
+function runMatrix(
+  snapshot: ClusterSnapshot,
+  port: PortQuery | undefined,
+  budgetMs: number,
+): { ms: number | null; pairs: number | null; over?: OverBudget } {
+  // A fresh world per matrix, so no answer is served from an earlier query's memo.
+  const world = compileWorld(snapshot);
+  const targets: PodRef[] = snapshot.pods.map((p) => ({
+    namespace: p.metadata?.namespace ?? 'default',
+    name: p.metadata?.name ?? '',
+  }));
+  let pairs = 0;
+  const start = performance.now();
+  for (let i = 0; i < targets.length; i += MATRIX_CHUNK) {
+    const result = whoCan(world, { targets: targets.slice(i, i + MATRIX_CHUNK), port });
+    for (const c of result.connections) if ('pod' in c.from) pairs++;
+    const elapsed = performance.now() - start;
+    const done = Math.min(targets.length, i + MATRIX_CHUNK);
+    if (elapsed > budgetMs && done < targets.length) {
+      return {
+        ms: null,
+        pairs: null,
+        over: {
+          budgetMs,
+          doneTargets: done,
+          totalTargets: targets.length,
+          estimateMs: (elapsed * targets.length) / done,
+        },
+      };
+    }
+  }
+  return { ms: performance.now() - start, pairs };
+}
+
+/** Runs one size; progress goes to `log`. */
+export async function measureSize(options: MeasureOptions, log: (line: string) => void): Promise<SizeResult> {
+  const errors: string[] = [];
+  let t = performance.now();
+  const loaded = await loadManifests([options.dir]);
+  const loadMs = performance.now() - t;
+  const snapshot = loaded.snapshot;
+  log(`  load ${loadMs.toFixed(0)} ms (${snapshot.pods.length} pods, ${snapshot.policies.length} policies)`);
+
+  t = performance.now();
+  let world = compileWorld(snapshot);
+  const buildMs = performance.now() - t;
+  log(`  build ${buildMs.toFixed(0)} ms`);
+
+  const rng = new Rng(options.seed ^ 0x5eed);
+  const times: number[] = [];
+  for (let i = 0; i < options.samples; i++) {
+    const target = world.pods[rng.int(0, world.pods.length - 1)].ref;
+    t = performance.now();
+    whoCan(world, { targets: [target], port: ONE_PORT });
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const whoCanP50Ms = percentile(times, 50);
+  const whoCanP99Ms = percentile(times, 99);
+  log(`  who-can x${options.samples}: p50 ${whoCanP50Ms.toFixed(2)} ms, p99 ${whoCanP99Ms.toFixed(2)} ms`);
+  world = undefined as never;
+
+  const result: SizeResult = {
+    pods: snapshot.pods.length,
+    policies: snapshot.policies.length,
+    namespaces: snapshot.namespaces.length,
+    loadMs,
+    buildMs,
+    whoCanP50Ms,
+    whoCanP99Ms,
+    matrixOnePortMs: null,
+    matrixOnePortPairs: null,
+    matrixAllPortsMs: null,
+    matrixAllPortsPairs: null,
+    peakRssMb: 0,
+    peer: null,
+  };
+
+  for (const [name, port] of [
+    ['OnePort', ONE_PORT],
+    ['AllPorts', undefined],
+  ] as const) {
+    try {
+      const m = runMatrix(snapshot, port, options.budgetMs);
+      result[`matrix${name}Ms`] = m.ms;
+      result[`matrix${name}Pairs`] = m.pairs;
+      if (m.over) result[`matrix${name}OverBudget`] = m.over;
+      log(
+        m.over
+          ? `  matrix ${name}: > ${m.over.budgetMs} ms budget (${m.over.doneTargets}/${m.over.totalTargets} targets; pace says ~${(m.over.estimateMs / 1000).toFixed(0)} s)`
+          : `  matrix ${name}: ${m.ms!.toFixed(0)} ms, ${m.pairs} allowed pod pairs`,
+      );
+    } catch (error) {
+      errors.push(`matrix ${name}: ${(error as Error).message}`);
+      log(`  matrix ${name} failed: ${(error as Error).message}`);
+    }
+  }
+  result.peakRssMb = process.resourceUsage().maxRSS / 1024;
+  log(`  peak RSS ${result.peakRssMb.toFixed(0)} MB`);
+
+  if (options.peer) result.peer = await measurePeer(options, snapshot, result, log);
+  if (errors.length) result.errors = errors;
+  return result;
+}
+
+async function measurePeer(
+  options: MeasureOptions,
+  snapshot: ClusterSnapshot,
+  ours: SizeResult,
+  log: (line: string) => void,
+): Promise<PeerResult> {
+  const oursMs = ours.matrixAllPortsMs === null ? null : ours.loadMs + ours.buildMs + ours.matrixAllPortsMs;
+  const base: PeerResult = { name: 'netpol-analyzer', version: 'v1.4.4', ms: null, oursMs, ratio: null };
+  const binary = ensurePeer(log);
+  if (!binary.path) return { ...base, note: binary.error };
+  log(`  netpol-analyzer list (timeout ${(options.peerTimeoutMs / 1000).toFixed(0)} s) ...`);
+  const run = await runPeer(binary.path, options.dir, options.peerTimeoutMs);
+  if (run.timedOut) {
+    log(`  netpol-analyzer: > ${options.peerTimeoutMs} ms`);
+    return {
+      ...base,
+      note: `did not finish within ${options.peerTimeoutMs} ms`,
+      ratio: oursMs ? options.peerTimeoutMs / oursMs : null,
+    };
+  }
+  if (!run.entries) return { ...base, ms: run.ms, note: run.error };
+  log(`  netpol-analyzer: ${run.ms.toFixed(0)} ms, ${run.entries.length} connections; comparing ...`);
+  const differences = comparePeer(snapshot, run.entries);
+  return {
+    ...base,
+    ms: run.ms,
+    ratio: oursMs ? run.ms / oursMs : null,
+    connections: run.entries.length,
+    differences,
+  };
+}

@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: per size, the generator writes manifests to a temp directory, then a child process
+ * measures load, build, who-can p50/p99, the one-port and all-ports matrices, peak RSS and, up to
+ * --peer-max-pods, netpol-analyzer on the same files. A table by default; with --json the last thing
+ * on stdout is one JSON document {"sizes":[...]}. Progress goes to stderr.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import type { SizeResult } from './measure.js';
+import { measureSize } from './measure.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const USAGE = `usage: npm run bench -- [--sizes 1000,10000,50000] [--seed N] [--json] [--no-peer]
+       [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]`;
+
+interface Options {
+  sizes: number[];
+  seed: number;
+  json: boolean;
+  peer: boolean;
+  peerMaxPods: number;
+  peerTimeoutMs: number;
+  budgetMs: number;
+  samples: number;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: 'string', default: '1000,10000,50000' },
+      seed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
+      'no-peer': { type: 'boolean', default: false },
+      'peer-max-pods': { type: 'string', default: '10000' },
+      'peer-timeout-s': { type: 'string', default: '1800' },
+      'budget-s': { type: 'string', default: '120' },
+      samples: { type: 'string', default: '200' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const num = (name: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: not a number: ${text}\n${USAGE}`);
+    return n;
+  };
+  return {
+    sizes: values.sizes.split(',').map((s) => num('sizes', s.trim())),
+    seed: num('seed', values.seed),
+    json: values.json,
+    peer: !values['no-peer'],
+    peerMaxPods: num('peer-max-pods', values['peer-max-pods']),
+    peerTimeoutMs: num('peer-timeout-s', values['peer-timeout-s']) * 1000,
+    budgetMs: num('budget-s', values['budget-s']) * 1000,
+    samples: num('samples', values.samples),
+  };
+}
+
+/** Runs a node script and returns the last line of its stdout; stderr passes through. */
+function runNode(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code === 0) resolve(last);
+      else reject(new Error(`${args[0]} exited ${code}: ${last}`));
+    });
+  });
+}
+
+const ms = (v: number | null | undefined) =>
+  v === null || v === undefined ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(0);
+
+function matrixCell(value: number | null, over?: SizeResult['matrixOnePortOverBudget']): string {
+  if (over) return `> ${(over.budgetMs / 1000).toFixed(0)} s (~${(over.estimateMs / 1000).toFixed(0)} s)`;
+  return ms(value);
+}
+
+/** The default view: one row per size, then the peer comparison. */
+export function formatTable(sizes: SizeResult[]): string {
+  const header = [
+    'PODS',
+    'POLICIES',
+    'LOAD MS',
+    'BUILD MS',
+    'WHO-CAN P50',
+    'WHO-CAN P99',
+    'MATRIX 80/TCP MS',
+    'MATRIX ALL PORTS MS',
+    'PEAK RSS MB',
+    'PEER MS',
+    'PEER / OURS',
+  ];
+  const rows = sizes.map((s) => [
+    String(s.pods),
+    String(s.policies),
+    ms(s.loadMs),
+    ms(s.buildMs),
+    ms(s.whoCanP50Ms),
+    ms(s.whoCanP99Ms),
+    matrixCell(s.matrixOnePortMs, s.matrixOnePortOverBudget),
+    matrixCell(s.matrixAllPortsMs, s.matrixAllPortsOverBudget),
+    s.peakRssMb.toFixed(0),
+    s.peer ? (s.peer.ms === null ? `- (${s.peer.note ?? ''})` : ms(s.peer.ms)) : '-',
+    s.peer?.ratio ? `${s.peer.ms === null ? '> ' : ''}${s.peer.ratio.toFixed(1)}x` : '-',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('   ')
+      .trimEnd();
+  const out = [line(header), ...rows.map(line)];
+  for (const s of sizes) {
+    if (s.errors) out.push('', `${s.pods} pods: ${s.errors.join('; ')}`);
+    const d = s.peer?.differences;
+    if (!d) continue;
+    out.push(
+      '',
+      `${s.pods} pods vs netpol-analyzer (ours mapped to its workloads ns/name[Kind]): ${d.agree} agree; differences:`,
+    );
+    const reasons = Object.entries(d.reasons);
+    if (reasons.length === 0) out.push('  none');
+    for (const [name, r] of reasons) {
+      out.push(`  ${String(r.count).padStart(7)}  ${name}: ${r.why}`);
+      for (const e of r.examples) out.push(`           e.g. ${e}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === '--child') {
+    const o = JSON.parse(argv[1]) as Parameters<typeof measureSize>[0];
+    const result = await measureSize(o, (line) => process.stderr.write(`${line}\n`));
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const options = parseOptions(argv);
+  const sizes: SizeResult[] = [];
+  for (const pods of options.sizes) {
+    const dir = mkdtempSync(join(tmpdir(), `kubectl-netpol-bench-${pods}-`));
+    try {
+      process.stderr.write(`${pods} pods: generating (seed ${options.seed}) into ${dir}\n`);
+      const generated = JSON.parse(
+        await runNode([
+          join(HERE, 'generate.js'),
+          '--pods',
+          String(pods),
+          '--seed',
+          String(options.seed),
+          '--out',
+          dir,
+        ]),
+      ) as { bytes: number };
+      const child = {
+        dir,
+        pods,
+        seed: options.seed,
+        budgetMs: options.budgetMs,
+        samples: options.samples,
+        peer: options.peer && pods <= options.peerMaxPods,
+        peerTimeoutMs: options.peerTimeoutMs,
+      };
+      const result = JSON.parse(
+        await runNode(['--max-old-space-size=16384', join(HERE, 'run.js'), '--child', JSON.stringify(child)]),
+      ) as SizeResult;
+      result.manifestBytes = generated.bytes;
+      sizes.push(result);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ sizes })}\n`);
+  else process.stdout.write(formatTable(sizes));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}
