@@ -1,6 +1,14 @@
 /** Selector syntax, CIDRs, port sets and policy validation. */
 import { describe, expect, test } from '@jest/globals';
-import { cidrContains, parseCidr, parseIp, validateIpBlock } from '../../src/lib/engine/ipblock.js';
+import {
+  cidrContains,
+  compileIpBlock,
+  ipBlockContains,
+  IpBlockIndex,
+  parseCidr,
+  parseIp,
+  validateIpBlock,
+} from '../../src/lib/engine/ipblock.js';
 import {
   fullPortSet,
   intersectPortSets,
@@ -34,12 +42,12 @@ describe('parseSelector (kubectl -l syntax)', () => {
   ])('%j', (text, expected) => {
     expect(parseSelector(text)).toEqual(expected);
   });
-  test.each(['app=we b', 'app in (a', 'a in ()', '=x', 'a>1', 'Bad Key=x', 'a=-x', 'a=b,', 'a b'])(
-    'rejects %j',
-    (text) => {
-      expect(() => parseSelector(text)).toThrow(SelectorSyntaxError);
-    },
-  );
+  test.each(['app=we b', 'app in (a', '=x', 'a>1', 'Bad Key=x', 'a=-x', 'a=b,', 'a b'])('rejects %j', (text) => {
+    expect(() => parseSelector(text)).toThrow(SelectorSyntaxError);
+  });
+  test('`k in ()` is In [""], as apimachinery reads it', () => {
+    expect(parseSelector('a in ()')).toEqual({ matchExpressions: [{ key: 'a', operator: 'In', values: [''] }] });
+  });
   test('round-trips through formatSelector', () => {
     const text = 'app=web,env in (a,b),!legacy';
     expect(parseSelector(formatSelector(parseSelector(text)))).toEqual(parseSelector(text));
@@ -78,6 +86,44 @@ describe('CIDRs and IPs', () => {
     [{ cidr: '', except: [] }, 1],
   ])('validateIpBlock(%j) finds %d problem(s)', (block, count) => {
     expect(validateIpBlock(block, 'ipBlock')).toHaveLength(count);
+  });
+});
+
+describe('IpBlockIndex', () => {
+  test('answers exactly as checking every block, at and around every edge', () => {
+    const blocks = [
+      compileIpBlock({ cidr: '10.0.0.0/8', except: ['10.1.0.0/16', '10.2.3.0/24'] }),
+      compileIpBlock({ cidr: '10.1.0.0/16', except: [] }),
+      compileIpBlock({ cidr: '0.0.0.0/0', except: ['255.255.255.255/32'] }),
+      compileIpBlock({ cidr: 'fd00::/8', except: ['fd00:1::/32'] }),
+      compileIpBlock({ cidr: '::/0', except: [] }),
+    ];
+    const index = new IpBlockIndex(blocks);
+    const probes = [
+      '0.0.0.0',
+      '9.255.255.255',
+      '10.0.0.0',
+      '10.0.255.255',
+      '10.1.0.0',
+      '10.1.255.255',
+      '10.2.0.0',
+      '10.2.3.7',
+      '10.2.4.0',
+      '10.255.255.255',
+      '11.0.0.0',
+      '255.255.255.254',
+      '255.255.255.255',
+      '::',
+      'fd00::1',
+      'fd00:1::1',
+      'fd00:2::',
+      'fe00::',
+    ];
+    for (const text of probes) {
+      const ip = parseIp(text)!;
+      const brute = blocks.flatMap((b, id) => (ipBlockContains(b, ip) ? [id] : []));
+      expect([text, index.blocksContaining(ip)]).toEqual([text, brute]);
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import type {
 
 type V1NetworkPolicyRule = V1NetworkPolicyIngressRule & V1NetworkPolicyEgressRule;
 import type { CompiledIpBlock, Ip } from './ipblock.js';
-import { compileIpBlock, ipBlockContains, parseIp } from './ipblock.js';
+import { compileIpBlock, IpBlockIndex, parseIp } from './ipblock.js';
 import type { ClusterSnapshot, Direction, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
 import type { CompiledPort } from './ports.js';
 import { compilePorts, namedPortSignature, resolvePorts } from './ports.js';
@@ -85,6 +85,8 @@ export interface PodClass {
   ingressPolicies: CompiledPolicy[];
   egressPolicies: CompiledPolicy[];
   members: PodInfo[];
+  /** The members' references, shared by every answer that lists them. */
+  memberRefs: PodRef[];
 }
 
 /** A snapshot with its policies compiled and its pods indexed; build once, query many times. */
@@ -288,6 +290,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const classByKey = new Map<string, PodClass>();
   const sortedKeys = [...podKeys].sort();
   let podsWithoutIp = 0;
+  const ipIndex = new IpBlockIndex(ipBlocks);
   for (const pod of snapshot.pods) {
     const phase = pod.status?.phase;
     // Completed pods (phase Succeeded or Failed) hold no IP and take no traffic: left out (docs/semantics.md).
@@ -296,11 +299,11 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     const labels: Labels = pod.metadata?.labels ?? {};
     const ips = podIps(pod);
     if (ips.length === 0) podsWithoutIp++;
-    const hits: number[] = [];
-    ipBlocks.forEach((block, id) => {
-      // An ipBlock matches a pod when it contains one of the pod's IPs; a pod without an IP never matches.
-      if (ips.some((ip) => ipBlockContains(block, ip))) hits.push(id);
-    });
+    // An ipBlock matches a pod when it contains one of the pod's IPs; a pod without an IP never matches.
+    const hits =
+      ips.length === 1
+        ? ipIndex.blocksContaining(ips[0])
+        : [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b);
     const projection = sortedKeys.map((k) => (k in labels ? `${k}=${labels[k]}` : '')).join('\u0001');
     const classKey = [ref.namespace, projection, hits.join(','), namedPortSignature(pod, portNames)].join('\u0000');
     let cls = classByKey.get(classKey);
@@ -327,11 +330,13 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
         ingressPolicies: selecting.filter((p) => p.ingress !== undefined),
         egressPolicies: selecting.filter((p) => p.egress !== undefined),
         members: [],
+        memberRefs: [],
       };
       classes.push(cls);
       classByKey.set(classKey, cls);
     }
     cls.members.push(info);
+    cls.memberRefs.push(ref);
     pods.push(info);
     podsByKey.set(keyOf(ref), info);
   }

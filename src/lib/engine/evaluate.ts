@@ -37,7 +37,8 @@ function peerAdmitsClass(peer: CompiledPeer, policyNamespace: string, cls: PodCl
   return inNamespace && (peer.pods ? peer.pods.matches(cls.labels) : true);
 }
 
-function ruleAdmitsClass(rule: CompiledRule, cls: PodClass): boolean {
+/** Whether a rule's peers admit the pods of a class (`from`/`to` empty admits all). */
+export function ruleAdmitsClass(rule: CompiledRule, cls: PodClass): boolean {
   return rule.peers === 'all' || rule.peers.some((p) => peerAdmitsClass(p, rule.ref.policy.namespace, cls));
 }
 

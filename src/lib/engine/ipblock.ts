@@ -162,3 +162,56 @@ export function compileIpBlock(block: IpBlock): CompiledIpBlock {
 export function ipBlockContains(block: CompiledIpBlock, ip: Ip): boolean {
   return cidrContains(block.cidr, ip) && !block.except.some((e) => cidrContains(e, ip));
 }
+
+/**
+ * Which ipBlocks contain an address, answered by binary search: the edges of every cidr and except
+ * cut the address space into intervals whose addresses all fall in the same blocks, so membership is
+ * computed once per interval that holds an address, not once per (address, block).
+ */
+export class IpBlockIndex {
+  private readonly edges: { 4: number[]; 6: bigint[] } = { 4: [], 6: [] };
+  private readonly memo: { 4: Map<number, number[]>; 6: Map<number, number[]> } = { 4: new Map(), 6: new Map() };
+
+  constructor(private readonly blocks: readonly CompiledIpBlock[]) {
+    const v4 = new Set<number>();
+    const v6 = new Set<bigint>();
+    for (const b of blocks) {
+      for (const c of [b.cidr, ...b.except]) {
+        if (c.family === 4) {
+          const size = 2 ** (32 - c.prefix);
+          v4.add(c.v4!).add(c.v4! + size);
+        } else {
+          v6.add(c.base).add(c.base + (1n << BigInt(128 - c.prefix)));
+        }
+      }
+    }
+    this.edges[4] = [...v4].sort((a, b) => a - b);
+    this.edges[6] = [...v6].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Ids (positions in the constructor's list) of the blocks containing the address, ascending. */
+  blocksContaining(ip: Ip): number[] {
+    const edges: (number | bigint)[] = this.edges[ip.family];
+    const x = ip.family === 4 ? ip.v4! : ip.value;
+    // The interval is [edges[i], edges[i + 1]): find the last edge <= x.
+    let lo = 0;
+    let hi = edges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (edges[mid] <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    const interval = lo - 1;
+    if (interval < 0) return [];
+    const memo = this.memo[ip.family];
+    let ids = memo.get(interval);
+    if (!ids) {
+      ids = [];
+      this.blocks.forEach((b, id) => {
+        if (ipBlockContains(b, ip)) ids!.push(id);
+      });
+      memo.set(interval, ids);
+    }
+    return ids;
+  }
+}

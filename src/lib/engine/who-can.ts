@@ -1,7 +1,7 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
 import type { CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './compile.js';
 import { classesOfPeer, keyOf, portsOfRule } from './compile.js';
-import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
+import { analysePair, decideOnAllPorts, decideOnPort, ruleAdmitsClass } from './evaluate.js';
 import type {
   Decision,
   DirectionDecision,
@@ -213,10 +213,33 @@ function markEgress(world: World, target: PodClass, port?: { port: number; proto
 
 const FULL = fullPortSet();
 
-/** The allowed source classes of a target class: its ingress AND each source's egress. */
+/** The ports a source class's egress admits towards a target class (every port when its egress is open). */
+function egressPortsOf(
+  source: PodClass,
+  target: PodClass,
+  port?: { port: number; protocol: Protocol },
+): PortSet | undefined {
+  if (source.egressPolicies.length === 0) return FULL;
+  let out: PortSet | undefined;
+  for (const policy of source.egressPolicies) {
+    for (const rule of policy.egress ?? []) {
+      if (!ruleAdmitsClass(rule, target)) continue;
+      const ports = rulePorts(rule, target, port);
+      if (!ports) continue;
+      if (port) return ports;
+      out = out ? unionPortSets(out, ports) : ports;
+    }
+  }
+  return out;
+}
+
+/**
+ * The allowed source classes of a target class: its ingress AND each source's egress. When the
+ * target's ingress admits a known list of classes, each is checked against its own egress rules;
+ * otherwise (ingress open to all) the egress index finds the sources whose rules admit the target.
+ */
 function answerForClass(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): ClassAnswer {
   const ingress = markIngress(world, target, port);
-  const egress = markEgress(world, target, port);
   const allowed = new Map<number, PortSet | true>();
   const consider = (id: number, egressPorts: PortSet) => {
     const viaRules = ingress.byClass.get(id);
@@ -234,7 +257,15 @@ function answerForClass(world: World, target: PodClass, port?: { port: number; p
           : intersectPortSets(ingressPorts, egressPorts);
     if (!isEmptyPortSet(ports)) allowed.set(id, ports);
   };
+  if (!ingress.all) {
+    for (const id of ingress.byClass.keys()) {
+      const egressPorts = egressPortsOf(world.classes[id], target, port);
+      if (egressPorts) consider(id, egressPorts);
+    }
+    return { allowed };
+  }
   // Sources whose egress is open, then sources whose egress rules admit the target.
+  const egress = markEgress(world, target, port);
   for (const id of world.index.egressOpenClasses) consider(id, FULL);
   for (const [id, ports] of egress) consider(id, ports);
   return { allowed };
@@ -308,7 +339,7 @@ export function whoCan(
     }
   }
   const membersOf = (classId: number): PodRef[] =>
-    sourcesByClass ? (sourcesByClass.get(classId) ?? []) : world.classes[classId].members.map((m) => m.ref);
+    sourcesByClass ? (sourcesByClass.get(classId) ?? []) : world.classes[classId].memberRefs;
 
   // Targets of one class with one resolved port get one answer.
   const targetGroups = new Map<
@@ -375,7 +406,12 @@ export function whoCan(
       } else g.ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
       return g;
     };
-    const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
+    // Without denied sources to list, only the allowed classes are visited (in class order).
+    const classIds = sourcesByClass
+      ? [...sourcesByClass.keys()]
+      : query.includeDenied
+        ? world.classes.map((c) => c.id)
+        : [...answer.allowed.keys()].sort((a, b) => a - b);
     for (const id of classIds) {
       const allowed = answer.allowed.get(id);
       if (allowed === undefined && !query.includeDenied) continue;
