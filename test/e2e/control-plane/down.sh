@@ -17,11 +17,11 @@ source "$STATE/env"
 
 # stop PID PATTERN: TERM, up to 15 s, then KILL; PATTERN must occur in the process's command line
 stop() {
-  local pid="$1" pattern="$2" i
+  local pid="$1" pattern="$2"
   [ -n "$pid" ] && [ "$pid" != $$ ] || return 0
   [[ "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" == *"$pattern"* ]] || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 75); do
+  for _ in $(seq 1 75); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.2
   done

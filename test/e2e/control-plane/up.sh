@@ -205,6 +205,7 @@ wait_for "namespace default" "$APISERVER_PID" 30 admin_curl "$APISERVER_URL/api/
 
 # --- watchdog --------------------------------------------------------------------------------
 if [ -n "${E2E_OWNER_PID:-}" ]; then
+  # shellcheck disable=SC2016 # $1..$3 are the inner script's arguments
   setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 2; done; exec "$2" "$3"' \
     watchdog "$E2E_OWNER_PID" "$HERE/down.sh" "$STATE" </dev/null >>"$STATE/watchdog.log" 2>&1 &
   record WATCHDOG_PID "$!"
