@@ -9,7 +9,8 @@ import { resolveServicePort, resolveTargets, workloadOf, type TargetSpec } from 
 import { whoCan } from '../lib/engine/who-can.js';
 import { DeniedResult, NetpolError, UsageError } from '../lib/errors.js';
 import { parsePortFlag, toPortQuery } from '../lib/flags.js';
-import { isColorEnabled, renderDocument, type OutputFormat } from '../lib/output/render.js';
+import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from '../lib/output/graph.js';
+import { isColorEnabled, OUTPUT_FORMATS, renderDocument, type OutputFormat } from '../lib/output/render.js';
 import {
   formatAnswer,
   formatWhoCanTable,
@@ -28,7 +29,7 @@ type WhoCanFlags = BaseFlags & { explain: boolean; from?: string; port?: string;
 interface WhoCanOptions {
   allNamespaces: boolean;
   explain: boolean;
-  format: OutputFormat;
+  format: OutputFormat | GraphFormat;
   from?: string;
   noHeaders: boolean;
   port?: ReturnType<typeof parsePortFlag>;
@@ -70,6 +71,11 @@ export default class WhoCan extends BaseCommand {
       command: 'kubectl netpol who-can --namespace db --selector app=postgres --port 5432 --explain',
       description: 'Also list the sources that are denied, and why',
     },
+    {
+      command: 'kubectl netpol who-can --namespace api --filename examples/shop --explain --output dot',
+      description:
+        'Draw the paths into a namespace, denied ones dashed: Graphviz DOT for `dot -Tpng` (or --output mermaid)',
+    },
   ];
 
   static override flags = {
@@ -79,6 +85,13 @@ export default class WhoCan extends BaseCommand {
     from: Flags.string({
       description:
         'only this source ([NAMESPACE/]KIND/NAME or NAME, in the target namespace unless given): answers yes or no, exit status 0 or 1',
+    }),
+    output: Flags.string({
+      char: 'o',
+      default: 'table',
+      description:
+        'Output format. One of: (table, wide, json, yaml, dot, mermaid); dot and mermaid draw the paths around the targets.',
+      options: [...OUTPUT_FORMATS, ...GRAPH_FORMATS],
     }),
     port: Flags.string({
       description:
@@ -124,7 +137,7 @@ function validateOptions(target: string | undefined, flags: WhoCanFlags): WhoCan
   return {
     allNamespaces: flags['all-namespaces'],
     explain: flags.explain,
-    format: flags.output as OutputFormat,
+    format: flags.output as OutputFormat | GraphFormat,
     from: flags.from,
     noHeaders: flags['no-headers'],
     port: flags.port === undefined ? undefined : parsePortFlag(flags.port),
@@ -230,6 +243,8 @@ function answer(world: World, options: WhoCanOptions, namespace: string): WhoCan
     denied: result.denied,
     allowed: sources === undefined ? undefined : result.denied.length === 0,
     warnings: [...reported.values()],
+    groups: result.groups,
+    deniedGroups: result.deniedGroups,
     workloads: workloadsOf(world, [
       ...targets,
       ...[...result.connections, ...result.denied].flatMap((connection) =>
@@ -271,6 +286,7 @@ function render(report: WhoCanReport, options: WhoCanOptions): string {
   if (options.format === 'json' || options.format === 'yaml') {
     return renderDocument(toWhoCanDocument(report, { explain: options.explain }), options.format);
   }
+  if (isGraphFormat(options.format)) return renderGraph(report, options.format, { explain: options.explain });
   const color = isColorEnabled(process.stdout);
   const table = formatWhoCanTable(report, {
     color,

@@ -235,7 +235,7 @@ describe('who-can errors', () => {
       'error: invalid value "Not_A_Name" for --port: not a port number (1-65535) or a port name',
     ],
     [['--bogus'], 'error: Nonexistent flag: --bogus'],
-    [['-o', 'xml'], 'error: Expected --output=xml to be one of: table, wide, json, yaml'],
+    [['-o', 'xml'], 'error: Expected --output=xml to be one of: table, wide, json, yaml, dot, mermaid'],
     [['--quiet'], 'error: All of the following must be provided when using --quiet: --from'],
     [['a', 'b'], 'error: Unexpected argument: b'],
     [['foo/bar'], 'error: invalid TARGET "foo/bar": unknown kind "foo"'],

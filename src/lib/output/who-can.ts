@@ -14,7 +14,7 @@ import type {
   RuleRef,
 } from '../engine/model.js';
 import { PROTOCOLS } from '../engine/model.js';
-import type { Connection } from '../engine/who-can.js';
+import type { Connection, ConnectionGroup } from '../engine/who-can.js';
 import { paint } from './render.js';
 import { formatTable } from './table.js';
 
@@ -45,6 +45,10 @@ export interface WhoCanReport {
   warnings: ReportWarning[];
   /** Owner of each pod involved, keyed `namespace/name`. */
   workloads: ReadonlyMap<string, WorkloadRef>;
+  /** The engine's groups behind `connections` (pods only): the pictures draw from these, not from pairs. */
+  groups?: ConnectionGroup[];
+  /** The groups behind `denied`. */
+  deniedGroups?: ConnectionGroup[];
 }
 
 /** How to draw the table. */
@@ -177,7 +181,7 @@ function explainAllowance(connection: Connection): string {
 }
 
 /** The reasons a connection is denied, as sentences naming the given labels. */
-function explainConnection(connection: Connection, source: string, target: string): string[] {
+export function explainConnection(connection: Connection, source: string, target: string): string[] {
   const port = connection.port === undefined ? undefined : `${connection.port}/${connection.protocol}`;
   const { ingress, egress } = connection.decision;
   return [

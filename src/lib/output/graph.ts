@@ -1,0 +1,362 @@
+/**
+ * Pictures of a who-can answer: `-o dot` (Graphviz) and `-o mermaid`. Namespaces are clusters,
+ * workloads (and bare pods) are nodes with their pod counts, address blocks are nodes outside any
+ * namespace, and each edge is one source reaching one target workload, labelled with its ports and
+ * carrying the rules that allow it (a tooltip in dot, a comment in mermaid). With --explain, denied
+ * paths are dashed. Edges come from the engine's groups (targets x sources sharing one decision), so
+ * the cost follows workloads, not pod pairs. Output is sorted: the same answer draws the same text.
+ */
+import type { Decision, PodRef, PortSet, Protocol } from '../engine/model.js';
+import { unionPortSets } from '../engine/ports.js';
+import type { Connection, ConnectionGroup } from '../engine/who-can.js';
+import { explainConnection, formatIpBlock, formatPortSet, podKey, type WhoCanReport } from './who-can.js';
+
+/** Values of `-o` that draw a picture. */
+export const GRAPH_FORMATS = ['dot', 'mermaid'] as const;
+/** One of GRAPH_FORMATS. */
+export type GraphFormat = (typeof GRAPH_FORMATS)[number];
+
+/** Whether an `-o` value draws a picture. */
+export function isGraphFormat(format: string): format is GraphFormat {
+  return (GRAPH_FORMATS as readonly string[]).includes(format);
+}
+
+/** A node: a workload or bare pod inside its namespace, or an address block outside the cluster. */
+export interface GraphNode {
+  /** `ns/kind/name`, `ns/name` (bare pod) or `ip:CIDR` — the same keys as the table's rows. */
+  id: string;
+  /** Undefined for address blocks. */
+  namespace?: string;
+  /** `deployment/api`, `pod/toolbox`, or the address block. */
+  label: string;
+  /** Pods of the workload that take part in the answer; undefined for address blocks. */
+  pods?: number;
+  /** Whether its pods are among the targets asked about. */
+  isTarget: boolean;
+}
+
+/** An edge: sources of one node reaching targets of another, on these ports. */
+export interface GraphEdge {
+  from: string;
+  to: string;
+  isDenied: boolean;
+  /** `8080/TCP`, `53/TCP, 53/UDP`, `all`; '' for a denied edge without a port query. */
+  ports: string;
+  /** Allowed: the rules that allow it (`ns/policy ingress[0]`), or `not isolated`. Denied: the reasons. */
+  why: string[];
+}
+
+/** What the pictures draw. */
+export interface ReachGraph {
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  /** Whether denied edges are drawn (--explain, or a --from question): adds a legend. */
+  hasDenied: boolean;
+}
+
+/** One engine answer shared by sources x targets (a group, or one connection). */
+interface Share {
+  sources: PodRef[];
+  targets: PodRef[];
+  port?: number;
+  protocol?: Protocol;
+  ports?: PortSet;
+  decision: Decision;
+  /** For the reasons of a denied share: one of its connections. */
+  sample: () => Connection;
+}
+
+interface EdgeBuilder {
+  from: string;
+  to: string;
+  isDenied: boolean;
+  portSets: PortSet[];
+  portTexts: Set<string>;
+  why: Set<string>;
+}
+
+function shareOfGroup(group: ConnectionGroup): Share {
+  return {
+    sources: group.sources,
+    targets: group.targets,
+    port: group.port,
+    protocol: group.protocol,
+    ports: group.ports,
+    get decision() {
+      return group.decision;
+    },
+    sample: () => {
+      const to = group.targets[0];
+      const from = group.sources.find((pod) => podKey(pod) !== podKey(to)) ?? group.sources[0];
+      return { from: { pod: from }, to, port: group.port, protocol: group.protocol, decision: group.decision };
+    },
+  };
+}
+
+/** The rules that allow a connection, per side: `ns/policy ingress[0]`, or `not isolated`. */
+function allowingRules(decision: Decision): string[] {
+  const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
+  const rules = sides.flatMap((side) =>
+    side.allowedBy.map((rule) => `${rule.policy.namespace}/${rule.policy.name} ${rule.direction}[${rule.index}]`),
+  );
+  return rules.length === 0 ? ['not isolated'] : rules;
+}
+
+/** Builds the graph of a report: nodes per workload, edges per (source node, target node, verdict). */
+export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean } = {}): ReachGraph {
+  // A --from question draws its answer either way, like its exit status.
+  const showDenied = opts.explain === true || report.allowed !== undefined;
+  const nodes = new Map<string, GraphNode>();
+  const podsOfNode = new Map<string, Set<string>>();
+  const nodeOfPod = (pod: PodRef): GraphNode => {
+    const owner = report.workloads.get(podKey(pod));
+    const isBare = !owner || owner.kind === 'Pod';
+    const label = isBare ? `pod/${pod.name}` : `${owner.kind.toLowerCase()}/${owner.name}`;
+    const id = isBare ? podKey(pod) : `${pod.namespace}/${label}`;
+    let node = nodes.get(id);
+    if (!node) {
+      node = { id, namespace: pod.namespace, label, pods: 0, isTarget: false };
+      nodes.set(id, node);
+      podsOfNode.set(id, new Set());
+    }
+    podsOfNode.get(id)!.add(podKey(pod));
+    return node;
+  };
+  for (const target of report.targets) nodeOfPod(target).isTarget = true;
+
+  const edges = new Map<string, EdgeBuilder>();
+  const edgeOf = (from: string, to: string, isDenied: boolean): EdgeBuilder => {
+    const key = `${from}\u0000${to}\u0000${isDenied}`;
+    let edge = edges.get(key);
+    if (!edge) {
+      edge = { from, to, isDenied, portSets: [], portTexts: new Set(), why: new Set() };
+      edges.set(key, edge);
+    }
+    return edge;
+  };
+  const addShare = (share: Share, isDenied: boolean): void => {
+    const sourcesByNode = groupByNode(share.sources, nodeOfPod);
+    const targetsByNode = groupByNode(share.targets, nodeOfPod);
+    let rules: string[] | undefined;
+    for (const [toId, targets] of targetsByNode) {
+      for (const [fromId, sources] of sourcesByNode) {
+        // A pod is never its own source: a node pair whose only pair is one pod to itself draws nothing.
+        if (sources.length === 1 && targets.length === 1 && podKey(sources[0]) === podKey(targets[0])) continue;
+        const edge = edgeOf(fromId, toId, isDenied);
+        if (share.port !== undefined) edge.portTexts.add(`${share.port}/${share.protocol}`);
+        else if (share.ports && !isDenied) edge.portSets.push(share.ports);
+        // Reasons name the nodes, as the --explain table names its rows.
+        const why = isDenied
+          ? explainConnection(share.sample(), fromId, toId)
+          : (rules ??= allowingRules(share.decision));
+        for (const reason of why) edge.why.add(reason);
+      }
+    }
+  };
+
+  for (const group of report.groups ?? []) addShare(shareOfGroup(group), false);
+  if (showDenied) for (const group of report.deniedGroups ?? []) addShare(shareOfGroup(group), true);
+  const fromPairs = report.groups === undefined;
+  for (const connection of report.connections) {
+    if ('ipBlock' in connection.from) {
+      const id = `ip:${formatIpBlock(connection.from.ipBlock)}`;
+      if (!nodes.has(id)) nodes.set(id, { id, label: formatIpBlock(connection.from.ipBlock), isTarget: false });
+      const edge = edgeOf(id, nodeOfPod(connection.to).id, false);
+      if (connection.port !== undefined) edge.portTexts.add(`${connection.port}/${connection.protocol}`);
+      else if (connection.ports) edge.portSets.push(connection.ports);
+      for (const rule of allowingRules(connection.decision)) edge.why.add(rule);
+    } else if (fromPairs) {
+      addShare(shareOfConnection(connection, connection.from.pod), false);
+    }
+  }
+  if (showDenied && report.deniedGroups === undefined) {
+    for (const connection of report.denied) {
+      if ('pod' in connection.from) addShare(shareOfConnection(connection, connection.from.pod), true);
+    }
+  }
+
+  for (const [id, pods] of podsOfNode) nodes.get(id)!.pods = pods.size;
+  return {
+    nodes: [...nodes.values()].sort(compareNodes),
+    edges: [...edges.values()].map(finishEdge).sort(compareEdges),
+    hasDenied: showDenied,
+  };
+}
+
+function shareOfConnection(connection: Connection, from: PodRef): Share {
+  return {
+    sources: [from],
+    targets: [connection.to],
+    port: connection.port,
+    protocol: connection.protocol,
+    ports: connection.ports,
+    decision: connection.decision,
+    sample: () => connection,
+  };
+}
+
+function groupByNode(pods: PodRef[], nodeOf: (pod: PodRef) => GraphNode): Map<string, PodRef[]> {
+  const out = new Map<string, PodRef[]>();
+  for (const pod of pods) {
+    const id = nodeOf(pod).id;
+    const list = out.get(id) ?? [];
+    list.push(pod);
+    out.set(id, list);
+  }
+  return out;
+}
+
+function finishEdge(edge: EdgeBuilder): GraphEdge {
+  const texts = [...edge.portTexts].sort(comparePortTexts);
+  if (edge.portSets.length > 0) texts.push(formatPortSet(unionPortSets(...edge.portSets)));
+  // Allowing rules sorted; reasons in the engine's order (ingress, then egress).
+  const why = edge.isDenied ? [...edge.why] : [...edge.why].sort();
+  return { from: edge.from, to: edge.to, isDenied: edge.isDenied, ports: texts.join(', '), why };
+}
+
+/** `80/TCP` before `443/TCP` before `53/UDP`: protocol, then number. */
+function comparePortTexts(a: string, b: string): number {
+  const [portA, protocolA] = a.split('/');
+  const [portB, protocolB] = b.split('/');
+  return protocolA.localeCompare(protocolB) || Number(portA) - Number(portB);
+}
+
+/** Namespaced nodes by namespace and label, then address blocks. */
+function compareNodes(a: GraphNode, b: GraphNode): number {
+  if ((a.namespace === undefined) !== (b.namespace === undefined)) return a.namespace === undefined ? 1 : -1;
+  return compareText(a.namespace ?? '', b.namespace ?? '') || compareText(a.label, b.label);
+}
+
+function compareEdges(a: GraphEdge, b: GraphEdge): number {
+  return compareText(a.from, b.from) || compareText(a.to, b.to) || Number(a.isDenied) - Number(b.isDenied);
+}
+
+/** Code-point order, independent of the locale. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A node's text: its name and, for workloads, how many pods take part. */
+function nodeText(node: GraphNode): string {
+  if (node.pods === undefined) return node.label;
+  return `${node.label}\n${node.pods} ${node.pods === 1 ? 'pod' : 'pods'}`;
+}
+
+/** `FROM -> TO on PORTS: allowed by RULES` or `...: denied (REASONS)`, nodes named as the table's rows. */
+function edgeTooltip(edge: GraphEdge, nodes: Map<string, GraphNode>): string {
+  const name = (id: string) => (nodes.get(id)?.namespace === undefined ? nodes.get(id)?.label : id);
+  const ports = edge.ports === '' ? '' : ` on ${edge.ports}`;
+  const verdict = edge.isDenied ? `denied (${edge.why.join('; ')})` : `allowed by ${edge.why.join(', ')}`;
+  return `${name(edge.from)} -> ${name(edge.to)}${ports}: ${verdict}`;
+}
+
+/** A DOT double-quoted string: backslashes and quotes escaped, newlines as `\n` (centred lines). */
+export function dotString(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\r?\n/g, '\\n')}"`;
+}
+
+const COLORS = {
+  target: '#dbeafe',
+  source: '#ffffff',
+  address: '#fef3c7',
+  namespace: '#64748b',
+  denied: '#b91c1c',
+};
+
+/** The graph in Graphviz's DOT language (`dot -Tpng`, `-Tsvg`: tooltips show the allowing rules). */
+export function formatDot(graph: ReachGraph): string {
+  const byId = new Map(graph.nodes.map((node) => [node.id, node]));
+  const lines = [
+    'digraph "who-can" {',
+    '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.4, ranksep=1.2];',
+    `  node [shape=box, style="rounded,filled", fillcolor="${COLORS.source}", fontname="Helvetica", fontsize=10];`,
+    '  edge [fontname="Helvetica", fontsize=9, color="#15803d", fontcolor="#15803d"];',
+  ];
+  if (graph.hasDenied) {
+    lines.push('  label="solid: allowed, dashed: denied";', '  labelloc=b;');
+  }
+  const namespaces = [
+    ...new Set(graph.nodes.flatMap((node) => (node.namespace === undefined ? [] : [node.namespace]))),
+  ];
+  namespaces.forEach((namespace) => {
+    lines.push(`  subgraph ${dotString(`cluster_${namespace}`)} {`);
+    lines.push(`    label=${dotString(`namespace ${namespace}`)};`);
+    lines.push(`    labelloc=t; style="rounded,dashed"; color="${COLORS.namespace}"; fontcolor="${COLORS.namespace}";`);
+    for (const node of graph.nodes.filter((candidate) => candidate.namespace === namespace)) {
+      const attributes = [`label=${dotString(nodeText(node))}`];
+      if (node.isTarget) attributes.push(`fillcolor="${COLORS.target}"`, 'penwidth=2');
+      lines.push(`    ${dotString(node.id)} [${attributes.join(', ')}];`);
+    }
+    lines.push('  }');
+  });
+  for (const node of graph.nodes.filter((candidate) => candidate.namespace === undefined)) {
+    lines.push(`  ${dotString(node.id)} [label=${dotString(node.label)}, shape=note, fillcolor="${COLORS.address}"];`);
+  }
+  for (const edge of graph.edges) {
+    const attributes = [];
+    if (edge.ports !== '') attributes.push(`label=${dotString(edge.ports)}`);
+    attributes.push(`tooltip=${dotString(edgeTooltip(edge, byId))}`);
+    if (edge.isDenied) attributes.push('style=dashed', `color="${COLORS.denied}"`, `fontcolor="${COLORS.denied}"`);
+    lines.push(`  ${dotString(edge.from)} -> ${dotString(edge.to)} [${attributes.join(', ')}];`);
+  }
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
+
+/** Text inside a mermaid `"..."` label: entity codes for what mermaid would read as syntax or HTML. */
+export function mermaidString(text: string): string {
+  const escaped = text
+    .replace(/&/g, '#amp;')
+    .replace(/"/g, '#quot;')
+    .replace(/</g, '#lt;')
+    .replace(/>/g, '#gt;')
+    .replace(/\r?\n/g, '<br/>');
+  return `"${escaped}"`;
+}
+
+/** A `%%` comment: one line, never closing anything. */
+function mermaidComment(text: string): string {
+  return `%% ${text.replace(/\s*\r?\n\s*/g, ' ')}`;
+}
+
+/** The graph as a mermaid flowchart (GitHub renders it in a ```mermaid block); the allowing rules are comments. */
+export function formatMermaid(graph: ReachGraph): string {
+  const byId = new Map(graph.nodes.map((node) => [node.id, node]));
+  const ids = new Map(graph.nodes.map((node, index) => [node.id, `n${index}`]));
+  const lines = ['flowchart LR'];
+  const namespaces = [
+    ...new Set(graph.nodes.flatMap((node) => (node.namespace === undefined ? [] : [node.namespace]))),
+  ];
+  namespaces.forEach((namespace, index) => {
+    lines.push(`  subgraph ns${index}[${mermaidString(`namespace ${namespace}`)}]`);
+    for (const node of graph.nodes.filter((candidate) => candidate.namespace === namespace)) {
+      lines.push(`    ${ids.get(node.id)}[${mermaidString(nodeText(node))}]`);
+    }
+    lines.push('  end');
+  });
+  for (const node of graph.nodes.filter((candidate) => candidate.namespace === undefined)) {
+    lines.push(`  ${ids.get(node.id)}[/${mermaidString(node.label)}/]`);
+  }
+  const denied: number[] = [];
+  graph.edges.forEach((edge, index) => {
+    const arrow = edge.isDenied ? '-.->' : '-->';
+    const label = edge.ports === '' ? '' : `|${mermaidString(edge.ports)}|`;
+    lines.push(`  ${mermaidComment(edgeTooltip(edge, byId))}`);
+    lines.push(`  ${ids.get(edge.from)} ${arrow}${label} ${ids.get(edge.to)}`);
+    if (edge.isDenied) denied.push(index);
+  });
+  const targets = graph.nodes.filter((node) => node.isTarget).map((node) => ids.get(node.id));
+  const addresses = graph.nodes.filter((node) => node.namespace === undefined).map((node) => ids.get(node.id));
+  lines.push(`  classDef target fill:${COLORS.target},stroke-width:2px`);
+  lines.push(`  classDef address fill:${COLORS.address}`);
+  if (targets.length > 0) lines.push(`  class ${targets.join(',')} target`);
+  if (addresses.length > 0) lines.push(`  class ${addresses.join(',')} address`);
+  if (denied.length > 0) lines.push(`  linkStyle ${denied.join(',')} stroke:${COLORS.denied},color:${COLORS.denied}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Draws a report in a graph format. */
+export function renderGraph(report: WhoCanReport, format: GraphFormat, opts: { explain?: boolean } = {}): string {
+  const graph = buildReachGraph(report, opts);
+  return format === 'dot' ? formatDot(graph) : formatMermaid(graph);
+}
