@@ -81,6 +81,8 @@ export interface PodClass {
   namespaceLabels: Labels;
   /** Ids of the ipBlock peers that contain one of the pods' IPs. */
   ipBlockIds: ReadonlySet<number>;
+  /** Id of that set of ipBlocks; classes with the same set share it (and the Set object). */
+  ipSignature: number;
   /** Policies that select these pods, per direction. */
   ingressPolicies: CompiledPolicy[];
   egressPolicies: CompiledPolicy[];
@@ -121,7 +123,10 @@ export interface WorldIndex {
   /** Policy -> the classes it selects for egress. */
   egressClassesByPolicy: Map<CompiledPolicy, Int32Array>;
   /** ipBlock peer id -> classes with an IP inside it. */
-  classesByIpBlock: Int32Array[];
+  /** ipBlock signature id -> classes that have it (few signatures: one per address interval). */
+  classesBySignature: number[][];
+  /** ipBlock signature id -> the ipBlock ids in it. */
+  signatures: ReadonlySet<number>[];
   /** Egress rules that admit every destination (`to` empty). */
   egressToAll: EgressRuleOf[];
   /** Namespace -> egress rules with a pod peer that can match pods there (selector checked per query). */
@@ -290,6 +295,23 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const classByKey = new Map<string, PodClass>();
   const sortedKeys = [...podKeys].sort();
   let podsWithoutIp = 0;
+  // Pods in one address interval share one array of block ids; each distinct array becomes a signature.
+  const signatures: ReadonlySet<number>[] = [];
+  const signatureByArray = new Map<readonly number[], number>();
+  const signatureByText = new Map<string, number>();
+  const signatureOf = (ids: readonly number[]): number => {
+    let id = signatureByArray.get(ids);
+    if (id !== undefined) return id;
+    const text = ids.join(',');
+    id = signatureByText.get(text);
+    if (id === undefined) {
+      id = signatures.length;
+      signatures.push(new Set(ids));
+      signatureByText.set(text, id);
+    }
+    signatureByArray.set(ids, id);
+    return id;
+  };
   const ipIndex = new IpBlockIndex(ipBlocks);
   for (const pod of snapshot.pods) {
     const phase = pod.status?.phase;
@@ -300,12 +322,13 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     const ips = podIps(pod);
     if (ips.length === 0) podsWithoutIp++;
     // An ipBlock matches a pod when it contains one of the pod's IPs; a pod without an IP never matches.
-    const hits =
+    const signature = signatureOf(
       ips.length === 1
         ? ipIndex.blocksContaining(ips[0])
-        : [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b);
+        : [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b),
+    );
     const projection = sortedKeys.map((k) => (k in labels ? `${k}=${labels[k]}` : '')).join('\u0001');
-    const classKey = [ref.namespace, projection, hits.join(','), namedPortSignature(pod, portNames)].join('\u0000');
+    const classKey = [ref.namespace, projection, signature, namedPortSignature(pod, portNames)].join('\u0000');
     let cls = classByKey.get(classKey);
     const info: PodInfo = {
       ref,
@@ -326,7 +349,8 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
         representative: info,
         labels,
         namespaceLabels: nsLabels,
-        ipBlockIds: new Set(hits),
+        ipBlockIds: signatures[signature],
+        ipSignature: signature,
         ingressPolicies: selecting.filter((p) => p.ingress !== undefined),
         egressPolicies: selecting.filter((p) => p.egress !== undefined),
         members: [],
@@ -346,7 +370,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       message: `${podsWithoutIp} pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules never match them`,
     });
   }
-  const index = buildIndex(policies, classes, namespaceLabels, ipBlocks.length);
+  const index = buildIndex(policies, classes, namespaceLabels, signatures);
   return { snapshot, warnings, policies, pods, classes, podsByKey, namespaceLabels, index, cache: new Map() };
 }
 
@@ -354,17 +378,17 @@ function buildIndex(
   policies: CompiledPolicy[],
   classes: PodClass[],
   namespaceLabels: Map<string, Labels>,
-  ipBlockCount: number,
+  signatures: ReadonlySet<number>[],
 ): WorldIndex {
   const classesByNamespace = new Map<string, PodClass[]>();
-  const byIpBlock: number[][] = Array.from({ length: ipBlockCount }, () => []);
+  const bySignature: number[][] = signatures.map(() => []);
   const egressClasses = new Map<CompiledPolicy, number[]>();
   const open: number[] = [];
   for (const cls of classes) {
     const list = classesByNamespace.get(cls.namespace) ?? [];
     list.push(cls);
     classesByNamespace.set(cls.namespace, list);
-    for (const id of cls.ipBlockIds) byIpBlock[id].push(cls.id);
+    bySignature[cls.ipSignature].push(cls.id);
     if (cls.egressPolicies.length === 0) open.push(cls.id);
     for (const p of cls.egressPolicies) {
       const ids = egressClasses.get(p) ?? [];
@@ -376,7 +400,8 @@ function buildIndex(
     classesByNamespace,
     egressOpenClasses: Int32Array.from(open),
     egressClassesByPolicy: new Map([...egressClasses].map(([p, ids]) => [p, Int32Array.from(ids)])),
-    classesByIpBlock: byIpBlock.map((ids) => Int32Array.from(ids)),
+    classesBySignature: bySignature,
+    signatures,
     egressToAll: [],
     egressByDestinationNamespace: new Map(),
     egressByIpBlock: new Map(),
@@ -421,8 +446,10 @@ export function classesOfPeer(world: World, peer: CompiledPeer, policyNamespace:
   const known = world.index.peerClasses.get(peer);
   if (known) return known;
   let ids: Int32Array;
-  if (peer.kind === 'ipBlock') ids = world.index.classesByIpBlock[peer.id];
-  else {
+  if (peer.kind === 'ipBlock') {
+    const { signatures, classesBySignature } = world.index;
+    ids = Int32Array.from(signatures.flatMap((set, sig) => (set.has(peer.id) ? classesBySignature[sig] : [])));
+  } else {
     const out: number[] = [];
     const namespaces = peer.namespaces
       ? [...world.index.classesByNamespace.keys()].filter((ns) =>

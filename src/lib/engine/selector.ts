@@ -112,8 +112,14 @@ export function validateSelector(selector: V1LabelSelector, path: string): strin
   }
   (selector.matchExpressions ?? []).forEach((expr: V1LabelSelectorRequirement, i) => {
     const at = `${path}.matchExpressions[${i}]`;
-    for (const e of validateLabelKey(String(expr.key ?? ''))) errs.push(`${at}.key: ${e}`);
-    const values = expr.values ?? [];
+    if (typeof expr.key !== 'string') errs.push(`${at}.key: must be a string`);
+    else for (const e of validateLabelKey(expr.key)) errs.push(`${at}.key: ${e}`);
+    const values: unknown = expr.values ?? [];
+    // A string or number here is not a list (spreading "abc" would read it as three values).
+    if (!Array.isArray(values)) {
+      errs.push(`${at}.values: must be a list of strings`);
+      return;
+    }
     switch (expr.operator) {
       case 'In':
       case 'NotIn':
@@ -128,7 +134,10 @@ export function validateSelector(selector: V1LabelSelector, path: string): strin
           `${at}.operator: "${expr.operator}" is not a valid selector operator (In, NotIn, Exists, DoesNotExist)`,
         );
     }
-    for (const v of values) for (const e of validateLabelValue(String(v))) errs.push(`${at}.values: ${e}`);
+    for (const v of values) {
+      if (typeof v !== 'string') errs.push(`${at}.values: ${JSON.stringify(v)} must be a string`);
+      else for (const e of validateLabelValue(v)) errs.push(`${at}.values: ${e}`);
+    }
   });
   return errs;
 }
