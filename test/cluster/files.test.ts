@@ -301,3 +301,35 @@ describe('loadManifests: errors', () => {
     }
   });
 });
+
+describe('loadManifests: wrong types the engine reads (regressions found by test/property/manifests.test.ts)', () => {
+  const pod = (extra: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n${extra}`;
+
+  it.each([
+    ['an alias without its anchor', '<<: *a\n', '<stdin>:1: invalid YAML: Unresolved alias'],
+    [
+      'containers that are not a list',
+      pod('spec:\n  containers: 5\n'),
+      '<stdin>:1: Pod p: spec.containers must be a list',
+    ],
+    [
+      'a containerPort that is not a number',
+      pod('spec:\n  containers: [{name: c, ports: [{containerPort: "80"}]}]\n'),
+      '<stdin>:1: Pod p: spec.containers[0].ports[0].containerPort must be a port number (1-65535)',
+    ],
+    [
+      'podIPs that are not a list',
+      pod('status:\n  podIPs: 10.0.0.1\n'),
+      '<stdin>:1: Pod p: status.podIPs must be a list',
+    ],
+    [
+      'a Deployment selector that is not a selector',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchExpressions: 3}\n',
+      '<stdin>:1: Deployment d: spec.selector.matchExpressions must be a list',
+    ],
+  ])('refuses %s with one line naming the field', async (_what, text, message) => {
+    const err = await rejectionOf(loadManifests(['-'], { stdin: text }));
+    expect(err).toBeInstanceOf(ManifestError);
+    expect(err.message.startsWith(message)).toBe(true);
+  });
+});

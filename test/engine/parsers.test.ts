@@ -17,7 +17,7 @@ import {
   formatPortSet,
   validatePolicyPort,
 } from '../../src/lib/engine/ports.js';
-import { formatSelector, parseSelector, SelectorSyntaxError } from '../../src/lib/engine/selector.js';
+import { formatSelector, parseSelector, SelectorSyntaxError, validateSelector } from '../../src/lib/engine/selector.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
 
 describe('parseSelector (kubectl -l syntax)', () => {
@@ -167,5 +167,22 @@ describe('validatePolicy', () => {
     [{ egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: '10.1.0.0/16' } }] }] }, 'except: must be a list'],
   ])('rejects %j', (spec, message) => {
     expect(validatePolicy(policy(spec)).join('\n')).toContain(message);
+  });
+});
+
+describe('validateSelector: wrong types (regressions found by test/property/manifests.test.ts)', () => {
+  test('matchExpressions values that are not a list are an error, not a crash or a list of characters', () => {
+    expect(
+      validateSelector(
+        { matchExpressions: [{ key: 'k', operator: 'In', values: 'abc' as never }] },
+        'spec.podSelector',
+      ),
+    ).toEqual(['spec.podSelector.matchExpressions[0].values: must be a list of strings']);
+    expect(
+      validateSelector({ matchExpressions: [{ key: 'k', operator: 'In', values: 5 as never }] }, 'spec.podSelector'),
+    ).toEqual(['spec.podSelector.matchExpressions[0].values: must be a list of strings']);
+    expect(validateSelector({ matchExpressions: [{ key: 'k', operator: 'In', values: [1] as never }] }, 'p')).toEqual([
+      'p.matchExpressions[0].values: 1 must be a string',
+    ]);
   });
 });

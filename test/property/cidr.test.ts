@@ -143,7 +143,7 @@ describe('parseCidr and parseIp', () => {
           ).toBe(false);
         }
       }),
-      runs(3000),
+      runs(1500),
     );
   });
 
@@ -157,7 +157,7 @@ describe('parseCidr and parseIp', () => {
         expect(ip !== undefined).toBe(isIP(text) !== 0);
         if (cidrParsed) expect(isIP(text.slice(0, text.indexOf('/')))).not.toBe(0);
       }),
-      runs(4000),
+      runs(2000),
     );
   });
 });
@@ -176,7 +176,7 @@ describe('ipBlock with except', () => {
         for (const message of errors)
           expect(message).toMatch(/^ipBlock\.except\[\d+\]: ".*" must be a strict subset of cidr/);
       }),
-      runs(3000),
+      runs(1500),
     );
   });
 
@@ -214,7 +214,7 @@ describe('ipBlock with except', () => {
           for (const e of valid) expect(isStrictSubnet(parseCidr(cidrText(e))!, compiled.cidr)).toBe(true);
         },
       ),
-      runs(3000),
+      runs(1500),
     );
   });
 
@@ -225,7 +225,7 @@ describe('ipBlock with except', () => {
         const errors = validateIpBlock({ cidr: c, except } as never, 'ipBlock');
         for (const message of errors) expect(message).toMatch(/^ipBlock(\.cidr|\.except(\[\d+\])?)?: /);
       }),
-      runs(3000),
+      runs(1500),
     );
   });
 

@@ -120,9 +120,11 @@ class SnapshotBuilder {
     const id = `${namespace}/${obj.metadata.name}`;
     switch (obj.kind) {
       case 'Pod':
+        checkPod(obj, doc);
         this.put(this.pods, 'Pod', id, obj as V1Pod, doc);
         return;
       case 'Service':
+        checkService(obj, doc);
         this.put(this.services, 'Service', id, obj as V1Service, doc);
         return;
       case 'NetworkPolicy':
@@ -186,6 +188,12 @@ class SnapshotBuilder {
     const templateMeta = isPlainObject(templateObj.metadata) ? templateObj.metadata : {};
     const templateSpec = isPlainObject(templateObj.spec) ? templateObj.spec : {};
     const templateLabels = checkLabels(templateMeta.labels, doc, 'spec.template.metadata.labels') ?? {};
+    const problem =
+      checkContainers(templateSpec.containers, 'spec.template.spec.containers') ??
+      (kind === 'ReplicationController'
+        ? checkStringMap(spec.selector, 'spec.selector')
+        : checkSelector(spec.selector));
+    if (problem) throw new ManifestError(`${kind} ${obj.metadata.name}: ${problem}`, doc.file, doc.line);
     const { name, namespace = this.defaultNamespace } = obj.metadata;
     const workload: Workload = { kind, namespace, name, templateLabels };
     const selector = toSelector(kind, spec.selector);
@@ -321,7 +329,7 @@ function parseJson(source: Source): Located[] {
 
 function parseYaml(source: Source): Located[] {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(source.text, { lineCounter, uniqueKeys: false });
+  const docs = parseAllDocuments(source.text, { lineCounter, uniqueKeys: false, logLevel: 'error' });
   const located: Located[] = [];
   for (const doc of docs) {
     const error = doc.errors[0];
@@ -332,9 +340,15 @@ function parseYaml(source: Source): Located[] {
     }
     const contents = doc.contents;
     if (contents === null) continue;
-    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
-    if (value === null || value === undefined) continue;
     const line = lineCounter.linePos(contents.range[0]).line;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      // toJS throws on an alias without its anchor (`<<: *a`) and on too many aliases (a YAML bomb).
+      throw new ManifestError(`invalid YAML: ${(err as Error).message.split('\n')[0]}`, source.name, line);
+    }
+    if (value === null || value === undefined) continue;
     const entry: Located = { value, file: source.name, line };
     const items = doc.get('items', true) as { items?: { range?: [number, number, number] | null }[] } | undefined;
     if (items && Array.isArray(items.items)) {
@@ -397,6 +411,134 @@ function checkLabels(labels: unknown, doc: Located, field: string): Record<strin
     }
   }
   return labels as Record<string, string>;
+}
+
+/**
+ * The fields of a Pod the engine reads must have the API's types (the API server would refuse the
+ * object otherwise): spec.containers[].ports[], spec.hostNetwork, status.phase/podIP/podIPs, owners.
+ */
+function checkPod(obj: RawObject, doc: Located): void {
+  const problem = podProblem(obj);
+  if (problem) throw new ManifestError(`Pod ${obj.metadata.name}: ${problem}`, doc.file, doc.line);
+}
+
+function podProblem(obj: RawObject): string | undefined {
+  const owners = obj.metadata.ownerReferences;
+  if (owners !== undefined && owners !== null) {
+    if (!Array.isArray(owners)) return 'metadata.ownerReferences must be a list';
+    const bad = owners.findIndex((o) => !isPlainObject(o) || typeof o.kind !== 'string' || typeof o.name !== 'string');
+    if (bad >= 0) return `metadata.ownerReferences[${bad}] must be an object with kind and name`;
+  }
+  const { spec, status } = obj;
+  if (spec !== undefined && spec !== null) {
+    if (!isPlainObject(spec)) return 'spec must be an object';
+    if (spec.hostNetwork !== undefined && spec.hostNetwork !== null && typeof spec.hostNetwork !== 'boolean') {
+      return 'spec.hostNetwork must be true or false';
+    }
+    const problem = checkContainers(spec.containers, 'spec.containers');
+    if (problem) return problem;
+  }
+  if (status === undefined || status === null) return undefined;
+  if (!isPlainObject(status)) return 'status must be an object';
+  for (const field of ['phase', 'podIP'] as const) {
+    const value = status[field];
+    if (value !== undefined && value !== null && typeof value !== 'string') return `status.${field} must be a string`;
+  }
+  const ips = status.podIPs;
+  if (ips === undefined || ips === null) return undefined;
+  if (!Array.isArray(ips)) return 'status.podIPs must be a list';
+  const bad = ips.findIndex((ip) => !isPlainObject(ip) || (ip.ip !== undefined && typeof ip.ip !== 'string'));
+  return bad >= 0 ? `status.podIPs[${bad}] must be an object with a string ip` : undefined;
+}
+
+/** containers[].ports[]: a list of objects; name a string, containerPort 1-65535, protocol TCP/UDP/SCTP. */
+function checkContainers(containers: unknown, field: string): string | undefined {
+  if (containers === undefined || containers === null) return undefined;
+  if (!Array.isArray(containers)) return `${field} must be a list`;
+  for (const [i, container] of containers.entries()) {
+    if (!isPlainObject(container)) return `${field}[${i}] must be an object`;
+    const ports = container.ports;
+    if (ports === undefined || ports === null) continue;
+    if (!Array.isArray(ports)) return `${field}[${i}].ports must be a list`;
+    for (const [j, port] of ports.entries()) {
+      const at = `${field}[${i}].ports[${j}]`;
+      if (!isPlainObject(port)) return `${at} must be an object`;
+      if (port.name !== undefined && port.name !== null && typeof port.name !== 'string') {
+        return `${at}.name must be a string`;
+      }
+      const n = port.containerPort;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) {
+        return `${at}.containerPort must be a port number (1-65535)`;
+      }
+      if (
+        port.protocol !== undefined &&
+        port.protocol !== null &&
+        !['TCP', 'UDP', 'SCTP'].includes(port.protocol as string)
+      ) {
+        return `${at}.protocol must be TCP, UDP or SCTP`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A Service's spec.selector (a map of strings) and spec.ports (objects with a port number). */
+function checkService(obj: RawObject, doc: Located): void {
+  const spec = obj.spec;
+  let problem: string | undefined;
+  if (spec !== undefined && spec !== null) {
+    if (!isPlainObject(spec)) problem = 'spec must be an object';
+    else {
+      problem = checkStringMap(spec.selector, 'spec.selector');
+      const ports = spec.ports;
+      if (!problem && ports !== undefined && ports !== null) {
+        if (!Array.isArray(ports)) problem = 'spec.ports must be a list';
+        else {
+          const bad = ports.findIndex(
+            (p) =>
+              !isPlainObject(p) ||
+              typeof p.port !== 'number' ||
+              (p.name !== undefined && p.name !== null && typeof p.name !== 'string') ||
+              (p.protocol !== undefined && p.protocol !== null && typeof p.protocol !== 'string') ||
+              (p.targetPort !== undefined &&
+                p.targetPort !== null &&
+                !['number', 'string'].includes(typeof p.targetPort)),
+          );
+          if (bad >= 0) problem = `spec.ports[${bad}] must be an object with a port number`;
+        }
+      }
+    }
+  }
+  if (problem) throw new ManifestError(`Service ${obj.metadata.name}: ${problem}`, doc.file, doc.line);
+}
+
+function checkStringMap(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    return `${field} must be a map of strings`;
+  }
+  return undefined;
+}
+
+/** A workload's spec.selector: matchLabels a map of strings, matchExpressions a list of {key, operator, values}. */
+function checkSelector(selector: unknown): string | undefined {
+  if (selector === undefined || selector === null) return undefined;
+  if (!isPlainObject(selector)) return 'spec.selector must be a label selector';
+  const problem = checkStringMap(selector.matchLabels, 'spec.selector.matchLabels');
+  if (problem) return problem;
+  const exprs = selector.matchExpressions;
+  if (exprs === undefined || exprs === null) return undefined;
+  if (!Array.isArray(exprs)) return 'spec.selector.matchExpressions must be a list';
+  const bad = exprs.findIndex(
+    (e) =>
+      !isPlainObject(e) ||
+      typeof e.key !== 'string' ||
+      typeof e.operator !== 'string' ||
+      (e.values !== undefined &&
+        e.values !== null &&
+        (!Array.isArray(e.values) || e.values.some((v) => typeof v !== 'string'))),
+  );
+  return bad >= 0 ? `spec.selector.matchExpressions[${bad}] must be {key, operator, values: [strings]}` : undefined;
 }
 
 /** spec.selector as a LabelSelector; ReplicationController's map form becomes matchLabels. */
