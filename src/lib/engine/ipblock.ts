@@ -28,18 +28,23 @@ export interface CompiledIpBlock {
 
 const BITS = { 4: 32, 6: 128 } as const;
 
-function parseIpv4(text: string): bigint | undefined {
+function parseIpv4Number(text: string): number | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
-  let value = 0n;
+  let value = 0;
   for (const p of parts) {
     // Leading zeros are read as decimal, as netutils.ParseIPSloppy does for legacy API fields.
     if (!/^\d{1,3}$/.test(p)) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
-    value = (value << 8n) | BigInt(n);
+    value = value * 256 + n;
   }
   return value;
+}
+
+function parseIpv4(text: string): bigint | undefined {
+  const n = parseIpv4Number(text);
+  return n === undefined ? undefined : BigInt(n);
 }
 
 function parseIpv6(text: string): bigint | undefined {
@@ -73,8 +78,8 @@ function parseIpv6(text: string): bigint | undefined {
 export function parseIp(text: string): Ip | undefined {
   if (typeof text !== 'string') return undefined;
   if (!text.includes(':')) {
-    const v4 = parseIpv4(text);
-    return v4 === undefined ? undefined : { family: 4, value: v4, v4: Number(v4) };
+    const v4 = parseIpv4Number(text);
+    return v4 === undefined ? undefined : { family: 4, value: BigInt(v4), v4 };
   }
   const v6 = parseIpv6(text);
   if (v6 === undefined) return undefined;
