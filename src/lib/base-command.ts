@@ -16,6 +16,7 @@ export interface BaseFlags {
   'all-namespaces': boolean;
   context?: string;
   filename?: string[];
+  'insecure-skip-tls-verify'?: boolean;
   kubeconfig?: string;
   namespace?: string;
   'no-headers': boolean;
@@ -112,6 +113,11 @@ export abstract class BaseCommand extends Command {
       multiple: true,
       multipleNonGreedy: true,
     }),
+    'insecure-skip-tls-verify': Flags.boolean({
+      description:
+        "If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure",
+      helpGroup: 'GLOBAL',
+    }),
     kubeconfig: Flags.string({
       description: 'Path to the kubeconfig file to use for CLI requests.',
       helpGroup: 'GLOBAL',
@@ -170,6 +176,8 @@ export abstract class BaseCommand extends Command {
         context: flags.context,
         kubeconfig: flags.kubeconfig,
         requestTimeoutMs,
+        // Only when asked for: certificates are checked otherwise (the kubeconfig may also say so).
+        ...(flags['insecure-skip-tls-verify'] ? { insecureSkipTlsVerify: true } : {}),
       });
       namespace = flags.namespace ?? live.defaultNamespace ?? 'default';
       loaded = await live.loadSnapshot(scopeFor(namespace));

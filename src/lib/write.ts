@@ -214,6 +214,8 @@ export async function executeWrites(plan: WritePlan, target: WriteTarget): Promi
       await send(api, step.change, step.current, { fieldManager: settings.fieldManager });
       done.push(step);
     } catch (error) {
+      // A write that failed without a clear refusal (reset, timeout, 5xx) may still have been applied.
+      if (await wasApplied(api, step, error)) done.push(step);
       throw await rollBack(api, done, error, step.outcome, settings.fieldManager);
     }
   }
@@ -244,6 +246,26 @@ async function send(
   // An optimistic update: if someone changed it since we read it, the server answers 409.
   body.metadata = { ...body.metadata, resourceVersion: current.metadata?.resourceVersion };
   await api.replaceNetworkPolicy(ref.namespace, ref.name, body, opts);
+}
+
+/**
+ * Whether a write that failed was applied all the same: never after a 4xx (the server refused it);
+ * otherwise (no answer, a cut-short answer, a 5xx) the object is read back and compared with what was
+ * there before. When it cannot be read, it is assumed applied, so the rollback tries to undo it.
+ */
+async function wasApplied(api: ClusterApi, step: WritePlan['steps'][number], error: unknown): Promise<boolean> {
+  const status = (error as { status?: number }).status;
+  if (status !== undefined && status < 500) return false;
+  const { namespace, name } = refOf(step.change);
+  let now: V1NetworkPolicy | undefined;
+  try {
+    now = await api.readNetworkPolicy(namespace, name);
+  } catch {
+    return true;
+  }
+  if (step.change.action === 'delete') return now === undefined;
+  if (!step.current) return now !== undefined && isManagedByUs(now);
+  return now?.metadata?.resourceVersion !== step.current.metadata?.resourceVersion;
 }
 
 /** Undoes the writes made, newest first, and returns the error to report: what failed, what was undone, what was not. */

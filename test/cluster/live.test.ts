@@ -14,6 +14,8 @@ import type { FakeApiServer, Routes } from './fake-api-server.js';
 import { buildKubeconfig } from './kubeconfig-builder.js';
 
 const SECRET = 'tok-SECRET-123';
+/** Reads are retried as in production, without the waits. */
+const FAST_RETRY = { baseDelayMs: 1, maxDelayMs: 1 };
 const NP = '/apis/networking.k8s.io/v1';
 
 let dir: string;
@@ -73,7 +75,7 @@ async function connect(routes: Routes, opts: Partial<LiveOptions> & { namespace?
     .withContext('fake', 'fake', 'tester', opts.namespace)
     .withCurrentContext('fake')
     .write(join(dir, `config-${++kubeconfigCount}`));
-  return connectLive({ kubeconfig, requestTimeoutMs: opts.requestTimeoutMs }, {});
+  return connectLive({ kubeconfig, requestTimeoutMs: opts.requestTimeoutMs, retry: FAST_RETRY }, {});
 }
 
 /** The error a promise rejects with; asserts it is a NetpolError that does not leak the token. */
@@ -247,7 +249,7 @@ describe('connectLive: API errors', () => {
 
     expect(err).toMatchObject({ status: 500, serverMessage: 'Internal error occurred: etcdserver: request timed out' });
     expect(err.message).toBe(
-      `the API server at ${server!.url} failed (HTTP 500): Internal error occurred: etcdserver: request timed out`,
+      `list services: the API server at ${server!.url} failed (HTTP 500): Internal error occurred: etcdserver: request timed out (after 3 attempts)`,
     );
   });
 
@@ -257,7 +259,7 @@ describe('connectLive: API errors', () => {
     const err = await rejectionOf(live.loadSnapshot({ namespaces: ['shop'] }));
 
     expect(err).toBeInstanceOf(ApiError);
-    expect(err.message).toBe(`timed out after 0.3s talking to ${server!.url}`);
+    expect(err.message).toBe(`list namespaces: timed out after 0.3s talking to ${server!.url}`);
   });
 
   it('reports a refused connection with the server URL', async () => {
@@ -268,12 +270,12 @@ describe('connectLive: API errors', () => {
       .withContext('gone', 'gone', 'tester')
       .withCurrentContext('gone')
       .write(join(dir, 'config-refused'));
-    const live = await connectLive({ kubeconfig }, {});
+    const live = await connectLive({ kubeconfig, retry: FAST_RETRY }, {});
 
     const err = await rejectionOf(live.api.listNamespaces());
 
     expect(err).toBeInstanceOf(ApiError);
-    expect(err.message).toBe(`cannot reach the API server at ${url}: ECONNREFUSED`);
+    expect(err.message).toBe(`list namespaces: cannot reach the API server at ${url}: ECONNREFUSED (after 3 attempts)`);
   });
 
   it('redacts the token should the server echo it', async () => {

@@ -21,6 +21,8 @@ import type {
   Configuration,
   Context,
   Middleware,
+  RequestContext,
+  SecurityAuthentication,
   User,
   V1LabelSelector,
   V1ListMeta,
@@ -39,6 +41,7 @@ import type {
   ClusterConnection,
   LiveOptions,
   LoadedSnapshot,
+  RetryPolicy,
   SnapshotScope,
   WriteOptions,
 } from './types.js';
@@ -68,7 +71,15 @@ export const PAGE_SIZE = 500;
 /** How many requests a snapshot keeps in flight at once. */
 const MAX_IN_FLIGHT = 8;
 const NO_KUBECONFIG = 'no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or use -f to read manifests';
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+/** Where a pod's service account is mounted (token, ca.crt, namespace). */
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** Reads are tried 3 times with 250 ms, then 500 ms of backoff; a Retry-After of up to 10 s is honoured. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 2000, maxRetryAfterMs: 10_000 };
+/** HTTP statuses worth another try of a read: throttling and server-side failures. */
+const RETRIABLE_STATUSES = new Set([429, 500, 502, 503, 504]);
+/** Transport failures worth another try of a read (the request may not have reached the server). */
+const RETRIABLE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'EAI_AGAIN', 'ERR_STREAM_PREMATURE_CLOSE']);
 
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -141,13 +152,19 @@ export async function connectLive(opts: LiveOptions, env: NodeJS.ProcessEnv = pr
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     // client-node refuses http:// servers unless TLS verification is off; kubectl allows them
-    // (e.g. `kubectl proxy`), and there is no TLS to verify, so say so.
-    clusters: merged.clusters.map((c) => (c.server.startsWith('http:') ? { ...c, skipTLSVerify: true } : c)),
+    // (e.g. `kubectl proxy`), and there is no TLS to verify, so say so. https:// servers are
+    // verified unless the kubeconfig or --insecure-skip-tls-verify says otherwise.
+    clusters: merged.clusters.map((c) =>
+      c.server.startsWith('http:') || (opts.insecureSkipTlsVerify && c.name === cluster.name)
+        ? { ...c, skipTLSVerify: true }
+        : { ...c, skipTLSVerify: c.skipTLSVerify === true },
+    ),
     users: merged.users,
     contexts: merged.contexts,
     currentContext: contextName,
   });
-  const connection = new Connection(kubeConfig, contextName, cluster.server, opts.requestTimeoutMs ?? 0);
+  const retry = { ...DEFAULT_RETRY, ...opts.retry };
+  const connection = new Connection(kubeConfig, contextName, cluster.server, opts.requestTimeoutMs ?? 0, retry);
   const api = new LiveApi(connection);
   return {
     contextName,
@@ -174,10 +191,9 @@ function loadKubeconfig(opts: LiveOptions, env: NodeJS.ProcessEnv): MergedConfig
     const config = join(home, '.kube', 'config');
     files = existsSync(config) ? [config] : [];
   }
-  if (files.length === 0 && env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
-    const kc = new KubeConfig();
-    kc.loadFromCluster();
-    return { ...snapshotOf(kc), files: [] };
+  const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  if (files.length === 0 && env.KUBERNETES_SERVICE_HOST && existsSync(join(saDir, 'token'))) {
+    return { ...inClusterConfig(env, saDir), files: [] };
   }
   const merged: MergedConfig = { clusters: [], users: [], contexts: [], files };
   for (const file of files) {
@@ -189,6 +205,25 @@ function loadKubeconfig(opts: LiveOptions, env: NodeJS.ProcessEnv): MergedConfig
     mergeByName(merged.contexts, part.contexts);
   }
   return merged;
+}
+
+/**
+ * In-cluster config, as client-go's rest.InClusterConfig: the API server at KUBERNETES_SERVICE_HOST
+ * and _PORT, its CA and a token file (re-read as it rotates) from the service account directory.
+ */
+function inClusterConfig(env: NodeJS.ProcessEnv, saDir: string): Omit<MergedConfig, 'files'> {
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const port = env.KUBERNETES_SERVICE_PORT || '443';
+  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const caFile = join(saDir, 'ca.crt');
+  const namespaceFile = join(saDir, 'namespace');
+  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined;
+  return {
+    clusters: [{ name: 'in-cluster', server, caFile: existsSync(caFile) ? caFile : undefined, skipTLSVerify: false }],
+    users: [{ name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile: join(saDir, 'token') } } }],
+    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster', namespace }],
+    currentContext: 'in-cluster',
+  };
 }
 
 function readKubeconfigFile(file: string): KubeConfig {
@@ -235,14 +270,18 @@ class Connection {
   readonly apps: AppsV1Api;
   readonly batch: BatchV1Api;
   private readonly secrets: string[];
+  /** Authenticates each request; credential plugin failures become KubeconfigErrors without their output. */
+  private readonly auth: SecurityAuthentication;
 
   constructor(
     readonly kubeConfig: KubeConfig,
     readonly contextName: string,
     readonly server: string,
     readonly timeoutMs: number,
+    readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
     this.secrets = collectSecrets(kubeConfig.getCurrentUser());
+    this.auth = this.makeAuth();
     this.core = this.makeApiClient(CoreV1Api);
     this.networking = this.makeApiClient(NetworkingV1Api);
     this.apps = this.makeApiClient(AppsV1Api);
@@ -253,19 +292,48 @@ class Connection {
     const promiseMiddleware = this.timeoutMs > 0 ? [abortAfter(this.timeoutMs)] : [];
     const config = createConfiguration({
       baseServer: new ServerConfiguration(this.server, {}),
-      authMethods: { default: this.kubeConfig },
+      authMethods: { default: this.auth },
       promiseMiddleware,
     });
     return new apiClass(config);
   }
 
-  /** Runs one call, mapping whatever it throws. */
+  /**
+   * Runs one call, mapping whatever it throws. Reads (get, list) that fail in a way worth another try
+   * (429, 5xx, a reset or refused connection, a cut-short response) are tried again, a bounded number
+   * of times; writes never are, since the first may have been applied.
+   */
   async call<T>(target: RequestTarget, request: () => Promise<T>): Promise<T> {
-    try {
-      return await request();
-    } catch (err) {
-      throw this.mapError(err, target);
+    const isRead = target.verb === 'get' || target.verb === 'list';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await request();
+      } catch (err) {
+        const delay = isRead && attempt < this.retry.attempts ? this.retryDelay(err, attempt) : undefined;
+        if (delay === undefined) {
+          const mapped = this.mapError(err, target);
+          return Promise.reject(attempt > 1 ? withAttempts(mapped, attempt) : mapped);
+        }
+        await sleep(delay);
+      }
     }
+  }
+
+  /** How long to wait before trying a read again, or undefined when it is not worth it. */
+  private retryDelay(err: unknown, attempt: number): number | undefined {
+    const backoff = Math.min(this.retry.baseDelayMs * 2 ** (attempt - 1), this.retry.maxDelayMs);
+    if (err instanceof ApiException) {
+      if (!RETRIABLE_STATUSES.has(err.code)) return undefined;
+      const headers = (err.headers ?? {}) as Record<string, string>;
+      const retryAfter = retryAfterMs(headers['retry-after']);
+      if (retryAfter === undefined) return backoff;
+      // A server asking for a longer pause than we are willing to wait: fail now and say so.
+      return retryAfter <= this.retry.maxRetryAfterMs ? retryAfter : undefined;
+    }
+    if (err instanceof NetpolError) return undefined;
+    // Our own --request-timeout: the user set the bound, so waiting it out again is not wanted.
+    if ((err as { name?: string }).name === 'AbortError') return undefined;
+    return isCutShort(err) || RETRIABLE_CODES.has(errorCode(err) ?? '') ? backoff : undefined;
   }
 
   /** Lists every page: `limit` per request, following `metadata.continue` until it is empty. */
@@ -283,28 +351,75 @@ class Connection {
   mapError(err: unknown, target: RequestTarget): NetpolError {
     if (err instanceof NetpolError) return err;
     if (err instanceof ApiException) return this.mapStatus(err.code, parseStatus(err.body), target);
-    const { name, code } = err as { name?: string; code?: string };
+    const { name } = err as { name?: string };
+    const code = errorCode(err);
+    const what = describeTarget(target);
     if (name === 'AbortError') {
       return new ApiError(
-        `timed out after ${formatSeconds(this.timeoutMs)} talking to ${this.server}`,
+        `${what}: timed out after ${formatSeconds(this.timeoutMs)} talking to ${this.server}`,
         undefined,
         undefined,
         'raise --request-timeout, or check the network path to the API server',
       );
     }
+    if (isCutShort(err)) {
+      return new ApiError(
+        `${what}: the response from ${this.server} was cut short or is not JSON`,
+        undefined,
+        undefined,
+        'retry; if it persists, check proxies between you and the API server',
+      );
+    }
     if (code && NETWORK_ERROR_CODES.has(code)) {
       return new ApiError(
-        `cannot reach the API server at ${this.server}: ${code}`,
+        `${what}: cannot reach the API server at ${this.server}: ${code}`,
         undefined,
         undefined,
         `check that the cluster of context "${this.contextName}" is running and reachable`,
       );
     }
-    const message = this.redact(err instanceof Error ? err.message : String(err));
-    if (code && /CERT|TLS|SSL|SIGNATURE/.test(code)) {
-      return new ApiError(`TLS error talking to ${this.server}: ${code}`, undefined, undefined, message);
+    if (code && /CERT|TLS|SSL|SIGNATURE|VERIFY/.test(code)) {
+      return new ApiError(
+        `${what}: TLS error talking to ${this.server}: ${code}`,
+        undefined,
+        undefined,
+        'check the certificate-authority of the cluster in the kubeconfig (--insecure-skip-tls-verify skips the check)',
+      );
     }
-    return new ApiError(`request to ${this.server} failed: ${message}`);
+    const message = this.redact(err instanceof Error ? err.message : String(err)).split('\n')[0];
+    return new ApiError(`${what}: request to ${this.server} failed: ${message}`);
+  }
+
+  /**
+   * The kubeconfig's authentication (token, basic, client certificate, auth provider, exec plugin),
+   * applied per request. The credential it adds is remembered for redaction; a failing credential
+   * plugin becomes a KubeconfigError that names the plugin but never echoes its output.
+   */
+  private makeAuth(): SecurityAuthentication {
+    const user = this.kubeConfig.getCurrentUser();
+    return {
+      getName: () => 'kubeconfig',
+      applySecurityAuthentication: async (context: RequestContext) => {
+        try {
+          await this.kubeConfig.applySecurityAuthentication(context);
+        } catch (err) {
+          const exec = user?.exec as { command?: string } | undefined;
+          const what = exec?.command
+            ? `the credential plugin "${exec.command}" of user "${user?.name}" failed`
+            : `cannot apply the credentials of user "${user?.name}"`;
+          const code = errorCode(err);
+          throw new KubeconfigError(
+            `${what}${code ? ` (${code})` : ''}`,
+            exec?.command
+              ? 'run the plugin by hand to see its error, or refresh its login'
+              : 'check the user in the kubeconfig (`kubectl config view --minify`)',
+          );
+        }
+        const authorization = context.getHeaders().Authorization ?? context.getHeaders().authorization;
+        const credential = authorization?.replace(/^(Bearer|Basic)\s+/i, '');
+        if (credential && credential.length >= 4 && !this.secrets.includes(credential)) this.secrets.push(credential);
+      },
+    };
   }
 
   private mapStatus(status: number, body: ServerStatus, target: RequestTarget): ApiError {
@@ -331,9 +446,17 @@ class Connection {
     if (status === 409) {
       return new ApiError(`conflict: ${serverMessage ?? `${target.verb} ${resource}`}`, status, serverMessage);
     }
+    if (status === 429) {
+      return new ApiError(
+        `${describeTarget(target)}: the API server at ${this.server} is throttling requests (HTTP 429): ${serverMessage ?? body.reason ?? 'too many requests'}`,
+        status,
+        serverMessage,
+        'retry later',
+      );
+    }
     if (status >= 500) {
       return new ApiError(
-        `the API server at ${this.server} failed (HTTP ${status}): ${serverMessage ?? body.reason ?? 'no message'}`,
+        `${describeTarget(target)}: the API server at ${this.server} failed (HTTP ${status}): ${serverMessage ?? body.reason ?? 'no message'}`,
         status,
         serverMessage,
         'retry later; if it persists, ask the cluster administrator',
@@ -407,9 +530,56 @@ function collectSecrets(user: User | null): string[] {
     user.token,
     user.password,
     user.keyData,
+    user.keyData ? Buffer.from(user.keyData, 'base64').toString('utf8') : undefined,
     ...Object.values(user.authProvider?.config ?? {}),
+    ...((user.exec as { env?: { value?: string }[] } | undefined)?.env ?? []).map((e) => e?.value),
   ];
   return values.filter((v): v is string => typeof v === 'string' && v.length >= 4);
+}
+
+/** `list pods in namespace "x"`, `create networkpolicies.networking.k8s.io "n" in namespace "x"`: what failed. */
+export function describeTarget(target: RequestTarget): string {
+  const resource = qualifiedResource(target.resource, target.group);
+  const name = target.name ? ` "${target.name}"` : '';
+  const where = target.namespace && target.resource !== 'namespaces' ? ` in namespace "${target.namespace}"` : '';
+  return `${target.verb} ${resource}${name}${where}`;
+}
+
+/** The error's code, on it or on its cause (node-fetch keeps the socket's code in `code` or `errno`). */
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; errno?: unknown; cause?: { code?: unknown } } | undefined;
+  for (const value of [e?.code, e?.errno, e?.cause?.code]) if (typeof value === 'string') return value;
+  return undefined;
+}
+
+/** A response that ended early, or whose body is not the JSON the API sends. */
+function isCutShort(err: unknown): boolean {
+  const { name, message, code, type } = err as { name?: string; message?: string; code?: string; type?: string };
+  if (name === 'SyntaxError') return true;
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE') return true;
+  return (
+    type === 'invalid-json' ||
+    /Premature close|Invalid response body|Unexpected end of JSON/.test(message ?? '') ||
+    (type === 'system' && /body/.test(message ?? ''))
+  );
+}
+
+/** Seconds (`120`) or an HTTP date in Retry-After, as milliseconds. */
+function retryAfterMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The same error, its message saying how many tries it took. */
+function withAttempts(err: NetpolError, attempts: number): NetpolError {
+  if (!(err instanceof ApiError)) return err;
+  return new ApiError(`${err.message} (after ${attempts} attempts)`, err.status, err.serverMessage, err.hint);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The ClusterApi over HTTP. */

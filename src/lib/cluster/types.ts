@@ -26,6 +26,23 @@ export interface LiveOptions {
   context?: string;
   /** --request-timeout in milliseconds; 0 or undefined means no timeout. */
   requestTimeoutMs?: number;
+  /** --insecure-skip-tls-verify: do not check the server's certificate (only when asked for). */
+  insecureSkipTlsVerify?: boolean;
+  /** How reads (get, list) are retried; the defaults suit people, tests shorten the waits. */
+  retry?: Partial<RetryPolicy>;
+  /** Directory of the in-cluster service account (token, ca.crt, namespace); tests point it elsewhere. */
+  serviceAccountDir?: string;
+}
+
+/** Bounded retries of reads: never of writes, which are not idempotent. */
+export interface RetryPolicy {
+  /** Tries in all, the first included. */
+  attempts: number;
+  /** Backoff before the second try, doubled before each next one, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A server's Retry-After (429, 503) is honoured up to this long; beyond it the read fails. */
+  maxRetryAfterMs: number;
 }
 
 /** How a write is made: `dryRun: 'All'` is server-side dry run; fieldManager names the writer. */

@@ -1,0 +1,295 @@
+/**
+ * The live path under faults, through test/support/fault-proxy.ts in front of the fake API server:
+ * reads retry a bounded number of times (500, 429 with Retry-After, resets, cut-short bodies), writes
+ * never do, every failure is one line naming what failed, and a write failing half-way is rolled back.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+
+import Isolate from '../../src/commands/isolate.js';
+import { loadManifests } from '../../src/lib/cluster/files.js';
+import { connectLive } from '../../src/lib/cluster/live.js';
+import type { LiveCluster } from '../../src/lib/cluster/live.js';
+import { ApiError, NetpolError } from '../../src/lib/errors.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, writePolicies } from '../../src/lib/write.js';
+import type { ClusterConnection } from '../../src/lib/cluster/types.js';
+import { runCommand } from '../commands/run-command.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { MemoryCluster } from '../support/memory-cluster.js';
+import type { FaultProxy, FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
+import { ok, startFakeApiServer } from './fake-api-server.js';
+import type { FakeApiServer, Reply, Routes } from './fake-api-server.js';
+import { buildKubeconfig } from './kubeconfig-builder.js';
+
+const NP = '/apis/networking.k8s.io/v1';
+const FAST_RETRY = { baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 1500 };
+
+let dir: string;
+let server: FakeApiServer | undefined;
+let proxy: FaultProxy | undefined;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'netpol-faults-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await proxy?.close();
+  await server?.close();
+  [proxy, server] = [undefined, undefined];
+});
+
+/** NetworkPolicies held by the fake server, per namespace: create, get, delete, list. */
+function policyStore(): { routes: Routes; stored: Map<string, V1NetworkPolicy> } {
+  const stored = new Map<string, V1NetworkPolicy>();
+  let version = 1;
+  const routes: Routes = {};
+  for (const ns of ['a', 'b', 'c']) {
+    routes[`POST ${NP}/namespaces/${ns}/networkpolicies`] = (req) => {
+      const body = req.body as V1NetworkPolicy;
+      const key = `${ns}/${body.metadata?.name}`;
+      if (stored.has(key)) return { status: 409, body: { kind: 'Status', code: 409, message: 'already exists' } };
+      const policy = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++version) } };
+      if (!req.query.get('dryRun')) stored.set(key, policy);
+      return { status: 201, body: policy };
+    };
+    for (const name of ['default-deny']) {
+      const key = `${ns}/${name}`;
+      const notFound: Reply = { status: 404, body: { kind: 'Status', code: 404, reason: 'NotFound', message: 'nf' } };
+      routes[`GET ${NP}/namespaces/${ns}/networkpolicies/${name}`] = () =>
+        stored.has(key) ? { status: 200, body: stored.get(key) } : notFound;
+      routes[`DELETE ${NP}/namespaces/${ns}/networkpolicies/${name}`] = (req) => {
+        if (!stored.has(key)) return notFound;
+        if (!req.query.get('dryRun')) stored.delete(key);
+        return { status: 200, body: { kind: 'Status', status: 'Success' } };
+      };
+    }
+  }
+  return { routes, stored };
+}
+
+/** The fake server with `routes`, the proxy in front with `rules`, and a connection through the proxy. */
+async function through(
+  routes: Routes,
+  rules: FaultRule[],
+  opts: { requestTimeoutMs?: number } = {},
+): Promise<LiveCluster> {
+  server = await startFakeApiServer({
+    'GET /api/v1/namespaces': ok('namespaces'),
+    'GET /api/v1/namespaces/shop/pods': ok('pods-shop'),
+    [`GET ${NP}/namespaces/shop/networkpolicies`]: ok('networkpolicies-shop'),
+    'GET /api/v1/namespaces/shop/services': ok('services-shop'),
+    ...routes,
+  });
+  proxy = await startFaultProxy({ mode: 'http', upstream: server.url, rules });
+  const kubeconfig = buildKubeconfig()
+    .withCluster('fake', proxy.url)
+    .withTokenUser('tester', 'tok-SECRET-faults')
+    .withContext('fake', 'fake', 'tester')
+    .withCurrentContext('fake')
+    .write(join(dir, `config-${Math.random().toString(16).slice(2)}`));
+  return connectLive({ kubeconfig, requestTimeoutMs: opts.requestTimeoutMs, retry: FAST_RETRY }, {});
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<NetpolError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(NetpolError);
+    const error = err as NetpolError;
+    // One line naming what failed, never the credential.
+    expect(error.message).not.toContain('\n');
+    expect(`${error.message} ${error.hint ?? ''}`).not.toContain('tok-SECRET-faults');
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+const isPath = (path: string) => (req: ProxiedRequest) => req.path === path;
+const namespacesSeen = () => proxy!.requests.filter((r) => r.path === '/api/v1/namespaces').length;
+
+describe('reads: bounded retries', () => {
+  it('500 twice, then the answer: the snapshot loads, in 3 tries', async () => {
+    const live = await through({}, [
+      { match: isPath('/api/v1/namespaces'), fault: { kind: 'status', status: 500 }, times: 2 },
+    ]);
+    const { snapshot } = await live.loadSnapshot({ namespaces: ['shop'] });
+    expect(snapshot.namespaces.length).toBe(3);
+    expect(namespacesSeen()).toBe(3);
+  });
+
+  it('500 every time: 3 tries, then one line naming the request, the server and the attempts', async () => {
+    const live = await through({}, [{ match: isPath('/api/v1/namespaces'), fault: { kind: 'status', status: 500 } }]);
+    const err = await rejectionOf(live.loadSnapshot({ namespaces: ['shop'] }));
+    expect(err).toMatchObject({ status: 500, exitCode: 1 });
+    expect(err.message).toBe(
+      `list namespaces: the API server at ${proxy!.url} failed (HTTP 500): injected HTTP 500 (after 3 attempts)`,
+    );
+    expect(namespacesSeen()).toBe(3);
+  });
+
+  it('429 with Retry-After: 1 is honoured, then the answer', async () => {
+    const live = await through({}, [
+      {
+        match: isPath('/api/v1/namespaces'),
+        fault: { kind: 'status', status: 429, headers: { 'retry-after': '1' } },
+        times: 1,
+      },
+    ]);
+    const started = Date.now();
+    await live.loadSnapshot({ namespaces: ['shop'] });
+    expect(namespacesSeen()).toBe(2);
+    // The one timing fact that is the point of the header: the second try waited for it.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it('429 asking for longer than we wait: fails at once, saying it is throttled', async () => {
+    const live = await through({}, [
+      {
+        match: isPath('/api/v1/namespaces'),
+        fault: { kind: 'status', status: 429, headers: { 'retry-after': '120' }, message: 'slow down' },
+      },
+    ]);
+    const err = await rejectionOf(live.loadSnapshot({ namespaces: ['shop'] }));
+    expect(err.message).toBe(
+      `list namespaces: the API server at ${proxy!.url} is throttling requests (HTTP 429): slow down`,
+    );
+    expect(namespacesSeen()).toBe(1);
+  });
+
+  it('a reset connection is tried again; reset every time ends in one line', async () => {
+    const once = await through({}, [{ match: isPath('/api/v1/namespaces'), fault: { kind: 'reset' }, times: 1 }]);
+    await once.loadSnapshot({ namespaces: ['shop'] });
+    expect(namespacesSeen()).toBe(2);
+    await proxy!.close();
+    await server!.close();
+
+    const always = await through({}, [{ match: isPath('/api/v1/namespaces'), fault: { kind: 'reset' } }]);
+    const err = await rejectionOf(always.loadSnapshot({ namespaces: ['shop'] }));
+    expect(err.message).toBe(
+      `list namespaces: cannot reach the API server at ${proxy!.url}: ECONNRESET (after 3 attempts)`,
+    );
+  });
+
+  it('a body cut short is tried again; cut every time ends in one line', async () => {
+    const rule: FaultRule = { match: isPath('/api/v1/namespaces'), fault: { kind: 'truncate', bytes: 40 } };
+    const once = await through({}, [{ ...rule, times: 1 }]);
+    await once.loadSnapshot({ namespaces: ['shop'] });
+    expect(namespacesSeen()).toBe(2);
+    await proxy!.close();
+    await server!.close();
+
+    const always = await through({}, [rule]);
+    const err = await rejectionOf(always.loadSnapshot({ namespaces: ['shop'] }));
+    expect(err.message).toMatch(
+      /^list namespaces: (the response from \S+ was cut short or is not JSON|cannot reach the API server at \S+: ECONNRESET) \(after 3 attempts\)$/,
+    );
+  });
+
+  it('slower than --request-timeout: one line, not retried (the user set the bound)', async () => {
+    const live = await through({}, [{ match: isPath('/api/v1/namespaces'), fault: { kind: 'delay', ms: 2000 } }], {
+      requestTimeoutMs: 200,
+    });
+    const err = await rejectionOf(live.loadSnapshot({ namespaces: ['shop'] }));
+    expect(err.message).toBe(`list namespaces: timed out after 0.2s talking to ${proxy!.url}`);
+    expect(namespacesSeen()).toBe(1);
+  });
+});
+
+describe('writes: never retried blindly, rolled back half-way', () => {
+  const policy = (ns: string): V1NetworkPolicy => ({
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'default-deny', namespace: ns, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
+    spec: { podSelector: {}, policyTypes: ['Ingress'] },
+  });
+  const isPost = (req: ProxiedRequest) => req.method === 'POST';
+  const isRealPost = (req: ProxiedRequest) => req.method === 'POST' && !req.query.has('dryRun');
+  const settings = { dryRun: 'none' as const, fieldManager: 'kubectl-netpol', overwrite: false };
+
+  it.each([
+    ['a 500', { kind: 'status', status: 500 } as const],
+    ['a reset', { kind: 'reset' } as const],
+  ])('a create answered with %s is sent once', async (_what, fault) => {
+    const { routes } = policyStore();
+    const live = await through(routes, [{ match: isPost, fault }]);
+    const err = await rejectionOf(live.api.createNetworkPolicy('a', policy('a')));
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.message).toMatch(/^create networkpolicies\.networking\.k8s\.io in namespace "a": /);
+    expect(proxy!.requests.filter(isPost)).toHaveLength(1);
+  });
+
+  it('three namespaces, the third write fails: the two made are deleted and the error says so', async () => {
+    const { routes, stored } = policyStore();
+    const live = await through(routes, [{ match: isRealPost, fault: { kind: 'status', status: 500 }, after: 2 }]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": the API server at ${proxy!.url} failed (HTTP 500): injected HTTP 500; rolled back b/default-deny, a/default-deny`,
+    );
+    expect([...stored.keys()]).toEqual([]);
+    expect(proxy!.requests.filter(isRealPost)).toHaveLength(3);
+  });
+
+  it('a write applied but whose answer is lost (cut short) is found, and rolled back with the others', async () => {
+    const { routes, stored } = policyStore();
+    const live = await through(routes, [{ match: isRealPost, fault: { kind: 'truncate', bytes: 10 }, after: 1 }]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toMatch(
+      /^writing networkpolicy b\/default-deny failed: .*; rolled back b\/default-deny, a\/default-deny$/,
+    );
+    expect([...stored.keys()]).toEqual([]);
+    // b was sent once: its failure was not retried, only checked.
+    expect(proxy!.requests.filter((r) => isRealPost(r) && r.path.includes('/namespaces/b/'))).toHaveLength(1);
+  });
+
+  it('a failing server dry run writes nothing at all', async () => {
+    const { routes, stored } = policyStore();
+    const live = await through(routes, [
+      { match: (r) => isPost(r) && r.query.has('dryRun'), fault: { kind: 'status', status: 500 }, after: 1 },
+    ]);
+    const changes = ['a', 'b'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(stored.size).toBe(0);
+    expect(proxy!.requests.filter(isRealPost)).toHaveLength(0);
+  });
+});
+
+describe('isolate over three namespaces, a write failing half-way (in-memory cluster)', () => {
+  /** isolate against a MemoryCluster, never prompting. */
+  function against(cluster: MemoryCluster) {
+    class TestIsolate extends Isolate {
+      protected override async connectCluster(): Promise<ClusterConnection> {
+        return cluster;
+      }
+      protected override isInteractive(): boolean {
+        return false;
+      }
+    }
+    return (...argv: string[]) => runCommand(TestIsolate, argv);
+  }
+
+  it('rolls back what it wrote, says so in one line, exits 1, and leaves the policies as they were', async () => {
+    const snapshot = (await loadManifests(['examples/shop'])).snapshot;
+    const cluster = new MemoryCluster(snapshot);
+    const before = cluster.policyKeys();
+    cluster.failOn(
+      (call) => call.verb === 'create' && !call.dryRun && call.namespace === 'db',
+      () => new ApiError('create networkpolicies.networking.k8s.io in namespace "db": connection reset'),
+    );
+    const run = await against(cluster)('web', 'db', 'monitoring', '--yes');
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe('');
+    const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    expect(errors).toEqual([
+      'error: writing networkpolicy db/default-deny failed: create networkpolicies.networking.k8s.io in namespace "db": connection reset; rolled back web/default-deny',
+    ]);
+    expect(cluster.policyKeys()).toEqual(before);
+    const creates = cluster.calls.filter((c) => c.verb === 'create' && !c.dryRun).map((c) => c.namespace);
+    expect(creates).toEqual(['web', 'db']);
+  });
+});
