@@ -1,0 +1,363 @@
+/**
+ * docs/errors.md, row by row: each class of input and fault, the one line it prints on stderr, and
+ * its exit code (0 success, 1 runtime, 2 usage). Commands run in process as users run them.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+
+import Allow from '../src/commands/allow.js';
+import Isolate from '../src/commands/isolate.js';
+import WhoCan from '../src/commands/who-can.js';
+import { loadManifests } from '../src/lib/cluster/files.js';
+import type { ClusterConnection } from '../src/lib/cluster/types.js';
+import { ApiError } from '../src/lib/errors.js';
+import { failure, ok, startFakeApiServer } from './cluster/fake-api-server.js';
+import type { FakeApiServer, Reply } from './cluster/fake-api-server.js';
+import { buildKubeconfig } from './cluster/kubeconfig-builder.js';
+import { runCommand } from './commands/run-command.js';
+import type { RunOutput } from './commands/run-command.js';
+import { startFaultProxy } from './support/fault-proxy.js';
+import type { Fault, FaultProxy } from './support/fault-proxy.js';
+import { MemoryCluster } from './support/memory-cluster.js';
+
+let dir: string;
+let server: FakeApiServer | undefined;
+let proxy: FaultProxy | undefined;
+const savedEnv = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'netpol-contract-'));
+  // Rows about the kubeconfig must not find the developer's own.
+  process.env.HOME = join(dir, 'home');
+  delete process.env.KUBECONFIG;
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  Object.assign(process.env, savedEnv);
+  if (savedEnv.KUBECONFIG === undefined) delete process.env.KUBECONFIG;
+});
+afterEach(async () => {
+  await proxy?.close();
+  await server?.close();
+  [proxy, server] = [undefined, undefined];
+});
+
+/** stderr without Warning lines, and the exit code. */
+function outcome(run: RunOutput<unknown>): { exitCode: number; errors: string[] } {
+  return { exitCode: run.exitCode, errors: run.stderr.split('\n').filter((l) => l.startsWith('error:')) };
+}
+
+/** Expects exit `code` and exactly one error line matching `line`. */
+function expectOneLine(run: RunOutput<unknown>, code: number, line: RegExp | string): void {
+  const { exitCode, errors } = outcome(run);
+  expect({ exitCode, errors: errors.length }).toEqual({ exitCode: code, errors: 1 });
+  if (typeof line === 'string') expect(errors[0]).toBe(line);
+  else expect(errors[0]).toMatch(line);
+  expect(run.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+}
+
+function kubeconfigFor(url: string, extra: object = {}): string {
+  const path = join(dir, `kc-${Math.random().toString(16).slice(2)}`);
+  buildKubeconfig()
+    .withCluster('c', url)
+    .withTokenUser('u', 'tok-contract')
+    .withContext('c', 'c', 'u')
+    .withCurrentContext('c')
+    .write(path);
+  if (Object.keys(extra).length) {
+    const text = readFileSync(path, 'utf8').replace(
+      `server: ${url}`,
+      `server: ${url}\n      ${Object.entries(extra)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n      ')}`,
+    );
+    writeFileSync(path, text);
+  }
+  return path;
+}
+
+/** who-can -n shop against the fake server, its namespaces list answered with `reply` (through a fault if given). */
+async function whoCanLive(reply: Reply | 'hang', fault?: Fault, ...args: string[]): Promise<RunOutput<unknown>> {
+  server = await startFakeApiServer({
+    'GET /api/v1/namespaces': reply,
+    'GET /api/v1/namespaces/shop/pods': ok('pods-shop'),
+    'GET /apis/networking.k8s.io/v1/namespaces/shop/networkpolicies': ok('networkpolicies-shop'),
+    'GET /api/v1/namespaces/shop/services': ok('services-shop'),
+    'GET /api/v1/pods': ok('pods-shop'),
+    'GET /apis/networking.k8s.io/v1/networkpolicies': ok('networkpolicies'),
+    'GET /api/v1/services': ok('services'),
+  });
+  let url = server.url;
+  if (fault) {
+    proxy = await startFaultProxy({
+      mode: 'http',
+      upstream: server.url,
+      rules: [{ match: (r) => r.path === '/api/v1/namespaces', fault }],
+    });
+    url = proxy.url;
+  }
+  return runCommand(WhoCan, ['-n', 'shop', '--kubeconfig', kubeconfigFor(url), ...args]);
+}
+
+const SEED = ['-f', 'examples/seed'];
+
+describe('docs/errors.md', () => {
+  it('1. success: exit 0, the answer on stdout', async () => {
+    const run = await runCommand(WhoCan, ['backend', '-n', 'tenant-a', '--port', '80', ...SEED]);
+    expect(outcome(run)).toEqual({ exitCode: 0, errors: [] });
+    expect(run.stdout).toContain('tenant-a/frontend');
+  });
+
+  it('2. unknown flag: exit 2', async () => {
+    const run = await runCommand(WhoCan, ['--bogus', ...SEED]);
+    expectOneLine(run, 2, 'error: Nonexistent flag: --bogus');
+    expect(run.stderr).toContain('hint: see --help for usage');
+  });
+
+  it('3. bad flag value: exit 2', async () => {
+    expectOneLine(
+      await runCommand(WhoCan, ['--request-timeout', 'soon', ...SEED]),
+      2,
+      /^error: invalid value "soon" for --request-timeout: /,
+    );
+  });
+
+  it('4. bad label selector: exit 2', async () => {
+    expectOneLine(
+      await runCommand(WhoCan, ['-l', 'a in (b', ...SEED]),
+      2,
+      /^error: invalid value "a in \(b" for --selector: invalid label selector "a in \(b": /,
+    );
+  });
+
+  it('5. bad PEER of allow: exit 2', async () => {
+    const run = await runCommand(Allow, [
+      '-n',
+      'tenant-a',
+      '--to',
+      'a=b',
+      '--from',
+      '10.0.0.0/33',
+      '--port',
+      '80',
+      ...SEED,
+      '--dry-run=client',
+    ]);
+    expectOneLine(run, 2, /^error: invalid value "10\.0\.0\.0\/33" for --from: /);
+  });
+
+  it('6. -f path that does not exist: exit 1', async () => {
+    expectOneLine(await runCommand(WhoCan, ['-f', 'nope.yaml']), 1, 'error: nope.yaml: no such file or directory');
+  });
+
+  it('7. manifest that is not YAML: exit 1, file and line', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'kind: Pod\nmetadata: [\n');
+    expectOneLine(await runCommand(WhoCan, ['-f', file]), 1, new RegExp(`^error: ${file}:\\d+: invalid YAML: `));
+  });
+
+  it('8. manifest field of the wrong type: exit 1, naming the field', async () => {
+    const file = join(dir, 'wrong.yaml');
+    writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: 5}\n');
+    expectOneLine(await runCommand(WhoCan, ['-f', file]), 1, `error: ${file}:1: Pod p: spec.containers must be a list`);
+  });
+
+  it('9. invalid NetworkPolicy: a warning naming it and the field, exit 0', async () => {
+    const file = join(dir, 'invalid-policy.yaml');
+    writeFileSync(
+      file,
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n  podSelector: {}\n  ingress: [{ports: [{port: 0}]}]\n',
+    );
+    const run = await runCommand(WhoCan, ['-f', file]);
+    expect(outcome(run)).toEqual({ exitCode: 0, errors: [] });
+    expect(run.stderr).toContain(
+      'Warning: policy default/np is invalid and left out: spec.ingress[0].ports[0].port: 0 must be 1-65535',
+    );
+  });
+
+  it('10. no kubeconfig: exit 1', async () => {
+    expectOneLine(
+      await runCommand(WhoCan, []),
+      1,
+      'error: no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or use -f to read manifests',
+    );
+  });
+
+  it('11. kubeconfig that is not YAML: exit 1, without its content', async () => {
+    const file = join(dir, 'broken-kubeconfig');
+    writeFileSync(file, 'users:\n- name: u\n  user:\n    token: tok-contract\n   bad: [\n');
+    const run = await runCommand(WhoCan, ['--kubeconfig', file]);
+    expectOneLine(run, 1, new RegExp(`^error: cannot parse kubeconfig ${file} at line \\d+: `));
+    expect(run.stderr).not.toContain('tok-contract');
+  });
+
+  it('12. unknown --context: exit 1, listing the known ones', async () => {
+    const run = await runCommand(WhoCan, ['--kubeconfig', kubeconfigFor('http://127.0.0.1:1'), '--context', 'nope']);
+    expectOneLine(run, 1, 'error: context "nope" not found in the kubeconfig (available: c)');
+  });
+
+  it('13. failing credential plugin: exit 1, naming it, none of its output', async () => {
+    const plugin = join(dir, 'plugin.sh');
+    writeFileSync(plugin, '#!/bin/sh\necho "secret-output-xyz" >&2\nexit 1\n', { mode: 0o755 });
+    const file = join(dir, 'exec-kubeconfig');
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]\nusers: [{name: u, user: {exec: {apiVersion: client.authentication.k8s.io/v1, command: ${plugin}, interactiveMode: Never}}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
+    );
+    const run = await runCommand(WhoCan, ['--kubeconfig', file]);
+    expectOneLine(run, 1, `error: the credential plugin "${plugin}" of user "u" failed`);
+    expect(run.stderr).not.toContain('secret-output-xyz');
+  });
+
+  it('14. TLS error: exit 1, naming --insecure-skip-tls-verify', async () => {
+    const key = join(dir, 'k.pem');
+    const crt = join(dir, 'c.pem');
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+    ]);
+    expect(made.status).toBe(0);
+    const tls = createServer({ key: readFileSync(key), cert: readFileSync(crt) }, (_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+      const run = await runCommand(WhoCan, ['--kubeconfig', kubeconfigFor(url)]);
+      expectOneLine(run, 1, new RegExp(`^error: list namespaces: TLS error talking to ${url}: \\S+$`));
+      expect(run.stderr).toContain('--insecure-skip-tls-verify');
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((resolve) => tls.close(resolve));
+    }
+  });
+
+  it('15. 401: exit 1', async () => {
+    expectOneLine(
+      await whoCanLive(failure('status-401')),
+      1,
+      'error: unauthorized: the server rejected your credentials for context "c"',
+    );
+  });
+
+  it('16. 403: exit 1, with what to ask for', async () => {
+    const run = await whoCanLive(failure('status-403-namespaces'));
+    expectOneLine(run, 1, /^error: forbidden: user "[^"]+" cannot list resource "namespaces" in API group ""/);
+    expect(run.stderr).toContain('hint: ask for list on namespaces');
+  });
+
+  it('17. 404 of a named object: exit 1', async () => {
+    const run = await whoCanLive(ok('namespaces'), undefined, 'deployment/nope');
+    expectOneLine(run, 1, 'error: deployment "nope" not found in namespace "shop"');
+  });
+
+  it('18. 5xx after 3 tries: exit 1', async () => {
+    const run = await whoCanLive(ok('namespaces'), { kind: 'status', status: 503, message: 'etcd down' });
+    expectOneLine(
+      run,
+      1,
+      `error: list namespaces: the API server at ${proxy!.url} failed (HTTP 503): etcd down (after 3 attempts)`,
+    );
+  });
+
+  it('19. 429 with a long Retry-After: exit 1 at once', async () => {
+    const run = await whoCanLive(ok('namespaces'), {
+      kind: 'status',
+      status: 429,
+      headers: { 'retry-after': '60' },
+      message: 'slow down',
+    });
+    expectOneLine(
+      run,
+      1,
+      `error: list namespaces: the API server at ${proxy!.url} is throttling requests (HTTP 429): slow down`,
+    );
+  });
+
+  it('20. no answer within --request-timeout: exit 1', async () => {
+    const run = await whoCanLive('hang', undefined, '--request-timeout', '1s');
+    expectOneLine(run, 1, `error: list namespaces: timed out after 1s talking to ${server!.url}`);
+  });
+
+  it('21. connection reset, after 3 tries: exit 1', async () => {
+    const run = await whoCanLive(ok('namespaces'), { kind: 'reset' });
+    expectOneLine(
+      run,
+      1,
+      `error: list namespaces: cannot reach the API server at ${proxy!.url}: ECONNRESET (after 3 attempts)`,
+    );
+  });
+
+  it('22. answer cut short, after 3 tries: exit 1', async () => {
+    const run = await whoCanLive(ok('namespaces'), { kind: 'truncate', bytes: 30 });
+    expectOneLine(
+      run,
+      1,
+      /^error: list namespaces: (the response from \S+ was cut short or is not JSON|cannot reach the API server at \S+: ECONNRESET) \(after 3 attempts\)$/,
+    );
+  });
+
+  /** isolate against an in-memory cluster, never prompting. */
+  function isolateOn(cluster: MemoryCluster) {
+    class TestIsolate extends Isolate {
+      protected override async connectCluster(): Promise<ClusterConnection> {
+        return cluster;
+      }
+      protected override isInteractive(): boolean {
+        return false;
+      }
+    }
+    return (...argv: string[]) => runCommand(TestIsolate, argv);
+  }
+
+  it('23. a write would replace a policy kubectl-netpol did not create: exit 1, nothing written', async () => {
+    const snapshot = (await loadManifests(['examples/seed'])).snapshot;
+    const foreign = {
+      metadata: { name: 'default-deny', namespace: 'tenant-a' },
+      spec: { podSelector: { matchLabels: { x: 'y' } } },
+    };
+    const cluster = new MemoryCluster({ ...snapshot, policies: [...snapshot.policies, foreign] });
+    const run = await isolateOn(cluster)('tenant-a', '--yes');
+    expectOneLine(
+      run,
+      1,
+      /^error: networkpolicy tenant-a\/default-deny already exists and was not created by kubectl-netpol .*; nothing was written$/,
+    );
+    expect(cluster.calls.filter((c) => c.verb === 'create')).toEqual([]);
+  });
+
+  it('24. a write failing half-way: exit 1, rolled back and said so', async () => {
+    const cluster = new MemoryCluster((await loadManifests(['examples/shop'])).snapshot);
+    const before = cluster.policyKeys();
+    cluster.failOn(
+      (c) => c.verb === 'create' && !c.dryRun && c.namespace === 'db',
+      () => new ApiError('boom'),
+    );
+    const run = await isolateOn(cluster)('web', 'db', '--yes');
+    expectOneLine(run, 1, 'error: writing networkpolicy db/default-deny failed: boom; rolled back web/default-deny');
+    expect(cluster.policyKeys()).toEqual(before);
+  });
+
+  it('25. who-can --from answering no: exit 1, "no", no error line', async () => {
+    const run = await runCommand(WhoCan, ['backend', '-n', 'tenant-a', '--from', 'frontend', '--port', '81', ...SEED]);
+    expect(outcome(run)).toEqual({ exitCode: 1, errors: [] });
+    expect(run.stdout).toBe('no\n');
+  });
+});
