@@ -91,7 +91,7 @@ export default class Allow extends BaseCommand {
       description: 'Translate a legacy policy (net.alpha v1alpha1, extensions/v1beta1) into networking.k8s.io/v1',
     },
     {
-      command: 'kubectl netpol allow --filename examples/seed',
+      command: 'kubectl netpol allow --filename examples/seed --dry-run=client',
       description: 'On a terminal: choose namespace, pods, peers and ports from what the pods really carry',
     },
   ];
