@@ -15,7 +15,7 @@ import type { CompiledIpBlock, Ip } from './ipblock.js';
 import { compileIpBlock, IpBlockIndex, parseIp } from './ipblock.js';
 import type { ClusterSnapshot, Direction, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
 import type { CompiledPort } from './ports.js';
-import { compilePorts, namedPortSignature, resolvePorts } from './ports.js';
+import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
 import { validatePolicy } from './validate.js';
@@ -104,6 +104,8 @@ export interface World {
   namespaceLabels: Map<string, Labels>;
   /** Indexes for answering a query per class without visiting every pair (who-can.ts). */
   index: WorldIndex;
+  /** Canonical port sets for this world's answers. */
+  portSets: PortSetInterner;
   /** Memo for the engine's pair analyses (evaluate.ts). */
   cache: Map<number, unknown>;
 }
@@ -172,6 +174,7 @@ function compileRules(
   direction: Direction,
   select: (s: object) => CompiledSelector,
   ipBlock: (peer: V1NetworkPolicyPeer) => CompiledPeer,
+  portSets: PortSetInterner,
 ): CompiledRule[] {
   return rules.map((rule, index) => {
     const list = direction === 'ingress' ? rule._from : rule.to;
@@ -194,7 +197,7 @@ function compileRules(
       ref: { policy, direction, index },
       peers,
       ports,
-      fixedPorts: isFixed ? resolvePorts(ports, {}) : undefined,
+      fixedPorts: isFixed ? portSets.intern(resolvePorts(ports, {})) : undefined,
     };
   });
 }
@@ -215,6 +218,7 @@ function podIps(pod: V1Pod): Ip[] {
 /** Compiles a snapshot into a World: validates and compiles policies, indexes pods, groups them into classes. */
 export function compileWorld(snapshot: ClusterSnapshot): World {
   const warnings: Warning[] = [];
+  const portSets = new PortSetInterner();
   const select = selectorCache();
   const ipBlocks: CompiledIpBlock[] = [];
   const ipBlockIds = new Map<string, number>();
@@ -248,9 +252,9 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       ref,
       podSelector: select(spec.podSelector ?? {}),
       ingress: types.ingress
-        ? compileRules((spec.ingress ?? []).map(withFrom), ref, 'ingress', select, ipBlock)
+        ? compileRules((spec.ingress ?? []).map(withFrom), ref, 'ingress', select, ipBlock, portSets)
         : undefined,
-      egress: types.egress ? compileRules(spec.egress ?? [], ref, 'egress', select, ipBlock) : undefined,
+      egress: types.egress ? compileRules(spec.egress ?? [], ref, 'egress', select, ipBlock, portSets) : undefined,
       source,
     });
   }
@@ -371,7 +375,18 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     });
   }
   const index = buildIndex(policies, classes, namespaceLabels, signatures);
-  return { snapshot, warnings, policies, pods, classes, podsByKey, namespaceLabels, index, cache: new Map() };
+  return {
+    snapshot,
+    warnings,
+    policies,
+    pods,
+    classes,
+    podsByKey,
+    namespaceLabels,
+    index,
+    portSets,
+    cache: new Map(),
+  };
 }
 
 function buildIndex(

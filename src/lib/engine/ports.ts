@@ -205,3 +205,59 @@ export function subtractPortSets(a: PortSet, b: PortSet): PortSet {
   }
   return out;
 }
+
+/**
+ * Port sets made canonical, so equal sets are one object and unions and intersections are computed
+ * once per pair of sets; answers over thousands of classes then allocate almost nothing.
+ */
+export class PortSetInterner {
+  private readonly byKey = new Map<string, PortSet>();
+  private readonly ids = new WeakMap<PortSet, number>();
+  private readonly unions = new Map<number, PortSet>();
+  private readonly intersections = new Map<number, PortSet>();
+  readonly full: PortSet;
+  readonly empty: PortSet;
+
+  constructor() {
+    this.full = this.intern(fullPortSet());
+    this.empty = this.intern(emptyPortSet());
+  }
+
+  /** The canonical object for a set equal to this one. */
+  intern(set: PortSet): PortSet {
+    if (this.ids.has(set)) return set;
+    const key = PROTOCOLS.map((p) => set[p].map((r) => `${r.from}-${r.to}`).join(',')).join('|');
+    const known = this.byKey.get(key);
+    if (known) return known;
+    this.byKey.set(key, set);
+    this.ids.set(set, this.byKey.size);
+    return set;
+  }
+
+  private pairKey(a: PortSet, b: PortSet): number {
+    const x = this.ids.get(a)!;
+    const y = this.ids.get(b)!;
+    return x < y ? x * 1048576 + y : y * 1048576 + x;
+  }
+
+  /** Union of two interned sets (interned). */
+  union(a: PortSet, b: PortSet): PortSet {
+    if (a === b || b === this.empty || a === this.full) return a;
+    if (a === this.empty || b === this.full) return b;
+    const key = this.pairKey(a, b);
+    let out = this.unions.get(key);
+    if (!out) this.unions.set(key, (out = this.intern(unionPortSets(a, b))));
+    return out;
+  }
+
+  /** Intersection of two interned sets (interned). */
+  intersect(a: PortSet, b: PortSet): PortSet {
+    if (a === b || b === this.full) return a;
+    if (a === this.full) return b;
+    if (a === this.empty || b === this.empty) return this.empty;
+    const key = this.pairKey(a, b);
+    let out = this.intersections.get(key);
+    if (!out) this.intersections.set(key, (out = this.intern(intersectPortSets(a, b))));
+    return out;
+  }
+}

@@ -17,7 +17,6 @@ import type {
 import {
   emptyPortSet,
   fullPortSet,
-  intersectPortSets,
   isEmptyPortSet,
   portSetContains,
   resolveNamedPort,
@@ -155,36 +154,38 @@ interface Marks {
 
 /** The ports of a rule on the target, narrowed to the port asked about (undefined when it is not among them). */
 function rulePorts(
+  world: World,
   rule: CompiledRule,
   target: PodClass,
   port?: { port: number; protocol: Protocol },
 ): PortSet | undefined {
-  const ports = portsOfRule(rule, target.representative.pod);
+  const ports = world.portSets.intern(portsOfRule(rule, target.representative.pod));
   if (port) return portSetContains(ports, port.protocol, port.port) ? ports : undefined;
-  return isEmptyPortSet(ports) ? undefined : ports;
+  return ports === world.portSets.empty ? undefined : ports;
 }
 
-function addPorts(marks: Map<number, PortSet>, id: number, ports: PortSet, isOnePort: boolean): void {
+function addPorts(world: World, marks: Map<number, PortSet>, id: number, ports: PortSet, isOnePort: boolean): void {
   const known = marks.get(id);
   // With one port asked about, any admitting rule will do: no need to union port sets.
   if (!known) marks.set(id, ports);
-  else if (!isOnePort && known !== ports) marks.set(id, unionPortSets(known, ports));
+  else if (!isOnePort && known !== ports) marks.set(id, world.portSets.union(known, ports));
 }
 
 function markIngress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): Marks {
   // Not isolated for ingress: every source is admitted on every port.
-  if (target.ingressPolicies.length === 0) return { all: FULL, byClass: new Map() };
+  if (target.ingressPolicies.length === 0) return { all: world.portSets.full, byClass: new Map() };
   const marks: Marks = { byClass: new Map() };
   for (const policy of target.ingressPolicies) {
     for (const rule of policy.ingress ?? []) {
-      const ports = rulePorts(rule, target, port);
+      const ports = rulePorts(world, rule, target, port);
       if (!ports) continue;
       if (rule.peers === 'all') {
-        marks.all = marks.all && !port ? unionPortSets(marks.all, ports) : ports;
+        marks.all = marks.all && !port ? world.portSets.union(marks.all, ports) : ports;
         continue;
       }
       for (const peer of rule.peers) {
-        for (const id of classesOfPeer(world, peer, policy.ref.namespace)) addPorts(marks.byClass, id, ports, !!port);
+        for (const id of classesOfPeer(world, peer, policy.ref.namespace))
+          addPorts(world, marks.byClass, id, ports, !!port);
       }
     }
   }
@@ -197,9 +198,9 @@ function markEgress(world: World, target: PodClass, port?: { port: number; proto
   const admit = (policy: CompiledPolicy, rule: CompiledRule) => {
     if (seen.has(rule)) return;
     seen.add(rule);
-    const ports = rulePorts(rule, target, port);
+    const ports = rulePorts(world, rule, target, port);
     if (!ports) return;
-    for (const id of world.index.egressClassesByPolicy.get(policy) ?? []) addPorts(byClass, id, ports, !!port);
+    for (const id of world.index.egressClassesByPolicy.get(policy) ?? []) addPorts(world, byClass, id, ports, !!port);
   };
   for (const { policy, rule } of world.index.egressToAll) admit(policy, rule);
   for (const { policy, rule, peer } of world.index.egressByDestinationNamespace.get(target.namespace) ?? []) {
@@ -211,23 +212,22 @@ function markEgress(world: World, target: PodClass, port?: { port: number; proto
   return byClass;
 }
 
-const FULL = fullPortSet();
-
 /** The ports a source class's egress admits towards a target class (every port when its egress is open). */
 function egressPortsOf(
+  world: World,
   source: PodClass,
   target: PodClass,
   port?: { port: number; protocol: Protocol },
 ): PortSet | undefined {
-  if (source.egressPolicies.length === 0) return FULL;
+  if (source.egressPolicies.length === 0) return world.portSets.full;
   let out: PortSet | undefined;
   for (const policy of source.egressPolicies) {
     for (const rule of policy.egress ?? []) {
       if (!ruleAdmitsClass(rule, target)) continue;
-      const ports = rulePorts(rule, target, port);
+      const ports = rulePorts(world, rule, target, port);
       if (!ports) continue;
       if (port) return ports;
-      out = out ? unionPortSets(out, ports) : ports;
+      out = out ? world.portSets.union(out, ports) : ports;
     }
   }
   return out;
@@ -247,26 +247,22 @@ function answerForClass(world: World, target: PodClass, port?: { port: number; p
       if (ingress.all || viaRules) allowed.set(id, true);
       return;
     }
-    const ingressPorts = ingress.all && viaRules ? unionPortSets(ingress.all, viaRules) : (ingress.all ?? viaRules);
+    const ingressPorts =
+      ingress.all && viaRules ? world.portSets.union(ingress.all, viaRules) : (ingress.all ?? viaRules);
     if (!ingressPorts) return;
-    const ports =
-      ingressPorts === FULL
-        ? egressPorts
-        : egressPorts === FULL
-          ? ingressPorts
-          : intersectPortSets(ingressPorts, egressPorts);
-    if (!isEmptyPortSet(ports)) allowed.set(id, ports);
+    const ports = world.portSets.intersect(ingressPorts, egressPorts);
+    if (ports !== world.portSets.empty) allowed.set(id, ports);
   };
   if (!ingress.all) {
     for (const id of ingress.byClass.keys()) {
-      const egressPorts = egressPortsOf(world.classes[id], target, port);
+      const egressPorts = egressPortsOf(world, world.classes[id], target, port);
       if (egressPorts) consider(id, egressPorts);
     }
     return { allowed };
   }
   // Sources whose egress is open, then sources whose egress rules admit the target.
   const egress = markEgress(world, target, port);
-  for (const id of world.index.egressOpenClasses) consider(id, FULL);
+  for (const id of world.index.egressOpenClasses) consider(id, world.portSets.full);
   for (const [id, ports] of egress) consider(id, ports);
   return { allowed };
 }
@@ -450,29 +446,35 @@ export function whoCan(
   };
 }
 
-/** The reachability matrix between pod classes: per target class, its allowed source classes. */
+/** The reachability matrix between pod classes, summarised; pass `visit` to see each target class's answer. */
 export interface ClassMatrix {
-  /** Allowed source class ids per target class id, with the ports (all-ports) or true (one port). */
-  allowed: Map<number, PortSet | true>[];
   /** Allowed (source pod, target pod) pairs, a pod to itself not counted. */
   pairCount: number;
+  /** Allowed (source class, target class) pairs. */
+  classPairCount: number;
 }
 
 /**
  * The whole matrix for one port (or all ports when absent), computed between classes so it costs
- * classes², not pods². A port given by name is not supported here (it resolves per pod).
+ * classes², not pods². `visit` receives, per target class, its allowed source classes with their
+ * ports (all-ports) or `true` (one port); the map is reused, so copy what you keep.
  */
-export function reachabilityMatrix(world: World, port?: { port: number; protocol: Protocol }): ClassMatrix {
-  const allowed: Map<number, PortSet | true>[] = [];
+export function reachabilityMatrix(
+  world: World,
+  port?: { port: number; protocol: Protocol },
+  visit?: (target: PodClass, allowed: ReadonlyMap<number, PortSet | true>) => void,
+): ClassMatrix {
   let pairCount = 0;
+  let classPairCount = 0;
   for (const target of world.classes) {
     const answer = answerForClass(world, target, port).allowed;
-    allowed.push(answer);
+    visit?.(target, answer);
     let sources = 0;
     for (const id of answer.keys()) sources += world.classes[id].members.length;
     const members = target.members.length;
+    classPairCount += answer.size;
     // Each target pod is reached by every allowed source pod except itself.
     pairCount += members * sources - (answer.has(target.id) ? members : 0);
   }
-  return { allowed, pairCount };
+  return { pairCount, classPairCount };
 }
