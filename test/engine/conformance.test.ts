@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
+import { formatPortSet } from '../../src/lib/engine/ports.js';
 import { whoCan } from '../../src/lib/engine/who-can.js';
 
 interface CaseFile {
@@ -65,6 +66,26 @@ describe('shared conformance cases', () => {
         .map(([f, t]) => `${f} -> ${t}`)
         .sort();
       expect(actual).toEqual(expected);
+      // The fast path (class indexes) and the explanation (per-pair analysis) must agree.
+      const denied = whoCan(world, {
+        targets,
+        port: { port: probe.port, protocol: probe.protocol },
+        includeDenied: true,
+      }).denied;
+      expect(result.connections.every((conn) => conn.decision.allowed)).toBe(true);
+      expect(denied.every((conn) => !conn.decision.allowed)).toBe(true);
+      expect(result.connections.length + denied.length).toBeGreaterThanOrEqual(expected.length);
+    });
+    test(`${c.name}: all-ports answers agree with the per-pair analysis`, () => {
+      const world = compileWorld(snapshotOfCase(c));
+      const targets = world.pods.map((p) => p.ref);
+      const result = whoCan(world, { targets, includeDenied: true });
+      for (const conn of result.connections) {
+        if (!('pod' in conn.from)) continue;
+        expect(conn.decision.allowed).toBe(true);
+        expect(formatPortSet(conn.ports!)).not.toBe('none');
+      }
+      expect(result.denied.every((conn) => !conn.decision.allowed)).toBe(true);
     });
   }
 });
