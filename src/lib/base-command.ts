@@ -9,6 +9,7 @@ import type { ClusterConnection, LiveOptions, LoadedSnapshot, SnapshotScope } fr
 import type { ClusterSnapshot } from './engine/model.js';
 import { NetpolError, DeniedResult } from './errors.js';
 import { parseRequestTimeout } from './flags.js';
+import { startProgress } from './output/progress.js';
 import { isColorEnabled, OUTPUT_FORMATS, paint } from './output/render.js';
 
 /** The shared flags as parsed. */
@@ -172,15 +173,22 @@ export abstract class BaseCommand extends Command {
       namespace = flags.namespace ?? 'default';
       loaded = await loadManifests(flags.filename, { defaultNamespace: namespace });
     } else {
-      const live = await this.connect({
-        context: flags.context,
-        kubeconfig: flags.kubeconfig,
-        requestTimeoutMs,
-        // Only when asked for: certificates are checked otherwise (the kubeconfig may also say so).
-        ...(flags['insecure-skip-tls-verify'] ? { insecureSkipTlsVerify: true } : {}),
-      });
-      namespace = flags.namespace ?? live.defaultNamespace ?? 'default';
-      loaded = await live.loadSnapshot(scopeFor(namespace));
+      // A spinner on stderr when the load is slow, only on a terminal; erased before anything is printed.
+      const progress = startProgress(process.stderr);
+      try {
+        const live = await this.connect({
+          context: flags.context,
+          kubeconfig: flags.kubeconfig,
+          requestTimeoutMs,
+          // Only when asked for: certificates are checked otherwise (the kubeconfig may also say so).
+          ...(flags['insecure-skip-tls-verify'] ? { insecureSkipTlsVerify: true } : {}),
+          ...(progress.isActive ? { onListPage: progress.onListPage } : {}),
+        });
+        namespace = flags.namespace ?? live.defaultNamespace ?? 'default';
+        loaded = await live.loadSnapshot(scopeFor(namespace));
+      } finally {
+        progress.done();
+      }
     }
     return { snapshot: loaded.snapshot, namespace, isNamespaceExplicit, warnings: loaded.warnings };
   }

@@ -165,6 +165,7 @@ export async function connectLive(opts: LiveOptions, env: NodeJS.ProcessEnv = pr
   });
   const retry = { ...DEFAULT_RETRY, ...opts.retry };
   const connection = new Connection(kubeConfig, contextName, cluster.server, opts.requestTimeoutMs ?? 0, retry);
+  connection.onListPage = opts.onListPage;
   const api = new LiveApi(connection);
   return {
     contextName,
@@ -273,6 +274,9 @@ class Connection {
   /** Authenticates each request; credential plugin failures become KubeconfigErrors without their output. */
   private readonly auth: SecurityAuthentication;
 
+  /** Told about each page of each list (LiveOptions.onListPage). */
+  onListPage?: (resource: string, count: number) => void;
+
   constructor(
     readonly kubeConfig: KubeConfig,
     readonly contextName: string,
@@ -343,6 +347,7 @@ class Connection {
     do {
       const page = await this.call(target, () => fetchPage(cont));
       items.push(...(page.items ?? []));
+      this.onListPage?.(target.resource, page.items?.length ?? 0);
       cont = page.metadata?._continue || undefined;
     } while (cont);
     return items;

@@ -32,6 +32,8 @@ export interface LiveOptions {
   retry?: Partial<RetryPolicy>;
   /** Directory of the in-cluster service account (token, ca.crt, namespace); tests point it elsewhere. */
   serviceAccountDir?: string;
+  /** Called for each page of every list call (`pods`, 500): what a progress line counts. */
+  onListPage?: (resource: string, count: number) => void;
 }
 
 /** Bounded retries of reads: never of writes, which are not idempotent. */
