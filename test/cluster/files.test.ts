@@ -83,6 +83,12 @@ describe('loadManifests: kinds', () => {
     expect(pod?.status).toBeUndefined();
   });
 
+  it('drops the representative pod of a workload whose own pods were loaded too (a deploy,pods dump)', async () => {
+    const { snapshot } = await loadManifests([fixture('deployment-with-pods.yaml')]);
+    expect(snapshot.pods.map((p) => p.metadata?.name)).toEqual(['web-7f9-a', 'web-7f9-b']);
+    expect(snapshot.workloads.map((w) => `${w.kind}/${w.name}`)).toEqual(['Deployment/web']);
+  });
+
   it('takes a CronJob pod template from spec.jobTemplate.spec.template', async () => {
     const { snapshot } = await loadManifests([fixture('workloads.yaml')]);
 

@@ -9,6 +9,8 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
 import type { Workload, WorkloadKind } from '../engine/model.js';
+import { compileSelector } from '../engine/selector.js';
+import { workloadOf } from '../engine/targets.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { toTypedPolicy } from './policy-shape.js';
 import type { LoadedSnapshot } from './types.js';
@@ -95,6 +97,8 @@ class SnapshotBuilder {
   private readonly origins = new Map<string, Origin>();
   private readonly mentionedNamespaces: string[] = [];
   private readonly skippedKinds = new Set<string>();
+  /** Representative pods (by ns/name) and the workload each stands for. */
+  private readonly representatives = new Map<string, Workload>();
 
   constructor(private readonly defaultNamespace: string) {}
 
@@ -121,6 +125,7 @@ class SnapshotBuilder {
     switch (obj.kind) {
       case 'Pod':
         checkPod(obj, doc);
+        this.representatives.delete(id);
         this.put(this.pods, 'Pod', id, obj as V1Pod, doc);
         return;
       case 'Service':
@@ -136,6 +141,7 @@ class SnapshotBuilder {
 
   /** Returns the snapshot, adding namespaces that objects mention but no manifest defines. */
   build(): LoadedSnapshot {
+    this.dropRepresentativesOfLoadedPods();
     for (const name of this.mentionedNamespaces) {
       if (!this.namespaces.has(name)) {
         this.namespaces.set(name, {
@@ -155,6 +161,28 @@ class SnapshotBuilder {
       },
       warnings: this.warnings,
     };
+  }
+
+  /**
+   * A workload stands for its pods only when they were not loaded too (a `kubectl get deploy,pods -o yaml`
+   * dump has both): pods it selects or owns make its representative pod redundant, and wrong to count.
+   */
+  private dropRepresentativesOfLoadedPods(): void {
+    const realByNamespace = new Map<string, V1Pod[]>();
+    for (const [id, pod] of this.pods) {
+      if (this.representatives.has(id)) continue;
+      const ns = pod.metadata?.namespace ?? this.defaultNamespace;
+      realByNamespace.set(ns, [...(realByNamespace.get(ns) ?? []), pod]);
+    }
+    for (const [id, workload] of this.representatives) {
+      const selector = workload.selector ? compileSelector(workload.selector) : undefined;
+      const isOwned = (realByNamespace.get(workload.namespace) ?? []).some((pod) => {
+        const owner = workloadOf(pod);
+        if (owner.kind === workload.kind && owner.name === workload.name) return true;
+        return selector !== undefined && !selector.isEverything && selector.matches(pod.metadata?.labels ?? {});
+      });
+      if (isOwned) this.pods.delete(id);
+    }
   }
 
   private addList(list: RawObject, doc: Located): void {
@@ -214,6 +242,7 @@ class SnapshotBuilder {
     if (templateSpec.hostNetwork === true) pod.spec!.hostNetwork = true;
     // The representative pod of a redefined workload is replaced silently: one warning is enough.
     this.put(this.pods, 'Pod', `${namespace}/${name}`, pod, doc, !isFirst);
+    this.representatives.set(`${namespace}/${name}`, workload);
   }
 
   /** Stores an object under kind/id; returns false (after warning) when it replaces an earlier one. */
