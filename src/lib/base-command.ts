@@ -171,7 +171,9 @@ export abstract class BaseCommand extends Command {
     let namespace: string;
     if (flags.filename && flags.filename.length > 0) {
       namespace = flags.namespace ?? 'default';
-      loaded = await loadManifests(flags.filename, { defaultNamespace: namespace });
+      // Objects without a namespace are in `default` whatever -n says, so one set of files always
+      // means one world (-n only chooses where the query looks).
+      loaded = await loadManifests(flags.filename, { defaultNamespace: 'default' });
     } else {
       // A spinner on stderr when the load is slow, only on a terminal; erased before anything is printed.
       const progress = startProgress(process.stderr);
