@@ -423,6 +423,25 @@ describe('what the API leaves open', () => {
       'policy x/bad-peer is invalid and left out',
     ]);
   });
+  test('a policy name that is not a DNS subdomain is invalid; a null rule is the rule {} (admits everyone)', () => {
+    const w = compileWorld(
+      base()
+        .policy('x/Bad_Name', { podSelector: {} })
+        .policy('x/null-rule', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [null] })
+        .build(),
+    );
+    expect(w.policies.map((p) => p.ref.name)).toEqual(['null-rule']);
+    expect(w.warnings.map((x) => x.message)).toEqual([expect.stringContaining('policy x/Bad_Name is invalid')]);
+    const r = whoCan(w, {
+      targets: [{ namespace: 'x', name: 'a' }],
+      sources: [{ namespace: 'y', name: 'b' }],
+      port: { port: 80, protocol: 'TCP' },
+    });
+    expect(r.connections[0].decision.ingress).toMatchObject({
+      isolated: true,
+      allowedBy: [{ policy: { name: 'null-rule' }, index: 0 }],
+    });
+  });
   test('completed pods are left out; host-network targets are flagged', () => {
     const w = compileWorld(
       base()

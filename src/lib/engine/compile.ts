@@ -176,7 +176,9 @@ function compileRules(
   ipBlock: (peer: V1NetworkPolicyPeer) => CompiledPeer,
   portSets: PortSetInterner,
 ): CompiledRule[] {
-  return rules.map((rule, index) => {
+  // A null rule in a list decodes to the zero rule `{}`, which admits every peer on every port.
+  return rules.map((given, index) => {
+    const rule = given ?? {};
     const list = direction === 'ingress' ? rule._from : rule.to;
     // NetworkPolicyIngressRule.from / EgressRule.to: empty or missing matches every peer.
     const peers: CompiledPeer[] | 'all' =
@@ -204,6 +206,7 @@ function compileRules(
 
 /** Reads the `from` list whether it came from client-node (`_from`) or plain YAML (`from`). */
 function withFrom(rule: V1NetworkPolicyRule): V1NetworkPolicyRule {
+  if (rule === null || rule === undefined) return {};
   const plain = rule as V1NetworkPolicyRule & { from?: V1NetworkPolicyPeer[] };
   return plain._from === undefined && plain.from !== undefined ? { ...rule, _from: plain.from } : rule;
 }

@@ -162,8 +162,8 @@ export interface DnsPeer {
   pods: PodRef[];
 }
 
-const DNS_NAMESPACE = 'kube-system';
-const DNS_SERVICE = 'kube-dns';
+export const DNS_NAMESPACE = 'kube-system';
+export const DNS_SERVICE = 'kube-dns';
 const DNS_LABELS = { 'k8s-app': 'kube-dns' };
 
 /**

@@ -27,6 +27,10 @@ function validateSelectorField(value: unknown, path: string): string[] {
   return validateSelector(value, path);
 }
 
+function isDnsSubdomain(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name);
+}
+
 /** ValidateNetworkPolicyPeer: at least one of podSelector/namespaceSelector/ipBlock; ipBlock only alone. */
 function validatePeer(peer: unknown, path: string): string[] {
   if (!isObject(peer)) return [`${path}: must be an object`];
@@ -51,6 +55,8 @@ function validatePeer(peer: unknown, path: string): string[] {
 }
 
 function validateRule(rule: unknown, path: string, peersField: 'from' | 'to'): string[] {
+  // A null rule decodes to the zero rule `{}` (it admits everyone), as the API server stores it.
+  if (rule === null) return [];
   if (!isObject(rule)) return [`${path}: must be an object`];
   return [
     ...validateList(rule.ports, `${path}.ports`, (port, at) =>
@@ -66,6 +72,10 @@ export function validatePolicy(policy: V1NetworkPolicy): string[] {
   if (!isObject(policy)) return ['must be an object'];
   const errs: string[] = [];
   if (!isObject(policy.metadata) || !policy.metadata.name) errs.push('metadata.name: Required value');
+  else if (!isDnsSubdomain(String(policy.metadata.name))) {
+    // ValidateObjectMeta with NameIsDNSSubdomain.
+    errs.push(`metadata.name: "${policy.metadata.name}" must be a lowercase RFC 1123 subdomain (a-z, 0-9, '-', '.')`);
+  }
   const spec: unknown = policy.spec;
   if (spec === undefined || spec === null) return errs;
   if (!isObject(spec)) return [...errs, 'spec: must be an object'];
