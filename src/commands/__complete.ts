@@ -37,6 +37,8 @@ export default class Complete extends Command {
         filenames.length > 0
           ? fileData(filenames)
           : clusterData(() => connect({ kubeconfig, context, requestTimeoutMs: ms }), ms),
+      // Loading client-node and the kubeconfig comes on top of the cluster's time.
+      deadlineMs: 5 * ms,
     });
     process.stdout.write(formatCompletion(completion));
     return completion;

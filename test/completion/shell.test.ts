@@ -16,7 +16,7 @@ import { ok, startFakeApiServer, type FakeApiServer } from '../cluster/fake-api-
 import { buildKubeconfig } from '../cluster/kubeconfig-builder.js';
 import { ROOT } from '../commands/run-command.js';
 
-const TIMEOUT = 180_000;
+const TIMEOUT = 900_000;
 let dir: string;
 let server: FakeApiServer;
 let kubeconfig: string;
@@ -49,9 +49,12 @@ function screen(): string {
   return tmux('capture-pane', '-p', '-J', '-t', session!);
 }
 
-/** Waits until the screen shows `text`; fails with the screen when it does not within 30 s (a TAB runs node). */
+/**
+ * Waits until the screen shows `text`; fails with the screen when it does not within 2 minutes: each
+ * TAB starts node, which takes seconds, and over 20 s was seen while the other test files ran.
+ */
 async function waitFor(text: string | RegExp): Promise<string> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     const shown = screen();
     if (typeof text === 'string' ? shown.includes(text) : text.test(shown)) return shown;
