@@ -2,11 +2,13 @@ import { confirm } from '@inquirer/prompts';
 import { Args, Flags } from '@oclif/core';
 
 import { BaseCommand, type BaseFlags } from '../lib/base-command.js';
-import type { ClusterConnection, LiveOptions } from '../lib/cluster/types.js';
+import type { ClusterConnection, LiveOptions, SnapshotScope } from '../lib/cluster/types.js';
 import { compileWorld, keyOf, type World } from '../lib/engine/compile.js';
 import { diffReachability, type ReachabilityChange } from '../lib/engine/diff.js';
 import {
   DIRECTIONS,
+  DNS_NAMESPACE,
+  DNS_SERVICE,
   findDnsPeer,
   groupChanges,
   namespaceIsolation,
@@ -83,6 +85,8 @@ export default class Isolate extends BaseCommand {
   static override args = {
     namespaces: Args.string({
       description: 'namespaces to isolate (default: --namespace, else the context namespace)',
+      // `-f -` reads manifests from stdin: oclif must not take piped stdin as this argument.
+      ignoreStdin: true,
     }),
   };
 
@@ -135,7 +139,7 @@ export default class Isolate extends BaseCommand {
   async run(): Promise<IsolateResult> {
     const { argv, flags } = await this.parse(Isolate);
     const options = validateOptions(argv as string[], flags as IsolateFlags);
-    const context = await this.loadSnapshot({ ...flags, output: 'table' }, () => ({}));
+    const context = await this.loadSnapshot({ ...flags, output: 'table' }, () => scopeOf(options));
     this.warnAll(context.warnings);
     if (options.mode === 'status') return this.showStatus(context.snapshot, options);
     const namespaces = options.namespaces.length > 0 ? options.namespaces : [context.namespace];
@@ -251,6 +255,17 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
   };
 }
 
+/** What the live loader must fetch: everything but Services, of which only kube-dns (when DNS is kept). */
+function scopeOf(options: IsolateOptions): SnapshotScope {
+  // Reading kube-dns is best effort: without it, findDnsPeer falls back to the k8s-app=kube-dns label.
+  const services = wantsDns(options) ? [{ namespace: DNS_NAMESPACE, name: DNS_SERVICE, optional: true }] : [];
+  return { listServices: false, services };
+}
+
+function wantsDns(options: IsolateOptions): boolean {
+  return options.mode === 'isolate' && options.directions.includes('egress') && options.allowDns;
+}
+
 function requireNamespaces(world: World, namespaces: string[]): void {
   const known = new Set(world.snapshot.namespaces.map((n) => n.metadata?.name ?? ''));
   const missing = namespaces.filter((ns) => !known.has(ns));
@@ -271,8 +286,7 @@ function planChange(
 ): { result: IsolateResult; changes: PolicyChange[]; world: World } {
   const world = compileWorld(snapshot);
   requireNamespaces(world, namespaces);
-  const wantsDns = options.mode === 'isolate' && options.directions.includes('egress') && options.allowDns;
-  const dns = wantsDns ? findDnsPeer(world) : undefined;
+  const dns = wantsDns(options) ? findDnsPeer(world) : undefined;
   const plans = planIsolation(world, {
     namespaces,
     name: options.name,

@@ -43,6 +43,8 @@ export default class WhoCan extends BaseCommand {
     target: Args.string({
       description:
         'the destination: NAME or pod/NAME, a workload (deployment/NAME, statefulset/NAME, daemonset/NAME, ...), or service/NAME; default: every pod in the namespace',
+      // `-f -` reads manifests from stdin: oclif must not take piped stdin as this argument.
+      ignoreStdin: true,
     }),
   };
 
@@ -171,7 +173,8 @@ function scopeOf(options: WhoCanOptions, namespace: string): SnapshotScope {
   const services = named.flatMap((spec) =>
     spec.kind === 'service' ? [{ namespace: spec.namespace, name: spec.name }] : [],
   );
-  return { workloads, services };
+  // Services are read by name, never listed: only a named service/NAME target needs one.
+  return { workloads, services, listServices: false };
 }
 
 function requireNamespace(world: World, namespace: string): void {

@@ -168,6 +168,55 @@ describe('connectLive: loading a snapshot', () => {
     ]);
   });
 
+  it('with listServices false, lists no services and reads only the named ones; a missing one is left out', async () => {
+    const live = await connect(clusterRoutes());
+
+    const { snapshot, warnings } = await live.loadSnapshot({
+      listServices: false,
+      services: [
+        { namespace: 'default', name: 'frontend' },
+        { namespace: 'shop', name: 'gone' },
+      ],
+    });
+
+    expect(names(snapshot.services)).toEqual(['frontend']);
+    expect(warnings).toEqual([]);
+    expect(server!.requests.filter((r) => r.path.includes('services')).map((r) => r.path)).toEqual([
+      '/api/v1/namespaces/default/services/frontend',
+      '/api/v1/namespaces/shop/services/gone',
+    ]);
+  });
+
+  it('with listServices false and no named services, never asks for services', async () => {
+    const live = await connect(clusterRoutes({ 'GET /api/v1/services': failure('status-500') }));
+
+    const { snapshot } = await live.loadSnapshot({ listServices: false });
+
+    expect(snapshot.services).toEqual([]);
+    expect(names(snapshot.pods)).toHaveLength(5);
+    expect(server!.requests.filter((r) => r.path.includes('services'))).toEqual([]);
+  });
+
+  it('goes on without an optional named service it may not read, with a warning; a required one fails', async () => {
+    const routes = clusterRoutes({
+      'GET /api/v1/namespaces/kube-system/services/kube-dns': failure('status-403-get-service-kube-dns'),
+    });
+    const live = await connect(routes);
+
+    const optional = await live.loadSnapshot({
+      listServices: false,
+      services: [{ namespace: 'kube-system', name: 'kube-dns', optional: true }],
+    });
+    expect(optional.snapshot.services).toEqual([]);
+    expect(optional.warnings).toEqual(['cannot get service kube-system/kube-dns (forbidden); going on without it']);
+
+    const err = await rejectionOf(
+      live.loadSnapshot({ listServices: false, services: [{ namespace: 'kube-system', name: 'kube-dns' }] }),
+    );
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(403);
+  });
+
   it('reads the given namespaces one by one when listing namespaces is forbidden', async () => {
     const live = await connect(
       clusterRoutes({

@@ -309,6 +309,6 @@ describe('who-can against a live cluster', () => {
     const run = await runCommand<WhoCanReport>(FakeWhoCan, ['b', '--from', 'y/pod/a', '--request-timeout', '1m']);
     expect(run).toMatchObject({ exitCode: 0, stdout: 'yes\n' });
     expect(FakeWhoCan.options).toEqual([{ context: undefined, kubeconfig: undefined, requestTimeoutMs: 60_000 }]);
-    expect(FakeWhoCan.scopes).toEqual([{ services: [], workloads: [] }]);
+    expect(FakeWhoCan.scopes).toEqual([{ services: [], workloads: [], listServices: false }]);
   });
 });

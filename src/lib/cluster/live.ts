@@ -671,20 +671,22 @@ async function loadLiveSnapshot(conn: Connection, api: LiveApi, scope: SnapshotS
       ? Promise.all(scoped.map((ns) => limit(() => list(ns)))).then((lists) => lists.flat())
       : limit(() => list(undefined));
 
+  const listsServices = scope.listServices !== false;
   const [namespaces, pods, policies, listedServices, extraServices, workloads] = await Promise.all([
     limit(() => loadNamespaces(api, scoped, warnings)),
     perNamespace((ns) => listPods(conn, ns)),
     perNamespace((ns) => api.listNetworkPolicies(ns)),
-    perNamespace((ns) => listServices(conn, ns)),
+    listsServices ? perNamespace((ns) => listServices(conn, ns)) : Promise.resolve([]),
     Promise.all(
       (scope.services ?? [])
-        .filter((s) => scoped !== undefined && !scoped.includes(s.namespace))
-        .map((s) => limit(() => readService(conn, s.namespace, s.name))),
+        .filter((s) => !listsServices || (scoped !== undefined && !scoped.includes(s.namespace)))
+        .map((s) => limit(() => readNamedService(conn, s, warnings))),
     ),
     Promise.all((scope.workloads ?? []).map((w) => limit(() => readWorkload(conn, w.kind, w.namespace, w.name)))),
   ]);
+  const services = [...listedServices, ...extraServices.filter((s): s is V1Service => s !== undefined)];
   return {
-    snapshot: { namespaces, pods, policies, services: [...listedServices, ...extraServices], workloads },
+    snapshot: { namespaces, pods, policies, services, workloads },
     warnings,
   };
 }
@@ -731,6 +733,28 @@ function readService(conn: Connection, namespace: string, name: string): Promise
   return conn.call({ verb: 'get', resource: 'services', group: '', namespace, name }, () =>
     conn.core.readNamespacedService({ namespace, name }),
   );
+}
+
+/**
+ * A Service the query names: undefined when it does not exist (the query then says so in its own
+ * words), or when it is optional and the user may not read it.
+ */
+async function readNamedService(
+  conn: Connection,
+  service: NonNullable<SnapshotScope['services']>[number],
+  warnings: string[],
+): Promise<V1Service | undefined> {
+  try {
+    return await readService(conn, service.namespace, service.name);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    if (err.status === 404) return undefined;
+    if (err.status === 403 && service.optional) {
+      warnings.push(`cannot get service ${service.namespace}/${service.name} (forbidden); going on without it`);
+      return undefined;
+    }
+    throw err;
+  }
 }
 
 /** Reads one workload by kind and name and keeps what the engine needs of it. */

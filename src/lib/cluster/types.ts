@@ -9,8 +9,16 @@ export interface SnapshotScope {
   namespaces?: string[];
   /** Workloads named by the query (TARGET or --from), fetched by kind and name. */
   workloads?: { kind: WorkloadKind; namespace: string; name: string }[];
-  /** Services named by the query. */
-  services?: { namespace: string; name: string }[];
+  /**
+   * Services named by the query, read by name (get); one that does not exist is left out, and so is
+   * an `optional` one the user may not read (with a warning).
+   */
+  services?: { namespace: string; name: string; optional?: boolean }[];
+  /**
+   * Whether every Service of the scoped namespaces is listed (the default). false: only the Services
+   * named in `services` are read, so a user without list on services can still run the query.
+   */
+  listServices?: boolean;
 }
 
 /** A loaded snapshot and what the loader wants the user to know about it. */
