@@ -14,7 +14,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: '@kubernetes/client-node', message: 'Only src/lib/cluster/live.ts loads client-node (and only lazily).', allowTypeImports: true }] },
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              message: 'Only src/lib/cluster/live.ts loads client-node (and only lazily).',
+              allowTypeImports: true,
+            },
+          ],
+        },
       ],
     },
   },
