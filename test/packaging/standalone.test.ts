@@ -156,6 +156,14 @@ describe('the standalone executable', () => {
     RUN_TIMEOUT_MS,
   );
 
+  it('evaluates client-node only on the live path: the bundle initialises live.ts inside import() alone', () => {
+    const bundle = readFileSync(join(out, 'build', 'kubectl-netpol.cjs'), 'utf8');
+    const calls = bundle.split('\n').filter((line) => /\binit_live\(\)/.test(line));
+    expect(calls.length).toBeGreaterThan(0);
+    const lazy = /Promise\.resolve\(\)\.then\(\(\) => \(init_live\(\), live_exports\)\)/;
+    expect(calls.filter((line) => !lazy.test(line))).toEqual([]);
+  });
+
   it(
     'keeps the exit codes and one-line errors: 2 for usage, 1 without a kubeconfig',
     async () => {
