@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -95,6 +95,7 @@ function bundledWorld(): string {
 }
 
 let session: string | undefined;
+let scratch: string;
 let tools: string;
 
 function tmux(...args: string[]): string {
@@ -107,7 +108,7 @@ function screen(): string {
 
 /** The shell an example is written for: zsh when it says so, else bash. */
 function shellFor(example: HelpExample): string[] {
-  const fpath = mkdtempSync(join(tmpdir(), 'netpol-fpath-'));
+  const fpath = join(scratch, 'zsh-functions');
   return /\bzsh\b/.test(example.command)
     ? ['zsh', '-f', '-c', `fpath=(${fpath} $fpath); ${example.command}`]
     : ['bash', '-c', example.command];
@@ -149,17 +150,21 @@ beforeAll(async () => {
   await applyWorld({}, bundledWorld());
   await applyWorld({}, EXTRA_WORLD);
   // kubectl (the one the tier uses), kubectl-netpol (bin/run.js), node for its shebang, the shells.
-  tools = mkdtempSync(join(tmpdir(), 'netpol-examples-path-'));
+  scratch = mkdtempSync(join(tmpdir(), 'netpol-examples-'));
+  mkdirSync(join(scratch, 'zsh-functions'));
+  mkdirSync(join(scratch, 'bin'));
   const resolvedKubectl = kubectlPath.includes('/')
     ? kubectlPath
     : execFileSync('sh', ['-c', `command -v ${kubectlPath}`], { encoding: 'utf8' }).trim();
-  symlinkSync(resolvedKubectl, join(tools, 'kubectl'));
-  tools = [tools, pluginPathDir(), dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+  symlinkSync(resolvedKubectl, join(scratch, 'bin', 'kubectl'));
+  tools = [join(scratch, 'bin'), pluginPathDir(), dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'].join(
+    ':',
+  );
 }, TIMEOUT);
 
 afterAll(() => {
   if (session) tmux('kill-session', '-t', session);
-  rmSync(tools.split(':')[0], { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 describe('help examples against the real apiserver', () => {
