@@ -64,6 +64,8 @@ export default class Allow extends BaseCommand {
     name: Args.string({
       description:
         'name of the NetworkPolicy; default: derived from the selectors and ports (or, with --import, the file)',
+      // `-f -` reads manifests from stdin: oclif must not take piped stdin as this argument.
+      ignoreStdin: true,
     }),
   };
 
