@@ -41,6 +41,8 @@ export interface PeerResult {
   ms: number | null;
   /** Ours on the comparable work: load + build + all-ports matrix. */
   oursMs: number | null;
+  /** True when the all-ports matrix ran out of budget and oursMs uses its estimate. */
+  oursEstimated?: boolean;
   /** ms / oursMs: how many times faster we are. */
   ratio: number | null;
   connections?: number;
@@ -191,8 +193,11 @@ async function measurePeer(
   ours: SizeResult,
   log: (line: string) => void,
 ): Promise<PeerResult> {
-  const oursMs = ours.matrixAllPortsMs === null ? null : ours.loadMs + ours.buildMs + ours.matrixAllPortsMs;
+  // Over budget, the all-ports matrix counts at its pace's estimate (and says so).
+  const matrixMs = ours.matrixAllPortsMs ?? ours.matrixAllPortsOverBudget?.estimateMs ?? null;
+  const oursMs = matrixMs === null ? null : ours.loadMs + ours.buildMs + matrixMs;
   const base: PeerResult = { name: 'netpol-analyzer', version: 'v1.4.4', ms: null, oursMs, ratio: null };
+  if (ours.matrixAllPortsMs === null && oursMs !== null) base.oursEstimated = true;
   const binary = ensurePeer(log);
   if (!binary.path) return { ...base, note: binary.error };
   log(`  netpol-analyzer list (timeout ${(options.peerTimeoutMs / 1000).toFixed(0)} s) ...`);

@@ -5,7 +5,7 @@
  * on stdout is one JSON document {"sizes":[...]}. Progress goes to stderr.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,7 +16,8 @@ import { measureSize } from './measure.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const USAGE = `usage: npm run bench -- [--sizes 1000,10000,50000] [--seed N] [--json] [--no-peer]
-       [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]`;
+       [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]
+       node .cache/bench/bench/run.js --table SAVED.json   (a saved --json run as the table)`;
 
 interface Options {
   sizes: number[];
@@ -114,7 +115,7 @@ export function formatTable(sizes: SizeResult[]): string {
     matrixCell(s.matrixAllPortsMs, s.matrixAllPortsOverBudget),
     s.peakRssMb.toFixed(0),
     s.peer ? (s.peer.ms === null ? `- (${s.peer.note ?? ''})` : ms(s.peer.ms)) : '-',
-    s.peer?.ratio ? `${s.peer.ms === null ? '> ' : ''}${s.peer.ratio.toFixed(1)}x` : '-',
+    s.peer?.ratio ? `${s.peer.ms === null ? '> ' : s.peer.oursEstimated ? '~' : ''}${s.peer.ratio.toFixed(2)}x` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -146,6 +147,12 @@ async function main(argv: string[]): Promise<void> {
     const o = JSON.parse(argv[1]) as Parameters<typeof measureSize>[0];
     const result = await measureSize(o, (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  if (argv[0] === '--table') {
+    // Re-renders a saved `--json` run as the table.
+    const saved = JSON.parse(readFileSync(argv[1], 'utf8').trim().split('\n').pop()!) as { sizes: SizeResult[] };
+    process.stdout.write(formatTable(saved.sizes));
     return;
   }
   const options = parseOptions(argv);
