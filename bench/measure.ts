@@ -2,12 +2,12 @@
  * One size of the benchmark, run in its own process so peak RSS is this size's alone: load the
  * manifests the generator wrote, build, who-can on sampled targets, the one-port and all-ports
  * matrices, then (outside the timings and the RSS figure) netpol-analyzer on the same files.
- * Uses only the engine's public functions (compileWorld, whoCan).
+ * Uses only the engine's public functions (compileWorld, whoCan, reachabilityMatrix).
  */
 import { loadManifests } from '../src/lib/cluster/files.js';
 import { compileWorld } from '../src/lib/engine/compile.js';
-import type { ClusterSnapshot, PodRef, PortQuery } from '../src/lib/engine/model.js';
-import { whoCan } from '../src/lib/engine/who-can.js';
+import type { ClusterSnapshot, PortQuery } from '../src/lib/engine/model.js';
+import { reachabilityMatrix, whoCan } from '../src/lib/engine/who-can.js';
 import type { PeerDifferences } from './compare-peer.js';
 import { comparePeer, ensurePeer, runPeer } from './compare-peer.js';
 import { Rng } from './generate.js';
@@ -72,8 +72,6 @@ export interface SizeResult {
 }
 
 const ONE_PORT: PortQuery = { port: 80, protocol: 'TCP' };
-/** Targets per who-can call in the matrices: small, so memory stays flat and the budget is checked often. */
-const MATRIX_CHUNK = 16;
 
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: number[], p: number): number {
@@ -81,7 +79,11 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-/** Who-can with every pod as a target, counting allowed pod-to-pod pairs; stops at the budget. */
+/**
+ * The whole matrix for one port (or all ports): every pod as a target, counting allowed pod-to-pod
+ * pairs. The engine computes it between pod classes (reachabilityMatrix), which is the point of the
+ * classes; stops at the budget and estimates from the share of target classes done.
+ */
 function runMatrix(
   snapshot: ClusterSnapshot,
   port: PortQuery | undefined,
@@ -89,31 +91,26 @@ function runMatrix(
 ): { ms: number | null; pairs: number | null; over?: OverBudget } {
   // A fresh world per matrix, so no answer is served from an earlier query's memo.
   const world = compileWorld(snapshot);
-  const targets: PodRef[] = snapshot.pods.map((p) => ({
-    namespace: p.metadata?.namespace ?? 'default',
-    name: p.metadata?.name ?? '',
-  }));
-  let pairs = 0;
+  const numeric = port && typeof port.port === 'number' ? { port: port.port, protocol: port.protocol } : undefined;
+  const total = world.classes.length;
+  let done = 0;
   const start = performance.now();
-  for (let i = 0; i < targets.length; i += MATRIX_CHUNK) {
-    const result = whoCan(world, { targets: targets.slice(i, i + MATRIX_CHUNK), port });
-    for (const c of result.connections) if ('pod' in c.from) pairs++;
+  const overBudget = new Error('over budget');
+  try {
+    const { pairCount } = reachabilityMatrix(world, numeric, () => {
+      done++;
+      if (done % 64 === 0 && performance.now() - start > budgetMs && done < total) throw overBudget;
+    });
+    return { ms: performance.now() - start, pairs: pairCount };
+  } catch (err) {
+    if (err !== overBudget) throw err;
     const elapsed = performance.now() - start;
-    const done = Math.min(targets.length, i + MATRIX_CHUNK);
-    if (elapsed > budgetMs && done < targets.length) {
-      return {
-        ms: null,
-        pairs: null,
-        over: {
-          budgetMs,
-          doneTargets: done,
-          totalTargets: targets.length,
-          estimateMs: (elapsed * targets.length) / done,
-        },
-      };
-    }
+    return {
+      ms: null,
+      pairs: null,
+      over: { budgetMs, doneTargets: done, totalTargets: total, estimateMs: (elapsed * total) / done },
+    };
   }
-  return { ms: performance.now() - start, pairs };
 }
 
 /** Runs one size; progress goes to `log`. */
