@@ -228,7 +228,10 @@ export async function applyWorld(mapping: NamespaceMapping, manifests: string): 
   // Namespaces first, so the objects in them can be created in the same run.
   const ordered = [...toApply.filter((o) => o.kind === 'Namespace'), ...toApply.filter((o) => o.kind !== 'Namespace')];
   if (ordered.length > 0) {
-    await kubectl(['apply', '-f', '-'], { input: ordered.map((o) => stringify(o)).join('---\n') });
+    // kubectl reads YAML 1.1, where an unquoted y, n, yes, on... is a boolean: quote such strings
+    // (the conformance worlds label namespaces `ns: y`).
+    const input = ordered.map((o) => stringify(o, { version: '1.1' })).join('---\n');
+    await kubectl(['apply', '-f', '-'], { input });
   }
   for (const { pod, status } of statuses) {
     await kubectl([
