@@ -87,8 +87,6 @@ export default class Isolate extends BaseCommand {
       description: 'namespaces to isolate (default: --namespace, else the context namespace)',
       // `-f -` reads manifests from stdin: oclif must not take piped stdin as this argument.
       ignoreStdin: true,
-      // `-f -` reads manifests from stdin: oclif must not take piped stdin as this argument.
-      ignoreStdin: true,
     }),
   };
 

@@ -45,8 +45,6 @@ export default class WhoCan extends BaseCommand {
         'the destination: NAME or pod/NAME, a workload (deployment/NAME, statefulset/NAME, daemonset/NAME, ...), or service/NAME; default: every pod in the namespace',
       // `-f -` reads manifests from stdin: oclif must not take piped stdin as this argument.
       ignoreStdin: true,
-      // `-f -` reads manifests from stdin: oclif must not take piped stdin as this argument.
-      ignoreStdin: true,
     }),
   };
 
