@@ -6,16 +6,16 @@ import { compileWorld, type World } from '../lib/engine/compile.js';
 import type { PodRef, PortQuery, Warning } from '../lib/engine/model.js';
 import { parseSelector, SelectorSyntaxError } from '../lib/engine/selector.js';
 import { resolveServicePort, resolveTargets, workloadOf, type TargetSpec } from '../lib/engine/targets.js';
-import { whoCan } from '../lib/engine/who-can.js';
+import { whoCan, type Connection, type WhoCanResult } from '../lib/engine/who-can.js';
 import { DeniedResult, NetpolError, UsageError } from '../lib/errors.js';
 import { parsePortFlag, toPortQuery } from '../lib/flags.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from '../lib/output/graph.js';
-import { isColorEnabled, OUTPUT_FORMATS, renderDocument, type OutputFormat } from '../lib/output/render.js';
+import { isColorEnabled, OUTPUT_FORMATS, type OutputFormat } from '../lib/output/render.js';
 import {
   formatAnswer,
   formatWhoCanTable,
-  podKey,
-  toWhoCanDocument,
+  iteratePairs,
+  writeWhoCanDocument,
   type ReportWarning,
   type WhoCanReport,
   type WorkloadRef,
@@ -114,8 +114,10 @@ export default class WhoCan extends BaseCommand {
     const report = answer(world, options, context.namespace);
     report.warnings.unshift(...context.warnings.map((message) => ({ code: 'manifest', message })));
     if (!options.quiet) this.warnAll(report.warnings.map((warning) => warning.message));
-    if (!options.quiet) this.print(render(report, options));
-    if (isTableFormat(options) && report.targets.length > 0 && report.connections.length === 0) {
+    if (!options.quiet && (options.format === 'json' || options.format === 'yaml')) {
+      await writeWhoCanDocument(report, options.format, process.stdout, { explain: options.explain });
+    } else if (!options.quiet) this.print(render(report, options));
+    if (isTableFormat(options) && report.targets.length > 0 && isEmpty(report)) {
       process.stderr.write('No connections found.\n');
     }
     if (report.allowed === false) throw new DeniedResult(`${options.from} cannot reach every target pod`);
@@ -239,22 +241,48 @@ function answer(world: World, options: WhoCanOptions, namespace: string): WhoCan
   warnings.push(...result.warnings);
   const reported = new Map<string, ReportWarning>();
   for (const warning of warnings) reported.set(`${warning.code}\u0000${warning.message}`, warning);
-  return {
+  let connections: Connection[] | undefined;
+  let denied: Connection[] | undefined;
+  const report: WhoCanReport = {
     targets,
     port,
-    connections: result.connections,
-    denied: result.denied,
-    allowed: sources === undefined ? undefined : result.denied.length === 0,
+    // A denied pair exists exactly when a denied group does (the engine drops groups of a pod to itself only).
+    allowed: sources === undefined ? undefined : result.deniedGroups.length === 0,
     warnings: [...reported.values()],
     groups: result.groups,
     deniedGroups: result.deniedGroups,
-    workloads: workloadsOf(world, [
-      ...targets,
-      ...[...result.connections, ...result.denied].flatMap((connection) =>
-        'pod' in connection.from ? [connection.from.pod] : [],
-      ),
-    ]),
+    external: addressConnectionsOf(result),
+    workloads: workloadsOf(world),
+    // Pod pairs can be millions: expanded only when asked for, from the groups (the views never ask).
+    get connections() {
+      connections ??= [...iteratePairs(report, 'connections')];
+      return connections;
+    },
+    get denied() {
+      denied ??= [...iteratePairs(report, 'denied')];
+      return denied;
+    },
   };
+  return report;
+}
+
+/**
+ * The address-block connections of an answer, without expanding its pod pairs. The engine appends them
+ * to `connections`, which it expands from `groups` on first read, so they are read with the groups
+ * set aside. The result's own `connections` is then stale: the report expands pairs itself.
+ * TODO(engine): expose them as a field of WhoCanResult and drop this.
+ */
+function addressConnectionsOf(result: WhoCanResult & { groups: unknown[] }): Connection[] {
+  const groups = result.groups.splice(0);
+  try {
+    return result.connections.filter((connection) => 'ipBlock' in connection.from);
+  } finally {
+    for (const group of groups) result.groups.push(group);
+  }
+}
+
+function isEmpty(report: WhoCanReport): boolean {
+  return (report.groups ?? []).length === 0 && (report.external ?? []).length === 0;
 }
 
 /** --port as the engine takes it; with service/NAME, the Service port resolved to its targetPort. */
@@ -269,12 +297,11 @@ function portOf(world: World, options: WhoCanOptions, target: NamedTargetSpec | 
   }
 }
 
-function workloadsOf(world: World, pods: PodRef[]): Map<string, WorkloadRef> {
-  const wanted = new Set(pods.map(podKey));
+/** The owner of every pod: any of them may be a source, and this costs pods, not pairs. */
+function workloadsOf(world: World): Map<string, WorkloadRef> {
   const workloads = new Map<string, WorkloadRef>();
   for (const pod of world.snapshot.pods) {
-    const key = `${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`;
-    if (wanted.has(key)) workloads.set(key, workloadOf(pod));
+    workloads.set(`${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`, workloadOf(pod));
   }
   return workloads;
 }
@@ -285,10 +312,8 @@ function isTableFormat(options: WhoCanOptions): boolean {
   return isTable && !options.quiet && !options.explain && options.from === undefined;
 }
 
+/** The table and picture views (JSON and YAML are streamed by writeWhoCanDocument). */
 function render(report: WhoCanReport, options: WhoCanOptions): string {
-  if (options.format === 'json' || options.format === 'yaml') {
-    return renderDocument(toWhoCanDocument(report, { explain: options.explain }), options.format);
-  }
   if (isGraphFormat(options.format)) return renderGraph(report, options.format, { explain: options.explain });
   const color = isColorEnabled(process.stdout);
   const table = formatWhoCanTable(report, {

@@ -29,15 +29,36 @@ interface Runnable<T> {
   _run(): Promise<T | undefined>;
 }
 
-/** Runs `new Command(argv, config)._run()` (what oclif's run does), capturing output and exit code. */
-export async function runCommand<T>(command: CommandClass<T>, argv: string[]): Promise<RunOutput<T>> {
+/**
+ * Runs `new Command(argv, config)._run()` (what oclif's run does), capturing output and exit code.
+ * With `onStdout`, stdout goes there chunk by chunk instead (for outputs too large to keep).
+ */
+export async function runCommand<T>(
+  command: CommandClass<T>,
+  argv: string[],
+  onStdout?: (chunk: string) => void,
+): Promise<RunOutput<T>> {
   config ??= await Config.load(ROOT);
   let stdout = '';
   let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += chunk.toString();
-    return true;
-  });
+  // A spy keeps every call's arguments: with onStdout (output too large to keep), a plain function instead.
+  const write = process.stdout.write;
+  const out = onStdout
+    ? {
+        mockRestore: () => {
+          process.stdout.write = write;
+        },
+      }
+    : jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        stdout += chunk.toString();
+        return true;
+      });
+  if (onStdout) {
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      onStdout(chunk.toString());
+      return true;
+    }) as typeof process.stdout.write;
+  }
   const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stderr += chunk.toString();
     return true;

@@ -5,7 +5,8 @@ import WhoCan from '../../src/commands/who-can.js';
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { SnapshotScope } from '../../src/lib/cluster/types.js';
 import type { ClusterApi, ClusterConnection, LiveOptions } from '../../src/lib/cluster/types.js';
-import type { WhoCanReport } from '../../src/lib/output/who-can.js';
+import { renderDocument } from '../../src/lib/output/render.js';
+import { toWhoCanDocument, type WhoCanReport } from '../../src/lib/output/who-can.js';
 import { expectGolden, runCommand } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
@@ -223,6 +224,19 @@ describe('who-can on the shop', () => {
     const run = await whoCan('-n', 'api', '-l', 'app=worker', '--port', '8080', ...SHOP);
     expect(run).toMatchObject({ exitCode: 0, stdout: '' });
     expect(run.stderr).toContain('No connections found.\n');
+  });
+});
+
+describe('who-can documents are streamed', () => {
+  it.each([
+    ['json', ['--all-namespaces', '--explain', ...SHOP]],
+    ['yaml', ['--all-namespaces', '--explain', ...SHOP]],
+    ['json', ['b', '-n', 'x', '--port', 'http', '--explain', ...SMALL]],
+    ['yaml', ['b', '-n', 'x', '--from', 'y/pod/a', '--port', '80', ...SMALL]],
+  ] as const)('-o %s writes the bytes of the whole document, entry by entry (%j)', async (format, argv) => {
+    const run = await whoCan(...argv, '-o', format);
+    const whole = renderDocument(toWhoCanDocument(run.result!, { explain: argv.includes('--explain') }), format);
+    expect(run.stdout).toBe(whole);
   });
 });
 

@@ -157,7 +157,9 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
   for (const group of report.groups ?? []) addShare(shareOfGroup(group), false);
   if (showDenied) for (const group of report.deniedGroups ?? []) addShare(shareOfGroup(group), true);
   const fromPairs = report.groups === undefined;
-  for (const connection of report.connections) {
+  // With groups, only the address blocks are read as connections: pod pairs are never expanded.
+  const connections = fromPairs ? report.connections : (report.external ?? report.connections);
+  for (const connection of connections) {
     if ('ipBlock' in connection.from) {
       const id = `ip:${formatIpBlock(connection.from.ipBlock)}`;
       if (!nodes.has(id)) nodes.set(id, { id, label: formatIpBlock(connection.from.ipBlock), isTarget: false });

@@ -16,6 +16,7 @@ import type {
 import { PROTOCOLS } from '../engine/model.js';
 import type { Connection, ConnectionGroup } from '../engine/who-can.js';
 import { paint } from './render.js';
+import { jsonAt, writeDocument, type DocumentField, type DocumentSink } from './stream.js';
 import { formatTable } from './table.js';
 
 /** The workload that owns a pod, as the engine's workloadOf names it (kind 'Pod' for a bare pod). */
@@ -36,19 +37,21 @@ export interface WhoCanReport {
   targets: PodRef[];
   /** The port asked about, after a Service port was resolved to its targetPort. */
   port?: PortQuery;
-  /** Allowed connections, in engine order. */
-  connections: Connection[];
+  /** Allowed connections, in engine order (one per pod pair: expand lazily, views use the groups). */
+  readonly connections: Connection[];
   /** Denied connections (with --explain or --from), in engine order. */
-  denied: Connection[];
+  readonly denied: Connection[];
   /** With --from: whether every (source, target) pair is allowed. */
   allowed?: boolean;
   warnings: ReportWarning[];
   /** Owner of each pod involved, keyed `namespace/name`. */
   workloads: ReadonlyMap<string, WorkloadRef>;
-  /** The engine's groups behind `connections` (pods only): the pictures draw from these, not from pairs. */
+  /** The engine's groups behind `connections` (pods only): the views draw from these, not from pairs. */
   groups?: ConnectionGroup[];
   /** The groups behind `denied`. */
   deniedGroups?: ConnectionGroup[];
+  /** The address-block connections among `connections`, in target order. */
+  external?: Connection[];
 }
 
 /** How to draw the table. */
@@ -62,6 +65,10 @@ export interface WhoCanTableOptions {
 /** Key of a pod in maps: `namespace/name`. */
 export function podKey(pod: PodRef): string {
   return `${pod.namespace}/${pod.name}`;
+}
+
+function isSamePod(a: PodRef, b: PodRef): boolean {
+  return a.name === b.name && a.namespace === b.namespace;
 }
 
 /** `namespace/name` of a policy. */
@@ -224,43 +231,192 @@ function restCells(
   return [ports, formatAllowedBy(connection.decision)];
 }
 
+/** Pods split by workload (or bare pod), in order of first appearance. */
+interface WorkloadSlice {
+  key: string;
+  label: string;
+  pods: PodRef[];
+}
+
+function sliceByWorkload(pods: readonly PodRef[], workloads: ReadonlyMap<string, WorkloadRef>): WorkloadSlice[] {
+  const slices = new Map<string, WorkloadSlice>();
+  for (const pod of pods) {
+    const { key, label } = workloadLabel(pod, workloads);
+    let slice = slices.get(key);
+    if (!slice) {
+      slice = { key, label, pods: [] };
+      slices.set(key, slice);
+    }
+    slice.pods.push(pod);
+  }
+  return [...slices.values()];
+}
+
+/** One pair of a group, standing for all of them (they share the answer). */
+function pairOf(group: ConnectionGroup, from: PodRef, to: PodRef): Connection {
+  const connection: Connection = { from: { pod: from }, to, decision: group.decision };
+  if (group.port !== undefined) {
+    connection.port = group.port;
+    connection.protocol = group.protocol;
+    if (group.portName !== undefined) connection.portName = group.portName;
+  } else connection.ports = group.ports;
+  return connection;
+}
+
+/** A report's answer as groups and address-block connections; a report built from pairs alone gets one group per pair. */
+function sharesOf(report: WhoCanReport): {
+  groups: readonly ConnectionGroup[];
+  deniedGroups: readonly ConnectionGroup[];
+  external: readonly Connection[];
+} {
+  if (report.groups && report.deniedGroups && report.external) {
+    return { groups: report.groups, deniedGroups: report.deniedGroups, external: report.external };
+  }
+  const single = (connection: Connection): ConnectionGroup[] =>
+    'pod' in connection.from ? [{ ...connection, targets: [connection.to], sources: [connection.from.pod] }] : [];
+  return {
+    groups: report.groups ?? report.connections.flatMap(single),
+    deniedGroups: report.deniedGroups ?? report.denied.flatMap(single),
+    external: report.external ?? report.connections.filter((connection) => 'ipBlock' in connection.from),
+  };
+}
+
+/** Groups with the same target pods (the engine shares one list per target class and port). */
+interface SharedTargets {
+  targets: PodRef[];
+  groups: ConnectionGroup[];
+}
+
+/** The groups of each target pod, as lists sharing their targets, keyed `namespace/name`. */
+function groupsByTarget(groups: readonly ConnectionGroup[]): Map<string, SharedTargets[]> {
+  const byTargets = new Map<readonly PodRef[], SharedTargets>();
+  for (const group of groups) {
+    let shared = byTargets.get(group.targets);
+    if (!shared) {
+      shared = { targets: group.targets, groups: [] };
+      byTargets.set(group.targets, shared);
+    }
+    shared.groups.push(group);
+  }
+  const byTarget = new Map<string, SharedTargets[]>();
+  for (const shared of byTargets.values()) {
+    for (const target of shared.targets) {
+      const key = podKey(target);
+      const list = byTarget.get(key);
+      if (list) list.push(shared);
+      else byTarget.set(key, [shared]);
+    }
+  }
+  return byTarget;
+}
+
 /**
- * Groups connections into rows so that a row always means "each target pod in it is reached by each
- * source in it, with these cells": first the sources of each target pod are collected per source
- * workload (or address block) and identical cells, then target pods of one workload with the same
- * sources share a row. Replicas with the same answer fold into one row; different answers never do.
+ * Groups the answer into rows so that a row always means "each target pod in it is reached by each
+ * source in it (a pod never by itself), with these cells". Rows come from the engine's groups, never
+ * from pod pairs: target pods that share their groups and workload form a block, each group's sources
+ * are split by workload, and blocks of one workload with the same sources and cells share a row.
+ * Replicas with the same answer fold into one row; different answers never do.
  */
 function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
-  const perTarget = new Map<string, Row>();
-  const add = (connection: Connection, denied: boolean): void => {
+  const shares = sharesOf(report);
+  const perBlock = new Map<string, Row>();
+  const slicesOfSources = new Map<ConnectionGroup, WorkloadSlice[]>();
+  const addBlock = (target: PodRef, shared: SharedTargets, denied: boolean): PodRef[] => {
+    const self = workloadLabel(target, report.workloads);
+    const block = shared.targets.filter((pod) => workloadLabel(pod, report.workloads).key === self.key);
+    // Blocks of the same pods share rows (one block per target class; one per pod for a report of pairs).
+    const blockId = `${denied}:${block.map(podKey).join(',')}`;
+    for (const group of shared.groups) {
+      let slices = slicesOfSources.get(group);
+      if (!slices) {
+        slices = sliceByWorkload(group.sources, report.workloads);
+        slicesOfSources.set(group, slices);
+      }
+      for (const source of slices) {
+        const sample = pairOf(group, source.pods[0], block[0]);
+        const rest = restCells(sample, denied, source.label, self.label, opts);
+        const key = [blockId, source.key, ...rest].join('\u0000');
+        let row = perBlock.get(key);
+        if (!row) {
+          row = {
+            cells: [self.label, source.label, '', ...rest],
+            targetKey: self.key,
+            targetLabel: self.label,
+            targetPods: new Set(block.map(podKey)),
+            sourcePods: new Set(),
+            isAddress: false,
+          };
+          perBlock.set(key, row);
+        }
+        for (const pod of source.pods) row.sourcePods.add(podKey(pod));
+      }
+    }
+    return block;
+  };
+  const addExternal = (connection: Connection) => {
     const target = workloadLabel(connection.to, report.workloads);
     const source = peerLabel(connection.from, report.workloads);
-    const rest = restCells(connection, denied, source.label, target.label, opts);
-    const key = [podKey(connection.to), source.key, ...rest].join('\u0000');
-    let row = perTarget.get(key);
-    if (!row) {
-      row = {
-        cells: [target.label, source.label, '', ...rest],
-        targetKey: target.key,
-        targetLabel: target.label,
-        targetPods: new Set([podKey(connection.to)]),
-        sourcePods: new Set(),
-        isAddress: 'ipBlock' in connection.from,
-      };
-      perTarget.set(key, row);
-    }
-    if ('pod' in connection.from) row.sourcePods.add(podKey(connection.from.pod));
+    const rest = restCells(connection, false, source.label, target.label, opts);
+    const key = [`pod:${podKey(connection.to)}`, source.key, ...rest].join('\u0000');
+    if (perBlock.has(key)) return;
+    perBlock.set(key, {
+      cells: [target.label, source.label, '', ...rest],
+      targetKey: target.key,
+      targetLabel: target.label,
+      targetPods: new Set([podKey(connection.to)]),
+      sourcePods: new Set(),
+      isAddress: true,
+    });
   };
-  for (const connection of report.connections) add(connection, false);
-  if (opts.explain) for (const connection of report.denied) add(connection, true);
+  const externalOf = new Map<string, Connection[]>();
+  for (const connection of shares.external) {
+    const key = podKey(connection.to);
+    externalOf.set(key, [...(externalOf.get(key) ?? []), connection]);
+  }
+  // Rows appear in the order of the targets, as the connections do: allowed (pods, then addresses), then denied.
+  const walk = (groups: readonly ConnectionGroup[], denied: boolean) => {
+    const byTarget = groupsByTarget(groups);
+    const done = new Map<SharedTargets, Set<string>>();
+    for (const target of report.targets) {
+      const key = podKey(target);
+      for (const shared of byTarget.get(key) ?? []) {
+        const seen = done.get(shared) ?? new Set<string>();
+        done.set(shared, seen);
+        if (!seen.has(key)) for (const pod of addBlock(target, shared, denied)) seen.add(podKey(pod));
+      }
+      if (!denied) for (const connection of externalOf.get(key) ?? []) addExternal(connection);
+    }
+  };
+  walk(shares.groups, false);
+  if (opts.explain) walk(shares.deniedGroups, true);
   const rows = new Map<string, Row>();
-  for (const row of perTarget.values()) {
+  for (const row of perBlock.values()) {
     const key = [row.targetKey, ...row.cells.slice(1), [...row.sourcePods].sort().join(',')].join('\u0000');
     const existing = rows.get(key);
     if (existing) for (const pod of row.targetPods) existing.targetPods.add(pod);
     else rows.set(key, row);
   }
   return [...rows.values()];
+}
+
+/** Source pods of a row that reach at least one of its target pods: a pod is never its own source. */
+function countSources(row: Row): number {
+  if (row.targetPods.size !== 1) return row.sourcePods.size;
+  const [only] = row.targetPods;
+  return row.sourcePods.size - (row.sourcePods.has(only) ? 1 : 0);
+}
+
+/** How many pod names -o wide lists after a partial row's count. */
+const LISTED_PODS = 5;
+
+/** `(1 of 2 pods)`, and in -o wide the pods: `(1 of 2 pods: db-0)`. */
+function formatPartial(pods: Set<string>, total: number, wide: boolean): string {
+  const count = `${pods.size} of ${total} pods`;
+  if (!wide) return `(${count})`;
+  const names = [...pods].map((key) => key.slice(key.indexOf('/') + 1)).sort();
+  const shown = names.slice(0, LISTED_PODS).join(', ');
+  const more = names.length > LISTED_PODS ? ` and ${names.length - LISTED_PODS} more` : '';
+  return `(${count}: ${shown}${more})`;
 }
 
 /** The table view: grouped rows, kubectl look. Returns '' when there is nothing to show. */
@@ -270,12 +426,19 @@ export function formatWhoCanTable(report: WhoCanReport, opts: WhoCanTableOptions
     const { key } = workloadLabel(target, report.workloads);
     targetsPerGroup.set(key, (targetsPerGroup.get(key) ?? 0) + 1);
   }
-  const rows = groupRows(report, opts).map((row) => {
+  const rows = groupRows(report, opts).flatMap((row) => {
     const cells = [...row.cells];
     const total = targetsPerGroup.get(row.targetKey) ?? row.targetPods.size;
-    if (row.targetPods.size < total) cells[0] = `${row.targetLabel} (${row.targetPods.size} of ${total} pods)`;
-    cells[2] = row.isAddress ? '-' : String(row.sourcePods.size);
-    return cells;
+    if (row.targetPods.size < total) {
+      cells[0] = `${row.targetLabel} ${formatPartial(row.targetPods, total, opts.wide === true)}`;
+    }
+    if (row.isAddress) cells[2] = '-';
+    else {
+      const sources = countSources(row);
+      if (sources === 0) return [];
+      cells[2] = String(sources);
+    }
+    return [cells];
   });
   const headers = opts.explain ? HEADERS.explain : opts.wide ? HEADERS.wide : HEADERS.table;
   const verdictColumn = opts.explain ? 4 : -1;
@@ -404,4 +567,103 @@ export function toWhoCanDocument(report: WhoCanReport, opts: { explain?: boolean
     ...(opts.explain ? { denied: report.denied.map((connection) => connectionDocument(connection, true)) } : {}),
     warnings: report.warnings,
   };
+}
+
+/**
+ * The pairs of a report, one by one in engine order (per target: its pod sources group by group,
+ * then its address blocks), expanded lazily from the groups; never a pod to itself.
+ */
+export function* iteratePairs(report: WhoCanReport, which: 'connections' | 'denied'): Generator<Connection> {
+  const shares = sharesOf(report);
+  const byTarget = groupsByTarget(which === 'denied' ? shares.deniedGroups : shares.groups);
+  const externalOf = new Map<string, Connection[]>();
+  if (which === 'connections') {
+    for (const connection of shares.external) {
+      const key = podKey(connection.to);
+      externalOf.set(key, [...(externalOf.get(key) ?? []), connection]);
+    }
+  }
+  const seen = new Set<string>();
+  for (const target of report.targets) {
+    const key = podKey(target);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    for (const shared of byTarget.get(key) ?? []) {
+      for (const group of shared.groups) {
+        for (const from of group.sources) if (!isSamePod(from, target)) yield pairOf(group, from, target);
+      }
+    }
+    yield* externalOf.get(key) ?? [];
+  }
+}
+
+/**
+ * The JSON text of allowed entries, fast: pairs of one group share everything but `from` and `to`,
+ * so that part is rendered once per answer and each pair only adds its two pods.
+ */
+function allowedEntryText(): (item: unknown) => string {
+  const rests = new WeakMap<Decision, Map<unknown, string>>();
+  const pods = new Map<PodRef, string>();
+  const podText = (pod: PodRef) => {
+    let text = pods.get(pod);
+    if (text === undefined) {
+      text = jsonAt({ namespace: pod.namespace, pod: pod.name }, 3);
+      pods.set(pod, text);
+    }
+    return text;
+  };
+  return (item) => {
+    const connection = item as Connection;
+    if ('ipBlock' in connection.from) return jsonAt(connectionDocument(connection, false), 2);
+    let byPorts = rests.get(connection.decision);
+    if (!byPorts) {
+      byPorts = new Map();
+      rests.set(connection.decision, byPorts);
+    }
+    const portKey = connection.ports ?? `${connection.port}/${connection.protocol}/${connection.portName}`;
+    let rest = byPorts.get(portKey);
+    if (rest === undefined) {
+      const others: Partial<ConnectionDocument> = connectionDocument(connection, false);
+      delete others.from;
+      delete others.to;
+      rest = jsonAt(others, 2).slice(1);
+      byPorts.set(portKey, rest);
+    }
+    return `{\n      "from": ${podText(connection.from.pod)},\n      "to": ${podText(connection.to)},${rest}`;
+  };
+}
+
+/**
+ * Writes the document of a report (docs/output.md) to a sink, entry by entry, expanding the groups
+ * lazily: the bytes of renderDocument(toWhoCanDocument(...)), at any size.
+ */
+export async function writeWhoCanDocument(
+  report: WhoCanReport,
+  format: 'json' | 'yaml',
+  sink: DocumentSink,
+  opts: { explain?: boolean } = {},
+): Promise<void> {
+  const documents = function* (which: 'connections' | 'denied'): Generator<ConnectionDocument> {
+    for (const connection of iteratePairs(report, which)) yield connectionDocument(connection, which === 'denied');
+  };
+  const fields: DocumentField[] = [];
+  if (report.allowed !== undefined) fields.push({ key: 'allowed', value: report.allowed });
+  if (format === 'json') {
+    // Allowed entries are rendered by allowedEntryText; denied ones (with their sentences) in full.
+    const allowedText = allowedEntryText();
+    const texts = function* (which: 'connections' | 'denied'): Generator<string> {
+      for (const connection of iteratePairs(report, which)) {
+        yield which === 'connections' ? allowedText(connection) : jsonAt(connectionDocument(connection, true), 2);
+      }
+    };
+    fields.push({ key: 'connections', items: texts('connections') });
+    if (opts.explain) fields.push({ key: 'denied', items: texts('denied') });
+    fields.push({ key: 'warnings', value: report.warnings });
+    await writeDocument(fields, format, sink, (text) => text as string);
+    return;
+  }
+  fields.push({ key: 'connections', items: documents('connections') });
+  if (opts.explain) fields.push({ key: 'denied', items: documents('denied') });
+  fields.push({ key: 'warnings', value: report.warnings });
+  await writeDocument(fields, format, sink);
 }
