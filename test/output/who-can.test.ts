@@ -113,6 +113,35 @@ describe('formatWhoCanTable', () => {
     expect(rows[0]).toMatch(/^x\/deployment\/api \(1 of 3 pods\) +y\/deployment\/web +1 +81\/TCP/);
   });
 
+  it('names the pods of a partial row with -o wide', () => {
+    const [, row] = formatWhoCanTable(replicaReport(), { wide: true }).split('\n');
+    expect(row).toMatch(/^x\/deployment\/api \(2 of 3 pods: api-1, api-2\) +y\/deployment\/web +3 /);
+  });
+
+  it('folds replicas that reach each other into one row, from the groups, never counting a pod as its own source', () => {
+    const web = ['web-0', 'web-1', 'web-2'].map((name) => ({ namespace: 'y', name }));
+    const workloads = new Map(web.map((pod) => [`y/${pod.name}`, { kind: 'Deployment', name: 'web' }]));
+    const group = { targets: web, sources: web, port: 80, protocol: 'TCP' as const, decision: ISOLATED };
+    const report: WhoCanReport = {
+      targets: web,
+      connections: [],
+      denied: [],
+      warnings: [],
+      workloads,
+      groups: [group],
+      deniedGroups: [],
+      external: [],
+    };
+    expect(formatWhoCanTable(report, { noHeaders: true })).toBe(
+      'y/deployment/web   y/deployment/web   3   80/TCP   x/allow-web\n',
+    );
+    // One replica asked about: it is reached by the two others.
+    const one = { ...report, targets: [web[0]], groups: [{ ...group, targets: [web[0]] }] };
+    expect(formatWhoCanTable(one, { noHeaders: true, wide: true })).toMatch(
+      /^y\/deployment\/web +y\/deployment\/web +2 +80\/TCP +x\/allow-web /,
+    );
+  });
+
   it('colours verdicts only when asked', () => {
     const report = replicaReport();
     expect(formatWhoCanTable(report, { explain: true, color: true })).toContain('\u001b[32mallowed\u001b[39m');
