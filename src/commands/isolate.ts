@@ -23,6 +23,7 @@ import type { ClusterSnapshot, Direction, PolicyRef } from '../lib/engine/model.
 import { formatPortSet } from '../lib/engine/ports.js';
 import { NetpolError, UsageError } from '../lib/errors.js';
 import { renderDocument } from '../lib/output/render.js';
+import { formatWorkloadRef } from '../lib/output/names.js';
 import { formatTable } from '../lib/output/table.js';
 import {
   formatOutcomes,
@@ -402,9 +403,9 @@ function formatPreview(world: World, result: IsolateResult, options: IsolateOpti
     return text + indent(formatTable(['FROM', 'TO', 'PORTS'], rows));
   }
   const groups = groupChanges(world, changes);
-  const workload = (w: { namespace: string; kind: string; name: string }) =>
-    `${w.namespace}/${w.kind.toLowerCase()}/${w.name}`;
-  const rows = groups.slice(0, PREVIEW_GROUPS).map((g) => [String(g.count), workload(g.from), workload(g.to)]);
+  const rows = groups
+    .slice(0, PREVIEW_GROUPS)
+    .map((g) => [String(g.count), formatWorkloadRef(g.from), formatWorkloadRef(g.to)]);
   text += indent(formatTable(['CONNECTIONS', 'FROM', 'TO'], rows));
   if (groups.length > PREVIEW_GROUPS) text += `  ... and ${plural(groups.length - PREVIEW_GROUPS, 'more group')}\n`;
   return text + '  (--explain lists every connection)\n';

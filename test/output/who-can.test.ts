@@ -77,7 +77,7 @@ describe('port sets', () => {
     expect(formatPortSet(ports)).toBe('80/TCP, 8000-9000/TCP, 53/UDP');
     expect(formatPortSet(ALL)).toBe('all');
     expect(formatPortSet(EMPTY)).toBe('none');
-    expect(formatPortSet({ ...EMPTY, TCP: [{ from: 1, to: 65535 }] })).toBe('1-65535/TCP');
+    expect(formatPortSet({ ...EMPTY, TCP: [{ from: 1, to: 65535 }] })).toBe('all/TCP');
     expect(portSetDocument(ports)).toEqual([
       { protocol: 'TCP', port: 80 },
       { protocol: 'TCP', port: 8000, endPort: 9000 },

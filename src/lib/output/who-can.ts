@@ -14,7 +14,9 @@ import type {
   RuleRef,
 } from '../engine/model.js';
 import { PROTOCOLS } from '../engine/model.js';
+import { formatPortSet } from '../engine/ports.js';
 import type { Connection, ConnectionGroup } from '../engine/who-can.js';
+import { formatWorkloadRef } from './names.js';
 import { paint } from './render.js';
 import { jsonAt, writeDocument, type DocumentField, type DocumentSink } from './stream.js';
 import { formatTable } from './table.js';
@@ -101,16 +103,8 @@ function isAllPorts(ports: PortSet): boolean {
   return PROTOCOLS.every((protocol) => isFullRange(ports[protocol]));
 }
 
-/** A port set as text: `80/TCP, 8000-9000/TCP, 53/UDP`, `all`, or `none`. */
-export function formatPortSet(ports: PortSet): string {
-  if (isAllPorts(ports)) return 'all';
-  const parts = PROTOCOLS.flatMap((protocol) =>
-    ports[protocol].map((range) =>
-      range.from === range.to ? `${range.from}/${protocol}` : `${range.from}-${range.to}/${protocol}`,
-    ),
-  );
-  return parts.length === 0 ? 'none' : parts.join(', ');
-}
+/** Port sets are written as everywhere else: `80/TCP, 8000-9000/TCP`, `all/SCTP`, `all`, `none`. */
+export { formatPortSet };
 
 /** The port a connection was asked about: `80/TCP`, or `80/TCP (http)` for a named port. */
 function formatQueriedPort(connection: Connection): string {
@@ -128,7 +122,7 @@ function formatConnectionPorts(connection: Connection, denied: boolean): string 
 function workloadLabel(pod: PodRef, workloads: ReadonlyMap<string, WorkloadRef>): { key: string; label: string } {
   const owner = workloads.get(podKey(pod));
   if (!owner || owner.kind === 'Pod') return { key: `pod:${podKey(pod)}`, label: podKey(pod) };
-  const label = `${pod.namespace}/${owner.kind.toLowerCase()}/${owner.name}`;
+  const label = formatWorkloadRef({ namespace: pod.namespace, ...owner });
   return { key: `workload:${label}`, label };
 }
 
