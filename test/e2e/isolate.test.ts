@@ -46,7 +46,11 @@ describe('isolate on a real API server', () => {
       const ns = await seedNamespace();
       const first = await runCli(['isolate', ns, '--yes']);
       expect(first).toMatchObject({ code: 0, stdout: 'networkpolicy.networking.k8s.io/default-deny created\n' });
-      expect(first.stderr).toContain('Preview: 1 pod-to-pod connection allowed today would be denied:');
+      expect(first.stderr).toMatch(/Preview: \d+ pod-to-pod connections? allowed today would be denied:/);
+      // Pods of other tests share this cluster and may reach the namespace too; inside it, the one
+      // connection allowed today (backend -> frontend; pol1 guards backend) is what gets cut.
+      expect(first.stderr).toMatch(new RegExp(`${ns}/(pod/)?backend\\s+${ns}/(pod/)?frontend`));
+      expect(first.stderr).not.toMatch(new RegExp(`${ns}/(pod/)?frontend\\s+${ns}/(pod/)?backend`));
       const created = (await policies(ns)).find((p) => p.metadata.name === 'default-deny');
       expect(created?.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'kubectl-netpol' });
       expect(created?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
