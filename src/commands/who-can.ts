@@ -6,7 +6,7 @@ import { compileWorld, type World } from '../lib/engine/compile.js';
 import type { PodRef, PortQuery, Warning } from '../lib/engine/model.js';
 import { parseSelector, SelectorSyntaxError } from '../lib/engine/selector.js';
 import { resolveServicePort, resolveTargets, workloadOf, type TargetSpec } from '../lib/engine/targets.js';
-import { whoCan, type Connection, type WhoCanResult } from '../lib/engine/who-can.js';
+import { whoCan, type Connection } from '../lib/engine/who-can.js';
 import { DeniedResult, NetpolError, UsageError } from '../lib/errors.js';
 import { parsePortFlag, toPortQuery } from '../lib/flags.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from '../lib/output/graph.js';
@@ -251,7 +251,7 @@ function answer(world: World, options: WhoCanOptions, namespace: string): WhoCan
     warnings: [...reported.values()],
     groups: result.groups,
     deniedGroups: result.deniedGroups,
-    external: addressConnectionsOf(result),
+    external: result.external,
     workloads: workloadsOf(world),
     // Pod pairs can be millions: expanded only when asked for, from the groups (the views never ask).
     get connections() {
@@ -264,21 +264,6 @@ function answer(world: World, options: WhoCanOptions, namespace: string): WhoCan
     },
   };
   return report;
-}
-
-/**
- * The address-block connections of an answer, without expanding its pod pairs. The engine appends them
- * to `connections`, which it expands from `groups` on first read, so they are read with the groups
- * set aside. The result's own `connections` is then stale: the report expands pairs itself.
- * TODO(engine): expose them as a field of WhoCanResult and drop this.
- */
-function addressConnectionsOf(result: WhoCanResult & { groups: unknown[] }): Connection[] {
-  const groups = result.groups.splice(0);
-  try {
-    return result.connections.filter((connection) => 'ipBlock' in connection.from);
-  } finally {
-    for (const group of groups) result.groups.push(group);
-  }
 }
 
 function isEmpty(report: WhoCanReport): boolean {

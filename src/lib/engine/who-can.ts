@@ -310,7 +310,7 @@ function expand(groups: ConnectionGroup[], targetOrder: Map<string, number>): Co
 export function whoCan(
   world: World,
   query: WhoCanQuery,
-): WhoCanResult & { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[] } {
+): WhoCanResult & { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[]; external: Connection[] } {
   const warnings: Warning[] = [];
   const external: Connection[][] = [];
   const groups: ConnectionGroup[] = [];
@@ -428,6 +428,8 @@ export function whoCan(
   return {
     groups,
     deniedGroups,
+    // Address blocks that reach the targets, per target in order (also at the end of each target's connections).
+    external: external.flatMap((list) => list ?? []),
     warnings,
     // Pairs are expanded on first use: counting and grouping callers never pay for them.
     get connections() {
