@@ -136,16 +136,3 @@ export function decideOnAllPorts(pair: PairAnalysis): { decision: Decision; port
   // Each side may allow ports the other does not: the connection needs a port both allow.
   return { decision: { allowed: !isEmptyPortSet(ports), ingress, egress }, ports };
 }
-
-/** The decision for traffic that is always allowed: a pod to itself. */
-export function selfDecision(): Decision {
-  const side: DirectionDecision = {
-    allowed: true,
-    isolated: false,
-    selectedBy: [],
-    allowedBy: [],
-    peerAdmittedBy: [],
-    applies: false,
-  };
-  return { allowed: true, ingress: side, egress: side };
-}
