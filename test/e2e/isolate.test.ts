@@ -44,13 +44,14 @@ describe('isolate on a real API server', () => {
     'isolates, is idempotent, shows status, adds egress in the same policy, and --off removes only its own',
     async () => {
       const ns = await seedNamespace();
-      const first = await runCli(['isolate', ns, '--yes']);
+      const first = await runCli(['isolate', ns, '--yes', '--explain']);
       expect(first).toMatchObject({ code: 0, stdout: 'networkpolicy.networking.k8s.io/default-deny created\n' });
       expect(first.stderr).toMatch(/Preview: \d+ pod-to-pod connections? allowed today would be denied:/);
       // Pods of other tests share this cluster and may reach the namespace too; inside it, the one
       // connection allowed today (backend -> frontend; pol1 guards backend) is what gets cut.
-      expect(first.stderr).toMatch(new RegExp(`${ns}/(pod/)?backend\\s+${ns}/(pod/)?frontend`));
-      expect(first.stderr).not.toMatch(new RegExp(`${ns}/(pod/)?frontend\\s+${ns}/(pod/)?backend`));
+      // --explain lists every connection, one per line: FROM TO PORTS.
+      expect(first.stderr).toMatch(new RegExp(`^\\s*${ns}/(pod/)?backend\\s+${ns}/(pod/)?frontend\\s+all$`, 'm'));
+      expect(first.stderr).not.toMatch(new RegExp(`^\\s*${ns}/(pod/)?frontend\\s+${ns}/(pod/)?backend\\s`, 'm'));
       const created = (await policies(ns)).find((p) => p.metadata.name === 'default-deny');
       expect(created?.metadata.labels).toEqual({ 'app.kubernetes.io/managed-by': 'kubectl-netpol' });
       expect(created?.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
