@@ -92,25 +92,23 @@ function runMatrix(
   // A fresh world per matrix, so no answer is served from an earlier query's memo.
   const world = compileWorld(snapshot);
   const numeric = port && typeof port.port === 'number' ? { port: port.port, protocol: port.protocol } : undefined;
-  const total = world.classes.length;
-  let done = 0;
   const start = performance.now();
-  const overBudget = new Error('over budget');
-  try {
-    const { pairCount } = reachabilityMatrix(world, numeric, () => {
-      done++;
-      if (done % 64 === 0 && performance.now() - start > budgetMs && done < total) throw overBudget;
-    });
-    return { ms: performance.now() - start, pairs: pairCount };
-  } catch (err) {
-    if (err !== overBudget) throw err;
-    const elapsed = performance.now() - start;
-    return {
-      ms: null,
-      pairs: null,
-      over: { budgetMs, doneTargets: done, totalTargets: total, estimateMs: (elapsed * total) / done },
-    };
-  }
+  let done = 0;
+  let total = 0;
+  const { pairCount, complete } = reachabilityMatrix(world, numeric, {
+    progress: (d, t) => {
+      done = d;
+      total = t;
+      return d % 64 !== 0 || performance.now() - start <= budgetMs;
+    },
+  });
+  const elapsed = performance.now() - start;
+  if (complete) return { ms: elapsed, pairs: pairCount };
+  return {
+    ms: null,
+    pairs: null,
+    over: { budgetMs, doneTargets: done, totalTargets: total, estimateMs: (elapsed * total) / done },
+  };
 }
 
 /** Runs one size; progress goes to `log`. */

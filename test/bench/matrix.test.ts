@@ -13,10 +13,12 @@ describe('reachabilityMatrix', () => {
     for (const port of [{ port: 80, protocol: 'TCP' as const }, { port: 53, protocol: 'UDP' as const }, undefined]) {
       const listed = whoCan(world, { targets, port }).connections.filter((c) => 'pod' in c.from);
       const seen = new Map<string, string>();
-      reachabilityMatrix(world, port, (target, allowed) => {
-        for (const [id, ports] of allowed) {
-          seen.set(`${id}>${target.id}`, ports === true ? 'port' : formatPortSet(ports));
-        }
+      reachabilityMatrix(world, port, {
+        visit: (target, allowed) => {
+          for (const [id, ports] of allowed) {
+            seen.set(`${id}>${target.id}`, ports === true ? 'port' : formatPortSet(ports));
+          }
+        },
       });
       expect(reachabilityMatrix(world, port).pairCount).toBe(listed.length);
       // Each listed pair's ports are what the matrix says for its two classes.

@@ -83,6 +83,10 @@ export interface PodClass {
   ipBlockIds: ReadonlySet<number>;
   /** Id of that set of ipBlocks; classes with the same set share it (and the Set object). */
   ipSignature: number;
+  /** Id of the label class: classes alike except for their ipBlock hits (same namespace, labels, named ports). */
+  labelClass: number;
+  /** Id of the named ports that rules refer to (classes with the same id resolve every rule's ports alike). */
+  namedPorts: number;
   /** Policies that select these pods, per direction. */
   ingressPolicies: CompiledPolicy[];
   egressPolicies: CompiledPolicy[];
@@ -98,6 +102,8 @@ export interface World {
   policies: CompiledPolicy[];
   pods: PodInfo[];
   classes: PodClass[];
+  /** Label class id -> its classes (they differ only in the ipBlocks their IPs fall in). */
+  labelClasses: PodClass[][];
   /** ns/name -> pod */
   podsByKey: Map<string, PodInfo>;
   /** Namespace name -> labels (always including kubernetes.io/metadata.name). */
@@ -124,7 +130,6 @@ export interface WorldIndex {
   egressOpenClasses: Int32Array;
   /** Policy -> the classes it selects for egress. */
   egressClassesByPolicy: Map<CompiledPolicy, Int32Array>;
-  /** ipBlock peer id -> classes with an IP inside it. */
   /** ipBlock signature id -> classes that have it (few signatures: one per address interval). */
   classesBySignature: number[][];
   /** ipBlock signature id -> the ipBlock ids in it. */
@@ -140,6 +145,12 @@ export interface WorldIndex {
   egressByIpBlock: Map<number, EgressRuleOf[]>;
   /** Memo: peer -> classes it admits (source side of ingress rules). */
   peerClasses: WeakMap<CompiledPeer, Int32Array>;
+  /** Memo: the same, by the peer's selectors (or ipBlock) and namespace, shared by peers alike. */
+  peerClassesByKey: Map<string, Int32Array>;
+  /** Memo: namespace selector key -> the namespaces it selects. */
+  namespacesBySelector: Map<string, string[]>;
+  /** Namespace -> its label classes. */
+  labelClassesByNamespace: Map<string, number[]>;
 }
 
 /** `namespace/name` of a pod or policy. */
@@ -300,6 +311,9 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const podsByKey = new Map<string, PodInfo>();
   const classes: PodClass[] = [];
   const classByKey = new Map<string, PodClass>();
+  const labelClasses: PodClass[][] = [];
+  const labelClassByKey = new Map<string, number>();
+  const namedPortIds = new Map<string, number>();
   const sortedKeys = [...podKeys].sort();
   let podsWithoutIp = 0;
   // Pods in one address interval share one array of block ids; each distinct array becomes a signature.
@@ -335,7 +349,9 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
         : [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b),
     );
     const projection = sortedKeys.map((k) => (k in labels ? `${k}=${labels[k]}` : '')).join('\u0001');
-    const classKey = [ref.namespace, projection, signature, namedPortSignature(pod, portNames)].join('\u0000');
+    const portKey = namedPortSignature(pod, portNames);
+    const labelKey = [ref.namespace, projection, portKey].join('\u0000');
+    const classKey = `${labelKey}\u0000${signature}`;
     let cls = classByKey.get(classKey);
     const info: PodInfo = {
       ref,
@@ -350,8 +366,16 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       const inNamespace = policiesByNamespace.get(ref.namespace) ?? [];
       // A policy's podSelector selects pods in the policy's own namespace only.
       const selecting = inNamespace.filter((p) => p.podSelector.matches(labels));
+      let labelClass = labelClassByKey.get(labelKey);
+      if (labelClass === undefined) {
+        labelClass = labelClasses.length;
+        labelClasses.push([]);
+        labelClassByKey.set(labelKey, labelClass);
+      }
       cls = {
         id: classes.length,
+        labelClass,
+        namedPorts: namedPortIds.get(portKey) ?? namedPortIds.set(portKey, namedPortIds.size).size - 1,
         namespace: ref.namespace,
         representative: info,
         labels,
@@ -364,6 +388,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
         memberRefs: [],
       };
       classes.push(cls);
+      labelClasses[labelClass].push(cls);
       classByKey.set(classKey, cls);
     }
     cls.members.push(info);
@@ -384,6 +409,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     policies,
     pods,
     classes,
+    labelClasses,
     podsByKey,
     namespaceLabels,
     index,
@@ -424,7 +450,12 @@ function buildIndex(
     egressByDestinationNamespace: new Map(),
     egressByIpBlock: new Map(),
     peerClasses: new WeakMap(),
+    peerClassesByKey: new Map(),
+    namespacesBySelector: new Map(),
+    labelClassesByNamespace: new Map(),
   };
+  for (const [ns, list] of classesByNamespace)
+    index.labelClassesByNamespace.set(ns, [...new Set(list.map((c) => c.labelClass))]);
   const namespacesOf = new Map<CompiledSelector, string[]>();
   for (const policy of policies) {
     // A policy that selects no pod for egress constrains no traffic.
@@ -459,28 +490,54 @@ function buildIndex(
   return index;
 }
 
-/** The classes whose pods a peer admits (memoised per world). */
+/** The classes whose pods a peer admits (memoised per world, and across peers with the same selectors). */
 export function classesOfPeer(world: World, peer: CompiledPeer, policyNamespace: string): Int32Array {
-  const known = world.index.peerClasses.get(peer);
+  const index = world.index;
+  const known = index.peerClasses.get(peer);
   if (known) return known;
-  let ids: Int32Array;
-  if (peer.kind === 'ipBlock') {
-    const { signatures, classesBySignature } = world.index;
-    ids = Int32Array.from(signatures.flatMap((set, sig) => (set.has(peer.id) ? classesBySignature[sig] : [])));
-  } else {
-    const out: number[] = [];
-    const namespaces = peer.namespaces
-      ? [...world.index.classesByNamespace.keys()].filter((ns) =>
-          peer.namespaces!.matches(world.namespaceLabels.get(ns)!),
-        )
-      : [policyNamespace];
-    for (const ns of namespaces) {
-      for (const cls of world.index.classesByNamespace.get(ns) ?? []) {
-        if (!peer.pods || peer.pods.matches(cls.labels)) out.push(cls.id);
-      }
-    }
-    ids = Int32Array.from(out);
+  const key =
+    peer.kind === 'ipBlock'
+      ? `ip\u0000${peer.id}`
+      : `${peer.namespaces ? peer.namespaces.key : `=${policyNamespace}`}\u0000${peer.pods ? peer.pods.key : '*'}`;
+  let ids = index.peerClassesByKey.get(key);
+  if (!ids) {
+    ids = peer.kind === 'ipBlock' ? classesOfIpBlock(world, peer.id) : classesOfSelectors(world, peer, policyNamespace);
+    index.peerClassesByKey.set(key, ids);
   }
-  world.index.peerClasses.set(peer, ids);
+  index.peerClasses.set(peer, ids);
   return ids;
+}
+
+function classesOfIpBlock(world: World, id: number): Int32Array {
+  const { signatures, classesBySignature } = world.index;
+  let n = 0;
+  for (let sig = 0; sig < signatures.length; sig++) if (signatures[sig].has(id)) n += classesBySignature[sig].length;
+  const ids = new Int32Array(n);
+  n = 0;
+  for (let sig = 0; sig < signatures.length; sig++)
+    if (signatures[sig].has(id)) for (const c of classesBySignature[sig]) ids[n++] = c;
+  return ids.sort();
+}
+
+function classesOfSelectors(world: World, peer: CompiledPeer & { kind: 'pods' }, policyNamespace: string): Int32Array {
+  const index = world.index;
+  let namespaces: string[];
+  if (!peer.namespaces) namespaces = [policyNamespace];
+  else {
+    const sel = peer.namespaces;
+    namespaces = index.namespacesBySelector.get(sel.key) ?? [];
+    if (!index.namespacesBySelector.has(sel.key)) {
+      namespaces = [...index.classesByNamespace.keys()].filter((ns) => sel.matches(world.namespaceLabels.get(ns)!));
+      index.namespacesBySelector.set(sel.key, namespaces);
+    }
+  }
+  const out: number[] = [];
+  for (const ns of namespaces) {
+    // Classes of one label class have the same labels: the selector is matched once for them all.
+    for (const lc of index.labelClassesByNamespace.get(ns) ?? []) {
+      const classes = world.labelClasses[lc];
+      if (!peer.pods || peer.pods.matches(classes[0].labels)) for (const c of classes) out.push(c.id);
+    }
+  }
+  return Int32Array.from(out).sort();
 }

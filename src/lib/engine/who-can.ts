@@ -448,35 +448,5 @@ export function whoCan(
   };
 }
 
-/** The reachability matrix between pod classes, summarised; pass `visit` to see each target class's answer. */
-export interface ClassMatrix {
-  /** Allowed (source pod, target pod) pairs, a pod to itself not counted. */
-  pairCount: number;
-  /** Allowed (source class, target class) pairs. */
-  classPairCount: number;
-}
-
-/**
- * The whole matrix for one port (or all ports when absent), computed between classes so it costs
- * classes², not pods². `visit` receives, per target class, its allowed source classes with their
- * ports (all-ports) or `true` (one port); the map is reused, so copy what you keep.
- */
-export function reachabilityMatrix(
-  world: World,
-  port?: { port: number; protocol: Protocol },
-  visit?: (target: PodClass, allowed: ReadonlyMap<number, PortSet | true>) => void,
-): ClassMatrix {
-  let pairCount = 0;
-  let classPairCount = 0;
-  for (const target of world.classes) {
-    const answer = answerForClass(world, target, port).allowed;
-    visit?.(target, answer);
-    let sources = 0;
-    for (const id of answer.keys()) sources += world.classes[id].members.length;
-    const members = target.members.length;
-    classPairCount += answer.size;
-    // Each target pod is reached by every allowed source pod except itself.
-    pairCount += members * sources - (answer.has(target.id) ? members : 0);
-  }
-  return { pairCount, classPairCount };
-}
+export type { ClassMatrix, MatrixOptions } from './matrix.js';
+export { reachabilityMatrix } from './matrix.js';

@@ -1,0 +1,457 @@
+/**
+ * The whole reachability matrix with bitsets over pods. Pods are laid out so that every class (and so
+ * every label class and namespace) is a run of bits; each source set is a bitset, and a target's
+ * allowed sources are (its ingress admits) AND (their egress admits it), a word at a time.
+ *
+ * Classes that differ only in the ipBlocks their IPs fall in share a label class: everything but the
+ * ipBlock peers is computed once per label class, the ipBlock part once per address signature.
+ * Without a port, the port space is cut into atoms (ranges no rule tells apart) and each atom is
+ * answered as one port.
+ */
+import type { CompiledPolicy, CompiledRule, PodClass, World } from './compile.js';
+import { classesOfPeer, portsOfRule } from './compile.js';
+import type { PortSet, Protocol } from './model.js';
+import { PROTOCOLS } from './model.js';
+import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
+
+/** Bits over pods, stored from word `lo` on (everything outside is zero). */
+interface Bits {
+  lo: number;
+  words: Int32Array;
+}
+
+const EMPTY: Bits = { lo: 0, words: new Int32Array(0) };
+
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
+}
+
+/** Sets `length` bits from bit `from` on. */
+function setRange(words: Int32Array, from: number, length: number): void {
+  let b = from;
+  const end = from + length;
+  for (; b < end && (b & 31) !== 0; b++) words[b >>> 5] |= 1 << (b & 31);
+  for (; b + 32 <= end; b += 32) words[b >>> 5] = -1;
+  for (; b < end; b++) words[b >>> 5] |= 1 << (b & 31);
+}
+
+/** One port to answer: a protocol and a number (the representative of an atom). */
+interface Point {
+  protocol: Protocol;
+  port: number;
+  key: string;
+}
+
+/** A set of ports no rule of a target tells apart: answered once, at `point`. */
+interface Atom {
+  point: Point;
+  ports: PortSet;
+}
+
+/** Pod bit layout and the memoised source sets of one world. */
+class Layout {
+  readonly start: Int32Array;
+  readonly size: Int32Array;
+  readonly nWords: number;
+  readonly all: Bits;
+  private readonly peerBits = new WeakMap<object, Bits>();
+  private readonly blockBits = new Map<number, Bits>();
+  private readonly namedPorts = new Map<CompiledRule, Map<number, PortSet>>();
+  private readonly signatureBits: Bits[] = [];
+  private readonly policyBits = new Map<CompiledPolicy, Bits>();
+  private readonly ipEgressMemo = new Map<string, Map<number, Bits>>();
+  private readonly ipEgressRules = new Map<number, { policy: CompiledPolicy; rule: CompiledRule }[]>();
+  readonly egressOpen: Bits;
+
+  constructor(readonly world: World) {
+    const n = world.classes.length;
+    this.start = new Int32Array(n);
+    this.size = new Int32Array(n);
+    let bit = 0;
+    // Namespace, then label class, then class: namespaces and label classes are runs of bits.
+    for (const list of world.index.classesByNamespace.values()) {
+      const seen = new Set<number>();
+      for (const c of list) {
+        if (seen.has(c.labelClass)) continue;
+        seen.add(c.labelClass);
+        for (const member of world.labelClasses[c.labelClass]) {
+          this.start[member.id] = bit;
+          this.size[member.id] = member.members.length;
+          bit += member.members.length;
+        }
+      }
+    }
+    this.nWords = (bit + 31) >>> 5;
+    this.all = this.ofClasses(world.classes.map((c) => c.id));
+    this.egressOpen = this.ofClasses(world.index.egressOpenClasses);
+  }
+
+  /** The pods of these classes as bits. */
+  ofClasses(ids: ArrayLike<number>): Bits {
+    if (ids.length === 0) return EMPTY;
+    let min = Infinity;
+    let max = -1;
+    for (let i = 0; i < ids.length; i++) {
+      const s = this.start[ids[i]];
+      const e = s + this.size[ids[i]] - 1;
+      if (this.size[ids[i]] === 0) continue;
+      if (s < min) min = s;
+      if (e > max) max = e;
+    }
+    if (max < 0) return EMPTY;
+    const lo = min >>> 5;
+    const words = new Int32Array((max >>> 5) - lo + 1);
+    for (let i = 0; i < ids.length; i++) setRange(words, this.start[ids[i]] - lo * 32, this.size[ids[i]]);
+    return { lo, words };
+  }
+
+  /** Pods a peer of a rule admits. */
+  peer(peer: Parameters<typeof classesOfPeer>[1], policyNamespace: string): Bits {
+    if (peer.kind === 'ipBlock') return this.ipBlock(peer.id);
+    // Peers alike share one class list (classesOfPeer), and so one bitset.
+    const ids = classesOfPeer(this.world, peer, policyNamespace);
+    let bits = this.peerBits.get(ids);
+    if (!bits) {
+      bits = this.ofClasses(ids);
+      this.peerBits.set(ids, bits);
+    }
+    return bits;
+  }
+
+  /** Pods with an address inside an ipBlock: from the address signatures that hold it, or all but those that do not. */
+  private ipBlock(id: number): Bits {
+    let bits = this.blockBits.get(id);
+    if (bits) return bits;
+    const { signatures } = this.world.index;
+    const inside: number[] = [];
+    const outside: number[] = [];
+    for (let sig = 0; sig < signatures.length; sig++) (signatures[sig].has(id) ? inside : outside).push(sig);
+    const acc = new Acc(this.nWords);
+    if (inside.length <= outside.length) for (const sig of inside) acc.or(this.signature(sig));
+    else {
+      // Every pod has exactly one signature: the block holds all pods but those of the other signatures.
+      acc.or(this.all);
+      for (const sig of outside) {
+        const { lo, words } = this.signature(sig);
+        for (let i = 0; i < words.length; i++) acc.words[lo + i] &= ~words[i];
+      }
+    }
+    bits = acc.toBits();
+    this.blockBits.set(id, bits);
+    return bits;
+  }
+
+  private signature(sig: number): Bits {
+    let bits = this.signatureBits[sig];
+    if (!bits) bits = this.signatureBits[sig] = this.ofClasses(this.world.index.classesBySignature[sig]);
+    return bits;
+  }
+
+  /** A rule's ports on the pods of a target class (named ports resolve alike for the same container ports), interned. */
+  ports(rule: CompiledRule, target: PodClass): PortSet {
+    if (rule.fixedPorts) return rule.fixedPorts;
+    let byLabelClass = this.namedPorts.get(rule);
+    if (!byLabelClass) this.namedPorts.set(rule, (byLabelClass = new Map()));
+    let ports = byLabelClass.get(target.namedPorts);
+    if (!ports) {
+      ports = this.world.portSets.intern(portsOfRule(rule, target.representative.pod));
+      byLabelClass.set(target.namedPorts, ports);
+    }
+    return ports;
+  }
+
+  /** Pods a policy selects for egress. */
+  policyEgress(policy: CompiledPolicy): Bits {
+    let bits = this.policyBits.get(policy);
+    if (!bits) {
+      bits = this.ofClasses(this.world.index.egressClassesByPolicy.get(policy) ?? []);
+      this.policyBits.set(policy, bits);
+    }
+    return bits;
+  }
+
+  /** Egress rules with an ipBlock peer that holds the addresses of this signature. */
+  egressRulesOfSignature(signature: number): { policy: CompiledPolicy; rule: CompiledRule }[] {
+    let rules = this.ipEgressRules.get(signature);
+    if (!rules) {
+      const seen = new Set<CompiledRule>();
+      rules = [];
+      for (const id of this.world.index.signatures[signature]) {
+        for (const r of this.world.index.egressByIpBlock.get(id) ?? []) {
+          if (seen.has(r.rule)) continue;
+          seen.add(r.rule);
+          rules.push(r);
+        }
+      }
+      this.ipEgressRules.set(signature, rules);
+    }
+    return rules;
+  }
+
+  /** Source pods whose egress admits a target of this class on `point` through an ipBlock rule. */
+  ipEgress(target: PodClass, point: Point): Bits {
+    const rules = this.egressRulesOfSignature(target.ipSignature);
+    if (rules.length === 0) return EMPTY;
+    // Named ports resolve on the target: then the answer is per label class, else per signature.
+    const named = rules.some((r) => r.rule.fixedPorts === undefined);
+    let memo = this.ipEgressMemo.get(point.key);
+    if (!memo) this.ipEgressMemo.set(point.key, (memo = new Map()));
+    const key = named ? target.ipSignature * 1048576 + target.namedPorts + 1 : target.ipSignature * 1048576;
+    let bits = memo.get(key);
+    if (!bits) {
+      const acc = new Acc(this.nWords);
+      for (const { policy, rule } of rules) {
+        if (portSetContains(this.ports(rule, target), point.protocol, point.port)) acc.or(this.policyEgress(policy));
+      }
+      bits = acc.toBits();
+      memo.set(key, bits);
+    }
+    return bits;
+  }
+}
+
+/** A full-width accumulator. */
+class Acc {
+  readonly words: Int32Array;
+  lo: number;
+  hi: number;
+  constructor(nWords: number) {
+    this.words = new Int32Array(nWords);
+    this.lo = nWords;
+    this.hi = 0;
+  }
+  clear(): void {
+    if (this.hi > this.lo) this.words.fill(0, this.lo, this.hi);
+    this.lo = this.words.length;
+    this.hi = 0;
+  }
+  or(bits: Bits): void {
+    const { lo, words } = bits;
+    const n = words.length;
+    if (n === 0) return;
+    const w = this.words;
+    for (let i = 0; i < n; i++) w[lo + i] |= words[i];
+    if (lo < this.lo) this.lo = lo;
+    if (lo + n > this.hi) this.hi = lo + n;
+  }
+  copyFrom(other: Acc): void {
+    this.clear();
+    this.words.set(other.words.subarray(other.lo, other.hi), other.lo);
+    this.lo = other.lo;
+    this.hi = other.hi;
+  }
+  toBits(): Bits {
+    if (this.hi <= this.lo) return EMPTY;
+    return { lo: this.lo, words: this.words.slice(this.lo, this.hi) };
+  }
+  has(bit: number): boolean {
+    return (this.words[bit >>> 5] & (1 << (bit & 31))) !== 0;
+  }
+}
+
+/** The number of bits set. */
+function count(a: Acc): number {
+  let n = 0;
+  for (let i = a.lo; i < a.hi; i++) n += popcount32(a.words[i]);
+  return n;
+}
+
+/** The atoms of the port space for these port sets: ranges each set holds whole or not at all. */
+function atomsOf(sets: PortSet[]): Atom[] {
+  const out = new Map<string, { point: Point; ranges: Record<Protocol, { from: number; to: number }[]> }>();
+  for (const protocol of PROTOCOLS) {
+    const cuts = new Set<number>([MIN_PORT]);
+    for (const s of sets) for (const r of s[protocol]) cuts.add(r.from).add(r.to + 1);
+    const points = [...cuts].filter((c) => c <= MAX_PORT).sort((a, b) => a - b);
+    for (let i = 0; i < points.length; i++) {
+      const from = points[i];
+      const to = (points[i + 1] ?? MAX_PORT + 1) - 1;
+      // Ranges that the same sets hold are one atom.
+      const member = sets.map((s) => (portSetContains(s, protocol, from) ? '1' : '0')).join('');
+      let atom = out.get(member);
+      if (!atom) {
+        atom = { point: { protocol, port: from, key: `${from}/${protocol}` }, ranges: { TCP: [], UDP: [], SCTP: [] } };
+        out.set(member, atom);
+      }
+      atom.ranges[protocol].push({ from, to });
+    }
+  }
+  return [...out.values()].map((a) => ({ point: a.point, ports: a.ranges }));
+}
+
+/** The reachability matrix, summarised. */
+export interface ClassMatrix {
+  /** Allowed (source pod, target pod) pairs, a pod to itself not counted. */
+  pairCount: number;
+  /** False when `progress` stopped it early. */
+  complete: boolean;
+}
+
+/** Options of reachabilityMatrix. */
+export interface MatrixOptions {
+  /**
+   * Receives, per target class, its allowed source classes with their ports (all ports) or `true`
+   * (one port). Costs a pass over every class per target: for tests and small worlds.
+   */
+  visit?: (target: PodClass, allowed: ReadonlyMap<number, PortSet | true>) => void;
+  /** Called after each label class; return false to stop early (the counts so far are returned). */
+  progress?: (done: number, total: number) => boolean;
+}
+
+/**
+ * The whole matrix for one port (or all ports when absent): for every target pod, the source pods
+ * allowed to reach it, counted a word of 32 pods at a time.
+ */
+export function reachabilityMatrix(
+  world: World,
+  port?: { port: number; protocol: Protocol },
+  options: MatrixOptions = {},
+): ClassMatrix {
+  const layout = new Layout(world);
+  const n = layout.nWords;
+  const ingressAcc: Acc[] = [];
+  const labelAcc: Acc[] = [];
+  const union = new Acc(n);
+  const scratch = new Acc(n);
+  let pairCount = 0;
+  const total = world.labelClasses.length;
+  for (let lc = 0; lc < total; lc++) {
+    const classes = world.labelClasses[lc];
+    const target = classes[0];
+    const ingressRules: { rule: CompiledRule; ports: PortSet; namespace: string }[] = [];
+    for (const policy of target.ingressPolicies)
+      for (const rule of policy.ingress ?? [])
+        ingressRules.push({
+          rule,
+          ports: layout.ports(rule, target),
+          namespace: policy.ref.namespace,
+        });
+    const egressRules = egressRulesAdmitting(layout, target);
+    // Atoms: one port asked about, or the cuts of every rule that may apply to this target.
+    let atoms: Atom[];
+    if (port) atoms = [{ point: { ...port, key: `${port.port}/${port.protocol}` }, ports: portOf(port) }];
+    else {
+      const sets = new Set<PortSet>();
+      for (const r of ingressRules) sets.add(r.ports);
+      for (const r of egressRules) sets.add(r.ports);
+      for (const c of classes)
+        for (const r of layout.egressRulesOfSignature(c.ipSignature)) sets.add(layout.ports(r.rule, target));
+      atoms = atomsOf([...sets]);
+    }
+    const isolated = target.ingressPolicies.length > 0;
+    while (ingressAcc.length < atoms.length) {
+      ingressAcc.push(new Acc(n));
+      labelAcc.push(new Acc(n));
+    }
+    union.clear();
+    for (let a = 0; a < atoms.length; a++) {
+      const { point } = atoms[a];
+      const ingress = ingressAcc[a];
+      const label = labelAcc[a];
+      ingress.clear();
+      label.clear();
+      let ingressAll = !isolated;
+      if (isolated) {
+        for (const r of ingressRules) {
+          if (!portSetContains(r.ports, point.protocol, point.port)) continue;
+          if (r.rule.peers === 'all') ingressAll = true;
+          else for (const peer of r.rule.peers) ingress.or(layout.peer(peer, r.namespace));
+        }
+      }
+      if (ingressAll) {
+        ingress.clear();
+        ingress.or(layout.all);
+      }
+      label.or(layout.egressOpen);
+      for (const r of egressRules)
+        if (portSetContains(r.ports, point.protocol, point.port)) label.or(layout.policyEgress(r.policy));
+      // Sources admitted by both, before the ipBlock part of egress: kept in `label`.
+      for (let i = label.lo; i < label.hi; i++) label.words[i] &= ingress.words[i];
+      for (let i = label.lo; i < label.hi; i++) union.words[i] |= label.words[i];
+      if (label.lo < union.lo) union.lo = label.lo;
+      if (label.hi > union.hi) union.hi = label.hi;
+    }
+    const labelCount = count(union);
+    for (const cls of classes) {
+      // Sources admitted only through an ipBlock rule that holds this class's addresses.
+      let extra = 0;
+      let viaIp = false;
+      const ipParts: Bits[] = atoms.map((atom) => layout.ipEgress(cls, atom.point));
+      if (ipParts.some((b) => b.words.length > 0)) {
+        viaIp = true;
+        scratch.copyFrom(union);
+        for (let a = 0; a < atoms.length; a++) {
+          const x = ipParts[a];
+          if (x.words.length === 0) continue;
+          const ingress = ingressAcc[a];
+          for (let i = 0; i < x.words.length; i++) {
+            const w = x.lo + i;
+            scratch.words[w] |= x.words[i] & ingress.words[w];
+          }
+          if (x.lo < scratch.lo) scratch.lo = x.lo;
+          if (x.lo + x.words.length > scratch.hi) scratch.hi = x.lo + x.words.length;
+        }
+        extra = count(scratch) - labelCount;
+      }
+      const final = viaIp ? scratch : union;
+      const sources = labelCount + extra;
+      const members = layout.size[cls.id];
+      const self = members > 0 && final.has(layout.start[cls.id]);
+      pairCount += members * sources - (self ? members : 0);
+      if (options.visit) {
+        // A class is in or out as a whole (its pods are alike): its first pod tells.
+        const allowed = new Map<number, PortSet | true>();
+        for (const source of world.classes) {
+          const bit = layout.start[source.id];
+          if (layout.size[source.id] === 0 || !final.has(bit)) continue;
+          allowed.set(source.id, port ? true : portsAt(world, atoms, ingressAcc, labelAcc, ipParts, bit));
+        }
+        options.visit(cls, allowed);
+      }
+    }
+    if (options.progress && !options.progress(lc + 1, total)) return { pairCount, complete: false };
+  }
+  return { pairCount, complete: true };
+}
+
+function portOf(port: { port: number; protocol: Protocol }): PortSet {
+  const set: PortSet = { TCP: [], UDP: [], SCTP: [] };
+  set[port.protocol] = [{ from: port.port, to: port.port }];
+  return set;
+}
+
+/** The ports allowed to the source at `bit`: the atoms whose answer holds it. */
+function portsAt(world: World, atoms: Atom[], ingress: Acc[], label: Acc[], ip: Bits[], bit: number): PortSet {
+  const held: PortSet[] = [];
+  for (let a = 0; a < atoms.length; a++) {
+    const inIp = (() => {
+      const x = ip[a];
+      const w = (bit >>> 5) - x.lo;
+      return w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && ingress[a].has(bit);
+    })();
+    if (label[a].has(bit) || inIp) held.push(atoms[a].ports);
+  }
+  return world.portSets.intern(unionPortSets(...held));
+}
+
+/** Egress rules (with their policies and ports on the target) whose pod peers admit the pods of a label class. */
+function egressRulesAdmitting(
+  layout: Layout,
+  target: PodClass,
+): { policy: CompiledPolicy; rule: CompiledRule; ports: PortSet }[] {
+  const { index } = layout.world;
+  const out: { policy: CompiledPolicy; rule: CompiledRule; ports: PortSet }[] = [];
+  for (const { policy, rule } of index.egressToAll) out.push({ policy, rule, ports: layout.ports(rule, target) });
+  let seen: Set<CompiledRule> | undefined;
+  for (const { policy, rule, peer } of index.egressByDestinationNamespace.get(target.namespace) ?? []) {
+    if (peer.pods && !peer.pods.matches(target.labels)) continue;
+    // A rule with two peers that both admit the target counts once.
+    seen ??= new Set();
+    if (seen.has(rule)) continue;
+    seen.add(rule);
+    out.push({ policy, rule, ports: layout.ports(rule, target) });
+  }
+  return out;
+}
