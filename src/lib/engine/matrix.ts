@@ -53,6 +53,8 @@ interface Atom {
 /** Pod bit layout and the memoised source sets of one world. */
 class Layout {
   readonly start: Int32Array;
+  /** Bit -> the class of the pod there. */
+  readonly classOfBit: Int32Array;
   readonly size: Int32Array;
   readonly nWords: number;
   readonly all: Bits;
@@ -84,6 +86,8 @@ class Layout {
       }
     }
     this.nWords = (bit + 31) >>> 5;
+    this.classOfBit = new Int32Array(bit);
+    for (const c of world.classes) this.classOfBit.fill(c.id, this.start[c.id], this.start[c.id] + this.size[c.id]);
     this.all = this.ofClasses(world.classes.map((c) => c.id));
     this.egressOpen = this.ofClasses(world.index.egressOpenClasses);
   }
@@ -300,56 +304,52 @@ export interface MatrixOptions {
   progress?: (done: number, total: number) => boolean;
 }
 
-/**
- * The whole matrix for one port (or all ports when absent): for every target pod, the source pods
- * allowed to reach it, counted a word of 32 pods at a time.
- */
-export function reachabilityMatrix(
-  world: World,
-  port?: { port: number; protocol: Protocol },
-  options: MatrixOptions = {},
-): ClassMatrix {
-  const layout = new Layout(world);
-  const n = layout.nWords;
-  const ingressAcc: Acc[] = [];
-  const labelAcc: Acc[] = [];
-  const union = new Acc(n);
-  const scratch = new Acc(n);
-  let pairCount = 0;
-  const total = world.labelClasses.length;
-  for (let lc = 0; lc < total; lc++) {
-    const classes = world.labelClasses[lc];
+/** Answers one label class, then each of its classes, reusing full-width scratch sets. */
+class Evaluator {
+  private readonly ingressAcc: Acc[] = [];
+  private readonly labelAcc: Acc[] = [];
+  /** Sources allowed on some atom, by labels alone (before the ipBlock part of egress). */
+  readonly union: Acc;
+  private readonly scratch: Acc;
+  atoms: Atom[] = [];
+  private ipParts: Bits[] = [];
+
+  constructor(readonly layout: Layout) {
+    this.union = new Acc(layout.nWords);
+    this.scratch = new Acc(layout.nWords);
+  }
+
+  /** Computes the label-class part for the pods of `classes` (one label class); returns its source count. */
+  labelClass(classes: PodClass[], port?: { port: number; protocol: Protocol }): number {
+    const { layout } = this;
+    const n = layout.nWords;
     const target = classes[0];
     const ingressRules: { rule: CompiledRule; ports: PortSet; namespace: string }[] = [];
     for (const policy of target.ingressPolicies)
       for (const rule of policy.ingress ?? [])
-        ingressRules.push({
-          rule,
-          ports: layout.ports(rule, target),
-          namespace: policy.ref.namespace,
-        });
+        ingressRules.push({ rule, ports: layout.ports(rule, target), namespace: policy.ref.namespace });
     const egressRules = egressRulesAdmitting(layout, target);
     // Atoms: one port asked about, or the cuts of every rule that may apply to this target.
-    let atoms: Atom[];
-    if (port) atoms = [{ point: { ...port, key: `${port.port}/${port.protocol}` }, ports: portOf(port) }];
+    if (port) this.atoms = [{ point: { ...port, key: `${port.port}/${port.protocol}` }, ports: portOf(port) }];
     else {
       const sets = new Set<PortSet>();
       for (const r of ingressRules) sets.add(r.ports);
       for (const r of egressRules) sets.add(r.ports);
       for (const c of classes)
         for (const r of layout.egressRulesOfSignature(c.ipSignature)) sets.add(layout.ports(r.rule, target));
-      atoms = atomsOf([...sets]);
+      this.atoms = atomsOf([...sets]);
     }
+    const { atoms, union } = this;
     const isolated = target.ingressPolicies.length > 0;
-    while (ingressAcc.length < atoms.length) {
-      ingressAcc.push(new Acc(n));
-      labelAcc.push(new Acc(n));
+    while (this.ingressAcc.length < atoms.length) {
+      this.ingressAcc.push(new Acc(n));
+      this.labelAcc.push(new Acc(n));
     }
     union.clear();
     for (let a = 0; a < atoms.length; a++) {
       const { point } = atoms[a];
-      const ingress = ingressAcc[a];
-      const label = labelAcc[a];
+      const ingress = this.ingressAcc[a];
+      const label = this.labelAcc[a];
       ingress.clear();
       label.clear();
       let ingressAll = !isolated;
@@ -373,41 +373,117 @@ export function reachabilityMatrix(
       if (label.lo < union.lo) union.lo = label.lo;
       if (label.hi > union.hi) union.hi = label.hi;
     }
-    const labelCount = count(union);
-    for (const cls of classes) {
-      // Sources admitted only through an ipBlock rule that holds this class's addresses.
-      let extra = 0;
-      let viaIp = false;
-      const ipParts: Bits[] = atoms.map((atom) => layout.ipEgress(cls, atom.point));
-      if (ipParts.some((b) => b.words.length > 0)) {
-        viaIp = true;
-        scratch.copyFrom(union);
-        for (let a = 0; a < atoms.length; a++) {
-          const x = ipParts[a];
-          if (x.words.length === 0) continue;
-          const ingress = ingressAcc[a];
-          for (let i = 0; i < x.words.length; i++) {
-            const w = x.lo + i;
-            scratch.words[w] |= x.words[i] & ingress.words[w];
-          }
-          if (x.lo < scratch.lo) scratch.lo = x.lo;
-          if (x.lo + x.words.length > scratch.hi) scratch.hi = x.lo + x.words.length;
-        }
-        extra = count(scratch) - labelCount;
+    return count(union);
+  }
+
+  /**
+   * The sources allowed to reach the pods of one class of that label class: the label part plus those
+   * admitted through an ipBlock egress rule that holds the class's addresses. Valid until the next call.
+   */
+  classSources(cls: PodClass): Acc {
+    const { layout, atoms, scratch } = this;
+    this.ipParts = atoms.map((atom) => layout.ipEgress(cls, atom.point));
+    if (!this.ipParts.some((b) => b.words.length > 0)) return this.union;
+    scratch.copyFrom(this.union);
+    for (let a = 0; a < atoms.length; a++) {
+      const x = this.ipParts[a];
+      if (x.words.length === 0) continue;
+      const ingress = this.ingressAcc[a];
+      for (let i = 0; i < x.words.length; i++) {
+        const w = x.lo + i;
+        scratch.words[w] |= x.words[i] & ingress.words[w];
       }
-      const final = viaIp ? scratch : union;
-      const sources = labelCount + extra;
+      if (x.lo < scratch.lo) scratch.lo = x.lo;
+      if (x.lo + x.words.length > scratch.hi) scratch.hi = x.lo + x.words.length;
+    }
+    return scratch;
+  }
+
+  /** The ports allowed to the source at `bit` by the last classSources: the atoms whose answer holds it. */
+  portsAt(bit: number): PortSet {
+    const held: PortSet[] = [];
+    for (let a = 0; a < this.atoms.length; a++) {
+      const x = this.ipParts[a];
+      const w = (bit >>> 5) - x.lo;
+      const viaIp =
+        w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && this.ingressAcc[a].has(bit);
+      if (viaIp || this.labelAcc[a].has(bit)) held.push(this.atoms[a].ports);
+    }
+    return this.layout.world.portSets.intern(unionPortSets(...held));
+  }
+
+  /** The classes whose pods are in `sources` (a class is in or out as a whole), in bit order. */
+  classesIn(sources: Acc): number[] {
+    const { start, size, classOfBit } = this.layout;
+    const { words, hi } = sources;
+    const out: number[] = [];
+    let from = sources.lo * 32;
+    for (;;) {
+      let w = from >>> 5;
+      if (w >= hi) return out;
+      let word = words[w] & (-1 << (from & 31));
+      while (word === 0) {
+        if (++w >= hi) return out;
+        word = words[w];
+      }
+      const id = classOfBit[w * 32 + (31 - Math.clz32(word & -word))];
+      out.push(id);
+      // The rest of the class is alike: go on after it.
+      from = start[id] + size[id];
+    }
+  }
+}
+
+const layouts = new WeakMap<World, Layout>();
+
+function layoutOf(world: World): Layout {
+  let layout = layouts.get(world);
+  if (!layout) layouts.set(world, (layout = new Layout(world)));
+  return layout;
+}
+
+/**
+ * The source classes allowed to reach the pods of one class, with their ports when no port is given.
+ * Computed with the world's bitsets: a few word passes whatever the number of sources.
+ */
+export function allowedSourceClasses(
+  world: World,
+  target: PodClass,
+  port?: { port: number; protocol: Protocol },
+): { ids: number[]; ports?: PortSet[] } {
+  const evaluator = new Evaluator(layoutOf(world));
+  evaluator.labelClass(world.labelClasses[target.labelClass], port);
+  const sources = evaluator.classSources(target);
+  const ids = evaluator.classesIn(sources);
+  if (port) return { ids };
+  return { ids, ports: ids.map((id) => evaluator.portsAt(evaluator.layout.start[id])) };
+}
+
+/**
+ * The whole matrix for one port (or all ports when absent): for every target pod, the source pods
+ * allowed to reach it, counted a word of 32 pods at a time.
+ */
+export function reachabilityMatrix(
+  world: World,
+  port?: { port: number; protocol: Protocol },
+  options: MatrixOptions = {},
+): ClassMatrix {
+  const layout = new Layout(world);
+  const evaluator = new Evaluator(layout);
+  let pairCount = 0;
+  const total = world.labelClasses.length;
+  for (let lc = 0; lc < total; lc++) {
+    const classes = world.labelClasses[lc];
+    const labelCount = evaluator.labelClass(classes, port);
+    for (const cls of classes) {
+      const sources = evaluator.classSources(cls);
       const members = layout.size[cls.id];
-      const self = members > 0 && final.has(layout.start[cls.id]);
-      pairCount += members * sources - (self ? members : 0);
+      const self = members > 0 && sources.has(layout.start[cls.id]);
+      pairCount += members * (sources === evaluator.union ? labelCount : count(sources)) - (self ? members : 0);
       if (options.visit) {
-        // A class is in or out as a whole (its pods are alike): its first pod tells.
         const allowed = new Map<number, PortSet | true>();
-        for (const source of world.classes) {
-          const bit = layout.start[source.id];
-          if (layout.size[source.id] === 0 || !final.has(bit)) continue;
-          allowed.set(source.id, port ? true : portsAt(world, atoms, ingressAcc, labelAcc, ipParts, bit));
-        }
+        for (const id of evaluator.classesIn(sources))
+          allowed.set(id, port ? true : evaluator.portsAt(layout.start[id]));
         options.visit(cls, allowed);
       }
     }
@@ -420,20 +496,6 @@ function portOf(port: { port: number; protocol: Protocol }): PortSet {
   const set: PortSet = { TCP: [], UDP: [], SCTP: [] };
   set[port.protocol] = [{ from: port.port, to: port.port }];
   return set;
-}
-
-/** The ports allowed to the source at `bit`: the atoms whose answer holds it. */
-function portsAt(world: World, atoms: Atom[], ingress: Acc[], label: Acc[], ip: Bits[], bit: number): PortSet {
-  const held: PortSet[] = [];
-  for (let a = 0; a < atoms.length; a++) {
-    const inIp = (() => {
-      const x = ip[a];
-      const w = (bit >>> 5) - x.lo;
-      return w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && ingress[a].has(bit);
-    })();
-    if (label[a].has(bit) || inIp) held.push(atoms[a].ports);
-  }
-  return world.portSets.intern(unionPortSets(...held));
 }
 
 /** Egress rules (with their policies and ports on the target) whose pod peers admit the pods of a label class. */

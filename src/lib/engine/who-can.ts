@@ -1,7 +1,8 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
-import type { CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './compile.js';
-import { classesOfPeer, keyOf, portsOfRule } from './compile.js';
-import { analysePair, decideOnAllPorts, decideOnPort, ruleAdmitsClass } from './evaluate.js';
+import type { PodClass, PodInfo, World } from './compile.js';
+import { keyOf, portsOfRule } from './compile.js';
+import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
+import { allowedSourceClasses } from './matrix.js';
 import type {
   Decision,
   DirectionDecision,
@@ -140,133 +141,6 @@ export interface ConnectionGroup {
   readonly decision: Decision;
 }
 
-/** Allowed source classes of one target class, computed from the indexes (no per-pair work). */
-interface ClassAnswer {
-  /** Source class id -> allowed ports (all-ports query) or true (one-port query). */
-  allowed: Map<number, PortSet | true>;
-}
-
-/** Per source class, the ports a direction admits; `all` holds what every source is admitted on. */
-interface Marks {
-  all?: PortSet;
-  byClass: Map<number, PortSet>;
-}
-
-/** The ports of a rule on the target, narrowed to the port asked about (undefined when it is not among them). */
-function rulePorts(
-  world: World,
-  rule: CompiledRule,
-  target: PodClass,
-  port?: { port: number; protocol: Protocol },
-): PortSet | undefined {
-  const ports = world.portSets.intern(portsOfRule(rule, target.representative.pod));
-  if (port) return portSetContains(ports, port.protocol, port.port) ? ports : undefined;
-  return ports === world.portSets.empty ? undefined : ports;
-}
-
-function addPorts(world: World, marks: Map<number, PortSet>, id: number, ports: PortSet, isOnePort: boolean): void {
-  const known = marks.get(id);
-  // With one port asked about, any admitting rule will do: no need to union port sets.
-  if (!known) marks.set(id, ports);
-  else if (!isOnePort && known !== ports) marks.set(id, world.portSets.union(known, ports));
-}
-
-function markIngress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): Marks {
-  // Not isolated for ingress: every source is admitted on every port.
-  if (target.ingressPolicies.length === 0) return { all: world.portSets.full, byClass: new Map() };
-  const marks: Marks = { byClass: new Map() };
-  for (const policy of target.ingressPolicies) {
-    for (const rule of policy.ingress ?? []) {
-      const ports = rulePorts(world, rule, target, port);
-      if (!ports) continue;
-      if (rule.peers === 'all') {
-        marks.all = marks.all && !port ? world.portSets.union(marks.all, ports) : ports;
-        continue;
-      }
-      for (const peer of rule.peers) {
-        for (const id of classesOfPeer(world, peer, policy.ref.namespace))
-          addPorts(world, marks.byClass, id, ports, !!port);
-      }
-    }
-  }
-  return marks;
-}
-
-function markEgress(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): Map<number, PortSet> {
-  const byClass = new Map<number, PortSet>();
-  const seen = new Set<CompiledRule>();
-  const admit = (policy: CompiledPolicy, rule: CompiledRule) => {
-    if (seen.has(rule)) return;
-    seen.add(rule);
-    const ports = rulePorts(world, rule, target, port);
-    if (!ports) return;
-    for (const id of world.index.egressClassesByPolicy.get(policy) ?? []) addPorts(world, byClass, id, ports, !!port);
-  };
-  for (const { policy, rule } of world.index.egressToAll) admit(policy, rule);
-  for (const { policy, rule, peer } of world.index.egressByDestinationNamespace.get(target.namespace) ?? []) {
-    // The index matched the namespace; the pod selector is checked here (absent means every pod).
-    if (!peer.pods || peer.pods.matches(target.labels)) admit(policy, rule);
-  }
-  for (const id of target.ipBlockIds)
-    for (const { policy, rule } of world.index.egressByIpBlock.get(id) ?? []) admit(policy, rule);
-  return byClass;
-}
-
-/** The ports a source class's egress admits towards a target class (every port when its egress is open). */
-function egressPortsOf(
-  world: World,
-  source: PodClass,
-  target: PodClass,
-  port?: { port: number; protocol: Protocol },
-): PortSet | undefined {
-  if (source.egressPolicies.length === 0) return world.portSets.full;
-  let out: PortSet | undefined;
-  for (const policy of source.egressPolicies) {
-    for (const rule of policy.egress ?? []) {
-      if (!ruleAdmitsClass(rule, target)) continue;
-      const ports = rulePorts(world, rule, target, port);
-      if (!ports) continue;
-      if (port) return ports;
-      out = out ? world.portSets.union(out, ports) : ports;
-    }
-  }
-  return out;
-}
-
-/**
- * The allowed source classes of a target class: its ingress AND each source's egress. When the
- * target's ingress admits a known list of classes, each is checked against its own egress rules;
- * otherwise (ingress open to all) the egress index finds the sources whose rules admit the target.
- */
-function answerForClass(world: World, target: PodClass, port?: { port: number; protocol: Protocol }): ClassAnswer {
-  const ingress = markIngress(world, target, port);
-  const allowed = new Map<number, PortSet | true>();
-  const consider = (id: number, egressPorts: PortSet) => {
-    const viaRules = ingress.byClass.get(id);
-    if (port) {
-      if (ingress.all || viaRules) allowed.set(id, true);
-      return;
-    }
-    const ingressPorts =
-      ingress.all && viaRules ? world.portSets.union(ingress.all, viaRules) : (ingress.all ?? viaRules);
-    if (!ingressPorts) return;
-    const ports = world.portSets.intersect(ingressPorts, egressPorts);
-    if (ports !== world.portSets.empty) allowed.set(id, ports);
-  };
-  if (!ingress.all) {
-    for (const id of ingress.byClass.keys()) {
-      const egressPorts = egressPortsOf(world, world.classes[id], target, port);
-      if (egressPorts) consider(id, egressPorts);
-    }
-    return { allowed };
-  }
-  // Sources whose egress is open, then sources whose egress rules admit the target.
-  const egress = markEgress(world, target, port);
-  for (const id of world.index.egressOpenClasses) consider(id, world.portSets.full);
-  for (const [id, ports] of egress) consider(id, ports);
-  return { allowed };
-}
-
 class LazyGroup implements ConnectionGroup {
   port?: number;
   protocol?: Protocol;
@@ -380,16 +254,24 @@ export function whoCan(
     }
   }
 
+  // Each target class is answered now; its groups are built on first use (a target may have tens of
+  // thousands of source classes, and a caller that counts or exports may never look at them).
+  const builders: (() => void)[] = [];
   for (const { cls, port, pods } of targetGroups.values()) {
-    const answer = answerForClass(world, cls, port);
+    const answer = allowedSourceClasses(world, cls, port);
+    builders.push(() => buildGroups(cls, port, pods, answer));
+  }
+  const buildGroups = (
+    cls: PodClass,
+    port: { port: number; protocol: Protocol } | undefined,
+    pods: PodInfo[],
+    answer: { ids: number[]; ports?: PortSet[] },
+  ) => {
     const targetRefs = pods.map((p) => p.ref);
     const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
       const sources = membersOf(sourceClass);
       // Skip groups whose only pair would be a pod to itself.
-      if (
-        sources.length === 0 ||
-        (sources.length === 1 && targetRefs.length === 1 && keyOf(sources[0]) === keyOf(targetRefs[0]))
-      )
+      if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
         return undefined;
       const pair = () => analysePair(world, world.classes[sourceClass], cls);
       const g = new LazyGroup(targetRefs, sources, () =>
@@ -402,19 +284,34 @@ export function whoCan(
       } else g.ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
       return g;
     };
-    // Without denied sources to list, only the allowed classes are visited (in class order).
-    const classIds = sourcesByClass
-      ? [...sourcesByClass.keys()]
-      : query.includeDenied
-        ? world.classes.map((c) => c.id)
-        : [...answer.allowed.keys()].sort((a, b) => a - b);
+    if (!sourcesByClass && !query.includeDenied) {
+      // Only the allowed classes are visited, in class order.
+      // (class id, position) packed in one number, so a numeric sort orders them.
+      const order = new Float64Array(answer.ids.length);
+      for (let i = 0; i < order.length; i++) order[i] = answer.ids[i] * 1048576 + i;
+      order.sort();
+      for (const packed of order) {
+        const i = packed % 1048576;
+        const g = make(answer.ids[i], answer.ports ? answer.ports[i] : true);
+        if (g) groups.push(g);
+      }
+      return;
+    }
+    const allowedOf = new Map<number, PortSet | true>(answer.ids.map((id, i) => [id, answer.ports?.[i] ?? true]));
+    const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
     for (const id of classIds) {
-      const allowed = answer.allowed.get(id);
+      const allowed = allowedOf.get(id);
       if (allowed === undefined && !query.includeDenied) continue;
       const g = make(id, allowed);
       if (g) (allowed === undefined ? deniedGroups : groups).push(g);
     }
-  }
+  };
+  let built = false;
+  const build = () => {
+    if (built) return;
+    built = true;
+    for (const b of builders) b();
+  };
 
   const hostNetworkSources = query.sources ? sourceInfos.filter((s) => s.isHostNetwork).length : 0;
   if (hostNetworkSources > 0) {
@@ -426,14 +323,21 @@ export function whoCan(
   let connections: Connection[] | undefined;
   let denied: Connection[] | undefined;
   return {
-    groups,
-    deniedGroups,
+    get groups() {
+      build();
+      return groups;
+    },
+    get deniedGroups() {
+      build();
+      return deniedGroups;
+    },
     // Address blocks that reach the targets, per target in order (also at the end of each target's connections).
     external: external.flatMap((list) => list ?? []),
     warnings,
     // Pairs are expanded on first use: counting and grouping callers never pay for them.
     get connections() {
       if (!connections) {
+        build();
         const pods = expand(groups, targetOrder);
         const byTarget: Connection[][] = targets.map(() => []);
         for (const c of pods) byTarget[targetOrder.get(keyOf(c.to))!].push(c);
@@ -442,6 +346,7 @@ export function whoCan(
       return connections;
     },
     get denied() {
+      build();
       denied ??= expand(deniedGroups, targetOrder);
       return denied;
     },
