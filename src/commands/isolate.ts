@@ -35,6 +35,7 @@ import {
   executeWrites,
   isManagedByUs,
   planWrites,
+  toManifest,
   type PolicyChange,
   type WriteFlags,
   type WriteOutcome,
@@ -149,9 +150,17 @@ export default class Isolate extends BaseCommand {
     const writes = await planWrites(changes, target);
     this.report(formatPlanNotes(result, options));
     this.report(formatPreview(world, result, options));
-    if (changes.length === 0) return result;
+    // With -o, a namespace already isolated still prints the policies that isolate it, so
+    // `isolate -o yaml --dry-run=client | kubectl apply -f -` always has something to apply.
+    const kept = options.write.output === undefined ? [] : keptOutcomes(context.snapshot, result.plans, options);
+    if (changes.length === 0) {
+      result.outcomes = kept;
+      this.print(formatOutcomes(kept, options.write.output, options.write.dryRun));
+      return result;
+    }
     await this.confirmCut(result, options);
-    result.outcomes = await executeWrites(writes, target);
+    const order = (o: WriteOutcome) => namespaces.indexOf(o.namespace);
+    result.outcomes = [...(await executeWrites(writes, target)), ...kept].sort((a, b) => order(a) - order(b));
     this.report(
       outcomeNotices(result.outcomes)
         .map((line) => `Warning: ${line}\n`)
@@ -319,6 +328,36 @@ function applyPlans(world: World, plans: NamespacePlan[]): { changes: PolicyChan
     }
   }
   return { changes, after: compileWorld(withPolicies(world.snapshot, { add, remove })) };
+}
+
+/**
+ * The policies that already isolate the skipped namespaces, as `unchanged` outcomes: the one named
+ * --name when it isolates every direction asked, else each policy that denies a direction asked.
+ */
+function keptOutcomes(snapshot: ClusterSnapshot, plans: NamespacePlan[], options: IsolateOptions): WriteOutcome[] {
+  const outcomes: WriteOutcome[] = [];
+  for (const plan of plans) {
+    if (plan.action !== 'skip') continue;
+    const byDirection = options.directions.map((d) => plan.isolatedBy[d].map((r) => r.name));
+    const isOwnEnough = byDirection.every((refs) => refs.includes(options.name));
+    const wanted = isOwnEnough ? [options.name] : [...new Set(byDirection.flat())];
+    for (const name of wanted) {
+      const policy = snapshot.policies.find(
+        (p) => (p.metadata?.namespace ?? 'default') === plan.namespace && p.metadata?.name === name,
+      );
+      if (!policy) continue;
+      const object = toManifest(policy);
+      outcomes.push({
+        namespace: plan.namespace,
+        name,
+        verb: 'unchanged',
+        object,
+        previous: object,
+        replacedForeign: false,
+      });
+    }
+  }
+  return outcomes;
 }
 
 function plural(count: number, noun: string): string {

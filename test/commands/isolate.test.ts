@@ -133,6 +133,31 @@ describe('isolate --dry-run=client -f (the issue’s done-when checks)', () => {
     const run = await isolate('web', ...SHOP, '--dry-run=client', '-o', 'name', '--name', 'lockdown');
     expect(run.stdout).toBe('networkpolicy.networking.k8s.io/lockdown\n');
   });
+
+  it('-o yaml of a namespace already isolated prints the policy that isolates it, for kubectl apply', async () => {
+    const run = await isolate('api', ...SHOP, '--dry-run=client', '-o', 'yaml');
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toBe('namespace api is already isolated (ingress by default-deny); nothing to do\n');
+    expect(parseYaml(run.stdout)).toMatchObject({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'default-deny', namespace: 'api' },
+      spec: { podSelector: {}, policyTypes: expect.arrayContaining(['Ingress']) },
+    });
+    expect(run.result?.outcomes.map((o) => o.verb)).toEqual(['unchanged']);
+  });
+
+  it('-o json of an isolated namespace and one to isolate is a List of both, in the order named', async () => {
+    const run = await isolate('api', 'web', ...SHOP, '--dry-run=client', '-o', 'json');
+    const list = JSON.parse(run.stdout) as { kind: string; items: V1NetworkPolicy[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toEqual([
+      'api/default-deny',
+      'web/default-deny',
+    ]);
+    const plain = await isolate('api', ...SHOP, '--dry-run=client');
+    expect(plain.stdout).toBe('');
+  });
 });
 
 /** Pairs whose ports allowed before minus ports allowed after is not empty, computed pair by pair with whoCan. */
