@@ -40,6 +40,7 @@ import {
   type WriteFlags,
   type WriteOutcome,
   type WriteSettings,
+  WRITE_OUTPUT_FORMATS,
 } from '../lib/write.js';
 
 type IsolateFlags = Omit<BaseFlags, 'output'> &
@@ -114,6 +115,12 @@ export default class Isolate extends BaseCommand {
 
   static override flags = {
     ...writeFlags,
+    output: Flags.string({
+      char: 'o',
+      description:
+        'Output format. One of: (json, yaml, name); default: one line per object changed. With --status: table (default), json or yaml.',
+      options: [...WRITE_OUTPUT_FORMATS, 'table'],
+    }),
     'allow-dns': Flags.boolean({
       allowNo: true,
       description:
@@ -130,7 +137,7 @@ export default class Isolate extends BaseCommand {
     }),
     status: Flags.boolean({
       description:
-        'show per namespace whether ingress and egress are isolated, and by which policies (default: all namespaces)',
+        'show per namespace whether ingress and egress are isolated, and by which policies (the namespaces named, else --namespace, else all)',
     }),
   };
 
@@ -139,7 +146,9 @@ export default class Isolate extends BaseCommand {
   private connection?: ClusterConnection;
 
   async run(): Promise<IsolateResult> {
-    const { argv, flags } = await this.parse(Isolate);
+    const { argv, flags } = await this.parse(Isolate).catch((error: unknown) => {
+      throw outputValueError(error, this.argv) ?? error;
+    });
     const options = validateOptions(argv as string[], flags as IsolateFlags);
     const context = await this.loadSnapshot({ ...flags, output: 'table' }, () => scopeOf(options));
     this.warnAll(context.warnings);
@@ -242,7 +251,10 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
   }
   if (flags.selector !== undefined)
     throw new UsageError('--selector does not apply to isolate: it isolates whole namespaces');
-  if (isStatus && write.output === 'name') throw new UsageError('--status prints a table, json or yaml, not name');
+  const output = flags.output as string | undefined;
+  if (output !== undefined && !(isStatus ? STATUS_OUTPUTS : WRITE_OUTPUT_FORMATS).includes(output)) {
+    throw badOutput(output, isStatus);
+  }
   if (isOffline && !isStatus && write.dryRun !== 'client') {
     throw new UsageError(
       '-f needs --dry-run=client: manifest files cannot be written to',
@@ -251,9 +263,11 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
   }
   const allowDns = flags['allow-dns'] !== false;
   if (!allowDns && !flags.egress) throw new UsageError('--no-allow-dns only applies with --egress');
+  // --status looks at the namespaces named, else -n's, else (or with -A) every namespace.
+  const named = isStatus && args.length === 0 && !flags['all-namespaces'] && flags.namespace ? [flags.namespace] : args;
   return {
     mode: isStatus ? 'status' : flags.off ? 'off' : 'isolate',
-    namespaces: [...new Set(args)],
+    namespaces: [...new Set(named)],
     allNamespaces: flags['all-namespaces'],
     directions: flags.egress ? ['ingress', 'egress'] : ['ingress'],
     allowDns,
@@ -263,6 +277,29 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
     isOffline,
     write,
   };
+}
+
+/** Values of -o with --status (and with -A and no namespace, which means --status). */
+const STATUS_OUTPUTS: readonly string[] = ['table', 'json', 'yaml'];
+
+/** An -o value the mode does not print: one line naming the values it does. */
+function badOutput(value: string, isStatus: boolean): UsageError {
+  return isStatus
+    ? new UsageError(`-o ${value} does not apply to isolate --status (or -A): use -o table (the default), json or yaml`)
+    : new UsageError(
+        `-o ${value} does not apply to isolate: use -o json, yaml or name (default: one line per policy changed)`,
+      );
+}
+
+/** oclif's "Expected --output=X to be one of" as badOutput, the mode read from the raw arguments. */
+function outputValueError(error: unknown, argv: readonly string[]): UsageError | undefined {
+  const match = error instanceof Error ? /Expected --output=(.*?) to be one of/.exec(error.message) : null;
+  if (!match) return undefined;
+  const flagsOnly = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined);
+  const isStatus =
+    flagsOnly.includes('--status') ||
+    (flagsOnly.some((a) => a === '-A' || a === '--all-namespaces') && !flagsOnly.includes('--off'));
+  return badOutput(match[1], isStatus);
 }
 
 /** What the live loader must fetch: everything but Services, of which only kube-dns (when DNS is kept). */

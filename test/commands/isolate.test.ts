@@ -448,6 +448,17 @@ describe('isolate --status', () => {
     expect(bare.stdout).toBe('db   1/1 pods   no   postgres-ingress\n');
   });
 
+  it('-n chooses the namespace; -A (or no -n) shows every namespace; -o table is the default', async () => {
+    const one = await isolate('--status', '-n', 'db', ...SHOP, '--no-headers');
+    expect(one.result?.namespaces).toEqual(['db']);
+    expect(one.stdout).toBe('db   1/1 pods   no   postgres-ingress\n');
+    const all = await isolate('--status', '-n', 'db', '-A', ...SHOP, '-o', 'table');
+    expect(all.exitCode).toBe(0);
+    expect(all.result?.namespaces).toEqual(['api', 'db', 'kube-system', 'monitoring', 'web']);
+    const named = await isolate('--status', 'web', '-n', 'db', ...SHOP);
+    expect(named.result?.namespaces).toEqual(['web']);
+  });
+
   it('works live too, with only reads', async () => {
     const cluster = await shopCluster();
     const run = await against(cluster)('--status');
@@ -465,12 +476,39 @@ describe('usage errors (exit 2, before anything is loaded)', () => {
     [['--off', '-A'], '--off cannot be combined with --all-namespaces'],
     [['tenant-a', '--no-allow-dns'], '--no-allow-dns only applies with --egress'],
     [['tenant-a', '--off', '--egress'], '--egress'],
-    [['--status', '-o', 'name', ...SEED], '--status prints a table, json or yaml, not name'],
+    [
+      ['--status', '-o', 'name', ...SEED],
+      '-o name does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+    ],
+    [
+      ['-A', '-o', 'name', ...SEED],
+      '-o name does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+    ],
+    [
+      ['--status', '-o', 'wide', ...SEED],
+      '-o wide does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+    ],
+    [
+      ['tenant-a', '-o', 'table', ...SEED, '--dry-run=client'],
+      '-o table does not apply to isolate: use -o json, yaml or name',
+    ],
+    [
+      ['tenant-a', '-o', 'wide', ...SEED, '--dry-run=client'],
+      '-o wide does not apply to isolate: use -o json, yaml or name',
+    ],
     [['tenant-a', '--dry-run=maybe'], 'dry-run'],
     [['tenant-a', '--bogus'], 'Nonexistent flag: --bogus'],
   ])('%j', async (argv, message) => {
     const run = await isolate(...argv);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain(message);
+  });
+
+  it('a wrong -o is one line, naming the values the mode takes', async () => {
+    const run = await isolate('--status', '-o', 'wide', ...SEED);
+    expect(run.stderr).toBe(
+      'error: -o wide does not apply to isolate --status (or -A): use -o table (the default), json or yaml\n',
+    );
+    expect(run.stdout).toBe('');
   });
 });
