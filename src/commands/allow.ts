@@ -100,6 +100,11 @@ export default class Allow extends BaseCommand {
 
   static override flags = {
     ...writeFlags,
+    // Refused (a policy lives in one namespace, on the pods of --to) or meaningless (no table on
+    // stdout): parsed only to say so, and left out of the help.
+    'all-namespaces': { ...BaseCommand.baseFlags['all-namespaces'], hidden: true },
+    'no-headers': { ...BaseCommand.baseFlags['no-headers'], hidden: true },
+    selector: { ...BaseCommand.baseFlags.selector, hidden: true },
     egress: Flags.boolean({
       description: 'write an egress policy on the --from pods (default: an ingress policy on the --to pods)',
     }),

@@ -115,6 +115,12 @@ export default class Isolate extends BaseCommand {
 
   static override flags = {
     ...writeFlags,
+    'all-namespaces': {
+      ...BaseCommand.baseFlags['all-namespaces'],
+      description: 'with --status (or alone, meaning --status): every namespace, whatever --namespace says',
+    },
+    // Refused (isolate works on whole namespaces): parsed only to say so, and left out of the help.
+    selector: { ...BaseCommand.baseFlags.selector, hidden: true },
     output: Flags.string({
       char: 'o',
       description:

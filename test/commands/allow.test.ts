@@ -9,7 +9,7 @@ import type { Choice, PromptFunctions } from '../../src/lib/prompts/allow.js';
 import type { WriteSettings } from '../../src/lib/write.js';
 import { WorldBuilder } from '../engine/world-builder.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { runCommand } from './run-command.js';
+import { helpOf, runCommand } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
 const POL1 = ['pol1', '-n', 'tenant-a', '--to', 'segment=backend', '--from', 'segment=frontend', '--port', '80/TCP'];
@@ -264,6 +264,16 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
     const files = await allow(...POL1, ...SEED);
     expect(files.exitCode).toBe(2);
     expect(files.stderr).toMatch(/^error: with --filename there is no cluster to write to/);
+  });
+
+  it('-A, -l and --no-headers are not in the help; -A and -l are refused by name', async () => {
+    const help = await helpOf('allow');
+    expect(help).not.toMatch(/--all-namespaces|--selector|--no-headers|-A,|-l,/);
+    const all = await allow(...POL1, '-A', '--dry-run=client');
+    expect(all).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(all.stderr).toMatch(/^error: --all-namespaces does not apply to allow/);
+    const selector = await allow(...POL1, '-l', 'a=b', '--dry-run=client');
+    expect(selector.stderr).toMatch(/^error: --selector does not apply to allow/);
   });
 
   it('--import excludes --from, and an untranslatable field is an error naming it', async () => {

@@ -16,7 +16,7 @@ import { formatPortSet, isEmptyPortSet, subtractPortSets, emptyPortSet } from '.
 import { whoCan } from '../../src/lib/engine/who-can.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/lib/write.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { ROOT, runCommand } from './run-command.js';
+import { helpOf, ROOT, runCommand } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
 const SHOP = ['--filename', 'examples/shop'];
@@ -502,6 +502,15 @@ describe('usage errors (exit 2, before anything is loaded)', () => {
     const run = await isolate(...argv);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain(message);
+  });
+
+  it('-l is not in the help, and is refused by name', async () => {
+    const help = await helpOf('isolate');
+    expect(help).not.toMatch(/--selector|-l,/);
+    expect(help).toMatch(/-A, --all-namespaces/);
+    const run = await isolate('tenant-a', '-l', 'a=b', ...SEED, '--dry-run=client');
+    expect(run).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(run.stderr).toMatch(/^error: --selector does not apply to isolate/);
   });
 
   it('a wrong -o is one line, naming the values the mode takes', async () => {
