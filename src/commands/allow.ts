@@ -21,7 +21,7 @@ import { validatePolicy } from '../lib/engine/validate.js';
 import { ManifestError, NetpolError, UsageError } from '../lib/errors.js';
 import { formatChangeTable, formatFinding } from '../lib/output/allow.js';
 import { renderDocument } from '../lib/output/render.js';
-import { parsePeer, parsePort, parseSubject } from '../lib/peer-syntax.js';
+import { nonCanonicalCidrWarnings, parsePeer, parsePort, parseSubject } from '../lib/peer-syntax.js';
 import { isPolicyName, promptAllow, type AllowAnswers, type PromptFunctions } from '../lib/prompts/allow.js';
 import {
   formatOutcomes,
@@ -160,6 +160,8 @@ export default class Allow extends BaseCommand {
     }
     requireNamespace(context.snapshot, policy.metadata!.namespace!);
     const existing = checkExisting(policy, context.snapshot, settings);
+    // Written as given (the user decides), but said: the API server only warns too.
+    this.warnAll(nonCanonicalCidrWarnings(policy));
     const preview = previewPolicy(context.snapshot, policy);
     const meaning = describePolicy(policy);
     this.show(policy, meaning, preview, interactive);

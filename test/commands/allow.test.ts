@@ -286,6 +286,35 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
 });
 
 describe('preview and warnings', () => {
+  it('a non-canonical CIDR is written as given, with a warning naming the canonical one', async () => {
+    const run = await allow(
+      '-n',
+      'tenant-a',
+      '--from',
+      '10.0.0.1/8',
+      '--to',
+      'segment=backend',
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    );
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain('Warning: 10.0.0.1/8 is not a canonical CIDR; did you mean 10.0.0.0/8?\n');
+    expect(parseYaml(run.stdout)).toMatchObject({
+      spec: { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.1/8' } }] }] },
+    });
+    const canonical = await allow(
+      '-n',
+      'tenant-a',
+      '--from',
+      '10.0.0.0/8',
+      '--to',
+      'segment=backend',
+      '--dry-run=client',
+    );
+    expect(canonical.stderr).not.toContain('canonical');
+  });
+
   it('the first ingress policy on the backend: the table shows what it cuts, the warning how to keep it', async () => {
     const run = await allow(...POL1, '--dry-run=client');
     expect(run.exitCode).toBe(0);
