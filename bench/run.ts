@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: per size, the generator writes manifests to a temp directory, then a child process
  * measures load, build, who-can p50/p99, the one-port and all-ports matrices, peak RSS and, up to
- * --peer-max-pods, netpol-analyzer on the same files. A table by default; with --json the last thing
- * on stdout is one JSON document {"sizes":[...]}. Progress goes to stderr.
+ * --peer-max-pods, netpol-analyzer on the same files. Before the sizes, unless --no-startup, the
+ * start-up time of the built CLI (bench/startup.ts). A table by default; with --json the last thing
+ * on stdout is one JSON document {"sizes":[...],"startup":{...}}. Progress goes to stderr.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,10 +14,13 @@ import { parseArgs } from 'node:util';
 
 import type { SizeResult } from './measure.js';
 import { measureSize } from './measure.js';
+import type { StartupResult } from './startup.js';
+import { formatStartup, measureStartup } from './startup.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const USAGE = `usage: npm run bench -- [--sizes 1000,10000,50000] [--seed N] [--json] [--no-peer]
        [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]
+       [--no-startup] [--startup-runs 10]
        node .cache/bench/bench/run.js --table SAVED.json   (a saved --json run as the table)`;
 
 interface Options {
@@ -28,6 +32,8 @@ interface Options {
   peerTimeoutMs: number;
   budgetMs: number;
   samples: number;
+  startup: boolean;
+  startupRuns: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -42,6 +48,9 @@ function parseOptions(argv: string[]): Options {
       'peer-timeout-s': { type: 'string', default: '1800' },
       'budget-s': { type: 'string', default: '120' },
       samples: { type: 'string', default: '200' },
+      startup: { type: 'boolean', default: true },
+      'no-startup': { type: 'boolean', default: false },
+      'startup-runs': { type: 'string', default: '10' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -63,6 +72,8 @@ function parseOptions(argv: string[]): Options {
     peerTimeoutMs: num('peer-timeout-s', values['peer-timeout-s']) * 1000,
     budgetMs: num('budget-s', values['budget-s']) * 1000,
     samples: num('samples', values.samples),
+    startup: values.startup && !values['no-startup'],
+    startupRuns: Math.max(1, Math.round(num('startup-runs', values['startup-runs']))),
   };
 }
 
@@ -151,11 +162,19 @@ async function main(argv: string[]): Promise<void> {
   }
   if (argv[0] === '--table') {
     // Re-renders a saved `--json` run as the table.
-    const saved = JSON.parse(readFileSync(argv[1], 'utf8').trim().split('\n').pop()!) as { sizes: SizeResult[] };
+    const saved = JSON.parse(readFileSync(argv[1], 'utf8').trim().split('\n').pop()!) as {
+      sizes: SizeResult[];
+      startup?: StartupResult;
+    };
     process.stdout.write(formatTable(saved.sizes));
+    if (saved.startup) process.stdout.write(`\n${formatStartup(saved.startup)}`);
     return;
   }
   const options = parseOptions(argv);
+  // First: it takes seconds, and fails early when dist/ is not built.
+  const startup = options.startup
+    ? measureStartup({ runs: options.startupRuns }, (line) => process.stderr.write(`${line}\n`))
+    : undefined;
   const sizes: SizeResult[] = [];
   for (const pods of options.sizes) {
     const dir = mkdtempSync(join(tmpdir(), `kubectl-netpol-bench-${pods}-`));
@@ -190,8 +209,11 @@ async function main(argv: string[]): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ sizes })}\n`);
-  else process.stdout.write(formatTable(sizes));
+  if (options.json) process.stdout.write(`${JSON.stringify({ sizes, startup })}\n`);
+  else {
+    process.stdout.write(formatTable(sizes));
+    if (startup) process.stdout.write(`\n${formatStartup(startup)}`);
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -2,7 +2,16 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { UsageError } from '../src/lib/errors.js';
-import { formatPeer, formatPort, parsePeer, parsePort, parseSubject, shellQuote } from '../src/lib/peer-syntax.js';
+import {
+  canonicalCidr,
+  formatPeer,
+  formatPort,
+  nonCanonicalCidrWarnings,
+  parsePeer,
+  parsePort,
+  parseSubject,
+  shellQuote,
+} from '../src/lib/peer-syntax.js';
 
 const byName = (name: string) => ({ matchLabels: { 'kubernetes.io/metadata.name': name } });
 
@@ -161,5 +170,44 @@ describe('formatting back', () => {
     expect(shellQuote('*')).toBe("'*'");
     expect(shellQuote('env in (a,b)')).toBe("'env in (a,b)'");
     expect(shellQuote("it's")).toBe("'it'\\''s'");
+  });
+});
+
+describe('canonicalCidr', () => {
+  test.each([
+    ['10.0.0.0/8', '10.0.0.0/8'],
+    ['10.0.0.1/8', '10.0.0.0/8'],
+    ['192.168.1.77/32', '192.168.1.77/32'],
+    ['0.0.0.0/0', '0.0.0.0/0'],
+    ['1.2.3.4/0', '0.0.0.0/0'],
+    ['010.0.0.0/8', '10.0.0.0/8'],
+    ['fd00::/8', 'fd00::/8'],
+    ['FD00::1/8', 'fd00::/8'],
+    ['2001:db8:0:0:1:0:0:1/128', '2001:db8::1:0:0:1/128'],
+    ['2001:0db8::/32', '2001:db8::/32'],
+    ['2001:db8:0:1:1:1:1:1/128', '2001:db8:0:1:1:1:1:1/128'],
+    ['::/0', '::/0'],
+    ['::1/128', '::1/128'],
+    ['::ffff:10.0.0.1/104', '10.0.0.0/8'],
+    ['nonsense', undefined],
+  ])('%s -> %s', (text, canonical) => {
+    expect(canonicalCidr(text)).toBe(canonical);
+  });
+});
+
+describe('nonCanonicalCidrWarnings', () => {
+  test('one line per non-canonical cidr or except, ingress and egress; canonical ones say nothing', () => {
+    const policy = {
+      spec: {
+        podSelector: {},
+        ingress: [{ _from: [{ ipBlock: { cidr: '10.0.0.1/8', except: ['10.1.2.3/16', '10.2.0.0/16'] } }] }],
+        egress: [{ to: [{ ipBlock: { cidr: 'fd00::/8' } }, { ipBlock: { cidr: '172.16.0.1/12' } }] }],
+      },
+    };
+    expect(nonCanonicalCidrWarnings(policy)).toEqual([
+      '10.0.0.1/8 is not a canonical CIDR; did you mean 10.0.0.0/8?',
+      '10.1.2.3/16 is not a canonical CIDR; did you mean 10.1.0.0/16?',
+      '172.16.0.1/12 is not a canonical CIDR; did you mean 172.16.0.0/12?',
+    ]);
   });
 });

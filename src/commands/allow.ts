@@ -21,7 +21,7 @@ import { validatePolicy } from '../lib/engine/validate.js';
 import { ManifestError, NetpolError, UsageError } from '../lib/errors.js';
 import { formatChangeTable, formatFinding } from '../lib/output/allow.js';
 import { renderDocument } from '../lib/output/render.js';
-import { parsePeer, parsePort, parseSubject } from '../lib/peer-syntax.js';
+import { nonCanonicalCidrWarnings, parsePeer, parsePort, parseSubject } from '../lib/peer-syntax.js';
 import { isPolicyName, promptAllow, type AllowAnswers, type PromptFunctions } from '../lib/prompts/allow.js';
 import {
   formatOutcomes,
@@ -100,6 +100,11 @@ export default class Allow extends BaseCommand {
 
   static override flags = {
     ...writeFlags,
+    // Refused (a policy lives in one namespace, on the pods of --to) or meaningless (no table on
+    // stdout): parsed only to say so, and left out of the help.
+    'all-namespaces': { ...BaseCommand.baseFlags['all-namespaces'], hidden: true },
+    'no-headers': { ...BaseCommand.baseFlags['no-headers'], hidden: true },
+    selector: { ...BaseCommand.baseFlags.selector, hidden: true },
     egress: Flags.boolean({
       description: 'write an egress policy on the --from pods (default: an ingress policy on the --to pods)',
     }),
@@ -155,6 +160,8 @@ export default class Allow extends BaseCommand {
     }
     requireNamespace(context.snapshot, policy.metadata!.namespace!);
     const existing = checkExisting(policy, context.snapshot, settings);
+    // Written as given (the user decides), but said: the API server only warns too.
+    this.warnAll(nonCanonicalCidrWarnings(policy));
     const preview = previewPolicy(context.snapshot, policy);
     const meaning = describePolicy(policy);
     this.show(policy, meaning, preview, interactive);

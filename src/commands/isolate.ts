@@ -35,10 +35,12 @@ import {
   executeWrites,
   isManagedByUs,
   planWrites,
+  toManifest,
   type PolicyChange,
   type WriteFlags,
   type WriteOutcome,
   type WriteSettings,
+  WRITE_OUTPUT_FORMATS,
 } from '../lib/write.js';
 
 type IsolateFlags = Omit<BaseFlags, 'output'> &
@@ -113,6 +115,18 @@ export default class Isolate extends BaseCommand {
 
   static override flags = {
     ...writeFlags,
+    'all-namespaces': {
+      ...BaseCommand.baseFlags['all-namespaces'],
+      description: 'with --status (or alone, meaning --status): every namespace, whatever --namespace says',
+    },
+    // Refused (isolate works on whole namespaces): parsed only to say so, and left out of the help.
+    selector: { ...BaseCommand.baseFlags.selector, hidden: true },
+    output: Flags.string({
+      char: 'o',
+      description:
+        'Output format. One of: (json, yaml, name); default: one line per object changed. With --status: table (default), json or yaml.',
+      options: [...WRITE_OUTPUT_FORMATS, 'table'],
+    }),
     'allow-dns': Flags.boolean({
       allowNo: true,
       description:
@@ -129,7 +143,7 @@ export default class Isolate extends BaseCommand {
     }),
     status: Flags.boolean({
       description:
-        'show per namespace whether ingress and egress are isolated, and by which policies (default: all namespaces)',
+        'show per namespace whether ingress and egress are isolated, and by which policies (the namespaces named, else --namespace, else all)',
     }),
   };
 
@@ -138,7 +152,9 @@ export default class Isolate extends BaseCommand {
   private connection?: ClusterConnection;
 
   async run(): Promise<IsolateResult> {
-    const { argv, flags } = await this.parse(Isolate);
+    const { argv, flags } = await this.parse(Isolate).catch((error: unknown) => {
+      throw outputValueError(error, this.argv) ?? error;
+    });
     const options = validateOptions(argv as string[], flags as IsolateFlags);
     const context = await this.loadSnapshot({ ...flags, output: 'table' }, () => scopeOf(options));
     this.warnAll(context.warnings);
@@ -149,9 +165,17 @@ export default class Isolate extends BaseCommand {
     const writes = await planWrites(changes, target);
     this.report(formatPlanNotes(result, options));
     this.report(formatPreview(world, result, options));
-    if (changes.length === 0) return result;
+    // With -o, a namespace already isolated still prints the policies that isolate it, so
+    // `isolate -o yaml --dry-run=client | kubectl apply -f -` always has something to apply.
+    const kept = options.write.output === undefined ? [] : keptOutcomes(context.snapshot, result.plans, options);
+    if (changes.length === 0) {
+      result.outcomes = kept;
+      this.print(formatOutcomes(kept, options.write.output, options.write.dryRun));
+      return result;
+    }
     await this.confirmCut(result, options);
-    result.outcomes = await executeWrites(writes, target);
+    const order = (o: WriteOutcome) => namespaces.indexOf(o.namespace);
+    result.outcomes = [...(await executeWrites(writes, target)), ...kept].sort((a, b) => order(a) - order(b));
     this.report(
       outcomeNotices(result.outcomes)
         .map((line) => `Warning: ${line}\n`)
@@ -233,7 +257,10 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
   }
   if (flags.selector !== undefined)
     throw new UsageError('--selector does not apply to isolate: it isolates whole namespaces');
-  if (isStatus && write.output === 'name') throw new UsageError('--status prints a table, json or yaml, not name');
+  const output = flags.output as string | undefined;
+  if (output !== undefined && !(isStatus ? STATUS_OUTPUTS : WRITE_OUTPUT_FORMATS).includes(output)) {
+    throw badOutput(output, isStatus);
+  }
   if (isOffline && !isStatus && write.dryRun !== 'client') {
     throw new UsageError(
       '-f needs --dry-run=client: manifest files cannot be written to',
@@ -242,9 +269,11 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
   }
   const allowDns = flags['allow-dns'] !== false;
   if (!allowDns && !flags.egress) throw new UsageError('--no-allow-dns only applies with --egress');
+  // --status looks at the namespaces named, else -n's, else (or with -A) every namespace.
+  const named = isStatus && args.length === 0 && !flags['all-namespaces'] && flags.namespace ? [flags.namespace] : args;
   return {
     mode: isStatus ? 'status' : flags.off ? 'off' : 'isolate',
-    namespaces: [...new Set(args)],
+    namespaces: [...new Set(named)],
     allNamespaces: flags['all-namespaces'],
     directions: flags.egress ? ['ingress', 'egress'] : ['ingress'],
     allowDns,
@@ -254,6 +283,29 @@ function validateOptions(args: string[], flags: IsolateFlags): IsolateOptions {
     isOffline,
     write,
   };
+}
+
+/** Values of -o with --status (and with -A and no namespace, which means --status). */
+const STATUS_OUTPUTS: readonly string[] = ['table', 'json', 'yaml'];
+
+/** An -o value the mode does not print: one line naming the values it does. */
+function badOutput(value: string, isStatus: boolean): UsageError {
+  return isStatus
+    ? new UsageError(`-o ${value} does not apply to isolate --status (or -A): use -o table (the default), json or yaml`)
+    : new UsageError(
+        `-o ${value} does not apply to isolate: use -o json, yaml or name (default: one line per policy changed)`,
+      );
+}
+
+/** oclif's "Expected --output=X to be one of" as badOutput, the mode read from the raw arguments. */
+function outputValueError(error: unknown, argv: readonly string[]): UsageError | undefined {
+  const match = error instanceof Error ? /Expected --output=(.*?) to be one of/.exec(error.message) : null;
+  if (!match) return undefined;
+  const flagsOnly = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined);
+  const isStatus =
+    flagsOnly.includes('--status') ||
+    (flagsOnly.some((a) => a === '-A' || a === '--all-namespaces') && !flagsOnly.includes('--off'));
+  return badOutput(match[1], isStatus);
 }
 
 /** What the live loader must fetch: everything but Services, of which only kube-dns (when DNS is kept). */
@@ -319,6 +371,36 @@ function applyPlans(world: World, plans: NamespacePlan[]): { changes: PolicyChan
     }
   }
   return { changes, after: compileWorld(withPolicies(world.snapshot, { add, remove })) };
+}
+
+/**
+ * The policies that already isolate the skipped namespaces, as `unchanged` outcomes: the one named
+ * --name when it isolates every direction asked, else each policy that denies a direction asked.
+ */
+function keptOutcomes(snapshot: ClusterSnapshot, plans: NamespacePlan[], options: IsolateOptions): WriteOutcome[] {
+  const outcomes: WriteOutcome[] = [];
+  for (const plan of plans) {
+    if (plan.action !== 'skip') continue;
+    const byDirection = options.directions.map((d) => plan.isolatedBy[d].map((r) => r.name));
+    const isOwnEnough = byDirection.every((refs) => refs.includes(options.name));
+    const wanted = isOwnEnough ? [options.name] : [...new Set(byDirection.flat())];
+    for (const name of wanted) {
+      const policy = snapshot.policies.find(
+        (p) => (p.metadata?.namespace ?? 'default') === plan.namespace && p.metadata?.name === name,
+      );
+      if (!policy) continue;
+      const object = toManifest(policy);
+      outcomes.push({
+        namespace: plan.namespace,
+        name,
+        verb: 'unchanged',
+        object,
+        previous: object,
+        replacedForeign: false,
+      });
+    }
+  }
+  return outcomes;
 }
 
 function plural(count: number, noun: string): string {

@@ -5,10 +5,15 @@
  *   NAMESPACES := '*' | a namespace name | a label selector
  *   PORT  := NUMBER[/PROTOCOL] | FROM-TO[/PROTOCOL] | NAME[/PROTOCOL]      (protocol TCP by default)
  */
-import type { V1LabelSelector, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
+import type {
+  V1LabelSelector,
+  V1NetworkPolicy,
+  V1NetworkPolicyPeer,
+  V1NetworkPolicyPort,
+} from '@kubernetes/client-node';
 
 import { NAMESPACE_NAME_LABEL } from './engine/compile.js';
-import { validateIpBlock } from './engine/ipblock.js';
+import { parseCidr, validateIpBlock } from './engine/ipblock.js';
 import type { Protocol } from './engine/model.js';
 import { validatePolicyPort } from './engine/ports.js';
 import { formatSelector, parseSelector, SelectorSyntaxError } from './engine/selector.js';
@@ -136,4 +141,56 @@ export function formatPort(port: V1NetworkPolicyPort): string {
 /** Quotes a word for a POSIX shell when it holds anything but plain characters. */
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=,@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An IPv6 address as RFC 5952 writes it (Go's netip form): lowercase, the longest run of zero groups as `::`. */
+function formatIpv6(value: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j += 1;
+    if (j - i > best.length) best = { start: i, length: j - i };
+    i = j;
+  }
+  const hex = (part: number[]) => part.map((g) => g.toString(16)).join(':');
+  if (best.length < 2) return hex(groups);
+  return `${hex(groups.slice(0, best.start))}::${hex(groups.slice(best.start + best.length))}`;
+}
+
+/**
+ * The canonical form of a valid CIDR (host bits cleared, addresses written as Go writes them), or
+ * undefined when it does not parse: `10.0.0.1/8` is `10.0.0.0/8`, `FD00::1/8` is `fd00::/8`.
+ */
+export function canonicalCidr(text: string): string | undefined {
+  const cidr = parseCidr(text);
+  if (!cidr) return undefined;
+  const address =
+    cidr.family === 4 ? [24, 16, 8, 0].map((shift) => (cidr.v4! >>> shift) & 255).join('.') : formatIpv6(cidr.base);
+  return `${address}/${cidr.prefix}`;
+}
+
+/**
+ * One line per CIDR of the policy's ipBlocks (cidr and except) not written canonically: the API
+ * server accepts it with a warning, and the policy keeps what the user wrote.
+ */
+export function nonCanonicalCidrWarnings(policy: V1NetworkPolicy): string[] {
+  const peers = [
+    ...(policy.spec?.ingress ?? []).flatMap((rule) => {
+      const plain = rule as typeof rule & { from?: V1NetworkPolicyPeer[] };
+      return rule._from ?? plain.from ?? [];
+    }),
+    ...(policy.spec?.egress ?? []).flatMap((rule) => rule.to ?? []),
+  ];
+  const cidrs = peers.flatMap((peer) => (peer.ipBlock ? [peer.ipBlock.cidr, ...(peer.ipBlock.except ?? [])] : []));
+  return [...new Set(cidrs)].flatMap((text) => {
+    const canonical = canonicalCidr(text);
+    return canonical === undefined || canonical === text
+      ? []
+      : [`${text} is not a canonical CIDR; did you mean ${canonical}?`];
+  });
 }

@@ -9,7 +9,7 @@ import type { Choice, PromptFunctions } from '../../src/lib/prompts/allow.js';
 import type { WriteSettings } from '../../src/lib/write.js';
 import { WorldBuilder } from '../engine/world-builder.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { runCommand } from './run-command.js';
+import { helpOf, runCommand } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
 const POL1 = ['pol1', '-n', 'tenant-a', '--to', 'segment=backend', '--from', 'segment=frontend', '--port', '80/TCP'];
@@ -266,6 +266,16 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
     expect(files.stderr).toMatch(/^error: with --filename there is no cluster to write to/);
   });
 
+  it('-A, -l and --no-headers are not in the help; -A and -l are refused by name', async () => {
+    const help = await helpOf('allow');
+    expect(help).not.toMatch(/--all-namespaces|--selector|--no-headers|-A,|-l,/);
+    const all = await allow(...POL1, '-A', '--dry-run=client');
+    expect(all).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(all.stderr).toMatch(/^error: --all-namespaces does not apply to allow/);
+    const selector = await allow(...POL1, '-l', 'a=b', '--dry-run=client');
+    expect(selector.stderr).toMatch(/^error: --selector does not apply to allow/);
+  });
+
   it('--import excludes --from, and an untranslatable field is an error naming it', async () => {
     const both = await allow('--import', 'examples/legacy/pol1.json', '--from', 'a=b', '--dry-run=client');
     expect(both.exitCode).toBe(2);
@@ -276,6 +286,35 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
 });
 
 describe('preview and warnings', () => {
+  it('a non-canonical CIDR is written as given, with a warning naming the canonical one', async () => {
+    const run = await allow(
+      '-n',
+      'tenant-a',
+      '--from',
+      '10.0.0.1/8',
+      '--to',
+      'segment=backend',
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    );
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain('Warning: 10.0.0.1/8 is not a canonical CIDR; did you mean 10.0.0.0/8?\n');
+    expect(parseYaml(run.stdout)).toMatchObject({
+      spec: { ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.1/8' } }] }] },
+    });
+    const canonical = await allow(
+      '-n',
+      'tenant-a',
+      '--from',
+      '10.0.0.0/8',
+      '--to',
+      'segment=backend',
+      '--dry-run=client',
+    );
+    expect(canonical.stderr).not.toContain('canonical');
+  });
+
   it('the first ingress policy on the backend: the table shows what it cuts, the warning how to keep it', async () => {
     const run = await allow(...POL1, '--dry-run=client');
     expect(run.exitCode).toBe(0);

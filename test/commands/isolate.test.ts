@@ -16,7 +16,7 @@ import { formatPortSet, isEmptyPortSet, subtractPortSets, emptyPortSet } from '.
 import { whoCan } from '../../src/lib/engine/who-can.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/lib/write.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { ROOT, runCommand } from './run-command.js';
+import { helpOf, ROOT, runCommand } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
 const SHOP = ['--filename', 'examples/shop'];
@@ -132,6 +132,31 @@ describe('isolate --dry-run=client -f (the issue’s done-when checks)', () => {
   it('-o name prints the resource name', async () => {
     const run = await isolate('web', ...SHOP, '--dry-run=client', '-o', 'name', '--name', 'lockdown');
     expect(run.stdout).toBe('networkpolicy.networking.k8s.io/lockdown\n');
+  });
+
+  it('-o yaml of a namespace already isolated prints the policy that isolates it, for kubectl apply', async () => {
+    const run = await isolate('api', ...SHOP, '--dry-run=client', '-o', 'yaml');
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toBe('namespace api is already isolated (ingress by default-deny); nothing to do\n');
+    expect(parseYaml(run.stdout)).toMatchObject({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'default-deny', namespace: 'api' },
+      spec: { podSelector: {}, policyTypes: expect.arrayContaining(['Ingress']) },
+    });
+    expect(run.result?.outcomes.map((o) => o.verb)).toEqual(['unchanged']);
+  });
+
+  it('-o json of an isolated namespace and one to isolate is a List of both, in the order named', async () => {
+    const run = await isolate('api', 'web', ...SHOP, '--dry-run=client', '-o', 'json');
+    const list = JSON.parse(run.stdout) as { kind: string; items: V1NetworkPolicy[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toEqual([
+      'api/default-deny',
+      'web/default-deny',
+    ]);
+    const plain = await isolate('api', ...SHOP, '--dry-run=client');
+    expect(plain.stdout).toBe('');
   });
 });
 
@@ -423,6 +448,17 @@ describe('isolate --status', () => {
     expect(bare.stdout).toBe('db   1/1 pods   no   postgres-ingress\n');
   });
 
+  it('-n chooses the namespace; -A (or no -n) shows every namespace; -o table is the default', async () => {
+    const one = await isolate('--status', '-n', 'db', ...SHOP, '--no-headers');
+    expect(one.result?.namespaces).toEqual(['db']);
+    expect(one.stdout).toBe('db   1/1 pods   no   postgres-ingress\n');
+    const all = await isolate('--status', '-n', 'db', '-A', ...SHOP, '-o', 'table');
+    expect(all.exitCode).toBe(0);
+    expect(all.result?.namespaces).toEqual(['api', 'db', 'kube-system', 'monitoring', 'web']);
+    const named = await isolate('--status', 'web', '-n', 'db', ...SHOP);
+    expect(named.result?.namespaces).toEqual(['web']);
+  });
+
   it('works live too, with only reads', async () => {
     const cluster = await shopCluster();
     const run = await against(cluster)('--status');
@@ -440,12 +476,48 @@ describe('usage errors (exit 2, before anything is loaded)', () => {
     [['--off', '-A'], '--off cannot be combined with --all-namespaces'],
     [['tenant-a', '--no-allow-dns'], '--no-allow-dns only applies with --egress'],
     [['tenant-a', '--off', '--egress'], '--egress'],
-    [['--status', '-o', 'name', ...SEED], '--status prints a table, json or yaml, not name'],
+    [
+      ['--status', '-o', 'name', ...SEED],
+      '-o name does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+    ],
+    [
+      ['-A', '-o', 'name', ...SEED],
+      '-o name does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+    ],
+    [
+      ['--status', '-o', 'wide', ...SEED],
+      '-o wide does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+    ],
+    [
+      ['tenant-a', '-o', 'table', ...SEED, '--dry-run=client'],
+      '-o table does not apply to isolate: use -o json, yaml or name',
+    ],
+    [
+      ['tenant-a', '-o', 'wide', ...SEED, '--dry-run=client'],
+      '-o wide does not apply to isolate: use -o json, yaml or name',
+    ],
     [['tenant-a', '--dry-run=maybe'], 'dry-run'],
     [['tenant-a', '--bogus'], 'Nonexistent flag: --bogus'],
   ])('%j', async (argv, message) => {
     const run = await isolate(...argv);
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain(message);
+  });
+
+  it('-l is not in the help, and is refused by name', async () => {
+    const help = await helpOf('isolate');
+    expect(help).not.toMatch(/--selector|-l,/);
+    expect(help).toMatch(/-A, --all-namespaces/);
+    const run = await isolate('tenant-a', '-l', 'a=b', ...SEED, '--dry-run=client');
+    expect(run).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(run.stderr).toMatch(/^error: --selector does not apply to isolate/);
+  });
+
+  it('a wrong -o is one line, naming the values the mode takes', async () => {
+    const run = await isolate('--status', '-o', 'wide', ...SEED);
+    expect(run.stderr).toBe(
+      'error: -o wide does not apply to isolate --status (or -A): use -o table (the default), json or yaml\n',
+    );
+    expect(run.stdout).toBe('');
   });
 });

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-import { Config } from '@oclif/core';
+import { Config, Help, type Command } from '@oclif/core';
 import { expect, jest } from '@jest/globals';
 
 /** The repository root (where package.json is). */
@@ -80,4 +80,15 @@ export function expectGolden(text: string, name: string): void {
   const path = join(ROOT, 'test', 'fixtures', 'who-can', name);
   if (process.env.UPDATE_GOLDEN === '1') writeFileSync(path, text);
   expect(text).toBe(readFileSync(path, 'utf8'));
+}
+
+/** oclif's help for a command id, as `kubectl netpol ID --help` prints it (without colour). */
+export async function helpOf(id: string): Promise<string> {
+  config ??= await Config.load(ROOT);
+  class PlainHelp extends Help {
+    format(command: Command.Loadable): string {
+      return this.formatCommand(command);
+    }
+  }
+  return new PlainHelp(config, { stripAnsi: true }).format(config.findCommand(id, { must: true }));
 }

@@ -1,0 +1,67 @@
+/**
+ * The start-up checker of bench/startup.ts: it must see @kubernetes/client-node when something loads
+ * it (an import from an ES module, a CommonJS require), and must not see it for the built CLI's --help
+ * and a `-f` who-can. No timing assertions: the times depend on the machine.
+ */
+import { describe, expect, test } from '@jest/globals';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { checkLoads, findRoot, packagesOf, summarize } from '../../bench/startup.js';
+
+const root = findRoot();
+const built = existsSync(join(root, 'dist', 'commands'));
+
+describe('checkLoads', () => {
+  test('sees client-node imported by an ES module', () => {
+    const check = checkLoads(['--input-type=module', '-e', "await import('@kubernetes/client-node');"], {
+      cwd: root,
+    });
+    expect(check.exitCode).toBe(0);
+    expect(check.clientNodeLoaded).toBe(true);
+    expect(packagesOf(check.modules)).toContain('@kubernetes/client-node');
+  }, 60_000);
+
+  test('sees a CommonJS require, and not a module that was only resolved', () => {
+    const resolved = checkLoads(['-e', "require.resolve('@kubernetes/client-node/package.json')"], { cwd: root });
+    expect(resolved.exitCode).toBe(0);
+    expect(resolved.clientNodeLoaded).toBe(false);
+    const required = checkLoads(['-e', "require('@kubernetes/client-node/package.json')"], { cwd: root });
+    expect(required.exitCode).toBe(0);
+    expect(required.clientNodeLoaded).toBe(true);
+  }, 60_000);
+
+  test('keeps the command’s output and exit code', () => {
+    const check = checkLoads(['-e', "process.stdout.write('hi'); process.exitCode = 3"]);
+    expect(check).toMatchObject({ stdout: 'hi', exitCode: 3, clientNodeLoaded: false });
+  }, 60_000);
+
+  (built ? test : test.skip)(
+    'the built CLI loads no client-node for --help and who-can -f',
+    () => {
+      const bin = join(root, 'bin', 'run.js');
+      const help = checkLoads([bin, '--help'], { cwd: root });
+      expect(help.exitCode).toBe(0);
+      expect(help.stdout).toContain('who-can');
+      // The checker did record the CLI's modules, so "not loaded" is not an empty log.
+      expect(packagesOf(help.modules)).toContain('@oclif/core');
+      expect(help.clientNodeLoaded).toBe(false);
+
+      const whoCan = checkLoads([bin, 'who-can', 'backend', '-n', 'tenant-a', '--port', '80', '-f', 'examples/seed'], {
+        cwd: root,
+      });
+      expect(whoCan.exitCode).toBe(0);
+      expect(whoCan.stdout).toContain('tenant-a/frontend');
+      expect(whoCan.modules.some((m) => m.endsWith('/dist/commands/who-can.js'))).toBe(true);
+      expect(whoCan.clientNodeLoaded).toBe(false);
+    },
+    120_000,
+  );
+});
+
+describe('summarize', () => {
+  test('median and nearest-rank p90', () => {
+    expect(summarize([5, 1, 4, 2, 3])).toMatchObject({ medianMs: 3, p90Ms: 5 });
+    expect(summarize([10, 1, 9, 2, 8, 3, 7, 4, 6, 5])).toMatchObject({ medianMs: 5.5, p90Ms: 9 });
+  });
+});
