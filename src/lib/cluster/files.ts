@@ -5,7 +5,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 
-import { LineCounter, parseAllDocuments } from 'yaml';
 import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
 import type { Workload, WorkloadKind } from '../engine/model.js';
@@ -14,6 +13,7 @@ import { workloadOf } from '../engine/targets.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { toTypedPolicy } from './policy-shape.js';
 import type { LoadedSnapshot } from './types.js';
+import { parseYamlDocuments } from './yaml-documents.js';
 
 /** Options of loadManifests. */
 export interface LoadManifestsOptions {
@@ -357,35 +357,7 @@ function parseJson(source: Source): Located[] {
 }
 
 function parseYaml(source: Source): Located[] {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(source.text, { lineCounter, uniqueKeys: false, logLevel: 'error' });
-  const located: Located[] = [];
-  for (const doc of docs) {
-    const error = doc.errors[0];
-    if (error) {
-      const line = error.linePos?.[0].line ?? lineCounter.linePos(error.pos[0]).line;
-      const summary = error.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-      throw new ManifestError(`invalid YAML: ${summary}`, source.name, line);
-    }
-    const contents = doc.contents;
-    if (contents === null) continue;
-    const line = lineCounter.linePos(contents.range[0]).line;
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 1000 });
-    } catch (err) {
-      // toJS throws on an alias without its anchor (`<<: *a`) and on too many aliases (a YAML bomb).
-      throw new ManifestError(`invalid YAML: ${(err as Error).message.split('\n')[0]}`, source.name, line);
-    }
-    if (value === null || value === undefined) continue;
-    const entry: Located = { value, file: source.name, line };
-    const items = doc.get('items', true) as { items?: { range?: [number, number, number] | null }[] } | undefined;
-    if (items && Array.isArray(items.items)) {
-      entry.itemLines = items.items.map((item) => (item.range ? lineCounter.linePos(item.range[0]).line : line));
-    }
-    located.push(entry);
-  }
-  return located;
+  return parseYamlDocuments(source.text, source.name).map((doc) => ({ ...doc, file: source.name }));
 }
 
 /** The 1-based line holding the character at `offset`. */
