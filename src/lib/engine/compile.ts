@@ -18,6 +18,7 @@ import type { CompiledPort } from './ports.js';
 import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
+import { layoutOf } from './matrix.js';
 import { validatePolicy } from './validate.js';
 
 /** The label every namespace carries, set by the API server to the namespace's name. */
@@ -151,6 +152,8 @@ export interface WorldIndex {
   namespacesBySelector: Map<string, string[]>;
   /** Namespace -> its label classes. */
   labelClassesByNamespace: Map<string, number[]>;
+  /** `key=value` (keys some pod selector reads) -> the label classes carrying it. */
+  labelClassesByLabel: Map<string, number[]>;
 }
 
 /** `namespace/name` of a pod or policy. */
@@ -236,16 +239,23 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const select = selectorCache();
   const ipBlocks: CompiledIpBlock[] = [];
   const ipBlockIds = new Map<string, number>();
+  const ipBlockByText = new Map<string, number>();
   const ipBlock = (peer: V1NetworkPolicyPeer): CompiledPeer => {
-    const block = compileIpBlock({ cidr: peer.ipBlock!.cidr, except: peer.ipBlock!.except ?? [] });
-    const key = `${block.cidr.text}!${block.except.map((e) => e.text).join(',')}`;
-    let id = ipBlockIds.get(key);
+    // Blocks written alike are compiled once (policies often repeat the same block).
+    const written = `${peer.ipBlock!.cidr}!${(peer.ipBlock!.except ?? []).join(',')}`;
+    let id = ipBlockByText.get(written);
     if (id === undefined) {
-      id = ipBlocks.length;
-      ipBlocks.push(block);
-      ipBlockIds.set(key, id);
+      const block = compileIpBlock({ cidr: peer.ipBlock!.cidr, except: peer.ipBlock!.except ?? [] });
+      const key = `${block.cidr.text}!${block.except.map((e) => e.text).join(',')}`;
+      id = ipBlockIds.get(key);
+      if (id === undefined) {
+        id = ipBlocks.length;
+        ipBlocks.push(block);
+        ipBlockIds.set(key, id);
+      }
+      ipBlockByText.set(written, id);
     }
-    return { kind: 'ipBlock', block, id, source: peer };
+    return { kind: 'ipBlock', block: ipBlocks[id], id, source: peer };
   };
 
   const policies: CompiledPolicy[] = [];
@@ -363,14 +373,21 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     };
     if (!cls) {
       const nsLabels = labelsOfNamespace(ref.namespace);
-      const inNamespace = policiesByNamespace.get(ref.namespace) ?? [];
-      // A policy's podSelector selects pods in the policy's own namespace only.
-      const selecting = inNamespace.filter((p) => p.podSelector.matches(labels));
       let labelClass = labelClassByKey.get(labelKey);
+      let ingressPolicies: CompiledPolicy[];
+      let egressPolicies: CompiledPolicy[];
       if (labelClass === undefined) {
         labelClass = labelClasses.length;
         labelClasses.push([]);
         labelClassByKey.set(labelKey, labelClass);
+        const inNamespace = policiesByNamespace.get(ref.namespace) ?? [];
+        // A policy's podSelector selects pods in the policy's own namespace only.
+        const selecting = inNamespace.filter((p) => p.podSelector.matches(labels));
+        ingressPolicies = selecting.filter((p) => p.ingress !== undefined);
+        egressPolicies = selecting.filter((p) => p.egress !== undefined);
+      } else {
+        // The same labels where selectors look: the same policies select it.
+        ({ ingressPolicies, egressPolicies } = labelClasses[labelClass][0]);
       }
       cls = {
         id: classes.length,
@@ -382,8 +399,8 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
         namespaceLabels: nsLabels,
         ipBlockIds: signatures[signature],
         ipSignature: signature,
-        ingressPolicies: selecting.filter((p) => p.ingress !== undefined),
-        egressPolicies: selecting.filter((p) => p.egress !== undefined),
+        ingressPolicies,
+        egressPolicies,
         members: [],
         memberRefs: [],
       };
@@ -402,8 +419,8 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       message: `${podsWithoutIp} pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules never match them`,
     });
   }
-  const index = buildIndex(policies, classes, namespaceLabels, signatures);
-  return {
+  const index = buildIndex(policies, classes, namespaceLabels, signatures, sortedKeys);
+  const world: World = {
     snapshot,
     warnings,
     policies,
@@ -416,6 +433,9 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     portSets,
     cache: new Map(),
   };
+  // The bit layout of the pods, built with the world rather than on its first query.
+  layoutOf(world);
+  return world;
 }
 
 function buildIndex(
@@ -423,6 +443,7 @@ function buildIndex(
   classes: PodClass[],
   namespaceLabels: Map<string, Labels>,
   signatures: ReadonlySet<number>[],
+  podKeys: readonly string[],
 ): WorldIndex {
   const classesByNamespace = new Map<string, PodClass[]>();
   const bySignature: number[][] = signatures.map(() => []);
@@ -453,9 +474,23 @@ function buildIndex(
     peerClassesByKey: new Map(),
     namespacesBySelector: new Map(),
     labelClassesByNamespace: new Map(),
+    labelClassesByLabel: new Map(),
   };
   for (const [ns, list] of classesByNamespace)
     index.labelClassesByNamespace.set(ns, [...new Set(list.map((c) => c.labelClass))]);
+  const seen = new Set<number>();
+  for (const cls of classes) {
+    if (seen.has(cls.labelClass)) continue;
+    seen.add(cls.labelClass);
+    for (const key of podKeys) {
+      const value = cls.labels[key];
+      if (value === undefined || !Object.prototype.hasOwnProperty.call(cls.labels, key)) continue;
+      const k = `${key}=${value}`;
+      const list = index.labelClassesByLabel.get(k);
+      if (list) list.push(cls.labelClass);
+      else index.labelClassesByLabel.set(k, [cls.labelClass]);
+    }
+  }
   const namespacesOf = new Map<CompiledSelector, string[]>();
   for (const policy of policies) {
     // A policy that selects no pod for egress constrains no traffic.
@@ -532,6 +567,19 @@ function classesOfSelectors(world: World, peer: CompiledPeer & { kind: 'pods' },
     }
   }
   const out: number[] = [];
+  // With an `In` requirement, only the label classes carrying one of its values can match (label index).
+  const narrowing = namespaces.length > 1 ? peer.pods?.requirements.find((r) => r.operator === 'In') : undefined;
+  if (narrowing && peer.pods) {
+    const inNamespaces = new Set(namespaces);
+    for (const value of new Set(narrowing.values)) {
+      for (const lc of index.labelClassesByLabel.get(`${narrowing.key}=${value}`) ?? []) {
+        const classes = world.labelClasses[lc];
+        if (inNamespaces.has(classes[0].namespace) && peer.pods.matches(classes[0].labels))
+          for (const c of classes) out.push(c.id);
+      }
+    }
+    return Int32Array.from(out).sort();
+  }
   for (const ns of namespaces) {
     // Classes of one label class have the same labels: the selector is matched once for them all.
     for (const lc of index.labelClassesByNamespace.get(ns) ?? []) {

@@ -55,6 +55,8 @@ class Layout {
   readonly start: Int32Array;
   /** Bit -> the class of the pod there. */
   readonly classOfBit: Int32Array;
+  /** Room for a list of classes. */
+  readonly classScratch: Int32Array;
   readonly size: Int32Array;
   readonly nWords: number;
   readonly all: Bits;
@@ -87,9 +89,18 @@ class Layout {
     }
     this.nWords = (bit + 31) >>> 5;
     this.classOfBit = new Int32Array(bit);
+    this.classScratch = new Int32Array(n);
     for (const c of world.classes) this.classOfBit.fill(c.id, this.start[c.id], this.start[c.id] + this.size[c.id]);
     this.all = this.ofClasses(world.classes.map((c) => c.id));
     this.egressOpen = this.ofClasses(world.index.egressOpenClasses);
+    // Address signatures as bits, for ipBlock peers (few signatures, each a list of classes).
+    const { classesBySignature } = world.index;
+    if (
+      world.index.egressByIpBlock.size > 0 ||
+      world.policies.some((p) => p.ingress?.some((r) => r.peers !== 'all' && r.peers.some((x) => x.kind === 'ipBlock')))
+    )
+      for (let sig = 0; sig < classesBySignature.length; sig++)
+        this.signatureBits[sig] = this.ofClasses(classesBySignature[sig]);
   }
 
   /** The pods of these classes as bits. */
@@ -413,30 +424,31 @@ class Evaluator {
   }
 
   /** The classes whose pods are in `sources` (a class is in or out as a whole), in bit order. */
-  classesIn(sources: Acc): number[] {
+  classesIn(sources: Acc): Int32Array {
     const { start, size, classOfBit } = this.layout;
     const { words, hi } = sources;
-    const out: number[] = [];
+    const out = this.layout.classScratch;
+    let n = 0;
     let from = sources.lo * 32;
     for (;;) {
       let w = from >>> 5;
-      if (w >= hi) return out;
+      if (w >= hi) break;
       let word = words[w] & (-1 << (from & 31));
-      while (word === 0) {
-        if (++w >= hi) return out;
-        word = words[w];
-      }
-      const id = classOfBit[w * 32 + (31 - Math.clz32(word & -word))];
-      out.push(id);
+      while (word === 0 && ++w < hi) word = words[w];
+      if (word === 0) break;
+      const id = classOfBit[(w << 5) + (31 - Math.clz32(word & -word))];
+      out[n++] = id;
       // The rest of the class is alike: go on after it.
       from = start[id] + size[id];
     }
+    return out.slice(0, n);
   }
 }
 
 const layouts = new WeakMap<World, Layout>();
 
-function layoutOf(world: World): Layout {
+/** Lays out a world's pods as bits (compileWorld calls it, so the first query does not pay for it). */
+export function layoutOf(world: World): Layout {
   let layout = layouts.get(world);
   if (!layout) layouts.set(world, (layout = new Layout(world)));
   return layout;
@@ -450,13 +462,13 @@ export function allowedSourceClasses(
   world: World,
   target: PodClass,
   port?: { port: number; protocol: Protocol },
-): { ids: number[]; ports?: PortSet[] } {
+): { ids: Int32Array; ports?: PortSet[] } {
   const evaluator = new Evaluator(layoutOf(world));
   evaluator.labelClass(world.labelClasses[target.labelClass], port);
   const sources = evaluator.classSources(target);
   const ids = evaluator.classesIn(sources);
   if (port) return { ids };
-  return { ids, ports: ids.map((id) => evaluator.portsAt(evaluator.layout.start[id])) };
+  return { ids, ports: Array.from(ids, (id) => evaluator.portsAt(evaluator.layout.start[id])) };
 }
 
 /**

@@ -12,10 +12,13 @@ export interface CompiledSelector {
   keys: string[];
   /** True for `{}`: selects everything. */
   isEverything: boolean;
+  /** Requirements, ANDed: matchLabels as `In` with one value, then matchExpressions. */
+  requirements: readonly Requirement[];
   matches(labels: Labels): boolean;
 }
 
-type Requirement = { key: string; operator: string; values: string[] };
+/** One requirement of a selector. */
+export type Requirement = { key: string; operator: string; values: string[] };
 
 /** A syntax error in a kubectl-style label selector, with the offending text. */
 export class SelectorSyntaxError extends Error {}
@@ -58,6 +61,7 @@ export function compileSelector(selector: V1LabelSelector): CompiledSelector {
     key,
     keys: [...new Set(reqs.map((r) => r.key))],
     isEverything: reqs.length === 0,
+    requirements: reqs,
     matches: (labels) => reqs.every((r) => matchesRequirement(r, labels)),
   };
 }

@@ -265,7 +265,7 @@ export function whoCan(
     cls: PodClass,
     port: { port: number; protocol: Protocol } | undefined,
     pods: PodInfo[],
-    answer: { ids: number[]; ports?: PortSet[] },
+    answer: { ids: Int32Array; ports?: PortSet[] },
   ) => {
     const targetRefs = pods.map((p) => p.ref);
     const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
@@ -297,7 +297,9 @@ export function whoCan(
       }
       return;
     }
-    const allowedOf = new Map<number, PortSet | true>(answer.ids.map((id, i) => [id, answer.ports?.[i] ?? true]));
+    const allowedOf = new Map<number, PortSet | true>(
+      Array.from(answer.ids, (id, i) => [id, answer.ports?.[i] ?? true]),
+    );
     const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
     for (const id of classIds) {
       const allowed = allowedOf.get(id);
