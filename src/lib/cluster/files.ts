@@ -172,7 +172,9 @@ class SnapshotBuilder {
     for (const [id, pod] of this.pods) {
       if (this.representatives.has(id)) continue;
       const ns = pod.metadata?.namespace ?? this.defaultNamespace;
-      realByNamespace.set(ns, [...(realByNamespace.get(ns) ?? []), pod]);
+      const list = realByNamespace.get(ns);
+      if (list) list.push(pod);
+      else realByNamespace.set(ns, [pod]);
     }
     for (const [id, workload] of this.representatives) {
       const selector = workload.selector ? compileSelector(workload.selector) : undefined;

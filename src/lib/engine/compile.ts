@@ -173,11 +173,17 @@ export function effectivePolicyTypes(policy: V1NetworkPolicy): Record<Direction,
 
 function selectorCache() {
   const byKey = new Map<string, CompiledSelector>();
+  // Policies repeat the same selectors, written the same way: those are compiled once.
+  const byText = new Map<string, CompiledSelector>();
   return (selector: object): CompiledSelector => {
-    const compiled = compileSelector(selector);
+    const text = JSON.stringify(selector);
+    const seen = byText.get(text);
+    if (seen) return seen;
+    let compiled = compileSelector(selector);
     const known = byKey.get(compiled.key);
-    if (known) return known;
-    byKey.set(compiled.key, compiled);
+    if (known) compiled = known;
+    else byKey.set(compiled.key, compiled);
+    byText.set(text, compiled);
     return compiled;
   };
 }
@@ -310,17 +316,54 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     return labels;
   };
 
-  const policiesByNamespace = new Map<string, CompiledPolicy[]>();
+  // Per namespace, its policies indexed by one `In` requirement of their podSelector (key=value), so
+  // a pod's candidates are found from its labels; the policies without one are always candidates.
+  const policiesByNamespace = new Map<
+    string,
+    { all: CompiledPolicy[]; byLabel: Map<string, number[]>; keys: Set<string>; rest: number[] }
+  >();
   for (const p of policies) {
-    const list = policiesByNamespace.get(p.ref.namespace) ?? [];
-    list.push(p);
-    policiesByNamespace.set(p.ref.namespace, list);
+    let entry = policiesByNamespace.get(p.ref.namespace);
+    if (!entry)
+      policiesByNamespace.set(p.ref.namespace, (entry = { all: [], byLabel: new Map(), keys: new Set(), rest: [] }));
+    const position = entry.all.length;
+    entry.all.push(p);
+    const narrowing = p.podSelector.requirements.find((r) => r.operator === 'In');
+    if (!narrowing) entry.rest.push(position);
+    else {
+      entry.keys.add(narrowing.key);
+      for (const value of new Set(narrowing.values)) {
+        const k = `${narrowing.key}=${value}`;
+        const list = entry.byLabel.get(k);
+        if (list) list.push(position);
+        else entry.byLabel.set(k, [position]);
+      }
+    }
   }
+  const policiesSelecting = (namespace: string, labels: Labels): CompiledPolicy[] => {
+    const entry = policiesByNamespace.get(namespace);
+    if (!entry) return [];
+    const candidates = [...entry.rest];
+    for (const key of entry.keys) {
+      if (!Object.prototype.hasOwnProperty.call(labels, key)) continue;
+      const list = entry.byLabel.get(`${key}=${labels[key]}`);
+      if (list) candidates.push(...list);
+    }
+    // In the policies' order; a policy indexed under one value is a candidate once.
+    candidates.sort((a, b) => a - b);
+    const out: CompiledPolicy[] = [];
+    for (let i = 0; i < candidates.length; i++) {
+      if (i > 0 && candidates[i] === candidates[i - 1]) continue;
+      const policy = entry.all[candidates[i]];
+      if (policy.podSelector.matches(labels)) out.push(policy);
+    }
+    return out;
+  };
 
   const pods: PodInfo[] = [];
   const podsByKey = new Map<string, PodInfo>();
   const classes: PodClass[] = [];
-  const classByKey = new Map<string, PodClass>();
+  const classByKey = new Map<number, PodClass>();
   const labelClasses: PodClass[][] = [];
   const labelClassByKey = new Map<string, number>();
   const namedPortIds = new Map<string, number>();
@@ -361,8 +404,10 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     const projection = sortedKeys.map((k) => (k in labels ? `${k}=${labels[k]}` : '')).join('\u0001');
     const portKey = namedPortSignature(pod, portNames);
     const labelKey = [ref.namespace, projection, portKey].join('\u0000');
-    const classKey = `${labelKey}\u0000${signature}`;
-    let cls = classByKey.get(classKey);
+    let labelClass = labelClassByKey.get(labelKey);
+    // A class is a label class and an address signature: a numeric key.
+    const classKey = labelClass === undefined ? -1 : labelClass * 1048576 + signature;
+    let cls = labelClass === undefined ? undefined : classByKey.get(classKey);
     const info: PodInfo = {
       ref,
       pod,
@@ -373,16 +418,14 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     };
     if (!cls) {
       const nsLabels = labelsOfNamespace(ref.namespace);
-      let labelClass = labelClassByKey.get(labelKey);
       let ingressPolicies: CompiledPolicy[];
       let egressPolicies: CompiledPolicy[];
       if (labelClass === undefined) {
         labelClass = labelClasses.length;
         labelClasses.push([]);
         labelClassByKey.set(labelKey, labelClass);
-        const inNamespace = policiesByNamespace.get(ref.namespace) ?? [];
         // A policy's podSelector selects pods in the policy's own namespace only.
-        const selecting = inNamespace.filter((p) => p.podSelector.matches(labels));
+        const selecting = policiesSelecting(ref.namespace, labels);
         ingressPolicies = selecting.filter((p) => p.ingress !== undefined);
         egressPolicies = selecting.filter((p) => p.egress !== undefined);
       } else {
@@ -406,7 +449,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       };
       classes.push(cls);
       labelClasses[labelClass].push(cls);
-      classByKey.set(classKey, cls);
+      classByKey.set(labelClass * 1048576 + signature, cls);
     }
     cls.members.push(info);
     cls.memberRefs.push(ref);
@@ -554,18 +597,26 @@ function classesOfIpBlock(world: World, id: number): Int32Array {
   return ids.sort();
 }
 
+/** The namespaces (with pods) whose pods a pod peer may admit: the policy's own, or those its namespaceSelector selects (memoised). */
+export function namespacesOfPeer(
+  world: World,
+  peer: CompiledPeer & { kind: 'pods' },
+  policyNamespace: string,
+): string[] {
+  if (!peer.namespaces) return [policyNamespace];
+  const sel = peer.namespaces;
+  const index = world.index;
+  let namespaces = index.namespacesBySelector.get(sel.key);
+  if (!namespaces) {
+    namespaces = [...index.classesByNamespace.keys()].filter((ns) => sel.matches(world.namespaceLabels.get(ns)!));
+    index.namespacesBySelector.set(sel.key, namespaces);
+  }
+  return namespaces;
+}
+
 function classesOfSelectors(world: World, peer: CompiledPeer & { kind: 'pods' }, policyNamespace: string): Int32Array {
   const index = world.index;
-  let namespaces: string[];
-  if (!peer.namespaces) namespaces = [policyNamespace];
-  else {
-    const sel = peer.namespaces;
-    namespaces = index.namespacesBySelector.get(sel.key) ?? [];
-    if (!index.namespacesBySelector.has(sel.key)) {
-      namespaces = [...index.classesByNamespace.keys()].filter((ns) => sel.matches(world.namespaceLabels.get(ns)!));
-      index.namespacesBySelector.set(sel.key, namespaces);
-    }
-  }
+  const namespaces = namespacesOfPeer(world, peer, policyNamespace);
   const out: number[] = [];
   // With an `In` requirement, only the label classes carrying one of its values can match (label index).
   const narrowing = namespaces.length > 1 ? peer.pods?.requirements.find((r) => r.operator === 'In') : undefined;

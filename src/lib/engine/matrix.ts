@@ -8,8 +8,8 @@
  * Without a port, the port space is cut into atoms (ranges no rule tells apart) and each atom is
  * answered as one port.
  */
-import type { CompiledPolicy, CompiledRule, PodClass, World } from './compile.js';
-import { classesOfPeer, portsOfRule } from './compile.js';
+import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from './compile.js';
+import { namespacesOfPeer, portsOfRule } from './compile.js';
 import type { PortSet, Protocol } from './model.js';
 import { PROTOCOLS } from './model.js';
 import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
@@ -60,7 +60,9 @@ class Layout {
   readonly size: Int32Array;
   readonly nWords: number;
   readonly all: Bits;
-  private readonly peerBits = new WeakMap<object, Bits>();
+  private readonly peerBits = new Map<string, Bits>();
+  /** Namespace -> [first bit, bits]. */
+  private readonly namespaceRuns = new Map<string, [number, number]>();
   private readonly blockBits = new Map<number, Bits>();
   private readonly namedPorts = new Map<CompiledRule, Map<number, PortSet>>();
   private readonly signatureBits: Bits[] = [];
@@ -75,7 +77,8 @@ class Layout {
     this.size = new Int32Array(n);
     let bit = 0;
     // Namespace, then label class, then class: namespaces and label classes are runs of bits.
-    for (const list of world.index.classesByNamespace.values()) {
+    for (const [ns, list] of world.index.classesByNamespace) {
+      const first = bit;
       const seen = new Set<number>();
       for (const c of list) {
         if (seen.has(c.labelClass)) continue;
@@ -86,6 +89,7 @@ class Layout {
           bit += member.members.length;
         }
       }
+      this.namespaceRuns.set(ns, [first, bit - first]);
     }
     this.nWords = (bit + 31) >>> 5;
     this.classOfBit = new Int32Array(bit);
@@ -122,17 +126,63 @@ class Layout {
     return { lo, words };
   }
 
-  /** Pods a peer of a rule admits. */
-  peer(peer: Parameters<typeof classesOfPeer>[1], policyNamespace: string): Bits {
+  /** Pods a peer of a rule admits, set from namespace and label-class runs (each is a run of bits). */
+  peer(peer: CompiledPeer, policyNamespace: string): Bits {
     if (peer.kind === 'ipBlock') return this.ipBlock(peer.id);
-    // Peers alike share one class list (classesOfPeer), and so one bitset.
-    const ids = classesOfPeer(this.world, peer, policyNamespace);
-    let bits = this.peerBits.get(ids);
-    if (!bits) {
-      bits = this.ofClasses(ids);
-      this.peerBits.set(ids, bits);
+    const key = `${peer.namespaces ? peer.namespaces.key : `=${policyNamespace}`}\u0000${peer.pods ? peer.pods.key : '*'}`;
+    let bits = this.peerBits.get(key);
+    if (bits) return bits;
+    const { world } = this;
+    const index = world.index;
+    const namespaces = namespacesOfPeer(world, peer, policyNamespace);
+    const runs: number[] = [];
+    const pods = peer.pods;
+    const narrowing = pods && namespaces.length > 1 ? pods.requirements.find((r) => r.operator === 'In') : undefined;
+    if (!pods || pods.isEverything) {
+      for (const ns of namespaces) {
+        const run = this.namespaceRuns.get(ns);
+        if (run) runs.push(run[0], run[1]);
+      }
+    } else if (narrowing) {
+      // Only the label classes carrying one of the values can match (the key=value index).
+      const inNamespaces = new Set(namespaces);
+      for (const value of new Set(narrowing.values))
+        for (const lc of index.labelClassesByLabel.get(`${narrowing.key}=${value}`) ?? []) {
+          const first = world.labelClasses[lc][0];
+          if (inNamespaces.has(first.namespace) && pods.matches(first.labels)) runs.push(...this.labelClassRun(lc));
+        }
+    } else {
+      for (const ns of namespaces)
+        for (const lc of index.labelClassesByNamespace.get(ns) ?? [])
+          if (pods.matches(world.labelClasses[lc][0].labels)) runs.push(...this.labelClassRun(lc));
     }
+    bits = this.ofRuns(runs);
+    this.peerBits.set(key, bits);
     return bits;
+  }
+
+  /** [first bit, bits] of a label class. */
+  private labelClassRun(lc: number): [number, number] {
+    const classes = this.world.labelClasses[lc];
+    let size = 0;
+    for (const c of classes) size += this.size[c.id];
+    return [this.start[classes[0].id], size];
+  }
+
+  /** Bits from [start, length] pairs. */
+  private ofRuns(runs: number[]): Bits {
+    let min = Infinity;
+    let max = -1;
+    for (let i = 0; i < runs.length; i += 2) {
+      if (runs[i + 1] === 0) continue;
+      min = Math.min(min, runs[i]);
+      max = Math.max(max, runs[i] + runs[i + 1] - 1);
+    }
+    if (max < 0) return EMPTY;
+    const lo = min >>> 5;
+    const words = new Int32Array((max >>> 5) - lo + 1);
+    for (let i = 0; i < runs.length; i += 2) setRange(words, runs[i] - lo * 32, runs[i + 1]);
+    return { lo, words };
   }
 
   /** Pods with an address inside an ipBlock: from the address signatures that hold it, or all but those that do not. */
