@@ -12,14 +12,14 @@ import type {
 
 type V1NetworkPolicyRule = V1NetworkPolicyIngressRule & V1NetworkPolicyEgressRule;
 import type { CompiledIpBlock, Ip } from './ipblock.js';
-import { compileIpBlock, IpBlockIndex, parseIp } from './ipblock.js';
+import { BlockIds, compileIpBlock, IpBlockIndex, parseIp } from './ipblock.js';
 import type { ClusterSnapshot, Direction, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
 import type { CompiledPort } from './ports.js';
 import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
 import { layoutOf } from './matrix.js';
-import { validatePolicy } from './validate.js';
+import { ValidationMemo, validatePolicy } from './validate.js';
 
 /** The label every namespace carries, set by the API server to the namespace's name. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -81,7 +81,7 @@ export interface PodClass {
   labels: Labels;
   namespaceLabels: Labels;
   /** Ids of the ipBlock peers that contain one of the pods' IPs. */
-  ipBlockIds: ReadonlySet<number>;
+  ipBlockIds: BlockIds;
   /** Id of that set of ipBlocks; classes with the same set share it (and the Set object). */
   ipSignature: number;
   /** Id of the label class: classes alike except for their ipBlock hits (same namespace, labels, named ports). */
@@ -92,8 +92,33 @@ export interface PodClass {
   ingressPolicies: CompiledPolicy[];
   egressPolicies: CompiledPolicy[];
   members: PodInfo[];
-  /** The members' references, shared by every answer that lists them. */
-  memberRefs: PodRef[];
+  /** The members' references, shared by every answer that lists them (made on first read). */
+  readonly memberRefs: PodRef[];
+}
+
+/** A PodClass as compileWorld makes it: one shape for all, memberRefs made when an answer first lists them. */
+class Class implements PodClass {
+  readonly members: PodInfo[] = [];
+  private refs: PodRef[] | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly labelClass: number,
+    readonly namedPorts: number,
+    readonly namespace: string,
+    readonly representative: PodInfo,
+    readonly labels: Labels,
+    readonly namespaceLabels: Labels,
+    readonly ipBlockIds: BlockIds,
+    readonly ipSignature: number,
+    readonly ingressPolicies: CompiledPolicy[],
+    readonly egressPolicies: CompiledPolicy[],
+  ) {}
+
+  get memberRefs(): PodRef[] {
+    // Members are all added while the world is built, before any answer reads this.
+    return (this.refs ??= this.members.map((m) => m.ref));
+  }
 }
 
 /** A snapshot with its policies compiled and its pods indexed; build once, query many times. */
@@ -106,7 +131,7 @@ export interface World {
   /** Label class id -> its classes (they differ only in the ipBlocks their IPs fall in). */
   labelClasses: PodClass[][];
   /** ns/name -> pod */
-  podsByKey: Map<string, PodInfo>;
+  podsByKey: PodIndex;
   /** Namespace name -> labels (always including kubernetes.io/metadata.name). */
   namespaceLabels: Map<string, Labels>;
   /** Indexes for answering a query per class without visiting every pair (who-can.ts). */
@@ -134,7 +159,7 @@ export interface WorldIndex {
   /** ipBlock signature id -> classes that have it (few signatures: one per address interval). */
   classesBySignature: number[][];
   /** ipBlock signature id -> the ipBlock ids in it. */
-  signatures: ReadonlySet<number>[];
+  signatures: BlockIds[];
   /** Egress rules that admit every destination (`to` empty). */
   egressToAll: EgressRuleOf[];
   /** Namespace -> egress rules with a pod peer that can match pods there (selector checked per query). */
@@ -154,6 +179,27 @@ export interface WorldIndex {
   labelClassesByNamespace: Map<string, number[]>;
   /** `key=value` (keys some pod selector reads) -> the label classes carrying it. */
   labelClassesByLabel: Map<string, number[]>;
+}
+
+/** Pods by `namespace/name` (keyOf), held per namespace so that indexing a pod builds no string. */
+export class PodIndex {
+  private readonly byNamespace = new Map<string, Map<string, PodInfo>>();
+
+  add(info: PodInfo): void {
+    let names = this.byNamespace.get(info.ref.namespace);
+    if (!names) this.byNamespace.set(info.ref.namespace, (names = new Map()));
+    names.set(info.ref.name, info);
+  }
+
+  get(key: string): PodInfo | undefined {
+    // Namespace names cannot hold a '/': the first one ends it.
+    const slash = key.indexOf('/');
+    return slash < 0 ? undefined : this.byNamespace.get(key.slice(0, slash))?.get(key.slice(slash + 1));
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
 }
 
 /** `namespace/name` of a pod or policy. */
@@ -231,7 +277,19 @@ function withFrom(rule: V1NetworkPolicyRule): V1NetworkPolicyRule {
   return plain._from === undefined && plain.from !== undefined ? { ...rule, _from: plain.from } : rule;
 }
 
+const NO_IPS: readonly number[] = Object.freeze([]);
+
 function podIps(pod: V1Pod): Ip[] {
+  const status = pod.status;
+  if (!status) return [];
+  const list = status.podIPs;
+  const primary = status.podIP;
+  // Nearly every pod: podIPs absent or [podIP]: one address, parsed once.
+  if (!list || list.length === 0 || (list.length === 1 && (!primary || list[0]?.ip === primary))) {
+    const text = primary || list?.[0]?.ip;
+    const ip = text ? parseIp(text) : undefined;
+    return ip ? [ip] : [];
+  }
   const texts = new Set<string>();
   for (const p of pod.status?.podIPs ?? []) if (p?.ip) texts.add(p.ip);
   if (pod.status?.podIP) texts.add(pod.status.podIP);
@@ -265,9 +323,10 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   };
 
   const policies: CompiledPolicy[] = [];
+  const memo = new ValidationMemo();
   for (const source of snapshot.policies) {
     const ref = { namespace: source.metadata?.namespace ?? 'default', name: source.metadata?.name ?? '' };
-    const problems = validatePolicy(source);
+    const problems = validatePolicy(source, memo);
     if (problems.length > 0) {
       // Policies the API server would reject are left out of every answer, and said so.
       warnings.push({
@@ -320,18 +379,17 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   // a pod's candidates are found from its labels; the policies without one are always candidates.
   const policiesByNamespace = new Map<
     string,
-    { all: CompiledPolicy[]; byLabel: Map<string, number[]>; keys: Set<string>; rest: number[] }
+    { all: CompiledPolicy[]; byLabel: Map<string, number[]>; keys: string[]; rest: number[]; scratch?: Int32Array }
   >();
   for (const p of policies) {
     let entry = policiesByNamespace.get(p.ref.namespace);
-    if (!entry)
-      policiesByNamespace.set(p.ref.namespace, (entry = { all: [], byLabel: new Map(), keys: new Set(), rest: [] }));
+    if (!entry) policiesByNamespace.set(p.ref.namespace, (entry = { all: [], byLabel: new Map(), keys: [], rest: [] }));
     const position = entry.all.length;
     entry.all.push(p);
     const narrowing = p.podSelector.requirements.find((r) => r.operator === 'In');
     if (!narrowing) entry.rest.push(position);
     else {
-      entry.keys.add(narrowing.key);
+      if (!entry.keys.includes(narrowing.key)) entry.keys.push(narrowing.key);
       for (const value of new Set(narrowing.values)) {
         const k = `${narrowing.key}=${value}`;
         const list = entry.byLabel.get(k);
@@ -343,17 +401,22 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const policiesSelecting = (namespace: string, labels: Labels): CompiledPolicy[] => {
     const entry = policiesByNamespace.get(namespace);
     if (!entry) return [];
-    const candidates = [...entry.rest];
+    // A policy is indexed under one key, and a pod has one value per key: no candidate comes twice.
+    const candidates = (entry.scratch ??= new Int32Array(entry.all.length));
+    let n = 0;
+    for (const position of entry.rest) candidates[n++] = position;
+    let lists = entry.rest.length > 0 ? 1 : 0;
     for (const key of entry.keys) {
       if (!Object.prototype.hasOwnProperty.call(labels, key)) continue;
       const list = entry.byLabel.get(`${key}=${labels[key]}`);
-      if (list) candidates.push(...list);
+      if (!list) continue;
+      for (const position of list) candidates[n++] = position;
+      lists++;
     }
-    // In the policies' order; a policy indexed under one value is a candidate once.
-    candidates.sort((a, b) => a - b);
+    // In the policies' order (each list is in order already).
+    if (lists > 1) candidates.subarray(0, n).sort();
     const out: CompiledPolicy[] = [];
-    for (let i = 0; i < candidates.length; i++) {
-      if (i > 0 && candidates[i] === candidates[i - 1]) continue;
+    for (let i = 0; i < n; i++) {
       const policy = entry.all[candidates[i]];
       if (policy.podSelector.matches(labels)) out.push(policy);
     }
@@ -361,29 +424,30 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   };
 
   const pods: PodInfo[] = [];
-  const podsByKey = new Map<string, PodInfo>();
+  const podsByKey = new PodIndex();
   const classes: PodClass[] = [];
-  const classByKey = new Map<number, PodClass>();
+  const classesBySignature: (Map<number, PodClass> | undefined)[] = [];
   const labelClasses: PodClass[][] = [];
   const labelClassByKey = new Map<string, number>();
   const namedPortIds = new Map<string, number>();
   const sortedKeys = [...podKeys].sort();
   let podsWithoutIp = 0;
   // Pods in one address interval share one array of block ids; each distinct array becomes a signature.
-  const signatures: ReadonlySet<number>[] = [];
+  const signatures: BlockIds[] = [];
   const signatureByArray = new Map<readonly number[], number>();
   const signatureByText = new Map<string, number>();
-  const signatureOf = (ids: readonly number[]): number => {
-    let id = signatureByArray.get(ids);
+  // `shared`: an array the index hands out for every address of its interval, so its identity is a key.
+  const signatureOf = (ids: readonly number[], shared = true): number => {
+    let id = shared ? signatureByArray.get(ids) : undefined;
     if (id !== undefined) return id;
     const text = ids.join(',');
     id = signatureByText.get(text);
     if (id === undefined) {
       id = signatures.length;
-      signatures.push(new Set(ids));
+      signatures.push(new BlockIds(ids));
       signatureByText.set(text, id);
     }
-    signatureByArray.set(ids, id);
+    if (shared) signatureByArray.set(ids, id);
     return id;
   };
   const ipIndex = new IpBlockIndex(ipBlocks);
@@ -396,18 +460,30 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     const ips = podIps(pod);
     if (ips.length === 0) podsWithoutIp++;
     // An ipBlock matches a pod when it contains one of the pod's IPs; a pod without an IP never matches.
-    const signature = signatureOf(
+    const signature =
       ips.length === 1
-        ? ipIndex.blocksContaining(ips[0])
-        : [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b),
-    );
-    const projection = sortedKeys.map((k) => (k in labels ? `${k}=${labels[k]}` : '')).join('\u0001');
-    const portKey = namedPortSignature(pod, portNames);
-    const labelKey = [ref.namespace, projection, portKey].join('\u0000');
+        ? signatureOf(ipIndex.blocksContaining(ips[0]))
+        : signatureOf(
+            ips.length === 0
+              ? NO_IPS
+              : [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b),
+            false,
+          );
+    // Namespace, then per label key some selector reads its value or absence, then the named ports.
+    let labelKey = ref.namespace;
+    for (const k of sortedKeys) {
+      labelKey += Object.prototype.hasOwnProperty.call(labels, k) ? `\u0000=${labels[k]}` : '\u0000';
+    }
+    const portKey = portNames.size === 0 ? '' : namedPortSignature(pod, portNames);
+    labelKey += `\u0001${portKey}`;
     let labelClass = labelClassByKey.get(labelKey);
-    // A class is a label class and an address signature: a numeric key.
-    const classKey = labelClass === undefined ? -1 : labelClass * 1048576 + signature;
-    let cls = labelClass === undefined ? undefined : classByKey.get(classKey);
+    // A class is a label class and an address signature.
+    let cls: PodClass | undefined;
+    if (labelClass !== undefined) {
+      const bySignature = classesBySignature[labelClass];
+      if (bySignature) cls = bySignature.get(signature);
+      else for (const c of labelClasses[labelClass]) if (c.ipSignature === signature) cls = c;
+    }
     const info: PodInfo = {
       ref,
       pod,
@@ -423,6 +499,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       if (labelClass === undefined) {
         labelClass = labelClasses.length;
         labelClasses.push([]);
+        classesBySignature.push(undefined);
         labelClassByKey.set(labelKey, labelClass);
         // A policy's podSelector selects pods in the policy's own namespace only.
         const selecting = policiesSelecting(ref.namespace, labels);
@@ -432,29 +509,30 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
         // The same labels where selectors look: the same policies select it.
         ({ ingressPolicies, egressPolicies } = labelClasses[labelClass][0]);
       }
-      cls = {
-        id: classes.length,
+      cls = new Class(
+        classes.length,
         labelClass,
-        namedPorts: namedPortIds.get(portKey) ?? namedPortIds.set(portKey, namedPortIds.size).size - 1,
-        namespace: ref.namespace,
-        representative: info,
+        namedPortIds.get(portKey) ?? namedPortIds.set(portKey, namedPortIds.size).size - 1,
+        ref.namespace,
+        info,
         labels,
-        namespaceLabels: nsLabels,
-        ipBlockIds: signatures[signature],
-        ipSignature: signature,
+        nsLabels,
+        signatures[signature],
+        signature,
         ingressPolicies,
         egressPolicies,
-        members: [],
-        memberRefs: [],
-      };
+      );
       classes.push(cls);
-      labelClasses[labelClass].push(cls);
-      classByKey.set(labelClass * 1048576 + signature, cls);
+      const siblings = labelClasses[labelClass];
+      siblings.push(cls);
+      // Most label classes have a few classes, searched in a line; a map once they have many.
+      const bySignature = classesBySignature[labelClass];
+      if (bySignature) bySignature.set(signature, cls);
+      else if (siblings.length > 8) classesBySignature[labelClass] = new Map(siblings.map((c) => [c.ipSignature, c]));
     }
     cls.members.push(info);
-    cls.memberRefs.push(ref);
     pods.push(info);
-    podsByKey.set(keyOf(ref), info);
+    podsByKey.add(info);
   }
   if (ipBlocks.length > 0 && podsWithoutIp > 0) {
     warnings.push({
@@ -476,7 +554,6 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     portSets,
     cache: new Map(),
   };
-  // The bit layout of the pods, built with the world rather than on its first query.
   layoutOf(world);
   return world;
 }
@@ -485,7 +562,7 @@ function buildIndex(
   policies: CompiledPolicy[],
   classes: PodClass[],
   namespaceLabels: Map<string, Labels>,
-  signatures: ReadonlySet<number>[],
+  signatures: BlockIds[],
   podKeys: readonly string[],
 ): WorldIndex {
   const classesByNamespace = new Map<string, PodClass[]>();

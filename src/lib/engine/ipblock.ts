@@ -28,18 +28,27 @@ export interface CompiledIpBlock {
 
 const BITS = { 4: 32, 6: 128 } as const;
 
+/** Four dot-separated parts of one to three decimal digits, each at most 255 (read a character at a time: every pod IP goes through here). */
 function parseIpv4Number(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
   let value = 0;
-  for (const p of parts) {
-    // Leading zeros are read as decimal, as netutils.ParseIPSloppy does for legacy API fields.
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    value = value * 256 + n;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      // Leading zeros are read as decimal, as netutils.ParseIPSloppy does for legacy API fields.
+      if (++digits > 3) return undefined;
+      part = part * 10 + (c - 48);
+    } else if (c === 46) {
+      if (digits === 0 || part > 255 || ++dots > 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+    } else return undefined;
   }
-  return value;
+  if (dots !== 3 || digits === 0 || part > 255) return undefined;
+  return value * 256 + part;
 }
 
 function parseIpv4(text: string): bigint | undefined {
@@ -165,8 +174,12 @@ export function compileIpBlock(block: IpBlock): CompiledIpBlock {
 
 /** Whether an address is in an ipBlock: inside cidr and outside every except. */
 export function ipBlockContains(block: CompiledIpBlock, ip: Ip): boolean {
-  return cidrContains(block.cidr, ip) && !block.except.some((e) => cidrContains(e, ip));
+  if (!cidrContains(block.cidr, ip)) return false;
+  for (const e of block.except) if (cidrContains(e, ip)) return false;
+  return true;
 }
+
+const NO_BLOCKS: readonly number[] = Object.freeze([]);
 
 /**
  * Which ipBlocks contain an address, answered by binary search: the edges of every cidr and except
@@ -174,8 +187,13 @@ export function ipBlockContains(block: CompiledIpBlock, ip: Ip): boolean {
  * computed once per interval that holds an address, not once per (address, block).
  */
 export class IpBlockIndex {
-  private readonly edges: { 4: number[]; 6: bigint[] } = { 4: [], 6: [] };
-  private readonly memo: { 4: Map<number, number[]>; 6: Map<number, number[]> } = { 4: new Map(), 6: new Map() };
+  /** IPv4 edges as numbers in a typed array (read without boxing); IPv6 edges as bigints. */
+  private readonly v4: Float64Array;
+  private readonly v6: bigint[];
+  private readonly memo: { 4: Map<number, readonly number[]>; 6: Map<number, readonly number[]> } = {
+    4: new Map(),
+    6: new Map(),
+  };
 
   constructor(private readonly blocks: readonly CompiledIpBlock[]) {
     const v4 = new Set<number>();
@@ -190,33 +208,70 @@ export class IpBlockIndex {
         }
       }
     }
-    this.edges[4] = [...v4].sort((a, b) => a - b);
-    this.edges[6] = [...v6].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    this.v4 = Float64Array.from(v4).sort();
+    this.v6 = [...v6].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  /** Ids (positions in the constructor's list) of the blocks containing the address, ascending. */
-  blocksContaining(ip: Ip): number[] {
-    const edges: (number | bigint)[] = this.edges[ip.family];
-    const x = ip.family === 4 ? ip.v4! : ip.value;
+  /**
+   * Ids (positions in the constructor's list) of the blocks containing the address, ascending. The
+   * same array (frozen) for every address of one interval: callers may key on its identity.
+   */
+  blocksContaining(ip: Ip): readonly number[] {
     // The interval is [edges[i], edges[i + 1]): find the last edge <= x.
     let lo = 0;
-    let hi = edges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (edges[mid] <= x) lo = mid + 1;
-      else hi = mid;
+    if (ip.family === 4) {
+      const edges = this.v4;
+      const x = ip.v4!;
+      let hi = edges.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (edges[mid] <= x) lo = mid + 1;
+        else hi = mid;
+      }
+    } else {
+      const edges = this.v6;
+      const x = ip.value;
+      let hi = edges.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (edges[mid] <= x) lo = mid + 1;
+        else hi = mid;
+      }
     }
     const interval = lo - 1;
-    if (interval < 0) return [];
+    if (interval < 0) return NO_BLOCKS;
     const memo = this.memo[ip.family];
     let ids = memo.get(interval);
     if (!ids) {
-      ids = [];
-      this.blocks.forEach((b, id) => {
-        if (ipBlockContains(b, ip)) ids!.push(id);
-      });
+      const found: number[] = [];
+      for (let id = 0; id < this.blocks.length; id++) if (ipBlockContains(this.blocks[id], ip)) found.push(id);
+      ids = Object.freeze(found);
       memo.set(interval, ids);
     }
     return ids;
+  }
+}
+
+/** A set of ipBlock ids (the blocks an address falls in) as bits, iterated in ascending order. */
+export class BlockIds implements Iterable<number> {
+  private readonly bits: Uint32Array;
+
+  /** `ids` ascending, without repeats. */
+  constructor(readonly ids: readonly number[]) {
+    this.bits = new Uint32Array(ids.length === 0 ? 0 : (ids[ids.length - 1] >>> 5) + 1);
+    for (const id of ids) this.bits[id >>> 5] |= 1 << (id & 31);
+  }
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  has(id: number): boolean {
+    const word = id >>> 5;
+    return word < this.bits.length && (this.bits[word] & (1 << (id & 31))) !== 0;
+  }
+
+  [Symbol.iterator](): Iterator<number> {
+    return this.ids[Symbol.iterator]();
   }
 }

@@ -115,13 +115,18 @@ export function resolveNamedPort(pod: V1Pod, name: string, protocol: Protocol): 
 
 /** The port names a pod's containers declare, as `name/PROTOCOL=number`, sorted (for grouping pods). */
 export function namedPortSignature(pod: V1Pod, names: ReadonlySet<string>): string {
-  const out: string[] = [];
+  let one: string | undefined;
+  let out: string[] | undefined;
   for (const c of pod.spec?.containers ?? []) {
     for (const cp of c.ports ?? []) {
-      if (cp.name && names.has(cp.name)) out.push(`${cp.name}/${cp.protocol ?? 'TCP'}=${cp.containerPort}`);
+      if (!cp.name || !names.has(cp.name)) continue;
+      const text = `${cp.name}/${cp.protocol ?? 'TCP'}=${cp.containerPort}`;
+      // One named port (the common case) needs no list and no sort.
+      if (one === undefined) one = text;
+      else (out ??= [one]).push(text);
     }
   }
-  return out.sort().join(',');
+  return out ? out.sort().join(',') : (one ?? '');
 }
 
 /** The ports a compiled rule admits on a destination pod; a name the pod lacks admits nothing. */

@@ -1,8 +1,22 @@
 /** NetworkPolicy validation as the API server does it (pkg/apis/networking/validation), for manifests read from files. */
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import type { IpBlock } from './model.js';
 import { validateIpBlock } from './ipblock.js';
 import { validatePolicyPort } from './ports.js';
-import { validateSelector } from './selector.js';
+import { validateLabelKey, validateLabelValue, validateSelector } from './selector.js';
+
+/**
+ * What one batch of policies (a snapshot's) has already shown valid: label keys and values, and
+ * ipBlocks by their text. Policies repeat these, so each is checked once per batch.
+ */
+export class ValidationMemo {
+  readonly labelKeys = new Set<string>();
+  readonly labelValues = new Set<string>();
+  /** Problems of an ipBlock, by its written text, with PATH standing for the path. */
+  readonly ipBlocks = new Map<string, string[]>();
+}
+
+const PATH = '\u0000';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -11,10 +25,68 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function validateList(value: unknown, path: string, each: (item: unknown, at: string) => string[]): string[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) return [`${path}: must be a list`];
-  return value.flatMap((item, i) => each(item, `${path}[${i}]`));
+  const errs: string[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const found = each(value[i], `${path}[${i}]`);
+    for (const e of found) errs.push(e);
+  }
+  return errs;
 }
 
-function validateSelectorField(value: unknown, path: string): string[] {
+function isValidLabelKey(key: string, memo: ValidationMemo): boolean {
+  if (memo.labelKeys.has(key)) return true;
+  if (validateLabelKey(key).length > 0) return false;
+  memo.labelKeys.add(key);
+  return true;
+}
+
+function isValidLabelValue(value: unknown, memo: ValidationMemo): boolean {
+  if (typeof value !== 'string') return false;
+  if (memo.labelValues.has(value)) return true;
+  if (validateLabelValue(value).length > 0) return false;
+  memo.labelValues.add(value);
+  return true;
+}
+
+/**
+ * True exactly when validateSelectorField finds nothing, without building a message or a path: the
+ * same checks, with keys and values looked up in the memo first.
+ */
+function isValidSelector(value: unknown, memo: ValidationMemo): boolean {
+  if (!isObject(value)) return false;
+  const labels = value.matchLabels;
+  if (labels !== undefined && labels !== null) {
+    if (!isObject(labels)) return false;
+    for (const key of Object.keys(labels)) {
+      if (!isValidLabelKey(key, memo) || !isValidLabelValue(labels[key], memo)) return false;
+    }
+  }
+  const expressions = value.matchExpressions;
+  if (expressions === undefined || expressions === null) return true;
+  if (!Array.isArray(expressions)) return false;
+  for (const e of expressions as unknown[]) {
+    if (!isObject(e) || typeof e.key !== 'string' || !isValidLabelKey(e.key, memo)) return false;
+    const values = e.values ?? [];
+    if (!Array.isArray(values)) return false;
+    switch (e.operator) {
+      case 'In':
+      case 'NotIn':
+        if (values.length === 0) return false;
+        break;
+      case 'Exists':
+      case 'DoesNotExist':
+        if (values.length > 0) return false;
+        break;
+      default:
+        return false;
+    }
+    for (const v of values as unknown[]) if (!isValidLabelValue(v, memo)) return false;
+  }
+  return true;
+}
+
+function validateSelectorField(value: unknown, path: string, memo?: ValidationMemo): string[] {
+  if (memo && isValidSelector(value, memo)) return [];
   if (!isObject(value)) return [`${path}: must be a label selector object`];
   if (value.matchLabels !== undefined && value.matchLabels !== null && !isObject(value.matchLabels)) {
     return [`${path}.matchLabels: must be a map of strings`];
@@ -31,30 +103,43 @@ function isDnsSubdomain(name: string): boolean {
   return name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name);
 }
 
+function validateIpBlockField(block: IpBlock, path: string, memo?: ValidationMemo): string[] {
+  const texts = [block.cidr, ...(Array.isArray(block.except) ? block.except : [])];
+  if (!memo || !Array.isArray(block.except ?? []) || texts.some((t) => typeof t !== 'string')) {
+    return validateIpBlock(block, path);
+  }
+  const text = `${block.cidr}!${texts.slice(1).join(',')}`;
+  let problems = memo.ipBlocks.get(text);
+  if (!problems) memo.ipBlocks.set(text, (problems = validateIpBlock(block, PATH)));
+  return problems.map((p) => p.replace(PATH, path));
+}
+
 /** ValidateNetworkPolicyPeer: at least one of podSelector/namespaceSelector/ipBlock; ipBlock only alone. */
-function validatePeer(peer: unknown, path: string): string[] {
+function validatePeer(peer: unknown, path: string, memo?: ValidationMemo): string[] {
   if (!isObject(peer)) return [`${path}: must be an object`];
   const p = peer as V1NetworkPolicyPeer;
   const errs: string[] = [];
   let count = 0;
   if (p.podSelector !== undefined && p.podSelector !== null) {
     count++;
-    errs.push(...validateSelectorField(p.podSelector, `${path}.podSelector`));
+    errs.push(...validateSelectorField(p.podSelector, `${path}.podSelector`, memo));
   }
   if (p.namespaceSelector !== undefined && p.namespaceSelector !== null) {
     count++;
-    errs.push(...validateSelectorField(p.namespaceSelector, `${path}.namespaceSelector`));
+    errs.push(...validateSelectorField(p.namespaceSelector, `${path}.namespaceSelector`, memo));
   }
   if (p.ipBlock !== undefined && p.ipBlock !== null) {
     count++;
-    errs.push(...validateIpBlock({ cidr: p.ipBlock.cidr, except: p.ipBlock.except ?? [] }, `${path}.ipBlock`));
+    errs.push(
+      ...validateIpBlockField({ cidr: p.ipBlock.cidr, except: p.ipBlock.except ?? [] }, `${path}.ipBlock`, memo),
+    );
   }
   if (count === 0) errs.push(`${path}: must specify a peer (podSelector, namespaceSelector or ipBlock)`);
   else if (count > 1 && p.ipBlock) errs.push(`${path}: ipBlock may not be combined with a selector in one peer`);
   return errs;
 }
 
-function validateRule(rule: unknown, path: string, peersField: 'from' | 'to'): string[] {
+function validateRule(rule: unknown, path: string, peersField: 'from' | 'to', memo?: ValidationMemo): string[] {
   // A null rule decodes to the zero rule `{}` (it admits everyone), as the API server stores it.
   if (rule === null) return [];
   if (!isObject(rule)) return [`${path}: must be an object`];
@@ -63,12 +148,17 @@ function validateRule(rule: unknown, path: string, peersField: 'from' | 'to'): s
       isObject(port) ? validatePolicyPort(port, at) : [`${at}: must be an object`],
     ),
     // client-node deserialises `from` as `_from`; plain manifests keep `from`.
-    ...validateList(rule[peersField] ?? rule[`_${peersField}`], `${path}.${peersField}`, validatePeer),
+    ...validateList(rule[peersField] ?? rule[`_${peersField}`], `${path}.${peersField}`, (peer, at) =>
+      validatePeer(peer, at, memo),
+    ),
   ];
 }
 
-/** Problems that would make the API server reject this NetworkPolicy, each `field: message`; [] when valid. */
-export function validatePolicy(policy: V1NetworkPolicy): string[] {
+/**
+ * Problems that would make the API server reject this NetworkPolicy, each `field: message`; [] when
+ * valid. A memo shared by the policies of one snapshot spares checking the same text twice.
+ */
+export function validatePolicy(policy: V1NetworkPolicy, memo?: ValidationMemo): string[] {
   if (!isObject(policy)) return ['must be an object'];
   const errs: string[] = [];
   if (!isObject(policy.metadata) || !policy.metadata.name) errs.push('metadata.name: Required value');
@@ -81,10 +171,10 @@ export function validatePolicy(policy: V1NetworkPolicy): string[] {
   if (!isObject(spec)) return [...errs, 'spec: must be an object'];
   // NetworkPolicySpec.podSelector is a struct, not a pointer: absent is the same as {}.
   if (spec.podSelector !== undefined && spec.podSelector !== null) {
-    errs.push(...validateSelectorField(spec.podSelector, 'spec.podSelector'));
+    errs.push(...validateSelectorField(spec.podSelector, 'spec.podSelector', memo));
   }
-  errs.push(...validateList(spec.ingress, 'spec.ingress', (r, at) => validateRule(r, at, 'from')));
-  errs.push(...validateList(spec.egress, 'spec.egress', (r, at) => validateRule(r, at, 'to')));
+  errs.push(...validateList(spec.ingress, 'spec.ingress', (r, at) => validateRule(r, at, 'from', memo)));
+  errs.push(...validateList(spec.egress, 'spec.egress', (r, at) => validateRule(r, at, 'to', memo)));
   if (spec.policyTypes !== undefined && spec.policyTypes !== null) {
     if (!Array.isArray(spec.policyTypes)) errs.push('spec.policyTypes: must be a list');
     else if (spec.policyTypes.length > 2) errs.push('spec.policyTypes: may not specify more than two policyTypes');
