@@ -12,7 +12,7 @@ import { validateLabelKey, validateLabelValue, validateSelector } from './select
 export class ValidationMemo {
   readonly labelKeys = new Set<string>();
   readonly labelValues = new Set<string>();
-  /** Problems of an ipBlock, by its written text, with PATH standing for the path. */
+  /** Problems of an ipBlock, by its cidr and except texts, with PATH standing for the path. */
   readonly ipBlocks = new Map<string, string[]>();
 }
 
@@ -104,13 +104,12 @@ function isDnsSubdomain(name: string): boolean {
 }
 
 function validateIpBlockField(block: IpBlock, path: string, memo?: ValidationMemo): string[] {
-  const texts = [block.cidr, ...(Array.isArray(block.except) ? block.except : [])];
-  if (!memo || !Array.isArray(block.except ?? []) || texts.some((t) => typeof t !== 'string')) {
-    return validateIpBlock(block, path);
-  }
-  const text = `${block.cidr}!${texts.slice(1).join(',')}`;
-  let problems = memo.ipBlocks.get(text);
-  if (!problems) memo.ipBlocks.set(text, (problems = validateIpBlock(block, PATH)));
+  const texts: unknown[] = [block.cidr, ...(Array.isArray(block.except) ? block.except : [null])];
+  if (!memo || texts.some((t) => typeof t !== 'string')) return validateIpBlock(block, path);
+  // The texts as a JSON list: ["a","b"] and ["a,b"] are different blocks.
+  const key = JSON.stringify(texts);
+  let problems = memo.ipBlocks.get(key);
+  if (!problems) memo.ipBlocks.set(key, (problems = validateIpBlock(block, PATH)));
   return problems.map((p) => p.replace(PATH, path));
 }
 
