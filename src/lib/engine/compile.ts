@@ -82,7 +82,7 @@ export interface PodClass {
   namespaceLabels: Labels;
   /** Ids of the ipBlock peers that contain one of the pods' IPs. */
   ipBlockIds: BlockIds;
-  /** Id of that set of ipBlocks; classes with the same set share it (and the Set object). */
+  /** Id of that set of ipBlocks; classes with the same set share it (and the BlockIds object). */
   ipSignature: number;
   /** Id of the label class: classes alike except for their ipBlock hits (same namespace, labels, named ports). */
   labelClass: number;
@@ -277,7 +277,8 @@ function withFrom(rule: V1NetworkPolicyRule): V1NetworkPolicyRule {
   return plain._from === undefined && plain.from !== undefined ? { ...rule, _from: plain.from } : rule;
 }
 
-const NO_IPS: readonly number[] = Object.freeze([]);
+/** The block ids of a pod without an IP: one array, so its identity keys the signature too. */
+const NO_BLOCK_IDS: readonly number[] = Object.freeze([]);
 
 function podIps(pod: V1Pod): Ip[] {
   const status = pod.status;
@@ -461,12 +462,10 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     if (ips.length === 0) podsWithoutIp++;
     // An ipBlock matches a pod when it contains one of the pod's IPs; a pod without an IP never matches.
     const signature =
-      ips.length === 1
-        ? signatureOf(ipIndex.blocksContaining(ips[0]))
+      ips.length <= 1
+        ? signatureOf(ips.length === 0 ? NO_BLOCK_IDS : ipIndex.blocksContaining(ips[0]))
         : signatureOf(
-            ips.length === 0
-              ? NO_IPS
-              : [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b),
+            [...new Set(ips.flatMap((ip) => ipIndex.blocksContaining(ip)))].sort((a, b) => a - b),
             false,
           );
     // Namespace, then per label key some selector reads its value or absence, then the named ports.
@@ -554,6 +553,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     portSets,
     cache: new Map(),
   };
+  // The bit layout of the pods, built with the world rather than on its first query.
   layoutOf(world);
   return world;
 }
