@@ -13,7 +13,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 
 import { compileWorld } from '../src/lib/engine/compile.js';
 import type { ClusterSnapshot, PodRef, PortSet } from '../src/lib/engine/model.js';
-import { whoCan } from '../src/lib/engine/who-can.js';
+import { connectionsOf, whoCan } from '../src/lib/engine/who-can.js';
 
 /** The peer's module and version, as the issue names them. */
 export const PEER_MODULE = 'github.com/np-guard/netpol-analyzer';
@@ -219,7 +219,7 @@ function ourWorkloadConnections(full: ClusterSnapshot): {
   const pods = new Map<string, Ranges>();
   const external = new Map<string, { cidr: string; except: string[]; ranges: Ranges }[]>();
   for (let i = 0; i < targets.length; i += 16) {
-    for (const c of whoCan(world, { targets: targets.slice(i, i + 16) }).connections) {
+    for (const c of connectionsOf(whoCan(world, { targets: targets.slice(i, i + 16) }), 'allowed')) {
       const dst = workloadOf.get(`${c.to.namespace}/${c.to.name}`)!;
       if ('pod' in c.from) {
         const key = `${workloadOf.get(`${c.from.pod.namespace}/${c.from.pod.name}`)}|${dst}`;

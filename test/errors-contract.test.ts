@@ -317,7 +317,7 @@ describe('docs/errors.md', () => {
   /** isolate against an in-memory cluster, never prompting. */
   function isolateOn(cluster: MemoryCluster) {
     class TestIsolate extends Isolate {
-      protected override async connectCluster(): Promise<ClusterConnection> {
+      protected override async openCluster(): Promise<ClusterConnection> {
         return cluster;
       }
       protected override isInteractive(): boolean {

@@ -1,33 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { UsageError } from '../src/lib/errors.js';
-import { parsePortFlag, parseRequestTimeout, toPortQuery } from '../src/lib/flags.js';
-
-describe('parsePortFlag', () => {
-  it.each([
-    ['80', { port: 80, protocol: undefined }],
-    ['80/TCP', { port: 80, protocol: 'TCP' }],
-    ['53/udp', { port: 53, protocol: 'UDP' }],
-    ['9000/Sctp', { port: 9000, protocol: 'SCTP' }],
-    ['65535', { port: 65535, protocol: undefined }],
-    ['http', { port: 'http', protocol: undefined }],
-    ['dns-tcp/TCP', { port: 'dns-tcp', protocol: 'TCP' }],
-  ])('parses %s', (text, expected) => {
-    expect(parsePortFlag(text)).toEqual(expected);
-  });
-
-  it.each(['0', '65536', '80/ICMP', '80/', '/TCP', 'HTTP', 'a_b', 'averyveryverylongname', '-http', '80/TCP/x', ''])(
-    'rejects %j as a usage error naming the flag',
-    (text) => {
-      expect(() => parsePortFlag(text)).toThrow(UsageError);
-      expect(() => parsePortFlag(text)).toThrow(/for --port/);
-    },
-  );
-
-  it('defaults the protocol to TCP for the engine', () => {
-    expect(toPortQuery(parsePortFlag('http'))).toEqual({ port: 'http', protocol: 'TCP' });
-  });
-});
+import { parseRequestTimeout } from '../src/lib/flags.js';
 
 describe('parseRequestTimeout', () => {
   it.each([

@@ -9,6 +9,7 @@ import {
   nonCanonicalCidrWarnings,
   parsePeer,
   parsePort,
+  parsePortText,
   parseSubject,
   shellQuote,
 } from '../src/lib/peer-syntax.js';
@@ -128,17 +129,57 @@ describe('parsePort', () => {
     expect(parsePort(text)).toEqual(expected);
   });
   test.each([
-    ['0', '1-65535'],
-    ['65536', '1-65535'],
+    ['0', 'between 1 and 65535'],
+    ['65536', 'between 1 and 65535'],
     ['80/ICMP', 'TCP, UDP or SCTP'],
     ['80/', 'TCP, UDP or SCTP'],
-    ['9000-8000', 'greater than or equal'],
+    ['9000-8000', 'the end port must be >= the start port'],
+    ['80-70000', 'between 1 and 65535'],
     ['HTTP', 'lowercase'],
     ['a-very-long-port-name', '15 characters'],
     ['', 'expected PORT'],
   ])('rejects %j', (text, why) => {
     expect(() => parsePort(text)).toThrow(UsageError);
     expect(() => parsePort(text)).toThrow(why);
+  });
+});
+
+describe('parsePortText: the one PORT grammar, as who-can --port takes it (one port)', () => {
+  const onePort = (text: string) => parsePortText(text, { isRangeAllowed: false });
+  test.each([
+    ['80', { port: 80 }],
+    ['80/TCP', { port: 80, protocol: 'TCP' }],
+    ['53/udp', { port: 53, protocol: 'UDP' }],
+    ['9000/Sctp', { port: 9000, protocol: 'SCTP' }],
+    ['65535', { port: 65535 }],
+    ['http', { port: 'http' }],
+    ['dns-tcp/TCP', { port: 'dns-tcp', protocol: 'TCP' }],
+  ])('%j', (text, expected) => {
+    expect(onePort(text)).toEqual(expected);
+  });
+  test.each([
+    ['0', 'port number must be between 1 and 65535'],
+    ['65536', 'port number must be between 1 and 65535'],
+    ['80/ICMP', 'protocol must be TCP, UDP or SCTP'],
+    ['80/', 'protocol must be TCP, UDP or SCTP'],
+    ['/TCP', 'expected PORT[/PROTOCOL]'],
+    ['HTTP', 'lowercase'],
+    ['a_b', 'lowercase'],
+    ['averyveryverylongname', '15 characters'],
+    ['-http', 'lowercase'],
+    ['80/TCP/x', 'protocol must be TCP, UDP or SCTP'],
+    ['', 'expected PORT[/PROTOCOL]'],
+    ['8000-9000', 'one port'],
+  ])('rejects %j as a usage error naming the flag', (text, why) => {
+    expect(() => onePort(text)).toThrow(UsageError);
+    expect(() => onePort(text)).toThrow(`invalid value "${text}" for --port: `);
+    expect(() => onePort(text)).toThrow(why);
+  });
+  test('the same grammar as allow --port, with the protocol left unwritten', () => {
+    for (const text of ['80', '53/UDP', 'http', 'dns/udp']) {
+      const { port, protocol = 'TCP' } = onePort(text);
+      expect(parsePort(text)).toEqual({ port, protocol });
+    }
   });
 });
 

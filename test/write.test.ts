@@ -4,14 +4,10 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 
 import { ApiError } from '../src/lib/errors.js';
-import {
-  formatOutcomes,
-  MANAGED_BY_LABEL,
-  MANAGED_BY_VALUE,
-  toManifest,
-  writePolicies,
-  type WriteSettings,
-} from '../src/lib/write.js';
+import { toManifest } from '../src/lib/cluster/policy-shape.js';
+import { formatOutcomes } from '../src/lib/output/write.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, writePolicies } from '../src/lib/write.js';
+import type { WriteSettings } from '../src/lib/write-flags.js';
 import { WorldBuilder } from './engine/world-builder.js';
 import { MemoryCluster } from './support/memory-cluster.js';
 

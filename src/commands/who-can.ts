@@ -1,42 +1,23 @@
+import type { V1LabelSelector } from '@kubernetes/client-node';
 import { Args, Flags } from '@oclif/core';
 
-import type { SnapshotScope } from '../lib/cluster/types.js';
-import { BaseCommand, type BaseFlags } from '../lib/base-command.js';
-import { compileWorld, type World } from '../lib/engine/compile.js';
-import type { PodRef, PortQuery, Warning } from '../lib/engine/model.js';
+import { BaseCommand, type FlagsOf } from '../lib/base-command.js';
+import { compileWorld } from '../lib/engine/compile.js';
 import { parseSelector, SelectorSyntaxError } from '../lib/engine/selector.js';
-import { resolveServicePort, resolveTargets, workloadOf, type TargetSpec } from '../lib/engine/targets.js';
-import { whoCan, type Connection } from '../lib/engine/who-can.js';
-import { DeniedResult, NetpolError, UsageError } from '../lib/errors.js';
-import { parsePortFlag, toPortQuery } from '../lib/flags.js';
+import { DeniedResult, UsageError } from '../lib/errors.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from '../lib/output/graph.js';
 import { isColorEnabled, OUTPUT_FORMATS, type OutputFormat } from '../lib/output/render.js';
+import { writeWhoCanDocument } from '../lib/output/who-can-document.js';
+import { formatAnswer, formatWhoCanTable } from '../lib/output/who-can-table.js';
+import { parsePortText } from '../lib/peer-syntax.js';
 import {
-  formatAnswer,
-  formatWhoCanTable,
-  iteratePairs,
-  writeWhoCanDocument,
-  type ReportWarning,
+  answerWhoCan,
+  completeWhoCan,
+  scopeOf,
+  type WhoCanOptions,
   type WhoCanReport,
-  type WorkloadRef,
-} from '../lib/output/who-can.js';
-import { parseTargetSpec, type NamedTargetSpec } from '../lib/target-spec.js';
-
-/** The flags of who-can as parsed. */
-type WhoCanFlags = BaseFlags & { explain: boolean; from?: string; port?: string; quiet: boolean };
-
-/** The query as the flags describe it, validated before anything is loaded. */
-interface WhoCanOptions {
-  allNamespaces: boolean;
-  explain: boolean;
-  format: OutputFormat | GraphFormat;
-  from?: string;
-  noHeaders: boolean;
-  port?: ReturnType<typeof parsePortFlag>;
-  quiet: boolean;
-  selector?: ReturnType<typeof parseSelector>;
-  target?: string;
-}
+} from '../lib/services/who-can.js';
+import { parseTargetSpec } from '../lib/target-spec.js';
 
 export default class WhoCan extends BaseCommand {
   static override args = {
@@ -108,25 +89,41 @@ export default class WhoCan extends BaseCommand {
 
   async run(): Promise<WhoCanReport> {
     const { args, flags } = await this.parse(WhoCan);
-    const options = validateOptions(args.target, flags);
-    const context = await this.loadSnapshot(flags, (namespace) => scopeOf(options, namespace));
-    const world = compileWorld(context.snapshot);
-    const report = answer(world, options, context.namespace);
-    report.warnings.unshift(...context.warnings.map((message) => ({ code: 'manifest', message })));
-    if (!options.quiet) this.warnAll(report.warnings.map((warning) => warning.message));
-    if (!options.quiet && (options.format === 'json' || options.format === 'yaml')) {
-      await writeWhoCanDocument(report, options.format, process.stdout, { explain: options.explain });
-    } else if (!options.quiet) this.print(render(report, options));
-    if (isTableFormat(options) && report.targets.length > 0 && isEmpty(report)) {
-      process.stderr.write('No connections found.\n');
+    const view = viewOf(flags);
+    const options = optionsOf(args.target, flags);
+    const source = await this.openSource(flags);
+    const request = completeWhoCan(options, source.namespace);
+    const loaded = await source.load(scopeOf(request));
+    const report = answerWhoCan(compileWorld(loaded.snapshot), request);
+    report.warnings.unshift(...loaded.warnings.map((message) => ({ code: 'manifest', message })));
+    if (!view.quiet) this.warnAll(report.warnings.map((warning) => warning.message));
+    if (!view.quiet && (view.format === 'json' || view.format === 'yaml')) {
+      await writeWhoCanDocument(report, view.format, process.stdout, { explain: options.explain });
+    } else if (!view.quiet) this.print(render(report, view, options.explain));
+    if (isTableFormat(view, options) && report.answer.targets.length > 0 && isEmpty(report)) {
+      this.report('No connections found.\n');
     }
-    if (report.allowed === false) throw new DeniedResult(`${options.from} cannot reach every target pod`);
+    if (report.allowed === false) throw new DeniedResult(`${flags.from} cannot reach every target pod`);
     return report;
   }
 }
 
-/** Checks what can be checked before loading anything, so usage errors never wait for the cluster. */
-function validateOptions(target: string | undefined, flags: WhoCanFlags): WhoCanOptions {
+/** The flags of who-can as parsed. */
+type WhoCanFlags = FlagsOf<typeof WhoCan>;
+
+/** How the answer is shown. */
+interface WhoCanView {
+  format: OutputFormat | GraphFormat;
+  noHeaders: boolean;
+  quiet: boolean;
+}
+
+function viewOf(flags: WhoCanFlags): WhoCanView {
+  return { format: flags.output as OutputFormat | GraphFormat, noHeaders: flags['no-headers'], quiet: flags.quiet };
+}
+
+/** Every value the flags give, parsed once and checked before anything is loaded: usage errors never wait for the cluster. */
+function optionsOf(target: string | undefined, flags: WhoCanFlags): WhoCanOptions {
   if (target !== undefined && flags.selector !== undefined) {
     throw new UsageError('TARGET and --selector cannot be combined', 'name one target, or select targets by label');
   }
@@ -136,22 +133,17 @@ function validateOptions(target: string | undefined, flags: WhoCanFlags): WhoCan
       'drop --all-namespaces, or name the namespace with --namespace',
     );
   }
-  if (target !== undefined) parseTargetSpec(target, 'default', 'TARGET');
-  if (flags.from !== undefined) parseTargetSpec(flags.from, 'default', '--from', true);
   return {
+    target: target === undefined ? undefined : parseTargetSpec(target, 'TARGET'),
+    from: flags.from === undefined ? undefined : parseTargetSpec(flags.from, '--from', true),
+    port: flags.port === undefined ? undefined : parsePortText(flags.port, { isRangeAllowed: false }),
+    selector: flags.selector === undefined ? undefined : parseSelectorFlag(flags.selector),
     allNamespaces: flags['all-namespaces'],
     explain: flags.explain,
-    format: flags.output as OutputFormat | GraphFormat,
-    from: flags.from,
-    noHeaders: flags['no-headers'],
-    port: flags.port === undefined ? undefined : parsePortFlag(flags.port),
-    quiet: flags.quiet,
-    selector: flags.selector === undefined ? undefined : parseSelectorFlag(flags.selector),
-    target,
   };
 }
 
-function parseSelectorFlag(text: string): ReturnType<typeof parseSelector> {
+function parseSelectorFlag(text: string): V1LabelSelector {
   try {
     return parseSelector(text);
   } catch (error) {
@@ -162,153 +154,23 @@ function parseSelectorFlag(text: string): ReturnType<typeof parseSelector> {
   }
 }
 
-/** What the live loader must fetch: every namespace (sources are anywhere) plus the objects named. */
-function scopeOf(options: WhoCanOptions, namespace: string): SnapshotScope {
-  const named: NamedTargetSpec[] = [];
-  if (options.target !== undefined) named.push(parseTargetSpec(options.target, namespace, 'TARGET'));
-  if (options.from !== undefined) named.push(parseTargetSpec(options.from, namespace, '--from', true));
-  const workloads = named.flatMap((spec) =>
-    spec.kind === 'pod' || spec.kind === 'service'
-      ? []
-      : [{ kind: spec.kind, namespace: spec.namespace, name: spec.name }],
-  );
-  const services = named.flatMap((spec) =>
-    spec.kind === 'service' ? [{ namespace: spec.namespace, name: spec.name }] : [],
-  );
-  // Services are read by name, never listed: only a named service/NAME target needs one.
-  return { workloads, services, listServices: false };
-}
-
-function requireNamespace(world: World, namespace: string): void {
-  const names = world.snapshot.namespaces.map((item) => item.metadata?.name ?? '');
-  if (!names.includes(namespace)) {
-    throw new NetpolError(
-      `namespace "${namespace}" not found`,
-      1,
-      `use --namespace NAME or --all-namespaces${names.length > 0 ? `; namespaces: ${names.join(', ')}` : ''}`,
-    );
-  }
-}
-
-/** Resolves a named TARGET or --from to pods; naming something that does not exist is an error. */
-function resolveNamed(world: World, spec: NamedTargetSpec): { pods: PodRef[]; warnings: Warning[] } {
-  requireNamespace(world, spec.namespace);
-  const resolved = resolveTargets(world, spec);
-  if (resolved.pods.length === 0) {
-    const why = resolved.warnings.map((warning) => warning.message).join('; ');
-    throw new NetpolError(
-      why || `${spec.kind.toLowerCase()} "${spec.name}" not found in namespace "${spec.namespace}"`,
-      1,
-    );
-  }
-  return resolved;
-}
-
-/** Runs the query: resolve targets, sources and port, ask the engine, and collect what the views need. */
-function answer(world: World, options: WhoCanOptions, namespace: string): WhoCanReport {
-  const warnings: Warning[] = [...world.warnings];
-  let targetSpec: NamedTargetSpec | undefined;
-  let targets: PodRef[];
-  if (options.target !== undefined) {
-    targetSpec = parseTargetSpec(options.target, namespace, 'TARGET');
-    const resolved = resolveNamed(world, targetSpec);
-    targets = resolved.pods;
-    warnings.push(...resolved.warnings);
-  } else {
-    if (!options.allNamespaces) requireNamespace(world, namespace);
-    const spec: TargetSpec = {
-      kind: 'selector',
-      namespaces: options.allNamespaces ? undefined : [namespace],
-      selector: options.selector ?? {},
-    };
-    const resolved = resolveTargets(world, spec);
-    targets = resolved.pods;
-    warnings.push(...resolved.warnings);
-  }
-  let sources: PodRef[] | undefined;
-  if (options.from !== undefined) {
-    const resolved = resolveNamed(world, parseTargetSpec(options.from, namespace, '--from', true));
-    sources = resolved.pods;
-    warnings.push(...resolved.warnings);
-  }
-  const port = portOf(world, options, targetSpec);
-  const result = whoCan(world, {
-    targets,
-    sources,
-    port,
-    includeDenied: options.explain || sources !== undefined,
-  });
-  warnings.push(...result.warnings);
-  const reported = new Map<string, ReportWarning>();
-  for (const warning of warnings) reported.set(`${warning.code}\u0000${warning.message}`, warning);
-  let connections: Connection[] | undefined;
-  let denied: Connection[] | undefined;
-  const report: WhoCanReport = {
-    targets,
-    port,
-    // A denied pair exists exactly when a denied group does (the engine drops groups of a pod to itself only).
-    allowed: sources === undefined ? undefined : result.deniedGroups.length === 0,
-    warnings: [...reported.values()],
-    groups: result.groups,
-    deniedGroups: result.deniedGroups,
-    external: result.external,
-    workloads: workloadsOf(world),
-    // Pod pairs can be millions: expanded only when asked for, from the groups (the views never ask).
-    get connections() {
-      connections ??= [...iteratePairs(report, 'connections')];
-      return connections;
-    },
-    get denied() {
-      denied ??= [...iteratePairs(report, 'denied')];
-      return denied;
-    },
-  };
-  return report;
-}
-
 function isEmpty(report: WhoCanReport): boolean {
-  return (report.groups ?? []).length === 0 && (report.external ?? []).length === 0;
-}
-
-/** --port as the engine takes it; with service/NAME, the Service port resolved to its targetPort. */
-function portOf(world: World, options: WhoCanOptions, target: NamedTargetSpec | undefined): PortQuery | undefined {
-  if (!options.port) return undefined;
-  if (target?.kind !== 'service') return toPortQuery(options.port);
-  try {
-    return resolveServicePort(world, target, options.port.port, options.port.protocol);
-  } catch (error) {
-    if (error instanceof NetpolError) throw error;
-    throw new NetpolError(error instanceof Error ? error.message : String(error), 1);
-  }
-}
-
-/** The owner of every pod: any of them may be a source, and this costs pods, not pairs. */
-function workloadsOf(world: World): Map<string, WorkloadRef> {
-  const workloads = new Map<string, WorkloadRef>();
-  for (const pod of world.snapshot.pods) {
-    workloads.set(`${pod.metadata?.namespace ?? 'default'}/${pod.metadata?.name ?? ''}`, workloadOf(pod));
-  }
-  return workloads;
+  return report.answer.groups.length === 0 && report.answer.external.length === 0;
 }
 
 /** Whether the "nothing found" note applies: a plain table that came out empty. */
-function isTableFormat(options: WhoCanOptions): boolean {
-  const isTable = options.format === 'table' || options.format === 'wide';
-  return isTable && !options.quiet && !options.explain && options.from === undefined;
+function isTableFormat(view: WhoCanView, options: WhoCanOptions): boolean {
+  const isTable = view.format === 'table' || view.format === 'wide';
+  return isTable && !view.quiet && !options.explain && options.from === undefined;
 }
 
 /** The table and picture views (JSON and YAML are streamed by writeWhoCanDocument). */
-function render(report: WhoCanReport, options: WhoCanOptions): string {
-  if (isGraphFormat(options.format)) return renderGraph(report, options.format, { explain: options.explain });
+function render(report: WhoCanReport, view: WhoCanView, explain: boolean): string {
+  if (isGraphFormat(view.format)) return renderGraph(report, view.format, { explain });
   const color = isColorEnabled(process.stdout);
-  const table = formatWhoCanTable(report, {
-    color,
-    explain: options.explain,
-    noHeaders: options.noHeaders,
-    wide: options.format === 'wide',
-  });
+  const table = formatWhoCanTable(report, { color, explain, noHeaders: view.noHeaders, wide: view.format === 'wide' });
   if (report.allowed !== undefined) {
-    const details = options.explain || options.format === 'wide' ? table : '';
+    const details = explain || view.format === 'wide' ? table : '';
     return formatAnswer(report.allowed, color) + details;
   }
   return table;

@@ -1,40 +1,41 @@
 /**
- * What every kubectl-netpol command shares: kubectl's flags with kubectl's wording, loading the
- * snapshot (-f files or the live cluster), warnings on stderr, and errors mapped to one line and an exit code.
+ * What every kubectl-netpol command shares: kubectl's flags with kubectl's wording, where snapshots
+ * come from (-f files or the live cluster, opened by one injectable factory), whether a person can
+ * be asked, warnings on stderr, and errors mapped to one line and an exit code.
  */
-import { Command, Errors, Flags } from '@oclif/core';
+import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 
 import { loadManifests } from './cluster/files.js';
 import type { ClusterConnection, LiveOptions, LoadedSnapshot, SnapshotScope } from './cluster/types.js';
-import type { ClusterSnapshot } from './engine/model.js';
 import { NetpolError, DeniedResult } from './errors.js';
 import { parseRequestTimeout } from './flags.js';
-import { startProgress } from './output/progress.js';
+import { startProgress, type Progress } from './output/progress.js';
 import { isColorEnabled, OUTPUT_FORMATS, paint } from './output/render.js';
+import type { PromptFunctions } from './prompts/types.js';
 
-/** The shared flags as parsed. */
-export interface BaseFlags {
-  'all-namespaces': boolean;
-  context?: string;
-  filename?: string[];
-  'insecure-skip-tls-verify'?: boolean;
-  kubeconfig?: string;
-  namespace?: string;
-  'no-headers': boolean;
-  output: string;
-  'request-timeout': string;
-  selector?: string;
-}
+/** The flags a command parses, typed from its definitions (its own and the shared ones). */
+export type FlagsOf<T extends { flags: Interfaces.FlagInput; baseFlags: Interfaces.FlagInput }> =
+  Interfaces.InferredFlags<T['baseFlags'] & T['flags']>;
 
-/** A snapshot ready for a query, with the namespace the query runs in. */
-export interface SnapshotContext {
-  snapshot: ClusterSnapshot;
+/** The shared flags that say where the snapshot comes from. */
+type SourceFlags = Pick<
+  Interfaces.InferredFlags<typeof baseFlags>,
+  'context' | 'filename' | 'insecure-skip-tls-verify' | 'kubeconfig' | 'namespace' | 'request-timeout'
+>;
+
+/**
+ * Where a command's snapshot comes from, opened before the request is completed: it knows the
+ * namespace the request runs in (kubectl's Complete step needs it), then loads what the scope asks.
+ */
+export interface SnapshotSource {
   /** -n, else the context's namespace (live), else `default`. */
   namespace: string;
   /** Whether the namespace was given with -n. */
   isNamespaceExplicit: boolean;
-  /** What the loader wants the user to know, one line each. */
-  warnings: string[];
+  /** The live cluster (for writes); undefined with -f. */
+  cluster?: ClusterConnection;
+  /** Lists what the scope needs (live) or reads the files (-f: the scope does not narrow them). */
+  load(scope: SnapshotScope): Promise<LoadedSnapshot>;
 }
 
 /** An error as the user sees it: the lines for stderr and the exit code. */
@@ -96,59 +97,64 @@ export function describeError(error: unknown, env: NodeJS.ProcessEnv = process.e
   return { exitCode: 1, lines };
 }
 
+/** kubectl's shared flags, with kubectl's names and wording. */
+const baseFlags = {
+  'all-namespaces': Flags.boolean({
+    char: 'A',
+    description:
+      'If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.',
+  }),
+  context: Flags.string({
+    description: 'The name of the kubeconfig context to use',
+    helpGroup: 'GLOBAL',
+  }),
+  filename: Flags.string({
+    char: 'f',
+    description:
+      'Filename, directory, or - (stdin) of manifests to analyse instead of the live cluster; repeatable, directories are read recursively.',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
+  'insecure-skip-tls-verify': Flags.boolean({
+    description:
+      "If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure",
+    helpGroup: 'GLOBAL',
+  }),
+  kubeconfig: Flags.string({
+    description: 'Path to the kubeconfig file to use for CLI requests.',
+    helpGroup: 'GLOBAL',
+  }),
+  namespace: Flags.string({
+    char: 'n',
+    description: 'If present, the namespace scope for this CLI request',
+  }),
+  'no-headers': Flags.boolean({
+    description: "When using the default or custom-column output format, don't print headers (default print headers).",
+  }),
+  output: Flags.string({
+    char: 'o',
+    default: 'table',
+    description: 'Output format. One of: (table, wide, json, yaml).',
+    options: [...OUTPUT_FORMATS],
+  }),
+  'request-timeout': Flags.string({
+    default: '0',
+    description:
+      "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.",
+    helpGroup: 'GLOBAL',
+  }),
+  selector: Flags.string({
+    char: 'l',
+    description:
+      "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints.",
+  }),
+};
+
 export abstract class BaseCommand extends Command {
-  static override baseFlags = {
-    'all-namespaces': Flags.boolean({
-      char: 'A',
-      description:
-        'If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.',
-    }),
-    context: Flags.string({
-      description: 'The name of the kubeconfig context to use',
-      helpGroup: 'GLOBAL',
-    }),
-    filename: Flags.string({
-      char: 'f',
-      description:
-        'Filename, directory, or - (stdin) of manifests to analyse instead of the live cluster; repeatable, directories are read recursively.',
-      multiple: true,
-      multipleNonGreedy: true,
-    }),
-    'insecure-skip-tls-verify': Flags.boolean({
-      description:
-        "If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure",
-      helpGroup: 'GLOBAL',
-    }),
-    kubeconfig: Flags.string({
-      description: 'Path to the kubeconfig file to use for CLI requests.',
-      helpGroup: 'GLOBAL',
-    }),
-    namespace: Flags.string({
-      char: 'n',
-      description: 'If present, the namespace scope for this CLI request',
-    }),
-    'no-headers': Flags.boolean({
-      description:
-        "When using the default or custom-column output format, don't print headers (default print headers).",
-    }),
-    output: Flags.string({
-      char: 'o',
-      default: 'table',
-      description: 'Output format. One of: (table, wide, json, yaml).',
-      options: [...OUTPUT_FORMATS],
-    }),
-    'request-timeout': Flags.string({
-      default: '0',
-      description:
-        "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.",
-      helpGroup: 'GLOBAL',
-    }),
-    selector: Flags.string({
-      char: 'l',
-      description:
-        "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.(e.g. -l key1=value1,key2=value2,key3 in (value3)). Matching objects must satisfy all of the specified label constraints.",
-    }),
-  };
+  static override baseFlags = baseFlags;
+
+  /** The live cluster, opened once: the snapshot and the writes go to the same one. */
+  private cluster?: Promise<ClusterConnection>;
 
   /** Maps the error to one stderr line (plus a hint) and an exit code; never a stack trace unless DEBUG. */
   override async catch(error: Error): Promise<void> {
@@ -158,52 +164,86 @@ export abstract class BaseCommand extends Command {
   }
 
   /**
-   * Loads the snapshot a query needs: from -f manifests (never touching client-node), else from the
-   * live cluster. The scope is computed once the namespace is known.
+   * Opens where the snapshot comes from: -f manifests (never touching client-node), else the live
+   * cluster. Nothing is read yet; `load` reads what the completed request's scope asks for.
    */
-  protected async loadSnapshot(
-    flags: BaseFlags,
-    scopeFor: (namespace: string) => SnapshotScope,
-  ): Promise<SnapshotContext> {
+  protected async openSource(flags: SourceFlags): Promise<SnapshotSource> {
     const isNamespaceExplicit = flags.namespace !== undefined;
     const requestTimeoutMs = parseRequestTimeout(flags['request-timeout']);
-    let loaded: LoadedSnapshot;
-    let namespace: string;
-    if (flags.filename && flags.filename.length > 0) {
-      namespace = flags.namespace ?? 'default';
-      // Objects without a namespace are in `default` whatever -n says, so one set of files always
-      // means one world (-n only chooses where the query looks).
-      loaded = await loadManifests(flags.filename, { defaultNamespace: 'default' });
-    } else {
-      // A spinner on stderr when the load is slow, only on a terminal; erased before anything is printed.
-      const progress = startProgress(process.stderr);
-      try {
-        const live = await this.connect({
-          context: flags.context,
-          kubeconfig: flags.kubeconfig,
-          requestTimeoutMs,
-          // Only when asked for: certificates are checked otherwise (the kubeconfig may also say so).
-          ...(flags['insecure-skip-tls-verify'] ? { insecureSkipTlsVerify: true } : {}),
-          ...(progress.isActive ? { onListPage: progress.onListPage } : {}),
-        });
-        namespace = flags.namespace ?? live.defaultNamespace ?? 'default';
-        loaded = await live.loadSnapshot(scopeFor(namespace));
-      } finally {
-        progress.done();
-      }
+    const files = flags.filename ?? [];
+    if (files.length > 0) {
+      return {
+        namespace: flags.namespace ?? 'default',
+        isNamespaceExplicit,
+        // Objects without a namespace are in `default` whatever -n says, so one set of files always
+        // means one world (-n only chooses where the query looks).
+        load: () => loadManifests(files, { defaultNamespace: 'default' }),
+      };
     }
-    return { snapshot: loaded.snapshot, namespace, isNamespaceExplicit, warnings: loaded.warnings };
+    let progress: Progress | undefined;
+    const cluster = await this.connect({
+      context: flags.context,
+      kubeconfig: flags.kubeconfig,
+      requestTimeoutMs,
+      // Only when asked for: certificates are checked otherwise (the kubeconfig may also say so).
+      ...(flags['insecure-skip-tls-verify'] ? { insecureSkipTlsVerify: true } : {}),
+      onListPage: (resource, count) => progress?.onListPage(resource, count),
+    });
+    return {
+      namespace: flags.namespace ?? cluster.defaultNamespace ?? 'default',
+      isNamespaceExplicit,
+      cluster,
+      load: async (scope) => {
+        // A spinner on stderr when the load is slow, only on a terminal; erased before anything is printed.
+        progress = startProgress(process.stderr);
+        try {
+          return await cluster.loadSnapshot(scope);
+        } finally {
+          progress.done();
+        }
+      },
+    };
   }
 
-  /** Connects to the live cluster; client-node is imported here, lazily, and nowhere else. */
-  protected async connect(options: LiveOptions): Promise<ClusterConnection> {
+  /** The live cluster, opened once per command through openCluster. */
+  private connect(options: LiveOptions): Promise<ClusterConnection> {
+    this.cluster ??= this.openCluster(options);
+    return this.cluster;
+  }
+
+  /**
+   * The cluster factory: the live API, with client-node imported here, lazily, and nowhere else.
+   * Tests return an in-memory cluster behind the same interface.
+   */
+  protected async openCluster(options: LiveOptions): Promise<ClusterConnection> {
     const { connectLive } = await import('./cluster/live.js');
     return connectLive(options);
+  }
+
+  /** Whether a person can answer a prompt: stdin and stdout are terminals. */
+  protected isInteractive(): boolean {
+    return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  }
+
+  /** The prompt functions: @inquirer/prompts, loaded only when a prompt is shown, drawn on stderr so stdout stays the result. */
+  protected async prompter(): Promise<PromptFunctions> {
+    const inquirer = await import('@inquirer/prompts');
+    const context = { output: process.stderr };
+    return {
+      select: (config) => inquirer.select(config, context),
+      input: (config) => inquirer.input(config, context),
+      confirm: (config) => inquirer.confirm(config, context),
+    };
   }
 
   /** Writes to stdout as is. */
   protected print(text: string): void {
     if (text !== '') process.stdout.write(text);
+  }
+
+  /** Writes to stderr as is (what a command says about what it does, beside its result). */
+  protected report(text: string): void {
+    if (text !== '') process.stderr.write(text);
   }
 
   /** Writes each message to stderr as a kubectl-style `Warning: ...` line, once each. */

@@ -56,3 +56,21 @@ export class DeniedResult extends NetpolError {
     super(message, 1);
   }
 }
+
+/** Namespaces a request names that the cluster (or the files) does not hold: exit 1, listing those there are. */
+export class NamespaceNotFoundError extends NetpolError {
+  constructor(
+    readonly missing: readonly string[],
+    known: readonly string[],
+    opts: { isWrite?: boolean; usage?: string } = {},
+  ) {
+    const what =
+      missing.length === 1 ? `namespace "${missing[0]}"` : `namespaces ${missing.map((ns) => `"${ns}"`).join(', ')}`;
+    const list = `namespaces: ${[...known].sort().join(', ') || 'none'}`;
+    super(
+      `${what} not found${opts.isWrite ? '; nothing was written' : ''}`,
+      1,
+      opts.usage ? `${opts.usage}; ${list}` : list,
+    );
+  }
+}

@@ -12,10 +12,11 @@ import type {
   V1NetworkPolicyPort,
 } from '@kubernetes/client-node';
 
-import { NAMESPACE_NAME_LABEL } from './engine/compile.js';
+import { NAMESPACE_NAME_LABEL } from './engine/model.js';
 import { parseCidr, validateIpBlock } from './engine/ipblock.js';
 import type { Protocol } from './engine/model.js';
-import { validatePolicyPort } from './engine/ports.js';
+import { PROTOCOLS } from './engine/model.js';
+import { MAX_PORT, MIN_PORT, validatePortName } from './engine/ports.js';
 import { formatSelector, parseSelector, SelectorSyntaxError } from './engine/selector.js';
 import { UsageError } from './errors.js';
 
@@ -24,12 +25,12 @@ const PEER_HINT =
 const SUBJECT_HINT =
   "the pods the policy is written on: a label selector in --namespace, e.g. 'segment=backend' or '*'";
 const PORT_HINT = 'a PORT is 80, 80/UDP, 8000-9000/TCP, http or 53/UDP';
+const ONE_PORT_HINT = 'a PORT is 80, 80/TCP, http or 53/UDP: one port, TCP unless written';
 
 /** A CIDR, optionally with exceptions: dotted digits or an address with ':', then `/prefix` (label keys have neither). */
 const CIDR_LIKE = /^(\d[\d.]*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\/\d*(!.*)?$/;
 /** A namespace name (DNS-1123 label): what a bare NAMESPACES means. */
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
 
 /** A malformed value: one line naming the flag, the value and what is wrong, and the forms it takes. */
 function invalid(flag: string, text: string, why: string, forms: string): UsageError {
@@ -92,21 +93,59 @@ export function parseSubject(text: string, flag: string): V1LabelSelector {
   return selectorOf(value, flag, text, SUBJECT_HINT);
 }
 
-/** Parses one PORT value into a NetworkPolicyPort, protocol written out (TCP by default). */
-export function parsePort(text: string, flag = '--port'): V1NetworkPolicyPort {
+/** PORT as written: a number, a range (`8000-9000`) or a port name, and the protocol when it is written. */
+export interface PortText {
+  port: number | string;
+  endPort?: number;
+  /** Undefined when not written: TCP for a policy, and a Service port may match by name alone. */
+  protocol?: Protocol;
+}
+
+/**
+ * The one PORT grammar, of `allow --port` and `who-can --port`: `NUMBER`, `FROM-TO` (where ranges are
+ * allowed) or a port name (IANA_SVC_NAME, as validation.IsValidPortName), then `/TCP`, `/UDP` or
+ * `/SCTP` in any case. A malformed value is a usage error naming the flag, the value and the forms.
+ */
+export function parsePortText(text: string, opts: { flag?: string; isRangeAllowed?: boolean } = {}): PortText {
+  const { flag = '--port', isRangeAllowed = true } = opts;
+  const invalid = (why: string): UsageError =>
+    new UsageError(`invalid value "${text}" for ${flag}: ${why}`, isRangeAllowed ? PORT_HINT : ONE_PORT_HINT);
   const match = /^([^/]+)(?:\/(.*))?$/.exec(text.trim());
-  if (!match) throw invalid(flag, text, 'expected PORT[/PROTOCOL]', PORT_HINT);
+  if (!match) throw invalid('expected PORT[/PROTOCOL]');
   const [, portText, protocolText] = match;
-  const protocol = (protocolText ?? 'TCP').toUpperCase();
-  if (!PROTOCOLS.includes(protocol)) throw invalid(flag, text, 'protocol must be TCP, UDP or SCTP', PORT_HINT);
-  let port: V1NetworkPolicyPort;
+  let protocol: Protocol | undefined;
+  if (protocolText !== undefined) {
+    const upper = protocolText.toUpperCase();
+    if (!(PROTOCOLS as readonly string[]).includes(upper)) throw invalid('protocol must be TCP, UDP or SCTP');
+    protocol = upper as Protocol;
+  }
+  const isPortNumber = (n: number) => Number.isInteger(n) && n >= MIN_PORT && n <= MAX_PORT;
   const range = /^(\d+)-(\d+)$/.exec(portText);
-  if (range) port = { protocol: protocol as Protocol, port: Number(range[1]), endPort: Number(range[2]) };
-  else if (/^\d+$/.test(portText)) port = { protocol: protocol as Protocol, port: Number(portText) };
-  else port = { protocol: protocol as Protocol, port: portText };
-  const errors = validatePolicyPort(port, 'port');
-  if (errors.length > 0) throw invalid(flag, text, errors[0].replace(/^port(\.\w+)?: /, ''), PORT_HINT);
-  return port;
+  if (range) {
+    if (!isRangeAllowed) throw invalid('a range is not one port: ask about one port at a time');
+    const [from, to] = [Number(range[1]), Number(range[2])];
+    if (!isPortNumber(from) || !isPortNumber(to)) throw invalid('port numbers must be between 1 and 65535');
+    if (to < from) throw invalid('the end port must be >= the start port');
+    return withProtocol({ port: from, endPort: to }, protocol);
+  }
+  if (/^\d+$/.test(portText)) {
+    const port = Number(portText);
+    if (!isPortNumber(port)) throw invalid('port number must be between 1 and 65535');
+    return withProtocol({ port }, protocol);
+  }
+  const problems = validatePortName(portText);
+  if (problems.length > 0) throw invalid(problems[0]);
+  return withProtocol({ port: portText }, protocol);
+}
+
+function withProtocol(port: PortText, protocol: Protocol | undefined): PortText {
+  return protocol === undefined ? port : { ...port, protocol };
+}
+
+/** Parses one PORT value of `allow` into a NetworkPolicyPort, protocol written out (TCP by default). */
+export function parsePort(text: string, flag = '--port'): V1NetworkPolicyPort {
+  const { port, endPort, protocol = 'TCP' } = parsePortText(text, { flag });
+  return endPort === undefined ? { protocol, port } : { protocol, port, endPort };
 }
 
 /** A selector written back in PEER syntax (`*` for everything). */
@@ -180,10 +219,7 @@ export function canonicalCidr(text: string): string | undefined {
  */
 export function nonCanonicalCidrWarnings(policy: V1NetworkPolicy): string[] {
   const peers = [
-    ...(policy.spec?.ingress ?? []).flatMap((rule) => {
-      const plain = rule as typeof rule & { from?: V1NetworkPolicyPeer[] };
-      return rule._from ?? plain.from ?? [];
-    }),
+    ...(policy.spec?.ingress ?? []).flatMap((rule) => rule._from ?? []),
     ...(policy.spec?.egress ?? []).flatMap((rule) => rule.to ?? []),
   ];
   const cidrs = peers.flatMap((peer) => (peer.ipBlock ? [peer.ipBlock.cidr, ...(peer.ipBlock.except ?? [])] : []));

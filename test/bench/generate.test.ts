@@ -8,7 +8,7 @@ import { generateCluster, MANIFEST_FILES, peersOf, portsOfPolicy, writeManifests
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
-import { whoCan } from '../../src/lib/engine/who-can.js';
+import { whoCanPairs } from '../support/pairs.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 
 describe('generateCluster', () => {
@@ -160,7 +160,7 @@ describe('the engine answers as a plain per-pair evaluation on generated cluster
       const engine = new Uint8Array(n * n);
       const refs = reference.pods.map((p) => ({ namespace: p.namespace, name: p.name }));
       for (let start = 0; start < n; start += 100) {
-        const result = whoCan(world, { targets: refs.slice(start, start + 100), port: { port, protocol } });
+        const result = whoCanPairs(world, { targets: refs.slice(start, start + 100), port: { port, protocol } });
         for (const c of result.connections) {
           if (!('pod' in c.from)) continue;
           engine[

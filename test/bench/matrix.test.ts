@@ -4,7 +4,8 @@ import { describe, expect, test } from '@jest/globals';
 import { generateCluster } from '../../bench/generate.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
-import { reachabilityMatrix, whoCan } from '../../src/lib/engine/who-can.js';
+import { reachabilityMatrix } from '../../src/lib/engine/who-can.js';
+import { whoCanPairs } from '../support/pairs.js';
 
 describe('reachabilityMatrix', () => {
   test.each([1, 2, 3])('seed %i: every pair and its ports equal who-can over every target', (seed) => {
@@ -13,7 +14,7 @@ describe('reachabilityMatrix', () => {
     for (const port of [{ port: 80, protocol: 'TCP' as const }, { port: 53, protocol: 'UDP' as const }, undefined]) {
       // who-can's pod-by-pod list, as (source class > target pod) -> ports.
       const listed = new Map<string, string>();
-      for (const c of whoCan(world, { targets, port }).connections) {
+      for (const c of whoCanPairs(world, { targets, port }).connections) {
         if (!('pod' in c.from)) continue;
         const from = world.podsByKey.get(`${c.from.pod.namespace}/${c.from.pod.name}`)!;
         const to = world.podsByKey.get(`${c.to.namespace}/${c.to.name}`)!;
@@ -33,7 +34,9 @@ describe('reachabilityMatrix', () => {
         return a === b && world.classes[a].members.length === 1;
       };
       expect(new Map([...seen].filter(([k]) => !lonely(k)))).toEqual(listed);
-      expect(matrix.pairCount).toBe(whoCan(world, { targets, port }).connections.filter((c) => 'pod' in c.from).length);
+      expect(matrix.pairCount).toBe(
+        whoCanPairs(world, { targets, port }).connections.filter((c) => 'pod' in c.from).length,
+      );
     }
   });
 

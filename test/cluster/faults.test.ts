@@ -263,7 +263,7 @@ describe('isolate over three namespaces, a write failing half-way (in-memory clu
   /** isolate against a MemoryCluster, never prompting. */
   function against(cluster: MemoryCluster) {
     class TestIsolate extends Isolate {
-      protected override async connectCluster(): Promise<ClusterConnection> {
+      protected override async openCluster(): Promise<ClusterConnection> {
         return cluster;
       }
       protected override isInteractive(): boolean {

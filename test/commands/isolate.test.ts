@@ -6,14 +6,16 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 
-import Isolate, { type IsolateResult } from '../../src/commands/isolate.js';
+import Isolate from '../../src/commands/isolate.js';
+import type { PromptFunctions } from '../../src/lib/prompts/types.js';
+import type { IsolateResult } from '../../src/lib/services/isolate.js';
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { ClusterConnection } from '../../src/lib/cluster/types.js';
-import { compileWorld, keyOf } from '../../src/lib/engine/compile.js';
-import { withPolicies } from '../../src/lib/engine/isolation.js';
-import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
+import { compileWorld } from '../../src/lib/engine/compile.js';
+import { withPolicies } from '../../src/lib/engine/diff.js';
+import { keyOf, type ClusterSnapshot } from '../../src/lib/engine/model.js';
 import { formatPortSet, isEmptyPortSet, subtractPortSets, emptyPortSet } from '../../src/lib/engine/ports.js';
-import { whoCan } from '../../src/lib/engine/who-can.js';
+import { whoCanPairs } from '../support/pairs.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/lib/write.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
 import { helpOf, ROOT, runCommand } from './run-command.js';
@@ -40,15 +42,24 @@ async function snapshotOf(...paths: string[]): Promise<ClusterSnapshot> {
 /** isolate against a cluster, with a terminal (or not) and a canned answer to the prompt. */
 function against(cluster: ClusterConnection, tty: { interactive?: boolean; answer?: boolean; asked?: string[] } = {}) {
   class TestIsolate extends Isolate {
-    protected override async connectCluster(): Promise<ClusterConnection> {
+    protected override async openCluster(): Promise<ClusterConnection> {
       return cluster;
     }
     protected override isInteractive(): boolean {
       return tty.interactive ?? false;
     }
-    protected override async ask(message: string): Promise<boolean> {
-      tty.asked?.push(message);
-      return tty.answer ?? false;
+    protected override async prompter(): Promise<PromptFunctions> {
+      const refuse = async (): Promise<never> => {
+        throw new Error('isolate asks only yes or no');
+      };
+      return {
+        select: refuse,
+        input: refuse,
+        confirm: async ({ message }) => {
+          tty.asked?.push(message);
+          return tty.answer ?? false;
+        },
+      };
     }
   }
   return (...argv: string[]) => runCommand<IsolateResult>(TestIsolate, argv);
@@ -166,7 +177,7 @@ function expectedCut(before: ClusterSnapshot, after: ClusterSnapshot, namespaces
   const worldAfter = compileWorld(after);
   const ports = (world: typeof worldBefore) => {
     const map = new Map<string, ReturnType<typeof emptyPortSet>>();
-    for (const c of whoCan(world, { targets: world.pods.map((p) => p.ref) }).connections) {
+    for (const c of whoCanPairs(world, { targets: world.pods.map((p) => p.ref) }).connections) {
       if ('pod' in c.from && c.ports) map.set(`${keyOf(c.from.pod)} -> ${keyOf(c.to)}`, c.ports);
     }
     return map;

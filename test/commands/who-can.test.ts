@@ -5,8 +5,10 @@ import WhoCan from '../../src/commands/who-can.js';
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { SnapshotScope } from '../../src/lib/cluster/types.js';
 import type { ClusterApi, ClusterConnection, LiveOptions } from '../../src/lib/cluster/types.js';
+import { connectionsOf } from '../../src/lib/engine/who-can.js';
 import { renderDocument } from '../../src/lib/output/render.js';
-import { toWhoCanDocument, type WhoCanReport } from '../../src/lib/output/who-can.js';
+import { toWhoCanDocument } from '../../src/lib/output/who-can-document.js';
+import type { WhoCanReport } from '../../src/lib/services/who-can.js';
 import { expectGolden, runCommand } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
@@ -18,8 +20,8 @@ function whoCan(...argv: string[]) {
 }
 
 /** `namespace/name` of each connection's source and target, for data assertions. */
-function pairs(report: WhoCanReport | undefined, which: 'connections' | 'denied' = 'connections'): string[] {
-  return (report?.[which] ?? []).map((connection) => {
+function pairs(report: WhoCanReport | undefined, which: 'allowed' | 'denied' = 'allowed'): string[] {
+  return (report ? [...connectionsOf(report.answer, which)] : []).map((connection) => {
     const from =
       'pod' in connection.from
         ? `${connection.from.pod.namespace}/${connection.from.pod.name}`
@@ -34,7 +36,7 @@ describe('who-can on the seed world', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe('');
     expect(pairs(run.result)).toEqual(['tenant-a/frontend -> tenant-a/backend']);
-    expect(run.result?.connections[0].decision.ingress.allowedBy).toEqual([
+    expect(run.result?.answer.groups[0].decision.ingress.allowedBy).toEqual([
       { policy: { namespace: 'tenant-a', name: 'pol1' }, direction: 'ingress', index: 0 },
     ]);
     expectGolden(run.stdout, 'seed-backend-port.txt');
@@ -43,7 +45,7 @@ describe('who-can on the seed world', () => {
   it('lists every pod of the namespace as a target without TARGET, with port sets', async () => {
     const run = await whoCan('--namespace', 'tenant-a', ...SEED);
     expect(run.exitCode).toBe(0);
-    expect(run.result?.targets.map((pod) => pod.name).sort()).toEqual(['backend', 'frontend']);
+    expect(run.result?.answer.targets.map((pod) => pod.name).sort()).toEqual(['backend', 'frontend']);
     expectGolden(run.stdout, 'seed-namespace.txt');
   });
 
@@ -246,7 +248,7 @@ describe('who-can errors', () => {
     [['--port', '80/ICMP'], 'error: invalid value "80/ICMP" for --port: protocol must be TCP, UDP or SCTP'],
     [
       ['--port', 'Not_A_Name'],
-      'error: invalid value "Not_A_Name" for --port: not a port number (1-65535) or a port name',
+      `error: invalid value "Not_A_Name" for --port: port name "Not_A_Name" must contain only lowercase alphanumerics and '-'`,
     ],
     [['--bogus'], 'error: Nonexistent flag: --bogus'],
     [['-o', 'xml'], 'error: Expected --output=xml to be one of: table, wide, json, yaml, dot, mermaid'],
@@ -304,7 +306,7 @@ describe('who-can against a live cluster', () => {
     static scopes: SnapshotScope[] = [];
     static options: LiveOptions[] = [];
 
-    protected override async connect(options: LiveOptions): Promise<ClusterConnection> {
+    protected override async openCluster(options: LiveOptions): Promise<ClusterConnection> {
       FakeWhoCan.options.push(options);
       return {
         api: {} as ClusterApi,
@@ -322,7 +324,13 @@ describe('who-can against a live cluster', () => {
   it("defaults to the context's namespace and asks for what the query names", async () => {
     const run = await runCommand<WhoCanReport>(FakeWhoCan, ['b', '--from', 'y/pod/a', '--request-timeout', '1m']);
     expect(run).toMatchObject({ exitCode: 0, stdout: 'yes\n' });
-    expect(FakeWhoCan.options).toEqual([{ context: undefined, kubeconfig: undefined, requestTimeoutMs: 60_000 }]);
+    expect(
+      FakeWhoCan.options.map(({ context, kubeconfig, requestTimeoutMs }) => ({
+        context,
+        kubeconfig,
+        requestTimeoutMs,
+      })),
+    ).toEqual([{ context: undefined, kubeconfig: undefined, requestTimeoutMs: 60_000 }]);
     expect(FakeWhoCan.scopes).toEqual([{ services: [], workloads: [], listServices: false }]);
   });
 });

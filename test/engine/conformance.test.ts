@@ -2,10 +2,11 @@
 import { describe, expect, test } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
-import { whoCan } from '../../src/lib/engine/who-can.js';
+import { whoCanPairs } from '../support/pairs.js';
 
 interface CaseFile {
   name: string;
@@ -32,7 +33,8 @@ export function snapshotOfCase(c: CaseFile): ClusterSnapshot {
       spec: { containers: p.containers.map((k) => ({ name: k.name, ports: k.ports })) },
       status: p.ip ? { podIP: p.ip, podIPs: [{ ip: p.ip }] } : {},
     })),
-    policies: c.policies,
+    // Snapshots hold policies as client-node types them (`_from`), however they were written.
+    policies: c.policies.map(toTypedPolicy),
     services: [],
     workloads: [],
   };
@@ -53,7 +55,7 @@ describe('shared conformance cases', () => {
       const world = compileWorld(snapshotOfCase(c));
       expect(world.warnings.filter((w) => w.code === 'invalid-policy')).toEqual([]);
       const targets = world.pods.map((p) => p.ref);
-      const result = whoCan(world, { targets, port: { port: probe.port, protocol: probe.protocol } });
+      const result = whoCanPairs(world, { targets, port: { port: probe.port, protocol: probe.protocol } });
       const actual = result.connections
         .flatMap((conn) =>
           'pod' in conn.from
@@ -67,7 +69,7 @@ describe('shared conformance cases', () => {
         .sort();
       expect(actual).toEqual(expected);
       // The fast path (class indexes) and the explanation (per-pair analysis) must agree.
-      const denied = whoCan(world, {
+      const denied = whoCanPairs(world, {
         targets,
         port: { port: probe.port, protocol: probe.protocol },
         includeDenied: true,
@@ -79,7 +81,7 @@ describe('shared conformance cases', () => {
     test(`${c.name}: all-ports answers agree with the per-pair analysis`, () => {
       const world = compileWorld(snapshotOfCase(c));
       const targets = world.pods.map((p) => p.ref);
-      const result = whoCan(world, { targets, includeDenied: true });
+      const result = whoCanPairs(world, { targets, includeDenied: true });
       for (const conn of result.connections) {
         if (!('pod' in conn.from)) continue;
         expect(conn.decision.allowed).toBe(true);

@@ -3,7 +3,7 @@ import { describe, expect, test } from '@jest/globals';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { Protocol } from '../../src/lib/engine/model.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
-import { whoCan } from '../../src/lib/engine/who-can.js';
+import { whoCanPairs } from '../support/pairs.js';
 import { WorldBuilder } from './world-builder.js';
 
 /** `true` when `from` may reach `to` on the port (a number, or a name resolved on `to`). */
@@ -11,7 +11,7 @@ function can(world: WorldBuilder, from: string, to: string, port: number | strin
   const w = compileWorld(world.build());
   const [fns, fname] = from.split('/');
   const [tns, tname] = to.split('/');
-  const r = whoCan(w, {
+  const r = whoCanPairs(w, {
     targets: [{ namespace: tns, name: tname }],
     sources: [{ namespace: fns, name: fname }],
     port: { port, protocol },
@@ -53,7 +53,7 @@ describe('isolation and selection', () => {
         .policy('x/deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })
         .build(),
     );
-    const r = whoCan(w, {
+    const r = whoCanPairs(w, {
       targets: [{ namespace: 'x', name: 'a' }],
       port: { port: 80, protocol: 'TCP' },
       includeDenied: true,
@@ -213,11 +213,11 @@ describe('ipBlock', () => {
   });
   test('address blocks admitted by ingress rules are listed as sources, every address when not isolated', () => {
     const w = compileWorld(v4().build());
-    const isolated = whoCan(w, { targets: [{ namespace: 'x', name: 'a' }], port: { port: 80, protocol: 'TCP' } });
+    const isolated = whoCanPairs(w, { targets: [{ namespace: 'x', name: 'a' }], port: { port: 80, protocol: 'TCP' } });
     expect(isolated.connections.filter((c) => 'ipBlock' in c.from).map((c) => c.from)).toEqual([
       { ipBlock: { cidr: '10.0.0.0/16', except: ['10.0.1.0/24'] } },
     ]);
-    const open = whoCan(w, { targets: [{ namespace: 'x', name: 'b' }], port: { port: 80, protocol: 'TCP' } });
+    const open = whoCanPairs(w, { targets: [{ namespace: 'x', name: 'b' }], port: { port: 80, protocol: 'TCP' } });
     expect(
       open.connections.filter((c) => 'ipBlock' in c.from).map((c) => ('ipBlock' in c.from ? c.from.ipBlock.cidr : '')),
     ).toEqual(['0.0.0.0/0', '::/0']);
@@ -264,7 +264,7 @@ describe('ports', () => {
   test('a port asked by name resolves on each target', () => {
     const w = withPorts([{ port: 8080 }]);
     expect(can(w, 'x/b', 'x/web', 'http')).toBe(true);
-    const r = whoCan(compileWorld(w.build()), {
+    const r = whoCanPairs(compileWorld(w.build()), {
       targets: [{ namespace: 'x', name: 'a' }],
       port: { port: 'http', protocol: 'TCP' },
     });
@@ -288,7 +288,7 @@ describe('ports', () => {
         .policy('y/out', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 1, endPort: 100 }] }] })
         .build(),
     );
-    const r = whoCan(w, {
+    const r = whoCanPairs(w, {
       targets: [{ namespace: 'x', name: 'a' }],
       sources: [
         { namespace: 'y', name: 'a' },
@@ -345,7 +345,7 @@ describe('policyTypes, unions and directions', () => {
         .policy('y/deny-egress', { podSelector: {}, policyTypes: ['Egress'] })
         .build(),
     );
-    const r = whoCan(w, {
+    const r = whoCanPairs(w, {
       targets: [{ namespace: 'x', name: 'a' }],
       sources: [{ namespace: 'y', name: 'a' }],
       port: { port: 80, protocol: 'TCP' },
@@ -371,7 +371,7 @@ describe('policyTypes, unions and directions', () => {
         .policy('x/p', { podSelector: {}, ingress: [{ ports: [{ port: 443 }] }] })
         .build(),
     );
-    const r = whoCan(w, {
+    const r = whoCanPairs(w, {
       targets: [{ namespace: 'x', name: 'a' }],
       sources: [{ namespace: 'y', name: 'a' }],
       port: { port: 80, protocol: 'TCP' },
@@ -432,7 +432,7 @@ describe('what the API leaves open', () => {
     );
     expect(w.policies.map((p) => p.ref.name)).toEqual(['null-rule']);
     expect(w.warnings.map((x) => x.message)).toEqual([expect.stringContaining('policy x/Bad_Name is invalid')]);
-    const r = whoCan(w, {
+    const r = whoCanPairs(w, {
       targets: [{ namespace: 'x', name: 'a' }],
       sources: [{ namespace: 'y', name: 'b' }],
       port: { port: 80, protocol: 'TCP' },
@@ -450,7 +450,7 @@ describe('what the API leaves open', () => {
         .build(),
     );
     expect(w.podsByKey.has('x/done')).toBe(false);
-    const r = whoCan(w, { targets: [{ namespace: 'x', name: 'host' }], port: { port: 80, protocol: 'TCP' } });
+    const r = whoCanPairs(w, { targets: [{ namespace: 'x', name: 'host' }], port: { port: 80, protocol: 'TCP' } });
     expect(r.warnings.map((x) => x.code)).toEqual(['host-network-pod']);
   });
   test('pods alike to every selector share one class', () => {

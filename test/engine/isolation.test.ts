@@ -2,15 +2,13 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { compileWorld } from '../../src/lib/engine/compile.js';
-import { diffReachability } from '../../src/lib/engine/diff.js';
+import { diffReachability, groupChanges, withPolicies } from '../../src/lib/engine/diff.js';
 import {
   buildDefaultDeny,
   findDnsPeer,
-  groupChanges,
   legacyIsolation,
   namespaceIsolation,
   planIsolation,
-  withPolicies,
   type IsolationRequest,
 } from '../../src/lib/engine/isolation.js';
 import { WorldBuilder } from './world-builder.js';

@@ -19,6 +19,7 @@ import {
 } from '../../src/lib/engine/ports.js';
 import { formatSelector, parseSelector, SelectorSyntaxError, validateSelector } from '../../src/lib/engine/selector.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
+import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 
 describe('parseSelector (kubectl -l syntax)', () => {
   test.each([
@@ -149,7 +150,8 @@ describe('port sets', () => {
 });
 
 describe('validatePolicy', () => {
-  const policy = (spec: unknown) => ({ metadata: { name: 'p', namespace: 'x' }, spec }) as never;
+  // Policies are validated in the snapshot's shape (`_from`), as compileWorld sees them.
+  const policy = (spec: unknown) => toTypedPolicy({ metadata: { name: 'p', namespace: 'x' }, spec } as never);
   test('accepts a valid policy and an empty spec', () => {
     expect(validatePolicy(policy({ podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] }))).toEqual([]);
     expect(validatePolicy(policy({}))).toEqual([]);

@@ -2,16 +2,10 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { formatPortSet } from '../../src/lib/engine/ports.js';
-import {
-  buildAllowPolicy,
-  deriveName,
-  describeAllow,
-  describePolicy,
-  previewPolicy,
-  translatePolicy,
-  TranslationError,
-  type AllowSpec,
-} from '../../src/lib/engine/synthesize.js';
+import { translatePolicy, TranslationError } from '../../src/lib/cluster/import-policy.js';
+import { previewPolicy } from '../../src/lib/engine/preview.js';
+import { buildAllowPolicy, deriveName, type AllowSpec } from '../../src/lib/engine/synthesize.js';
+import { describeAllow, describePolicy } from '../../src/lib/output/describe.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
 import { WorldBuilder } from './world-builder.js';
 

@@ -1,5 +1,6 @@
 /** Fluent builder of small cluster snapshots for engine tests. */
 import type { V1ContainerPort, V1NetworkPolicySpec, V1Pod } from '@kubernetes/client-node';
+import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
 
 /** Builds a ClusterSnapshot one object at a time. */
@@ -31,15 +32,17 @@ export class WorldBuilder {
     return this;
   }
 
-  /** Adds a NetworkPolicy `ns/name` with a spec written as in YAML (`from`, not `_from`). */
+  /** Adds a NetworkPolicy `ns/name` with a spec written as in YAML (`from`), stored as snapshots hold it (`_from`). */
   policy(ref: string, spec: Record<string, unknown>): this {
     const [namespace, name] = ref.split('/');
-    this.snapshot.policies.push({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { namespace, name },
-      spec: spec as V1NetworkPolicySpec,
-    });
+    this.snapshot.policies.push(
+      toTypedPolicy({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { namespace, name },
+        spec: spec as V1NetworkPolicySpec,
+      }),
+    );
     return this;
   }
 

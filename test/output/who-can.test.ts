@@ -1,15 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 
 import type { Decision, DirectionDecision, PortSet } from '../../src/lib/engine/model.js';
+import { formatPortSet } from '../../src/lib/engine/ports.js';
 import type { Connection } from '../../src/lib/engine/who-can.js';
-import {
-  formatIpBlock,
-  formatPortSet,
-  formatWhoCanTable,
-  portSetDocument,
-  toWhoCanDocument,
-  type WhoCanReport,
-} from '../../src/lib/output/who-can.js';
+import { formatIpBlock } from '../../src/lib/output/names.js';
+import { portSetDocument, toWhoCanDocument } from '../../src/lib/output/who-can-document.js';
+import { formatWhoCanTable } from '../../src/lib/output/who-can-table.js';
+import type { WhoCanReport } from '../../src/lib/services/who-can.js';
+import { groupsOfPairs } from '../support/pairs.js';
 
 const EMPTY: PortSet = { TCP: [], UDP: [], SCTP: [] };
 const ALL: PortSet = { TCP: [{ from: 1, to: 65535 }], UDP: [{ from: 1, to: 65535 }], SCTP: [{ from: 1, to: 65535 }] };
@@ -56,9 +54,13 @@ function replicaReport(): WhoCanReport {
     }
   }
   return {
-    targets: ['api-1', 'api-2', 'api-3'].map((name) => ({ namespace: 'x', name })),
-    connections,
-    denied: [],
+    answer: {
+      targets: ['api-1', 'api-2', 'api-3'].map((name) => ({ namespace: 'x', name })),
+      groups: groupsOfPairs(connections),
+      deniedGroups: [],
+      external: [],
+      warnings: [],
+    },
     warnings: [],
     workloads,
   };
@@ -107,7 +109,7 @@ describe('formatWhoCanTable', () => {
 
   it('keeps replicas apart when their answers differ', () => {
     const report = replicaReport();
-    report.connections[0] = { ...report.connections[0], port: 81 };
+    report.answer.groups[0] = { ...report.answer.groups[0], port: 81 };
     const rows = formatWhoCanTable(report, { noHeaders: true }).trimEnd().split('\n');
     expect(rows).toHaveLength(3);
     expect(rows[0]).toMatch(/^x\/deployment\/api \(1 of 3 pods\) +y\/deployment\/web +1 +81\/TCP/);
@@ -123,20 +125,18 @@ describe('formatWhoCanTable', () => {
     const workloads = new Map(web.map((pod) => [`y/${pod.name}`, { kind: 'Deployment', name: 'web' }]));
     const group = { targets: web, sources: web, port: 80, protocol: 'TCP' as const, decision: ISOLATED };
     const report: WhoCanReport = {
-      targets: web,
-      connections: [],
-      denied: [],
+      answer: { targets: web, groups: [group], deniedGroups: [], external: [], warnings: [] },
       warnings: [],
       workloads,
-      groups: [group],
-      deniedGroups: [],
-      external: [],
     };
     expect(formatWhoCanTable(report, { noHeaders: true })).toBe(
       'y/deployment/web   y/deployment/web   3   80/TCP   x/allow-web\n',
     );
     // One replica asked about: it is reached by the two others.
-    const one = { ...report, targets: [web[0]], groups: [{ ...group, targets: [web[0]] }] };
+    const one = {
+      ...report,
+      answer: { ...report.answer, targets: [web[0]], groups: [{ ...group, targets: [web[0]] }] },
+    };
     expect(formatWhoCanTable(one, { noHeaders: true, wide: true })).toMatch(
       /^y\/deployment\/web +y\/deployment\/web +2 +80\/TCP +x\/allow-web /,
     );

@@ -21,7 +21,7 @@ import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, PortQuery, Protocol } from '../../src/lib/engine/model.js';
 import { portSetContains } from '../../src/lib/engine/ports.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
-import { whoCan } from '../../src/lib/engine/who-can.js';
+import { whoCanPairs } from '../support/pairs.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 import { runs, SEED } from './arbitraries.js';
 
@@ -149,9 +149,8 @@ const policy = fc
     policyTypes: fc.constantFrom(undefined, [], ['Ingress'], ['Egress'], ['Ingress', 'Egress'], ['Egress', 'Ingress']),
     ingress: fc.oneof(fc.constant(undefined), fc.array(rule('from'), { maxLength: 2 })),
     egress: fc.oneof(fc.constant(undefined), fc.array(rule('to'), { maxLength: 2 })),
-    typed: fc.boolean(),
   })
-  .map(({ namespace, typed, ...spec }) => ({ namespace, typed, spec }));
+  .map(({ namespace, ...spec }) => ({ namespace, spec }));
 
 const pod = fc.record({
   namespace: fc.constantFrom(...NAMESPACES),
@@ -203,7 +202,8 @@ function toSnapshot(w: GeneratedWorld): ClusterSnapshot {
   const policies = w.policies.map((p, i) => {
     const spec = Object.fromEntries(Object.entries(p.spec).filter(([, v]) => v !== undefined));
     const plain = { metadata: { name: `np${i}`, namespace: p.namespace }, spec } as unknown as V1NetworkPolicy;
-    return p.typed ? toTypedPolicy(plain) : plain;
+    // As the snapshot builders hold every policy: `from` under `_from`.
+    return toTypedPolicy(plain);
   });
   return { namespaces, pods, policies, services: [], workloads: [] };
 }
@@ -219,7 +219,7 @@ function firstDifference(snapshot: ClusterSnapshot): string | undefined {
   const refPods = reference.pods;
 
   const check = (query: PortQuery, label: string, viaSources: boolean): string | undefined => {
-    const result = whoCan(compiled, {
+    const result = whoCanPairs(compiled, {
       targets,
       port: query,
       ...(viaSources ? { sources: targets, includeDenied: true } : {}),
@@ -260,7 +260,7 @@ function firstDifference(snapshot: ClusterSnapshot): string | undefined {
     if (diff) return diff;
   }
   // All ports at once: the port set of each allowed pair holds exactly the probes the reference allows.
-  const all = whoCan(compiled, { targets });
+  const all = whoCanPairs(compiled, { targets });
   const sets = new Map<string, (typeof all.connections)[number]['ports']>();
   for (const c of all.connections) if ('pod' in c.from) sets.set(pairKey(c.from.pod, c.to), c.ports);
   for (const dst of refPods) {

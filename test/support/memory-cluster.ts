@@ -6,6 +6,7 @@
  */
 import type { V1Namespace, V1NetworkPolicy } from '@kubernetes/client-node';
 
+import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import type {
   ClusterApi,
   ClusterConnection,
@@ -54,6 +55,8 @@ export class MemoryCluster implements ClusterConnection {
 
   constructor(snapshot: ClusterSnapshot, opts: { defaultNamespace?: string; user?: string } = {}) {
     this.snapshot = clone(snapshot);
+    // The API server holds every policy in one shape, as snapshots do (`_from`).
+    this.snapshot.policies = this.snapshot.policies.map(toTypedPolicy);
     for (const policy of this.snapshot.policies) this.stamp(policy, 'kubectl-client-side-apply');
     this.defaultNamespace = opts.defaultNamespace ?? 'default';
     this.user = opts.user ?? 'tester';

@@ -14,15 +14,13 @@ type V1NetworkPolicyRule = V1NetworkPolicyIngressRule & V1NetworkPolicyEgressRul
 import type { CompiledIpBlock, Ip } from './ipblock.js';
 import { BlockIds, compileIpBlock, IpBlockIndex, parseIp } from './ipblock.js';
 import type { ClusterSnapshot, Direction, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
+import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
 import type { CompiledPort } from './ports.js';
 import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
+import { layoutOf } from './layout.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
-import { layoutOf } from './matrix.js';
 import { ValidationMemo, validatePolicy } from './validate.js';
-
-/** The label every namespace carries, set by the API server to the namespace's name. */
-export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /** A peer of a rule, compiled. */
 export type CompiledPeer =
@@ -45,11 +43,6 @@ export interface CompiledRule {
   ports: CompiledPort[] | 'all';
   /** The rule's ports when they name no port (the same on every destination), computed once. */
   fixedPorts?: PortSet;
-}
-
-/** The ports a rule admits on a destination pod (named ports resolve on it). */
-export function portsOfRule(rule: CompiledRule, destination: V1Pod): PortSet {
-  return rule.fixedPorts ?? resolvePorts(rule.ports, destination);
 }
 
 /** A valid NetworkPolicy, compiled. */
@@ -169,10 +162,6 @@ export interface WorldIndex {
   >;
   /** ipBlock peer id -> egress rules with that peer. */
   egressByIpBlock: Map<number, EgressRuleOf[]>;
-  /** Memo: peer -> classes it admits (source side of ingress rules). */
-  peerClasses: WeakMap<CompiledPeer, Int32Array>;
-  /** Memo: the same, by the peer's selectors (or ipBlock) and namespace, shared by peers alike. */
-  peerClassesByKey: Map<string, Int32Array>;
   /** Memo: namespace selector key -> the namespaces it selects. */
   namespacesBySelector: Map<string, string[]>;
   /** Namespace -> its label classes. */
@@ -200,21 +189,6 @@ export class PodIndex {
   has(key: string): boolean {
     return this.get(key) !== undefined;
   }
-}
-
-/** `namespace/name` of a pod or policy. */
-export function keyOf(ref: { namespace: string; name: string }): string {
-  return `${ref.namespace}/${ref.name}`;
-}
-
-/**
- * The directions a policy applies to. NetworkPolicySpec.policyTypes as written; when absent or empty
- * (SetDefaults_NetworkPolicy), Ingress always, and Egress only if the policy has egress rules.
- */
-export function effectivePolicyTypes(policy: V1NetworkPolicy): Record<Direction, boolean> {
-  const types = policy.spec?.policyTypes ?? [];
-  if (types.length > 0) return { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
-  return { ingress: true, egress: (policy.spec?.egress ?? []).length > 0 };
 }
 
 function selectorCache() {
@@ -270,13 +244,6 @@ function compileRules(
   });
 }
 
-/** Reads the `from` list whether it came from client-node (`_from`) or plain YAML (`from`). */
-function withFrom(rule: V1NetworkPolicyRule): V1NetworkPolicyRule {
-  if (rule === null || rule === undefined) return {};
-  const plain = rule as V1NetworkPolicyRule & { from?: V1NetworkPolicyPeer[] };
-  return plain._from === undefined && plain.from !== undefined ? { ...rule, _from: plain.from } : rule;
-}
-
 /** The block ids of a pod without an IP: one array, so its identity keys the signature too. */
 const NO_BLOCK_IDS: readonly number[] = Object.freeze([]);
 
@@ -326,7 +293,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const policies: CompiledPolicy[] = [];
   const memo = new ValidationMemo();
   for (const source of snapshot.policies) {
-    const ref = { namespace: source.metadata?.namespace ?? 'default', name: source.metadata?.name ?? '' };
+    const ref = refOf(source);
     const problems = validatePolicy(source, memo);
     if (problems.length > 0) {
       // Policies the API server would reject are left out of every answer, and said so.
@@ -341,9 +308,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     policies.push({
       ref,
       podSelector: select(spec.podSelector ?? {}),
-      ingress: types.ingress
-        ? compileRules((spec.ingress ?? []).map(withFrom), ref, 'ingress', select, ipBlock, portSets)
-        : undefined,
+      ingress: types.ingress ? compileRules(spec.ingress ?? [], ref, 'ingress', select, ipBlock, portSets) : undefined,
       egress: types.egress ? compileRules(spec.egress ?? [], ref, 'egress', select, ipBlock, portSets) : undefined,
       source,
     });
@@ -456,7 +421,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     const phase = pod.status?.phase;
     // Completed pods (phase Succeeded or Failed) hold no IP and take no traffic: left out (docs/semantics.md).
     if (phase === 'Succeeded' || phase === 'Failed') continue;
-    const ref = { namespace: pod.metadata?.namespace ?? 'default', name: pod.metadata?.name ?? '' };
+    const ref = refOf(pod);
     const labels: Labels = pod.metadata?.labels ?? {};
     const ips = podIps(pod);
     if (ips.length === 0) podsWithoutIp++;
@@ -590,8 +555,6 @@ function buildIndex(
     egressToAll: [],
     egressByDestinationNamespace: new Map(),
     egressByIpBlock: new Map(),
-    peerClasses: new WeakMap(),
-    peerClassesByKey: new Map(),
     namespacesBySelector: new Map(),
     labelClassesByNamespace: new Map(),
     labelClassesByLabel: new Map(),
@@ -643,77 +606,4 @@ function buildIndex(
     }
   }
   return index;
-}
-
-/** The classes whose pods a peer admits (memoised per world, and across peers with the same selectors). */
-export function classesOfPeer(world: World, peer: CompiledPeer, policyNamespace: string): Int32Array {
-  const index = world.index;
-  const known = index.peerClasses.get(peer);
-  if (known) return known;
-  const key =
-    peer.kind === 'ipBlock'
-      ? `ip\u0000${peer.id}`
-      : `${peer.namespaces ? peer.namespaces.key : `=${policyNamespace}`}\u0000${peer.pods ? peer.pods.key : '*'}`;
-  let ids = index.peerClassesByKey.get(key);
-  if (!ids) {
-    ids = peer.kind === 'ipBlock' ? classesOfIpBlock(world, peer.id) : classesOfSelectors(world, peer, policyNamespace);
-    index.peerClassesByKey.set(key, ids);
-  }
-  index.peerClasses.set(peer, ids);
-  return ids;
-}
-
-function classesOfIpBlock(world: World, id: number): Int32Array {
-  const { signatures, classesBySignature } = world.index;
-  let n = 0;
-  for (let sig = 0; sig < signatures.length; sig++) if (signatures[sig].has(id)) n += classesBySignature[sig].length;
-  const ids = new Int32Array(n);
-  n = 0;
-  for (let sig = 0; sig < signatures.length; sig++)
-    if (signatures[sig].has(id)) for (const c of classesBySignature[sig]) ids[n++] = c;
-  return ids.sort();
-}
-
-/** The namespaces (with pods) whose pods a pod peer may admit: the policy's own, or those its namespaceSelector selects (memoised). */
-export function namespacesOfPeer(
-  world: World,
-  peer: CompiledPeer & { kind: 'pods' },
-  policyNamespace: string,
-): string[] {
-  if (!peer.namespaces) return [policyNamespace];
-  const sel = peer.namespaces;
-  const index = world.index;
-  let namespaces = index.namespacesBySelector.get(sel.key);
-  if (!namespaces) {
-    namespaces = [...index.classesByNamespace.keys()].filter((ns) => sel.matches(world.namespaceLabels.get(ns)!));
-    index.namespacesBySelector.set(sel.key, namespaces);
-  }
-  return namespaces;
-}
-
-function classesOfSelectors(world: World, peer: CompiledPeer & { kind: 'pods' }, policyNamespace: string): Int32Array {
-  const index = world.index;
-  const namespaces = namespacesOfPeer(world, peer, policyNamespace);
-  const out: number[] = [];
-  // With an `In` requirement, only the label classes carrying one of its values can match (label index).
-  const narrowing = namespaces.length > 1 ? peer.pods?.requirements.find((r) => r.operator === 'In') : undefined;
-  if (narrowing && peer.pods) {
-    const inNamespaces = new Set(namespaces);
-    for (const value of new Set(narrowing.values)) {
-      for (const lc of index.labelClassesByLabel.get(`${narrowing.key}=${value}`) ?? []) {
-        const classes = world.labelClasses[lc];
-        if (inNamespaces.has(classes[0].namespace) && peer.pods.matches(classes[0].labels))
-          for (const c of classes) out.push(c.id);
-      }
-    }
-    return Int32Array.from(out).sort();
-  }
-  for (const ns of namespaces) {
-    // Classes of one label class have the same labels: the selector is matched once for them all.
-    for (const lc of index.labelClassesByNamespace.get(ns) ?? []) {
-      const classes = world.labelClasses[lc];
-      if (!peer.pods || peer.pods.matches(classes[0].labels)) for (const c of classes) out.push(c.id);
-    }
-  }
-  return Int32Array.from(out).sort();
 }

@@ -1,9 +1,12 @@
-/** What a change of policies does to reachability: the pod-to-pod connections it opens and cuts. */
+/** What a change of policies does to reachability: the world after it, and the pod-to-pod connections it opens and cuts. */
 import type { World } from './compile.js';
-import { keyOf } from './compile.js';
-import type { PodRef, PortSet } from './model.js';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+
+import type { ClusterSnapshot, PodRef, PolicyRef, PortSet } from './model.js';
+import { keyOf, refOf } from './model.js';
+import { workloadOf } from './targets.js';
 import { emptyPortSet, isEmptyPortSet, subtractPortSets } from './ports.js';
-import { whoCan } from './who-can.js';
+import { connectionsOf, whoCan } from './who-can.js';
 
 /** One pod pair whose allowed ports differ between two worlds. */
 export interface ReachabilityChange {
@@ -30,7 +33,7 @@ function allowedPorts(
 ): Map<string, { from: PodRef; to: PodRef; ports: PortSet }> {
   const out = new Map<string, { from: PodRef; to: PodRef; ports: PortSet }>();
   if (targets.length === 0 || sources.length === 0) return out;
-  for (const c of whoCan(world, { targets, sources }).connections) {
+  for (const c of connectionsOf(whoCan(world, { targets, sources }), 'allowed')) {
     if (!('pod' in c.from) || !c.ports) continue;
     out.set(`${keyOf(c.from.pod)} ${keyOf(c.to)}`, { from: c.from.pod, to: c.to, ports: c.ports });
   }
@@ -74,4 +77,43 @@ export function diffReachability(before: World, after: World, affected: PodRef[]
   diff.cut.sort(order);
   diff.opened.sort(order);
   return diff;
+}
+
+/** The snapshot after a change: policies removed (by namespace/name) and added, everything else as is. */
+export function withPolicies(
+  snapshot: ClusterSnapshot,
+  change: { add?: V1NetworkPolicy[]; remove?: PolicyRef[] },
+): ClusterSnapshot {
+  const gone = new Set([...(change.remove ?? []), ...(change.add ?? []).map(refOf)].map(keyOf));
+  return {
+    ...snapshot,
+    policies: [...snapshot.policies.filter((p) => !gone.has(keyOf(refOf(p)))), ...(change.add ?? [])],
+  };
+}
+
+/** Connections grouped by source and destination workload (namespace, kind, name), largest first. */
+export interface ChangeGroup {
+  from: { namespace: string; kind: string; name: string };
+  to: { namespace: string; kind: string; name: string };
+  count: number;
+}
+
+/** Groups pod-to-pod changes by the workloads at either end (workloadOf), largest group first, then by name. */
+export function groupChanges(world: World, changes: readonly ReachabilityChange[]): ChangeGroup[] {
+  const workload = (ref: PodRef) => {
+    const pod = world.podsByKey.get(keyOf(ref))?.pod;
+    return { namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) };
+  };
+  const groups = new Map<string, ChangeGroup>();
+  for (const change of changes) {
+    const from = workload(change.from);
+    const to = workload(change.to);
+    const key = [from.namespace, from.kind, from.name, to.namespace, to.kind, to.name].join('\u0000');
+    const group = groups.get(key) ?? { from, to, count: 0 };
+    group.count++;
+    groups.set(key, group);
+  }
+  const label = (g: ChangeGroup) =>
+    `${g.to.namespace}/${g.to.kind}/${g.to.name} ${g.from.namespace}/${g.from.kind}/${g.from.name}`;
+  return [...groups.values()].sort((a, b) => b.count - a.count || label(a).localeCompare(label(b)));
 }

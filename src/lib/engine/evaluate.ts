@@ -1,6 +1,6 @@
 /** Traffic -> Decision {allowed, ingress, egress}, with the policies and rules responsible. */
-import type { CompiledPeer, CompiledRule, PodClass, World } from './compile.js';
-import { portsOfRule } from './compile.js';
+import type { PodClass, World } from './compile.js';
+import { portsOfRule, ruleAdmitsClass } from './peers.js';
 import type { Decision, DirectionDecision, PolicyRef, PortSet, Protocol, RuleRef } from './model.js';
 import {
   emptyPortSet,
@@ -24,22 +24,6 @@ export interface SideAnalysis {
 export interface PairAnalysis {
   ingress: SideAnalysis;
   egress: SideAnalysis;
-}
-
-/** Whether a peer of a rule in `policyNamespace` admits the pods of a class. */
-function peerAdmitsClass(peer: CompiledPeer, policyNamespace: string, cls: PodClass): boolean {
-  if (peer.kind === 'ipBlock') return cls.ipBlockIds.has(peer.id);
-  // NetworkPolicyPeer: namespaceSelector absent means the policy's namespace; present, the namespaces it selects.
-  const inNamespace = peer.namespaces
-    ? peer.namespaces.matches(cls.namespaceLabels)
-    : cls.namespace === policyNamespace;
-  // podSelector absent means every pod of those namespaces; present, both must match (AND).
-  return inNamespace && (peer.pods ? peer.pods.matches(cls.labels) : true);
-}
-
-/** Whether a rule's peers admit the pods of a class (`from`/`to` empty admits all). */
-export function ruleAdmitsClass(rule: CompiledRule, cls: PodClass): boolean {
-  return rule.peers === 'all' || rule.peers.some((p) => peerAdmitsClass(p, rule.ref.policy.namespace, cls));
 }
 
 function analyseSide(

@@ -11,11 +11,9 @@ import type {
 } from '@kubernetes/client-node';
 
 import type { CompiledPolicy, CompiledRule, World } from './compile.js';
-import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL } from './compile.js';
-import type { ReachabilityChange } from './diff.js';
 import type { ClusterSnapshot, Direction, PodRef, PolicyRef } from './model.js';
+import { effectivePolicyTypes, isObjectAt, NAMESPACE_NAME_LABEL } from './model.js';
 import { compileSelector } from './selector.js';
-import { workloadOf } from './targets.js';
 
 /** Both directions, in display order. */
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
@@ -292,7 +290,7 @@ function hasLabels(policy: V1NetworkPolicy, labels: Record<string, string>): boo
 }
 
 function findPolicy(snapshot: ClusterSnapshot, namespace: string, name: string): V1NetworkPolicy | undefined {
-  return snapshot.policies.find((p) => (p.metadata?.namespace ?? 'default') === namespace && p.metadata?.name === name);
+  return snapshot.policies.find((p) => isObjectAt(p, { namespace, name }));
 }
 
 /**
@@ -335,47 +333,4 @@ export function planIsolation(world: World, request: IsolationRequest): Namespac
     if (keepsOldEgress) policy.spec!.egress = existing.spec?.egress;
     return { namespace, action: 'write', policy, existing };
   });
-}
-
-/** The snapshot after a change: policies removed (by namespace/name) and added, everything else as is. */
-export function withPolicies(
-  snapshot: ClusterSnapshot,
-  change: { add?: V1NetworkPolicy[]; remove?: PolicyRef[] },
-): ClusterSnapshot {
-  const gone = new Set([...(change.remove ?? []), ...(change.add ?? []).map(refOfPolicy)].map(keyOf));
-  return {
-    ...snapshot,
-    policies: [...snapshot.policies.filter((p) => !gone.has(keyOf(refOfPolicy(p)))), ...(change.add ?? [])],
-  };
-}
-
-function refOfPolicy(policy: V1NetworkPolicy): PolicyRef {
-  return { namespace: policy.metadata?.namespace ?? 'default', name: policy.metadata?.name ?? '' };
-}
-
-/** Connections grouped by source and destination workload (namespace, kind, name), largest first. */
-export interface ChangeGroup {
-  from: { namespace: string; kind: string; name: string };
-  to: { namespace: string; kind: string; name: string };
-  count: number;
-}
-
-/** Groups pod-to-pod changes by the workloads at either end (workloadOf), largest group first, then by name. */
-export function groupChanges(world: World, changes: readonly ReachabilityChange[]): ChangeGroup[] {
-  const workload = (ref: PodRef) => {
-    const pod = world.podsByKey.get(keyOf(ref))?.pod;
-    return { namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) };
-  };
-  const groups = new Map<string, ChangeGroup>();
-  for (const change of changes) {
-    const from = workload(change.from);
-    const to = workload(change.to);
-    const key = [from.namespace, from.kind, from.name, to.namespace, to.kind, to.name].join('\u0000');
-    const group = groups.get(key) ?? { from, to, count: 0 };
-    group.count++;
-    groups.set(key, group);
-  }
-  const label = (g: ChangeGroup) =>
-    `${g.to.namespace}/${g.to.kind}/${g.to.name} ${g.from.namespace}/${g.from.kind}/${g.from.name}`;
-  return [...groups.values()].sort((a, b) => b.count - a.count || label(a).localeCompare(label(b)));
 }

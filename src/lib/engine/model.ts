@@ -1,6 +1,8 @@
 /**
- * Plain types of the policy engine. The engine is pure: it takes a ClusterSnapshot (the API's own
- * object shapes, imported as types only) and returns decisions as data.
+ * Plain types of the policy engine, and the few API rules about objects that every layer needs (an
+ * object's namespace/name, policyTypes defaulting, the namespace name label): each written once, here.
+ * The engine is pure: it takes a ClusterSnapshot (the API's own object shapes, imported as types
+ * only) and returns decisions as data.
  */
 import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
@@ -23,7 +25,11 @@ export interface Workload {
   templateLabels: Record<string, string>;
 }
 
-/** The world the engine reasons about. Live clusters and manifest files both produce it. */
+/**
+ * The world the engine reasons about. Live clusters and manifest files both produce it, in one shape:
+ * the API's objects as client-node types them, so every ingress rule's peers are under `_from`
+ * (cluster/policy-shape.ts normalises manifests where a snapshot is built).
+ */
 export interface ClusterSnapshot {
   namespaces: V1Namespace[];
   pods: V1Pod[];
@@ -44,8 +50,42 @@ export interface PolicyRef {
   name: string;
 }
 
+/**
+ * The label the API server sets on every namespace, to the namespace's name (immutable since 1.22):
+ * the reliable way for a namespaceSelector to name one namespace.
+ */
+export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+
+/** `namespace/name` of a pod, a policy or any namespaced object: the key of every map by object. */
+export function keyOf(ref: { namespace: string; name: string }): string {
+  return `${ref.namespace}/${ref.name}`;
+}
+
+/**
+ * A namespaced object's namespace and name from its metadata. An object without a namespace is in
+ * `default`: where the snapshot builders put it (files take -n) and where the API server would.
+ */
+export function refOf(object: { metadata?: { namespace?: string; name?: string } }): PolicyRef {
+  return { namespace: object.metadata?.namespace ?? 'default', name: object.metadata?.name ?? '' };
+}
+
+/** Whether an object is the one `ref` names. */
+export function isObjectAt(object: { metadata?: { namespace?: string; name?: string } }, ref: PolicyRef): boolean {
+  return object.metadata?.name === ref.name && (object.metadata?.namespace ?? 'default') === ref.namespace;
+}
+
 /** Traffic direction as seen by the subject pod of a policy. */
 export type Direction = 'ingress' | 'egress';
+
+/**
+ * The directions a policy applies to. NetworkPolicySpec.policyTypes as written; when absent or empty
+ * (SetDefaults_NetworkPolicy), Ingress always, and Egress only if the policy has egress rules.
+ */
+export function effectivePolicyTypes(policy: V1NetworkPolicy): Record<Direction, boolean> {
+  const types = policy.spec?.policyTypes ?? [];
+  if (types.length > 0) return { ingress: types.includes('Ingress'), egress: types.includes('Egress') };
+  return { ingress: true, egress: (policy.spec?.egress ?? []).length > 0 };
+}
 
 /** One rule of one policy: spec.ingress[index] or spec.egress[index]. */
 export interface RuleRef {

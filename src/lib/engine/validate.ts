@@ -146,8 +146,8 @@ function validateRule(rule: unknown, path: string, peersField: 'from' | 'to', me
     ...validateList(rule.ports, `${path}.ports`, (port, at) =>
       isObject(port) ? validatePolicyPort(port, at) : [`${at}: must be an object`],
     ),
-    // client-node deserialises `from` as `_from`; plain manifests keep `from`.
-    ...validateList(rule[peersField] ?? rule[`_${peersField}`], `${path}.${peersField}`, (peer, at) =>
+    // Snapshots hold client-node's shape: an ingress rule's `from` is under `_from` (model.ts).
+    ...validateList(rule[peersField === 'from' ? '_from' : 'to'], `${path}.${peersField}`, (peer, at) =>
       validatePeer(peer, at, memo),
     ),
   ];

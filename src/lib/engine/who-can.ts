@@ -1,6 +1,7 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
 import type { PodClass, PodInfo, World } from './compile.js';
-import { keyOf, portsOfRule } from './compile.js';
+import { keyOf } from './model.js';
+import { portsOfRule } from './peers.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import { allowedSourceClasses } from './matrix.js';
 import type {
@@ -48,13 +49,6 @@ export interface Connection {
   /** Without a port query: the ports allowed (empty when denied). */
   ports?: PortSet;
   decision: Decision;
-}
-
-/** The answer: allowed connections, denied ones (only with includeDenied), and warnings. */
-export interface WhoCanResult {
-  connections: Connection[];
-  denied: Connection[];
-  warnings: Warning[];
 }
 
 /** Addresses outside the cluster that a target admits when a rule (or no isolation) admits everyone. */
@@ -128,7 +122,7 @@ function externalConnections(world: World, target: PodInfo, port?: { port: numbe
 
 /** Connections from every pod of a source class to every target of a group: one engine answer shared by all. */
 export interface ConnectionGroup {
-  /** Target pods (one pod class, one resolved port). */
+  /** Target pods (one pod class, one resolved port); groups of one target class share this array. */
   targets: PodRef[];
   /** Source pods (one pod class); a pod is never its own source. */
   sources: PodRef[];
@@ -137,54 +131,107 @@ export interface ConnectionGroup {
   portName?: string;
   /** Without a port query: the ports allowed. */
   ports?: PortSet;
-  /** Computed on first use: most callers only count or list. */
-  readonly decision: Decision;
+  decision: Decision;
 }
 
-class LazyGroup implements ConnectionGroup {
-  port?: number;
-  protocol?: Protocol;
-  portName?: string;
-  ports?: PortSet;
-  private computed?: Decision;
-  constructor(
-    readonly targets: PodRef[],
-    readonly sources: PodRef[],
-    private readonly compute: () => Decision,
-  ) {}
-  get decision(): Decision {
-    this.computed ??= this.compute();
-    return this.computed;
-  }
+/**
+ * The answer, as plain data: the target pods found, the pod sources as groups (each one engine answer
+ * for many pod pairs), the address blocks per target, and warnings. Pairs are never listed here:
+ * `connectionsOf` expands them one by one when a caller needs them.
+ */
+export interface WhoCanResult {
+  /** The target pods found, in query order. */
+  targets: PodRef[];
+  /** Allowed pod sources, per target class. */
+  groups: ConnectionGroup[];
+  /** Denied pod sources (only with includeDenied). */
+  deniedGroups: ConnectionGroup[];
+  /** Address blocks that reach the targets, in target order. */
+  external: Connection[];
+  warnings: Warning[];
 }
 
-/** Expands groups into one Connection per (source, target) pair, targets in order, never a pod to itself. */
-function expand(groups: ConnectionGroup[], targetOrder: Map<string, number>): Connection[] {
-  const out: Connection[][] = [];
-  for (const g of groups) {
-    for (const to of g.targets) {
-      const slot = targetOrder.get(keyOf(to)) ?? 0;
-      const list = (out[slot] ??= []);
-      for (const from of g.sources) {
-        if (from.namespace === to.namespace && from.name === to.name) continue;
-        const c: Connection = { from: { pod: from }, to, decision: g.decision };
-        if (g.port !== undefined) {
-          c.port = g.port;
-          c.protocol = g.protocol;
-          if (g.portName !== undefined) c.portName = g.portName;
-        } else c.ports = g.ports;
-        list.push(c);
-      }
+/**
+ * The connections of an answer, one (source, target) pair at a time, in a stable order: per target
+ * (in the order of `targets`), its pod sources group by group, then (allowed only) its address
+ * blocks. Never a pod to itself.
+ */
+export function* connectionsOf(result: WhoCanResult, which: 'allowed' | 'denied'): Generator<Connection> {
+  const byTarget = sharesByTarget(which === 'allowed' ? result.groups : result.deniedGroups);
+  const externalOf = new Map<string, Connection[]>();
+  if (which === 'allowed') {
+    for (const connection of result.external) {
+      const key = keyOf(connection.to);
+      const list = externalOf.get(key);
+      if (list) list.push(connection);
+      else externalOf.set(key, [connection]);
     }
   }
-  return out.flat();
+  const seen = new Set<string>();
+  for (const target of result.targets) {
+    const key = keyOf(target);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    for (const share of byTarget.get(key) ?? []) {
+      for (const group of share.groups) {
+        for (const from of group.sources) {
+          if (from.namespace !== target.namespace || from.name !== target.name) yield connectionOf(group, from, target);
+        }
+      }
+    }
+    yield* externalOf.get(key) ?? [];
+  }
+}
+
+/** One pair of a group, standing for all of them (they share the answer). */
+export function connectionOf(group: ConnectionGroup, from: PodRef, to: PodRef): Connection {
+  const connection: Connection = { from: { pod: from }, to, decision: group.decision };
+  if (group.port !== undefined) {
+    connection.port = group.port;
+    connection.protocol = group.protocol;
+    if (group.portName !== undefined) connection.portName = group.portName;
+  } else connection.ports = group.ports;
+  return connection;
+}
+
+/** Groups with the same target pods (the engine shares one targets array per target class and port). */
+export interface TargetShare {
+  targets: PodRef[];
+  groups: ConnectionGroup[];
+}
+
+/** The shares that hold each target pod, in order of first appearance, keyed `namespace/name`. */
+export function sharesByTarget(groups: readonly ConnectionGroup[]): Map<string, TargetShare[]> {
+  const byTargets = new Map<readonly PodRef[], TargetShare>();
+  for (const group of groups) {
+    let share = byTargets.get(group.targets);
+    if (!share) {
+      share = { targets: group.targets, groups: [] };
+      byTargets.set(group.targets, share);
+    }
+    share.groups.push(group);
+  }
+  const byTarget = new Map<string, TargetShare[]>();
+  for (const share of byTargets.values()) {
+    for (const target of share.targets) {
+      const key = keyOf(target);
+      const list = byTarget.get(key);
+      if (list) list.push(share);
+      else byTarget.set(key, [share]);
+    }
+  }
+  return byTarget;
+}
+
+/** A target pod class with one resolved port, and its pods. */
+interface TargetGroup {
+  cls: PodClass;
+  port?: { port: number; protocol: Protocol };
+  pods: PodInfo[];
 }
 
 /** Answers a who-can query over a compiled world. */
-export function whoCan(
-  world: World,
-  query: WhoCanQuery,
-): WhoCanResult & { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[]; external: Connection[] } {
+export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
   const warnings: Warning[] = [];
   const external: Connection[][] = [];
   const groups: ConnectionGroup[] = [];
@@ -210,12 +257,10 @@ export function whoCan(
   }
   const membersOf = (classId: number): PodRef[] =>
     sourcesByClass ? (sourcesByClass.get(classId) ?? []) : world.classes[classId].memberRefs;
+  const portName = typeof query.port?.port === 'string' ? query.port.port : undefined;
 
   // Targets of one class with one resolved port get one answer.
-  const targetGroups = new Map<
-    string,
-    { cls: PodClass; port?: { port: number; protocol: Protocol }; pods: PodInfo[] }
-  >();
+  const targetGroups = new Map<string, TargetGroup>();
   for (const target of targets) {
     let port: { port: number; protocol: Protocol } | undefined;
     if (query.port) {
@@ -249,40 +294,33 @@ export function whoCan(
     targetGroups.set(key, group);
     if (!query.sources) {
       const ext = externalConnections(world, target, port);
-      if (typeof query.port?.port === 'string') for (const c of ext) c.portName = query.port.port;
+      if (portName !== undefined) for (const c of ext) c.portName = portName;
       external[targetOrder.get(keyOf(target.ref))!] = ext;
     }
   }
 
-  // Each target class is answered now; its groups are built on first use (a target may have tens of
-  // thousands of source classes, and a caller that counts or exports may never look at them).
-  const builders: (() => void)[] = [];
   for (const { cls, port, pods } of targetGroups.values()) {
     const answer = allowedSourceClasses(world, cls, port);
-    builders.push(() => buildGroups(cls, port, pods, answer));
-  }
-  const buildGroups = (
-    cls: PodClass,
-    port: { port: number; protocol: Protocol } | undefined,
-    pods: PodInfo[],
-    answer: { ids: Int32Array; ports?: PortSet[] },
-  ) => {
     const targetRefs = pods.map((p) => p.ref);
     const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
       const sources = membersOf(sourceClass);
       // Skip groups whose only pair would be a pod to itself.
       if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
         return undefined;
-      const pair = () => analysePair(world, world.classes[sourceClass], cls);
-      const g = new LazyGroup(targetRefs, sources, () =>
-        port ? decideOnPort(pair(), port.protocol, port.port) : decideOnAllPorts(pair()).decision,
-      );
+      const pair = analysePair(world, world.classes[sourceClass], cls);
       if (port) {
-        g.port = port.port;
-        g.protocol = port.protocol;
-        if (typeof query.port?.port === 'string') g.portName = query.port.port;
-      } else g.ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
-      return g;
+        const group: ConnectionGroup = {
+          targets: targetRefs,
+          sources,
+          port: port.port,
+          protocol: port.protocol,
+          decision: decideOnPort(pair, port.protocol, port.port),
+        };
+        if (portName !== undefined) group.portName = portName;
+        return group;
+      }
+      const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
+      return { targets: targetRefs, sources, ports, decision: decideOnAllPorts(pair).decision };
     };
     if (!sourcesByClass && !query.includeDenied) {
       // Only the allowed classes are visited, in class order.
@@ -295,7 +333,7 @@ export function whoCan(
         const g = make(answer.ids[i], answer.ports ? answer.ports[i] : true);
         if (g) groups.push(g);
       }
-      return;
+      continue;
     }
     const allowedOf = new Map<number, PortSet | true>(
       Array.from(answer.ids, (id, i) => [id, answer.ports?.[i] ?? true]),
@@ -307,13 +345,7 @@ export function whoCan(
       const g = make(id, allowed);
       if (g) (allowed === undefined ? deniedGroups : groups).push(g);
     }
-  };
-  let built = false;
-  const build = () => {
-    if (built) return;
-    built = true;
-    for (const b of builders) b();
-  };
+  }
 
   const hostNetworkSources = query.sources ? sourceInfos.filter((s) => s.isHostNetwork).length : 0;
   if (hostNetworkSources > 0) {
@@ -322,36 +354,12 @@ export function whoCan(
       message: `${hostNetworkSources} source pod(s) use the host network: their traffic comes from the node's address, which pod selectors may not match`,
     });
   }
-  let connections: Connection[] | undefined;
-  let denied: Connection[] | undefined;
   return {
-    get groups() {
-      build();
-      return groups;
-    },
-    get deniedGroups() {
-      build();
-      return deniedGroups;
-    },
-    // Address blocks that reach the targets, per target in order (also at the end of each target's connections).
+    targets: targets.map((t) => t.ref),
+    groups,
+    deniedGroups,
     external: external.flatMap((list) => list ?? []),
     warnings,
-    // Pairs are expanded on first use: counting and grouping callers never pay for them.
-    get connections() {
-      if (!connections) {
-        build();
-        const pods = expand(groups, targetOrder);
-        const byTarget: Connection[][] = targets.map(() => []);
-        for (const c of pods) byTarget[targetOrder.get(keyOf(c.to))!].push(c);
-        connections = byTarget.flatMap((list, i) => [...list, ...(external[i] ?? [])]);
-      }
-      return connections;
-    },
-    get denied() {
-      build();
-      denied ??= expand(deniedGroups, targetOrder);
-      return denied;
-    },
   };
 }
 

@@ -1,7 +1,8 @@
 /** How `allow` shows what it is about to do: the reachability change as a table, findings as warnings with the fixing command. */
 import type { PodRef } from '../engine/model.js';
 import { formatPortSet } from '../engine/ports.js';
-import type { AllowFinding, AllowSpec, PodPairPorts, PolicyPreview } from '../engine/synthesize.js';
+import type { AllowFinding, PodPairPorts, PolicyPreview } from '../engine/preview.js';
+import type { AllowSpec } from '../engine/synthesize.js';
 import { formatPeer, formatPort, shellQuote } from '../peer-syntax.js';
 import { formatSelector } from '../engine/selector.js';
 import { formatTable } from './table.js';

@@ -7,9 +7,13 @@
  * the cost follows workloads, not pod pairs. Output is sorted: the same answer draws the same text.
  */
 import type { Decision, PodRef, PortSet, Protocol } from '../engine/model.js';
-import { unionPortSets } from '../engine/ports.js';
+import { keyOf } from '../engine/model.js';
+import { formatPortSet, unionPortSets } from '../engine/ports.js';
 import type { Connection, ConnectionGroup } from '../engine/who-can.js';
-import { explainConnection, formatIpBlock, formatPortSet, podKey, type WhoCanReport } from './who-can.js';
+import { connectionOf } from '../engine/who-can.js';
+import type { WhoCanReport } from '../services/who-can.js';
+import { allowingRules, explainConnection } from './explain.js';
+import { formatIpBlock } from './names.js';
 
 /** Values of `-o` that draw a picture. */
 export const GRAPH_FORMATS = ['dot', 'mermaid'] as const;
@@ -82,24 +86,13 @@ function shareOfGroup(group: ConnectionGroup): Share {
     port: group.port,
     protocol: group.protocol,
     ports: group.ports,
-    get decision() {
-      return group.decision;
-    },
+    decision: group.decision,
     sample: () => {
       const to = group.targets[0];
-      const from = group.sources.find((pod) => podKey(pod) !== podKey(to)) ?? group.sources[0];
-      return { from: { pod: from }, to, port: group.port, protocol: group.protocol, decision: group.decision };
+      const from = group.sources.find((pod) => keyOf(pod) !== keyOf(to)) ?? group.sources[0];
+      return connectionOf(group, from, to);
     },
   };
-}
-
-/** The rules that allow a connection, per side: `ns/policy ingress[0]`, or `not isolated`. */
-function allowingRules(decision: Decision): string[] {
-  const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
-  const rules = sides.flatMap((side) =>
-    side.allowedBy.map((rule) => `${rule.policy.namespace}/${rule.policy.name} ${rule.direction}[${rule.index}]`),
-  );
-  return rules.length === 0 ? ['not isolated'] : rules;
 }
 
 /** Builds the graph of a report: nodes per workload, edges per (source node, target node, verdict). */
@@ -109,20 +102,20 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
   const nodes = new Map<string, GraphNode>();
   const podsOfNode = new Map<string, Set<string>>();
   const nodeOfPod = (pod: PodRef): GraphNode => {
-    const owner = report.workloads.get(podKey(pod));
+    const owner = report.workloads.get(keyOf(pod));
     const isBare = !owner || owner.kind === 'Pod';
     const label = isBare ? `pod/${pod.name}` : `${owner.kind.toLowerCase()}/${owner.name}`;
-    const id = isBare ? podKey(pod) : `${pod.namespace}/${label}`;
+    const id = isBare ? keyOf(pod) : `${pod.namespace}/${label}`;
     let node = nodes.get(id);
     if (!node) {
       node = { id, namespace: pod.namespace, label, pods: 0, isTarget: false };
       nodes.set(id, node);
       podsOfNode.set(id, new Set());
     }
-    podsOfNode.get(id)!.add(podKey(pod));
+    podsOfNode.get(id)!.add(keyOf(pod));
     return node;
   };
-  for (const target of report.targets) nodeOfPod(target).isTarget = true;
+  for (const target of report.answer.targets) nodeOfPod(target).isTarget = true;
 
   const edges = new Map<string, EdgeBuilder>();
   const edgeOf = (from: string, to: string, isDenied: boolean): EdgeBuilder => {
@@ -141,7 +134,7 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
     for (const [toId, targets] of targetsByNode) {
       for (const [fromId, sources] of sourcesByNode) {
         // A pod is never its own source: a node pair whose only pair is one pod to itself draws nothing.
-        if (sources.length === 1 && targets.length === 1 && podKey(sources[0]) === podKey(targets[0])) continue;
+        if (sources.length === 1 && targets.length === 1 && keyOf(sources[0]) === keyOf(targets[0])) continue;
         const edge = edgeOf(fromId, toId, isDenied);
         if (share.port !== undefined) edge.portTexts.add(`${share.port}/${share.protocol}`);
         else if (share.ports && !isDenied) edge.portSets.push(share.ports);
@@ -154,27 +147,18 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
     }
   };
 
-  for (const group of report.groups ?? []) addShare(shareOfGroup(group), false);
-  if (showDenied) for (const group of report.deniedGroups ?? []) addShare(shareOfGroup(group), true);
-  const fromPairs = report.groups === undefined;
-  // With groups, only the address blocks are read as connections: pod pairs are never expanded.
-  const connections = fromPairs ? report.connections : (report.external ?? report.connections);
-  for (const connection of connections) {
-    if ('ipBlock' in connection.from) {
-      const id = `ip:${formatIpBlock(connection.from.ipBlock)}`;
-      if (!nodes.has(id)) nodes.set(id, { id, label: formatIpBlock(connection.from.ipBlock), isTarget: false });
-      const edge = edgeOf(id, nodeOfPod(connection.to).id, false);
-      if (connection.port !== undefined) edge.portTexts.add(`${connection.port}/${connection.protocol}`);
-      else if (connection.ports) edge.portSets.push(connection.ports);
-      for (const rule of allowingRules(connection.decision)) edge.why.add(rule);
-    } else if (fromPairs) {
-      addShare(shareOfConnection(connection, connection.from.pod), false);
-    }
-  }
-  if (showDenied && report.deniedGroups === undefined) {
-    for (const connection of report.denied) {
-      if ('pod' in connection.from) addShare(shareOfConnection(connection, connection.from.pod), true);
-    }
+  const { answer } = report;
+  for (const group of answer.groups) addShare(shareOfGroup(group), false);
+  if (showDenied) for (const group of answer.deniedGroups) addShare(shareOfGroup(group), true);
+  // Only the address blocks are read as connections: pod pairs are never expanded.
+  for (const connection of answer.external) {
+    if (!('ipBlock' in connection.from)) continue;
+    const id = `ip:${formatIpBlock(connection.from.ipBlock)}`;
+    if (!nodes.has(id)) nodes.set(id, { id, label: formatIpBlock(connection.from.ipBlock), isTarget: false });
+    const edge = edgeOf(id, nodeOfPod(connection.to).id, false);
+    if (connection.port !== undefined) edge.portTexts.add(`${connection.port}/${connection.protocol}`);
+    else if (connection.ports) edge.portSets.push(connection.ports);
+    for (const rule of allowingRules(connection.decision)) edge.why.add(rule);
   }
 
   for (const [id, pods] of podsOfNode) nodes.get(id)!.pods = pods.size;
@@ -182,18 +166,6 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
     nodes: [...nodes.values()].sort(compareNodes),
     edges: [...edges.values()].map(finishEdge).sort(compareEdges),
     hasDenied: showDenied,
-  };
-}
-
-function shareOfConnection(connection: Connection, from: PodRef): Share {
-  return {
-    sources: [from],
-    targets: [connection.to],
-    port: connection.port,
-    protocol: connection.protocol,
-    ports: connection.ports,
-    decision: connection.decision,
-    sample: () => connection,
   };
 }
 

@@ -1,4 +1,6 @@
 /** How every command names what it shows, so who-can, isolate and allow read alike. */
+import type { IpBlock, PolicyRef, RuleRef } from '../engine/model.js';
+import { keyOf } from '../engine/model.js';
 
 /** A workload, or a bare pod (kind `Pod`), in its namespace. */
 export interface NamespacedWorkload {
@@ -11,4 +13,20 @@ export interface NamespacedWorkload {
 export function formatWorkloadRef(workload: NamespacedWorkload): string {
   if (workload.kind === 'Pod') return `${workload.namespace}/${workload.name}`;
   return `${workload.namespace}/${workload.kind.toLowerCase()}/${workload.name}`;
+}
+
+/** `10.0.0.0/8`, or `10.0.0.0/8 except 10.1.0.0/16, 10.2.0.0/16`. */
+export function formatIpBlock(block: IpBlock): string {
+  return block.except.length === 0 ? block.cidr : `${block.cidr} except ${block.except.join(', ')}`;
+}
+
+/** `namespace/name` of a policy. */
+export function formatPolicyRef(policy: PolicyRef): string {
+  return keyOf(policy);
+}
+
+/** `ns/name direction[index]`, or `name direction[index]` when the namespace goes without saying. */
+export function formatRuleRef(rule: RuleRef, withNamespace = true): string {
+  const policy = withNamespace ? formatPolicyRef(rule.policy) : rule.policy.name;
+  return `${policy} ${rule.direction}[${rule.index}]`;
 }

@@ -5,29 +5,17 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
-import { NAMESPACE_NAME_LABEL } from '../engine/compile.js';
-import type { ClusterSnapshot, Direction } from '../engine/model.js';
-import { matchesSelector } from '../engine/selector.js';
+import type { World } from '../engine/compile.js';
+import type { Direction } from '../engine/model.js';
+import { podsAdmittedByPeer } from '../engine/peers.js';
 import { NetpolError } from '../errors.js';
+import type { Choice, PromptFunctions } from './types.js';
 import { parsePeer, parsePort, parseSubject } from '../peer-syntax.js';
-
-/** One choice of a select prompt. */
-export interface Choice<T> {
-  name: string;
-  value: T;
-  description?: string;
-}
-
-/** The prompt functions the flow uses; @inquirer/prompts' select, input and confirm fit. */
-export interface PromptFunctions {
-  select<T>(config: { message: string; choices: Choice<T>[]; default?: T; pageSize?: number }): Promise<T>;
-  input(config: { message: string; default?: string; validate?: (value: string) => boolean | string }): Promise<string>;
-  confirm(config: { message: string; default?: boolean }): Promise<boolean>;
-}
 
 /** What the flags already say; undefined or empty means "ask". */
 export interface AllowPromptInput {
-  snapshot: ClusterSnapshot;
+  /** The world the choices come from (labels and ports the pods really carry). */
+  world: World;
   direction: Direction;
   /** The namespace, and whether -n gave it (then it is not asked). */
   namespace: string;
@@ -57,8 +45,8 @@ const TYPE_IT = '\u0000type';
 const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** Pods of a namespace. */
-function podsIn(snapshot: ClusterSnapshot, namespace: string): V1Pod[] {
-  return snapshot.pods.filter((p) => (p.metadata?.namespace ?? 'default') === namespace);
+function podsIn(world: World, namespace: string): V1Pod[] {
+  return world.pods.filter((p) => p.ref.namespace === namespace).map((p) => p.pod);
 }
 
 /** Selector choices from the labels pods really carry: each label, each whole label set, with pod counts. */
@@ -143,10 +131,10 @@ async function askPeer(
     message: input.direction === 'ingress' ? 'Who may reach them?' : 'What may they reach?',
     choices: kinds,
   });
-  if (kind === 'here') return askSelector(p, `Which pods in ${namespace}?`, podsIn(input.snapshot, namespace), flag);
+  if (kind === 'here') return askSelector(p, `Which pods in ${namespace}?`, podsIn(input.world, namespace), flag);
   if (kind === 'there') {
     const other = await askNamespace(p, 'Which namespace?', others);
-    const selector = await askSelector(p, `Which pods in ${other}?`, podsIn(input.snapshot, other), flag);
+    const selector = await askSelector(p, `Which pods in ${other}?`, podsIn(input.world, other), flag);
     return `${selector}@${other}`;
   }
   if (kind === 'namespace') {
@@ -169,33 +157,27 @@ async function askPeer(
   });
 }
 
-/** Pods the peers select (for the ports to offer when the policy is an egress policy). */
-function podsOfPeers(snapshot: ClusterSnapshot, namespace: string, peers: string[]): V1Pod[] {
-  const parsed = peers.map((t) => parsePeer(t, '--to'));
-  const nsLabels = (name: string) => ({
-    ...(snapshot.namespaces.find((n) => n.metadata?.name === name)?.metadata?.labels ?? {}),
-    [NAMESPACE_NAME_LABEL]: name,
-  });
-  return snapshot.pods.filter((pod) => {
-    const ns = pod.metadata?.namespace ?? 'default';
-    return parsed.some((peer) => {
-      if (peer.ipBlock) return false;
-      const inNs = peer.namespaceSelector ? matchesSelector(peer.namespaceSelector, nsLabels(ns)) : ns === namespace;
-      return inNs && (!peer.podSelector || matchesSelector(peer.podSelector, pod.metadata?.labels ?? {}));
-    });
-  });
+/** Pods the peers select (for the ports to offer when the policy is an egress policy); address blocks offer none. */
+function podsOfPeers(world: World, namespace: string, peers: string[]): V1Pod[] {
+  const selected = new Set(
+    peers
+      .map((t) => parsePeer(t, '--to'))
+      .filter((peer) => !peer.ipBlock)
+      .flatMap((peer) => podsAdmittedByPeer(world, peer, namespace)),
+  );
+  return world.pods.filter((p) => selected.has(p)).map((p) => p.pod);
 }
 
 /** Asks for what is missing, in the order of the sentence: namespace, subject, peers, ports, name. */
 export async function promptAllow(p: PromptFunctions, input: AllowPromptInput): Promise<AllowAnswers> {
-  const names = input.snapshot.namespaces
+  const names = input.world.snapshot.namespaces
     .map((n) => n.metadata?.name ?? '')
     .filter(Boolean)
     .sort();
   let namespace = input.namespace;
   if (!input.isNamespaceExplicit && input.subject === undefined) {
     const choices = names.map((n) => ({
-      name: `${n}  (${plural(podsIn(input.snapshot, n).length, 'pod')})`,
+      name: `${n}  (${plural(podsIn(input.world, n).length, 'pod')})`,
       value: n,
     }));
     namespace = await p.select({
@@ -213,7 +195,7 @@ export async function promptAllow(p: PromptFunctions, input: AllowPromptInput): 
       input.direction === 'ingress'
         ? `Which pods in ${namespace} may be reached? (the policy is written on them)`
         : `Which pods in ${namespace} may connect out? (the policy is written on them)`,
-      podsIn(input.snapshot, namespace),
+      podsIn(input.world, namespace),
       subjectFlag,
     ));
   const peers = [...input.peers];
@@ -225,10 +207,10 @@ export async function promptAllow(p: PromptFunctions, input: AllowPromptInput): 
   if (ports === undefined) {
     const destinations =
       input.direction === 'ingress'
-        ? podsIn(input.snapshot, namespace).filter((pod) =>
-            matchesSelector(parseSubject(subject, subjectFlag), pod.metadata?.labels ?? {}),
+        ? podsAdmittedByPeer(input.world, { podSelector: parseSubject(subject, subjectFlag) }, namespace).map(
+            (p) => p.pod,
           )
-        : podsOfPeers(input.snapshot, namespace, peers);
+        : podsOfPeers(input.world, namespace, peers);
     const picked = await p.select({ message: 'On which ports?', choices: portChoices(destinations), pageSize: 12 });
     if (picked === TYPE_IT) {
       const typed = await p.input({

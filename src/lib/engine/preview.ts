@@ -1,0 +1,207 @@
+/**
+ * What a new policy changes before it is written: the pods it selects, the pod-to-pod connections it
+ * opens and cuts (the engine on the snapshot before and after), and the two classic traps, each with
+ * the `allow` that fixes it.
+ */
+import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
+
+import type { CompiledPolicy, PodInfo, World } from './compile.js';
+import { compileWorld } from './compile.js';
+import type { ReachabilityDiff } from './diff.js';
+import { diffReachability } from './diff.js';
+import { analysePair } from './evaluate.js';
+import type { ClusterSnapshot, Direction, PodRef, PortSet } from './model.js';
+import { effectivePolicyTypes, isObjectAt, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
+import { withPolicies } from './diff.js';
+import { peerAdmitsClass } from './peers.js';
+import { intersectPortSets, isEmptyPortSet, subtractPortSets, unionPortSets } from './ports.js';
+import type { AllowSpec } from './synthesize.js';
+
+/** One pod pair and the ports in question. */
+export interface PodPairPorts {
+  from: PodRef;
+  to: PodRef;
+  ports: PortSet;
+}
+
+/** Something the new policy does that the user may not mean, with the `allow` that fixes it. */
+export type AllowFinding =
+  | {
+      /** The policy is the first to select some subject pods in its direction: what reached them (or they reached) before is now denied. */
+      code: 'first-policy';
+      direction: Direction;
+      /** Subject pods no policy selected in this direction before. */
+      newlyIsolated: PodRef[];
+      /** Pod pairs allowed today that become denied because of that. */
+      cut: PodPairPorts[];
+      /** `allow` calls that keep those connections open. */
+      fixes: AllowSpec[];
+    }
+  | {
+      /** Connections the policy admits that stay denied: the other side is isolated in the other direction. */
+      code: 'blocked-by-other-side';
+      /** The direction that still denies: `egress` of the sources for an ingress policy, and the reverse. */
+      direction: Direction;
+      blocked: PodPairPorts[];
+      /** `allow` calls on the other side that open them. */
+      fixes: AllowSpec[];
+    };
+
+/** What a policy changes: the pods it selects, the connections it opens and cuts, and what to watch out for. */
+export interface PolicyPreview {
+  /** Pods the policy selects. */
+  subjects: PodRef[];
+  /** Whether a policy of the same name is replaced. */
+  replaces: boolean;
+  diff: ReachabilityDiff;
+  findings: AllowFinding[];
+}
+
+/**
+ * Compares reachability with and without `policy` (replacing a policy of the same name), and finds
+ * the two classic traps: the first policy on a pod denying everything else in that direction, and
+ * admitted connections that the other side's isolation still denies.
+ */
+export function previewPolicy(snapshot: ClusterSnapshot, policy: V1NetworkPolicy): PolicyPreview {
+  const ref = refOf(policy);
+  const before = compileWorld(snapshot);
+  const after = compileWorld(withPolicies(snapshot, { add: [policy] }));
+  const compiled = after.policies.find((p) => p.ref.namespace === ref.namespace && p.ref.name === ref.name);
+  const subjects = after.pods.filter(
+    (p) => p.ref.namespace === ref.namespace && (compiled?.podSelector.matches(p.pod.metadata?.labels ?? {}) ?? false),
+  );
+  const diff = diffReachability(
+    before,
+    after,
+    subjects.map((p) => p.ref),
+  );
+  const findings: AllowFinding[] = [];
+  const types = effectivePolicyTypes(policy);
+  for (const direction of ['ingress', 'egress'] as const) {
+    if (!types[direction] || !compiled) continue;
+    const first = firstPolicyFinding(before, subjects, diff, direction, ref.namespace, policy.spec?.podSelector ?? {});
+    if (first) findings.push(first);
+    const blocked = blockedFinding(after, compiled, subjects, direction);
+    if (blocked) findings.push(blocked);
+  }
+  return {
+    subjects: subjects.map((p) => p.ref),
+    replaces: snapshot.policies.some((p) => isObjectAt(p, ref)),
+    diff,
+    findings,
+  };
+}
+
+function isIsolated(world: World, pod: PodRef, direction: Direction): boolean {
+  const info = world.podsByKey.get(keyOf(pod));
+  if (!info) return false;
+  const cls = world.classes[info.classId];
+  return (direction === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0;
+}
+
+/** Selects the pods of some namespaces from the policy's namespace: none (same), one by name, or several. */
+function peersForNamespaces(namespaces: string[], policyNamespace: string): V1NetworkPolicyPeer[] {
+  // The policy's own namespace first (as `*`), then the others by name.
+  const order = (ns: string) => `${ns === policyNamespace ? 0 : 1}${ns}`;
+  return [...new Set(namespaces)]
+    .sort((a, b) => (order(a) < order(b) ? -1 : 1))
+    .map((ns) =>
+      ns === policyNamespace
+        ? { podSelector: {} }
+        : { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: ns } } },
+    );
+}
+
+function firstPolicyFinding(
+  before: World,
+  subjects: PodInfo[],
+  diff: ReachabilityDiff,
+  direction: Direction,
+  namespace: string,
+  subject: V1LabelSelector,
+): AllowFinding | undefined {
+  const newlyIsolated = subjects.filter((s) => !isIsolated(before, s.ref, direction)).map((s) => s.ref);
+  if (newlyIsolated.length === 0) return undefined;
+  const keys = new Set(newlyIsolated.map(keyOf));
+  // Ingress: connections into the newly isolated pods; egress: connections out of them.
+  const cut = diff.cut
+    .filter((c) => keys.has(keyOf(direction === 'ingress' ? c.to : c.from)))
+    .map((c) => ({ from: c.from, to: c.to, ports: c.lost }));
+  if (cut.length === 0) return undefined;
+  const others = cut.map((c) => (direction === 'ingress' ? c.from : c.to).namespace);
+  const fix: AllowSpec = { namespace, direction, subject, peers: peersForNamespaces(others, namespace), ports: [] };
+  return { code: 'first-policy', direction, newlyIsolated, cut, fixes: [fix] };
+}
+
+function blockedFinding(
+  after: World,
+  policy: CompiledPolicy,
+  subjects: PodInfo[],
+  direction: Direction,
+): AllowFinding | undefined {
+  const blocked: PodPairPorts[] = [];
+  const ours = (r: { ref: { policy: { namespace: string; name: string } } }) =>
+    r.ref.policy.namespace === policy.ref.namespace && r.ref.policy.name === policy.ref.name;
+  const rules = policy[direction] ?? [];
+  const portsListed = rules.some((r) => r.ports !== 'all');
+  for (const subject of subjects) {
+    for (const other of after.pods) {
+      if (other === subject) continue;
+      const [source, destination] = direction === 'ingress' ? [other, subject] : [subject, other];
+      const pair = analysePair(after, after.classes[source.classId], after.classes[destination.classId]);
+      const mine = direction === 'ingress' ? pair.ingress : pair.egress;
+      const theirs = direction === 'ingress' ? pair.egress : pair.ingress;
+      const intended = unionPortSets(...mine.rules.filter(ours).map((r) => r.ports));
+      if (isEmptyPortSet(intended)) continue;
+      const denied = subtractPortSets(intended, theirs.ports);
+      // With every port intended, only a connection denied on every port is worth a warning.
+      const isWorthSaying = portsListed
+        ? !isEmptyPortSet(denied)
+        : isEmptyPortSet(intersectPortSets(intended, theirs.ports));
+      if (isWorthSaying) blocked.push({ from: source.ref, to: destination.ref, ports: denied });
+    }
+  }
+  if (blocked.length === 0) return undefined;
+  const otherDirection: Direction = direction === 'ingress' ? 'egress' : 'ingress';
+  return {
+    code: 'blocked-by-other-side',
+    direction: otherDirection,
+    blocked,
+    fixes: fixesFor(after, policy, blocked, direction),
+  };
+}
+
+/** The `allow` on the other side that opens blocked pairs: per pod peer of ours that admits them, per namespace of the blocked pods. */
+function fixesFor(after: World, policy: CompiledPolicy, blocked: PodPairPorts[], direction: Direction): AllowSpec[] {
+  const { namespace } = policy.ref;
+  const subject = policy.source.spec?.podSelector ?? {};
+  const sourceRules = (direction === 'ingress' ? policy.source.spec?.ingress : policy.source.spec?.egress) ?? [];
+  const fixes = new Map<string, AllowSpec>();
+  for (const rule of policy[direction] ?? []) {
+    const ports = sourceRules[rule.ref.index]?.ports ?? [];
+    for (const pair of blocked) {
+      const other = after.podsByKey.get(keyOf(direction === 'ingress' ? pair.from : pair.to))!;
+      const cls = after.classes[other.classId];
+      // The fix is written on the other pods, as the pod peer of ours that admits them selects them (all of
+      // them, when the rule admits every peer); address blocks name no pods to write it on.
+      const peer: V1NetworkPolicyPeer | undefined =
+        rule.peers === 'all'
+          ? {}
+          : rule.peers.find((p) => p.kind === 'pods' && peerAdmitsClass(p, namespace, cls))?.source;
+      if (!peer) continue;
+      const back: V1NetworkPolicyPeer =
+        other.ref.namespace === namespace
+          ? { podSelector: subject }
+          : { podSelector: subject, namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: namespace } } };
+      const fix: AllowSpec = {
+        namespace: other.ref.namespace,
+        direction: direction === 'ingress' ? 'egress' : 'ingress',
+        subject: peer.podSelector ?? {},
+        peers: [back],
+        ports,
+      };
+      fixes.set(JSON.stringify(fix), fix);
+    }
+  }
+  return [...fixes.values()];
+}

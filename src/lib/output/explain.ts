@@ -1,0 +1,79 @@
+/**
+ * Why a connection is allowed or denied, in words: the sentences of the --explain table, the JSON
+ * `reason` and the pictures' tooltips, rendered from the engine's decisions (nothing decided here).
+ */
+import type { Connection } from '../engine/who-can.js';
+import type { Decision, DirectionDecision } from '../engine/model.js';
+import { formatPolicyRef, formatRuleRef } from './names.js';
+
+/** The values in first-seen order, once each. */
+export function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+/**
+ * ALLOWED BY: the policies whose rules admitted the connection, on either side (the target's
+ * ingress, the source's egress), or `(not isolated)` when neither side is isolated.
+ */
+export function formatAllowedBy(decision: Decision): string {
+  const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
+  const policies = unique(sides.flatMap((side) => side.allowedBy.map((rule) => formatPolicyRef(rule.policy))));
+  return policies.length === 0 ? '(not isolated)' : policies.join(', ');
+}
+
+/** INGRESS RULES / EGRESS RULES of the wide table. */
+export function formatRules(side: DirectionDecision): string {
+  if (!side.applies) return '-';
+  if (!side.isolated) return '(not isolated)';
+  return unique(side.allowedBy.map((rule) => formatRuleRef(rule))).join(', ');
+}
+
+/** The sentence that explains why one direction denied a connection; undefined when it did not. */
+function explainDenial(
+  side: DirectionDecision,
+  direction: 'ingress' | 'egress',
+  subject: string,
+  peer: string,
+  port: string | undefined,
+): string | undefined {
+  if (!side.applies || side.allowed) return undefined;
+  if (side.reason === 'no-rule-admits-port' && side.peerAdmittedBy.length > 0) {
+    const rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule, false)));
+    const verb = rules.length === 1 ? 'rule' : 'rules';
+    const admits = rules.length === 1 ? 'admits' : 'admit';
+    return `${direction}: ${verb} ${rules.join(', ')} ${admits} ${peer} but not on ${port ?? 'any port'}`;
+  }
+  const isolatedBy = unique(side.selectedBy.map((policy) => policy.name)).join(', ');
+  return `${direction}: ${subject} is isolated by [${isolatedBy}] and no ${direction} rule admits ${peer}`;
+}
+
+/** Why a connection is allowed, for the --explain table: the rules on each side that apply. */
+export function explainAllowance(connection: Connection): string {
+  const sides: string[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const side = connection.decision[direction];
+    if (!side.applies) continue;
+    const rules = side.isolated
+      ? `allowed by ${unique(side.allowedBy.map((rule) => formatRuleRef(rule))).join(', ')}`
+      : 'not isolated';
+    sides.push(`${direction}: ${rules}`);
+  }
+  return sides.join('; ');
+}
+
+/** The reasons a connection is denied, as sentences naming the given labels. */
+export function explainConnection(connection: Connection, source: string, target: string): string[] {
+  const port = connection.port === undefined ? undefined : `${connection.port}/${connection.protocol}`;
+  const { ingress, egress } = connection.decision;
+  return [
+    explainDenial(ingress, 'ingress', target, source, port),
+    explainDenial(egress, 'egress', source, target, port),
+  ].filter((reason): reason is string => reason !== undefined);
+}
+
+/** The rules that allow a connection, per side: `ns/policy ingress[0]`, or `not isolated`. */
+export function allowingRules(decision: Decision): string[] {
+  const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
+  const rules = sides.flatMap((side) => side.allowedBy.map((rule) => formatRuleRef(rule)));
+  return rules.length === 0 ? ['not isolated'] : rules;
+}

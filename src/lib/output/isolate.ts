@@ -1,0 +1,165 @@
+/** What `isolate` prints: the plan per namespace, the preview of what it cuts or opens, and --status. */
+import type { DirectionIsolation, DnsPeer, NamespaceIsolation } from '../engine/isolation.js';
+import { DIRECTIONS } from '../engine/isolation.js';
+import type { Direction, PolicyRef } from '../engine/model.js';
+import { keyOf } from '../engine/model.js';
+import { formatPortSet } from '../engine/ports.js';
+import type { IsolateOptions, IsolateResult } from '../services/isolate.js';
+import { isManagedByUs } from '../write.js';
+import { formatWorkloadRef } from './names.js';
+import { formatTable } from './table.js';
+
+/** How many groups the preview shows without --explain. */
+const PREVIEW_GROUPS = 5;
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function names(refs: PolicyRef[]): string {
+  return refs.map((r) => r.name).join(', ');
+}
+
+function directionWords(directions: readonly Direction[]): string {
+  return directions.join(' and ');
+}
+
+/** What each namespace's plan means, one line each, for stderr. */
+export function formatPlanNotes(result: IsolateResult, options: IsolateOptions): string {
+  const lines: string[] = [];
+  for (const plan of result.plans) {
+    const ns = plan.namespace;
+    if (plan.action === 'skip') {
+      const by = DIRECTIONS.filter((d) => options.directions.includes(d)).map(
+        (d) => `${d} by ${names(plan.isolatedBy[d])}`,
+      );
+      lines.push(`namespace ${ns} is already isolated (${by.join('; ')}); nothing to do`);
+    } else if (plan.action === 'write' && isManagedByUs(plan.existing)) {
+      lines.push(
+        `namespace ${ns}: updating ${options.name} to isolate ${directionWords(plan.policy.spec?.policyTypes?.map((t) => t.toLowerCase() as Direction) ?? [])}`,
+      );
+    } else if (plan.action === 'none') {
+      lines.push(
+        plan.foreign
+          ? `namespace ${ns}: networkpolicy ${options.name} was not created by kubectl-netpol; left alone (delete it with kubectl if you mean to)`
+          : `namespace ${ns}: no networkpolicy ${options.name} created by kubectl-netpol; nothing to remove`,
+      );
+    }
+    if (plan.action === 'delete' || plan.action === 'none') {
+      for (const d of DIRECTIONS) {
+        if (plan.keptBy[d].length > 0) {
+          lines.push(
+            `namespace ${ns} stays isolated for ${d} by ${names(plan.keptBy[d])} (not created by kubectl-netpol; left alone)`,
+          );
+        }
+      }
+    }
+  }
+  if (result.dns && result.plans.some((p) => p.action === 'write')) {
+    lines.push(`DNS: egress stays allowed to ${describeDns(result.dns)} on 53/UDP and 53/TCP`);
+  } else if (
+    options.mode === 'isolate' &&
+    options.directions.includes('egress') &&
+    !options.allowDns &&
+    result.plans.some((p) => p.action === 'write')
+  ) {
+    lines.push('DNS: not allowed (--no-allow-dns); pods in these namespaces will not resolve names');
+  }
+  return lines.map((line) => line + '\n').join('');
+}
+
+function describeDns(dns: DnsPeer): string {
+  const labels = Object.entries(dns.podLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const how =
+    dns.foundBy === 'service'
+      ? `the pods behind service ${dns.namespace}/kube-dns`
+      : dns.foundBy === 'pod-label'
+        ? `${plural(dns.pods.length, 'pod')} labelled ${labels}`
+        : 'no DNS pods found, assuming the usual labels';
+  return `pods ${labels} in namespace ${dns.namespace} (${how})`;
+}
+
+/** The preview for stderr: how many connections the change cuts (or opens), the largest groups, or all with --explain. */
+export function formatPreview(result: IsolateResult, options: IsolateOptions): string {
+  if (!result.plans.some((p) => p.action === 'write' || p.action === 'delete')) return '';
+  const isOff = options.mode === 'off';
+  const { changes, groups } = result.preview;
+  const what = isOff ? 'denied today would be allowed' : 'allowed today would be denied';
+  if (changes.length === 0) return `Preview: no pod-to-pod connection ${what}.\n`;
+  let text = `Preview: ${plural(changes.length, 'pod-to-pod connection')} ${what}:\n`;
+  if (options.explain) {
+    const rows = changes.map((c) => [keyOf(c.from), keyOf(c.to), formatPortSet(isOff ? c.gained : c.lost)]);
+    return text + indent(formatTable(['FROM', 'TO', 'PORTS'], rows));
+  }
+  const rows = groups
+    .slice(0, PREVIEW_GROUPS)
+    .map((g) => [String(g.count), formatWorkloadRef(g.from), formatWorkloadRef(g.to)]);
+  text += indent(formatTable(['CONNECTIONS', 'FROM', 'TO'], rows));
+  if (groups.length > PREVIEW_GROUPS) text += `  ... and ${plural(groups.length - PREVIEW_GROUPS, 'more group')}\n`;
+  return text + '  (--explain lists every connection)\n';
+}
+
+function indent(text: string): string {
+  return text.replace(/^(?=.)/gm, '  ');
+}
+
+function stateText(d: DirectionIsolation): string {
+  if (d.state === 'isolated') return 'isolated';
+  if (d.state === 'open') return 'no';
+  return `${d.selectedPods}/${d.pods} pods`;
+}
+
+/** The --status table, then namespaces that still carry seed-era annotations with the equivalent command. */
+export function formatStatus(status: NamespaceIsolation[], options: IsolateOptions): string {
+  const rows = status.map((s) => {
+    const policies = [...new Set([...s.ingress.policies, ...s.egress.policies].map((p) => p.name))].sort();
+    return [s.namespace, stateText(s.ingress), stateText(s.egress), policies.join(',') || '<none>'];
+  });
+  let text = formatTable(['NAMESPACE', 'INGRESS', 'EGRESS', 'POLICIES'], rows, { noHeaders: options.noHeaders });
+  const legacy = status.filter((s) => s.legacy);
+  if (legacy.length > 0) {
+    text += '\nSeed-era isolation annotations, ignored by current Kubernetes:\n';
+    const legacyRows = legacy.map((s) => [
+      s.namespace,
+      `${s.legacy!.annotation}=${s.legacy!.value}`,
+      equivalentCommand(s, options.name),
+    ]);
+    text += indent(formatTable(['NAMESPACE', 'ANNOTATION', 'EQUIVALENT'], legacyRows));
+  }
+  return text;
+}
+
+/** The isolate command with the same effect as a seed-era annotation (or a note that nothing is needed). */
+function equivalentCommand(status: NamespaceIsolation, name: string): string {
+  const nameFlag = name === 'default-deny' ? '' : ` --name ${name}`;
+  if (status.legacy?.isolatesIngress) {
+    return status.ingress.state === 'isolated'
+      ? `(already isolated by ${names(status.ingress.denyAll)})`
+      : `kubectl netpol isolate ${status.namespace}${nameFlag}`;
+  }
+  return status.ingress.state === 'isolated'
+    ? `kubectl netpol isolate ${status.namespace} --off${nameFlag}`
+    : '(not isolated; nothing to do)';
+}
+
+export function toStatusDocument(status: NamespaceIsolation[], name: string): unknown {
+  const direction = (d: DirectionIsolation) => ({
+    state: d.state,
+    denyAll: d.denyAll.map((p) => p.name),
+    policies: d.policies.map((p) => p.name),
+    selectedPods: d.selectedPods,
+    pods: d.pods,
+  });
+  return {
+    namespaces: status.map((s) => ({
+      namespace: s.namespace,
+      ingress: direction(s.ingress),
+      egress: direction(s.egress),
+      ...(s.legacy
+        ? { legacy: { annotation: s.legacy.annotation, value: s.legacy.value, equivalent: equivalentCommand(s, name) } }
+        : {}),
+    })),
+  };
+}

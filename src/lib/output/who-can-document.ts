@@ -1,0 +1,216 @@
+/**
+ * The JSON/YAML document of a who-can answer (docs/output.md), written entry by entry from the engine's
+ * groups so that millions of pod pairs never become one string.
+ */
+import type { Decision, Peer, PodRef, PortSet, Protocol } from '../engine/model.js';
+import { keyOf, PROTOCOLS } from '../engine/model.js';
+import type { Connection } from '../engine/who-can.js';
+import { connectionsOf } from '../engine/who-can.js';
+import type { ReportWarning, WhoCanReport } from '../services/who-can.js';
+import { explainConnection, unique } from './explain.js';
+import { formatIpBlock, formatPolicyRef, formatRuleRef } from './names.js';
+import { jsonAt, writeDocument, type DocumentField, type DocumentSink } from './stream.js';
+
+/** True when a range covers every port. */
+function isFullRange(ranges: { from: number; to: number }[]): boolean {
+  return ranges.length === 1 && ranges[0].from <= 1 && ranges[0].to >= 65535;
+}
+
+/** True when a port set holds every port of every protocol. */
+function isAllPorts(ports: PortSet): boolean {
+  return PROTOCOLS.every((protocol) => isFullRange(ports[protocol]));
+}
+
+/** A peer in the document: a pod, or an address block. */
+export type PeerDocument = { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
+
+/** A port range in the document; endPort only for ranges. */
+export interface PortDocument {
+  protocol: Protocol;
+  port: number;
+  endPort?: number;
+}
+
+/** Why one direction denied a connection, as data. */
+export interface ReasonDocument {
+  direction: 'ingress' | 'egress';
+  code: string;
+  /** Policies that isolate the subject in this direction, `namespace/name`. */
+  isolatedBy: string[];
+  /** With code no-rule-admits-port: the rules that admit the peer on other ports. */
+  rules?: string[];
+}
+
+/** One connection in the document. */
+export interface ConnectionDocument {
+  from: PeerDocument;
+  to: { namespace: string; pod: string };
+  port?: number;
+  portName?: string;
+  protocol?: Protocol;
+  ports?: PortDocument[] | 'all';
+  /** Policies whose ingress rules admitted it; empty when the target's ingress is not isolated. */
+  ingress: string[];
+  /** Policies whose egress rules admitted it; empty when the source's egress is not isolated or is an address. */
+  egress: string[];
+  /** The rules that admitted it, `namespace/name direction[index]`. */
+  rules: string[];
+  /** Denied entries only: the explanation, one sentence per direction joined with '; '. */
+  reason?: string;
+  reasons?: ReasonDocument[];
+}
+
+/** The JSON/YAML document of who-can (documented in docs/output.md). */
+export interface WhoCanDocument {
+  allowed?: boolean;
+  connections: ConnectionDocument[];
+  denied?: ConnectionDocument[];
+  warnings: ReportWarning[];
+}
+
+function peerDocument(peer: Peer): PeerDocument {
+  if ('ipBlock' in peer) return { ipBlock: { cidr: peer.ipBlock.cidr, except: [...peer.ipBlock.except] } };
+  return { namespace: peer.pod.namespace, pod: peer.pod.name };
+}
+
+/** A port set as a list of ranges, or 'all'. */
+export function portSetDocument(ports: PortSet): PortDocument[] | 'all' {
+  if (isAllPorts(ports)) return 'all';
+  return PROTOCOLS.flatMap((protocol) =>
+    ports[protocol].map((range) =>
+      range.from === range.to ? { protocol, port: range.from } : { protocol, port: range.from, endPort: range.to },
+    ),
+  );
+}
+
+function reasonDocuments(connection: Connection): ReasonDocument[] {
+  const reasons: ReasonDocument[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const side = connection.decision[direction];
+    if (!side.applies || side.allowed) continue;
+    const reason: ReasonDocument = {
+      direction,
+      code: side.reason ?? 'no-rule-admits-peer',
+      isolatedBy: unique(side.selectedBy.map(formatPolicyRef)),
+    };
+    if (side.reason === 'no-rule-admits-port')
+      reason.rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule)));
+    reasons.push(reason);
+  }
+  return reasons;
+}
+
+function connectionDocument(connection: Connection, denied: boolean): ConnectionDocument {
+  const { ingress, egress } = connection.decision;
+  const egressRules = egress.applies ? egress.allowedBy : [];
+  const ports: Partial<ConnectionDocument> = {};
+  if (connection.port !== undefined) {
+    ports.port = connection.port;
+    if (connection.portName) ports.portName = connection.portName;
+    ports.protocol = connection.protocol;
+  } else if (!denied && connection.ports) {
+    ports.ports = portSetDocument(connection.ports);
+  }
+  const document: ConnectionDocument = {
+    from: peerDocument(connection.from),
+    to: { namespace: connection.to.namespace, pod: connection.to.name },
+    ...ports,
+    ingress: unique(ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy))),
+    egress: unique(egressRules.map((rule) => formatPolicyRef(rule.policy))),
+    rules: unique([...ingress.allowedBy, ...egressRules].map((rule) => formatRuleRef(rule))),
+  };
+  if (denied) {
+    const source = 'ipBlock' in connection.from ? formatIpBlock(connection.from.ipBlock) : keyOf(connection.from.pod);
+    document.reason = explainConnection(connection, source, keyOf(connection.to)).join('; ');
+    document.reasons = reasonDocuments(connection);
+  }
+  return document;
+}
+
+/** The document of a report; `denied` only when asked (--explain). */
+export function toWhoCanDocument(report: WhoCanReport, opts: { explain?: boolean } = {}): WhoCanDocument {
+  return {
+    ...(report.allowed === undefined ? {} : { allowed: report.allowed }),
+    connections: [...connectionsOf(report.answer, 'allowed')].map((connection) =>
+      connectionDocument(connection, false),
+    ),
+    ...(opts.explain
+      ? {
+          denied: [...connectionsOf(report.answer, 'denied')].map((connection) => connectionDocument(connection, true)),
+        }
+      : {}),
+    warnings: report.warnings,
+  };
+}
+
+/**
+ * The JSON text of allowed entries, fast: pairs of one group share everything but `from` and `to`,
+ * so that part is rendered once per answer and each pair only adds its two pods.
+ */
+function allowedEntryText(): (item: unknown) => string {
+  const rests = new WeakMap<Decision, Map<unknown, string>>();
+  const pods = new Map<PodRef, string>();
+  const podText = (pod: PodRef) => {
+    let text = pods.get(pod);
+    if (text === undefined) {
+      text = jsonAt({ namespace: pod.namespace, pod: pod.name }, 3);
+      pods.set(pod, text);
+    }
+    return text;
+  };
+  return (item) => {
+    const connection = item as Connection;
+    if ('ipBlock' in connection.from) return jsonAt(connectionDocument(connection, false), 2);
+    let byPorts = rests.get(connection.decision);
+    if (!byPorts) {
+      byPorts = new Map();
+      rests.set(connection.decision, byPorts);
+    }
+    const portKey = connection.ports ?? `${connection.port}/${connection.protocol}/${connection.portName}`;
+    let rest = byPorts.get(portKey);
+    if (rest === undefined) {
+      const others: Partial<ConnectionDocument> = connectionDocument(connection, false);
+      delete others.from;
+      delete others.to;
+      rest = jsonAt(others, 2).slice(1);
+      byPorts.set(portKey, rest);
+    }
+    return `{\n      "from": ${podText(connection.from.pod)},\n      "to": ${podText(connection.to)},${rest}`;
+  };
+}
+
+/**
+ * Writes the document of a report (docs/output.md) to a sink, entry by entry, expanding the groups
+ * lazily: the bytes of renderDocument(toWhoCanDocument(...)), at any size.
+ */
+export async function writeWhoCanDocument(
+  report: WhoCanReport,
+  format: 'json' | 'yaml',
+  sink: DocumentSink,
+  opts: { explain?: boolean } = {},
+): Promise<void> {
+  const documents = function* (which: 'connections' | 'denied'): Generator<ConnectionDocument> {
+    for (const connection of connectionsOf(report.answer, which === 'connections' ? 'allowed' : 'denied'))
+      yield connectionDocument(connection, which === 'denied');
+  };
+  const fields: DocumentField[] = [];
+  if (report.allowed !== undefined) fields.push({ key: 'allowed', value: report.allowed });
+  if (format === 'json') {
+    // Allowed entries are rendered by allowedEntryText; denied ones (with their sentences) in full.
+    const allowedText = allowedEntryText();
+    const texts = function* (which: 'connections' | 'denied'): Generator<string> {
+      for (const connection of connectionsOf(report.answer, which === 'connections' ? 'allowed' : 'denied')) {
+        yield which === 'connections' ? allowedText(connection) : jsonAt(connectionDocument(connection, true), 2);
+      }
+    };
+    fields.push({ key: 'connections', items: texts('connections') });
+    if (opts.explain) fields.push({ key: 'denied', items: texts('denied') });
+    fields.push({ key: 'warnings', value: report.warnings });
+    await writeDocument(fields, format, sink, (text) => text as string);
+    return;
+  }
+  fields.push({ key: 'connections', items: documents('connections') });
+  if (opts.explain) fields.push({ key: 'denied', items: documents('denied') });
+  fields.push({ key: 'warnings', value: report.warnings });
+  await writeDocument(fields, format, sink);
+}
