@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+
 import { describe, expect, it } from '@jest/globals';
 
 import { isColorEnabled, paint, renderDocument } from '../../src/lib/output/render.js';
@@ -25,11 +27,86 @@ describe('formatTable', () => {
     expect(formatTable(['a'], [])).toBe('');
   });
 
-  it('measures widths before styling cells', () => {
-    const text = formatTable(['a', 'b'], [['yes', '1']], {
-      style: (column, cell) => (column === 0 ? `<${cell}>` : cell),
-    });
-    expect(text).toBe('A     B\n<yes>   1\n');
+  it('measures a styled cell by what it shows: colour codes take no width', () => {
+    const red = (text: string): string => `\u001b[31m${text}\u001b[39m`;
+    const text = formatTable(
+      ['a', 'b'],
+      [
+        ['yes', '1'],
+        ['no', '22'],
+      ],
+      {
+        style: (column, cell) => (column === 0 ? red(cell) : cell),
+      },
+    );
+    expect(text).toBe(`A     B\n${red('yes')}   1\n${red('no')}    22\n`);
+  });
+
+  it('aligns cells that arrive coloured', () => {
+    const green = '\u001b[32mallowed\u001b[39m';
+    expect(
+      formatTable(
+        ['verdict', 'reason'],
+        [
+          [green, 'rule 1'],
+          ['denied', 'none'],
+        ],
+      ),
+    ).toBe(`VERDICT   REASON\n${green}   rule 1\ndenied    none\n`);
+  });
+
+  it('counts wide characters (CJK, emoji) as two columns', () => {
+    const text = formatTable(
+      ['name', 'ports'],
+      [
+        ['名前空間/ポッド', '80/TCP'],
+        ['🚀 api', 'all'],
+        ['x/b', '53/UDP'],
+      ],
+    );
+    expect(text).toBe(
+      [
+        'NAME              PORTS',
+        '名前空間/ポッド   80/TCP',
+        '🚀 api            all',
+        'x/b               53/UDP',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('ends no line in blanks, not even before the colour codes of an empty last cell', () => {
+    const dim = (text: string): string => `\u001b[2m${text}\u001b[22m`;
+    const text = formatTable(
+      ['a', 'b', 'c'],
+      [
+        ['x', '', ''],
+        ['longer', 'y', ''],
+      ],
+      {
+        style: (_, cell) => dim(cell),
+      },
+    );
+    expect(text).toBe(
+      ['A        B   C', `${dim('x')}${dim('')}${dim('')}`, `${dim('longer')}   ${dim('y')}${dim('')}`, ''].join('\n'),
+    );
+    for (const line of text.split('\n'))
+      expect(stripVTControlCharacters(line)).toBe(stripVTControlCharacters(line).trimEnd());
+  });
+
+  it('keeps an empty column three spaces wide with noHeaders, like kubectl', () => {
+    expect(formatTable(['a', 'b', 'c'], [['x', '', 'z']], { noHeaders: true })).toBe('x      z\n');
+  });
+
+  it('lines up a long table as one, whichever row holds the widest cell', () => {
+    const rows = Array.from({ length: 250 }, (_, i) => [i === 249 ? 'the-widest-cell' : `pod-${i}`, String(i)]);
+    const lines = formatTable(['pod', 'n'], rows).split('\n');
+    expect(lines).toHaveLength(252);
+    expect(lines[0]).toBe('POD               N');
+    expect(lines[1]).toBe('pod-0             0');
+    expect(lines[249]).toBe('pod-248           248');
+    expect(lines[250]).toBe('the-widest-cell   249');
+    expect(lines[251]).toBe('');
   });
 });
 
