@@ -99,14 +99,31 @@ describe('formatTable', () => {
   });
 
   it('lines up a long table as one, whichever row holds the widest cell', () => {
-    const rows = Array.from({ length: 250 }, (_, i) => [i === 249 ? 'the-widest-cell' : `pod-${i}`, String(i)]);
+    const rows = Array.from({ length: 250 }, (_, i) => [i === 249 ? 'ポッド/the-widest' : `pod-${i}`, String(i)]);
     const lines = formatTable(['pod', 'n'], rows).split('\n');
     expect(lines).toHaveLength(252);
-    expect(lines[0]).toBe('POD               N');
-    expect(lines[1]).toBe('pod-0             0');
-    expect(lines[249]).toBe('pod-248           248');
-    expect(lines[250]).toBe('the-widest-cell   249');
+    expect(lines[0]).toBe('POD                 N');
+    expect(lines[1]).toBe('pod-0               0');
+    expect(lines[249]).toBe('pod-248             248');
+    expect(lines[250]).toBe('ポッド/the-widest   249');
     expect(lines[251]).toBe('');
+  });
+
+  it('pads plain cells to the bytes cli-table3 draws, colour codes and blank columns included', () => {
+    // A wide cell sends its lines through cli-table3; an ASCII cell as wide leaves them to plain padding.
+    const dim = (text: string): string => `\u001b[2m${text}\u001b[22m`;
+    const rows = [
+      ['x', '', dim('allowed')],
+      ['longer', 'y', dim('')],
+      [dim('a'), '', ''],
+    ];
+    for (const noHeaders of [false, true]) {
+      const drawn = formatTable(['a', 'b', 'c'], [...rows, ['名前', '', 'z']], { noHeaders }).split('\n');
+      const padded = formatTable(['a', 'b', 'c'], [...rows, ['abcd', '', 'z']], { noHeaders }).split('\n');
+      expect(drawn.slice(0, -2)).toEqual(padded.slice(0, -2));
+      expect(drawn.at(-2)).toBe('名前         z');
+      expect(padded.at(-2)).toBe('abcd         z');
+    }
   });
 });
 
