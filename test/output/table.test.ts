@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+
 import { describe, expect, it } from '@jest/globals';
 
 import { isColorEnabled, paint, renderDocument } from '../../src/lib/output/render.js';
@@ -25,11 +27,103 @@ describe('formatTable', () => {
     expect(formatTable(['a'], [])).toBe('');
   });
 
-  it('measures widths before styling cells', () => {
-    const text = formatTable(['a', 'b'], [['yes', '1']], {
-      style: (column, cell) => (column === 0 ? `<${cell}>` : cell),
-    });
-    expect(text).toBe('A     B\n<yes>   1\n');
+  it('measures a styled cell by what it shows: colour codes take no width', () => {
+    const red = (text: string): string => `\u001b[31m${text}\u001b[39m`;
+    const text = formatTable(
+      ['a', 'b'],
+      [
+        ['yes', '1'],
+        ['no', '22'],
+      ],
+      {
+        style: (column, cell) => (column === 0 ? red(cell) : cell),
+      },
+    );
+    expect(text).toBe(`A     B\n${red('yes')}   1\n${red('no')}    22\n`);
+  });
+
+  it('aligns cells that arrive coloured', () => {
+    const green = '\u001b[32mallowed\u001b[39m';
+    expect(
+      formatTable(
+        ['verdict', 'reason'],
+        [
+          [green, 'rule 1'],
+          ['denied', 'none'],
+        ],
+      ),
+    ).toBe(`VERDICT   REASON\n${green}   rule 1\ndenied    none\n`);
+  });
+
+  it('counts wide characters (CJK, emoji) as two columns', () => {
+    const text = formatTable(
+      ['name', 'ports'],
+      [
+        ['名前空間/ポッド', '80/TCP'],
+        ['🚀 api', 'all'],
+        ['x/b', '53/UDP'],
+      ],
+    );
+    expect(text).toBe(
+      [
+        'NAME              PORTS',
+        '名前空間/ポッド   80/TCP',
+        '🚀 api            all',
+        'x/b               53/UDP',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('ends no line in blanks, not even before the colour codes of an empty last cell', () => {
+    const dim = (text: string): string => `\u001b[2m${text}\u001b[22m`;
+    const text = formatTable(
+      ['a', 'b', 'c'],
+      [
+        ['x', '', ''],
+        ['longer', 'y', ''],
+      ],
+      {
+        style: (_, cell) => dim(cell),
+      },
+    );
+    expect(text).toBe(
+      ['A        B   C', `${dim('x')}${dim('')}${dim('')}`, `${dim('longer')}   ${dim('y')}${dim('')}`, ''].join('\n'),
+    );
+    for (const line of text.split('\n'))
+      expect(stripVTControlCharacters(line)).toBe(stripVTControlCharacters(line).trimEnd());
+  });
+
+  it('keeps an empty column three spaces wide with noHeaders, like kubectl', () => {
+    expect(formatTable(['a', 'b', 'c'], [['x', '', 'z']], { noHeaders: true })).toBe('x      z\n');
+  });
+
+  it('lines up a long table as one, whichever row holds the widest cell', () => {
+    const rows = Array.from({ length: 250 }, (_, i) => [i === 249 ? 'ポッド/the-widest' : `pod-${i}`, String(i)]);
+    const lines = formatTable(['pod', 'n'], rows).split('\n');
+    expect(lines).toHaveLength(252);
+    expect(lines[0]).toBe('POD                 N');
+    expect(lines[1]).toBe('pod-0               0');
+    expect(lines[249]).toBe('pod-248             248');
+    expect(lines[250]).toBe('ポッド/the-widest   249');
+    expect(lines[251]).toBe('');
+  });
+
+  it('pads plain cells to the bytes cli-table3 draws, colour codes and blank columns included', () => {
+    // A wide cell sends its lines through cli-table3; an ASCII cell as wide leaves them to plain padding.
+    const dim = (text: string): string => `\u001b[2m${text}\u001b[22m`;
+    const rows = [
+      ['x', '', dim('allowed')],
+      ['longer', 'y', dim('')],
+      [dim('a'), '', ''],
+    ];
+    for (const noHeaders of [false, true]) {
+      const drawn = formatTable(['a', 'b', 'c'], [...rows, ['名前', '', 'z']], { noHeaders }).split('\n');
+      const padded = formatTable(['a', 'b', 'c'], [...rows, ['abcd', '', 'z']], { noHeaders }).split('\n');
+      expect(drawn.slice(0, -2)).toEqual(padded.slice(0, -2));
+      expect(drawn.at(-2)).toBe('名前         z');
+      expect(padded.at(-2)).toBe('abcd         z');
+    }
   });
 });
 
