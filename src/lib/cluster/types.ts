@@ -61,7 +61,7 @@ export interface WriteOptions {
   fieldManager?: string;
 }
 
-/** The API calls commands make beyond a snapshot; live.ts serves them over HTTP, tests from memory. */
+/** The API calls commands make beyond a snapshot; live-api.ts serves them over HTTP, tests from memory. */
 export interface ClusterApi {
   /** Every namespace (cluster-wide list, paginated). */
   listNamespaces(): Promise<V1Namespace[]>;
