@@ -2,7 +2,7 @@
  * Kubeconfig resolution as kubectl does it: --kubeconfig, else the KUBECONFIG list merged first-wins,
  * else ~/.kube/config, else in-cluster config; then the context, its cluster and its user.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -13,8 +13,6 @@ import { KubeconfigError } from '../errors.js';
 import type { LiveOptions } from './types.js';
 
 const NO_KUBECONFIG = 'no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or use -f to read manifests';
-/** Where a pod's service account is mounted (token, ca.crt, namespace). */
-const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The kubeconfig as merged from its files, before a context is chosen. */
 interface MergedConfig {
@@ -36,7 +34,8 @@ export interface ResolvedKubeconfig {
 
 /**
  * Resolves kubeconfig and context like kubectl (--kubeconfig, else KUBECONFIG merged first-wins,
- * else ~/.kube/config) and narrows the kubeconfig to that context. Makes no request.
+ * else ~/.kube/config, else in-cluster config) and narrows the kubeconfig to that context. Makes
+ * no request.
  */
 export function resolveKubeconfig(opts: LiveOptions, env: NodeJS.ProcessEnv): ResolvedKubeconfig {
   const merged = loadKubeconfig(opts, env);
@@ -90,10 +89,8 @@ function loadKubeconfig(opts: LiveOptions, env: NodeJS.ProcessEnv): MergedConfig
     const config = join(home, '.kube', 'config');
     files = existsSync(config) ? [config] : [];
   }
-  const saDir = opts.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
-  if (files.length === 0 && env.KUBERNETES_SERVICE_HOST && existsSync(join(saDir, 'token'))) {
-    return { ...inClusterConfig(env, saDir), files: [] };
-  }
+  const inCluster = files.length === 0 ? inClusterConfig(env, opts.inClusterPathPrefix ?? '') : undefined;
+  if (inCluster) return { ...inCluster, files: [] };
   const merged: MergedConfig = { clusters: [], users: [], contexts: [], files };
   for (const file of files) {
     const part = snapshotOf(readKubeconfigFile(file));
@@ -107,22 +104,54 @@ function loadKubeconfig(opts: LiveOptions, env: NodeJS.ProcessEnv): MergedConfig
 }
 
 /**
- * In-cluster config, as client-go's rest.InClusterConfig: the API server at KUBERNETES_SERVICE_HOST
- * and _PORT, its CA and a token file (re-read as it rotates) from the service account directory.
+ * In-cluster config, found as kubectl finds it (client-go's inClusterClientConfig.Possible): only
+ * when KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are both set and the service account
+ * token is there. client-node's loadFromCluster gives the service account's files (under
+ * pathPrefix), a user whose token is read again from its file every minute as it rotates (as
+ * client-go's cached file token source does) and the namespace. Where it differs from kubectl,
+ * kubectl's way is kept here:
+ * - the server: loadFromCluster reads process.env rather than the env given, and speaks http to
+ *   ports 80, 8080 and 8001, which would send the token in clear text; client-go always uses
+ *   https, with an IPv6 host bracketed (net.JoinHostPort);
+ * - a missing ca.crt: loadFromCluster names it anyway and every request then fails to read it;
+ *   client-go leaves it out and the system's roots verify the server;
+ * - the namespace: loadFromCluster keeps the file's trailing newline; client-go trims it.
+ * Everything is named "in-cluster", as messages name the context.
  */
-function inClusterConfig(env: NodeJS.ProcessEnv, saDir: string): Omit<MergedConfig, 'files'> {
-  const host = env.KUBERNETES_SERVICE_HOST ?? '';
-  const port = env.KUBERNETES_SERVICE_PORT || '443';
-  const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const caFile = join(saDir, 'ca.crt');
-  const namespaceFile = join(saDir, 'namespace');
-  const namespace = existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined;
+function inClusterConfig(env: NodeJS.ProcessEnv, pathPrefix: string): Omit<MergedConfig, 'files'> | undefined {
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const port = env.KUBERNETES_SERVICE_PORT;
+  if (!host || !port) return undefined;
+  const kc = new KubeConfig();
+  kc.loadFromCluster(pathPrefix);
+  const cluster = kc.getCurrentCluster();
+  const user = kc.getCurrentUser();
+  const context = kc.getContextObject(kc.getCurrentContext());
+  const tokenFile: unknown = user?.authProvider?.config?.tokenFile;
+  if (!cluster || !user || !context || typeof tokenFile !== 'string' || !isTokenFile(tokenFile)) return undefined;
+  const name = 'in-cluster';
   return {
-    clusters: [{ name: 'in-cluster', server, caFile: existsSync(caFile) ? caFile : undefined, skipTLSVerify: false }],
-    users: [{ name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile: join(saDir, 'token') } } }],
-    contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster', namespace }],
-    currentContext: 'in-cluster',
+    clusters: [
+      {
+        ...cluster,
+        name,
+        server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
+        caFile: cluster.caFile && existsSync(cluster.caFile) ? cluster.caFile : undefined,
+      },
+    ],
+    users: [{ ...user, name }],
+    contexts: [{ ...context, name, cluster: name, user: name, namespace: context.namespace?.trim() || undefined }],
+    currentContext: name,
   };
+}
+
+/** As client-go: the token is there and is no directory (the kubelet mounts it as a link to a file). */
+function isTokenFile(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function readKubeconfigFile(file: string): KubeConfig {
