@@ -5,14 +5,14 @@
  * --insecure-skip-tls-verify (or the kubeconfig) says otherwise.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { stringify } from 'yaml';
 
 import WhoCan from '../../src/commands/who-can.js';
@@ -29,6 +29,21 @@ const KEY = 'KEY-SECRET-f6g7h8';
 const EXEC_TOKEN = 'EXEC-SECRET-i9j0k1';
 const EXEC_ENV = 'ENV-SECRET-l2m3';
 const SECRETS = [TOKEN, PASSWORD, KEY, EXEC_TOKEN, EXEC_ENV];
+/** Where the kubelet mounts a pod's service account (token, ca.crt, namespace). */
+const SERVICE_ACCOUNT = 'var/run/secrets/kubernetes.io/serviceaccount';
+/** Every timer API but Date, for tests that move the clock alone. */
+const REAL_TIMERS = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+] as const;
 /** The base64 forms a secret may take on the wire (basic auth, key data). */
 const ENCODED = [Buffer.from(`admin:${PASSWORD}`).toString('base64'), Buffer.from(KEY).toString('base64')];
 
@@ -294,20 +309,83 @@ describe('exec credential plugins, in-cluster config and TLS', () => {
     );
   });
 
+  /** A pod's service account files where the kubelet mounts them, under a new LiveOptions.inClusterPathPrefix. */
+  function podFiles(files: { token?: string; 'ca.crt'?: string; namespace?: string }): string {
+    const prefix = mkdtempSync(join(dir, 'pod-'));
+    mkdirSync(join(prefix, SERVICE_ACCOUNT), { recursive: true });
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(prefix, SERVICE_ACCOUNT, name), text);
+    return prefix;
+  }
+  /** A pod's environment: the API server's Service, and a HOME without a kubeconfig. */
+  const podEnv = (host = '127.0.0.1', port = String((tls!.address() as AddressInfo).port)) => ({
+    HOME: join(dir, 'no-home'),
+    KUBERNETES_SERVICE_HOST: host,
+    KUBERNETES_SERVICE_PORT: port,
+  });
+
   it('in-cluster: KUBERNETES_SERVICE_HOST/PORT, the service account token, CA and namespace', async () => {
-    const sa = mkdtempSync(join(dir, 'sa-'));
-    writeFileSync(join(sa, 'token'), 'SA-TOKEN-SECRET');
-    writeFileSync(join(sa, 'ca.crt'), cert!.cert);
-    writeFileSync(join(sa, 'namespace'), 'tenant-a\n');
-    const env = {
-      HOME: join(dir, 'no-home'),
-      KUBERNETES_SERVICE_HOST: '127.0.0.1',
-      KUBERNETES_SERVICE_PORT: String((tls!.address() as AddressInfo).port),
-    };
-    const live = await connectLive({ serviceAccountDir: sa }, env);
+    const prefix = podFiles({ token: 'SA-TOKEN-SECRET', 'ca.crt': cert!.cert, namespace: 'tenant-a\n' });
+    const live = await connectLive({ inClusterPathPrefix: prefix }, podEnv());
     expect(live).toMatchObject({ contextName: 'in-cluster', defaultNamespace: 'tenant-a', server: tlsUrl() });
     const before = seen.length;
     await live.api.listNamespaces();
     expect(seen.slice(before)).toEqual(['Bearer SA-TOKEN-SECRET']);
+  });
+
+  it('in-cluster: the token is read again from its file as it rotates (after a minute, as client-go)', async () => {
+    const prefix = podFiles({ token: 'SA-TOKEN-OLD', 'ca.crt': cert!.cert });
+    const live = await connectLive({ inClusterPathPrefix: prefix }, podEnv());
+    const before = seen.length;
+    // Only the clock is faked: the sockets and the client's own timers run as they do.
+    jest.useFakeTimers({ doNotFake: [...REAL_TIMERS], now: Date.now() });
+    try {
+      await live.api.listNamespaces();
+      writeFileSync(join(prefix, SERVICE_ACCOUNT, 'token'), 'SA-TOKEN-NEW');
+      jest.setSystemTime(Date.now() + 61_000);
+      await live.api.listNamespaces();
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(seen.slice(before)).toEqual(['Bearer SA-TOKEN-OLD', 'Bearer SA-TOKEN-NEW']);
+  });
+
+  it('in-cluster: the server is https on any port, an IPv6 host in brackets', async () => {
+    const prefix = podFiles({ token: 'SA-TOKEN-SECRET' });
+    expect((await connectLive({ inClusterPathPrefix: prefix }, podEnv('::1', '443'))).server).toBe('https://[::1]:443');
+    expect((await connectLive({ inClusterPathPrefix: prefix }, podEnv('127.0.0.1', '8080'))).server).toBe(
+      'https://127.0.0.1:8080',
+    );
+  });
+
+  it('in-cluster without ca.crt or namespace: the system roots verify the server, the namespace is default', async () => {
+    const live = await connectLive({ inClusterPathPrefix: podFiles({ token: 'SA-TOKEN-SECRET' }) }, podEnv());
+    expect(live.defaultNamespace).toBe('default');
+    await expect(live.api.listNamespaces()).rejects.toThrow(
+      /^list namespaces: TLS error talking to https:\/\/127\.0\.0\.1:\d+: \S+$/,
+    );
+  });
+
+  it('a kubeconfig, when there is one, wins over in-cluster config', async () => {
+    const prefix = podFiles({ token: 'SA-TOKEN-SECRET', 'ca.crt': cert!.cert, namespace: 'tenant-a' });
+    const kubeconfig = secretKubeconfig(tlsUrl());
+    const home = mkdtempSync(join(dir, 'home-'));
+    mkdirSync(join(home, '.kube'));
+    copyFileSync(kubeconfig, join(home, '.kube', 'config'));
+    for (const [opts, env] of [
+      [{ kubeconfig }, podEnv()],
+      [{}, { ...podEnv(), KUBECONFIG: kubeconfig }],
+      [{}, { ...podEnv(), HOME: home }],
+    ] as const) {
+      const live = await connectLive({ ...opts, inClusterPathPrefix: prefix }, env);
+      expect(live).toMatchObject({ contextName: 'token', defaultNamespace: 'shop' });
+    }
+  });
+
+  it('not in a cluster, as kubectl: without KUBERNETES_SERVICE_PORT, or without the token', async () => {
+    const withToken = podFiles({ token: 'SA-TOKEN-SECRET' });
+    const noPort = { ...podEnv(), KUBERNETES_SERVICE_PORT: '' };
+    await expect(connectLive({ inClusterPathPrefix: withToken }, noPort)).rejects.toThrow(/^no kubeconfig found/);
+    const noToken = podFiles({ 'ca.crt': cert!.cert, namespace: 'tenant-a' });
+    await expect(connectLive({ inClusterPathPrefix: noToken }, podEnv())).rejects.toThrow(/^no kubeconfig found/);
   });
 });

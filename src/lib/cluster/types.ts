@@ -38,8 +38,12 @@ export interface LiveOptions {
   insecureSkipTlsVerify?: boolean;
   /** How reads (get, list) are retried; the defaults suit people, tests shorten the waits. */
   retry?: Partial<RetryPolicy>;
-  /** Directory of the in-cluster service account (token, ca.crt, namespace); tests point it elsewhere. */
-  serviceAccountDir?: string;
+  /**
+   * Put before the in-cluster service account's paths (`<prefix>/var/run/secrets/kubernetes.io/
+   * serviceaccount/token`, ca.crt, namespace), as client-node's loadFromCluster(pathPrefix) does;
+   * '' by default. Tests put a pod's files under a temporary directory.
+   */
+  inClusterPathPrefix?: string;
   /** Called for each page of every list call (`pods`, 500): what a progress line counts. */
   onListPage?: (resource: string, count: number) => void;
 }
@@ -61,7 +65,7 @@ export interface WriteOptions {
   fieldManager?: string;
 }
 
-/** The API calls commands make beyond a snapshot; live.ts serves them over HTTP, tests from memory. */
+/** The API calls commands make beyond a snapshot; live-api.ts serves them over HTTP, tests from memory. */
 export interface ClusterApi {
   /** Every namespace (cluster-wide list, paginated). */
   listNamespaces(): Promise<V1Namespace[]>;
