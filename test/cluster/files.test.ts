@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 
 import { describe, expect, it } from '@jest/globals';
 
-import { loadManifests, NAMESPACE_NAME_LABEL } from '../../src/lib/cluster/files.js';
+import { loadManifests } from '../../src/lib/cluster/files.js';
+import { NAMESPACE_NAME_LABEL } from '../../src/lib/engine/model.js';
 import { ManifestError, UsageError } from '../../src/lib/errors.js';
 
 const FIXTURES = 'test/fixtures/cluster/files';

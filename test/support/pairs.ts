@@ -1,5 +1,5 @@
 /** An engine answer with its pairs listed, for tests that assert on pairs (small worlds only). */
-import type { World } from '../../src/lib/engine/compile.js';
+import type { World } from '../../src/lib/engine/world.js';
 import {
   connectionsOf,
   whoCan,

@@ -3,193 +3,25 @@
  * policy can tell apart, so each question is answered once per class instead of once per pod.
  */
 import type {
-  V1NetworkPolicy,
   V1NetworkPolicyEgressRule,
   V1NetworkPolicyIngressRule,
   V1NetworkPolicyPeer,
   V1Pod,
 } from '@kubernetes/client-node';
 
-type V1NetworkPolicyRule = V1NetworkPolicyIngressRule & V1NetworkPolicyEgressRule;
 import type { CompiledIpBlock, Ip } from './ipblock.js';
 import { BlockIds, compileIpBlock, IpBlockIndex, parseIp } from './ipblock.js';
-import type { ClusterSnapshot, Direction, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
-import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
-import type { CompiledPort } from './ports.js';
-import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import { layoutOf } from './layout.js';
+import type { ClusterSnapshot, Direction, PolicyRef, Warning } from './model.js';
+import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
+import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
 import { ValidationMemo, validatePolicy } from './validate.js';
+import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, PodInfo, World, WorldIndex } from './world.js';
+import { Class, PodIndex } from './world.js';
 
-/** A peer of a rule, compiled. */
-export type CompiledPeer =
-  | {
-      kind: 'pods';
-      /** namespaceSelector, or undefined for "the policy's own namespace" (NetworkPolicyPeer.namespaceSelector absent). */
-      namespaces?: CompiledSelector;
-      /** podSelector, or undefined for "every pod" (NetworkPolicyPeer.podSelector absent). */
-      pods?: CompiledSelector;
-      source: V1NetworkPolicyPeer;
-    }
-  | { kind: 'ipBlock'; block: CompiledIpBlock; id: number; source: V1NetworkPolicyPeer };
-
-/** One ingress or egress rule, compiled. */
-export interface CompiledRule {
-  ref: RuleRef;
-  /** 'all' when `from`/`to` is empty or absent: the rule admits every peer. */
-  peers: CompiledPeer[] | 'all';
-  /** 'all' when `ports` is empty or absent: every port of every protocol. */
-  ports: CompiledPort[] | 'all';
-  /** The rule's ports when they name no port (the same on every destination), computed once. */
-  fixedPorts?: PortSet;
-}
-
-/** A valid NetworkPolicy, compiled. */
-export interface CompiledPolicy {
-  ref: PolicyRef;
-  podSelector: CompiledSelector;
-  /** Rules per direction; undefined when the policy does not apply to that direction. */
-  ingress?: CompiledRule[];
-  egress?: CompiledRule[];
-  source: V1NetworkPolicy;
-}
-
-/** A pod as the engine sees it. */
-export interface PodInfo {
-  ref: PodRef;
-  pod: V1Pod;
-  ips: Ip[];
-  classId: number;
-  isHostNetwork: boolean;
-  isTerminating: boolean;
-}
-
-/** Pods that every policy treats alike: same namespace, same labels where selectors look, same ipBlock hits, same named ports. */
-export interface PodClass {
-  id: number;
-  namespace: string;
-  /** A member; its labels and named ports stand for the whole class. */
-  representative: PodInfo;
-  labels: Labels;
-  namespaceLabels: Labels;
-  /** Ids of the ipBlock peers that contain one of the pods' IPs. */
-  ipBlockIds: BlockIds;
-  /** Id of that set of ipBlocks; classes with the same set share it (and the BlockIds object). */
-  ipSignature: number;
-  /** Id of the label class: classes alike except for their ipBlock hits (same namespace, labels, named ports). */
-  labelClass: number;
-  /** Id of the named ports that rules refer to (classes with the same id resolve every rule's ports alike). */
-  namedPorts: number;
-  /** Policies that select these pods, per direction. */
-  ingressPolicies: CompiledPolicy[];
-  egressPolicies: CompiledPolicy[];
-  members: PodInfo[];
-  /** The members' references, shared by every answer that lists them (made on first read). */
-  readonly memberRefs: PodRef[];
-}
-
-/** A PodClass as compileWorld makes it: one shape for all, memberRefs made when an answer first lists them. */
-class Class implements PodClass {
-  readonly members: PodInfo[] = [];
-  private refs: PodRef[] | undefined;
-
-  constructor(
-    readonly id: number,
-    readonly labelClass: number,
-    readonly namedPorts: number,
-    readonly namespace: string,
-    readonly representative: PodInfo,
-    readonly labels: Labels,
-    readonly namespaceLabels: Labels,
-    readonly ipBlockIds: BlockIds,
-    readonly ipSignature: number,
-    readonly ingressPolicies: CompiledPolicy[],
-    readonly egressPolicies: CompiledPolicy[],
-  ) {}
-
-  get memberRefs(): PodRef[] {
-    // Members are all added while the world is built, before any answer reads this.
-    return (this.refs ??= this.members.map((m) => m.ref));
-  }
-}
-
-/** A snapshot with its policies compiled and its pods indexed; build once, query many times. */
-export interface World {
-  snapshot: ClusterSnapshot;
-  warnings: Warning[];
-  policies: CompiledPolicy[];
-  pods: PodInfo[];
-  classes: PodClass[];
-  /** Label class id -> its classes (they differ only in the ipBlocks their IPs fall in). */
-  labelClasses: PodClass[][];
-  /** ns/name -> pod */
-  podsByKey: PodIndex;
-  /** Namespace name -> labels (always including kubernetes.io/metadata.name). */
-  namespaceLabels: Map<string, Labels>;
-  /** Indexes for answering a query per class without visiting every pair (who-can.ts). */
-  index: WorldIndex;
-  /** Canonical port sets for this world's answers. */
-  portSets: PortSetInterner;
-  /** Memo for the engine's pair analyses (evaluate.ts). */
-  cache: Map<number, unknown>;
-}
-
-/** An egress rule together with the policy it belongs to. */
-export interface EgressRuleOf {
-  policy: CompiledPolicy;
-  rule: CompiledRule;
-}
-
-/** Indexes built once per world. */
-export interface WorldIndex {
-  /** Namespace -> its pod classes. */
-  classesByNamespace: Map<string, PodClass[]>;
-  /** Classes that no policy selects for egress (their egress is open). */
-  egressOpenClasses: Int32Array;
-  /** Policy -> the classes it selects for egress. */
-  egressClassesByPolicy: Map<CompiledPolicy, Int32Array>;
-  /** ipBlock signature id -> classes that have it (few signatures: one per address interval). */
-  classesBySignature: number[][];
-  /** ipBlock signature id -> the ipBlock ids in it. */
-  signatures: BlockIds[];
-  /** Egress rules that admit every destination (`to` empty). */
-  egressToAll: EgressRuleOf[];
-  /** Namespace -> egress rules with a pod peer that can match pods there (selector checked per query). */
-  egressByDestinationNamespace: Map<
-    string,
-    { policy: CompiledPolicy; rule: CompiledRule; peer: CompiledPeer & { kind: 'pods' } }[]
-  >;
-  /** ipBlock peer id -> egress rules with that peer. */
-  egressByIpBlock: Map<number, EgressRuleOf[]>;
-  /** Memo: namespace selector key -> the namespaces it selects. */
-  namespacesBySelector: Map<string, string[]>;
-  /** Namespace -> its label classes. */
-  labelClassesByNamespace: Map<string, number[]>;
-  /** `key=value` (keys some pod selector reads) -> the label classes carrying it. */
-  labelClassesByLabel: Map<string, number[]>;
-}
-
-/** Pods by `namespace/name` (keyOf), held per namespace so that indexing a pod builds no string. */
-export class PodIndex {
-  private readonly byNamespace = new Map<string, Map<string, PodInfo>>();
-
-  add(info: PodInfo): void {
-    let names = this.byNamespace.get(info.ref.namespace);
-    if (!names) this.byNamespace.set(info.ref.namespace, (names = new Map()));
-    names.set(info.ref.name, info);
-  }
-
-  get(key: string): PodInfo | undefined {
-    // Namespace names cannot hold a '/': the first one ends it.
-    const slash = key.indexOf('/');
-    return slash < 0 ? undefined : this.byNamespace.get(key.slice(0, slash))?.get(key.slice(slash + 1));
-  }
-
-  has(key: string): boolean {
-    return this.get(key) !== undefined;
-  }
-}
+type V1NetworkPolicyRule = V1NetworkPolicyIngressRule & V1NetworkPolicyEgressRule;
 
 function selectorCache() {
   const byKey = new Map<string, CompiledSelector>();

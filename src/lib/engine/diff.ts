@@ -1,5 +1,5 @@
 /** What a change of policies does to reachability: the world after it, and the pod-to-pod connections it opens and cuts. */
-import type { World } from './compile.js';
+import type { World } from './world.js';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 
 import type { ClusterSnapshot, PodRef, PolicyRef, PortSet } from './model.js';

@@ -1,5 +1,5 @@
 /** Traffic -> Decision {allowed, ingress, egress}, with the policies and rules responsible. */
-import type { PodClass, World } from './compile.js';
+import type { PodClass, World } from './world.js';
 import { portsOfRule, ruleAdmitsClass } from './peers.js';
 import type { Decision, DirectionDecision, PolicyRef, PortSet, Protocol, RuleRef } from './model.js';
 import {

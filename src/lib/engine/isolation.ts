@@ -10,7 +10,7 @@ import type {
   V1NetworkPolicyPort,
 } from '@kubernetes/client-node';
 
-import type { CompiledPolicy, CompiledRule, World } from './compile.js';
+import type { CompiledPolicy, CompiledRule, World } from './world.js';
 import type { ClusterSnapshot, Direction, PodRef, PolicyRef } from './model.js';
 import { effectivePolicyTypes, isObjectAt, NAMESPACE_NAME_LABEL } from './model.js';
 import { compileSelector } from './selector.js';

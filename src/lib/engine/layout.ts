@@ -3,7 +3,7 @@
  * run of bits, and the pods a peer, a policy or an address signature admits are bitsets, memoised per
  * world. The matrix (matrix.ts) answers with them a word of 32 pods at a time.
  */
-import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from './compile.js';
+import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from './world.js';
 import type { PortSet, Protocol } from './model.js';
 import { namespacesOfPeer, portsOfRule } from './peers.js';
 import { portSetContains } from './ports.js';

@@ -8,7 +8,7 @@
  * Without a port, the port space is cut into atoms (ranges no rule tells apart) and each atom is
  * answered as one port.
  */
-import type { CompiledPolicy, CompiledRule, PodClass, World } from './compile.js';
+import type { CompiledPolicy, CompiledRule, PodClass, World } from './world.js';
 import type { Bits, Point } from './layout.js';
 import { Acc, count, Layout, layoutOf } from './layout.js';
 import type { PortSet, Protocol } from './model.js';

@@ -5,7 +5,7 @@
  */
 import type { V1NetworkPolicyPeer, V1Pod } from '@kubernetes/client-node';
 
-import type { CompiledPeer, CompiledRule, PodClass, PodInfo, World } from './compile.js';
+import type { CompiledPeer, CompiledRule, PodClass, PodInfo, World } from './world.js';
 import { compileIpBlock, ipBlockContains } from './ipblock.js';
 import type { PortSet } from './model.js';
 import { resolvePorts } from './ports.js';

@@ -5,7 +5,7 @@
  */
 import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 
-import type { CompiledPolicy, PodInfo, World } from './compile.js';
+import type { CompiledPolicy, PodInfo, World } from './world.js';
 import { compileWorld } from './compile.js';
 import type { ReachabilityDiff } from './diff.js';
 import { diffReachability } from './diff.js';

@@ -1,6 +1,6 @@
 /** Resolving what a query names (a pod, a workload, a service, a label selector) to pods. */
 import type { V1LabelSelector, V1Pod } from '@kubernetes/client-node';
-import type { World } from './compile.js';
+import type { World } from './world.js';
 import type { PodRef, PortQuery, Protocol, Warning, WorkloadKind } from './model.js';
 import { keyOf } from './model.js';
 import { compileSelector } from './selector.js';

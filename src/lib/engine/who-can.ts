@@ -1,5 +1,5 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
-import type { PodClass, PodInfo, World } from './compile.js';
+import type { PodClass, PodInfo, World } from './world.js';
 import { keyOf } from './model.js';
 import { portsOfRule } from './peers.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';

@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 
-import type { World } from '../engine/compile.js';
+import type { World } from '../engine/world.js';
 import type { Direction } from '../engine/model.js';
 import { podsAdmittedByPeer } from '../engine/peers.js';
 import { NetpolError } from '../errors.js';

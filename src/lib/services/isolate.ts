@@ -5,7 +5,7 @@
  */
 import type { SnapshotScope } from '../cluster/types.js';
 import { toManifest } from '../cluster/policy-shape.js';
-import type { World } from '../engine/compile.js';
+import type { World } from '../engine/world.js';
 import { compileWorld } from '../engine/compile.js';
 import type { ChangeGroup, ReachabilityChange } from '../engine/diff.js';
 import { diffReachability, groupChanges, withPolicies } from '../engine/diff.js';

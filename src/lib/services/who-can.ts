@@ -7,7 +7,7 @@
 import type { V1LabelSelector } from '@kubernetes/client-node';
 
 import type { SnapshotScope } from '../cluster/types.js';
-import type { World } from '../engine/compile.js';
+import type { World } from '../engine/world.js';
 import type { PodRef, PortQuery, Warning } from '../engine/model.js';
 import { keyOf, refOf } from '../engine/model.js';
 import { QueryError, resolveServicePort, resolveTargets, workloadOf } from '../engine/targets.js';
