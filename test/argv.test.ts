@@ -4,8 +4,18 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from '@jest/globals';
 
-import { normalizeArgv, REPEATABLE_BY_COMMAND, SINGLE_VALUE_FLAGS } from '../src/lib/argv.js';
+import Allow from '../src/commands/allow.js';
+import Isolate from '../src/commands/isolate.js';
+import WhoCan from '../src/commands/who-can.js';
+import { flagTableOf, flagTableOfClasses, normalizeArgv as normalize, type FlagTable } from '../src/lib/argv.js';
 import { ROOT } from './commands/run-command.js';
+
+/** The table bin/run.js uses: oclif's manifest of the flag definitions. */
+const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+  commands: Parameters<typeof flagTableOf>[0];
+};
+const TABLE: FlagTable = flagTableOf(manifest.commands);
+const normalizeArgv = (argv: readonly string[]) => normalize(argv, TABLE);
 
 describe('normalizeArgv', () => {
   it.each([
@@ -91,22 +101,22 @@ describe('a repeated one-value flag: the last one wins, as in kubectl', () => {
     expect(normalizeArgv(argv)).toEqual(expected);
   });
 
-  it('knows every flag that takes one value, and every one a command repeats', () => {
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
-      commands: Record<string, { flags: Record<string, { type: string; char?: string; multiple?: boolean }> }>;
-    };
-    for (const [id, command] of Object.entries(manifest.commands)) {
-      for (const [name, flag] of Object.entries(command.flags)) {
-        if (flag.type !== 'option') continue;
-        const repeats = REPEATABLE_BY_COMMAND[id]?.includes(name) ?? false;
-        if (flag.multiple) {
-          expect([id, name, !SINGLE_VALUE_FLAGS.has(name) || repeats]).toEqual([id, name, true]);
-        } else {
-          expect([id, name, SINGLE_VALUE_FLAGS.has(name), repeats]).toEqual([id, name, true, false]);
-          expect([id, name, SINGLE_VALUE_FLAGS.get(name)]).toEqual([id, name, flag.char]);
-        }
-      }
+  it('reads which flags take a value from the definitions: the manifest says what the classes say', () => {
+    const classes = flagTableOfClasses({ allow: Allow, isolate: Isolate, 'who-can': WhoCan });
+    for (const id of ['allow', 'isolate', 'who-can']) {
+      expect(TABLE.singleValue.get(id)).toEqual(classes.singleValue.get(id));
     }
+    expect([...classes.valueFlags].every((flag) => TABLE.valueFlags.has(flag))).toBe(true);
+    // The ones kubectl users type most: -n, -o, -l, --context take one value; -f and allow's --from repeat.
+    const whoCan = TABLE.singleValue.get('who-can')!;
+    expect([whoCan.short.get('n'), whoCan.short.get('o'), whoCan.short.get('l'), whoCan.long.has('context')]).toEqual([
+      'namespace',
+      'output',
+      'selector',
+      true,
+    ]);
+    expect([whoCan.long.has('filename'), TABLE.singleValue.get('allow')!.long.has('from')]).toEqual([false, false]);
+    expect(['-f', '--from', '--request-timeout'].every((flag) => TABLE.valueFlags.has(flag))).toBe(true);
   });
 
   it('kubectl-netpol isolate -n a -n tenant-a runs in tenant-a', () => {

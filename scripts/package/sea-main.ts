@@ -12,7 +12,7 @@ import { Plugin, flush, run } from '@oclif/core';
 import type { Command, Interfaces } from '@oclif/core';
 
 import packageJson from '../../package.json' with { type: 'json' };
-import { normalizeArgv } from '../../src/lib/argv.js';
+import { flagTableOfClasses, normalizeArgv } from '../../src/lib/argv.js';
 import { reportError } from '../../src/lib/base-command.js';
 
 /** Command id -> command class, as in src/commands (file name = id). */
@@ -40,7 +40,8 @@ export async function runStandalone(commands: CommandTable, argv: readonly strin
   try {
     const root = dirname(process.execPath);
     const plugin = await loadRootPlugin(root, commands);
-    await run(normalizeArgv(argv), { root, pjson: plugin.pjson, plugins: new Map([[plugin.name, plugin]]) });
+    const argvOfOclif = normalizeArgv(argv, flagTableOfClasses(commands));
+    await run(argvOfOclif, { root, pjson: plugin.pjson, plugins: new Map([[plugin.name, plugin]]) });
     await flush();
   } catch (error) {
     reportError(error);

@@ -2,26 +2,53 @@
  * kubectl lets global flags come before the subcommand (`kubectl -n x get pods`); oclif wants the
  * command id first. normalizeArgv moves leading flags, with their values, after the command id.
  * kubectl also lets the last of a repeated one-value flag win (`-n a -n b` is `-n b`); oclif refuses
- * the repeat, so normalizeArgv drops the earlier ones.
+ * the repeat, so normalizeArgv drops the earlier ones. Which flags take a value, and which repeat,
+ * comes from the flag definitions themselves (oclif.manifest.json, or the command classes).
  */
 
-/** Leading flags that take a value as the next argument (unless written `--flag=value` or `-nVALUE`). */
-export const VALUE_FLAGS: ReadonlySet<string> = new Set([
-  '-n',
-  '--namespace',
-  '--context',
-  '--kubeconfig',
-  '-o',
-  '--output',
-  '-f',
-  '--filename',
-  '-l',
-  '--selector',
-  '--request-timeout',
-]);
+/** A flag as its definition (or oclif's manifest of it) says: whether it takes a value, its letter, whether it repeats. */
+export interface FlagDefinition {
+  type: string;
+  char?: string;
+  multiple?: boolean;
+}
+
+/** What normalizeArgv needs to know of the commands' flags. */
+export interface FlagTable {
+  /** Flags of any command that take a value (`--namespace`, `-n`): a leading one takes the next argument. */
+  valueFlags: ReadonlySet<string>;
+  /** Per command id: its one-value flags, by long name, and their letters (`n` -> `namespace`). */
+  singleValue: ReadonlyMap<string, SingleValueFlags>;
+}
+
+/** One command's flags that take one value. */
+interface SingleValueFlags {
+  long: ReadonlySet<string>;
+  short: ReadonlyMap<string, string>;
+}
+
+/** The table of a set of commands: command id -> its flags (oclif's manifest `commands`, or each class's flags and baseFlags). */
+export function flagTableOf(commands: Record<string, { flags: Record<string, FlagDefinition> }>): FlagTable {
+  const valueFlags = new Set<string>();
+  const singleValue = new Map<string, SingleValueFlags>();
+  for (const [id, command] of Object.entries(commands)) {
+    const long = new Set<string>();
+    const short = new Map<string, string>();
+    for (const [name, flag] of Object.entries(command.flags)) {
+      if (flag.type !== 'option') continue;
+      valueFlags.add(`--${name}`);
+      if (flag.char) valueFlags.add(`-${flag.char}`);
+      if (flag.multiple) continue;
+      long.add(name);
+      if (flag.char) short.set(flag.char, name);
+    }
+    singleValue.set(id, { long, short });
+  }
+  return { valueFlags, singleValue };
+}
 
 /** Splits off the leading flags (and their values) that precede the first positional argument. */
-function takeLeadingFlags(argv: readonly string[]): { flags: string[]; rest: string[] } {
+function takeLeadingFlags(argv: readonly string[], table: FlagTable): { flags: string[]; rest: string[] } {
   const flags: string[] = [];
   let i = 0;
   while (i < argv.length) {
@@ -30,7 +57,7 @@ function takeLeadingFlags(argv: readonly string[]): { flags: string[]; rest: str
     flags.push(token);
     i += 1;
     // `--namespace=x` and `-nx` carry their value; only the bare flag takes the next argument.
-    if (VALUE_FLAGS.has(token) && i < argv.length) {
+    if (table.valueFlags.has(token) && i < argv.length) {
       flags.push(argv[i]);
       i += 1;
     }
@@ -39,71 +66,46 @@ function takeLeadingFlags(argv: readonly string[]): { flags: string[]; rest: str
 }
 
 /**
- * Moves flags written before the command id to just after it:
- * `-n x who-can web` becomes `who-can -n x web`. Without a command id (only flags, or `--help`)
- * the arguments are returned unchanged.
+ * Moves flags written before the command id to just after it, `-n x who-can web` becoming
+ * `who-can -n x web`, then keeps the last of each repeated one-value flag. Without a command id (only
+ * flags, or `--help`) the arguments are returned unchanged.
  */
-export function normalizeArgv(argv: readonly string[]): string[] {
-  const { flags, rest } = takeLeadingFlags(argv);
-  if (flags.length === 0 || rest.length === 0 || rest[0] === '--') return keepLastValues(argv);
+export function normalizeArgv(argv: readonly string[], table: FlagTable): string[] {
+  const { flags, rest } = takeLeadingFlags(argv, table);
+  if (flags.length === 0 || rest.length === 0 || rest[0] === '--') return keepLastValues(argv, table);
   const [commandId, ...commandArgs] = rest;
-  return keepLastValues([commandId, ...flags, ...commandArgs]);
+  return keepLastValues([commandId, ...flags, ...commandArgs], table);
 }
 
 /**
- * The flags of any command that take one value (not repeatable), by long name, with their short
- * letter. test/argv.test.ts checks this against every command's flags.
+ * Which one-value flag of the command a token is, and how many tokens it spans: 2 for `-n x` and
+ * `--namespace x`, 1 for `--namespace=x`, `-nx` and `-n=x`. Undefined for anything else.
  */
-export const SINGLE_VALUE_FLAGS: ReadonlyMap<string, string | undefined> = new Map([
-  ['context', undefined],
-  ['dry-run', undefined],
-  ['field-manager', undefined],
-  ['from', undefined],
-  ['import', undefined],
-  ['kubeconfig', undefined],
-  ['name', undefined],
-  ['namespace', 'n'],
-  ['output', 'o'],
-  ['port', undefined],
-  ['request-timeout', undefined],
-  ['selector', 'l'],
-]);
-
-/** Flags of SINGLE_VALUE_FLAGS that a command takes repeatedly instead (allow's peers and ports). */
-export const REPEATABLE_BY_COMMAND: Readonly<Record<string, readonly string[]>> = {
-  allow: ['from', 'port'],
-};
-
-const LONG_OF_SHORT = new Map([...SINGLE_VALUE_FLAGS].flatMap(([long, short]) => (short ? [[short, long]] : [])));
-
-/**
- * Which one-value flag a token is, and how many tokens it spans: 2 for `-n x` and `--namespace x`,
- * 1 for `--namespace=x`, `-nx` and `-n=x`. Undefined for anything else.
- */
-function singleValueFlagAt(token: string): { name: string; width: 1 | 2 } | undefined {
+function singleValueFlagAt(token: string, flags: SingleValueFlags): { name: string; width: 1 | 2 } | undefined {
   if (token.startsWith('--')) {
     const eq = token.indexOf('=');
     const name = token.slice(2, eq < 0 ? undefined : eq);
-    if (!SINGLE_VALUE_FLAGS.has(name)) return undefined;
+    if (!flags.long.has(name)) return undefined;
     return { name, width: eq < 0 ? 2 : 1 };
   }
-  const name = token.length >= 2 && token[0] === '-' ? LONG_OF_SHORT.get(token[1]) : undefined;
+  const name = token.length >= 2 && token[0] === '-' ? flags.short.get(token[1]) : undefined;
   if (name === undefined) return undefined;
   return { name, width: token.length === 2 ? 2 : 1 };
 }
 
 /**
- * Keeps only the last occurrence of each one-value flag (as kubectl does), up to `--`; argv starts
- * with the command id. A flag one command repeats (`--from` in allow) is left alone there.
+ * Keeps only the last occurrence of each one-value flag of the command (as kubectl does), up to `--`;
+ * argv starts with the command id. Flags the command takes repeatedly (allow's `--from`) are left alone.
  */
-export function keepLastValues(argv: readonly string[]): string[] {
-  const repeatable = REPEATABLE_BY_COMMAND[argv[0]] ?? [];
+export function keepLastValues(argv: readonly string[], table: FlagTable): string[] {
+  const flags = table.singleValue.get(argv[0]);
+  if (!flags) return [...argv];
   const spans: { name: string; start: number; width: number }[] = [];
   for (let i = 0; i < argv.length; i += 1) {
     const token = argv[i];
     if (token === '--') break;
-    const flag = singleValueFlagAt(token);
-    if (!flag || repeatable.includes(flag.name)) continue;
+    const flag = singleValueFlagAt(token, flags);
+    if (!flag) continue;
     spans.push({ name: flag.name, start: i, width: flag.width });
     i += flag.width - 1;
   }
@@ -112,4 +114,15 @@ export function keepLastValues(argv: readonly string[]): string[] {
     spans.filter((span) => last.get(span.name) !== span).flatMap((span) => [span.start, span.start + span.width - 1]),
   );
   return argv.filter((_, i) => !dropped.has(i));
+}
+
+/** The table of command classes (the standalone executable has no manifest file): each class's flags and baseFlags. */
+export function flagTableOfClasses(
+  commands: Record<string, { flags?: Record<string, FlagDefinition>; baseFlags?: Record<string, FlagDefinition> }>,
+): FlagTable {
+  return flagTableOf(
+    Object.fromEntries(
+      Object.entries(commands).map(([id, command]) => [id, { flags: { ...command.baseFlags, ...command.flags } }]),
+    ),
+  );
 }
