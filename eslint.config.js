@@ -1,5 +1,7 @@
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -18,7 +20,7 @@ export default tseslint.config(
           paths: [
             {
               name: '@kubernetes/client-node',
-              message: 'Only src/lib/cluster/live*.ts load client-node (and only lazily, through live.ts).',
+              message: 'Only src/lib/cluster/live*.ts loads client-node (and only lazily).',
               allowTypeImports: true,
             },
           ],
@@ -29,5 +31,41 @@ export default tseslint.config(
   {
     files: ['src/lib/cluster/live*.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // The engine is pure: it imports only the engine, and types from elsewhere (client-node's object
+    // shapes). No I/O, no flags, no rendering, no library that does any of these.
+    files: ['src/lib/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              // The engine is one flat folder: `../` is outside it.
+              regex: '^\\.\\./',
+              allowTypeImports: true,
+              message: 'src/lib/engine imports nothing outside the engine but types.',
+            },
+            {
+              regex: '^[^.]',
+              allowTypeImports: true,
+              message:
+                'src/lib/engine imports no module but types: no node: I/O, no library (client-node shapes only).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // No import cycles anywhere in the sources: layers depend one way.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      ...importX.flatConfigs.typescript.settings,
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
 );

@@ -7,7 +7,7 @@
  */
 
 /** A flag as its definition (or oclif's manifest of it) says: whether it takes a value, its letter, whether it repeats. */
-export interface FlagDefinition {
+interface FlagDefinition {
   type: string;
   char?: string;
   multiple?: boolean;
@@ -97,7 +97,7 @@ function singleValueFlagAt(token: string, flags: SingleValueFlags): { name: stri
  * Keeps only the last occurrence of each one-value flag of the command (as kubectl does), up to `--`;
  * argv starts with the command id. Flags the command takes repeatedly (allow's `--from`) are left alone.
  */
-export function keepLastValues(argv: readonly string[], table: FlagTable): string[] {
+function keepLastValues(argv: readonly string[], table: FlagTable): string[] {
   const flags = table.singleValue.get(argv[0]);
   if (!flags) return [...argv];
   const spans: { name: string; start: number; width: number }[] = [];

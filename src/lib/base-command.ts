@@ -27,7 +27,7 @@ type SourceFlags = Pick<
  * Where a command's snapshot comes from, opened before the request is completed: it knows the
  * namespace the request runs in (kubectl's Complete step needs it), then loads what the scope asks.
  */
-export interface SnapshotSource {
+interface SnapshotSource {
   /** -n, else the context's namespace (live), else `default`. */
   namespace: string;
   /** Whether the namespace was given with -n. */
@@ -39,7 +39,7 @@ export interface SnapshotSource {
 }
 
 /** An error as the user sees it: the lines for stderr and the exit code. */
-export interface ErrorReport {
+interface ErrorReport {
   exitCode: number;
   lines: string[];
 }

@@ -45,7 +45,7 @@ export interface WriteOutcome {
 }
 
 /** How writePolicies reaches the objects: the live API, or (client dry run offline) the snapshot's policies. */
-export interface WriteTarget {
+interface WriteTarget {
   /** The API; undefined offline (-f), where only --dry-run=client is possible. */
   api?: ClusterApi;
   /** Policies known without the API (the snapshot's), used when api is undefined. */
@@ -54,13 +54,13 @@ export interface WriteTarget {
 }
 
 /** A write that failed; says what was rolled back and what could not be. */
-export class WriteError extends NetpolError {}
+class WriteError extends NetpolError {}
 
 const refOfChange = (change: PolicyChange): PolicyRef =>
   change.action === 'apply' ? refOf(change.policy) : { namespace: change.namespace, name: change.name };
 
 /** Changes checked against what exists, ready to send: from planWrites, for executeWrites. */
-export interface WritePlan {
+interface WritePlan {
   steps: { change: PolicyChange; outcome: WriteOutcome; current?: V1NetworkPolicy }[];
 }
 

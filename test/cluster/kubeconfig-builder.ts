@@ -17,7 +17,7 @@ interface NamedContext {
 }
 
 /** Collects clusters, users and contexts; `write` saves the kubeconfig as YAML. */
-export class KubeconfigBuilder {
+class KubeconfigBuilder {
   private readonly clusters: NamedCluster[] = [];
   private readonly users: NamedUser[] = [];
   private readonly contexts: NamedContext[] = [];

@@ -14,7 +14,7 @@ export interface RunResult {
   stderr: string;
 }
 
-export interface RunOptions {
+interface RunOptions {
   /** Extra environment, on top of the test process's (less NODE_OPTIONS, see childEnv). */
   env?: Record<string, string | undefined>;
   /** Written to the child's stdin, which is otherwise empty (never a TTY). */
@@ -41,7 +41,7 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
 }
 
 /** Runs a program to completion and collects its exit code and output; never throws on exit code. */
-export function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env: childEnv(options.env) });
     const stdout: Buffer[] = [];
@@ -60,7 +60,7 @@ export function run(command: string, args: readonly string[], options: RunOption
   });
 }
 
-export interface KubectlOptions extends RunOptions {
+interface KubectlOptions extends RunOptions {
   /** kubeconfig context; default: the current context (`e2e`, the admin). */
   context?: string;
   /** Resolve with a non-zero result instead of throwing. */
@@ -95,14 +95,14 @@ export async function createNamespace(labels: Record<string, string> = {}): Prom
 /** Logical namespace name in a scenario's YAML -> real namespace in the cluster. */
 export type NamespaceMapping = Record<string, string>;
 
-export interface WorldPod {
+interface WorldPod {
   namespace: string;
   name: string;
   podIP: string;
   hostIP: string;
 }
 
-export interface World {
+interface World {
   namespaces: string[];
   pods: WorldPod[];
   networkPolicies: { namespace: string; name: string }[];

@@ -14,7 +14,7 @@ const alnum = fc.constantFrom(...'abcxyz019'.split(''));
 const middle = fc.constantFrom(...'abz09-_.'.split(''));
 
 /** A valid label name part: alphanumeric at both ends, `-_.` inside, at most 63 characters. */
-export const labelName = fc
+const labelName = fc
   .tuple(alnum, fc.array(middle, { maxLength: 6 }), alnum)
   .map(([a, m, z]) => a + m.join('') + z)
   .chain((long) => fc.constantFrom(long, long[0]));
@@ -29,7 +29,7 @@ export const labelKey = fc.oneof(
 export const labelValue = fc.oneof(labelName, fc.constant(''));
 
 /** A valid LabelSelector requirement. */
-export const requirement: fc.Arbitrary<V1LabelSelectorRequirement> = fc.oneof(
+const requirement: fc.Arbitrary<V1LabelSelectorRequirement> = fc.oneof(
   fc.record({
     key: labelKey,
     operator: fc.constantFrom('In', 'NotIn'),

@@ -48,7 +48,7 @@ export interface FaultRule {
   times?: number;
 }
 
-export interface FaultProxyOptions {
+interface FaultProxyOptions {
   mode: 'http' | 'tcp';
   /** http mode: the upstream URL; tcp mode: host:port taken from it. */
   upstream: string;

@@ -69,7 +69,7 @@ export function classifyExample(command: string, description: string): { kind: E
 }
 
 /** A command class as src/commands exports it. */
-export type CommandModule = { default: Command.Class };
+type CommandModule = { default: Command.Class };
 
 /** The command classes of src/commands, by id (file name), hidden ones included. */
 export async function loadCommands(): Promise<Map<string, Command.Class>> {

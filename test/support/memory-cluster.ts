@@ -18,10 +18,10 @@ import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
 import { ApiError } from '../../src/lib/errors.js';
 
 /** The verbs the API calls use, as RBAC names them. */
-export type Verb = 'list' | 'get' | 'create' | 'update' | 'delete';
+type Verb = 'list' | 'get' | 'create' | 'update' | 'delete';
 
 /** One API call as the memory cluster saw it. */
-export interface ApiCall {
+interface ApiCall {
   verb: Verb;
   resource: 'namespaces' | 'networkpolicies';
   namespace?: string;

@@ -31,7 +31,7 @@ interface RefPod {
 }
 
 /** LabelSelector semantics (metav1.LabelSelector): matchLabels AND every matchExpression. */
-export function selectorMatches(selector: V1LabelSelector, labels: Labels): boolean {
+function selectorMatches(selector: V1LabelSelector, labels: Labels): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (!(key in labels) || labels[key] !== value) return false;
   }

@@ -29,7 +29,7 @@ import type { LoadedSnapshot } from './types.js';
 import { parseYamlDocuments } from './yaml-documents.js';
 
 /** Options of loadManifests. */
-export interface LoadManifestsOptions {
+interface LoadManifestsOptions {
   /** What `-` reads: a string, a stream, or (when absent) process.stdin. */
   stdin?: NodeJS.ReadableStream | string;
   /** Namespace of objects that name none (kubectl's -n, else the context's); default 'default'. */

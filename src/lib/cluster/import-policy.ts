@@ -27,7 +27,7 @@ export class TranslationError extends Error {
 }
 
 /** API versions --import reads. */
-export const IMPORTABLE_VERSIONS = [
+const IMPORTABLE_VERSIONS = [
   'net.alpha.kubernetes.io/v1alpha1',
   'extensions/v1beta1',
   'networking.k8s.io/v1',

@@ -25,7 +25,7 @@ interface MergedConfig {
 }
 
 /** The kubeconfig narrowed to one context, with the context and its cluster as the files wrote them. */
-export interface ResolvedKubeconfig {
+interface ResolvedKubeconfig {
   kubeConfig: KubeConfig;
   contextName: string;
   context: Context;

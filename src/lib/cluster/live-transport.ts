@@ -355,7 +355,7 @@ function collectSecrets(user: User | null): string[] {
 }
 
 /** `list pods in namespace "x"`, `create networkpolicies.networking.k8s.io "n" in namespace "x"`: what failed. */
-export function describeTarget(target: RequestTarget): string {
+function describeTarget(target: RequestTarget): string {
   const resource = qualifiedResource(target.resource, target.group);
   const name = target.name ? ` "${target.name}"` : '';
   const where = target.namespace && target.resource !== 'namespaces' ? ` in namespace "${target.namespace}"` : '';

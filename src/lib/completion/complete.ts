@@ -44,7 +44,7 @@ export interface DataOptions {
 }
 
 /** How to complete. */
-export interface CompleteOptions {
+interface CompleteOptions {
   /** Builds the data source for the flags on the line (-f files, or the cluster of --kubeconfig/--context). */
   data: (options: DataOptions) => CompletionData;
   /**

@@ -33,7 +33,7 @@ function sortedNames(names: Iterable<string>): string[] {
 }
 
 /** Rejects when `promise` has not settled within `ms`; the timer never holds the process. */
-export function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);

@@ -12,7 +12,7 @@ import {
 } from './ports.js';
 
 /** The rules of one direction that admit the other side, each with the ports it admits on the destination. */
-export interface SideAnalysis {
+interface SideAnalysis {
   isolated: boolean;
   selectedBy: PolicyRef[];
   rules: { ref: RuleRef; ports: PortSet }[];
@@ -21,7 +21,7 @@ export interface SideAnalysis {
 }
 
 /** Both directions of traffic from one pod class to another. */
-export interface PairAnalysis {
+interface PairAnalysis {
   ingress: SideAnalysis;
   egress: SideAnalysis;
 }
@@ -65,7 +65,7 @@ export function analysePair(world: World, source: PodClass, destination: PodClas
 }
 
 /** One direction's decision for one port. */
-export function decideSideOnPort(side: SideAnalysis, protocol: Protocol, port: number): DirectionDecision {
+function decideSideOnPort(side: SideAnalysis, protocol: Protocol, port: number): DirectionDecision {
   if (!side.isolated) {
     return { allowed: true, isolated: false, selectedBy: [], allowedBy: [], peerAdmittedBy: [], applies: true };
   }

@@ -50,9 +50,9 @@ export interface NamespaceIsolation {
 }
 
 /** The seed-era per-namespace switch (extensions/v1beta1 era), which current Kubernetes ignores. */
-export const LEGACY_ISOLATION_ANNOTATION = 'net.alpha.kubernetes.io/network-isolation';
+const LEGACY_ISOLATION_ANNOTATION = 'net.alpha.kubernetes.io/network-isolation';
 /** Its successor in Kubernetes 1.3-1.6: `{"ingress": {"isolation": "DefaultDeny"}}`. */
-export const LEGACY_POLICY_ANNOTATION = 'net.beta.kubernetes.io/network-policy';
+const LEGACY_POLICY_ANNOTATION = 'net.beta.kubernetes.io/network-policy';
 
 /** A seed-era isolation annotation on a namespace and what it asked for. */
 export interface LegacyIsolation {
@@ -68,7 +68,7 @@ export interface LegacyIsolation {
  * NetworkPolicySpec.podSelector is a struct, so absent is `{}` too. No selector with a requirement matches
  * every possible pod, even if it matches every pod there is today.
  */
-export function selectsEveryPod(policy: CompiledPolicy): boolean {
+function selectsEveryPod(policy: CompiledPolicy): boolean {
   return policy.podSelector.key === '';
 }
 
@@ -85,7 +85,7 @@ function isDnsOnlyRule(rule: CompiledRule): boolean {
  * the direction (effective policyTypes), selects every pod, and has no rules for it. For egress, rules
  * that admit only port 53 (DNS) still count: what `isolate --egress` writes is isolation with DNS kept.
  */
-export function isDenyAll(policy: CompiledPolicy, direction: Direction): boolean {
+function isDenyAll(policy: CompiledPolicy, direction: Direction): boolean {
   const rules = policy[direction];
   if (rules === undefined || !selectsEveryPod(policy)) return false;
   return rules.length === 0 || (direction === 'egress' && rules.every(isDnsOnlyRule));
@@ -207,7 +207,7 @@ export function findDnsPeer(world: World): DnsPeer {
 }
 
 /** The DNS ports an isolated namespace keeps: 53/UDP and 53/TCP (TCP for large answers and zone transfers). */
-export const DNS_PORTS: V1NetworkPolicyPort[] = [
+const DNS_PORTS: V1NetworkPolicyPort[] = [
   { protocol: 'UDP', port: 53 },
   { protocol: 'TCP', port: 53 },
 ];
@@ -216,7 +216,7 @@ export const DNS_PORTS: V1NetworkPolicyPort[] = [
  * The egress rule to the DNS peer: one peer with namespaceSelector on kubernetes.io/metadata.name (set
  * on every namespace by the API server, so reliable) AND podSelector on the DNS pods' labels, on 53/UDP and 53/TCP.
  */
-export function dnsEgressRule(peer: DnsPeer): V1NetworkPolicyEgressRule {
+function dnsEgressRule(peer: DnsPeer): V1NetworkPolicyEgressRule {
   return {
     to: [
       {
@@ -229,7 +229,7 @@ export function dnsEgressRule(peer: DnsPeer): V1NetworkPolicyEgressRule {
 }
 
 /** What a default-deny policy is made of. */
-export interface DefaultDenySpec {
+interface DefaultDenySpec {
   namespace: string;
   name: string;
   directions: readonly Direction[];

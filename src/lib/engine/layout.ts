@@ -14,7 +14,7 @@ export interface Bits {
   words: Int32Array;
 }
 
-export const EMPTY: Bits = { lo: 0, words: new Int32Array(0) };
+const EMPTY: Bits = { lo: 0, words: new Int32Array(0) };
 
 function popcount32(x: number): number {
   x -= (x >>> 1) & 0x55555555;

@@ -45,7 +45,7 @@ function atomsOf(sets: PortSet[]): Atom[] {
 }
 
 /** The reachability matrix, summarised. */
-export interface ClassMatrix {
+interface ClassMatrix {
   /** Allowed (source pod, target pod) pairs, a pod to itself not counted. */
   pairCount: number;
   /** False when `progress` stopped it early. */
@@ -53,7 +53,7 @@ export interface ClassMatrix {
 }
 
 /** Options of reachabilityMatrix. */
-export interface MatrixOptions {
+interface MatrixOptions {
   /**
    * Receives, per target class, its allowed source classes with their ports (all ports) or `true`
    * (one port). Costs a pass over every class per target: for tests and small worlds.

@@ -29,7 +29,7 @@ export interface AllowSpec {
 }
 
 /** Longest name derived here: a DNS-1123 label (valid for a NetworkPolicy, and for a label value). */
-export const MAX_NAME_LENGTH = 63;
+const MAX_NAME_LENGTH = 63;
 
 /**
  * The NetworkPolicy of an AllowSpec, in client-node's typed shape (`_from` for ingress peers).

@@ -52,7 +52,7 @@ export interface Connection {
 }
 
 /** Addresses outside the cluster that a target admits when a rule (or no isolation) admits everyone. */
-export const ANY_ADDRESS: readonly IpBlock[] = [
+const ANY_ADDRESS: readonly IpBlock[] = [
   { cidr: '0.0.0.0/0', except: [] },
   { cidr: '::/0', except: [] },
 ];
@@ -363,5 +363,4 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
   };
 }
 
-export type { ClassMatrix, MatrixOptions } from './matrix.js';
 export { reachabilityMatrix } from './matrix.js';

@@ -10,7 +10,7 @@ import { formatTable } from './table.js';
 const podText = (pod: PodRef): string => `${pod.namespace}/${pod.name}`;
 
 /** The `kubectl netpol allow` that makes an AllowSpec, ready to paste (FROM before TO, as the sentence goes). */
-export function formatAllowCommand(spec: AllowSpec): string {
+function formatAllowCommand(spec: AllowSpec): string {
   const words = ['kubectl', 'netpol', 'allow'];
   if (spec.direction === 'egress') words.push('--egress');
   words.push('-n', spec.namespace);

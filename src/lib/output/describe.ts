@@ -28,7 +28,7 @@ function namespacesText(selector: V1LabelSelector): string {
 }
 
 /** A peer in words: `pods app=web in tenant-b`, `every pod in namespaces env=prod`, `addresses 10.0.0.0/8 except ...`. */
-export function describePeer(peer: V1NetworkPolicyPeer, policyNamespace: string): string {
+function describePeer(peer: V1NetworkPolicyPeer, policyNamespace: string): string {
   if (peer.ipBlock) {
     const except = peer.ipBlock.except ?? [];
     return `addresses ${peer.ipBlock.cidr}${except.length ? ` except ${except.join(', ')}` : ''}`;

@@ -26,7 +26,7 @@ export function isGraphFormat(format: string): format is GraphFormat {
 }
 
 /** A node: a workload or bare pod inside its namespace, or an address block outside the cluster. */
-export interface GraphNode {
+interface GraphNode {
   /** `ns/kind/name`, `ns/name` (bare pod) or `ip:CIDR` — the same keys as the table's rows. */
   id: string;
   /** Undefined for address blocks. */
@@ -40,7 +40,7 @@ export interface GraphNode {
 }
 
 /** An edge: sources of one node reaching targets of another, on these ports. */
-export interface GraphEdge {
+interface GraphEdge {
   from: string;
   to: string;
   isDenied: boolean;
@@ -51,7 +51,7 @@ export interface GraphEdge {
 }
 
 /** What the pictures draw. */
-export interface ReachGraph {
+interface ReachGraph {
   nodes: GraphNode[];
   edges: GraphEdge[];
   /** Whether denied edges are drawn (--explain, or a --from question): adds a legend. */

@@ -3,7 +3,7 @@ import type { IpBlock, PolicyRef, RuleRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
 
 /** A workload, or a bare pod (kind `Pod`), in its namespace. */
-export interface NamespacedWorkload {
+interface NamespacedWorkload {
   namespace: string;
   kind: string;
   name: string;

@@ -23,7 +23,7 @@ export interface Progress {
 }
 
 /** When to draw: after `delayMs` (default 500), every `intervalMs` (default 100). */
-export interface ProgressOptions {
+interface ProgressOptions {
   delayMs?: number;
   intervalMs?: number;
   env?: NodeJS.ProcessEnv;
@@ -36,7 +36,7 @@ const ERASE = '\r\u001b[2K';
 const NO_PROGRESS: Progress = { isActive: false, onListPage: () => {}, done: () => {} };
 
 /** Whether a progress line may be drawn on the stream. */
-export function isProgressEnabled(stream: ProgressStream, env: NodeJS.ProcessEnv = process.env): boolean {
+function isProgressEnabled(stream: ProgressStream, env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 

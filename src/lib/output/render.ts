@@ -18,7 +18,7 @@ export function isColorEnabled(stream: { isTTY?: boolean }, env: NodeJS.ProcessE
 }
 
 /** ANSI styles used by the renderers. */
-export type Color = 'red' | 'green' | 'yellow' | 'bold';
+type Color = 'red' | 'green' | 'yellow' | 'bold';
 
 const ANSI: Record<Color, [number, number]> = { red: [31, 39], green: [32, 39], yellow: [33, 39], bold: [1, 22] };
 

@@ -28,7 +28,7 @@ const NO_BORDERS = {
 const LINES_PER_TABLE = 100;
 
 /** How to draw one table. */
-export interface TableOptions {
+interface TableOptions {
   /** Leave out the header row (`--no-headers`). */
   noHeaders?: boolean;
   /** Styles a cell's text before it is measured (ANSI codes take no width); used for colour on a TTY. */

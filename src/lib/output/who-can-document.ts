@@ -22,17 +22,17 @@ function isAllPorts(ports: PortSet): boolean {
 }
 
 /** A peer in the document: a pod, or an address block. */
-export type PeerDocument = { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
+type PeerDocument = { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
 
 /** A port range in the document; endPort only for ranges. */
-export interface PortDocument {
+interface PortDocument {
   protocol: Protocol;
   port: number;
   endPort?: number;
 }
 
 /** Why one direction denied a connection, as data. */
-export interface ReasonDocument {
+interface ReasonDocument {
   direction: 'ingress' | 'egress';
   code: string;
   /** Policies that isolate the subject in this direction, `namespace/name`. */
@@ -42,7 +42,7 @@ export interface ReasonDocument {
 }
 
 /** One connection in the document. */
-export interface ConnectionDocument {
+interface ConnectionDocument {
   from: PeerDocument;
   to: { namespace: string; pod: string };
   port?: number;
@@ -61,7 +61,7 @@ export interface ConnectionDocument {
 }
 
 /** The JSON/YAML document of who-can (documented in docs/output.md). */
-export interface WhoCanDocument {
+interface WhoCanDocument {
   allowed?: boolean;
   connections: ConnectionDocument[];
   denied?: ConnectionDocument[];

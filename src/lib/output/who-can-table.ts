@@ -14,7 +14,7 @@ import { paint } from './render.js';
 import { formatTable } from './table.js';
 
 /** How to draw the table. */
-export interface WhoCanTableOptions {
+interface WhoCanTableOptions {
   wide?: boolean;
   explain?: boolean;
   noHeaders?: boolean;

@@ -5,7 +5,7 @@ import type { DryRunMode, WriteOutputFormat } from '../write-flags.js';
 import { renderDocument } from './render.js';
 
 /** The resource as kubectl names it in its output lines. */
-export const POLICY_RESOURCE = 'networkpolicy.networking.k8s.io';
+const POLICY_RESOURCE = 'networkpolicy.networking.k8s.io';
 
 /** The dry-run suffix kubectl prints: ` (dry run)` for client, ` (server dry run)` for server. */
 function dryRunSuffix(dryRun: DryRunMode): string {

@@ -13,7 +13,7 @@ import type { Choice, PromptFunctions } from './types.js';
 import { parsePeer, parsePort, parseSubject } from '../peer-syntax.js';
 
 /** What the flags already say; undefined or empty means "ask". */
-export interface AllowPromptInput {
+interface AllowPromptInput {
   /** The world the choices come from (labels and ports the pods really carry). */
   world: World;
   direction: Direction;
@@ -50,7 +50,7 @@ function podsIn(world: World, namespace: string): V1Pod[] {
 }
 
 /** Selector choices from the labels pods really carry: each label, each whole label set, with pod counts. */
-export function labelChoices(pods: V1Pod[]): Choice<string>[] {
+function labelChoices(pods: V1Pod[]): Choice<string>[] {
   const counts = new Map<string, number>();
   for (const pod of pods) {
     const labels = Object.entries(pod.metadata?.labels ?? {})
@@ -69,7 +69,7 @@ export function labelChoices(pods: V1Pod[]): Choice<string>[] {
 }
 
 /** Ports the given pods' containers declare: numbers and names, each with its protocol. */
-export function portChoices(pods: V1Pod[]): Choice<string>[] {
+function portChoices(pods: V1Pod[]): Choice<string>[] {
   const seen = new Map<string, string>();
   for (const pod of pods) {
     for (const c of pod.spec?.containers ?? []) {

@@ -48,7 +48,7 @@ export interface AllowOptions {
 }
 
 /** The flag names of each side, by direction: the subject's and the peers'. */
-export function sideFlags(direction: Direction): { subject: '--to' | '--from'; peer: '--to' | '--from' } {
+function sideFlags(direction: Direction): { subject: '--to' | '--from'; peer: '--to' | '--from' } {
   return direction === 'ingress' ? { subject: '--to', peer: '--from' } : { subject: '--from', peer: '--to' };
 }
 

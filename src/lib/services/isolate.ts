@@ -58,7 +58,7 @@ export interface IsolateResult {
 }
 
 /** A plan ready to write: the result so far and the changes that carry it out. */
-export interface IsolatePlan {
+interface IsolatePlan {
   result: IsolateResult;
   changes: PolicyChange[];
 }

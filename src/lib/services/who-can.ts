@@ -29,7 +29,7 @@ export interface WhoCanOptions {
 }
 
 /** The request with its namespace resolved: what the scope and the answer are computed from. */
-export interface WhoCanRequest extends Omit<WhoCanOptions, 'target' | 'from'> {
+interface WhoCanRequest extends Omit<WhoCanOptions, 'target' | 'from'> {
   /** -n, else the context's namespace (live), else `default`. */
   namespace: string;
   target?: NamedTargetSpec;
