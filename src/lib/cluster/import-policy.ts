@@ -27,11 +27,7 @@ export class TranslationError extends Error {
 }
 
 /** API versions --import reads. */
-const IMPORTABLE_VERSIONS = [
-  'net.alpha.kubernetes.io/v1alpha1',
-  'extensions/v1beta1',
-  'networking.k8s.io/v1',
-] as const;
+const IMPORTABLE_VERSIONS = ['net.alpha.kubernetes.io/v1alpha1', 'extensions/v1beta1', 'networking.k8s.io/v1'] as const;
 
 /** Metadata fields the API server sets; an import leaves them out. */
 const SERVER_METADATA = new Set([
