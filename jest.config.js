@@ -1,5 +1,7 @@
-/** Two tiers: `unit` (engine, loaders, commands; fast, no cluster) and `e2e` (the built CLI
- * against a real kube-apiserver started by test/e2e/global-setup). */
+/** Three tiers: `unit` (engine, loaders, commands; fast, runs in any clone once built), `integration`
+ * (the built CLI with outside programs: packaging into an npm tarball, a standalone executable and a
+ * krew release, completion in real shells under tmux, the shared conformance checker in python)
+ * and `e2e` (the built CLI against a real kube-apiserver started by test/e2e/global-setup). */
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
@@ -13,7 +15,12 @@ export default {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/test/e2e/'],
+      testPathIgnorePatterns: ['/test/integration/', '/test/e2e/'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
     {
       ...common,

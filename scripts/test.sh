@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: build (with the oclif manifest), types, lint, then jest's unit and e2e tiers
+# The whole test suite: build (with the oclif manifest), types, lint, then jest's unit, integration and e2e tiers
 # (the e2e tier builds or reuses a real kube-apiserver + etcd and starts them on loopback).
 # JEST_JSON=FILE writes jest's --json results there; STEPS_FILE=FILE records each non-jest step.
-# TEST_TIERS=unit skips the e2e tier (for quick local runs).
+# TEST_TIERS=unit runs the unit tier alone (for quick local runs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 steps_file=${STEPS_FILE:-/dev/null}
@@ -28,7 +28,7 @@ step eslint npx eslint .
 step prettier npx prettier --check --log-level warn .
 
 projects=(--selectProjects unit)
-[ "${TEST_TIERS:-all}" = unit ] || projects=(--selectProjects unit e2e)
+[ "${TEST_TIERS:-all}" = unit ] || projects=(--selectProjects unit integration e2e)
 json=()
 [ -n "${JEST_JSON:-}" ] && json=(--json "--outputFile=$JEST_JSON")
 echo "==> jest ${projects[*]}"

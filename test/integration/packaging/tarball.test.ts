@@ -11,13 +11,13 @@ import { delimiter, dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import WhoCan from '../../src/commands/who-can.js';
-import { ROOT, runCommand } from '../commands/run-command.js';
+import WhoCan from '../../../src/commands/who-can.js';
+import { ROOT, runCommand } from '../../commands/run-command.js';
 import { inheritedEnv, runProgram } from './run-program.js';
 import type { ProgramResult } from './run-program.js';
 
 const hasNpm = spawnSync('npm', ['--version'], { encoding: 'utf8' }).status === 0;
-if (!hasNpm) console.warn('test/packaging/tarball.test.ts skipped: npm is not on PATH');
+if (!hasNpm) console.warn('test/integration/packaging/tarball.test.ts skipped: npm is not on PATH');
 const describeWithNpm = hasNpm ? describe : describe.skip;
 
 const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };

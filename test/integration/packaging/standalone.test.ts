@@ -25,10 +25,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Command } from '@oclif/core';
 import { parse } from 'yaml';
 
-import WhoCan from '../../src/commands/who-can.js';
-import { ok, readRecorded, startFakeApiServer } from '../cluster/fake-api-server.js';
-import { buildKubeconfig } from '../cluster/kubeconfig-builder.js';
-import { ROOT, runCommand } from '../commands/run-command.js';
+import WhoCan from '../../../src/commands/who-can.js';
+import { ok, readRecorded, startFakeApiServer } from '../../cluster/fake-api-server.js';
+import { buildKubeconfig } from '../../cluster/kubeconfig-builder.js';
+import { ROOT, runCommand } from '../../commands/run-command.js';
 import { inheritedEnv, runProgram } from './run-program.js';
 import type { ProgramResult } from './run-program.js';
 
@@ -44,7 +44,7 @@ const commandIds = readdirSync(join(ROOT, 'src', 'commands'))
 async function visibleCommandIds(): Promise<string[]> {
   const visible: string[] = [];
   for (const id of commandIds) {
-    const { default: command } = (await import(`../../src/commands/${id}.js`)) as { default: Command.Class };
+    const { default: command } = (await import(`../../../src/commands/${id}.js`)) as { default: Command.Class };
     if (!command.hidden) visible.push(id);
   }
   return visible;

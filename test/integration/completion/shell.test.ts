@@ -12,9 +12,9 @@ import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 
-import { ok, startFakeApiServer, type FakeApiServer } from '../cluster/fake-api-server.js';
-import { buildKubeconfig } from '../cluster/kubeconfig-builder.js';
-import { ROOT } from '../commands/run-command.js';
+import { ok, startFakeApiServer, type FakeApiServer } from '../../cluster/fake-api-server.js';
+import { buildKubeconfig } from '../../cluster/kubeconfig-builder.js';
+import { ROOT } from '../../commands/run-command.js';
 
 const TIMEOUT = 900_000;
 let dir: string;
