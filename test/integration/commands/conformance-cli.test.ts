@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const CHECK = resolve(process.cwd(), '../shared/conformance/check.py');
+import { sharedPath } from '../../support/shared.js';
+
+const CHECK = sharedPath('conformance', 'check.py');
 
 describe('../shared/conformance/check.py through the CLI', () => {
   test('every case passes', () => {
