@@ -10,6 +10,7 @@ const common = {
 };
 
 export default {
+  testResultsProcessor: '<rootDir>/test/support/results-processor.js',
   projects: [
     {
       ...common,
