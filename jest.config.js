@@ -1,5 +1,8 @@
-/** Two tiers: `unit` (engine, loaders, commands; fast, no cluster) and `e2e` (the built CLI
- * against a real kube-apiserver started by test/e2e/global-setup). */
+/** Three tiers: `unit` (engine, loaders, commands; fast, runs in any clone once built), `integration`
+ * (the built CLI with outside programs: packaging into an npm tarball, a standalone executable and a
+ * krew release, completion in real shells under tmux, the shared conformance checker in python)
+ * and `e2e` (the built CLI against a real kube-apiserver started by test/e2e/global-setup).
+ * ts-jest only transpiles (tsconfig.json has isolatedModules): `tsc --noEmit` checks the types. */
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
@@ -8,12 +11,18 @@ const common = {
 };
 
 export default {
+  testResultsProcessor: '<rootDir>/test/support/results-processor.js',
   projects: [
     {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/test/e2e/'],
+      testPathIgnorePatterns: ['/test/integration/', '/test/e2e/'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
     {
       ...common,

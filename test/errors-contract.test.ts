@@ -25,6 +25,7 @@ import type { RunOutput } from './commands/run-command.js';
 import { startFaultProxy } from './support/fault-proxy.js';
 import type { Fault, FaultProxy } from './support/fault-proxy.js';
 import { MemoryCluster } from './support/memory-cluster.js';
+import { requirePrograms } from './support/programs.js';
 
 let dir: string;
 let server: FakeApiServer | undefined;
@@ -215,7 +216,7 @@ describe('docs/errors.md', () => {
     expect(run.stderr).not.toContain('secret-output-xyz');
   });
 
-  it('14. TLS error: exit 1, naming --insecure-skip-tls-verify', async () => {
+  requirePrograms('openssl').test('14. TLS error: exit 1, naming --insecure-skip-tls-verify', async () => {
     const key = join(dir, 'k.pem');
     const crt = join(dir, 'c.pem');
     const made = spawnSync('openssl', [

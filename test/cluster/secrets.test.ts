@@ -20,6 +20,7 @@ import { connectLive } from '../../src/lib/cluster/live.js';
 import { runCommand } from '../commands/run-command.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import type { FaultProxy } from '../support/fault-proxy.js';
+import { requirePrograms } from '../support/programs.js';
 import { ok, startFakeApiServer } from './fake-api-server.js';
 import type { FakeApiServer, Reply } from './fake-api-server.js';
 
@@ -233,7 +234,8 @@ describe('secrets never appear in stdout or stderr', () => {
   }, 60_000);
 });
 
-describe('exec credential plugins, in-cluster config and TLS', () => {
+// The TLS server's certificate is made by openssl (.ci/run installs it).
+requirePrograms('openssl').describe('exec credential plugins, in-cluster config and TLS', () => {
   let cert: { key: string; cert: string } | undefined;
   let tls: Server | undefined;
   const seen: (string | undefined)[] = [];

@@ -18,9 +18,10 @@ import {
   type NamespaceMapping,
   type RunResult,
 } from './helpers.js';
+import { sharedPath } from '../support/shared.js';
 
 const TIMEOUT = 120_000;
-const CONFORMANCE = join(repoRoot, '..', 'shared', 'conformance');
+const CONFORMANCE = sharedPath('conformance');
 
 interface Connection {
   from: { namespace?: string; pod?: string; ipBlock?: unknown };

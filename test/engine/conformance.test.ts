@@ -1,12 +1,13 @@
 /** The shared reachability cases (translated from the upstream e2e suite), as table-driven engine tests. */
 import { describe, expect, test } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
 import { whoCanPairs } from '../support/pairs.js';
+import { sharedPath } from '../support/shared.js';
 
 interface CaseFile {
   name: string;
@@ -22,7 +23,7 @@ interface CaseFile {
   expect: { port: number; protocol: Protocol; allowed: [string, string][] }[];
 }
 
-const CASES_DIR = resolve(process.cwd(), '../shared/conformance/cases');
+const CASES_DIR = sharedPath('conformance', 'cases');
 
 /** Builds the snapshot a case describes, as the API objects a cluster would hold. */
 export function snapshotOfCase(c: CaseFile): ClusterSnapshot {

@@ -1,12 +1,15 @@
 /** The shared conformance checker, run against the built CLI (`who-can -A --port P/PROTO -o json` per case). */
-import { describe, expect, test } from '@jest/globals';
+import { expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const CHECK = resolve(process.cwd(), '../shared/conformance/check.py');
+import { requirePrograms } from '../../support/programs.js';
+import { sharedPath } from '../../support/shared.js';
 
-describe('../shared/conformance/check.py through the CLI', () => {
+const CHECK = sharedPath('conformance', 'check.py');
+
+requirePrograms('python3').describe('../shared/conformance/check.py through the CLI', () => {
   test('every case passes', () => {
     expect(existsSync(CHECK)).toBe(true);
     const run = spawnSync('python3', [CHECK, '--jobs', '2', '-q'], {

@@ -1,7 +1,8 @@
 /**
  * Completion in a real shell: bash under tmux with `kubectl-netpol completion bash` sourced, keys
  * typed and the screen read, as a person would. Names come from -f manifests, or from a fake API
- * server behind a kubeconfig. Needs the built CLI (`npm run build`), bash and tmux; no cluster.
+ * server behind a kubeconfig. Needs the built CLI (`npm run build`), bash, zsh and tmux (.ci/run
+ * installs them; elsewhere a missing one skips its part, saying so); no cluster.
  * (`kubectl netpol <TAB>`, through kubectl and bin/kubectl_complete-netpol, is in test/e2e/completion.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
@@ -10,11 +11,12 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
 
-import { ok, startFakeApiServer, type FakeApiServer } from '../cluster/fake-api-server.js';
-import { buildKubeconfig } from '../cluster/kubeconfig-builder.js';
-import { ROOT } from '../commands/run-command.js';
+import { ok, startFakeApiServer, type FakeApiServer } from '../../cluster/fake-api-server.js';
+import { buildKubeconfig } from '../../cluster/kubeconfig-builder.js';
+import { ROOT } from '../../commands/run-command.js';
+import { requirePrograms } from '../../support/programs.js';
 
 const TIMEOUT = 900_000;
 let dir: string;
@@ -128,16 +130,7 @@ afterEach(() => {
   session = undefined;
 });
 
-function hasProgram(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-describe('bash completion of kubectl-netpol', () => {
+requirePrograms('tmux', 'bash').describe('bash completion of kubectl-netpol', () => {
   beforeEach(() => startShell('bash --norc --noprofile'), TIMEOUT);
 
   test(
@@ -199,8 +192,7 @@ describe('bash completion of kubectl-netpol', () => {
   );
 });
 
-// zsh is installed by .ci/run; without it (a bare dev machine) this part cannot run.
-(hasProgram('zsh') ? describe : describe.skip)('zsh completion of kubectl-netpol', () => {
+requirePrograms('tmux', 'zsh').describe('zsh completion of kubectl-netpol', () => {
   beforeEach(() => startShell('zsh -f'), TIMEOUT);
 
   test(
