@@ -180,7 +180,7 @@ export default class Allow extends BaseCommand {
   private show(policy: V1NetworkPolicy, meaning: string[], preview: PolicyPreview, interactive: boolean): void {
     const yaml = interactive ? renderDocument(toManifest(policy), 'yaml') + '\n' : '';
     const table = formatChangeTable(preview) || 'No connection between pods changes.\n';
-    process.stderr.write(yaml + meaning.join('\n') + '\n' + table);
+    this.report(yaml + meaning.join('\n') + '\n' + table);
     this.warnAll(preview.findings.map(formatFinding));
   }
 

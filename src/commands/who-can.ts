@@ -69,13 +69,13 @@ export default class WhoCan extends BaseCommand {
       description:
         'only this source ([NAMESPACE/]KIND/NAME or NAME, in the target namespace unless given): answers yes or no, exit status 0 or 1',
     }),
-    output: Flags.string({
+    output: Flags.option({
       char: 'o',
       default: 'table',
       description:
         'Output format. One of: (table, wide, json, yaml, dot, mermaid); dot and mermaid draw the paths around the targets.',
-      options: [...OUTPUT_FORMATS, ...GRAPH_FORMATS],
-    }),
+      options: [...OUTPUT_FORMATS, ...GRAPH_FORMATS] as const,
+    })(),
     port: Flags.string({
       description:
         'only this port: PORT[/PROTOCOL], a number or a port name, protocol TCP (default), UDP or SCTP; with service/NAME, a port of the Service',
@@ -119,7 +119,7 @@ interface WhoCanView {
 }
 
 function viewOf(flags: WhoCanFlags): WhoCanView {
-  return { format: flags.output as OutputFormat | GraphFormat, noHeaders: flags['no-headers'], quiet: flags.quiet };
+  return { format: flags.output, noHeaders: flags['no-headers'], quiet: flags.quiet };
 }
 
 /** Every value the flags give, parsed once and checked before anything is loaded: usage errors never wait for the cluster. */

@@ -13,9 +13,9 @@ import { startProgress, type Progress } from './output/progress.js';
 import { isColorEnabled, OUTPUT_FORMATS, paint } from './output/render.js';
 import type { PromptFunctions } from './prompts/types.js';
 
-/** The flags a command parses, typed from its definitions (its own and the shared ones). */
+/** The flags a command parses, typed from its definitions: its own, and the shared ones it does not redefine. */
 export type FlagsOf<T extends { flags: Interfaces.FlagInput; baseFlags: Interfaces.FlagInput }> =
-  Interfaces.InferredFlags<T['baseFlags'] & T['flags']>;
+  Interfaces.InferredFlags<Omit<T['baseFlags'], keyof T['flags']> & T['flags']>;
 
 /** The shared flags that say where the snapshot comes from. */
 type SourceFlags = Pick<

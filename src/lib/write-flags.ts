@@ -18,12 +18,12 @@ export type WriteOutputFormat = (typeof WRITE_OUTPUT_FORMATS)[number];
 
 /** The flags of every mutating command, with kubectl's names and wording. `output` replaces the base -o. */
 export const writeFlags = {
-  'dry-run': Flags.string({
+  'dry-run': Flags.option({
     default: 'none',
     description:
       'Must be "none", "server", or "client". If client strategy, only print the object that would be sent, without sending it. If server strategy, submit server-side request without persisting the resource.',
-    options: [...DRY_RUN_MODES],
-  }),
+    options: DRY_RUN_MODES,
+  })(),
   'field-manager': Flags.string({
     default: MANAGED_BY_VALUE,
     description: 'Name of the manager used to track field ownership.',
@@ -58,9 +58,10 @@ export function parseWriteFlags(flags: Interfaces.InferredFlags<typeof writeFlag
     throw new UsageError('--field-manager must not be empty', `the default is ${MANAGED_BY_VALUE}`);
   }
   return {
-    dryRun: flags['dry-run'] as DryRunMode,
+    dryRun: flags['dry-run'],
     fieldManager: flags['field-manager'],
-    output: flags.output as WriteOutputFormat | undefined,
+    // isolate's -o also takes `table` (for --status), which it checks itself: no object is printed then.
+    output: WRITE_OUTPUT_FORMATS.find((format) => format === flags.output),
     overwrite: flags.overwrite,
     yes: flags.yes,
   };
