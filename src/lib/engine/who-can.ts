@@ -1,9 +1,8 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
-import type { PodClass, PodInfo, World } from './world.js';
-import { keyOf } from './model.js';
-import { portsOfRule } from './peers.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import { allowedSourceClasses } from './matrix.js';
+import { keyOf } from './model.js';
+import { portsOfRule } from './peers.js';
 import type {
   Decision,
   DirectionDecision,
@@ -24,6 +23,7 @@ import {
   resolveNamedPort,
   unionPortSets,
 } from './ports.js';
+import type { PodClass, PodInfo, World } from './world.js';
 
 /** What to ask: destinations, optionally narrowed sources, optionally one port. */
 export interface WhoCanQuery {
