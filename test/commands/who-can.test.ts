@@ -36,7 +36,7 @@ describe('who-can on the seed world', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe('');
     expect(pairs(run.result)).toEqual(['tenant-a/frontend -> tenant-a/backend']);
-    expect(run.result?.answer.groups[0].decision.ingress.allowedBy).toEqual([
+    expect(run.result!.answer.decide(run.result!.answer.groups[0]).ingress.allowedBy).toEqual([
       { policy: { namespace: 'tenant-a', name: 'pol1' }, direction: 'ingress', index: 0 },
     ]);
     expectGolden(run.stdout, 'seed-backend-port.txt');

@@ -7,7 +7,7 @@ import { formatIpBlock } from '../../src/lib/output/names.js';
 import { portSetDocument, toWhoCanDocument } from '../../src/lib/output/who-can-document.js';
 import { formatWhoCanTable } from '../../src/lib/output/who-can-table.js';
 import type { WhoCanReport } from '../../src/lib/services/who-can.js';
-import { groupsOfPairs } from '../support/pairs.js';
+import { resultOfPairs } from '../support/pairs.js';
 
 const EMPTY: PortSet = { TCP: [], UDP: [], SCTP: [] };
 const ALL: PortSet = { TCP: [{ from: 1, to: 65535 }], UDP: [{ from: 1, to: 65535 }], SCTP: [{ from: 1, to: 65535 }] };
@@ -54,13 +54,10 @@ function replicaReport(): WhoCanReport {
     }
   }
   return {
-    answer: {
-      targets: ['api-1', 'api-2', 'api-3'].map((name) => ({ namespace: 'x', name })),
-      groups: groupsOfPairs(connections),
-      deniedGroups: [],
-      external: [],
-      warnings: [],
-    },
+    answer: resultOfPairs(
+      ['api-1', 'api-2', 'api-3'].map((name) => ({ namespace: 'x', name })),
+      connections,
+    ),
     warnings: [],
     workloads,
   };
@@ -123,9 +120,10 @@ describe('formatWhoCanTable', () => {
   it('folds replicas that reach each other into one row, from the groups, never counting a pod as its own source', () => {
     const web = ['web-0', 'web-1', 'web-2'].map((name) => ({ namespace: 'y', name }));
     const workloads = new Map(web.map((pod) => [`y/${pod.name}`, { kind: 'Deployment', name: 'web' }]));
-    const group = { targets: web, sources: web, port: 80, protocol: 'TCP' as const, decision: ISOLATED };
+    const group = { targets: web, sources: web, port: 80, protocol: 'TCP' as const, decisionId: 0 };
+    const decide = () => ISOLATED;
     const report: WhoCanReport = {
-      answer: { targets: web, groups: [group], deniedGroups: [], external: [], warnings: [] },
+      answer: { targets: web, groups: [group], deniedGroups: [], external: [], warnings: [], decide },
       warnings: [],
       workloads,
     };

@@ -1,5 +1,6 @@
 /** An engine answer with its pairs listed, for tests that assert on pairs (small worlds only). */
 import type { World } from '../../src/lib/engine/world.js';
+import type { Decision, PodRef } from '../../src/lib/engine/model.js';
 import {
   connectionsOf,
   whoCan,
@@ -22,22 +23,39 @@ export function whoCanPairs(
   };
 }
 
-/** One group per pod pair (external address blocks dropped): the finest grouping an answer can have. */
-export function groupsOfPairs(connections: Iterable<Connection>): ConnectionGroup[] {
-  const groups: ConnectionGroup[] = [];
-  for (const c of connections) {
-    if (!('pod' in c.from)) continue;
-    const { from, to, ...rest } = c;
-    groups.push({ ...rest, targets: [to], sources: [from.pod] });
-  }
-  return groups;
+/**
+ * An answer with one group per pod pair (address blocks dropped from the pairs): the finest grouping an
+ * answer can have. Each group decides as its pair says.
+ */
+export function resultOfPairs(
+  targets: PodRef[],
+  allowed: Iterable<Connection>,
+  denied: Iterable<Connection> = [],
+  external: Connection[] = [],
+): WhoCanResult {
+  const decisions: Decision[] = [];
+  const groupsOf = (connections: Iterable<Connection>): ConnectionGroup[] => {
+    const groups: ConnectionGroup[] = [];
+    for (const c of connections) {
+      if (!('pod' in c.from)) continue;
+      const { from, to, decision, ...rest } = c;
+      groups.push({ ...rest, targets: [to], sources: [from.pod], decisionId: decisions.length });
+      decisions.push(decision);
+    }
+    return groups;
+  };
+  const groups = groupsOf(allowed);
+  const deniedGroups = groupsOf(denied);
+  return { targets, groups, deniedGroups, external, warnings: [], decide: (group) => decisions[group.decisionId] };
 }
 
 /** The same answer with every group split into its pairs: views must draw it the same. */
 export function splitIntoPairs(result: WhoCanResult): WhoCanResult {
-  return {
-    ...result,
-    groups: groupsOfPairs(connectionsOf(result, 'allowed')),
-    deniedGroups: groupsOfPairs(connectionsOf(result, 'denied')),
-  };
+  const pairs = resultOfPairs(
+    result.targets,
+    connectionsOf(result, 'allowed'),
+    connectionsOf(result, 'denied'),
+    result.external,
+  );
+  return { ...pairs, warnings: result.warnings };
 }

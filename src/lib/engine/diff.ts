@@ -6,7 +6,7 @@ import type { ClusterSnapshot, PodRef, PolicyRef, PortSet } from './model.js';
 import { keyOf, refOf } from './model.js';
 import { workloadOf } from './targets.js';
 import { emptyPortSet, isEmptyPortSet, subtractPortSets } from './ports.js';
-import { connectionsOf, whoCan } from './who-can.js';
+import { pairsOf, whoCan } from './who-can.js';
 
 /** One pod pair whose allowed ports differ between two worlds. */
 export interface ReachabilityChange {
@@ -33,9 +33,9 @@ function allowedPorts(
 ): Map<string, { from: PodRef; to: PodRef; ports: PortSet }> {
   const out = new Map<string, { from: PodRef; to: PodRef; ports: PortSet }>();
   if (targets.length === 0 || sources.length === 0) return out;
-  for (const c of connectionsOf(whoCan(world, { targets, sources }), 'allowed')) {
-    if (!('pod' in c.from) || !c.ports) continue;
-    out.set(`${keyOf(c.from.pod)} ${keyOf(c.to)}`, { from: c.from.pod, to: c.to, ports: c.ports });
+  // Only the ports are compared: no decision is computed.
+  for (const { from, to, group } of pairsOf(whoCan(world, { targets, sources }), 'allowed')) {
+    if (group.ports) out.set(`${keyOf(from)} ${keyOf(to)}`, { from, to, ports: group.ports });
   }
   return out;
 }

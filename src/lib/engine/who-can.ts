@@ -131,13 +131,16 @@ export interface ConnectionGroup {
   portName?: string;
   /** Without a port query: the ports allowed. */
   ports?: PortSet;
-  decision: Decision;
+  /** Which decision of its result the group's pairs share: what `decide` looks up (a copy of the group keeps it). */
+  decisionId: number;
 }
 
 /**
- * The answer, as plain data: the target pods found, the pod sources as groups (each one engine answer
- * for many pod pairs), the address blocks per target, and warnings. Pairs are never listed here:
- * `connectionsOf` expands them one by one when a caller needs them.
+ * The answer, as data: the target pods found, the pod sources as groups (each one engine answer for
+ * many pod pairs), the address blocks per target, and warnings. Two things are computed only when
+ * asked, explicitly: the pairs (`connectionsOf` walks them one by one) and a group's decision
+ * (`decide`; a target may have tens of thousands of source groups, and a caller that counts or lists
+ * never reads why).
  */
 export interface WhoCanResult {
   /** The target pods found, in query order. */
@@ -149,12 +152,30 @@ export interface WhoCanResult {
   /** Address blocks that reach the targets, in target order. */
   external: Connection[];
   warnings: Warning[];
+  /** The decision a group's pairs share, with the policies and rules responsible (computed on the first call, then kept). */
+  decide(group: ConnectionGroup): Decision;
+}
+
+/** A pod pair of an answer and the group it belongs to (whose ports and decision it shares). */
+interface GroupPair {
+  from: PodRef;
+  to: PodRef;
+  group: ConnectionGroup;
 }
 
 /**
- * The connections of an answer, one (source, target) pair at a time, in a stable order: per target
- * (in the order of `targets`), its pod sources group by group, then (allowed only) its address
- * blocks. Never a pod to itself.
+ * The pod pairs of an answer, one at a time, in a stable order: per target (in the order of
+ * `targets`), its sources group by group. Never a pod to itself. Nothing is decided here.
+ */
+export function* pairsOf(result: WhoCanResult, which: 'allowed' | 'denied'): Generator<GroupPair> {
+  const byTarget = sharesByTarget(which === 'allowed' ? result.groups : result.deniedGroups);
+  for (const target of uniqueTargets(result)) yield* pairsOfTarget(byTarget, target);
+}
+
+/**
+ * The connections of an answer, one (source, target) pair at a time, with their decisions: per target
+ * (in the order of `targets`), its pod sources group by group (as pairsOf), then, when allowed, its
+ * address blocks.
  */
 export function* connectionsOf(result: WhoCanResult, which: 'allowed' | 'denied'): Generator<Connection> {
   const byTarget = sharesByTarget(which === 'allowed' ? result.groups : result.deniedGroups);
@@ -167,25 +188,36 @@ export function* connectionsOf(result: WhoCanResult, which: 'allowed' | 'denied'
       else externalOf.set(key, [connection]);
     }
   }
+  for (const target of uniqueTargets(result)) {
+    for (const { from, to, group } of pairsOfTarget(byTarget, target)) yield connectionOf(result, group, from, to);
+    yield* externalOf.get(keyOf(target)) ?? [];
+  }
+}
+
+/** The targets of an answer, each once, in order. */
+function* uniqueTargets(result: WhoCanResult): Generator<PodRef> {
   const seen = new Set<string>();
   for (const target of result.targets) {
     const key = keyOf(target);
     if (seen.has(key)) continue;
     seen.add(key);
-    for (const share of byTarget.get(key) ?? []) {
-      for (const group of share.groups) {
-        for (const from of group.sources) {
-          if (from.namespace !== target.namespace || from.name !== target.name) yield connectionOf(group, from, target);
-        }
+    yield target;
+  }
+}
+
+function* pairsOfTarget(byTarget: Map<string, TargetShare[]>, target: PodRef): Generator<GroupPair> {
+  for (const share of byTarget.get(keyOf(target)) ?? []) {
+    for (const group of share.groups) {
+      for (const from of group.sources) {
+        if (from.namespace !== target.namespace || from.name !== target.name) yield { from, to: target, group };
       }
     }
-    yield* externalOf.get(key) ?? [];
   }
 }
 
 /** One pair of a group, standing for all of them (they share the answer). */
-export function connectionOf(group: ConnectionGroup, from: PodRef, to: PodRef): Connection {
-  const connection: Connection = { from: { pod: from }, to, decision: group.decision };
+export function connectionOf(result: WhoCanResult, group: ConnectionGroup, from: PodRef, to: PodRef): Connection {
+  const connection: Connection = { from: { pod: from }, to, decision: result.decide(group) };
   if (group.port !== undefined) {
     connection.port = group.port;
     connection.protocol = group.protocol;
@@ -236,6 +268,9 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
   const external: Connection[][] = [];
   const groups: ConnectionGroup[] = [];
   const deniedGroups: ConnectionGroup[] = [];
+  // How to decide each group (by its decisionId), and the decisions made so far.
+  const deciders: (() => Decision)[] = [];
+  const decisions: (Decision | undefined)[] = [];
   const lookup = (ref: PodRef, role: string): PodInfo | undefined => {
     const info = world.podsByKey.get(keyOf(ref));
     if (!info) warnings.push({ code: 'no-target', message: `${role} pod ${keyOf(ref)} not found` });
@@ -307,20 +342,23 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
       // Skip groups whose only pair would be a pod to itself.
       if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
         return undefined;
-      const pair = analysePair(world, world.classes[sourceClass], cls);
+      const pair = () => analysePair(world, world.classes[sourceClass], cls);
+      const decisionId = deciders.length;
       if (port) {
+        deciders.push(() => decideOnPort(pair(), port.protocol, port.port));
         const group: ConnectionGroup = {
           targets: targetRefs,
           sources,
           port: port.port,
           protocol: port.protocol,
-          decision: decideOnPort(pair, port.protocol, port.port),
+          decisionId,
         };
         if (portName !== undefined) group.portName = portName;
         return group;
       }
+      deciders.push(() => decideOnAllPorts(pair()).decision);
       const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
-      return { targets: targetRefs, sources, ports, decision: decideOnAllPorts(pair).decision };
+      return { targets: targetRefs, sources, ports, decisionId };
     };
     if (!sourcesByClass && !query.includeDenied) {
       // Only the allowed classes are visited, in class order.
@@ -360,6 +398,9 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
     deniedGroups,
     external: external.flatMap((list) => list ?? []),
     warnings,
+    decide(group) {
+      return (decisions[group.decisionId] ??= deciders[group.decisionId]());
+    },
   };
 }
 

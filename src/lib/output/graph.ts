@@ -9,7 +9,7 @@
 import type { Decision, PodRef, PortSet, Protocol } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
 import { formatPortSet, unionPortSets } from '../engine/ports.js';
-import type { Connection, ConnectionGroup } from '../engine/who-can.js';
+import type { Connection, ConnectionGroup, WhoCanResult } from '../engine/who-can.js';
 import { connectionOf } from '../engine/who-can.js';
 import type { WhoCanReport } from '../services/who-can.js';
 import { allowingRules, explainConnection } from './explain.js';
@@ -79,18 +79,18 @@ interface EdgeBuilder {
   why: Set<string>;
 }
 
-function shareOfGroup(group: ConnectionGroup): Share {
+function shareOfGroup(answer: WhoCanResult, group: ConnectionGroup): Share {
   return {
     sources: group.sources,
     targets: group.targets,
     port: group.port,
     protocol: group.protocol,
     ports: group.ports,
-    decision: group.decision,
+    decision: answer.decide(group),
     sample: () => {
       const to = group.targets[0];
       const from = group.sources.find((pod) => keyOf(pod) !== keyOf(to)) ?? group.sources[0];
-      return connectionOf(group, from, to);
+      return connectionOf(answer, group, from, to);
     },
   };
 }
@@ -148,8 +148,8 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
   };
 
   const { answer } = report;
-  for (const group of answer.groups) addShare(shareOfGroup(group), false);
-  if (showDenied) for (const group of answer.deniedGroups) addShare(shareOfGroup(group), true);
+  for (const group of answer.groups) addShare(shareOfGroup(answer, group), false);
+  if (showDenied) for (const group of answer.deniedGroups) addShare(shareOfGroup(answer, group), true);
   // Only the address blocks are read as connections: pod pairs are never expanded.
   for (const connection of answer.external) {
     if (!('ipBlock' in connection.from)) continue;

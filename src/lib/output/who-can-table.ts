@@ -124,7 +124,7 @@ function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
         slicesOfSources.set(group, slices);
       }
       for (const source of slices) {
-        const sample = connectionOf(group, source.pods[0], block[0]);
+        const sample = connectionOf(answer, group, source.pods[0], block[0]);
         const rest = restCells(sample, denied, source.label, self.label, opts);
         const key = [blockId, source.key, ...rest].join('\u0000');
         let row = perBlock.get(key);
