@@ -4,7 +4,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand, type FlagsOf } from '../lib/base-command.js';
 import { compileWorld } from '../lib/engine/compile.js';
 import { parseSelector, SelectorSyntaxError } from '../lib/engine/selector.js';
-import { DeniedResult, UsageError } from '../lib/errors.js';
+import { DeniedResult, NetpolError, NoAnswerError, UsageError } from '../lib/errors.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from '../lib/output/graph.js';
 import { isColorEnabled, OUTPUT_FORMATS, type OutputFormat } from '../lib/output/render.js';
 import { writeWhoCanDocument } from '../lib/output/who-can-document.js';
@@ -67,7 +67,7 @@ export default class WhoCan extends BaseCommand {
     }),
     from: Flags.string({
       description:
-        'only this source ([NAMESPACE/]KIND/NAME or NAME, in the target namespace unless given): answers yes or no, exit status 0 or 1',
+        'only this source: NAME or NAMESPACE/NAME (a pod), [NAMESPACE/]KIND/NAME, in the target namespace unless given. Answers yes or no: exit status 0 (yes), 1 (no), 3 (could not answer: nothing to check, not found, unreadable files, API errors)',
     }),
     output: Flags.option({
       char: 'o',
@@ -87,11 +87,21 @@ export default class WhoCan extends BaseCommand {
     }),
   };
 
+  /** Whether the command answers yes or no (--from): then a failure to answer exits 3, never 1 (no). */
+  private isQuestion = false;
+
   async run(): Promise<WhoCanReport> {
     const { args, flags } = await this.parse(WhoCan);
+    this.isQuestion = flags.from !== undefined;
     const view = viewOf(flags);
     const options = optionsOf(args.target, flags);
     const source = await this.openSource(flags);
+    if (options.target?.namespace !== undefined && source.isNamespaceExplicit && options.target.namespace !== source.namespace) {
+      throw new UsageError(
+        `TARGET "${args.target}" is in namespace "${options.target.namespace}", but --namespace says "${source.namespace}"`,
+        'drop one of them',
+      );
+    }
     const request = completeWhoCan(options, source.namespace);
     const loaded = await source.load(scopeOf(request));
     const report = answerWhoCan(compileWorld(loaded.snapshot), request);
@@ -106,6 +116,18 @@ export default class WhoCan extends BaseCommand {
     if (report.allowed === false) throw new DeniedResult(`${flags.from} cannot reach every target pod`);
     return report;
   }
+
+  /** A question that could not be answered exits 3 (usage errors stay 2, and "no" is 1): docs/errors.md. */
+  override async catch(error: Error): Promise<void> {
+    return super.catch(this.isQuestion ? asNoAnswer(error) : error);
+  }
+}
+
+/** An error that kept a --from question from being answered, as exit 3 with the same lines. */
+function asNoAnswer(error: Error): Error {
+  if (error instanceof DeniedResult || error instanceof UsageError || error instanceof NoAnswerError) return error;
+  if (error instanceof NetpolError) return new NoAnswerError(error.message, error.hint);
+  return new NoAnswerError(error.message || 'unexpected failure');
 }
 
 /** The flags of who-can as parsed. */
@@ -135,7 +157,7 @@ function optionsOf(target: string | undefined, flags: WhoCanFlags): WhoCanOption
   }
   return {
     target: target === undefined ? undefined : parseTargetSpec(target, 'TARGET'),
-    from: flags.from === undefined ? undefined : parseTargetSpec(flags.from, '--from', true),
+    from: flags.from === undefined ? undefined : parseTargetSpec(flags.from, '--from'),
     port: flags.port === undefined ? undefined : parsePortText(flags.port, { isRangeAllowed: false }),
     selector: flags.selector === undefined ? undefined : parseSelectorFlag(flags.selector),
     allNamespaces: flags['all-namespaces'],

@@ -74,3 +74,16 @@ export class NamespaceNotFoundError extends NetpolError {
     );
   }
 }
+
+/** The exit status of a yes/no question (`who-can --from`) that could not be answered: neither 0 (yes) nor 1 (no). */
+export const EXIT_NO_ANSWER = 3;
+
+/**
+ * A yes/no question that could not be answered (nothing to check, not found, unreadable files, API
+ * errors): exit 3, so that a script's `if who-can ... --from X -q` never takes a failure for "no".
+ */
+export class NoAnswerError extends NetpolError {
+  constructor(message: string, hint?: string) {
+    super(message, EXIT_NO_ANSWER, hint);
+  }
+}

@@ -40,25 +40,32 @@ export type NamedTargetSpec = Exclude<TargetSpec, { kind: 'selector' }>;
 export type TargetText = Omit<NamedTargetSpec, 'namespace'> & { namespace?: string };
 
 const KIND_HINT =
-  'use NAME (a pod) or KIND/NAME with KIND one of pod, deployment, statefulset, daemonset, replicaset, replicationcontroller, job, cronjob, service (or their short names)';
+  'write NAME or NAMESPACE/NAME (a pod), or [NAMESPACE/]KIND/NAME with KIND one of pod, deployment, statefulset, daemonset, replicaset, replicationcontroller, job, cronjob, service (or their short names)';
+
+/** The kind a word names (`deploy`, `deployments.apps`, ...), or undefined. */
+function kindOf(word: string): TargetText['kind'] | undefined {
+  const key = word.toLowerCase().split('.')[0];
+  return Object.prototype.hasOwnProperty.call(KINDS, key) ? KINDS[key] : undefined;
+}
 
 /**
- * Parses `[KIND/]NAME`; with allowNamespace, also `NAMESPACE/KIND/NAME`. The kind may carry its API
- * group (`deployments.apps/web`), as kubectl prints it. The namespace, when not written, is left for
- * completeTarget, once the query's namespace is known.
+ * Parses every form the tables print: `NAME` and `NAMESPACE/NAME` (a pod), `KIND/NAME` and
+ * `NAMESPACE/KIND/NAME`. In `A/B`, A is a kind when it names one (`deploy/web`), else a namespace
+ * (`shop/web-0`). The kind may carry its API group (`deployments.apps/web`), as kubectl prints it. The
+ * namespace, when not written, is left for completeTarget, once the query's namespace is known.
  */
-export function parseTargetSpec(text: string, flag: string, allowNamespace = false): TargetText {
+export function parseTargetSpec(text: string, flag: string): TargetText {
   const parts = text.split('/');
   const invalid = (why: string): UsageError => new UsageError(`invalid ${flag} "${text}": ${why}`, KIND_HINT);
-  if (allowNamespace && parts.length === 3) {
-    if (parts[0] === '') throw invalid('empty namespace');
-    return { ...parseTargetSpec(parts.slice(1).join('/'), flag), namespace: parts[0] };
-  }
-  if (parts.length > 2 || parts.some((part) => part === '')) throw invalid('expected [KIND/]NAME');
+  if (parts.length > 3 || parts.some((part) => part === '')) throw invalid('expected [NAMESPACE/][KIND/]NAME');
   if (parts.length === 1) return { kind: 'pod', name: parts[0] };
-  const kind = KINDS[parts[0].toLowerCase().split('.')[0]];
-  if (!kind) throw invalid(`unknown kind "${parts[0]}"`);
-  return { kind, name: parts[1] };
+  if (parts.length === 2) {
+    const kind = kindOf(parts[0]);
+    return kind ? { kind, name: parts[1] } : { kind: 'pod', namespace: parts[0], name: parts[1] };
+  }
+  const kind = kindOf(parts[1]);
+  if (!kind) throw invalid(`unknown kind "${parts[1]}"`);
+  return { kind, namespace: parts[0], name: parts[2] };
 }
 
 /** A parsed target in the query's namespace, unless it names its own. */

@@ -6,6 +6,7 @@ import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { SnapshotScope } from '../../src/lib/cluster/types.js';
 import type { ClusterApi, ClusterConnection, LiveOptions } from '../../src/lib/cluster/types.js';
 import { connectionsOf } from '../../src/lib/engine/who-can.js';
+import { EXIT_NO_ANSWER } from '../../src/lib/errors.js';
 import { renderDocument } from '../../src/lib/output/render.js';
 import { toWhoCanDocument } from '../../src/lib/output/who-can-document.js';
 import type { WhoCanReport } from '../../src/lib/services/who-can.js';
@@ -184,6 +185,76 @@ describe('who-can --from', () => {
   });
 });
 
+describe('who-can --from: yes only over a pair that was checked, and "could not answer" apart from "no"', () => {
+  it.each([
+    // What the tables print is taken back: ns/name (a bare pod), ns/kind/name, kind/name, name.
+    [['x/b', '--from', 'y/a'], 'yes'],
+    [['pod/b', '-n', 'x', '--from', 'y/pod/a'], 'yes'],
+    [['x/pod/b', '--from', 'y/c'], 'no'],
+    [['b', '-n', 'x', '--from', 'pod/a'], 'no'],
+  ])('%j: %s', async (argv, answer) => {
+    const run = await whoCan(...argv, '--port', '80', ...SMALL);
+    expect(run).toMatchObject({ stdout: `${answer}\n`, exitCode: answer === 'yes' ? 0 : 1 });
+  });
+
+  it.each([
+    // A selector that matches no pod, -n at the wrong namespace, a target not found, no pair but a pod to itself.
+    [
+      ['-l', 'pod=nothing', '-n', 'x', '--from', 'y/a'],
+      /^error: nothing to check: no pods in namespace x match the selector pod=nothing$/m,
+    ],
+    [['-n', 'nope', '--from', 'y/a'], /^error: namespace "nope" not found$/m],
+    [['x/nope', '--from', 'y/a'], /^error: pod x\/nope not found$/m],
+    [['x/b', '--from', 'x/b'], /^error: nothing to check: the only pod of the source is the only pod of the target/m],
+    [
+      ['-f', 'test/fixtures/who-can/no-such-file.yaml', 'x/b', '--from', 'y/a'],
+      /^error: test\/fixtures\/who-can\/no-such-file.yaml: no such file/m,
+    ],
+  ])('%j could not be answered: exit 3, one error line, never "yes"', async (argv, line) => {
+    const files = argv.includes('-f') ? [] : SMALL;
+    for (const quiet of [[], ['-q'], ['-o', 'json']]) {
+      const run = await whoCan(...argv, '--port', '80', ...quiet, ...files);
+      expect(run.exitCode).toBe(EXIT_NO_ANSWER);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(line);
+    }
+  });
+
+  it('without --from, an unknown namespace is still exit 1 (a listing, not a question)', async () => {
+    expect((await whoCan('-n', 'nope', ...SMALL)).exitCode).toBe(1);
+  });
+
+  it('a target without the port name asked about cannot be reached on it: "no", with the reason', async () => {
+    const run = await whoCan('a', '-n', 'x', '--from', 'y/a', '--port', 'http', '--explain', ...SMALL);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toBe(
+      [
+        'no',
+        'TARGET   FROM   PODS   PORTS      VERDICT   REASON',
+        'x/a      y/a    1      http/TCP   denied    ingress: x/a has no container port named "http" (TCP)',
+        '',
+      ].join('\n'),
+    );
+    const json = await whoCan('a', '-n', 'x', '--from', 'y/a', '--port', 'http', '--explain', '-o', 'json', ...SMALL);
+    expect(JSON.parse(json.stdout).denied).toEqual([
+      expect.objectContaining({
+        from: { namespace: 'y', pod: 'a' },
+        to: { namespace: 'x', pod: 'a' },
+        portName: 'http',
+        protocol: 'TCP',
+        reasons: [{ direction: 'ingress', code: 'no-such-port', isolatedBy: [] }],
+      }),
+    ]);
+  });
+
+  it('says once per workload, with a count, which pods lack the port name', async () => {
+    const run = await whoCan('-n', 'x', '--port', 'http', ...SMALL);
+    expect(run.stderr).toContain(
+      'Warning: pod x/a has no container port named "http" (TCP), so nothing reaches it on it\n',
+    );
+  });
+});
+
 describe('who-can on the shop', () => {
   it('groups every pod of the cluster by workload', async () => {
     const run = await whoCan('--all-namespaces', ...SHOP);
@@ -254,7 +325,8 @@ describe('who-can errors', () => {
     [['-o', 'xml'], 'error: Expected --output=xml to be one of: table, wide, json, yaml, dot, mermaid'],
     [['--quiet'], 'error: All of the following must be provided when using --quiet: --from'],
     [['a', 'b'], 'error: Unexpected argument: b'],
-    [['foo/bar'], 'error: invalid TARGET "foo/bar": unknown kind "foo"'],
+    [['x/foo/bar'], 'error: invalid TARGET "x/foo/bar": unknown kind "foo"'],
+    [['x/b', '-n', 'y'], 'error: TARGET "x/b" is in namespace "x", but --namespace says "y"'],
     [['pod/a', '-l', 'pod=a'], 'error: TARGET and --selector cannot be combined'],
     [['pod/a', '-A'], 'error: a resource cannot be retrieved by name across all namespaces'],
     [

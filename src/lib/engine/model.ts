@@ -123,7 +123,9 @@ export type DenialReason =
   /** No rule of the isolating policies admits the peer at all. */
   | 'no-rule-admits-peer'
   /** Some rules admit the peer, but none on the port asked about. */
-  | 'no-rule-admits-port';
+  | 'no-rule-admits-port'
+  /** The destination pod has no container port of the name asked about (a port name resolves on it). */
+  | 'no-such-port';
 
 /** The verdict of one direction (the destination's ingress, or the source's egress). */
 export interface DirectionDecision {

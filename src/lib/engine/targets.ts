@@ -3,15 +3,15 @@ import type { V1LabelSelector, V1Pod } from '@kubernetes/client-node';
 import type { World } from './world.js';
 import type { PodRef, PortQuery, Protocol, Warning, WorkloadKind } from './model.js';
 import { keyOf } from './model.js';
-import { compileSelector } from './selector.js';
+import { compileSelector, formatSelector } from './selector.js';
 
 /** What TARGET or --from names. */
 export type TargetSpec =
   | { kind: 'pod'; namespace: string; name: string }
   | { kind: 'service'; namespace: string; name: string }
   | { kind: WorkloadKind; namespace: string; name: string }
-  /** Pods matching a selector in the given namespaces (undefined: every namespace). */
-  | { kind: 'selector'; namespaces?: string[]; selector: V1LabelSelector };
+  /** Pods matching a selector (undefined: every pod) in the given namespaces (undefined: every namespace). */
+  | { kind: 'selector'; namespaces?: string[]; selector?: V1LabelSelector };
 
 /** A query that names something the snapshot does not hold (a Service port, say). */
 export class QueryError extends Error {}
@@ -28,9 +28,11 @@ function podsMatching(world: World, namespaces: string[] | undefined, selector: 
 export function resolveTargets(world: World, spec: TargetSpec): { pods: PodRef[]; warnings: Warning[] } {
   const none = (message: string) => ({ pods: [], warnings: [{ code: 'no-target' as const, message }] });
   if (spec.kind === 'selector') {
-    const pods = podsMatching(world, spec.namespaces, spec.selector);
+    const pods = podsMatching(world, spec.namespaces, spec.selector ?? {});
     const where = spec.namespaces ? `namespace ${spec.namespaces.join(', ')}` : 'any namespace';
-    return pods.length ? { pods, warnings: [] } : none(`no pods in ${where} match the selector`);
+    if (pods.length > 0) return { pods, warnings: [] };
+    const text = spec.selector ? formatSelector(spec.selector) : '';
+    return none(text ? `no pods in ${where} match the selector ${text}` : `no pods in ${where}`);
   }
   const ref = `${spec.kind.toLowerCase()} ${keyOf(spec)}`;
   if (spec.kind === 'pod') {

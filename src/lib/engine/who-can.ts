@@ -1,6 +1,7 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import { allowedSourceClasses } from './matrix.js';
+import { workloadOf } from './targets.js';
 import { keyOf } from './model.js';
 import { portsOfRule } from './peers.js';
 import type {
@@ -218,11 +219,10 @@ function* pairsOfTarget(byTarget: Map<string, TargetShare[]>, target: PodRef): G
 /** One pair of a group, standing for all of them (they share the answer). */
 export function connectionOf(result: WhoCanResult, group: ConnectionGroup, from: PodRef, to: PodRef): Connection {
   const connection: Connection = { from: { pod: from }, to, decision: result.decide(group) };
-  if (group.port !== undefined) {
-    connection.port = group.port;
-    connection.protocol = group.protocol;
-    if (group.portName !== undefined) connection.portName = group.portName;
-  } else connection.ports = group.ports;
+  if (group.port !== undefined) connection.port = group.port;
+  if (group.protocol !== undefined) connection.protocol = group.protocol;
+  if (group.portName !== undefined) connection.portName = group.portName;
+  if (group.ports !== undefined) connection.ports = group.ports;
   return connection;
 }
 
@@ -255,11 +255,54 @@ export function sharesByTarget(groups: readonly ConnectionGroup[]): Map<string, 
   return byTarget;
 }
 
-/** A target pod class with one resolved port, and its pods. */
+/** A target pod class with one resolved port (or lacking the port name asked about), and its pods. */
 interface TargetGroup {
   cls: PodClass;
   port?: { port: number; protocol: Protocol };
+  /** The pods have no container port of the name asked about: nothing reaches them on it. */
+  lacksPort?: boolean;
   pods: PodInfo[];
+}
+
+/**
+ * The decision for a destination without the port name asked about: the name resolves on the
+ * destination pod (NetworkPolicyPort.port), so no rule of either side can admit a connection to it.
+ */
+function noSuchPort(target: PodClass): Decision {
+  return {
+    allowed: false,
+    ingress: {
+      allowed: false,
+      isolated: target.ingressPolicies.length > 0,
+      selectedBy: target.ingressPolicies.map((p) => p.ref),
+      allowedBy: [],
+      peerAdmittedBy: [],
+      reason: 'no-such-port',
+      applies: true,
+    },
+    egress: NOT_APPLICABLE,
+  };
+}
+
+/** One warning per workload (or bare pod) whose pods lack the port name asked about, with their count. */
+function missingPortWarnings(pods: PodInfo[], port: PortQuery): Warning[] {
+  const byOwner = new Map<string, { label: string; count: number }>();
+  for (const pod of pods) {
+    const owner = workloadOf(pod.pod);
+    const label =
+      owner.kind === 'Pod'
+        ? `pod ${keyOf(pod.ref)}`
+        : `${owner.kind.toLowerCase()} ${pod.ref.namespace}/${owner.name}`;
+    const entry = byOwner.get(label) ?? { label, count: 0 };
+    entry.count++;
+    byOwner.set(label, entry);
+  }
+  return [...byOwner.values()].map(({ label, count }) => ({
+    code: 'unresolved-named-port' as const,
+    message: `${label.startsWith('pod ') ? label : `${count} pod${count === 1 ? '' : 's'} of ${label}`} ${
+      label.startsWith('pod ') || count === 1 ? 'has' : 'have'
+    } no container port named "${port.port}" (${port.protocol}), so nothing reaches ${count === 1 ? 'it' : 'them'} on it`,
+  }));
 }
 
 /** Answers a who-can query over a compiled world. */
@@ -296,6 +339,7 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
 
   // Targets of one class with one resolved port get one answer.
   const targetGroups = new Map<string, TargetGroup>();
+  const lackingPort: PodInfo[] = [];
   for (const target of targets) {
     let port: { port: number; protocol: Protocol } | undefined;
     if (query.port) {
@@ -303,10 +347,12 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
       const number =
         typeof query.port.port === 'number' ? query.port.port : resolveNamedPort(target.pod, query.port.port, protocol);
       if (number === undefined) {
-        warnings.push({
-          code: 'unresolved-named-port',
-          message: `pod ${keyOf(target.ref)} has no container port named "${query.port.port}" (${protocol}); left out`,
-        });
+        // Nothing reaches the pod on a port it does not have: denied, and said once per workload.
+        lackingPort.push(target);
+        const key = `${target.classId}/-`;
+        const group = targetGroups.get(key) ?? { cls: world.classes[target.classId], lacksPort: true, pods: [] };
+        group.pods.push(target);
+        targetGroups.set(key, group);
         continue;
       }
       port = { port: number, protocol };
@@ -334,9 +380,25 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
     }
   }
 
-  for (const { cls, port, pods } of targetGroups.values()) {
-    const answer = allowedSourceClasses(world, cls, port);
+  if (query.port && lackingPort.length > 0) warnings.push(...missingPortWarnings(lackingPort, query.port));
+
+  for (const { cls, port, lacksPort, pods } of targetGroups.values()) {
     const targetRefs = pods.map((p) => p.ref);
+    if (lacksPort) {
+      if (!query.includeDenied) continue;
+      const decisionId = deciders.length;
+      const decision = noSuchPort(cls);
+      deciders.push(() => decision);
+      const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
+      for (const id of classIds) {
+        const sources = membersOf(id);
+        if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
+          continue;
+        deniedGroups.push({ targets: targetRefs, sources, protocol: query.port!.protocol, portName, decisionId });
+      }
+      continue;
+    }
+    const answer = allowedSourceClasses(world, cls, port);
     const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
       const sources = membersOf(sourceClass);
       // Skip groups whose only pair would be a pod to itself.

@@ -37,6 +37,7 @@ function explainDenial(
   port: string | undefined,
 ): string | undefined {
   if (!side.applies || side.allowed) return undefined;
+  if (side.reason === 'no-such-port') return `${direction}: ${subject} has no container port ${port ?? ''}`.trimEnd();
   if (side.reason === 'no-rule-admits-port' && side.peerAdmittedBy.length > 0) {
     const rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule, false)));
     const verb = rules.length === 1 ? 'rule' : 'rules';
@@ -63,7 +64,12 @@ export function explainAllowance(connection: Connection): string {
 
 /** The reasons a connection is denied, as sentences naming the given labels. */
 export function explainConnection(connection: Connection, source: string, target: string): string[] {
-  const port = connection.port === undefined ? undefined : `${connection.port}/${connection.protocol}`;
+  const port =
+    connection.port !== undefined
+      ? `${connection.port}/${connection.protocol}`
+      : connection.portName !== undefined
+        ? `named "${connection.portName}" (${connection.protocol})`
+        : undefined;
   const { ingress, egress } = connection.decision;
   return [
     explainDenial(ingress, 'ingress', target, source, port),

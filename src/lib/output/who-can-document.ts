@@ -108,6 +108,10 @@ function connectionDocument(connection: Connection, denied: boolean): Connection
     ports.port = connection.port;
     if (connection.portName) ports.portName = connection.portName;
     ports.protocol = connection.protocol;
+  } else if (connection.portName !== undefined) {
+    // A port name the target does not have: no number to give.
+    ports.portName = connection.portName;
+    ports.protocol = connection.protocol;
   } else if (!denied && connection.ports) {
     ports.ports = portSetDocument(connection.ports);
   }

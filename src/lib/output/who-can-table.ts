@@ -29,6 +29,8 @@ function formatQueriedPort(connection: Connection): string {
 
 function formatConnectionPorts(connection: Connection, denied: boolean): string {
   if (connection.port !== undefined) return formatQueriedPort(connection);
+  // A port name the target does not have: the name, as asked.
+  if (connection.portName !== undefined) return `${connection.portName}/${connection.protocol}`;
   if (denied || !connection.ports) return '-';
   return formatPortSet(connection.ports);
 }

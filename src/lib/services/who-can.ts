@@ -12,8 +12,8 @@ import type { PodRef, PortQuery, Warning } from '../engine/model.js';
 import { keyOf, refOf } from '../engine/model.js';
 import { QueryError, resolveServicePort, resolveTargets, workloadOf } from '../engine/targets.js';
 import type { WhoCanResult } from '../engine/who-can.js';
-import { whoCan } from '../engine/who-can.js';
-import { NamespaceNotFoundError, NetpolError } from '../errors.js';
+import { pairsOf, whoCan } from '../engine/who-can.js';
+import { NamespaceNotFoundError, NetpolError, NoAnswerError } from '../errors.js';
 import type { PortText } from '../peer-syntax.js';
 import type { NamedTargetSpec, TargetText } from '../target-spec.js';
 import { completeTarget } from '../target-spec.js';
@@ -99,7 +99,7 @@ export function answerWhoCan(world: World, request: WhoCanRequest): WhoCanReport
     const resolved = resolveTargets(world, {
       kind: 'selector',
       namespaces: request.allNamespaces ? undefined : [request.namespace],
-      selector: request.selector ?? {},
+      selector: request.selector,
     });
     targets = resolved.pods;
     warnings.push(...resolved.warnings);
@@ -113,6 +113,11 @@ export function answerWhoCan(world: World, request: WhoCanRequest): WhoCanReport
   const port = portOf(world, request);
   const answer = whoCan(world, { targets, sources, port, includeDenied: request.explain || sources !== undefined });
   warnings.push(...answer.warnings);
+  // "Yes" means at least one pair was checked and every one is allowed: never yes over nothing.
+  if (sources !== undefined) {
+    const why = nothingToCheck(answer, warnings);
+    if (why) throw new NoAnswerError(`nothing to check: ${why}`, 'name a target and a source with at least one pod pair between them');
+  }
   const reported = new Map<string, ReportWarning>();
   for (const warning of warnings) reported.set(`${warning.code}\u0000${warning.message}`, warning);
   return {
@@ -123,6 +128,16 @@ export function answerWhoCan(world: World, request: WhoCanRequest): WhoCanReport
     warnings: [...reported.values()],
     workloads: workloadsOf(world),
   };
+}
+
+/** Why an answer holds no (source, target) pair at all, or undefined when it holds one. */
+function nothingToCheck(answer: WhoCanResult, warnings: Warning[]): string | undefined {
+  if (!pairsOf(answer, 'allowed').next().done || !pairsOf(answer, 'denied').next().done) return undefined;
+  if (answer.targets.length === 0) {
+    const said = warnings.filter((w) => w.code === 'no-target').map((w) => w.message);
+    return said.length > 0 ? said.join('; ') : 'no target pods';
+  }
+  return 'the only pod of the source is the only pod of the target (a pod always reaches itself)';
 }
 
 function requireNamespace(world: World, namespace: string): void {
