@@ -1,6 +1,7 @@
 import { Command } from '@oclif/core';
 
 import { reportError } from '../lib/base-command.js';
+import { contextNamespace } from '../lib/cluster/kubeconfig-files.js';
 import type { LiveOptions } from '../lib/cluster/types.js';
 import { complete, formatCompletion, type Completion } from '../lib/completion/complete.js';
 import { clusterData, fileData } from '../lib/completion/data.js';
@@ -33,9 +34,9 @@ export default class Complete extends Command {
     const words = this.argv[0] === '--' ? this.argv.slice(1) : this.argv;
     const ms = timeoutMs();
     const completion = await complete(words, commandSpecsOf(this.config.commands), {
-      data: ({ filenames, kubeconfig, context }) =>
+      data: ({ filenames, kubeconfig, context, namespace }) =>
         filenames.length > 0
-          ? fileData(filenames)
+          ? fileData(filenames, namespace ?? contextNamespace({ kubeconfig, context }, process.env))
           : clusterData(() => connect({ kubeconfig, context, requestTimeoutMs: ms }), ms),
       // Loading client-node and the kubeconfig comes on top of the cluster's time.
       deadlineMs: 5 * ms,

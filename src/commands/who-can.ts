@@ -17,7 +17,7 @@ import {
   type WhoCanOptions,
   type WhoCanReport,
 } from '../lib/services/who-can.js';
-import { parseTargetSpec } from '../lib/target-spec.js';
+import { parseSourceSpec, parseTargetSpec } from '../lib/target-spec.js';
 
 export default class WhoCan extends BaseCommand {
   static override args = {
@@ -96,7 +96,11 @@ export default class WhoCan extends BaseCommand {
     const view = viewOf(flags);
     const options = optionsOf(args.target, flags);
     const source = await this.openSource(flags);
-    if (options.target?.namespace !== undefined && source.isNamespaceExplicit && options.target.namespace !== source.namespace) {
+    if (
+      options.target?.namespace !== undefined &&
+      source.isNamespaceExplicit &&
+      options.target.namespace !== source.namespace
+    ) {
       throw new UsageError(
         `TARGET "${args.target}" is in namespace "${options.target.namespace}", but --namespace says "${source.namespace}"`,
         'drop one of them',
@@ -107,6 +111,7 @@ export default class WhoCan extends BaseCommand {
     const report = answerWhoCan(compileWorld(loaded.snapshot), request);
     report.warnings.unshift(...loaded.warnings.map((message) => ({ code: 'manifest', message })));
     if (!view.quiet) this.warnAll(report.warnings.map((warning) => warning.message));
+    if (!view.quiet) this.report(report.notes.map((note) => `${note}\n`).join(''));
     if (!view.quiet && (view.format === 'json' || view.format === 'yaml')) {
       await writeWhoCanDocument(report, view.format, process.stdout, { explain: options.explain });
     } else if (!view.quiet) this.print(render(report, view, options.explain));
@@ -157,7 +162,7 @@ function optionsOf(target: string | undefined, flags: WhoCanFlags): WhoCanOption
   }
   return {
     target: target === undefined ? undefined : parseTargetSpec(target, 'TARGET'),
-    from: flags.from === undefined ? undefined : parseTargetSpec(flags.from, '--from'),
+    from: flags.from === undefined ? undefined : parseSourceSpec(flags.from, '--from'),
     port: flags.port === undefined ? undefined : parsePortText(flags.port, { isRangeAllowed: false }),
     selector: flags.selector === undefined ? undefined : parseSelectorFlag(flags.selector),
     allNamespaces: flags['all-namespaces'],

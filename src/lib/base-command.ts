@@ -6,6 +6,7 @@
 import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 
 import { loadManifests } from './cluster/files.js';
+import { contextNamespace } from './cluster/kubeconfig-files.js';
 import type { ClusterConnection, LiveOptions, LoadedSnapshot, SnapshotScope } from './cluster/types.js';
 import { NetpolError, DeniedResult } from './errors.js';
 import { parseRequestTimeout } from './flags.js';
@@ -172,12 +173,13 @@ export abstract class BaseCommand extends Command {
     const requestTimeoutMs = parseRequestTimeout(flags['request-timeout']);
     const files = flags.filename ?? [];
     if (files.length > 0) {
+      // Objects that name no namespace go to -n, else the context's namespace, as `kubectl apply -f`
+      // puts them (the kubeconfig is only read for that: no cluster is asked).
+      const namespace = flags.namespace ?? contextNamespace(flags, process.env) ?? 'default';
       return {
-        namespace: flags.namespace ?? 'default',
+        namespace,
         isNamespaceExplicit,
-        // Objects without a namespace are in `default` whatever -n says, so one set of files always
-        // means one world (-n only chooses where the query looks).
-        load: () => loadManifests(files, { defaultNamespace: 'default' }),
+        load: () => loadManifests(files, { defaultNamespace: namespace }),
       };
     }
     let progress: Progress | undefined;

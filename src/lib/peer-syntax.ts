@@ -13,7 +13,7 @@ import type {
 } from '@kubernetes/client-node';
 
 import { NAMESPACE_NAME_LABEL } from './engine/model.js';
-import { parseCidr, validateIpBlock } from './engine/ipblock.js';
+import { formatCidr, parseCidr, validateIpBlock } from './engine/ipblock.js';
 import type { Protocol } from './engine/model.js';
 import { PROTOCOLS } from './engine/model.js';
 import { MAX_PORT, MIN_PORT, validatePortName } from './engine/ports.js';
@@ -182,25 +182,6 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=,@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** An IPv6 address as RFC 5952 writes it (Go's netip form): lowercase, the longest run of zero groups as `::`. */
-function formatIpv6(value: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
-  let best = { start: -1, length: 0 };
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i += 1;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j += 1;
-    if (j - i > best.length) best = { start: i, length: j - i };
-    i = j;
-  }
-  const hex = (part: number[]) => part.map((g) => g.toString(16)).join(':');
-  if (best.length < 2) return hex(groups);
-  return `${hex(groups.slice(0, best.start))}::${hex(groups.slice(best.start + best.length))}`;
-}
-
 /**
  * The canonical form of a valid CIDR (host bits cleared, addresses written as Go writes them), or
  * undefined when it does not parse: `10.0.0.1/8` is `10.0.0.0/8`, `FD00::1/8` is `fd00::/8`.
@@ -208,9 +189,7 @@ function formatIpv6(value: bigint): string {
 export function canonicalCidr(text: string): string | undefined {
   const cidr = parseCidr(text);
   if (!cidr) return undefined;
-  const address =
-    cidr.family === 4 ? [24, 16, 8, 0].map((shift) => (cidr.v4! >>> shift) & 255).join('.') : formatIpv6(cidr.base);
-  return `${address}/${cidr.prefix}`;
+  return formatCidr(cidr.family, cidr.base, cidr.prefix);
 }
 
 /**

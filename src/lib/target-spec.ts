@@ -1,6 +1,7 @@
 /** TARGET and --from as the user writes them (`pod/NAME`, `NAME`, `deploy/NAME`, `svc/NAME`) -> TargetSpec. */
 import type { WorkloadKind } from './engine/model.js';
 import type { TargetSpec } from './engine/targets.js';
+import { parseIp, validateIpBlock } from './engine/ipblock.js';
 import { UsageError } from './errors.js';
 
 /** Kinds TARGET may name, by every spelling kubectl accepts (singular, plural, short name). */
@@ -71,4 +72,26 @@ export function parseTargetSpec(text: string, flag: string): TargetText {
 /** A parsed target in the query's namespace, unless it names its own. */
 export function completeTarget(spec: TargetText, namespace: string): NamedTargetSpec {
   return { ...spec, namespace: spec.namespace ?? namespace } as NamedTargetSpec;
+}
+
+/** An address or address block given as a source (`--from 203.0.113.7`, `--from 203.0.113.0/26`). */
+export interface AddressText {
+  kind: 'address';
+  /** The block, as a CIDR (a single address is a /32 or /128). */
+  cidr: string;
+}
+
+/**
+ * Parses --from: an IPv4 or IPv6 address or CIDR (namespace names never hold a `.` or `:`), else
+ * what parseTargetSpec reads.
+ */
+export function parseSourceSpec(text: string, flag: string): TargetText | AddressText {
+  const ip = parseIp(text);
+  if (ip) return { kind: 'address', cidr: `${text}/${ip.family === 4 ? 32 : 128}` };
+  if (/^[0-9A-Fa-f:.]+\/\d+$/.test(text)) {
+    const problems = validateIpBlock({ cidr: text, except: [] }, flag);
+    if (problems.length > 0) throw new UsageError(`invalid ${flag} "${text}": ${problems[0].replace(/^[^:]*: /, '')}`);
+    return { kind: 'address', cidr: text };
+  }
+  return parseTargetSpec(text, flag);
 }

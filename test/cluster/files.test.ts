@@ -56,7 +56,7 @@ describe('loadManifests: kinds', () => {
     ]);
   });
 
-  it('turns a Deployment into a workload and a representative pod with the template labels, ports and hostNetwork', async () => {
+  it('turns a Deployment into a workload and spec.replicas pods with the template labels, ports and hostNetwork', async () => {
     const { snapshot } = await loadManifests([fixture('workloads.yaml')]);
 
     expect(snapshot.workloads).toContainEqual({
@@ -66,12 +66,17 @@ describe('loadManifests: kinds', () => {
       selector: { matchLabels: { app: 'api' } },
       templateLabels: { app: 'api', tier: 'backend' },
     });
-    const pod = snapshot.pods.find((p) => p.metadata?.name === 'api');
+    expect(snapshot.pods.filter((p) => p.metadata?.namespace === 'shop').map((p) => p.metadata?.name)).toEqual([
+      'api-0',
+      'api-1',
+      'api-2',
+    ]);
+    const pod = snapshot.pods.find((p) => p.metadata?.name === 'api-1');
     expect(pod).toEqual({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
-        name: 'api',
+        name: 'api-1',
         namespace: 'shop',
         labels: { app: 'api', tier: 'backend' },
         ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'api', uid: '', controller: true }],
@@ -99,11 +104,69 @@ describe('loadManifests: kinds', () => {
       name: 'nightly-report',
       templateLabels: { app: 'report' },
     });
-    const pod = snapshot.pods.find((p) => p.metadata?.name === 'nightly-report');
+    const pod = snapshot.pods.find((p) => p.metadata?.name === 'nightly-report-0');
     expect(pod?.metadata?.labels).toEqual({ app: 'report' });
     expect(pod?.metadata?.ownerReferences?.[0].kind).toBe('CronJob');
     expect(pod?.spec?.containers.map((c) => c.name)).toEqual(['report']);
     expect(pod?.spec?.hostNetwork).toBeUndefined();
+  });
+
+  it('names StatefulSet pods and labels them as the controller does, and counts each kind its own way', async () => {
+    const { snapshot, warnings } = await loadManifests(['-'], {
+      stdin: [
+        'apiVersion: apps/v1',
+        'kind: StatefulSet',
+        'metadata: {name: db, namespace: s}',
+        'spec: {replicas: 2, selector: {matchLabels: {app: db}}, template: {metadata: {labels: {app: db}}}}',
+        '---',
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: off, namespace: s}',
+        'spec: {replicas: 0, selector: {matchLabels: {app: off}}, template: {metadata: {labels: {app: off}}}}',
+        '---',
+        'apiVersion: batch/v1',
+        'kind: Job',
+        'metadata: {name: batch, namespace: s}',
+        'spec: {parallelism: 3, template: {metadata: {labels: {app: batch}}}}',
+        '---',
+        'apiVersion: apps/v1',
+        'kind: DaemonSet',
+        'metadata: {name: agent, namespace: s}',
+        'spec: {selector: {matchLabels: {app: agent}}, template: {metadata: {labels: {app: agent}}}}',
+        '---',
+        'apiVersion: apps/v1',
+        'kind: ReplicaSet',
+        'metadata: {name: big, namespace: s}',
+        'spec: {replicas: 5000, selector: {matchLabels: {app: big}}, template: {metadata: {labels: {app: big}}}}',
+        '',
+      ].join('\n'),
+    });
+    const names = snapshot.pods.map((p) => p.metadata?.name ?? '');
+    expect(names.filter((n) => !n.startsWith('big-'))).toEqual([
+      'db-0',
+      'db-1',
+      'batch-0',
+      'batch-1',
+      'batch-2',
+      'agent-0',
+    ]);
+    expect(names.filter((n) => n.startsWith('big-'))).toHaveLength(1000);
+    expect(snapshot.pods[1].metadata?.labels).toEqual({
+      app: 'db',
+      'statefulset.kubernetes.io/pod-name': 'db-1',
+      'apps.kubernetes.io/pod-index': '1',
+    });
+    expect(warnings).toEqual([
+      '<stdin>:21: ReplicaSet s/big has 5000 replicas; modelled as 1000 (pods of one workload share their answers)',
+      '1 DaemonSet(s) (s/agent) run one pod per node; each is modelled as one pod, so traffic between its pods is not shown',
+    ]);
+  });
+
+  it('refuses replicas that are not a whole number, naming the file and line', async () => {
+    const bad = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: "3"}\n';
+    await expect(loadManifests(['-'], { stdin: bad })).rejects.toThrow(
+      '<stdin>:1: Deployment default/web: spec.replicas must be a whole number',
+    );
   });
 
   it("converts a ReplicationController's map selector to matchLabels", async () => {
@@ -209,7 +272,8 @@ describe('loadManifests: sources', () => {
 
     expect(snapshot.pods).toEqual([]);
     expect(snapshot.namespaces).toEqual([]);
-    expect(warnings).toEqual([]);
+    // An empty world would answer "nothing reaches anything": the files being empty is said.
+    expect(warnings).toEqual(['<stdin>: no Kubernetes objects found']);
   });
 
   it('keeps the later of two definitions of an object, with a warning naming both places', async () => {

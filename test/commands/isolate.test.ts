@@ -450,19 +450,19 @@ describe('isolate --status', () => {
       namespaces: [
         {
           namespace: 'db',
-          ingress: { state: 'all-pods', denyAll: [], policies: ['postgres-ingress'], selectedPods: 1, pods: 1 },
-          egress: { state: 'open', denyAll: [], policies: [], selectedPods: 0, pods: 1 },
+          ingress: { state: 'all-pods', denyAll: [], policies: ['postgres-ingress'], selectedPods: 2, pods: 2 },
+          egress: { state: 'open', denyAll: [], policies: [], selectedPods: 0, pods: 2 },
         },
       ],
     });
     const bare = await isolate('--status', 'db', ...SHOP, '--no-headers');
-    expect(bare.stdout).toBe('db   1/1 pods   no   postgres-ingress\n');
+    expect(bare.stdout).toBe('db   2/2 pods   no   postgres-ingress\n');
   });
 
   it('-n chooses the namespace; -A (or no -n) shows every namespace; -o table is the default', async () => {
     const one = await isolate('--status', '-n', 'db', ...SHOP, '--no-headers');
     expect(one.result?.namespaces).toEqual(['db']);
-    expect(one.stdout).toBe('db   1/1 pods   no   postgres-ingress\n');
+    expect(one.stdout).toBe('db   2/2 pods   no   postgres-ingress\n');
     const all = await isolate('--status', '-n', 'db', '-A', ...SHOP, '-o', 'table');
     expect(all.exitCode).toBe(0);
     expect(all.result?.namespaces).toEqual(['api', 'db', 'kube-system', 'monitoring', 'web']);

@@ -31,6 +31,22 @@ function pairs(report: WhoCanReport | undefined, which: 'allowed' | 'denied' = '
   });
 }
 
+/** The pairs of an answer by workload (`ns/name` for a bare pod), each once, sorted: what a table shows. */
+function workloadPairs(report: WhoCanReport | undefined, which: 'allowed' | 'denied' = 'allowed'): string[] {
+  if (!report) return [];
+  const owner = (pod: { namespace: string; name: string }) => {
+    const w = report.workloads.get(`${pod.namespace}/${pod.name}`);
+    return !w || w.kind === 'Pod'
+      ? `${pod.namespace}/${pod.name}`
+      : `${pod.namespace}/${w.kind.toLowerCase()}/${w.name}`;
+  };
+  const out = new Set<string>();
+  for (const c of connectionsOf(report.answer, which)) {
+    if ('pod' in c.from) out.add(`${owner(c.from.pod)} -> ${owner(c.to)}`);
+  }
+  return [...out].sort();
+}
+
 describe('who-can on the seed world', () => {
   it('answers who reaches the backend on 80/TCP and which policy allows it', async () => {
     const run = await whoCan('pod/backend', '--namespace', 'tenant-a', '--port', '80/TCP', ...SEED);
@@ -94,7 +110,15 @@ describe('who-can --explain on a small world', () => {
   it('says why each denied source is denied, in both directions', async () => {
     const run = await whoCan('b', '--namespace', 'x', '--port', '81/TCP', '--explain', ...SMALL);
     expect(run.exitCode).toBe(0);
-    expect(pairs(run.result, 'denied')).toEqual(['x/a -> x/b', 'y/a -> x/b', 'y/c -> x/b']);
+    // Pods, then the address blocks denied: every address, and the block a rule names on 80 only.
+    expect(pairs(run.result, 'denied')).toEqual([
+      'x/a -> x/b',
+      'y/a -> x/b',
+      'y/c -> x/b',
+      '0.0.0.0/0 -> x/b',
+      '::/0 -> x/b',
+      '192.168.0.0/16 -> x/b',
+    ]);
     expectGolden(run.stdout, 'small-b-81-explain.txt');
   });
 
@@ -118,7 +142,22 @@ describe('who-can --explain on a small world', () => {
     expect(document.denied.map((entry: { reason: string }) => entry.reason)).toEqual([
       'ingress: x/b is isolated by [allow-web] and no ingress rule admits x/a',
       'egress: y/c is isolated by [deny-egress] and no egress rule admits x/b',
+      'ingress: rule allow-web ingress[1] admits only part of 0.0.0.0/0 on 80/TCP (not 0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/9 and 14 more)',
+      'ingress: x/b is isolated by [allow-web] and no ingress rule admits ::/0',
     ]);
+    expect(document.denied[2]).toMatchObject({
+      from: { ipBlock: { cidr: '0.0.0.0/0', except: [] } },
+      reasons: [
+        {
+          direction: 'ingress',
+          code: 'partly-admitted',
+          rules: ['x/allow-web ingress[1]'],
+          // Every IPv4 address but 192.168.0.0/16 less its except: the complement, as CIDRs.
+          notAdmitted: expect.arrayContaining(['0.0.0.0/1', '128.0.0.0/2', '192.168.1.0/24', '192.169.0.0/16']),
+        },
+      ],
+    });
+    expect(document.denied[2].reasons[0].notAdmitted).toHaveLength(17);
     expect(document.denied[1].reasons).toEqual([
       { direction: 'egress', code: 'no-rule-admits-peer', isolatedBy: ['y/deny-egress'] },
     ]);
@@ -220,6 +259,54 @@ describe('who-can --from: yes only over a pair that was checked, and "could not 
     }
   });
 
+  it.each([
+    // x/b admits 192.168.0.0/16 except 192.168.1.0/24 on http (80).
+    [['192.168.7.7'], 'yes'],
+    [['192.168.0.0/24'], 'yes'],
+    [['192.168.0.0/23'], 'no'], // 192.168.1.0/24 is excepted
+    [['192.168.1.9'], 'no'],
+    [['10.0.0.0/8'], 'no'],
+    [['fd00::1'], 'no'],
+  ])('--from %j, an address or block, reaches x/b on 80 only if every address does: %s', async (from, answer) => {
+    const run = await whoCan('x/b', '--from', ...from, '--port', '80', ...SMALL);
+    expect(run).toMatchObject({ stdout: `${answer}\n`, exitCode: answer === 'yes' ? 0 : 1 });
+  });
+
+  it('explains an address block admitted only in part, naming what is left out', async () => {
+    const run = await whoCan('x/b', '--from', '192.168.0.0/23', '--port', '80', '--explain', ...SMALL);
+    expect(run.stdout).toBe(
+      [
+        'no',
+        'TARGET   FROM             PODS   PORTS    VERDICT   REASON',
+        'x/b      192.168.0.0/23   -      80/TCP   denied    ingress: rule allow-web ingress[1] admits only part of 192.168.0.0/23 on 80/TCP (not 192.168.1.0/24)',
+        '',
+      ].join('\n'),
+    );
+    const open = await whoCan('x/a', '--from', '2001:db8::/32', '--port', '80', '--explain', ...SMALL);
+    expect(open.stdout).toBe(
+      [
+        'yes',
+        'TARGET   FROM            PODS   PORTS    VERDICT   REASON',
+        'x/a      2001:db8::/32   -      80/TCP   allowed   ingress: not isolated',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('without --port, an address answers with the ports every address of it may use', async () => {
+    const run = await whoCan('x/b', '--from', '192.168.0.0/24', '-o', 'json', ...SMALL);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      allowed: true,
+      connections: [{ from: { ipBlock: { cidr: '192.168.0.0/24' } }, ports: [{ protocol: 'TCP', port: 80 }] }],
+    });
+  });
+
+  it('refuses a malformed address as a usage error', async () => {
+    const run = await whoCan('x/b', '--from', '10.0.0.0/33', ...SMALL);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(/^error: invalid --from "10\.0\.0\.0\/33": /);
+  });
+
   it('without --from, an unknown namespace is still exit 1 (a listing, not a question)', async () => {
     expect((await whoCan('-n', 'nope', ...SMALL)).exitCode).toBe(1);
   });
@@ -270,27 +357,59 @@ describe('who-can on the shop', () => {
 
   it('explains who cannot reach the database', async () => {
     const run = await whoCan('statefulset/postgres', '-n', 'db', '--port', '5432', '--explain', ...SHOP);
-    expect(pairs(run.result)).toEqual(['api/api -> db/postgres', 'api/worker -> db/postgres']);
+    // The replicas of postgres replicate among themselves (2 pods, each reaching the other).
+    expect(workloadPairs(run.result)).toEqual([
+      'api/deployment/api -> db/statefulset/postgres',
+      'api/deployment/worker -> db/statefulset/postgres',
+      'db/statefulset/postgres -> db/statefulset/postgres',
+    ]);
     expectGolden(run.stdout, 'shop-postgres-explain.txt');
   });
 
   it('resolves a Service port to its targetPort', async () => {
     const run = await whoCan('service/api', '-n', 'api', '--port', 'http', '-o', 'json', ...SHOP);
     expect(run.result?.port).toEqual({ port: 'http', protocol: 'TCP' });
-    expect(JSON.parse(run.stdout).connections).toEqual([
+    const connections = JSON.parse(run.stdout).connections;
+    // Each of the 3 frontend replicas reaches each of the 4 api replicas.
+    expect(connections).toHaveLength(12);
+    expect(connections[0]).toEqual(
       expect.objectContaining({
-        from: { namespace: 'web', pod: 'frontend' },
-        to: { namespace: 'api', pod: 'api' },
+        from: { namespace: 'web', pod: 'frontend-0' },
+        to: { namespace: 'api', pod: 'api-0' },
         port: 8080,
         protocol: 'TCP',
         ingress: ['api/api-from-frontend'],
       }),
-    ]);
+    );
+  });
+
+  it('answers service/NAME without --port for the ports of the Service only, and says so', async () => {
+    const run = await whoCan('service/api', '-n', 'api', ...SHOP);
+    expect(run.stdout).toBe(
+      [
+        'TARGET               FROM                      PODS   PORTS             ALLOWED BY',
+        'api/deployment/api   web/deployment/frontend   3      8080/TCP (http)   api/api-from-frontend',
+        '',
+      ].join('\n'),
+    );
+    // Prometheus reaches the api pods on 9090, but not through the Service.
+    expect(run.stderr).toContain(
+      'service api/api: its ports 80/TCP (http) -> http; connections are shown as the pods receive them\n',
+    );
+  });
+
+  it('names the Service when a port asked of pods is a port of a Service of theirs', async () => {
+    const run = await whoCan('deployment/api', '-n', 'api', '--port', '80', ...SHOP);
+    expect(run.stderr).toContain(
+      'Warning: the target pods declare no port 80/TCP, but service api/api takes its port 80 to their port http: to ask about the Service, use service/api --port 80\n',
+    );
+    const declared = await whoCan('deployment/api', '-n', 'api', '--port', '8080', ...SHOP);
+    expect(declared.stderr).not.toContain('service api/api');
   });
 
   it('selects targets by label', async () => {
     const run = await whoCan('-n', 'api', '-l', 'app in (worker)', '--port', 'metrics', ...SHOP);
-    expect(pairs(run.result)).toEqual(['monitoring/prometheus -> api/worker']);
+    expect(workloadPairs(run.result)).toEqual(['monitoring/deployment/prometheus -> api/deployment/worker']);
   });
 
   it('says so when nothing can reach the targets', async () => {
@@ -403,6 +522,6 @@ describe('who-can against a live cluster', () => {
         requestTimeoutMs,
       })),
     ).toEqual([{ context: undefined, kubeconfig: undefined, requestTimeoutMs: 60_000 }]);
-    expect(FakeWhoCan.scopes).toEqual([{ services: [], workloads: [], listServices: false }]);
+    expect(FakeWhoCan.scopes).toEqual([{ services: [], workloads: [], listServices: false, hintServices: [] }]);
   });
 });

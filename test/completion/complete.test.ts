@@ -130,8 +130,10 @@ describe('names from the cluster', () => {
   it('completes TARGET with workloads, pods and Services of -n, else of the context namespace', async () => {
     const completion = await completeWith(['who-can', '-n', 'web', '']);
     expect(completion.candidates).toEqual([
-      { value: 'deployment/frontend', description: '1 pod' },
-      { value: 'frontend', description: 'pod of deployment/frontend' },
+      { value: 'deployment/frontend', description: '3 pods' },
+      { value: 'frontend-0', description: 'pod of deployment/frontend' },
+      { value: 'frontend-1', description: 'pod of deployment/frontend' },
+      { value: 'frontend-2', description: 'pod of deployment/frontend' },
       { value: 'service/frontend', description: 'service' },
       { value: 'toolbox', description: 'pod' },
     ]);
@@ -156,7 +158,12 @@ describe('names from the cluster', () => {
   });
 
   it("completes allow's --to and --from with the pods' labels", async () => {
-    expect(await values('allow', '-n', 'db', '--to', '')).toEqual(['app']);
+    // StatefulSet pods carry the labels their controller sets.
+    expect(await values('allow', '-n', 'db', '--to', '')).toEqual([
+      'app',
+      'apps.kubernetes.io/pod-index',
+      'statefulset.kubernetes.io/pod-name',
+    ]);
     expect(await values('allow', '-n', 'db', '--to', 'app=postgres', '--from', 'app=')).toEqual(['app=postgres']);
   });
 
@@ -164,7 +171,9 @@ describe('names from the cluster', () => {
     const seen: DataOptions[] = [];
     const completion = await completeWith(['who-can', '-f', 'examples/seed', '-n', 'tenant-a', ''], shop, seen);
     expect(completion.candidates.map((candidate) => candidate.value)).toEqual(['backend', 'frontend']);
-    expect(seen).toEqual([{ filenames: ['examples/seed'], kubeconfig: undefined, context: undefined }]);
+    expect(seen).toEqual([
+      { filenames: ['examples/seed'], kubeconfig: undefined, context: undefined, namespace: 'tenant-a' },
+    ]);
   });
 
   it('passes --kubeconfig and --context on to the cluster it connects to', async () => {

@@ -45,9 +45,30 @@ describe('the reachability graph', () => {
       ['shop/deployment/api', 2, true],
       ['shop/deployment/web', 3, false],
       ['shop/debug', 1, false],
+      ['ip:0.0.0.0/0', undefined, false],
       ['ip:203.0.113.0/24 except 203.0.113.128/25', undefined, false],
+      ['ip:::/0', undefined, false],
     ]);
-    expect(graph.edges).toEqual([
+    // The addresses the rules leave out are denied, dashed: every address but the admitted block.
+    expect(graph.edges.filter((edge) => edge.from === 'ip:0.0.0.0/0' || edge.from === 'ip:::/0')).toEqual([
+      {
+        from: 'ip:0.0.0.0/0',
+        to: 'shop/deployment/api',
+        isDenied: true,
+        ports: '',
+        why: [
+          expect.stringMatching(/^ingress: rule api-ingress ingress\[1\] admits only part of 0\.0\.0\.0\/0 \(not /),
+        ],
+      },
+      {
+        from: 'ip:::/0',
+        to: 'shop/deployment/api',
+        isDenied: true,
+        ports: '',
+        why: ['ingress: shop/deployment/api is isolated by [api-ingress] and no ingress rule admits ::/0'],
+      },
+    ]);
+    expect(graph.edges.filter((edge) => edge.from !== 'ip:0.0.0.0/0' && edge.from !== 'ip:::/0')).toEqual([
       {
         from: 'ip:203.0.113.0/24 except 203.0.113.128/25',
         to: 'shop/deployment/api',

@@ -60,6 +60,7 @@ function replicaReport(): WhoCanReport {
     ),
     warnings: [],
     workloads,
+    notes: [],
   };
 }
 
@@ -123,9 +124,18 @@ describe('formatWhoCanTable', () => {
     const group = { targets: web, sources: web, port: 80, protocol: 'TCP' as const, decisionId: 0 };
     const decide = () => ISOLATED;
     const report: WhoCanReport = {
-      answer: { targets: web, groups: [group], deniedGroups: [], external: [], warnings: [], decide },
+      answer: {
+        targets: web,
+        groups: [group],
+        deniedGroups: [],
+        external: [],
+        deniedExternal: [],
+        warnings: [],
+        decide,
+      },
       warnings: [],
       workloads,
+      notes: [],
     };
     expect(formatWhoCanTable(report, { noHeaders: true })).toBe(
       'y/deployment/web   y/deployment/web   3   80/TCP   x/allow-web\n',

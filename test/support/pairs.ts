@@ -46,7 +46,15 @@ export function resultOfPairs(
   };
   const groups = groupsOf(allowed);
   const deniedGroups = groupsOf(denied);
-  return { targets, groups, deniedGroups, external, warnings: [], decide: (group) => decisions[group.decisionId] };
+  return {
+    targets,
+    groups,
+    deniedGroups,
+    external,
+    deniedExternal: [],
+    warnings: [],
+    decide: (group) => decisions[group.decisionId],
+  };
 }
 
 /** The same answer with every group split into its pairs: views must draw it the same. */
@@ -57,5 +65,5 @@ export function splitIntoPairs(result: WhoCanResult): WhoCanResult {
     connectionsOf(result, 'denied'),
     result.external,
   );
-  return { ...pairs, warnings: result.warnings };
+  return { ...pairs, deniedExternal: result.deniedExternal, warnings: result.warnings };
 }

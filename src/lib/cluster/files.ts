@@ -36,6 +36,9 @@ interface LoadManifestsOptions {
   defaultNamespace?: string;
 }
 
+/** The most pods one workload read from a file stands for: its replicas share their answers, so more adds only size. */
+const MAX_REPLICAS = 1000;
+
 /** Name `-` is reported under in messages. */
 const STDIN_NAME = '<stdin>';
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -90,8 +93,12 @@ class SnapshotBuilder {
   private readonly origins = new Map<string, Origin>();
   private readonly mentionedNamespaces: string[] = [];
   private readonly skippedKinds = new Set<string>();
-  /** Representative pods (by ns/name) and the workload each stands for. */
+  /** Pods made for workloads (by ns/name), and the workload each stands for. */
   private readonly representatives = new Map<string, Workload>();
+  /** The pods made for each workload (by kind/ns/name): what a redefinition of it replaces. */
+  private readonly replicaIds = new Map<string, string[]>();
+  /** DaemonSets, each modelled as one pod (said once, in one warning). */
+  private readonly daemonSets: string[] = [];
 
   constructor(private readonly defaultNamespace: string) {}
 
@@ -118,7 +125,8 @@ class SnapshotBuilder {
     switch (obj.kind) {
       case 'Pod':
         checkPod(obj, doc);
-        this.representatives.delete(id);
+        // A real pod of the name a workload's replica was given takes its place.
+        if (this.representatives.delete(id)) this.pods.delete(id);
         this.put(this.pods, 'Pod', id, obj as V1Pod, doc);
         return;
       case 'Service':
@@ -135,6 +143,12 @@ class SnapshotBuilder {
   /** Returns the snapshot, adding namespaces that objects mention but no manifest defines. */
   build(): LoadedSnapshot {
     this.dropRepresentativesOfLoadedPods();
+    if (this.daemonSets.length > 0) {
+      const shown = this.daemonSets.slice(0, 3).join(', ') + (this.daemonSets.length > 3 ? ', ...' : '');
+      this.warnings.push(
+        `${this.daemonSets.length} DaemonSet(s) (${shown}) run one pod per node; each is modelled as one pod, so traffic between its pods is not shown`,
+      );
+    }
     for (const name of this.mentionedNamespaces) {
       if (!this.namespaces.has(name)) {
         this.namespaces.set(name, {
@@ -158,7 +172,7 @@ class SnapshotBuilder {
 
   /**
    * A workload stands for its pods only when they were not loaded too (a `kubectl get deploy,pods -o yaml`
-   * dump has both): pods it selects or owns make its representative pod redundant, and wrong to count.
+   * dump has both): pods it selects or owns make the pods made for it redundant, and wrong to count.
    */
   private dropRepresentativesOfLoadedPods(): void {
     const realByNamespace = new Map<string, V1Pod[]>();
@@ -169,13 +183,18 @@ class SnapshotBuilder {
       if (list) list.push(pod);
       else realByNamespace.set(ns, [pod]);
     }
+    const owned = new Map<Workload, boolean>();
     for (const [id, workload] of this.representatives) {
-      const selector = workload.selector ? compileSelector(workload.selector) : undefined;
-      const isOwned = (realByNamespace.get(workload.namespace) ?? []).some((pod) => {
-        const owner = workloadOf(pod);
-        if (owner.kind === workload.kind && owner.name === workload.name) return true;
-        return selector !== undefined && !selector.isEverything && selector.matches(pod.metadata?.labels ?? {});
-      });
+      let isOwned = owned.get(workload);
+      if (isOwned === undefined) {
+        const selector = workload.selector ? compileSelector(workload.selector) : undefined;
+        isOwned = (realByNamespace.get(workload.namespace) ?? []).some((pod) => {
+          const owner = workloadOf(pod);
+          if (owner.kind === workload.kind && owner.name === workload.name) return true;
+          return selector !== undefined && !selector.isEverything && selector.matches(pod.metadata?.labels ?? {});
+        });
+        owned.set(workload, isOwned);
+      }
       if (isOwned) this.pods.delete(id);
     }
   }
@@ -221,23 +240,69 @@ class SnapshotBuilder {
     const workload: Workload = { kind, namespace, name, templateLabels };
     const selector = toSelector(kind, spec.selector);
     if (selector) workload.selector = selector;
-    const isFirst = this.put(this.workloads, kind, `${namespace}/${name}`, workload, doc);
+    this.put(this.workloads, kind, `${namespace}/${name}`, workload, doc);
 
-    const pod: V1Pod = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name,
-        namespace,
-        labels: { ...templateLabels },
-        ownerReferences: [{ apiVersion: obj.apiVersion, kind, name, uid: '', controller: true }],
-      },
-      spec: { containers: Array.isArray(templateSpec.containers) ? templateSpec.containers : [] },
-    };
-    if (templateSpec.hostNetwork === true) pod.spec!.hostNetwork = true;
-    // The representative pod of a redefined workload is replaced silently: one warning is enough.
-    this.put(this.pods, 'Pod', `${namespace}/${name}`, pod, doc, !isFirst);
-    this.representatives.set(`${namespace}/${name}`, workload);
+    // The workload stands for the pods its controller would make: spec.replicas of them (docs/semantics.md).
+    const key = `${kind}/${namespace}/${name}`;
+    for (const id of this.replicaIds.get(key) ?? []) {
+      if (this.representatives.delete(id)) this.pods.delete(id);
+    }
+    const count = this.replicaCount(kind, `${namespace}/${name}`, kind === 'CronJob' ? jobSpec : spec, doc);
+    const containers = Array.isArray(templateSpec.containers) ? templateSpec.containers : [];
+    const ids: string[] = [];
+    for (let index = 0; index < count; index++) {
+      const podName = `${name}-${index}`;
+      const id = `${namespace}/${podName}`;
+      // A real pod of that name, read earlier, keeps its place.
+      if (this.pods.has(id) && !this.representatives.has(id)) continue;
+      const labels: Record<string, string> = { ...templateLabels };
+      if (kind === 'StatefulSet') {
+        // What the StatefulSet controller puts on each of its pods.
+        labels['statefulset.kubernetes.io/pod-name'] = podName;
+        labels['apps.kubernetes.io/pod-index'] = String(index);
+      }
+      const pod: V1Pod = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: podName,
+          namespace,
+          labels,
+          ownerReferences: [{ apiVersion: obj.apiVersion, kind, name, uid: '', controller: true }],
+        },
+        spec: { containers },
+      };
+      if (templateSpec.hostNetwork === true) pod.spec!.hostNetwork = true;
+      this.pods.set(id, pod);
+      this.representatives.set(id, workload);
+      ids.push(id);
+    }
+    this.replicaIds.set(key, ids);
+  }
+
+  /**
+   * How many pods a workload stands for: spec.replicas (Deployment, StatefulSet, ReplicaSet,
+   * ReplicationController; default 1), spec.parallelism (Job, and a CronJob's job; default 1), one for
+   * a DaemonSet (one per node: said in a warning), at most MAX_REPLICAS (said in a warning).
+   */
+  private replicaCount(kind: WorkloadKind, ref: string, spec: unknown, doc: Located): number {
+    if (kind === 'DaemonSet') {
+      this.daemonSets.push(ref);
+      return 1;
+    }
+    const field = kind === 'Job' || kind === 'CronJob' ? 'parallelism' : 'replicas';
+    const value = isPlainObject(spec) ? spec[field] : undefined;
+    if (value === undefined || value === null) return 1;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new ManifestError(`${kind} ${ref}: spec.${field} must be a whole number`, doc.file, doc.line);
+    }
+    if (value > MAX_REPLICAS) {
+      this.warnings.push(
+        `${doc.file}:${doc.line}: ${kind} ${ref} has ${value} replicas; modelled as ${MAX_REPLICAS} (pods of one workload share their answers)`,
+      );
+      return MAX_REPLICAS;
+    }
+    return value;
   }
 
   /** Stores an object under kind/id; returns false (after warning) when it replaces an earlier one. */
@@ -269,13 +334,23 @@ export async function loadManifests(paths: string[], opts: LoadManifestsOptions 
     throw new UsageError('-f - (stdin) can be given only once');
   }
   const builder = new SnapshotBuilder(opts.defaultNamespace || 'default');
+  let documents = 0;
   for (const path of paths) {
     const sources = path === '-' ? [await readStdin(opts.stdin ?? process.stdin)] : await readPath(path);
     for (const source of sources) {
-      for (const doc of parseSource(source)) builder.add(doc);
+      for (const doc of parseSource(source)) {
+        builder.add(doc);
+        documents++;
+      }
     }
   }
-  return builder.build();
+  const loaded = builder.build();
+  // An empty answer from empty files would look like "nothing can reach anything": say why.
+  if (documents === 0) {
+    const where = paths.map((p) => (p === '-' ? STDIN_NAME : p)).join(', ');
+    loaded.warnings.push(`${where}: no Kubernetes objects found`);
+  }
+  return loaded;
 }
 
 /** Reads a file, or every manifest file below a directory in sorted order. */

@@ -3,13 +3,13 @@
  * else ~/.kube/config, else in-cluster config; then the context, its cluster and its user.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster, Context, User } from '@kubernetes/client-node';
 
 import { KubeconfigError } from '../errors.js';
+import { kubeconfigFiles } from './kubeconfig-files.js';
 import type { LiveOptions } from './types.js';
 
 const NO_KUBECONFIG = 'no kubeconfig found: set KUBECONFIG, pass --kubeconfig, or use -f to read manifests';
@@ -78,17 +78,7 @@ export function resolveKubeconfig(opts: LiveOptions, env: NodeJS.ProcessEnv): Re
 
 /** Reads and merges the kubeconfig files kubectl would read; never echoes file contents. */
 function loadKubeconfig(opts: LiveOptions, env: NodeJS.ProcessEnv): MergedConfig {
-  let files: string[];
-  if (opts.kubeconfig) {
-    files = [opts.kubeconfig];
-  } else if (env.KUBECONFIG) {
-    // kubectl skips KUBECONFIG entries that do not exist.
-    files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '' && existsSync(f));
-  } else {
-    const home = env.HOME || env.USERPROFILE || homedir();
-    const config = join(home, '.kube', 'config');
-    files = existsSync(config) ? [config] : [];
-  }
+  const files = kubeconfigFiles(opts, env);
   const inCluster = files.length === 0 ? inClusterConfig(env, opts.inClusterPathPrefix ?? '') : undefined;
   if (inCluster) return { ...inCluster, files: [] };
   const merged: MergedConfig = { clusters: [], users: [], contexts: [], files };

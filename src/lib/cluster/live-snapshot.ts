@@ -28,7 +28,8 @@ export async function loadLiveSnapshot(
       : limit(() => list(undefined));
 
   const listsServices = scope.listServices !== false;
-  const [namespaces, pods, policies, listedServices, extraServices, workloads] = await Promise.all([
+  const hinted = listsServices ? [] : [...new Set(scope.hintServices ?? [])];
+  const [namespaces, pods, policies, listedServices, extraServices, workloads, hintServices] = await Promise.all([
     limit(() => loadNamespaces(api, scoped, warnings)),
     perNamespace((ns) => listPods(conn, ns)),
     perNamespace((ns) => api.listNetworkPolicies(ns)),
@@ -39,8 +40,15 @@ export async function loadLiveSnapshot(
         .map((s) => limit(() => readNamedService(conn, s, warnings))),
     ),
     Promise.all((scope.workloads ?? []).map((w) => limit(() => readWorkload(conn, w.kind, w.namespace, w.name)))),
+    Promise.all(hinted.map((ns) => limit(() => listHintServices(conn, ns, warnings)))).then((lists) => lists.flat()),
   ]);
-  const services = [...listedServices, ...extraServices.filter((s): s is V1Service => s !== undefined)];
+  const named = extraServices.filter((s): s is V1Service => s !== undefined);
+  const known = new Set(named.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`));
+  const services = [
+    ...listedServices,
+    ...named,
+    ...hintServices.filter((s) => !known.has(`${s.metadata?.namespace}/${s.metadata?.name}`)),
+  ];
   return {
     snapshot: { namespaces, pods, policies, services, workloads },
     warnings,
@@ -79,6 +87,17 @@ function listPods(conn: Connection, namespace: string | undefined): Promise<V1Po
       ? conn.core.listPodForAllNamespaces({ limit: PAGE_SIZE, _continue: cont })
       : conn.core.listNamespacedPod({ namespace, limit: PAGE_SIZE, _continue: cont }),
   );
+}
+
+/** Services listed only for a hint: a user who may not list them goes on without, with a warning. */
+async function listHintServices(conn: Connection, namespace: string, warnings: string[]): Promise<V1Service[]> {
+  try {
+    return await listServices(conn, namespace);
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 403) throw err;
+    warnings.push(`cannot list services in namespace "${namespace}" (forbidden); Service port hints are left out`);
+    return [];
+  }
 }
 
 function listServices(conn: Connection, namespace: string | undefined): Promise<V1Service[]> {

@@ -19,6 +19,11 @@ export interface SnapshotScope {
    * named in `services` are read, so a user without list on services can still run the query.
    */
   listServices?: boolean;
+  /**
+   * Namespaces whose Services are listed only to help (a hint naming a Service port): a user who may
+   * not list them still gets the answer, with a warning. Ignored when listServices lists them anyway.
+   */
+  hintServices?: string[];
 }
 
 /** A loaded snapshot and what the loader wants the user to know about it. */

@@ -41,6 +41,8 @@ export interface DataOptions {
   filenames: string[];
   kubeconfig?: string;
   context?: string;
+  /** -n on the line: where -f objects that name no namespace go. */
+  namespace?: string;
 }
 
 /** How to complete. */
@@ -158,6 +160,7 @@ export async function complete(
     filenames: line.values.get('filename') ?? [],
     kubeconfig: last('kubeconfig'),
     context: last('context'),
+    namespace: last('namespace'),
   });
   const lookup: Lookup = {
     data,

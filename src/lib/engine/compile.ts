@@ -10,7 +10,15 @@ import type {
 } from '@kubernetes/client-node';
 
 import type { CompiledIpBlock, Ip } from './ipblock.js';
-import { BlockIds, compileIpBlock, IpBlockIndex, parseIp } from './ipblock.js';
+import {
+  addressesOfBlock,
+  addressesOverlap,
+  BlockIds,
+  compileIpBlock,
+  IpBlockIndex,
+  parseIp,
+  POD_ADDRESS_RANGES,
+} from './ipblock.js';
 import { layoutOf } from './layout.js';
 import type { ClusterSnapshot, Direction, PolicyRef, Warning } from './model.js';
 import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
@@ -330,7 +338,12 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     pods.push(info);
     podsByKey.add(info);
   }
-  if (ipBlocks.length > 0 && podsWithoutIp > 0) {
+  // Said only when it could matter: some ipBlock could hold a pod's address (it holds one of the
+  // snapshot's pod IPs, or overlaps the private ranges pods are given).
+  const couldHoldPods = () =>
+    signatures.some((sig) => sig.ids.length > 0) ||
+    ipBlocks.some((block) => addressesOverlap(addressesOfBlock(block), POD_ADDRESS_RANGES));
+  if (podsWithoutIp > 0 && ipBlocks.length > 0 && couldHoldPods()) {
     warnings.push({
       code: 'pod-without-ip',
       message: `${podsWithoutIp} pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules never match them`,

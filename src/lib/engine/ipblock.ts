@@ -275,3 +275,139 @@ export class BlockIds implements Iterable<number> {
     return this.ids[Symbol.iterator]();
   }
 }
+
+/** A set of addresses: per family, sorted disjoint half-open ranges [from, to) that do not touch. */
+export interface AddressSet {
+  4: [bigint, bigint][];
+  6: [bigint, bigint][];
+}
+
+/** The empty set of addresses. */
+function emptyAddressSet(): AddressSet {
+  return { 4: [], 6: [] };
+}
+
+function rangeOf(cidr: Cidr): [bigint, bigint] {
+  return [cidr.base, cidr.base + (1n << BigInt(BITS[cidr.family] - cidr.prefix))];
+}
+
+/** Sorted, merged ranges. */
+function normalize(ranges: [bigint, bigint][]): [bigint, bigint][] {
+  const sorted = ranges.filter(([a, b]) => a < b).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const out: [bigint, bigint][] = [];
+  for (const [a, b] of sorted) {
+    const last = out[out.length - 1];
+    if (last && a <= last[1]) last[1] = b > last[1] ? b : last[1];
+    else out.push([a, b]);
+  }
+  return out;
+}
+
+/** The addresses of a CIDR. */
+function addressesOfCidr(cidr: Cidr): AddressSet {
+  const set = emptyAddressSet();
+  set[cidr.family].push(rangeOf(cidr));
+  return set;
+}
+
+/** The addresses an ipBlock admits: its cidr, less its excepts. */
+export function addressesOfBlock(block: CompiledIpBlock): AddressSet {
+  let set = addressesOfCidr(block.cidr);
+  for (const e of block.except) set = subtractAddresses(set, addressesOfCidr(e));
+  return set;
+}
+
+/** Union of address sets. */
+export function unionAddresses(...sets: AddressSet[]): AddressSet {
+  return { 4: normalize(sets.flatMap((s) => s[4])), 6: normalize(sets.flatMap((s) => s[6])) };
+}
+
+function subtractRanges(a: [bigint, bigint][], b: [bigint, bigint][]): [bigint, bigint][] {
+  const out: [bigint, bigint][] = [];
+  for (const [from, to] of a) {
+    let start = from;
+    for (const [cutFrom, cutTo] of b) {
+      if (cutTo <= start || cutFrom >= to) continue;
+      if (cutFrom > start) out.push([start, cutFrom]);
+      start = cutTo > start ? cutTo : start;
+      if (start >= to) break;
+    }
+    if (start < to) out.push([start, to]);
+  }
+  return out;
+}
+
+/** The addresses of `a` not in `b`. */
+export function subtractAddresses(a: AddressSet, b: AddressSet): AddressSet {
+  return { 4: subtractRanges(a[4], b[4]), 6: subtractRanges(a[6], b[6]) };
+}
+
+/** Whether a set holds no address. */
+export function isEmptyAddressSet(set: AddressSet): boolean {
+  return set[4].length === 0 && set[6].length === 0;
+}
+
+/** Whether two sets share an address. */
+export function addressesOverlap(a: AddressSet, b: AddressSet): boolean {
+  return !isEmptyAddressSet(subtractAddresses(a, subtractAddresses(a, b)));
+}
+
+/**
+ * Where pods get their addresses in practice: the private ranges (RFC 1918, the shared 100.64.0.0/10
+ * of RFC 6598, and IPv6 unique local fc00::/7). A block that misses all of them cannot hold a pod IP
+ * on any cluster built the usual way.
+ */
+export const POD_ADDRESS_RANGES: AddressSet = unionAddresses(
+  ...['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'].map((text) =>
+    addressesOfCidr(parseCidr(text)!),
+  ),
+);
+
+/** An IPv6 address as RFC 5952 writes it (Go's netip form): lowercase, the longest run of zero groups as `::`. */
+function formatIpv6(value: bigint): string {
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j += 1;
+    if (j - i > best.length) best = { start: i, length: j - i };
+    i = j;
+  }
+  const hex = (part: number[]) => part.map((g) => g.toString(16)).join(':');
+  if (best.length < 2) return hex(groups);
+  return `${hex(groups.slice(0, best.start))}::${hex(groups.slice(best.start + best.length))}`;
+}
+
+/** An address as Go writes it: dotted IPv4, RFC 5952 IPv6. */
+function formatAddress(family: 4 | 6, value: bigint): string {
+  if (family === 6) return formatIpv6(value);
+  return [24, 16, 8, 0].map((shift) => Number((value >> BigInt(shift)) & 255n)).join('.');
+}
+
+/** A CIDR as Go writes it. */
+export function formatCidr(family: 4 | 6, base: bigint, prefix: number): string {
+  return `${formatAddress(family, base)}/${prefix}`;
+}
+
+/** The fewest CIDRs that make up a set of addresses, IPv4 first, each in address order. */
+export function cidrsOf(set: AddressSet): string[] {
+  const out: string[] = [];
+  for (const family of [4, 6] as const) {
+    const bits = BITS[family];
+    for (const [from, to] of set[family]) {
+      let start = from;
+      while (start < to) {
+        // The largest aligned block that starts here and stays inside the range.
+        let size = start === 0n ? 1n << BigInt(bits) : start & -start;
+        while (start + size > to) size >>= 1n;
+        out.push(formatCidr(family, start, bits - (size.toString(2).length - 1)));
+        start += size;
+      }
+    }
+  }
+  return out;
+}

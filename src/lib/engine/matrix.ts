@@ -22,7 +22,7 @@ interface Atom {
 }
 
 /** The atoms of the port space for these port sets: ranges each set holds whole or not at all. */
-function atomsOf(sets: PortSet[]): Atom[] {
+export function atomsOf(sets: PortSet[]): Atom[] {
   const out = new Map<string, { point: Point; ranges: Record<Protocol, { from: number; to: number }[]> }>();
   for (const protocol of PROTOCOLS) {
     const cuts = new Set<number>([MIN_PORT]);

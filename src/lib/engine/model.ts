@@ -125,7 +125,9 @@ export type DenialReason =
   /** Some rules admit the peer, but none on the port asked about. */
   | 'no-rule-admits-port'
   /** The destination pod has no container port of the name asked about (a port name resolves on it). */
-  | 'no-such-port';
+  | 'no-such-port'
+  /** An address block only part of which the rules admit (`notAdmitted` holds the rest). */
+  | 'partly-admitted';
 
 /** The verdict of one direction (the destination's ingress, or the source's egress). */
 export interface DirectionDecision {
@@ -139,6 +141,8 @@ export interface DirectionDecision {
   /** Rules whose peers admit the other side but whose ports do not include the port asked about. */
   peerAdmittedBy: RuleRef[];
   reason?: DenialReason;
+  /** With reason partly-admitted: the addresses of the block no rule admits, as CIDRs. */
+  notAdmitted?: string[];
   /** False when the direction does not apply (egress of an address outside the cluster). */
   applies: boolean;
 }
@@ -159,6 +163,7 @@ export interface Warning {
     | 'terminating-pod'
     | 'unresolved-named-port'
     | 'no-target'
-    | 'unknown-namespace';
+    | 'unknown-namespace'
+    | 'service-port';
   message: string;
 }

@@ -1,5 +1,5 @@
 /** Resolving what a query names (a pod, a workload, a service, a label selector) to pods. */
-import type { V1LabelSelector, V1Pod } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { World } from './world.js';
 import type { PodRef, PortQuery, Protocol, Warning, WorkloadKind } from './model.js';
 import { keyOf } from './model.js';
@@ -78,27 +78,85 @@ export function resolveServicePort(
   port: number | string,
   protocol?: Protocol,
 ): PortQuery {
-  const svc = world.snapshot.services.find(
-    (s) => s.metadata?.namespace === service.namespace && s.metadata?.name === service.name,
-  );
-  if (!svc) throw new QueryError(`service ${keyOf(service)} not found`);
-  const match = (svc.spec?.ports ?? []).find(
-    (p) =>
-      (typeof port === 'number' ? p.port === port : p.name === port) &&
-      (protocol === undefined || (p.protocol ?? 'TCP') === protocol),
+  const mappings = servicePorts(world, service);
+  const match = mappings.find(
+    (m) =>
+      (typeof port === 'number' ? m.port === port : m.name === port) &&
+      (protocol === undefined || m.target.protocol === protocol),
   );
   if (!match) {
-    const known = (svc.spec?.ports ?? []).map((p) => `${p.name ? `${p.name}:` : ''}${p.port}/${p.protocol ?? 'TCP'}`);
+    const known = mappings.map((m) => `${m.name ? `${m.name}:` : ''}${m.port}/${m.target.protocol}`);
     throw new QueryError(
       `service ${keyOf(service)} has no port ${port}${protocol ? `/${protocol}` : ''} (it has ${known.join(', ') || 'none'})`,
     );
   }
-  // ServicePort.targetPort defaults to the same value as port.
-  const target = match.targetPort ?? match.port;
-  return {
-    port: typeof target === 'string' && /^\d+$/.test(target) ? Number(target) : target,
-    protocol: (match.protocol ?? 'TCP') as Protocol,
-  };
+  return match.target;
+}
+
+/** A Service port and what its pods receive (ServicePort.targetPort, defaulting to port). */
+interface ServicePortMapping {
+  service: { namespace: string; name: string };
+  /** The Service port, and its name when it has one. */
+  port: number;
+  name?: string;
+  /** What the pods receive: a number, or a container port name resolved on each pod. */
+  target: PortQuery;
+}
+
+function mappingsOf(service: V1Service): ServicePortMapping[] {
+  const ref = { namespace: service.metadata?.namespace ?? 'default', name: service.metadata?.name ?? '' };
+  return (service.spec?.ports ?? []).map((p) => {
+    const target = p.targetPort ?? p.port;
+    const mapping: ServicePortMapping = {
+      service: ref,
+      port: p.port,
+      target: {
+        port: typeof target === 'string' && /^\d+$/.test(target) ? Number(target) : target,
+        protocol: (p.protocol ?? 'TCP') as Protocol,
+      },
+    };
+    if (p.name) mapping.name = p.name;
+    return mapping;
+  });
+}
+
+/** Every port of a Service, mapped to what its pods receive (through a Service, no other port is reached). */
+export function servicePorts(world: World, service: { namespace: string; name: string }): ServicePortMapping[] {
+  const svc = world.snapshot.services.find(
+    (s) => s.metadata?.namespace === service.namespace && s.metadata?.name === service.name,
+  );
+  if (!svc) throw new QueryError(`service ${keyOf(service)} not found`);
+  return mappingsOf(svc);
+}
+
+/**
+ * Services that take `port` (of this protocol) to another port of the target pods, where the pods
+ * declare no container port `port`: who asks about a pod on a Service's port likely meant the Service.
+ */
+export function serviceMappingsOfPort(world: World, targets: PodRef[], port: PortQuery): ServicePortMapping[] {
+  if (typeof port.port !== 'number') return [];
+  const pods = targets.map((t) => world.podsByKey.get(keyOf(t))?.pod).filter((p): p is V1Pod => p !== undefined);
+  const declares = pods.some((pod) =>
+    (pod.spec?.containers ?? []).some((c) =>
+      (c.ports ?? []).some((p) => p.containerPort === port.port && (p.protocol ?? 'TCP') === port.protocol),
+    ),
+  );
+  if (declares) return [];
+  const out: ServicePortMapping[] = [];
+  for (const svc of world.snapshot.services) {
+    const selector = svc.spec?.selector;
+    if (!selector || Object.keys(selector).length === 0) continue;
+    const compiled = compileSelector({ matchLabels: selector });
+    const namespace = svc.metadata?.namespace ?? 'default';
+    const selects = pods.some(
+      (pod) => (pod.metadata?.namespace ?? 'default') === namespace && compiled.matches(pod.metadata?.labels ?? {}),
+    );
+    if (!selects) continue;
+    for (const m of mappingsOf(svc)) {
+      if (m.port === port.port && m.target.protocol === port.protocol && m.target.port !== port.port) out.push(m);
+    }
+  }
+  return out;
 }
 
 /** The workload that owns a pod (a ReplicaSet's Deployment when its pod-template-hash says so), or the pod itself. */

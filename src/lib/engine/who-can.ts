@@ -1,29 +1,11 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
+import { addressConnection, deniedExternalConnections, externalConnections, NOT_APPLICABLE } from './addresses.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import { allowedSourceClasses } from './matrix.js';
-import { workloadOf } from './targets.js';
+import type { Decision, IpBlock, Peer, PodRef, PortQuery, PortSet, Protocol, Warning } from './model.js';
 import { keyOf } from './model.js';
-import { portsOfRule } from './peers.js';
-import type {
-  Decision,
-  DirectionDecision,
-  IpBlock,
-  Peer,
-  PodRef,
-  PortQuery,
-  PortSet,
-  Protocol,
-  RuleRef,
-  Warning,
-} from './model.js';
-import {
-  emptyPortSet,
-  fullPortSet,
-  isEmptyPortSet,
-  portSetContains,
-  resolveNamedPort,
-  unionPortSets,
-} from './ports.js';
+import { emptyPortSet, resolveNamedPort } from './ports.js';
+import { workloadOf } from './targets.js';
 import type { PodClass, PodInfo, World } from './world.js';
 
 /** What to ask: destinations, optionally narrowed sources, optionally one port. */
@@ -32,8 +14,10 @@ export interface WhoCanQuery {
   targets: PodRef[];
   /** Only these source pods (`--from`); address blocks are then left out. Default: every pod. */
   sources?: PodRef[];
-  /** One port and protocol; a port name resolves on each target pod. Default: all ports. */
-  port?: PortQuery;
+  /** Only this address block as the source (`--from CIDR`): pods are left out, every address must be admitted. */
+  sourceBlock?: IpBlock;
+  /** One port and protocol, or several (a Service's ports); a port name resolves on each target pod. Default: all ports. */
+  port?: PortQuery | readonly PortQuery[];
   /** Also return the sources that are denied, with their decision (`--explain`). */
   includeDenied?: boolean;
 }
@@ -50,75 +34,6 @@ export interface Connection {
   /** Without a port query: the ports allowed (empty when denied). */
   ports?: PortSet;
   decision: Decision;
-}
-
-/** Addresses outside the cluster that a target admits when a rule (or no isolation) admits everyone. */
-const ANY_ADDRESS: readonly IpBlock[] = [
-  { cidr: '0.0.0.0/0', except: [] },
-  { cidr: '::/0', except: [] },
-];
-
-const NOT_APPLICABLE: DirectionDecision = {
-  allowed: true,
-  isolated: false,
-  selectedBy: [],
-  allowedBy: [],
-  peerAdmittedBy: [],
-  applies: false,
-};
-
-/**
- * Address blocks that may reach a target from outside the cluster: those its ingress rules name, each
- * with the rules that admit it; every address when the target is not isolated for ingress. Egress does
- * not apply to them (they are not pods).
- */
-function externalConnections(world: World, target: PodInfo, port?: { port: number; protocol: Protocol }): Connection[] {
-  const cls = world.classes[target.classId];
-  const blocks = new Map<string, { block: IpBlock; rules: { ref: RuleRef; ports: PortSet }[] }>();
-  const add = (block: IpBlock, rule?: { ref: RuleRef; ports: PortSet }) => {
-    const key = `${block.cidr}!${block.except.join(',')}`;
-    const entry = blocks.get(key) ?? { block, rules: [] };
-    if (rule) entry.rules.push(rule);
-    blocks.set(key, entry);
-  };
-  const isolated = cls.ingressPolicies.length > 0;
-  if (!isolated) ANY_ADDRESS.forEach((b) => add(b));
-  for (const policy of cls.ingressPolicies) {
-    for (const rule of policy.ingress ?? []) {
-      const ports = portsOfRule(rule, target.pod);
-      if (rule.peers === 'all') ANY_ADDRESS.forEach((b) => add(b, { ref: rule.ref, ports }));
-      else for (const peer of rule.peers) if (peer.kind === 'ipBlock') add(peer.block.block, { ref: rule.ref, ports });
-    }
-  }
-  const out: Connection[] = [];
-  for (const { block, rules } of blocks.values()) {
-    const selectedBy = cls.ingressPolicies.map((p) => p.ref);
-    const side = (allowedBy: RuleRef[]): DirectionDecision => ({
-      allowed: true,
-      isolated,
-      selectedBy,
-      allowedBy,
-      peerAdmittedBy: [],
-      applies: true,
-    });
-    if (port) {
-      const allowedBy = rules.filter((r) => portSetContains(r.ports, port.protocol, port.port)).map((r) => r.ref);
-      if (isolated && allowedBy.length === 0) continue;
-      const decision = { allowed: true, ingress: side(allowedBy), egress: NOT_APPLICABLE };
-      out.push({ from: { ipBlock: block }, to: target.ref, port: port.port, protocol: port.protocol, decision });
-    } else {
-      const ports = isolated ? unionPortSets(...rules.map((r) => r.ports)) : fullPortSet();
-      if (isEmptyPortSet(ports)) continue;
-      const allowedBy = rules.filter((r) => !isEmptyPortSet(r.ports)).map((r) => r.ref);
-      out.push({
-        from: { ipBlock: block },
-        to: target.ref,
-        ports,
-        decision: { allowed: true, ingress: side(allowedBy), egress: NOT_APPLICABLE },
-      });
-    }
-  }
-  return out;
 }
 
 /** Connections from every pod of a source class to every target of a group: one engine answer shared by all. */
@@ -152,6 +67,8 @@ export interface WhoCanResult {
   deniedGroups: ConnectionGroup[];
   /** Address blocks that reach the targets, in target order. */
   external: Connection[];
+  /** Address blocks denied the targets (with includeDenied, or when one is the source), in target order. */
+  deniedExternal: Connection[];
   warnings: Warning[];
   /** The decision a group's pairs share, with the policies and rules responsible (computed on the first call, then kept). */
   decide(group: ConnectionGroup): Decision;
@@ -175,19 +92,16 @@ export function* pairsOf(result: WhoCanResult, which: 'allowed' | 'denied'): Gen
 
 /**
  * The connections of an answer, one (source, target) pair at a time, with their decisions: per target
- * (in the order of `targets`), its pod sources group by group (as pairsOf), then, when allowed, its
- * address blocks.
+ * (in the order of `targets`), its pod sources group by group (as pairsOf), then its address blocks.
  */
 export function* connectionsOf(result: WhoCanResult, which: 'allowed' | 'denied'): Generator<Connection> {
   const byTarget = sharesByTarget(which === 'allowed' ? result.groups : result.deniedGroups);
   const externalOf = new Map<string, Connection[]>();
-  if (which === 'allowed') {
-    for (const connection of result.external) {
-      const key = keyOf(connection.to);
-      const list = externalOf.get(key);
-      if (list) list.push(connection);
-      else externalOf.set(key, [connection]);
-    }
+  for (const connection of which === 'allowed' ? result.external : result.deniedExternal) {
+    const key = keyOf(connection.to);
+    const list = externalOf.get(key);
+    if (list) list.push(connection);
+    else externalOf.set(key, [connection]);
   }
   for (const target of uniqueTargets(result)) {
     for (const { from, to, group } of pairsOfTarget(byTarget, target)) yield connectionOf(result, group, from, to);
@@ -259,8 +173,12 @@ export function sharesByTarget(groups: readonly ConnectionGroup[]): Map<string, 
 interface TargetGroup {
   cls: PodClass;
   port?: { port: number; protocol: Protocol };
+  /** The port name asked about, when it was asked by name. */
+  portName?: string;
   /** The pods have no container port of the name asked about: nothing reaches them on it. */
   lacksPort?: boolean;
+  /** With lacksPort: the protocol asked about. */
+  protocol?: Protocol;
   pods: PodInfo[];
 }
 
@@ -290,9 +208,7 @@ function missingPortWarnings(pods: PodInfo[], port: PortQuery): Warning[] {
   for (const pod of pods) {
     const owner = workloadOf(pod.pod);
     const label =
-      owner.kind === 'Pod'
-        ? `pod ${keyOf(pod.ref)}`
-        : `${owner.kind.toLowerCase()} ${pod.ref.namespace}/${owner.name}`;
+      owner.kind === 'Pod' ? `pod ${keyOf(pod.ref)}` : `${owner.kind.toLowerCase()} ${pod.ref.namespace}/${owner.name}`;
     const entry = byOwner.get(label) ?? { label, count: 0 };
     entry.count++;
     byOwner.set(label, entry);
@@ -309,6 +225,7 @@ function missingPortWarnings(pods: PodInfo[], port: PortQuery): Warning[] {
 export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
   const warnings: Warning[] = [];
   const external: Connection[][] = [];
+  const deniedExternal: Connection[][] = [];
   const groups: ConnectionGroup[] = [];
   const deniedGroups: ConnectionGroup[] = [];
   // How to decide each group (by its decisionId), and the decisions made so far.
@@ -335,28 +252,13 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
   }
   const membersOf = (classId: number): PodRef[] =>
     sourcesByClass ? (sourcesByClass.get(classId) ?? []) : world.classes[classId].memberRefs;
-  const portName = typeof query.port?.port === 'string' ? query.port.port : undefined;
+  // One port, several (a Service's ports), or every port (undefined).
+  const asked: (PortQuery | undefined)[] = query.port === undefined ? [undefined] : [query.port].flat();
 
   // Targets of one class with one resolved port get one answer.
   const targetGroups = new Map<string, TargetGroup>();
-  const lackingPort: PodInfo[] = [];
+  const lackingPort = asked.map((): PodInfo[] => []);
   for (const target of targets) {
-    let port: { port: number; protocol: Protocol } | undefined;
-    if (query.port) {
-      const { protocol } = query.port;
-      const number =
-        typeof query.port.port === 'number' ? query.port.port : resolveNamedPort(target.pod, query.port.port, protocol);
-      if (number === undefined) {
-        // Nothing reaches the pod on a port it does not have: denied, and said once per workload.
-        lackingPort.push(target);
-        const key = `${target.classId}/-`;
-        const group = targetGroups.get(key) ?? { cls: world.classes[target.classId], lacksPort: true, pods: [] };
-        group.pods.push(target);
-        targetGroups.set(key, group);
-        continue;
-      }
-      port = { port: number, protocol };
-    }
     if (target.isHostNetwork) {
       warnings.push({
         code: 'host-network-pod',
@@ -369,20 +271,67 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
         message: `pod ${keyOf(target.ref)} is terminating; its answer holds until it is gone`,
       });
     }
-    const key = `${target.classId}/${port ? `${port.port}/${port.protocol}` : ''}`;
-    const group = targetGroups.get(key) ?? { cls: world.classes[target.classId], port, pods: [] };
-    group.pods.push(target);
-    targetGroups.set(key, group);
-    if (!query.sources) {
-      const ext = externalConnections(world, target, port);
-      if (portName !== undefined) for (const c of ext) c.portName = portName;
-      external[targetOrder.get(keyOf(target.ref))!] = ext;
-    }
+    const ext: Connection[] = [];
+    const deniedExt: Connection[] = [];
+    const block = query.sourceBlock;
+    asked.forEach((wanted, which) => {
+      const portName = typeof wanted?.port === 'string' ? wanted.port : undefined;
+      let port: { port: number; protocol: Protocol } | undefined;
+      if (wanted) {
+        const { protocol } = wanted;
+        const number =
+          typeof wanted.port === 'number' ? wanted.port : resolveNamedPort(target.pod, wanted.port, protocol);
+        if (number === undefined) {
+          // Nothing reaches the pod on a port it does not have: denied, and said once per workload.
+          lackingPort[which].push(target);
+          if (block) {
+            const decision = noSuchPort(world.classes[target.classId]);
+            deniedExt.push({ from: { ipBlock: block }, to: target.ref, protocol, portName, decision });
+            return;
+          }
+          const key = `${target.classId}/-/${protocol}/${portName}`;
+          const group = targetGroups.get(key) ?? {
+            cls: world.classes[target.classId],
+            lacksPort: true,
+            portName,
+            protocol,
+            pods: [],
+          };
+          group.pods.push(target);
+          targetGroups.set(key, group);
+          return;
+        }
+        port = { port: number, protocol };
+      }
+      const named = (found: Connection[]) => {
+        if (portName !== undefined) for (const c of found) c.portName = portName;
+        return found;
+      };
+      if (block) {
+        // An address block as the source: its answer only, no pod is a source.
+        const c = named([addressConnection(world, target, block, port)])[0];
+        (c.decision.allowed ? ext : deniedExt).push(c);
+        return;
+      }
+      const key = `${target.classId}/${port ? `${port.port}/${port.protocol}` : ''}/${portName}`;
+      const group = targetGroups.get(key) ?? { cls: world.classes[target.classId], port, portName, pods: [] };
+      group.pods.push(target);
+      targetGroups.set(key, group);
+      if (!query.sources) {
+        ext.push(...named(externalConnections(world, target, port)));
+        if (query.includeDenied) deniedExt.push(...named(deniedExternalConnections(world, target, port)));
+      }
+    });
+    const slot = targetOrder.get(keyOf(target.ref))!;
+    external[slot] = ext;
+    deniedExternal[slot] = deniedExt;
   }
 
-  if (query.port && lackingPort.length > 0) warnings.push(...missingPortWarnings(lackingPort, query.port));
+  asked.forEach((wanted, which) => {
+    if (wanted && lackingPort[which].length > 0) warnings.push(...missingPortWarnings(lackingPort[which], wanted));
+  });
 
-  for (const { cls, port, lacksPort, pods } of targetGroups.values()) {
+  for (const { cls, port, portName, protocol, lacksPort, pods } of targetGroups.values()) {
     const targetRefs = pods.map((p) => p.ref);
     if (lacksPort) {
       if (!query.includeDenied) continue;
@@ -394,7 +343,7 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
         const sources = membersOf(id);
         if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
           continue;
-        deniedGroups.push({ targets: targetRefs, sources, protocol: query.port!.protocol, portName, decisionId });
+        deniedGroups.push({ targets: targetRefs, sources, protocol, portName, decisionId });
       }
       continue;
     }
@@ -459,6 +408,7 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
     groups,
     deniedGroups,
     external: external.flatMap((list) => list ?? []),
+    deniedExternal: deniedExternal.flatMap((list) => list ?? []),
     warnings,
     decide(group) {
       return (decisions[group.decisionId] ??= deciders[group.decisionId]());

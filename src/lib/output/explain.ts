@@ -38,6 +38,12 @@ function explainDenial(
 ): string | undefined {
   if (!side.applies || side.allowed) return undefined;
   if (side.reason === 'no-such-port') return `${direction}: ${subject} has no container port ${port ?? ''}`.trimEnd();
+  if (side.reason === 'partly-admitted') {
+    const rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule, false)));
+    const missing = side.notAdmitted ?? [];
+    const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? ` and ${missing.length - 3} more` : '');
+    return `${direction}: ${rules.length === 1 ? 'rule' : 'rules'} ${rules.join(', ')} ${rules.length === 1 ? 'admits' : 'admit'} only part of ${peer}${port ? ` on ${port}` : ''} (not ${shown})`;
+  }
   if (side.reason === 'no-rule-admits-port' && side.peerAdmittedBy.length > 0) {
     const rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule, false)));
     const verb = rules.length === 1 ? 'rule' : 'rules';

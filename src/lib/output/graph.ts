@@ -151,15 +151,20 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
   for (const group of answer.groups) addShare(shareOfGroup(answer, group), false);
   if (showDenied) for (const group of answer.deniedGroups) addShare(shareOfGroup(answer, group), true);
   // Only the address blocks are read as connections: pod pairs are never expanded.
-  for (const connection of answer.external) {
-    if (!('ipBlock' in connection.from)) continue;
-    const id = `ip:${formatIpBlock(connection.from.ipBlock)}`;
-    if (!nodes.has(id)) nodes.set(id, { id, label: formatIpBlock(connection.from.ipBlock), isTarget: false });
-    const edge = edgeOf(id, nodeOfPod(connection.to).id, false);
+  const addAddress = (connection: Connection, isDenied: boolean) => {
+    if (!('ipBlock' in connection.from)) return;
+    const label = formatIpBlock(connection.from.ipBlock);
+    const id = `ip:${label}`;
+    if (!nodes.has(id)) nodes.set(id, { id, label, isTarget: false });
+    const to = nodeOfPod(connection.to).id;
+    const edge = edgeOf(id, to, isDenied);
     if (connection.port !== undefined) edge.portTexts.add(`${connection.port}/${connection.protocol}`);
-    else if (connection.ports) edge.portSets.push(connection.ports);
-    for (const rule of allowingRules(connection.decision)) edge.why.add(rule);
-  }
+    else if (connection.ports && !isDenied) edge.portSets.push(connection.ports);
+    const why = isDenied ? explainConnection(connection, label, to) : allowingRules(connection.decision);
+    for (const reason of why) edge.why.add(reason);
+  };
+  for (const connection of answer.external) addAddress(connection, false);
+  if (showDenied) for (const connection of answer.deniedExternal) addAddress(connection, true);
 
   for (const [id, pods] of podsOfNode) nodes.get(id)!.pods = pods.size;
   return {

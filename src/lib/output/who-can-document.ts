@@ -37,8 +37,10 @@ interface ReasonDocument {
   code: string;
   /** Policies that isolate the subject in this direction, `namespace/name`. */
   isolatedBy: string[];
-  /** With code no-rule-admits-port: the rules that admit the peer on other ports. */
+  /** With code no-rule-admits-port: the rules that admit the peer on other ports; partly-admitted: those that admit part of it. */
   rules?: string[];
+  /** With code partly-admitted: the addresses of the block no rule admits, as CIDRs. */
+  notAdmitted?: string[];
 }
 
 /** One connection in the document. */
@@ -93,8 +95,9 @@ function reasonDocuments(connection: Connection): ReasonDocument[] {
       code: side.reason ?? 'no-rule-admits-peer',
       isolatedBy: unique(side.selectedBy.map(formatPolicyRef)),
     };
-    if (side.reason === 'no-rule-admits-port')
+    if (side.reason === 'no-rule-admits-port' || side.reason === 'partly-admitted')
       reason.rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule)));
+    if (side.notAdmitted) reason.notAdmitted = [...side.notAdmitted];
     reasons.push(reason);
   }
   return reasons;

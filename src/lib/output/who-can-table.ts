@@ -146,10 +146,10 @@ function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
     }
     return block;
   };
-  const addExternal = (connection: Connection) => {
+  const addExternal = (connection: Connection, denied: boolean) => {
     const target = workloadLabel(connection.to, report.workloads);
     const source = peerLabel(connection.from, report.workloads);
-    const rest = restCells(connection, false, source.label, target.label, opts);
+    const rest = restCells(connection, denied, source.label, target.label, opts);
     const key = [`pod:${keyOf(connection.to)}`, source.key, ...rest].join('\u0000');
     if (perBlock.has(key)) return;
     perBlock.set(key, {
@@ -161,11 +161,15 @@ function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
       isAddress: true,
     });
   };
-  const externalOf = new Map<string, Connection[]>();
-  for (const connection of answer.external) {
-    const key = keyOf(connection.to);
-    externalOf.set(key, [...(externalOf.get(key) ?? []), connection]);
-  }
+  const byTargetOf = (connections: readonly Connection[]) => {
+    const map = new Map<string, Connection[]>();
+    for (const connection of connections) {
+      const key = keyOf(connection.to);
+      map.set(key, [...(map.get(key) ?? []), connection]);
+    }
+    return map;
+  };
+  const externalOf = { allowed: byTargetOf(answer.external), denied: byTargetOf(answer.deniedExternal) };
   // Rows appear in the order of the targets, as the connections do: allowed (pods, then addresses), then denied.
   const walk = (groups: readonly ConnectionGroup[], denied: boolean) => {
     const byTarget = sharesByTarget(groups);
@@ -177,10 +181,12 @@ function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
         done.set(shared, seen);
         if (!seen.has(key)) for (const pod of addBlock(target, shared, denied)) seen.add(keyOf(pod));
       }
-      if (!denied) for (const connection of externalOf.get(key) ?? []) addExternal(connection);
+      for (const connection of externalOf[denied ? 'denied' : 'allowed'].get(key) ?? [])
+        addExternal(connection, denied);
     }
   };
   walk(answer.groups, false);
+  // Denied rows with --explain; an address asked about with --from shows its rows either way.
   if (opts.explain) walk(answer.deniedGroups, true);
   const rows = new Map<string, Row>();
   for (const row of perBlock.values()) {

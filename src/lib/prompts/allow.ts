@@ -39,7 +39,12 @@ export interface AllowAnswers {
 }
 
 /** Labels that tell pods of one workload apart but never make a good selector. */
-const NOISY_LABELS = new Set(['pod-template-hash', 'controller-revision-hash', 'statefulset.kubernetes.io/pod-name']);
+const NOISY_LABELS = new Set([
+  'pod-template-hash',
+  'controller-revision-hash',
+  'statefulset.kubernetes.io/pod-name',
+  'apps.kubernetes.io/pod-index',
+]);
 const TYPE_IT = '\u0000type';
 
 const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
