@@ -13,7 +13,8 @@ import type { V1Pod } from '@kubernetes/client-node';
 
 import { compileWorld } from '../src/lib/engine/compile.js';
 import type { ClusterSnapshot, PodRef, PortSet } from '../src/lib/engine/model.js';
-import { connectionsOf, whoCan } from '../src/lib/engine/who-can.js';
+import { whoCan } from '../src/lib/engine/who-can.js';
+import { connectionsOf } from '../src/lib/engine/answer.js';
 
 /** The peer's module and version, as the issue names them. */
 export const PEER_MODULE = 'github.com/np-guard/netpol-analyzer';
@@ -220,7 +221,8 @@ function ourWorkloadConnections(full: ClusterSnapshot): {
   const external = new Map<string, { cidr: string; except: string[]; ranges: Ranges }[]>();
   for (let i = 0; i < targets.length; i += 16) {
     for (const c of connectionsOf(whoCan(world, { targets: targets.slice(i, i + 16) }), 'allowed')) {
-      const dst = workloadOf.get(`${c.to.namespace}/${c.to.name}`)!;
+      if (!('pod' in c.to)) continue;
+      const dst = workloadOf.get(`${c.to.pod.namespace}/${c.to.pod.name}`)!;
       if ('pod' in c.from) {
         const key = `${workloadOf.get(`${c.from.pod.namespace}/${c.from.pod.name}`)}|${dst}`;
         const ranges = pods.get(key) ?? new Map();

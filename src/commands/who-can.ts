@@ -7,8 +7,8 @@ import { parseSelector, SelectorSyntaxError } from '../lib/engine/selector.js';
 import { DeniedResult, NetpolError, NoAnswerError, UsageError } from '../lib/errors.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from '../lib/output/graph.js';
 import { isColorEnabled, OUTPUT_FORMATS, type OutputFormat } from '../lib/output/render.js';
-import { writeWhoCanDocument } from '../lib/output/who-can-document.js';
-import { formatAnswer, formatWhoCanTable } from '../lib/output/who-can-table.js';
+import { writeReachDocument } from '../lib/output/reach-document.js';
+import { formatAnswer, formatReachTable } from '../lib/output/reach-table.js';
 import { parsePortText } from '../lib/peer-syntax.js';
 import {
   answerWhoCan,
@@ -113,9 +113,9 @@ export default class WhoCan extends BaseCommand {
     if (!view.quiet) this.warnAll(report.warnings.map((warning) => warning.message));
     if (!view.quiet) this.report(report.notes.map((note) => `${note}\n`).join(''));
     if (!view.quiet && (view.format === 'json' || view.format === 'yaml')) {
-      await writeWhoCanDocument(report, view.format, process.stdout, { explain: options.explain });
+      await writeReachDocument(report, view.format, process.stdout, { explain: options.explain });
     } else if (!view.quiet) this.print(render(report, view, options.explain));
-    if (isTableFormat(view, options) && report.answer.targets.length > 0 && isEmpty(report)) {
+    if (isTableFormat(view, options) && report.answer.subjects.length > 0 && isEmpty(report)) {
       this.report('No connections found.\n');
     }
     if (report.allowed === false) throw new DeniedResult(`${flags.from} cannot reach every target pod`);
@@ -191,11 +191,11 @@ function isTableFormat(view: WhoCanView, options: WhoCanOptions): boolean {
   return isTable && !view.quiet && !options.explain && options.from === undefined;
 }
 
-/** The table and picture views (JSON and YAML are streamed by writeWhoCanDocument). */
+/** The table and picture views (JSON and YAML are streamed by writeReachDocument). */
 function render(report: WhoCanReport, view: WhoCanView, explain: boolean): string {
   if (isGraphFormat(view.format)) return renderGraph(report, view.format, { explain });
   const color = isColorEnabled(process.stdout);
-  const table = formatWhoCanTable(report, { color, explain, noHeaders: view.noHeaders, wide: view.format === 'wide' });
+  const table = formatReachTable(report, { color, explain, noHeaders: view.noHeaders, wide: view.format === 'wide' });
   if (report.allowed !== undefined) {
     const details = explain || view.format === 'wide' ? table : '';
     return formatAnswer(report.allowed, color) + details;

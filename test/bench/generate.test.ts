@@ -8,7 +8,7 @@ import { generateCluster, MANIFEST_FILES, peersOf, portsOfPolicy, writeManifests
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
-import { whoCanPairs } from '../support/pairs.js';
+import { whoCanPairs, podOf } from '../support/pairs.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 
 describe('generateCluster', () => {
@@ -164,7 +164,8 @@ describe('the engine answers as a plain per-pair evaluation on generated cluster
         for (const c of result.connections) {
           if (!('pod' in c.from)) continue;
           engine[
-            index.get(`${c.from.pod.namespace}/${c.from.pod.name}`)! * n + index.get(`${c.to.namespace}/${c.to.name}`)!
+            index.get(`${c.from.pod.namespace}/${c.from.pod.name}`)! * n +
+              index.get(`${podOf(c.to).namespace}/${podOf(c.to).name}`)!
           ] = 1;
         }
       }

@@ -5,7 +5,7 @@ import { generateCluster } from '../../bench/generate.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
 import { reachabilityMatrix } from '../../src/lib/engine/who-can.js';
-import { whoCanPairs } from '../support/pairs.js';
+import { whoCanPairs, podOf } from '../support/pairs.js';
 
 describe('reachabilityMatrix', () => {
   test.each([1, 2, 3])('seed %i: every pair and its ports equal who-can over every target', (seed) => {
@@ -17,7 +17,7 @@ describe('reachabilityMatrix', () => {
       for (const c of whoCanPairs(world, { targets, port }).connections) {
         if (!('pod' in c.from)) continue;
         const from = world.podsByKey.get(`${c.from.pod.namespace}/${c.from.pod.name}`)!;
-        const to = world.podsByKey.get(`${c.to.namespace}/${c.to.name}`)!;
+        const to = world.podsByKey.get(`${podOf(c.to).namespace}/${podOf(c.to).name}`)!;
         listed.set(`${from.classId}>${to.classId}`, port ? 'port' : formatPortSet(c.ports!));
       }
       const seen = new Map<string, string>();

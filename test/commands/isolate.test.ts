@@ -15,7 +15,7 @@ import { compileWorld } from '../../src/lib/engine/compile.js';
 import { withPolicies } from '../../src/lib/engine/diff.js';
 import { keyOf, type ClusterSnapshot } from '../../src/lib/engine/model.js';
 import { formatPortSet, isEmptyPortSet, subtractPortSets, emptyPortSet } from '../../src/lib/engine/ports.js';
-import { whoCanPairs } from '../support/pairs.js';
+import { podOf, whoCanPairs } from '../support/pairs.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/lib/write.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
 import { helpOf, ROOT, runCommand } from './run-command.js';
@@ -178,7 +178,7 @@ function expectedCut(before: ClusterSnapshot, after: ClusterSnapshot, namespaces
   const ports = (world: typeof worldBefore) => {
     const map = new Map<string, ReturnType<typeof emptyPortSet>>();
     for (const c of whoCanPairs(world, { targets: world.pods.map((p) => p.ref) }).connections) {
-      if ('pod' in c.from && c.ports) map.set(`${keyOf(c.from.pod)} -> ${keyOf(c.to)}`, c.ports);
+      if ('pod' in c.from && c.ports) map.set(`${keyOf(c.from.pod)} -> ${keyOf(podOf(c.to))}`, c.ports);
     }
     return map;
   };

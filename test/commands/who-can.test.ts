@@ -5,12 +5,13 @@ import WhoCan from '../../src/commands/who-can.js';
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { SnapshotScope } from '../../src/lib/cluster/types.js';
 import type { ClusterApi, ClusterConnection, LiveOptions } from '../../src/lib/cluster/types.js';
-import { connectionsOf } from '../../src/lib/engine/who-can.js';
+import { connectionsOf } from '../../src/lib/engine/answer.js';
 import { EXIT_NO_ANSWER } from '../../src/lib/errors.js';
 import { renderDocument } from '../../src/lib/output/render.js';
-import { toWhoCanDocument } from '../../src/lib/output/who-can-document.js';
+import { toReachDocument } from '../../src/lib/output/reach-document.js';
 import type { WhoCanReport } from '../../src/lib/services/who-can.js';
 import { expectGolden, runCommand } from './run-command.js';
+import { podOf } from '../support/pairs.js';
 
 const SEED = ['--filename', 'examples/seed'];
 const SHOP = ['--filename', 'examples/shop'];
@@ -27,7 +28,7 @@ function pairs(report: WhoCanReport | undefined, which: 'allowed' | 'denied' = '
       'pod' in connection.from
         ? `${connection.from.pod.namespace}/${connection.from.pod.name}`
         : connection.from.ipBlock.cidr;
-    return `${from} -> ${connection.to.namespace}/${connection.to.name}`;
+    return `${from} -> ${podOf(connection.to).namespace}/${podOf(connection.to).name}`;
   });
 }
 
@@ -42,7 +43,7 @@ function workloadPairs(report: WhoCanReport | undefined, which: 'allowed' | 'den
   };
   const out = new Set<string>();
   for (const c of connectionsOf(report.answer, which)) {
-    if ('pod' in c.from) out.add(`${owner(c.from.pod)} -> ${owner(c.to)}`);
+    if ('pod' in c.from) out.add(`${owner(c.from.pod)} -> ${owner(podOf(c.to))}`);
   }
   return [...out].sort();
 }
@@ -62,7 +63,7 @@ describe('who-can on the seed world', () => {
   it('lists every pod of the namespace as a target without TARGET, with port sets', async () => {
     const run = await whoCan('--namespace', 'tenant-a', ...SEED);
     expect(run.exitCode).toBe(0);
-    expect(run.result?.answer.targets.map((pod) => pod.name).sort()).toEqual(['backend', 'frontend']);
+    expect(run.result?.answer.subjects.map((pod) => pod.name).sort()).toEqual(['backend', 'frontend']);
     expectGolden(run.stdout, 'seed-namespace.txt');
   });
 
@@ -427,7 +428,7 @@ describe('who-can documents are streamed', () => {
     ['yaml', ['b', '-n', 'x', '--from', 'y/pod/a', '--port', '80', ...SMALL]],
   ] as const)('-o %s writes the bytes of the whole document, entry by entry (%j)', async (format, argv) => {
     const run = await whoCan(...argv, '-o', format);
-    const whole = renderDocument(toWhoCanDocument(run.result!, { explain: argv.includes('--explain') }), format);
+    const whole = renderDocument(toReachDocument(run.result!, { explain: argv.includes('--explain') }), format);
     expect(run.stdout).toBe(whole);
   });
 });

@@ -6,7 +6,7 @@ import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
-import { whoCanPairs } from '../support/pairs.js';
+import { whoCanPairs, podOf } from '../support/pairs.js';
 import { sharedPath } from '../support/shared.js';
 
 interface CaseFile {
@@ -60,7 +60,7 @@ describe('shared conformance cases', () => {
       const actual = result.connections
         .flatMap((conn) =>
           'pod' in conn.from
-            ? [`${conn.from.pod.namespace}/${conn.from.pod.name} -> ${conn.to.namespace}/${conn.to.name}`]
+            ? [`${conn.from.pod.namespace}/${conn.from.pod.name} -> ${podOf(conn.to).namespace}/${podOf(conn.to).name}`]
             : [],
         )
         .sort();

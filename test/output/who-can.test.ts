@@ -2,10 +2,10 @@ import { describe, expect, it } from '@jest/globals';
 
 import type { Decision, DirectionDecision, PortSet } from '../../src/lib/engine/model.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
-import type { Connection } from '../../src/lib/engine/who-can.js';
+import type { Connection } from '../../src/lib/engine/answer.js';
 import { formatIpBlock } from '../../src/lib/output/names.js';
-import { portSetDocument, toWhoCanDocument } from '../../src/lib/output/who-can-document.js';
-import { formatWhoCanTable } from '../../src/lib/output/who-can-table.js';
+import { portSetDocument, toReachDocument } from '../../src/lib/output/reach-document.js';
+import { formatReachTable } from '../../src/lib/output/reach-table.js';
 import type { WhoCanReport } from '../../src/lib/services/who-can.js';
 import { resultOfPairs } from '../support/pairs.js';
 
@@ -46,7 +46,7 @@ function replicaReport(): WhoCanReport {
     for (const source of ['web-1', 'web-2', 'web-3']) {
       connections.push({
         from: { pod: { namespace: 'y', name: source } },
-        to: { namespace: 'x', name: target },
+        to: { pod: { namespace: 'x', name: target } },
         port: 80,
         protocol: 'TCP',
         decision: ISOLATED,
@@ -94,9 +94,9 @@ describe('port sets', () => {
   });
 });
 
-describe('formatWhoCanTable', () => {
+describe('formatReachTable', () => {
   it('folds replicas into one row and says when a row covers only some target pods', () => {
-    expect(formatWhoCanTable(replicaReport())).toBe(
+    expect(formatReachTable(replicaReport())).toBe(
       [
         'TARGET                           FROM               PODS   PORTS    ALLOWED BY',
         'x/deployment/api (2 of 3 pods)   y/deployment/web   3      80/TCP   x/allow-web',
@@ -108,24 +108,25 @@ describe('formatWhoCanTable', () => {
   it('keeps replicas apart when their answers differ', () => {
     const report = replicaReport();
     report.answer.groups[0] = { ...report.answer.groups[0], port: 81 };
-    const rows = formatWhoCanTable(report, { noHeaders: true }).trimEnd().split('\n');
+    const rows = formatReachTable(report, { noHeaders: true }).trimEnd().split('\n');
     expect(rows).toHaveLength(3);
     expect(rows[0]).toMatch(/^x\/deployment\/api \(1 of 3 pods\) +y\/deployment\/web +1 +81\/TCP/);
   });
 
   it('names the pods of a partial row with -o wide', () => {
-    const [, row] = formatWhoCanTable(replicaReport(), { wide: true }).split('\n');
+    const [, row] = formatReachTable(replicaReport(), { wide: true }).split('\n');
     expect(row).toMatch(/^x\/deployment\/api \(2 of 3 pods: api-1, api-2\) +y\/deployment\/web +3 /);
   });
 
   it('folds replicas that reach each other into one row, from the groups, never counting a pod as its own source', () => {
     const web = ['web-0', 'web-1', 'web-2'].map((name) => ({ namespace: 'y', name }));
     const workloads = new Map(web.map((pod) => [`y/${pod.name}`, { kind: 'Deployment', name: 'web' }]));
-    const group = { targets: web, sources: web, port: 80, protocol: 'TCP' as const, decisionId: 0 };
+    const group = { subjects: web, peers: web, port: 80, protocol: 'TCP' as const, decisionId: 0 };
     const decide = () => ISOLATED;
     const report: WhoCanReport = {
       answer: {
-        targets: web,
+        orientation: 'inbound',
+        subjects: web,
         groups: [group],
         deniedGroups: [],
         external: [],
@@ -137,31 +138,31 @@ describe('formatWhoCanTable', () => {
       workloads,
       notes: [],
     };
-    expect(formatWhoCanTable(report, { noHeaders: true })).toBe(
+    expect(formatReachTable(report, { noHeaders: true })).toBe(
       'y/deployment/web   y/deployment/web   3   80/TCP   x/allow-web\n',
     );
     // One replica asked about: it is reached by the two others.
     const one = {
       ...report,
-      answer: { ...report.answer, targets: [web[0]], groups: [{ ...group, targets: [web[0]] }] },
+      answer: { ...report.answer, subjects: [web[0]], groups: [{ ...group, subjects: [web[0]] }] },
     };
-    expect(formatWhoCanTable(one, { noHeaders: true, wide: true })).toMatch(
+    expect(formatReachTable(one, { noHeaders: true, wide: true })).toMatch(
       /^y\/deployment\/web +y\/deployment\/web +2 +80\/TCP +x\/allow-web /,
     );
   });
 
   it('colours verdicts only when asked', () => {
     const report = replicaReport();
-    expect(formatWhoCanTable(report, { explain: true, color: true })).toContain('\u001b[32mallowed\u001b[39m');
-    expect(formatWhoCanTable(report, { explain: true })).not.toContain('\u001b[');
+    expect(formatReachTable(report, { explain: true, color: true })).toContain('\u001b[32mallowed\u001b[39m');
+    expect(formatReachTable(report, { explain: true })).not.toContain('\u001b[');
   });
 });
 
-describe('toWhoCanDocument', () => {
+describe('toReachDocument', () => {
   it('leaves out "denied" unless explaining and "allowed" unless answering --from', () => {
     const report = replicaReport();
-    expect(Object.keys(toWhoCanDocument(report))).toEqual(['connections', 'warnings']);
-    expect(Object.keys(toWhoCanDocument({ ...report, allowed: true }, { explain: true }))).toEqual([
+    expect(Object.keys(toReachDocument(report))).toEqual(['connections', 'warnings']);
+    expect(Object.keys(toReachDocument({ ...report, allowed: true }, { explain: true }))).toEqual([
       'allowed',
       'connections',
       'denied',

@@ -21,7 +21,7 @@ import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, PortQuery, Protocol } from '../../src/lib/engine/model.js';
 import { portSetContains } from '../../src/lib/engine/ports.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
-import { whoCanPairs } from '../support/pairs.js';
+import { whoCanPairs, podOf } from '../support/pairs.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 import { runs, SEED } from './arbitraries.js';
 
@@ -225,9 +225,9 @@ function firstDifference(snapshot: ClusterSnapshot): string | undefined {
       ...(viaSources ? { sources: targets, includeDenied: true } : {}),
     });
     const allowed = new Set<string>();
-    for (const c of result.connections) if ('pod' in c.from) allowed.add(pairKey(c.from.pod, c.to));
+    for (const c of result.connections) if ('pod' in c.from) allowed.add(pairKey(c.from.pod, podOf(c.to)));
     const denied = new Set<string>();
-    for (const c of result.denied) if ('pod' in c.from) denied.add(pairKey(c.from.pod, c.to));
+    for (const c of result.denied) if ('pod' in c.from) denied.add(pairKey(c.from.pod, podOf(c.to)));
     for (const dst of refPods) {
       const number =
         typeof query.port === 'number'
@@ -262,7 +262,7 @@ function firstDifference(snapshot: ClusterSnapshot): string | undefined {
   // All ports at once: the port set of each allowed pair holds exactly the probes the reference allows.
   const all = whoCanPairs(compiled, { targets });
   const sets = new Map<string, (typeof all.connections)[number]['ports']>();
-  for (const c of all.connections) if ('pod' in c.from) sets.set(pairKey(c.from.pod, c.to), c.ports);
+  for (const c of all.connections) if ('pod' in c.from) sets.set(pairKey(c.from.pod, podOf(c.to)), c.ports);
   for (const dst of refPods) {
     for (const src of refPods) {
       if (src === dst) continue;

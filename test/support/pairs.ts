@@ -1,20 +1,20 @@
 /** An engine answer with its pairs listed, for tests that assert on pairs (small worlds only). */
 import type { World } from '../../src/lib/engine/world.js';
-import type { Decision, PodRef } from '../../src/lib/engine/model.js';
+import type { Decision, Peer, PodRef } from '../../src/lib/engine/model.js';
+import { whoCan, type WhoCanQuery } from '../../src/lib/engine/who-can.js';
 import {
   connectionsOf,
-  whoCan,
   type Connection,
   type ConnectionGroup,
-  type WhoCanQuery,
-  type WhoCanResult,
-} from '../../src/lib/engine/who-can.js';
+  type Orientation,
+  type ReachAnswer,
+} from '../../src/lib/engine/answer.js';
 
 /** whoCan's result plus every allowed and denied (source, target) pair, expanded by connectionsOf. */
 export function whoCanPairs(
   world: World,
   query: WhoCanQuery,
-): WhoCanResult & { connections: Connection[]; denied: Connection[] } {
+): ReachAnswer & { connections: Connection[]; denied: Connection[] } {
   const result = whoCan(world, query);
   return {
     ...result,
@@ -28,18 +28,20 @@ export function whoCanPairs(
  * answer can have. Each group decides as its pair says.
  */
 export function resultOfPairs(
-  targets: PodRef[],
+  subjects: PodRef[],
   allowed: Iterable<Connection>,
   denied: Iterable<Connection> = [],
   external: Connection[] = [],
-): WhoCanResult {
+  orientation: Orientation = 'inbound',
+): ReachAnswer {
   const decisions: Decision[] = [];
   const groupsOf = (connections: Iterable<Connection>): ConnectionGroup[] => {
     const groups: ConnectionGroup[] = [];
     for (const c of connections) {
-      if (!('pod' in c.from)) continue;
+      if (!('pod' in c.from) || !('pod' in c.to)) continue;
       const { from, to, decision, ...rest } = c;
-      groups.push({ ...rest, targets: [to], sources: [from.pod], decisionId: decisions.length });
+      const [subject, peer] = orientation === 'inbound' ? [to.pod, from.pod] : [from.pod, to.pod];
+      groups.push({ ...rest, subjects: [subject], peers: [peer], decisionId: decisions.length });
       decisions.push(decision);
     }
     return groups;
@@ -47,7 +49,8 @@ export function resultOfPairs(
   const groups = groupsOf(allowed);
   const deniedGroups = groupsOf(denied);
   return {
-    targets,
+    orientation,
+    subjects,
     groups,
     deniedGroups,
     external,
@@ -58,12 +61,19 @@ export function resultOfPairs(
 }
 
 /** The same answer with every group split into its pairs: views must draw it the same. */
-export function splitIntoPairs(result: WhoCanResult): WhoCanResult {
+export function splitIntoPairs(result: ReachAnswer): ReachAnswer {
   const pairs = resultOfPairs(
-    result.targets,
+    result.subjects,
     connectionsOf(result, 'allowed'),
     connectionsOf(result, 'denied'),
     result.external,
+    result.orientation,
   );
   return { ...pairs, deniedExternal: result.deniedExternal, warnings: result.warnings };
+}
+
+/** The pod of a connection's end (who-can's destinations are always pods). */
+export function podOf(peer: Peer): PodRef {
+  if (!('pod' in peer)) throw new Error(`expected a pod, got ${JSON.stringify(peer)}`);
+  return peer.pod;
 }

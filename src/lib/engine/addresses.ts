@@ -1,7 +1,8 @@
 /**
- * Addresses outside the cluster as sources: the blocks a target's ingress rules admit, those it does
- * not (for --explain), and whether every address of a block the user names may reach it. Only the
- * target's ingress decides: an address has no egress policy (NetworkPolicy selects pods).
+ * Addresses outside the cluster as peers of a pod: as sources (the pod's ingress: who-can) or as
+ * destinations (the pod's egress: reachable-from). The blocks the pod's rules admit, those they do not
+ * (for --explain), and whether every address of a block the user names is admitted. Only the pod's
+ * side decides: an address has no policy (NetworkPolicy selects pods).
  */
 import type { AddressSet } from './ipblock.js';
 import {
@@ -13,12 +14,20 @@ import {
   subtractAddresses,
   unionAddresses,
 } from './ipblock.js';
+import type { Connection } from './answer.js';
 import { atomsOf } from './matrix.js';
-import type { Decision, DirectionDecision, IpBlock, PortSet, Protocol, RuleRef } from './model.js';
+import type { Decision, Direction, DirectionDecision, IpBlock, PortSet, Protocol, RuleRef } from './model.js';
 import { portsOfRule } from './peers.js';
-import { emptyPortSet, fullPortSet, isEmptyPortSet, portSetContains, portSetOf, unionPortSets } from './ports.js';
-import type { Connection } from './who-can.js';
-import type { PodInfo, World } from './world.js';
+import {
+  emptyPortSet,
+  fullPortSet,
+  isEmptyPortSet,
+  portSetContains,
+  portSetOf,
+  resolvePorts,
+  unionPortSets,
+} from './ports.js';
+import type { CompiledPolicy, CompiledRule, PodInfo, World } from './world.js';
 
 /** Every address of each family: what a rule admitting every peer, or no isolation, lets in. */
 const ANY_ADDRESS: readonly IpBlock[] = [
@@ -28,7 +37,7 @@ const ANY_ADDRESS: readonly IpBlock[] = [
 
 const EVERY_ADDRESS: AddressSet = unionAddresses(...ANY_ADDRESS.map((b) => addressesOfBlock(compileIpBlock(b))));
 
-/** The egress half of an address's connection: it does not apply (addresses have no egress policy). */
+/** The address's half of a connection: it does not apply (addresses have no policy). */
 export const NOT_APPLICABLE: DirectionDecision = {
   allowed: true,
   isolated: false,
@@ -48,13 +57,51 @@ interface AddressRule {
   ports: PortSet;
 }
 
-/** The target's ingress rules that admit some address (every address for a rule without `from`). */
-function addressRules(world: World, target: PodInfo): AddressRule[] {
-  const cls = world.classes[target.classId];
+/** The policies that select the pod for a direction. */
+function policiesOf(world: World, pod: PodInfo, direction: Direction): CompiledPolicy[] {
+  const cls = world.classes[pod.classId];
+  return direction === 'ingress' ? cls.ingressPolicies : cls.egressPolicies;
+}
+
+/**
+ * A rule's ports toward an address: ingress, as they resolve on the pod (the destination); egress,
+ * the destination is the address, which has no container port a name could resolve to.
+ */
+function portsToward(rule: CompiledRule, pod: PodInfo, direction: Direction): PortSet {
+  return direction === 'ingress' ? portsOfRule(rule, pod.pod) : (rule.fixedPorts ?? resolvePorts(rule.ports, {}));
+}
+
+/** A connection between a pod and an address block, oriented by the pod's direction. */
+function between(
+  pod: PodInfo,
+  block: IpBlock,
+  direction: Direction,
+  decision: Decision,
+  port?: Point,
+  ports?: PortSet,
+): Connection {
+  const ends =
+    direction === 'ingress'
+      ? { from: { ipBlock: block }, to: { pod: pod.ref } }
+      : { from: { pod: pod.ref }, to: { ipBlock: block } };
+  return port
+    ? { ...ends, port: port.port, protocol: port.protocol, decision }
+    : { ...ends, ports: ports ?? emptyPortSet(), decision };
+}
+
+/** A decision made by the pod's side alone (the address side does not apply). */
+function decided(direction: Direction, side: DirectionDecision): Decision {
+  return direction === 'ingress'
+    ? { allowed: side.allowed, ingress: side, egress: NOT_APPLICABLE }
+    : { allowed: side.allowed, ingress: NOT_APPLICABLE, egress: side };
+}
+
+/** The pod's rules of a direction that admit some address (every address for a rule without `from`/`to`). */
+function addressRules(world: World, target: PodInfo, direction: Direction): AddressRule[] {
   const out: AddressRule[] = [];
-  for (const policy of cls.ingressPolicies) {
-    for (const rule of policy.ingress ?? []) {
-      const ports = portsOfRule(rule, target.pod);
+  for (const policy of policiesOf(world, target, direction)) {
+    for (const rule of policy[direction] ?? []) {
+      const ports = portsToward(rule, target, direction);
       if (rule.peers === 'all') out.push({ ref: rule.ref, addresses: EVERY_ADDRESS, ports });
       else {
         const blocks = rule.peers.flatMap((peer) => (peer.kind === 'ipBlock' ? [addressesOfBlock(peer.block)] : []));
@@ -66,78 +113,77 @@ function addressRules(world: World, target: PodInfo): AddressRule[] {
 }
 
 /**
- * Address blocks that may reach a target from outside the cluster: those its ingress rules name, each
- * with the rules that admit it; every address when the target is not isolated for ingress.
+ * The address blocks a pod's rules of a direction admit (ingress: sources that may reach it; egress:
+ * destinations it may reach): those the rules name, each with the rules that admit it, and every
+ * address when the pod is not isolated in that direction.
  */
-export function externalConnections(world: World, target: PodInfo, port?: Point): Connection[] {
-  const cls = world.classes[target.classId];
+export function externalConnections(world: World, pod: PodInfo, direction: Direction, port?: Point): Connection[] {
+  const policies = policiesOf(world, pod, direction);
   const blocks = new Map<string, { block: IpBlock; rules: { ref: RuleRef; ports: PortSet }[] }>();
   const add = (block: IpBlock, rule?: { ref: RuleRef; ports: PortSet }) => {
-    const key = `${block.cidr}!${block.except.join(',')}`;
+    const key = blockKey(block);
     const entry = blocks.get(key) ?? { block, rules: [] };
     if (rule) entry.rules.push(rule);
     blocks.set(key, entry);
   };
-  const isolated = cls.ingressPolicies.length > 0;
+  const isolated = policies.length > 0;
   if (!isolated) ANY_ADDRESS.forEach((b) => add(b));
-  for (const policy of cls.ingressPolicies) {
-    for (const rule of policy.ingress ?? []) {
-      const ports = portsOfRule(rule, target.pod);
+  for (const policy of policies) {
+    for (const rule of policy[direction] ?? []) {
+      const ports = portsToward(rule, pod, direction);
       if (rule.peers === 'all') ANY_ADDRESS.forEach((b) => add(b, { ref: rule.ref, ports }));
       else for (const peer of rule.peers) if (peer.kind === 'ipBlock') add(peer.block.block, { ref: rule.ref, ports });
     }
   }
+  const selectedBy = policies.map((p) => p.ref);
+  const side = (allowedBy: RuleRef[]): DirectionDecision => ({
+    allowed: true,
+    isolated,
+    selectedBy,
+    allowedBy,
+    peerAdmittedBy: [],
+    applies: true,
+  });
   const out: Connection[] = [];
   for (const { block, rules } of blocks.values()) {
-    const selectedBy = cls.ingressPolicies.map((p) => p.ref);
-    const side = (allowedBy: RuleRef[]): DirectionDecision => ({
-      allowed: true,
-      isolated,
-      selectedBy,
-      allowedBy,
-      peerAdmittedBy: [],
-      applies: true,
-    });
     if (port) {
       const allowedBy = rules.filter((r) => portSetContains(r.ports, port.protocol, port.port)).map((r) => r.ref);
       if (isolated && allowedBy.length === 0) continue;
-      const decision = { allowed: true, ingress: side(allowedBy), egress: NOT_APPLICABLE };
-      out.push({ from: { ipBlock: block }, to: target.ref, port: port.port, protocol: port.protocol, decision });
+      out.push(between(pod, block, direction, decided(direction, side(allowedBy)), port));
     } else {
       const ports = isolated ? unionPortSets(...rules.map((r) => r.ports)) : fullPortSet();
       if (isEmptyPortSet(ports)) continue;
       const allowedBy = rules.filter((r) => !isEmptyPortSet(r.ports)).map((r) => r.ref);
-      out.push({
-        from: { ipBlock: block },
-        to: target.ref,
-        ports,
-        decision: { allowed: true, ingress: side(allowedBy), egress: NOT_APPLICABLE },
-      });
+      out.push(between(pod, block, direction, decided(direction, side(allowedBy)), undefined, ports));
     }
   }
   return out;
 }
 
+function blockKey(block: IpBlock): string {
+  return `${block.cidr}!${block.except.join(',')}`;
+}
+
 /**
- * Whether every address of `block` may reach `target`, on `port` or (without one) on which ports: the
- * target's ingress admits an address when it is not isolated, or when a rule on that port admits every
- * peer or names an ipBlock holding the address (cidr less except). A block is allowed on a port only if
- * every one of its addresses is.
+ * Whether every address of `block` is admitted by the pod's side of a direction (ingress: may reach the
+ * pod; egress: may be reached from it), on `port` or (without one) on which ports: when the pod is not
+ * isolated in that direction, or when rules on that port admitting every peer or naming ipBlocks
+ * (cidr less except) hold every one of its addresses.
  */
-export function addressConnection(world: World, target: PodInfo, block: IpBlock, port?: Point): Connection {
-  const cls = world.classes[target.classId];
-  const from = { ipBlock: block };
+export function addressConnection(
+  world: World,
+  pod: PodInfo,
+  block: IpBlock,
+  direction: Direction,
+  port?: Point,
+): Connection {
+  const policies = policiesOf(world, pod, direction);
   const asked = addressesOfBlock(compileIpBlock(block));
-  const connection = (decision: Decision, ports?: PortSet): Connection =>
-    port
-      ? { from, to: target.ref, port: port.port, protocol: port.protocol, decision }
-      : { from, to: target.ref, ports: ports ?? emptyPortSet(), decision };
-  if (cls.ingressPolicies.length === 0) {
-    const open: DirectionDecision = { ...NOT_APPLICABLE, applies: true };
-    return connection({ allowed: true, ingress: open, egress: NOT_APPLICABLE }, fullPortSet());
-  }
-  const selectedBy = cls.ingressPolicies.map((p) => p.ref);
-  const touching = addressRules(world, target).filter((r) => addressesOverlap(r.addresses, asked));
+  const connection = (side: DirectionDecision, ports?: PortSet): Connection =>
+    between(pod, block, direction, decided(direction, side), port, ports);
+  if (policies.length === 0) return connection({ ...NOT_APPLICABLE, applies: true }, fullPortSet());
+  const selectedBy = policies.map((p) => p.ref);
+  const touching = addressRules(world, pod, direction).filter((r) => addressesOverlap(r.addresses, asked));
   const side = (fields: Partial<DirectionDecision>): DirectionDecision => ({
     allowed: false,
     isolated: true,
@@ -161,50 +207,47 @@ export function addressConnection(world: World, target: PodInfo, block: IpBlock,
     for (const r of on) allowedBy.add(r.ref);
   }
   if (allowedPorts.length > 0) {
-    const ingress = side({ allowed: true, allowedBy: [...allowedBy] });
-    return connection({ allowed: true, ingress, egress: NOT_APPLICABLE }, unionPortSets(...allowedPorts));
+    return connection(side({ allowed: true, allowedBy: [...allowedBy] }), unionPortSets(...allowedPorts));
   }
-  if (touching.length === 0) {
-    return connection({ allowed: false, ingress: side({ reason: 'no-rule-admits-peer' }), egress: NOT_APPLICABLE });
-  }
+  if (touching.length === 0) return connection(side({ reason: 'no-rule-admits-peer' }));
   const onPort = port ? touching.filter((r) => portSetContains(r.ports, port.protocol, port.port)) : touching;
   if (onPort.length === 0) {
-    const ingress = side({ reason: 'no-rule-admits-port', peerAdmittedBy: touching.map((r) => r.ref) });
-    return connection({ allowed: false, ingress, egress: NOT_APPLICABLE });
+    return connection(side({ reason: 'no-rule-admits-port', peerAdmittedBy: touching.map((r) => r.ref) }));
   }
   const rest = subtractAddresses(asked, unionAddresses(...onPort.map((r) => r.addresses)));
-  const ingress = side({
-    reason: 'partly-admitted',
-    peerAdmittedBy: onPort.map((r) => r.ref),
-    notAdmitted: cidrsOf(rest),
-  });
-  return connection({ allowed: false, ingress, egress: NOT_APPLICABLE });
+  return connection(
+    side({ reason: 'partly-admitted', peerAdmittedBy: onPort.map((r) => r.ref), notAdmitted: cidrsOf(rest) }),
+  );
 }
 
 /**
- * The address blocks denied a target, for --explain: every address (`0.0.0.0/0`, `::/0`) when not all
- * of it is admitted, and (with a port) each block a rule names on other ports only.
+ * The address blocks a pod's side of a direction does not admit, for --explain: every address
+ * (`0.0.0.0/0`, `::/0`) when not all of it is admitted, and (with a port) each block a rule names on
+ * other ports only.
  */
-export function deniedExternalConnections(world: World, target: PodInfo, port?: Point): Connection[] {
-  const cls = world.classes[target.classId];
-  if (cls.ingressPolicies.length === 0) return [];
-  const out = ANY_ADDRESS.map((block) => addressConnection(world, target, block, port)).filter(
-    (c) => !c.decision.allowed,
-  );
+export function deniedExternalConnections(
+  world: World,
+  pod: PodInfo,
+  direction: Direction,
+  port?: Point,
+): Connection[] {
+  const policies = policiesOf(world, pod, direction);
+  if (policies.length === 0) return [];
+  const out: Connection[] = [];
+  const seen = new Set<string>();
+  const consider = (block: IpBlock) => {
+    const key = blockKey(block);
+    if (seen.has(key)) return;
+    seen.add(key);
+    const c = addressConnection(world, pod, block, direction, port);
+    if (!c.decision.allowed) out.push(c);
+  };
+  ANY_ADDRESS.forEach(consider);
   if (!port) return out;
-  const keyOfBlock = (b: IpBlock) => `${b.cidr}!${b.except.join(',')}`;
-  const seen = new Set(out.map((c) => ('ipBlock' in c.from ? keyOfBlock(c.from.ipBlock) : '')));
-  for (const policy of cls.ingressPolicies) {
-    for (const rule of policy.ingress ?? []) {
+  for (const policy of policies) {
+    for (const rule of policy[direction] ?? []) {
       if (rule.peers === 'all') continue;
-      for (const peer of rule.peers) {
-        if (peer.kind !== 'ipBlock') continue;
-        const key = keyOfBlock(peer.block.block);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const c = addressConnection(world, target, peer.block.block, port);
-        if (!c.decision.allowed) out.push(c);
-      }
+      for (const peer of rule.peers) if (peer.kind === 'ipBlock') consider(peer.block.block);
     }
   }
   return out;

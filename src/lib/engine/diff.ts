@@ -6,7 +6,8 @@ import type { ClusterSnapshot, PodRef, PolicyRef, PortSet } from './model.js';
 import { keyOf, refOf } from './model.js';
 import { workloadOf } from './targets.js';
 import { emptyPortSet, isEmptyPortSet, subtractPortSets } from './ports.js';
-import { pairsOf, whoCan } from './who-can.js';
+import { whoCan } from './who-can.js';
+import { pairsOf } from './answer.js';
 
 /** One pod pair whose allowed ports differ between two worlds. */
 export interface ReachabilityChange {
@@ -34,7 +35,8 @@ function allowedPorts(
   const out = new Map<string, { from: PodRef; to: PodRef; ports: PortSet }>();
   if (targets.length === 0 || sources.length === 0) return out;
   // Only the ports are compared: no decision is computed.
-  for (const { from, to, group } of pairsOf(whoCan(world, { targets, sources }), 'allowed')) {
+  // who-can's pairs: the subject is the destination, the peer the source.
+  for (const { subject: to, peer: from, group } of pairsOf(whoCan(world, { targets, sources }), 'allowed')) {
     if (group.ports) out.set(`${keyOf(from)} ${keyOf(to)}`, { from, to, ports: group.ports });
   }
   return out;

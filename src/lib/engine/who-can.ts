@@ -2,7 +2,8 @@
 import { addressConnection, deniedExternalConnections, externalConnections, NOT_APPLICABLE } from './addresses.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import { allowedSourceClasses } from './matrix.js';
-import type { Decision, IpBlock, Peer, PodRef, PortQuery, PortSet, Protocol, Warning } from './model.js';
+import type { Connection, ConnectionGroup, ReachAnswer } from './answer.js';
+import type { Decision, IpBlock, PodRef, PortQuery, PortSet, Protocol, Warning } from './model.js';
 import { keyOf } from './model.js';
 import { emptyPortSet, resolveNamedPort } from './ports.js';
 import { workloadOf } from './targets.js';
@@ -20,153 +21,6 @@ export interface WhoCanQuery {
   port?: PortQuery | readonly PortQuery[];
   /** Also return the sources that are denied, with their decision (`--explain`). */
   includeDenied?: boolean;
-}
-
-/** One source-to-target answer. */
-export interface Connection {
-  from: Peer;
-  to: PodRef;
-  /** With a port query: the port number it resolved to on the target, and its protocol. */
-  port?: number;
-  protocol?: Protocol;
-  /** With a port query by name: that name. */
-  portName?: string;
-  /** Without a port query: the ports allowed (empty when denied). */
-  ports?: PortSet;
-  decision: Decision;
-}
-
-/** Connections from every pod of a source class to every target of a group: one engine answer shared by all. */
-export interface ConnectionGroup {
-  /** Target pods (one pod class, one resolved port); groups of one target class share this array. */
-  targets: PodRef[];
-  /** Source pods (one pod class); a pod is never its own source. */
-  sources: PodRef[];
-  port?: number;
-  protocol?: Protocol;
-  portName?: string;
-  /** Without a port query: the ports allowed. */
-  ports?: PortSet;
-  /** Which decision of its result the group's pairs share: what `decide` looks up (a copy of the group keeps it). */
-  decisionId: number;
-}
-
-/**
- * The answer, as data: the target pods found, the pod sources as groups (each one engine answer for
- * many pod pairs), the address blocks per target, and warnings. Two things are computed only when
- * asked, explicitly: the pairs (`connectionsOf` walks them one by one) and a group's decision
- * (`decide`; a target may have tens of thousands of source groups, and a caller that counts or lists
- * never reads why).
- */
-export interface WhoCanResult {
-  /** The target pods found, in query order. */
-  targets: PodRef[];
-  /** Allowed pod sources, per target class. */
-  groups: ConnectionGroup[];
-  /** Denied pod sources (only with includeDenied). */
-  deniedGroups: ConnectionGroup[];
-  /** Address blocks that reach the targets, in target order. */
-  external: Connection[];
-  /** Address blocks denied the targets (with includeDenied, or when one is the source), in target order. */
-  deniedExternal: Connection[];
-  warnings: Warning[];
-  /** The decision a group's pairs share, with the policies and rules responsible (computed on the first call, then kept). */
-  decide(group: ConnectionGroup): Decision;
-}
-
-/** A pod pair of an answer and the group it belongs to (whose ports and decision it shares). */
-interface GroupPair {
-  from: PodRef;
-  to: PodRef;
-  group: ConnectionGroup;
-}
-
-/**
- * The pod pairs of an answer, one at a time, in a stable order: per target (in the order of
- * `targets`), its sources group by group. Never a pod to itself. Nothing is decided here.
- */
-export function* pairsOf(result: WhoCanResult, which: 'allowed' | 'denied'): Generator<GroupPair> {
-  const byTarget = sharesByTarget(which === 'allowed' ? result.groups : result.deniedGroups);
-  for (const target of uniqueTargets(result)) yield* pairsOfTarget(byTarget, target);
-}
-
-/**
- * The connections of an answer, one (source, target) pair at a time, with their decisions: per target
- * (in the order of `targets`), its pod sources group by group (as pairsOf), then its address blocks.
- */
-export function* connectionsOf(result: WhoCanResult, which: 'allowed' | 'denied'): Generator<Connection> {
-  const byTarget = sharesByTarget(which === 'allowed' ? result.groups : result.deniedGroups);
-  const externalOf = new Map<string, Connection[]>();
-  for (const connection of which === 'allowed' ? result.external : result.deniedExternal) {
-    const key = keyOf(connection.to);
-    const list = externalOf.get(key);
-    if (list) list.push(connection);
-    else externalOf.set(key, [connection]);
-  }
-  for (const target of uniqueTargets(result)) {
-    for (const { from, to, group } of pairsOfTarget(byTarget, target)) yield connectionOf(result, group, from, to);
-    yield* externalOf.get(keyOf(target)) ?? [];
-  }
-}
-
-/** The targets of an answer, each once, in order. */
-function* uniqueTargets(result: WhoCanResult): Generator<PodRef> {
-  const seen = new Set<string>();
-  for (const target of result.targets) {
-    const key = keyOf(target);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    yield target;
-  }
-}
-
-function* pairsOfTarget(byTarget: Map<string, TargetShare[]>, target: PodRef): Generator<GroupPair> {
-  for (const share of byTarget.get(keyOf(target)) ?? []) {
-    for (const group of share.groups) {
-      for (const from of group.sources) {
-        if (from.namespace !== target.namespace || from.name !== target.name) yield { from, to: target, group };
-      }
-    }
-  }
-}
-
-/** One pair of a group, standing for all of them (they share the answer). */
-export function connectionOf(result: WhoCanResult, group: ConnectionGroup, from: PodRef, to: PodRef): Connection {
-  const connection: Connection = { from: { pod: from }, to, decision: result.decide(group) };
-  if (group.port !== undefined) connection.port = group.port;
-  if (group.protocol !== undefined) connection.protocol = group.protocol;
-  if (group.portName !== undefined) connection.portName = group.portName;
-  if (group.ports !== undefined) connection.ports = group.ports;
-  return connection;
-}
-
-/** Groups with the same target pods (the engine shares one targets array per target class and port). */
-export interface TargetShare {
-  targets: PodRef[];
-  groups: ConnectionGroup[];
-}
-
-/** The shares that hold each target pod, in order of first appearance, keyed `namespace/name`. */
-export function sharesByTarget(groups: readonly ConnectionGroup[]): Map<string, TargetShare[]> {
-  const byTargets = new Map<readonly PodRef[], TargetShare>();
-  for (const group of groups) {
-    let share = byTargets.get(group.targets);
-    if (!share) {
-      share = { targets: group.targets, groups: [] };
-      byTargets.set(group.targets, share);
-    }
-    share.groups.push(group);
-  }
-  const byTarget = new Map<string, TargetShare[]>();
-  for (const share of byTargets.values()) {
-    for (const target of share.targets) {
-      const key = keyOf(target);
-      const list = byTarget.get(key);
-      if (list) list.push(share);
-      else byTarget.set(key, [share]);
-    }
-  }
-  return byTarget;
 }
 
 /** A target pod class with one resolved port (or lacking the port name asked about), and its pods. */
@@ -222,7 +76,7 @@ function missingPortWarnings(pods: PodInfo[], port: PortQuery): Warning[] {
 }
 
 /** Answers a who-can query over a compiled world. */
-export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
+export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
   const warnings: Warning[] = [];
   const external: Connection[][] = [];
   const deniedExternal: Connection[][] = [];
@@ -286,7 +140,7 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
           lackingPort[which].push(target);
           if (block) {
             const decision = noSuchPort(world.classes[target.classId]);
-            deniedExt.push({ from: { ipBlock: block }, to: target.ref, protocol, portName, decision });
+            deniedExt.push({ from: { ipBlock: block }, to: { pod: target.ref }, protocol, portName, decision });
             return;
           }
           const key = `${target.classId}/-/${protocol}/${portName}`;
@@ -309,7 +163,7 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
       };
       if (block) {
         // An address block as the source: its answer only, no pod is a source.
-        const c = named([addressConnection(world, target, block, port)])[0];
+        const c = named([addressConnection(world, target, block, 'ingress', port)])[0];
         (c.decision.allowed ? ext : deniedExt).push(c);
         return;
       }
@@ -318,8 +172,8 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
       group.pods.push(target);
       targetGroups.set(key, group);
       if (!query.sources) {
-        ext.push(...named(externalConnections(world, target, port)));
-        if (query.includeDenied) deniedExt.push(...named(deniedExternalConnections(world, target, port)));
+        ext.push(...named(externalConnections(world, target, 'ingress', port)));
+        if (query.includeDenied) deniedExt.push(...named(deniedExternalConnections(world, target, 'ingress', port)));
       }
     });
     const slot = targetOrder.get(keyOf(target.ref))!;
@@ -343,7 +197,7 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
         const sources = membersOf(id);
         if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
           continue;
-        deniedGroups.push({ targets: targetRefs, sources, protocol, portName, decisionId });
+        deniedGroups.push({ subjects: targetRefs, peers: sources, protocol, portName, decisionId });
       }
       continue;
     }
@@ -358,8 +212,8 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
       if (port) {
         deciders.push(() => decideOnPort(pair(), port.protocol, port.port));
         const group: ConnectionGroup = {
-          targets: targetRefs,
-          sources,
+          subjects: targetRefs,
+          peers: sources,
           port: port.port,
           protocol: port.protocol,
           decisionId,
@@ -369,7 +223,7 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
       }
       deciders.push(() => decideOnAllPorts(pair()).decision);
       const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
-      return { targets: targetRefs, sources, ports, decisionId };
+      return { subjects: targetRefs, peers: sources, ports, decisionId };
     };
     if (!sourcesByClass && !query.includeDenied) {
       // Only the allowed classes are visited, in class order.
@@ -404,7 +258,8 @@ export function whoCan(world: World, query: WhoCanQuery): WhoCanResult {
     });
   }
   return {
-    targets: targets.map((t) => t.ref),
+    orientation: 'inbound',
+    subjects: targets.map((t) => t.ref),
     groups,
     deniedGroups,
     external: external.flatMap((list) => list ?? []),

@@ -2,7 +2,7 @@
  * Why a connection is allowed or denied, in words: the sentences of the --explain table, the JSON
  * `reason` and the pictures' tooltips, rendered from the engine's decisions (nothing decided here).
  */
-import type { Connection } from '../engine/who-can.js';
+import type { Connection } from '../engine/answer.js';
 import type { Decision, DirectionDecision } from '../engine/model.js';
 import { formatPolicyRef, formatRuleRef } from './names.js';
 

@@ -9,9 +9,9 @@
 import type { Decision, PodRef, PortSet, Protocol } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
 import { formatPortSet, unionPortSets } from '../engine/ports.js';
-import type { Connection, ConnectionGroup, WhoCanResult } from '../engine/who-can.js';
-import { connectionOf } from '../engine/who-can.js';
-import type { WhoCanReport } from '../services/who-can.js';
+import type { Connection, ConnectionGroup, ReachAnswer } from '../engine/answer.js';
+import { connectionOf, peerOf, subjectOf } from '../engine/answer.js';
+import type { ReachReport } from '../services/report.js';
 import { allowingRules, explainConnection } from './explain.js';
 import { formatIpBlock } from './names.js';
 
@@ -35,7 +35,7 @@ interface GraphNode {
   label: string;
   /** Pods of the workload that take part in the answer; undefined for address blocks. */
   pods?: number;
-  /** Whether its pods are among the targets asked about. */
+  /** Whether its pods are among those asked about (who-can's targets, reachable-from's sources). */
   isTarget: boolean;
 }
 
@@ -79,24 +79,25 @@ interface EdgeBuilder {
   why: Set<string>;
 }
 
-function shareOfGroup(answer: WhoCanResult, group: ConnectionGroup): Share {
+function shareOfGroup(answer: ReachAnswer, group: ConnectionGroup): Share {
+  const isInbound = answer.orientation === 'inbound';
   return {
-    sources: group.sources,
-    targets: group.targets,
+    sources: isInbound ? group.peers : group.subjects,
+    targets: isInbound ? group.subjects : group.peers,
     port: group.port,
     protocol: group.protocol,
     ports: group.ports,
     decision: answer.decide(group),
     sample: () => {
-      const to = group.targets[0];
-      const from = group.sources.find((pod) => keyOf(pod) !== keyOf(to)) ?? group.sources[0];
-      return connectionOf(answer, group, from, to);
+      const subject = group.subjects[0];
+      const peer = group.peers.find((pod) => keyOf(pod) !== keyOf(subject)) ?? group.peers[0];
+      return connectionOf(answer, group, subject, peer);
     },
   };
 }
 
 /** Builds the graph of a report: nodes per workload, edges per (source node, target node, verdict). */
-export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean } = {}): ReachGraph {
+export function buildReachGraph(report: ReachReport, opts: { explain?: boolean } = {}): ReachGraph {
   // A --from question draws its answer either way, like its exit status.
   const showDenied = opts.explain === true || report.allowed !== undefined;
   const nodes = new Map<string, GraphNode>();
@@ -115,7 +116,7 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
     podsOfNode.get(id)!.add(keyOf(pod));
     return node;
   };
-  for (const target of report.answer.targets) nodeOfPod(target).isTarget = true;
+  for (const subject of report.answer.subjects) nodeOfPod(subject).isTarget = true;
 
   const edges = new Map<string, EdgeBuilder>();
   const edgeOf = (from: string, to: string, isDenied: boolean): EdgeBuilder => {
@@ -152,15 +153,18 @@ export function buildReachGraph(report: WhoCanReport, opts: { explain?: boolean 
   if (showDenied) for (const group of answer.deniedGroups) addShare(shareOfGroup(answer, group), true);
   // Only the address blocks are read as connections: pod pairs are never expanded.
   const addAddress = (connection: Connection, isDenied: boolean) => {
-    if (!('ipBlock' in connection.from)) return;
-    const label = formatIpBlock(connection.from.ipBlock);
+    const peer = peerOf(answer, connection);
+    if (!('ipBlock' in peer)) return;
+    const label = formatIpBlock(peer.ipBlock);
     const id = `ip:${label}`;
     if (!nodes.has(id)) nodes.set(id, { id, label, isTarget: false });
-    const to = nodeOfPod(connection.to).id;
-    const edge = edgeOf(id, to, isDenied);
+    const pod = nodeOfPod(subjectOf(answer, connection)).id;
+    const [from, to] = answer.orientation === 'inbound' ? [id, pod] : [pod, id];
+    const edge = edgeOf(from, to, isDenied);
     if (connection.port !== undefined) edge.portTexts.add(`${connection.port}/${connection.protocol}`);
     else if (connection.ports && !isDenied) edge.portSets.push(connection.ports);
-    const why = isDenied ? explainConnection(connection, label, to) : allowingRules(connection.decision);
+    const [source, target] = answer.orientation === 'inbound' ? [label, pod] : [pod, label];
+    const why = isDenied ? explainConnection(connection, source, target) : allowingRules(connection.decision);
     for (const reason of why) edge.why.add(reason);
   };
   for (const connection of answer.external) addAddress(connection, false);
@@ -335,7 +339,7 @@ export function formatMermaid(graph: ReachGraph): string {
 }
 
 /** Draws a report in a graph format. */
-export function renderGraph(report: WhoCanReport, format: GraphFormat, opts: { explain?: boolean } = {}): string {
+export function renderGraph(report: ReachReport, format: GraphFormat, opts: { explain?: boolean } = {}): string {
   const graph = buildReachGraph(report, opts);
   return format === 'dot' ? formatDot(graph) : formatMermaid(graph);
 }

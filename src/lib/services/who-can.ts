@@ -18,11 +18,13 @@ import {
   servicePorts,
   workloadOf,
 } from '../engine/targets.js';
-import type { WhoCanResult } from '../engine/who-can.js';
-import { pairsOf, whoCan } from '../engine/who-can.js';
+import type { ReachAnswer } from '../engine/answer.js';
+import { whoCan } from '../engine/who-can.js';
+import { pairsOf } from '../engine/answer.js';
 import { NamespaceNotFoundError, NetpolError, NoAnswerError } from '../errors.js';
 import type { PortText } from '../peer-syntax.js';
 import type { AddressText, NamedTargetSpec, TargetText } from '../target-spec.js';
+import type { ReachReport, ReportWarning, WorkloadRef } from './report.js';
 import { completeTarget } from '../target-spec.js';
 
 /** What to ask, as the flags say it: every value parsed, the namespace not yet known. */
@@ -44,32 +46,8 @@ interface WhoCanRequest extends Omit<WhoCanOptions, 'target' | 'from'> {
   from?: NamedTargetSpec | AddressText;
 }
 
-/** The workload that owns a pod, as the engine's workloadOf names it (kind 'Pod' for a bare pod). */
-export interface WorkloadRef {
-  kind: string;
-  name: string;
-}
-
-/** A warning as reported: engine warnings keep their code, loader warnings have code 'manifest'. */
-export interface ReportWarning {
-  code: string;
-  message: string;
-}
-
-/** What `who-can` returns from run(): the engine's answer plus what the views need to name it. */
-export interface WhoCanReport {
-  /** The engine's answer: target pods, pod sources as groups, address blocks; pairs via connectionsOf. */
-  answer: WhoCanResult;
-  /** The port asked about, after a Service port was resolved to its targetPort. */
-  port?: PortQuery;
-  /** With --from: whether every (source, target) pair is allowed. */
-  allowed?: boolean;
-  warnings: ReportWarning[];
-  /** Owner of each pod, keyed `namespace/name`. */
-  workloads: ReadonlyMap<string, WorkloadRef>;
-  /** What the answer is about when it is not plain (a Service's ports), one line each, for people. */
-  notes: string[];
-}
+/** What `who-can` returns from run(). */
+export type WhoCanReport = ReachReport;
 
 /** Completes the options with the query's namespace: TARGET and --from take it unless they name their own. */
 export function completeWhoCan(options: WhoCanOptions, namespace: string): WhoCanRequest {
@@ -157,10 +135,10 @@ export function answerWhoCan(world: World, request: WhoCanRequest): WhoCanReport
 }
 
 /** Why an answer holds no (source, target) pair at all, or undefined when it holds one. */
-function nothingToCheck(answer: WhoCanResult, warnings: Warning[]): string | undefined {
+function nothingToCheck(answer: ReachAnswer, warnings: Warning[]): string | undefined {
   if (!pairsOf(answer, 'allowed').next().done || !pairsOf(answer, 'denied').next().done) return undefined;
   if (answer.external.length > 0 || answer.deniedExternal.length > 0) return undefined;
-  if (answer.targets.length === 0) {
+  if (answer.subjects.length === 0) {
     const said = warnings.filter((w) => w.code === 'no-target').map((w) => w.message);
     return said.length > 0 ? said.join('; ') : 'no target pods';
   }

@@ -1,20 +1,21 @@
 /**
- * The table views of a who-can answer (default, -o wide, --explain) and the yes/no of --from. Rows come
- * from the engine's groups, never from pod pairs; everything here is rendered from the engine's data.
+ * The table views of a reachability answer, who-can's (TARGET, FROM) and reachable-from's (SOURCE, TO):
+ * default, -o wide, --explain, and the yes/no of a question. Rows come from the engine's groups, never
+ * from pod pairs; everything here is rendered from the engine's data.
  */
-import { formatPortSet } from '../engine/ports.js';
-import type { Connection, ConnectionGroup, TargetShare } from '../engine/who-can.js';
-import { connectionOf, sharesByTarget } from '../engine/who-can.js';
+import type { Connection, ConnectionGroup, SubjectShare } from '../engine/answer.js';
+import { connectionOf, peerOf, sharesBySubject, subjectOf } from '../engine/answer.js';
 import type { Peer, PodRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
-import type { WhoCanReport, WorkloadRef } from '../services/who-can.js';
+import { formatPortSet } from '../engine/ports.js';
+import type { ReachReport, WorkloadRef } from '../services/report.js';
 import { explainAllowance, explainConnection, formatAllowedBy, formatRules } from './explain.js';
 import { formatIpBlock, formatWorkloadRef } from './names.js';
 import { paint } from './render.js';
 import { formatTable } from './table.js';
 
 /** How to draw the table. */
-interface WhoCanTableOptions {
+interface ReachTableOptions {
   wide?: boolean;
   explain?: boolean;
   noHeaders?: boolean;
@@ -50,27 +51,30 @@ function peerLabel(peer: Peer, workloads: ReadonlyMap<string, WorkloadRef>): { k
 
 interface Row {
   cells: string[];
-  targetKey: string;
-  targetLabel: string;
-  targetPods: Set<string>;
-  sourcePods: Set<string>;
+  subjectKey: string;
+  subjectLabel: string;
+  subjectPods: Set<string>;
+  peerPods: Set<string>;
   isAddress: boolean;
 }
 
-/** Columns of each table. */
-const HEADERS = {
-  table: ['target', 'from', 'pods', 'ports', 'allowed by'],
-  wide: ['target', 'from', 'pods', 'ports', 'allowed by', 'ingress rules', 'egress rules'],
-  explain: ['target', 'from', 'pods', 'ports', 'verdict', 'reason'],
+/** The first two columns: the pods asked about, then the other side. */
+const SIDES = { inbound: ['target', 'from'], outbound: ['source', 'to'] } as const;
+
+/** Columns of each table after the two sides. */
+const COLUMNS = {
+  table: ['pods', 'ports', 'allowed by'],
+  wide: ['pods', 'ports', 'allowed by', 'ingress rules', 'egress rules'],
+  explain: ['pods', 'ports', 'verdict', 'reason'],
 };
 
-/** The cells after TARGET, FROM and PODS for one connection. */
+/** The cells after the two sides and PODS for one connection; `source` and `target` label its ends. */
 function restCells(
   connection: Connection,
   denied: boolean,
   source: string,
   target: string,
-  opts: WhoCanTableOptions,
+  opts: ReachTableOptions,
 ): string[] {
   const ports = formatConnectionPorts(connection, denied);
   const { ingress, egress } = connection.decision;
@@ -104,105 +108,109 @@ function sliceByWorkload(pods: readonly PodRef[], workloads: ReadonlyMap<string,
 }
 
 /**
- * Groups the answer into rows so that a row always means "each target pod in it is reached by each
- * source in it (a pod never by itself), with these cells". Rows come from the engine's groups, never
- * from pod pairs: target pods that share their groups and workload form a block, each group's sources
- * are split by workload, and blocks of one workload with the same sources and cells share a row.
+ * Groups the answer into rows so that a row always means "each subject pod in it is paired with each
+ * peer in it (a pod never with itself), with these cells". Rows come from the engine's groups, never
+ * from pod pairs: subject pods that share their groups and workload form a block, each group's peers
+ * are split by workload, and blocks of one workload with the same peers and cells share a row.
  * Replicas with the same answer fold into one row; different answers never do.
  */
-function groupRows(report: WhoCanReport, opts: WhoCanTableOptions): Row[] {
+function groupRows(report: ReachReport, opts: ReachTableOptions): Row[] {
   const { answer } = report;
+  const isInbound = answer.orientation === 'inbound';
   const perBlock = new Map<string, Row>();
-  const slicesOfSources = new Map<ConnectionGroup, WorkloadSlice[]>();
-  const addBlock = (target: PodRef, shared: TargetShare, denied: boolean): PodRef[] => {
-    const self = workloadLabel(target, report.workloads);
-    const block = shared.targets.filter((pod) => workloadLabel(pod, report.workloads).key === self.key);
-    // Blocks of the same pods share rows (one block per target class).
+  const slicesOfPeers = new Map<ConnectionGroup, WorkloadSlice[]>();
+  /** The cells of a connection: its ports and why, with its ends labelled as the rows name them. */
+  const cellsOf = (connection: Connection, denied: boolean, subject: string, peer: string) =>
+    isInbound ? restCells(connection, denied, peer, subject, opts) : restCells(connection, denied, subject, peer, opts);
+  const addBlock = (subject: PodRef, shared: SubjectShare, denied: boolean): PodRef[] => {
+    const self = workloadLabel(subject, report.workloads);
+    const block = shared.subjects.filter((pod) => workloadLabel(pod, report.workloads).key === self.key);
+    // Blocks of the same pods share rows (one block per subject class).
     const blockId = `${denied}:${block.map(keyOf).join(',')}`;
     for (const group of shared.groups) {
-      let slices = slicesOfSources.get(group);
+      let slices = slicesOfPeers.get(group);
       if (!slices) {
-        slices = sliceByWorkload(group.sources, report.workloads);
-        slicesOfSources.set(group, slices);
+        slices = sliceByWorkload(group.peers, report.workloads);
+        slicesOfPeers.set(group, slices);
       }
-      for (const source of slices) {
-        const sample = connectionOf(answer, group, source.pods[0], block[0]);
-        const rest = restCells(sample, denied, source.label, self.label, opts);
-        const key = [blockId, source.key, ...rest].join('\u0000');
+      for (const peer of slices) {
+        const sample = connectionOf(answer, group, block[0], peer.pods[0]);
+        const rest = cellsOf(sample, denied, self.label, peer.label);
+        const key = [blockId, peer.key, ...rest].join('\u0000');
         let row = perBlock.get(key);
         if (!row) {
           row = {
-            cells: [self.label, source.label, '', ...rest],
-            targetKey: self.key,
-            targetLabel: self.label,
-            targetPods: new Set(block.map(keyOf)),
-            sourcePods: new Set(),
+            cells: [self.label, peer.label, '', ...rest],
+            subjectKey: self.key,
+            subjectLabel: self.label,
+            subjectPods: new Set(block.map(keyOf)),
+            peerPods: new Set(),
             isAddress: false,
           };
           perBlock.set(key, row);
         }
-        for (const pod of source.pods) row.sourcePods.add(keyOf(pod));
+        for (const pod of peer.pods) row.peerPods.add(keyOf(pod));
       }
     }
     return block;
   };
   const addExternal = (connection: Connection, denied: boolean) => {
-    const target = workloadLabel(connection.to, report.workloads);
-    const source = peerLabel(connection.from, report.workloads);
-    const rest = restCells(connection, denied, source.label, target.label, opts);
-    const key = [`pod:${keyOf(connection.to)}`, source.key, ...rest].join('\u0000');
+    const subject = subjectOf(answer, connection);
+    const self = workloadLabel(subject, report.workloads);
+    const peer = peerLabel(peerOf(answer, connection), report.workloads);
+    const rest = cellsOf(connection, denied, self.label, peer.label);
+    const key = [`pod:${keyOf(subject)}`, peer.key, ...rest].join('\u0000');
     if (perBlock.has(key)) return;
     perBlock.set(key, {
-      cells: [target.label, source.label, '', ...rest],
-      targetKey: target.key,
-      targetLabel: target.label,
-      targetPods: new Set([keyOf(connection.to)]),
-      sourcePods: new Set(),
+      cells: [self.label, peer.label, '', ...rest],
+      subjectKey: self.key,
+      subjectLabel: self.label,
+      subjectPods: new Set([keyOf(subject)]),
+      peerPods: new Set(),
       isAddress: true,
     });
   };
-  const byTargetOf = (connections: readonly Connection[]) => {
+  const bySubjectOf = (connections: readonly Connection[]) => {
     const map = new Map<string, Connection[]>();
     for (const connection of connections) {
-      const key = keyOf(connection.to);
+      const key = keyOf(subjectOf(answer, connection));
       map.set(key, [...(map.get(key) ?? []), connection]);
     }
     return map;
   };
-  const externalOf = { allowed: byTargetOf(answer.external), denied: byTargetOf(answer.deniedExternal) };
-  // Rows appear in the order of the targets, as the connections do: allowed (pods, then addresses), then denied.
+  const externalOf = { allowed: bySubjectOf(answer.external), denied: bySubjectOf(answer.deniedExternal) };
+  // Rows appear in the order of the subjects, as the connections do: allowed (pods, then addresses), then denied.
   const walk = (groups: readonly ConnectionGroup[], denied: boolean) => {
-    const byTarget = sharesByTarget(groups);
-    const done = new Map<TargetShare, Set<string>>();
-    for (const target of answer.targets) {
-      const key = keyOf(target);
-      for (const shared of byTarget.get(key) ?? []) {
+    const bySubject = sharesBySubject(groups);
+    const done = new Map<SubjectShare, Set<string>>();
+    for (const subject of answer.subjects) {
+      const key = keyOf(subject);
+      for (const shared of bySubject.get(key) ?? []) {
         const seen = done.get(shared) ?? new Set<string>();
         done.set(shared, seen);
-        if (!seen.has(key)) for (const pod of addBlock(target, shared, denied)) seen.add(keyOf(pod));
+        if (!seen.has(key)) for (const pod of addBlock(subject, shared, denied)) seen.add(keyOf(pod));
       }
       for (const connection of externalOf[denied ? 'denied' : 'allowed'].get(key) ?? [])
         addExternal(connection, denied);
     }
   };
   walk(answer.groups, false);
-  // Denied rows with --explain; an address asked about with --from shows its rows either way.
   if (opts.explain) walk(answer.deniedGroups, true);
   const rows = new Map<string, Row>();
   for (const row of perBlock.values()) {
-    const key = [row.targetKey, ...row.cells.slice(1), [...row.sourcePods].sort().join(',')].join('\u0000');
+    const key = [row.subjectKey, ...row.cells.slice(1), [...row.peerPods].sort().join(',')].join('\u0000');
     const existing = rows.get(key);
-    if (existing) for (const pod of row.targetPods) existing.targetPods.add(pod);
+    if (existing) for (const pod of row.subjectPods) existing.subjectPods.add(pod);
     else rows.set(key, row);
   }
   return [...rows.values()];
 }
 
-/** Source pods of a row that reach at least one of its target pods: a pod is never its own source. */
-function countSources(row: Row): number {
-  if (row.targetPods.size !== 1) return row.sourcePods.size;
-  const [only] = row.targetPods;
-  return row.sourcePods.size - (row.sourcePods.has(only) ? 1 : 0);
+/** Peer pods of a row paired with at least one of its subject pods: a pod is never paired with itself. */
+function countPeers(row: Row): number {
+  if (row.subjectPods.size !== 1) return row.peerPods.size;
+  const [only] = row.subjectPods;
+  return row.peerPods.size - (row.peerPods.has(only) ? 1 : 0);
 }
 
 /** How many pod names -o wide lists after a partial row's count. */
@@ -219,27 +227,28 @@ function formatPartial(pods: Set<string>, total: number, wide: boolean): string 
 }
 
 /** The table view: grouped rows, kubectl look. Returns '' when there is nothing to show. */
-export function formatWhoCanTable(report: WhoCanReport, opts: WhoCanTableOptions = {}): string {
-  const targetsPerGroup = new Map<string, number>();
-  for (const target of report.answer.targets) {
-    const { key } = workloadLabel(target, report.workloads);
-    targetsPerGroup.set(key, (targetsPerGroup.get(key) ?? 0) + 1);
+export function formatReachTable(report: ReachReport, opts: ReachTableOptions = {}): string {
+  const subjectsPerGroup = new Map<string, number>();
+  for (const subject of report.answer.subjects) {
+    const { key } = workloadLabel(subject, report.workloads);
+    subjectsPerGroup.set(key, (subjectsPerGroup.get(key) ?? 0) + 1);
   }
   const rows = groupRows(report, opts).flatMap((row) => {
     const cells = [...row.cells];
-    const total = targetsPerGroup.get(row.targetKey) ?? row.targetPods.size;
-    if (row.targetPods.size < total) {
-      cells[0] = `${row.targetLabel} ${formatPartial(row.targetPods, total, opts.wide === true)}`;
+    const total = subjectsPerGroup.get(row.subjectKey) ?? row.subjectPods.size;
+    if (row.subjectPods.size < total) {
+      cells[0] = `${row.subjectLabel} ${formatPartial(row.subjectPods, total, opts.wide === true)}`;
     }
     if (row.isAddress) cells[2] = '-';
     else {
-      const sources = countSources(row);
-      if (sources === 0) return [];
-      cells[2] = String(sources);
+      const peers = countPeers(row);
+      if (peers === 0) return [];
+      cells[2] = String(peers);
     }
     return [cells];
   });
-  const headers = opts.explain ? HEADERS.explain : opts.wide ? HEADERS.wide : HEADERS.table;
+  const columns = opts.explain ? COLUMNS.explain : opts.wide ? COLUMNS.wide : COLUMNS.table;
+  const headers = [...SIDES[report.answer.orientation], ...columns];
   const verdictColumn = opts.explain ? 4 : -1;
   return formatTable(headers, rows, {
     noHeaders: opts.noHeaders,
@@ -248,7 +257,7 @@ export function formatWhoCanTable(report: WhoCanReport, opts: WhoCanTableOptions
   });
 }
 
-/** The yes/no answer of `--from`, as kubectl auth can-i prints it. */
+/** The yes/no answer of a question (`--from`, `--to`), as kubectl auth can-i prints it. */
 export function formatAnswer(allowed: boolean, color = false): string {
   return paint(allowed ? 'yes' : 'no', allowed ? 'green' : 'red', color) + '\n';
 }

@@ -1,12 +1,12 @@
 /**
- * The JSON/YAML document of a who-can answer (docs/output.md), written entry by entry from the engine's
+ * The JSON/YAML document of a reachability answer, who-can's and reachable-from's (docs/output.md), written entry by entry from the engine's
  * groups so that millions of pod pairs never become one string.
  */
 import type { Decision, Peer, PodRef, PortSet, Protocol } from '../engine/model.js';
 import { keyOf, PROTOCOLS } from '../engine/model.js';
-import type { Connection } from '../engine/who-can.js';
-import { connectionsOf } from '../engine/who-can.js';
-import type { ReportWarning, WhoCanReport } from '../services/who-can.js';
+import type { Connection } from '../engine/answer.js';
+import { connectionsOf } from '../engine/answer.js';
+import type { ReachReport, ReportWarning } from '../services/report.js';
 import { explainConnection, unique } from './explain.js';
 import { formatIpBlock, formatPolicyRef, formatRuleRef } from './names.js';
 import { jsonAt, writeDocument, type DocumentField, type DocumentSink } from './stream.js';
@@ -46,7 +46,7 @@ interface ReasonDocument {
 /** One connection in the document. */
 interface ConnectionDocument {
   from: PeerDocument;
-  to: { namespace: string; pod: string };
+  to: PeerDocument;
   port?: number;
   portName?: string;
   protocol?: Protocol;
@@ -63,7 +63,7 @@ interface ConnectionDocument {
 }
 
 /** The JSON/YAML document of who-can (documented in docs/output.md). */
-interface WhoCanDocument {
+interface ReachDocument {
   allowed?: boolean;
   connections: ConnectionDocument[];
   denied?: ConnectionDocument[];
@@ -103,6 +103,11 @@ function reasonDocuments(connection: Connection): ReasonDocument[] {
   return reasons;
 }
 
+/** `ns/pod`, or the address block. */
+function peerName(peer: Peer): string {
+  return 'ipBlock' in peer ? formatIpBlock(peer.ipBlock) : keyOf(peer.pod);
+}
+
 function connectionDocument(connection: Connection, denied: boolean): ConnectionDocument {
   const { ingress, egress } = connection.decision;
   const egressRules = egress.applies ? egress.allowedBy : [];
@@ -120,22 +125,21 @@ function connectionDocument(connection: Connection, denied: boolean): Connection
   }
   const document: ConnectionDocument = {
     from: peerDocument(connection.from),
-    to: { namespace: connection.to.namespace, pod: connection.to.name },
+    to: peerDocument(connection.to),
     ...ports,
     ingress: unique(ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy))),
     egress: unique(egressRules.map((rule) => formatPolicyRef(rule.policy))),
     rules: unique([...ingress.allowedBy, ...egressRules].map((rule) => formatRuleRef(rule))),
   };
   if (denied) {
-    const source = 'ipBlock' in connection.from ? formatIpBlock(connection.from.ipBlock) : keyOf(connection.from.pod);
-    document.reason = explainConnection(connection, source, keyOf(connection.to)).join('; ');
+    document.reason = explainConnection(connection, peerName(connection.from), peerName(connection.to)).join('; ');
     document.reasons = reasonDocuments(connection);
   }
   return document;
 }
 
 /** The document of a report; `denied` only when asked (--explain). */
-export function toWhoCanDocument(report: WhoCanReport, opts: { explain?: boolean } = {}): WhoCanDocument {
+export function toReachDocument(report: ReachReport, opts: { explain?: boolean } = {}): ReachDocument {
   return {
     ...(report.allowed === undefined ? {} : { allowed: report.allowed }),
     connections: [...connectionsOf(report.answer, 'allowed')].map((connection) =>
@@ -167,7 +171,8 @@ function allowedEntryText(): (item: unknown) => string {
   };
   return (item) => {
     const connection = item as Connection;
-    if ('ipBlock' in connection.from) return jsonAt(connectionDocument(connection, false), 2);
+    if (!('pod' in connection.from) || !('pod' in connection.to))
+      return jsonAt(connectionDocument(connection, false), 2);
     let byPorts = rests.get(connection.decision);
     if (!byPorts) {
       byPorts = new Map();
@@ -182,16 +187,16 @@ function allowedEntryText(): (item: unknown) => string {
       rest = jsonAt(others, 2).slice(1);
       byPorts.set(portKey, rest);
     }
-    return `{\n      "from": ${podText(connection.from.pod)},\n      "to": ${podText(connection.to)},${rest}`;
+    return `{\n      "from": ${podText(connection.from.pod)},\n      "to": ${podText(connection.to.pod)},${rest}`;
   };
 }
 
 /**
  * Writes the document of a report (docs/output.md) to a sink, entry by entry, expanding the groups
- * lazily: the bytes of renderDocument(toWhoCanDocument(...)), at any size.
+ * lazily: the bytes of renderDocument(toReachDocument(...)), at any size.
  */
-export async function writeWhoCanDocument(
-  report: WhoCanReport,
+export async function writeReachDocument(
+  report: ReachReport,
   format: 'json' | 'yaml',
   sink: DocumentSink,
   opts: { explain?: boolean } = {},
