@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { generateCluster, MANIFEST_FILES, peersOf, portsOfPolicy, writeManifests } from '../../bench/generate.js';
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
-import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
-import { whoCanPairs, podOf } from '../support/pairs.js';
+import type { ClusterSnapshot, PodRef, Protocol } from '../../src/lib/engine/model.js';
+import { podOf, reachablePairs, whoCanPairs } from '../support/pairs.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 
 describe('generateCluster', () => {
@@ -146,49 +146,54 @@ function referenceCases(): [number, number][] {
 }
 
 describe('the engine answers as a plain per-pair evaluation on generated clusters', () => {
-  test.each(referenceCases())('%i pods, seed %i: who-can on every pod pair equals the reference', (pods, seed) => {
-    const { snapshot } = generateCluster({ pods, seed });
-    const reference = new ReferenceEvaluator(snapshot);
-    const world = compileWorld(snapshot);
-    const n = reference.pods.length;
-    const index = new Map(reference.pods.map((p, i) => [`${p.namespace}/${p.name}`, i]));
-    const ingress = reference.pods.map((p) => reference.selecting(p, 'Ingress'));
-    const egress = reference.pods.map((p) => reference.selecting(p, 'Egress'));
-    const mismatches: string[] = [];
-    let allowedPairs = 0;
-    for (const { port, protocol } of PORTS) {
-      const engine = new Uint8Array(n * n);
-      const refs = reference.pods.map((p) => ({ namespace: p.namespace, name: p.name }));
-      for (let start = 0; start < n; start += 100) {
-        const result = whoCanPairs(world, { targets: refs.slice(start, start + 100), port: { port, protocol } });
-        for (const c of result.connections) {
-          if (!('pod' in c.from)) continue;
-          engine[
-            index.get(`${c.from.pod.namespace}/${c.from.pod.name}`)! * n +
-              index.get(`${podOf(c.to).namespace}/${podOf(c.to).name}`)!
-          ] = 1;
+  test.each(referenceCases())(
+    '%i pods, seed %i: who-can and reachable-from on every pod pair equal the reference',
+    (pods, seed) => {
+      const { snapshot } = generateCluster({ pods, seed });
+      const reference = new ReferenceEvaluator(snapshot);
+      const world = compileWorld(snapshot);
+      const n = reference.pods.length;
+      const index = new Map(reference.pods.map((p, i) => [`${p.namespace}/${p.name}`, i]));
+      const ingress = reference.pods.map((p) => reference.selecting(p, 'Ingress'));
+      const egress = reference.pods.map((p) => reference.selecting(p, 'Egress'));
+      const mismatches: string[] = [];
+      let allowedPairs = 0;
+      for (const { port, protocol } of PORTS) {
+        // 1: who-can says allowed; 2: reachable-from says allowed; both must say what the reference says.
+        const engine = new Uint8Array(n * n);
+        const refs = reference.pods.map((p) => ({ namespace: p.namespace, name: p.name }));
+        const mark = (from: PodRef, to: PodRef, bit: number) => {
+          engine[index.get(`${from.namespace}/${from.name}`)! * n + index.get(`${to.namespace}/${to.name}`)!] |= bit;
+        };
+        for (let start = 0; start < n; start += 100) {
+          const slice = refs.slice(start, start + 100);
+          for (const c of whoCanPairs(world, { targets: slice, port: { port, protocol } }).connections)
+            if ('pod' in c.from) mark(c.from.pod, podOf(c.to), 1);
+          for (const c of reachablePairs(world, { sources: slice, port: { port, protocol } }).connections)
+            if ('pod' in c.to) mark(podOf(c.from), c.to.pod, 2);
         }
-      }
-      for (let d = 0; d < n; d++) {
-        const dst = reference.pods[d];
-        for (let s = 0; s < n; s++) {
-          if (s === d) continue; // who-can never lists a pod as its own source
-          const src = reference.pods[s];
-          const expected =
-            reference.ingressAllows(src, dst, port, protocol, ingress[d]) &&
-            reference.egressAllows(src, dst, port, protocol, egress[s]);
-          if (expected) allowedPairs++;
-          if (expected !== (engine[s * n + d] === 1) && mismatches.length < 10) {
-            mismatches.push(
-              `seed ${seed}, ${port}/${protocol}: ${src.namespace}/${src.name} -> ${dst.namespace}/${dst.name}: reference ${expected ? 'allows' : 'denies'}, engine ${expected ? 'denies' : 'allows'}`,
-            );
+        for (let d = 0; d < n; d++) {
+          const dst = reference.pods[d];
+          for (let s = 0; s < n; s++) {
+            if (s === d) continue; // who-can never lists a pod as its own source
+            const src = reference.pods[s];
+            const expected =
+              reference.ingressAllows(src, dst, port, protocol, ingress[d]) &&
+              reference.egressAllows(src, dst, port, protocol, egress[s]);
+            if (expected) allowedPairs++;
+            const got = engine[s * n + d];
+            if (got !== (expected ? 3 : 0) && mismatches.length < 10) {
+              mismatches.push(
+                `seed ${seed}, ${port}/${protocol}: ${src.namespace}/${src.name} -> ${dst.namespace}/${dst.name}: reference ${expected ? 'allows' : 'denies'}, who-can ${got & 1 ? 'allows' : 'denies'}, reachable-from ${got & 2 ? 'allows' : 'denies'}`,
+              );
+            }
           }
         }
       }
-    }
-    // Not trivially all-allowed or all-denied.
-    expect(allowedPairs).toBeGreaterThan(0);
-    expect(allowedPairs).toBeLessThan(PORTS.length * n * (n - 1));
-    expect(mismatches).toEqual([]);
-  });
+      // Not trivially all-allowed or all-denied.
+      expect(allowedPairs).toBeGreaterThan(0);
+      expect(allowedPairs).toBeLessThan(PORTS.length * n * (n - 1));
+      expect(mismatches).toEqual([]);
+    },
+  );
 });

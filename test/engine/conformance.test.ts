@@ -4,9 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
-import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
+import { keyOf, type ClusterSnapshot, type Protocol } from '../../src/lib/engine/model.js';
 import { formatPortSet } from '../../src/lib/engine/ports.js';
-import { whoCanPairs, podOf } from '../support/pairs.js';
+import { podOf, reachablePairs, whoCanPairs } from '../support/pairs.js';
 import { sharedPath } from '../support/shared.js';
 
 interface CaseFile {
@@ -69,6 +69,15 @@ describe('shared conformance cases', () => {
         .map(([f, t]) => `${f} -> ${t}`)
         .sort();
       expect(actual).toEqual(expected);
+      // The same pairs asked the other way: what each pod may reach.
+      const outbound = reachablePairs(world, {
+        sources: targets,
+        port: { port: probe.port, protocol: probe.protocol },
+      });
+      const reached = outbound.connections
+        .flatMap((conn) => ('pod' in conn.to ? [`${keyOf(podOf(conn.from))} -> ${keyOf(conn.to.pod)}`] : []))
+        .sort();
+      expect(reached).toEqual(expected);
       // The fast path (class indexes) and the explanation (per-pair analysis) must agree.
       const denied = whoCanPairs(world, {
         targets,

@@ -19,9 +19,9 @@ import type {
 import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { ClusterSnapshot, PortQuery, Protocol } from '../../src/lib/engine/model.js';
-import { portSetContains } from '../../src/lib/engine/ports.js';
+import { formatPortSet, portSetContains } from '../../src/lib/engine/ports.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
-import { whoCanPairs, podOf } from '../support/pairs.js';
+import { podOf, reachablePairs, whoCanPairs } from '../support/pairs.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 import { runs, SEED } from './arbitraries.js';
 
@@ -218,16 +218,24 @@ function firstDifference(snapshot: ClusterSnapshot): string | undefined {
   const targets = compiled.pods.map((p) => p.ref);
   const refPods = reference.pods;
 
-  const check = (query: PortQuery, label: string, viaSources: boolean): string | undefined => {
-    const result = whoCanPairs(compiled, {
-      targets,
-      port: query,
-      ...(viaSources ? { sources: targets, includeDenied: true } : {}),
-    });
+  const check = (query: PortQuery, label: string, viaSources: boolean, outbound = false): string | undefined => {
+    // Outbound: the same pairs asked the other way (reachable-from), every pod a source.
+    const result = outbound
+      ? reachablePairs(compiled, {
+          sources: targets,
+          port: query,
+          ...(viaSources ? { destinations: targets, includeDenied: true } : {}),
+        })
+      : whoCanPairs(compiled, {
+          targets,
+          port: query,
+          ...(viaSources ? { sources: targets, includeDenied: true } : {}),
+        });
     const allowed = new Set<string>();
-    for (const c of result.connections) if ('pod' in c.from) allowed.add(pairKey(c.from.pod, podOf(c.to)));
+    for (const c of result.connections)
+      if ('pod' in c.from && 'pod' in c.to) allowed.add(pairKey(c.from.pod, c.to.pod));
     const denied = new Set<string>();
-    for (const c of result.denied) if ('pod' in c.from) denied.add(pairKey(c.from.pod, podOf(c.to)));
+    for (const c of result.denied) if ('pod' in c.from && 'pod' in c.to) denied.add(pairKey(c.from.pod, c.to.pod));
     for (const dst of refPods) {
       const number =
         typeof query.port === 'number'
@@ -238,7 +246,7 @@ function firstDifference(snapshot: ClusterSnapshot): string | undefined {
         const key = pairKey(src, dst);
         const expected = number !== undefined && reference.allows(src, dst, number, query.protocol);
         if (allowed.has(key) !== expected) {
-          return `${label}${viaSources ? ' (--from, --explain)' : ''}: ${key} engine ${allowed.has(key) ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
+          return `${label}${outbound ? ' outbound' : ''}${viaSources ? ' (--from, --explain)' : ''}: ${key} engine ${allowed.has(key) ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
         }
         // With --explain, every pair asked about is either allowed or denied (named ports the target lacks: neither).
         if (viaSources && number !== undefined && allowed.has(key) === denied.has(key)) {
@@ -249,20 +257,30 @@ function firstDifference(snapshot: ClusterSnapshot): string | undefined {
     return undefined;
   };
 
-  for (const probe of NUMBER_PROBES) {
+  for (const probe of [...NUMBER_PROBES, ...NAMED_PROBES]) {
+    const label = `${probe.port}/${probe.protocol}`;
     const diff =
-      check(probe, `${probe.port}/${probe.protocol}`, false) ?? check(probe, `${probe.port}/${probe.protocol}`, true);
-    if (diff) return diff;
-  }
-  for (const probe of NAMED_PROBES) {
-    const diff =
-      check(probe, `${probe.port}/${probe.protocol}`, false) ?? check(probe, `${probe.port}/${probe.protocol}`, true);
+      check(probe, label, false) ??
+      check(probe, label, true) ??
+      check(probe, label, false, true) ??
+      check(probe, label, true, true);
     if (diff) return diff;
   }
   // All ports at once: the port set of each allowed pair holds exactly the probes the reference allows.
   const all = whoCanPairs(compiled, { targets });
   const sets = new Map<string, (typeof all.connections)[number]['ports']>();
   for (const c of all.connections) if ('pod' in c.from) sets.set(pairKey(c.from.pod, podOf(c.to)), c.ports);
+  // The same asked the other way: the outbound port sets are the inbound ones.
+  const outbound = reachablePairs(compiled, { sources: targets });
+  const outSets = new Map<string, (typeof all.connections)[number]['ports']>();
+  for (const c of outbound.connections) if ('pod' in c.to) outSets.set(pairKey(podOf(c.from), c.to.pod), c.ports);
+  for (const [key, ports] of outSets) {
+    if (!sets.has(key)) return `all ports outbound: ${key} reached outbound only`;
+    if (formatPortSet(ports!) !== formatPortSet(sets.get(key)!))
+      return `all ports outbound: ${key} outbound ${formatPortSet(ports!)}, inbound ${formatPortSet(sets.get(key)!)}`;
+  }
+  if (outSets.size !== [...sets.keys()].length)
+    return `all ports outbound: ${outSets.size} pairs, inbound ${sets.size}`;
   for (const dst of refPods) {
     for (const src of refPods) {
       if (src === dst) continue;

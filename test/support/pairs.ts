@@ -1,6 +1,7 @@
 /** An engine answer with its pairs listed, for tests that assert on pairs (small worlds only). */
 import type { World } from '../../src/lib/engine/world.js';
 import type { Decision, Peer, PodRef } from '../../src/lib/engine/model.js';
+import { reachableFrom, type ReachableQuery } from '../../src/lib/engine/reachable-from.js';
 import { whoCan, type WhoCanQuery } from '../../src/lib/engine/who-can.js';
 import {
   connectionsOf,
@@ -16,6 +17,19 @@ export function whoCanPairs(
   query: WhoCanQuery,
 ): ReachAnswer & { connections: Connection[]; denied: Connection[] } {
   const result = whoCan(world, query);
+  return {
+    ...result,
+    connections: [...connectionsOf(result, 'allowed')],
+    denied: [...connectionsOf(result, 'denied')],
+  };
+}
+
+/** reachableFrom's answer plus every allowed and denied (source, destination) pair, expanded by connectionsOf. */
+export function reachablePairs(
+  world: World,
+  query: ReachableQuery,
+): ReachAnswer & { connections: Connection[]; denied: Connection[] } {
+  const result = reachableFrom(world, query);
   return {
     ...result,
     connections: [...connectionsOf(result, 'allowed')],

@@ -114,6 +114,27 @@ export class Layout {
     return { lo, words };
   }
 
+  /** The classes whose pods are in `sources` (a class is in or out as a whole), in bit order. */
+  classesIn(sources: Acc): Int32Array {
+    const { start, size, classOfBit } = this;
+    const { words, hi } = sources;
+    const out = this.classScratch;
+    let n = 0;
+    let from = sources.lo * 32;
+    for (;;) {
+      let w = from >>> 5;
+      if (w >= hi) break;
+      let word = words[w] & (-1 << (from & 31));
+      while (word === 0 && ++w < hi) word = words[w];
+      if (word === 0) break;
+      const id = classOfBit[(w << 5) + (31 - Math.clz32(word & -word))];
+      out[n++] = id;
+      // The rest of the class is alike: go on after it.
+      from = start[id] + size[id];
+    }
+    return out.slice(0, n);
+  }
+
   /** Pods a peer of a rule admits, set from namespace and label-class runs (each is a run of bits). */
   peer(peer: CompiledPeer, policyNamespace: string): Bits {
     if (peer.kind === 'ipBlock') return this.ipBlock(peer.id);

@@ -170,27 +170,6 @@ class Evaluator {
     }
     return this.layout.world.portSets.intern(unionPortSets(...held));
   }
-
-  /** The classes whose pods are in `sources` (a class is in or out as a whole), in bit order. */
-  classesIn(sources: Acc): Int32Array {
-    const { start, size, classOfBit } = this.layout;
-    const { words, hi } = sources;
-    const out = this.layout.classScratch;
-    let n = 0;
-    let from = sources.lo * 32;
-    for (;;) {
-      let w = from >>> 5;
-      if (w >= hi) break;
-      let word = words[w] & (-1 << (from & 31));
-      while (word === 0 && ++w < hi) word = words[w];
-      if (word === 0) break;
-      const id = classOfBit[(w << 5) + (31 - Math.clz32(word & -word))];
-      out[n++] = id;
-      // The rest of the class is alike: go on after it.
-      from = start[id] + size[id];
-    }
-    return out.slice(0, n);
-  }
 }
 
 /**
@@ -205,7 +184,7 @@ export function allowedSourceClasses(
   const evaluator = new Evaluator(layoutOf(world));
   evaluator.labelClass(world.labelClasses[target.labelClass], port);
   const sources = evaluator.classSources(target);
-  const ids = evaluator.classesIn(sources);
+  const ids = evaluator.layout.classesIn(sources);
   if (port) return { ids };
   return { ids, ports: Array.from(ids, (id) => evaluator.portsAt(evaluator.layout.start[id])) };
 }
@@ -233,7 +212,7 @@ export function reachabilityMatrix(
       pairCount += members * (sources === evaluator.union ? labelCount : count(sources)) - (self ? members : 0);
       if (options.visit) {
         const allowed = new Map<number, PortSet | true>();
-        for (const id of evaluator.classesIn(sources))
+        for (const id of evaluator.layout.classesIn(sources))
           allowed.set(id, port ? true : evaluator.portsAt(layout.start[id]));
         options.visit(cls, allowed);
       }
