@@ -9,7 +9,7 @@ import { connectionsOf } from '../../src/lib/engine/answer.js';
 import { EXIT_NO_ANSWER } from '../../src/lib/errors.js';
 import { renderDocument } from '../../src/lib/output/render.js';
 import { toReachDocument } from '../../src/lib/output/reach-document.js';
-import type { WhoCanReport } from '../../src/lib/services/who-can.js';
+import type { ReachReport as WhoCanReport } from '../../src/lib/services/report.js';
 import { expectGolden, runCommand } from './run-command.js';
 import { podOf } from '../support/pairs.js';
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from '@jest/globals';
 
 import WhoCan from '../../src/commands/who-can.js';
 import { buildReachGraph, dotString, formatDot, formatMermaid, mermaidString } from '../../src/lib/output/graph.js';
-import type { WhoCanReport } from '../../src/lib/services/who-can.js';
+import type { ReachReport as WhoCanReport } from '../../src/lib/services/report.js';
 import { splitIntoPairs } from '../support/pairs.js';
 import { ROOT, runCommand } from '../commands/run-command.js';
 import { requirePrograms } from '../support/programs.js';
@@ -178,6 +178,7 @@ describe('escaping', () => {
       ],
       edges: [{ from: 'ip:1.2.3.4/32', to: 'n/a"b', isDenied: false, ports: '80/TCP', why: ['n/p "x" ingress[0]'] }],
       hasDenied: false,
+      name: 'who-can' as const,
     };
     const dot = formatDot(graph);
     expect(dot).toContain('"n/a\\"b" [label="pod/a\\"b\\n1 pod"');

@@ -6,7 +6,7 @@ import type { Connection } from '../../src/lib/engine/answer.js';
 import { formatIpBlock } from '../../src/lib/output/names.js';
 import { portSetDocument, toReachDocument } from '../../src/lib/output/reach-document.js';
 import { formatReachTable } from '../../src/lib/output/reach-table.js';
-import type { WhoCanReport } from '../../src/lib/services/who-can.js';
+import type { ReachReport as WhoCanReport } from '../../src/lib/services/report.js';
 import { resultOfPairs } from '../support/pairs.js';
 
 const EMPTY: PortSet = { TCP: [], UDP: [], SCTP: [] };

@@ -7,6 +7,7 @@ import { keyOf } from './model.js';
 import type { OutboundPort } from './outbound.js';
 import { allowedDestinations } from './outbound.js';
 import { resolveNamedPort } from './ports.js';
+import { missingPortWarnings } from './targets.js';
 import type { PodClass, PodInfo, World } from './world.js';
 
 /** What to ask: the source pods, optionally narrowed destinations, optionally one port. */
@@ -17,8 +18,8 @@ export interface ReachableQuery {
   destinations?: PodRef[];
   /** Only this address block as the destination (`--to CIDR`): every address of it must be reachable. */
   destinationBlock?: IpBlock;
-  /** One port and protocol; a port name resolves on each destination pod. Default: all ports. */
-  port?: PortQuery;
+  /** One port and protocol, or several (a Service's ports); a port name resolves on each destination pod. Default: all ports. */
+  port?: PortQuery | readonly PortQuery[];
   /** Also return the destinations that are denied, with their decision (`--explain`). */
   includeDenied?: boolean;
 }
@@ -40,8 +41,47 @@ function noSuchPort(destination: PodClass): Decision {
   };
 }
 
-/** Answers a reachable-from query over a compiled world: an outbound answer whose subjects are the sources. */
+/**
+ * Answers a reachable-from query over a compiled world: an outbound answer whose subjects are the
+ * sources. Several ports are asked one by one; their groups and address blocks are merged.
+ */
 export function reachableFrom(world: World, query: ReachableQuery): ReachAnswer {
+  if (!Array.isArray(query.port)) return reachableOnPort(world, query as SinglePortQuery);
+  const answers = (query.port as readonly PortQuery[]).map((port) => reachableOnPort(world, { ...query, port }));
+  if (answers.length === 0) return reachableOnPort(world, { ...query, port: undefined });
+  // Each answer numbers its decisions from 0: the merged answer numbers them on, and asks the one that made it.
+  const owners: { answer: ReachAnswer; decisionId: number }[] = [];
+  const renumber = (answer: ReachAnswer, groups: ConnectionGroup[]) =>
+    groups.map((group) => {
+      owners.push({ answer, decisionId: group.decisionId });
+      return { ...group, decisionId: owners.length - 1 };
+    });
+  const order = new Map(answers[0].subjects.map((s, i) => [keyOf(s), i]));
+  const bySubject = (list: Connection[]) =>
+    list
+      .map((c, i) => ({ c, i, at: order.get(keyOf((c.from as { pod: PodRef }).pod)) ?? 0 }))
+      .sort((a, b) => a.at - b.at || a.i - b.i)
+      .map(({ c }) => c);
+  const warnings = new Map<string, Warning>();
+  for (const answer of answers) for (const w of answer.warnings) warnings.set(`${w.code}\u0000${w.message}`, w);
+  return {
+    orientation: 'outbound',
+    subjects: answers[0].subjects,
+    groups: answers.flatMap((answer) => renumber(answer, answer.groups)),
+    deniedGroups: answers.flatMap((answer) => renumber(answer, answer.deniedGroups)),
+    external: bySubject(answers.flatMap((answer) => answer.external)),
+    deniedExternal: bySubject(answers.flatMap((answer) => answer.deniedExternal)),
+    warnings: [...warnings.values()],
+    decide(group) {
+      const owner = owners[group.decisionId];
+      return owner.answer.decide({ ...group, decisionId: owner.decisionId });
+    },
+  };
+}
+
+type SinglePortQuery = Omit<ReachableQuery, 'port'> & { port?: PortQuery };
+
+function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
   const warnings: Warning[] = [];
   const lookup = (ref: PodRef, role: string): PodInfo | undefined => {
     const info = world.podsByKey.get(keyOf(ref));
@@ -101,6 +141,15 @@ export function reachableFrom(world: World, query: ReachableQuery): ReachAnswer 
       external[slot] = externalConnections(world, source, 'egress', numeric);
       if (query.includeDenied) deniedExternal[slot] = deniedExternalConnections(world, source, 'egress', numeric);
     }
+  }
+
+  if (query.destinations && portName !== undefined) {
+    // Destinations named (--to) that lack the port name: said once per workload, as who-can says it.
+    const lacking = [...(destinationsByClass?.values() ?? [])]
+      .flat()
+      .map((ref) => world.podsByKey.get(keyOf(ref))!)
+      .filter((pod) => resolveNamedPort(pod.pod, portName, query.port!.protocol) === undefined);
+    if (lacking.length > 0) warnings.push(...missingPortWarnings(lacking, query.port!));
   }
 
   if (!query.destinationBlock) {

@@ -1,6 +1,6 @@
 /** Resolving what a query names (a pod, a workload, a service, a label selector) to pods. */
 import type { V1LabelSelector, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { World } from './world.js';
+import type { PodInfo, World } from './world.js';
 import type { PodRef, PortQuery, Protocol, Warning, WorkloadKind } from './model.js';
 import { keyOf } from './model.js';
 import { compileSelector, formatSelector } from './selector.js';
@@ -169,4 +169,23 @@ export function workloadOf(pod: V1Pod): { kind: string; name: string } {
     return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
   }
   return { kind: owner.kind, name: owner.name };
+}
+
+/** One warning per workload (or bare pod) whose pods lack the port name asked about, with their count. */
+export function missingPortWarnings(pods: readonly PodInfo[], port: PortQuery): Warning[] {
+  const byOwner = new Map<string, { label: string; count: number }>();
+  for (const pod of pods) {
+    const owner = workloadOf(pod.pod);
+    const label =
+      owner.kind === 'Pod' ? `pod ${keyOf(pod.ref)}` : `${owner.kind.toLowerCase()} ${pod.ref.namespace}/${owner.name}`;
+    const entry = byOwner.get(label) ?? { label, count: 0 };
+    entry.count++;
+    byOwner.set(label, entry);
+  }
+  return [...byOwner.values()].map(({ label, count }) => ({
+    code: 'unresolved-named-port' as const,
+    message: `${label.startsWith('pod ') ? label : `${count} pod${count === 1 ? '' : 's'} of ${label}`} ${
+      label.startsWith('pod ') || count === 1 ? 'has' : 'have'
+    } no container port named "${port.port}" (${port.protocol}), so nothing reaches ${count === 1 ? 'it' : 'them'} on it`,
+  }));
 }

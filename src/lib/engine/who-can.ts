@@ -6,7 +6,7 @@ import type { Connection, ConnectionGroup, ReachAnswer } from './answer.js';
 import type { Decision, IpBlock, PodRef, PortQuery, PortSet, Protocol, Warning } from './model.js';
 import { keyOf } from './model.js';
 import { emptyPortSet, resolveNamedPort } from './ports.js';
-import { workloadOf } from './targets.js';
+import { missingPortWarnings } from './targets.js';
 import type { PodClass, PodInfo, World } from './world.js';
 
 /** What to ask: destinations, optionally narrowed sources, optionally one port. */
@@ -54,25 +54,6 @@ function noSuchPort(target: PodClass): Decision {
     },
     egress: NOT_APPLICABLE,
   };
-}
-
-/** One warning per workload (or bare pod) whose pods lack the port name asked about, with their count. */
-function missingPortWarnings(pods: PodInfo[], port: PortQuery): Warning[] {
-  const byOwner = new Map<string, { label: string; count: number }>();
-  for (const pod of pods) {
-    const owner = workloadOf(pod.pod);
-    const label =
-      owner.kind === 'Pod' ? `pod ${keyOf(pod.ref)}` : `${owner.kind.toLowerCase()} ${pod.ref.namespace}/${owner.name}`;
-    const entry = byOwner.get(label) ?? { label, count: 0 };
-    entry.count++;
-    byOwner.set(label, entry);
-  }
-  return [...byOwner.values()].map(({ label, count }) => ({
-    code: 'unresolved-named-port' as const,
-    message: `${label.startsWith('pod ') ? label : `${count} pod${count === 1 ? '' : 's'} of ${label}`} ${
-      label.startsWith('pod ') || count === 1 ? 'has' : 'have'
-    } no container port named "${port.port}" (${port.protocol}), so nothing reaches ${count === 1 ? 'it' : 'them'} on it`,
-  }));
 }
 
 /** Answers a who-can query over a compiled world. */

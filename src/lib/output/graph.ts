@@ -56,6 +56,8 @@ interface ReachGraph {
   edges: GraphEdge[];
   /** Whether denied edges are drawn (--explain, or a --from question): adds a legend. */
   hasDenied: boolean;
+  /** The command that asked, the graph's name: who-can (inbound) or reachable-from (outbound). */
+  name: 'who-can' | 'reachable-from';
 }
 
 /** One engine answer shared by sources x targets (a group, or one connection). */
@@ -175,6 +177,7 @@ export function buildReachGraph(report: ReachReport, opts: { explain?: boolean }
     nodes: [...nodes.values()].sort(compareNodes),
     edges: [...edges.values()].map(finishEdge).sort(compareEdges),
     hasDenied: showDenied,
+    name: answer.orientation === 'inbound' ? 'who-can' : 'reachable-from',
   };
 }
 
@@ -250,7 +253,7 @@ const COLORS = {
 export function formatDot(graph: ReachGraph): string {
   const byId = new Map(graph.nodes.map((node) => [node.id, node]));
   const lines = [
-    'digraph "who-can" {',
+    `digraph "${graph.name}" {`,
     '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.4, ranksep=1.2];',
     `  node [shape=box, style="rounded,filled", fillcolor="${COLORS.source}", fontname="Helvetica", fontsize=10];`,
     '  edge [fontname="Helvetica", fontsize=9, color="#15803d", fontcolor="#15803d"];',
