@@ -232,6 +232,9 @@ describe('who-can --from: yes only over a pair that was checked, and "could not 
     [['pod/b', '-n', 'x', '--from', 'y/pod/a'], 'yes'],
     [['x/pod/b', '--from', 'y/c'], 'no'],
     [['b', '-n', 'x', '--from', 'pod/a'], 'no'],
+    // --from is in the target's namespace unless it names its own.
+    [['x/b', '--from', 'a'], 'no'],
+    [['x/b', '--from', 'y/a'], 'yes'],
   ])('%j: %s', async (argv, answer) => {
     const run = await whoCan(...argv, '--port', '80', ...SMALL);
     expect(run).toMatchObject({ stdout: `${answer}\n`, exitCode: answer === 'yes' ? 0 : 1 });

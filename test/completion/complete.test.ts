@@ -57,9 +57,10 @@ describe('subcommands and flags', () => {
       'allow',
       'completion',
       'isolate',
+      'reachable-from',
       'who-can',
     ]);
-    expect(completion.candidates[3].description).toMatch(/^show which pods and address blocks can reach/);
+    expect(completion.candidates[4].description).toMatch(/^show which pods and address blocks can reach/);
     expect(completion.directive).toBe(DIRECTIVE.noFileComp);
     expect(await values('w')).toEqual(['who-can']);
   });
@@ -147,6 +148,17 @@ describe('names from the cluster', () => {
       'deployment/worker',
     ]);
     expect(await values('who-can', '--from', 'web/d')).toEqual(['web/deployment/frontend']);
+    // In the target's namespace when it names one, as the query takes it.
+    expect(await values('who-can', 'db/statefulset/postgres', '--from', 'st')).toEqual(['statefulset/postgres']);
+  });
+
+  it("completes reachable-from's SOURCE and --to like who-can's TARGET and --from", async () => {
+    expect(await values('reachable-from', '-n', 'api', 'dep')).toEqual(['deployment/api', 'deployment/worker']);
+    expect(await values('reachable-from', 'api/deployment/api', '--to', 'deployment/')).toEqual([
+      'deployment/api',
+      'deployment/worker',
+    ]);
+    expect(await values('reachable-from', '--to', 'db/s')).toEqual(['db/service/postgres', 'db/statefulset/postgres']);
   });
 
   it('completes label keys after -l, then the values of a key, then the next requirement', async () => {

@@ -9,6 +9,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 import { workloadOf } from '../engine/targets.js';
+import { parseTargetSpec } from '../target-spec.js';
 import type { CompletionData, NamespaceObjects } from './data.js';
 import type { ArgSpec, CommandSpec, FlagSpec } from './spec.js';
 
@@ -258,9 +259,10 @@ async function completeFlagValue(
     case 'selector':
       return done(labelCandidates(await objectsFor(lookup), current), current);
     case 'from':
-      if (command === 'who-can') return targetCandidates(current, lookup);
+      if (command === 'who-can') return targetCandidates(current, lookup, subjectNamespace(line));
       return done(labelCandidates(await objectsFor(lookup), current), current);
     case 'to':
+      if (command === 'reachable-from') return targetCandidates(current, lookup, subjectNamespace(line));
       return done(labelCandidates(await objectsFor(lookup), current), current);
     case 'port':
       return done(portCandidates((await objectsFor(lookup)).pods), current);
@@ -282,6 +284,7 @@ async function completeArg(
       current,
     );
   if (command.id === 'who-can' && arg.name === 'target') return targetCandidates(current, lookup);
+  if (command.id === 'reachable-from' && arg.name === 'source') return targetCandidates(current, lookup);
   if (arg.name === 'namespaces' || arg.name === 'namespace') {
     const given = new Set(line.positionals);
     return done(
@@ -302,10 +305,11 @@ async function objectsFor(lookup: Lookup): Promise<NamespaceObjects> {
 }
 
 /**
- * TARGET and who-can's --from: workloads (`deployment/api`, with their pod count), pods by name, and
- * `service/NAME`, in the namespace. `NAMESPACE/...` completes in that namespace (--from accepts it).
+ * who-can's TARGET and --from, reachable-from's SOURCE and --to: workloads (`deployment/api`, with their pod count), pods by name, and
+ * `service/NAME`, in the namespace (--from and --to: the subject's, when it names one). `NAMESPACE/...`
+ * completes in that namespace (--from and --to accept it).
  */
-async function targetCandidates(current: string, lookup: Lookup): Promise<Completion> {
+async function targetCandidates(current: string, lookup: Lookup, near?: string): Promise<Completion> {
   const slash = current.indexOf('/');
   const first = slash === -1 ? '' : current.slice(0, slash);
   const namespaces = slash === -1 || TARGET_KINDS.has(first.toLowerCase()) ? [] : await lookup.data.namespaces();
@@ -316,7 +320,18 @@ async function targetCandidates(current: string, lookup: Lookup): Promise<Comple
     }));
     return done(candidates, current);
   }
-  return done(targetsIn(await lookup.data.objects(await lookup.namespace())), current);
+  return done(targetsIn(await lookup.data.objects(near ?? (await lookup.namespace()))), current);
+}
+
+/** The namespace the subject argument names (`x/b`, `x/deployment/b`): --from and --to default to it. */
+function subjectNamespace(line: ParsedLine): string | undefined {
+  const [subject] = line.positionals;
+  if (subject === undefined) return undefined;
+  try {
+    return parseTargetSpec(subject, 'TARGET').namespace;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Kinds TARGET may start with (target-spec.ts accepts these and their short and plural names). */

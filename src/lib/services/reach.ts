@@ -52,14 +52,17 @@ interface ReachRequest extends Omit<ReachOptions, 'subject' | 'other'> {
   other?: NamedTargetSpec | AddressText;
 }
 
-/** Completes the options with the query's namespace: the subject and the other side take it unless they name their own. */
+/** Completes the options with the query's namespace: the subject takes it unless it names its own, the other side takes the subject's. */
 export function completeReach(options: ReachOptions, namespace: string): ReachRequest {
+  const subject = options.subject && completeTarget(options.subject, namespace);
+  // The other side is in the subject's namespace unless it names its own (`who-can x/b --from a` is x/a).
+  const near = subject?.namespace ?? namespace;
+  const { other } = options;
   return {
     ...options,
     namespace,
-    subject: options.subject && completeTarget(options.subject, namespace),
-    other:
-      options.other && (options.other.kind === 'address' ? options.other : completeTarget(options.other, namespace)),
+    subject,
+    other: other && (other.kind === 'address' ? other : completeTarget(other, near)),
   };
 }
 
