@@ -1,12 +1,13 @@
 /**
  * One size of the benchmark, run in its own process so peak RSS is this size's alone: load the
- * manifests the generator wrote, build, who-can on sampled targets, the one-port and all-ports
+ * manifests the generator wrote, build, who-can on sampled targets, reachable-from on sampled sources, the one-port and all-ports
  * matrices, then (outside the timings and the RSS figure) netpol-analyzer on the same files.
- * Uses only the engine's public functions (compileWorld, whoCan, reachabilityMatrix).
+ * Uses only the engine's public functions (compileWorld, whoCan, reachableFrom, reachabilityMatrix).
  */
 import { loadManifests } from '../src/lib/cluster/files.js';
 import { compileWorld } from '../src/lib/engine/compile.js';
-import type { ClusterSnapshot, PortQuery } from '../src/lib/engine/model.js';
+import type { ClusterSnapshot, PodRef, PortQuery } from '../src/lib/engine/model.js';
+import { reachableFrom } from '../src/lib/engine/reachable-from.js';
 import { reachabilityMatrix, whoCan } from '../src/lib/engine/who-can.js';
 import type { PeerDifferences } from './compare-peer.js';
 import { comparePeer, ensurePeer, runPeer } from './compare-peer.js';
@@ -63,6 +64,9 @@ export interface SizeResult {
   /** Runs saved before whoCan returned its groups: the time with them built (what a table reads). */
   whoCanGroupsP50Ms?: number;
   whoCanGroupsP99Ms?: number;
+  /** One reachableFrom per sampled source (runs saved before reachable-from existed lack it). */
+  reachableFromP50Ms?: number;
+  reachableFromP99Ms?: number;
   matrixOnePortMs: number | null;
   matrixOnePortPairs: number | null;
   matrixOnePortOverBudget?: OverBudget;
@@ -129,18 +133,24 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
   log(`  build ${buildMs.toFixed(0)} ms`);
 
   const rng = new Rng(options.seed ^ 0x5eed);
-  const times: number[] = [];
-  for (let i = 0; i < options.samples; i++) {
-    const target = world.pods[rng.int(0, world.pods.length - 1)].ref;
-    t = performance.now();
-    // The answer as every view reads it: one group per allowed source class (decisions when asked).
-    whoCan(world, { targets: [target], port: ONE_PORT });
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  const whoCanP50Ms = percentile(times, 50);
-  const whoCanP99Ms = percentile(times, 99);
-  log(`  who-can x${options.samples}: p50 ${whoCanP50Ms.toFixed(2)} ms, p99 ${whoCanP99Ms.toFixed(2)} ms`);
+  /** Times one query per randomly drawn pod, `options.samples` times: p50 and p99. */
+  const sample = (name: string, query: (pod: PodRef) => void): { p50: number; p99: number } => {
+    const times: number[] = [];
+    for (let i = 0; i < options.samples; i++) {
+      const pod = world.pods[rng.int(0, world.pods.length - 1)].ref;
+      const start = performance.now();
+      query(pod);
+      times.push(performance.now() - start);
+    }
+    times.sort((a, b) => a - b);
+    const [p50, p99] = [percentile(times, 50), percentile(times, 99)];
+    log(`  ${name} x${options.samples}: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
+    return { p50, p99 };
+  };
+  // The answer as every view reads it: one group per allowed source class (decisions when asked).
+  const inbound = sample('who-can', (target) => whoCan(world, { targets: [target], port: ONE_PORT }));
+  // The outbound view: what one source pod reaches (pods and address blocks) on the same port.
+  const outbound = sample('reachable-from', (source) => reachableFrom(world, { sources: [source], port: ONE_PORT }));
   world = undefined as never;
 
   const result: SizeResult = {
@@ -149,8 +159,10 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
     namespaces: snapshot.namespaces.length,
     loadMs,
     buildMs,
-    whoCanP50Ms,
-    whoCanP99Ms,
+    whoCanP50Ms: inbound.p50,
+    whoCanP99Ms: inbound.p99,
+    reachableFromP50Ms: outbound.p50,
+    reachableFromP99Ms: outbound.p99,
     matrixOnePortMs: null,
     matrixOnePortPairs: null,
     matrixAllPortsMs: null,

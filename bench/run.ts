@@ -109,6 +109,8 @@ export function formatTable(sizes: SizeResult[]): string {
     'BUILD MS',
     'WHO-CAN P50',
     'WHO-CAN P99',
+    'REACHABLE-FROM P50',
+    'REACHABLE-FROM P99',
     'MATRIX 80/TCP MS',
     'MATRIX ALL PORTS MS',
     'PEAK RSS MB',
@@ -123,6 +125,8 @@ export function formatTable(sizes: SizeResult[]): string {
     ms(s.whoCanGroupsP50Ms ?? s.whoCanP50Ms),
     // A run saved before whoCan returned its groups: the time with them built, as whoCan's is now.
     ms(s.whoCanGroupsP99Ms ?? s.whoCanP99Ms),
+    ms(s.reachableFromP50Ms),
+    ms(s.reachableFromP99Ms),
     matrixCell(s.matrixOnePortMs, s.matrixOnePortOverBudget),
     matrixCell(s.matrixAllPortsMs, s.matrixAllPortsOverBudget),
     s.peakRssMb.toFixed(0),

@@ -299,7 +299,7 @@ describe('isolate against a cluster', () => {
     const cluster = await shopCluster();
     const run = await against(cluster)('api', '--egress', '-y');
     expect(run.stderr).toBe(
-      'namespace api is already isolated (ingress by default-deny; egress by default-deny, allow-dns); nothing to do\n',
+      'namespace api is already isolated (ingress by default-deny; egress by allow-dns, default-deny); nothing to do\n',
     );
     expect(writes(cluster)).toEqual([]);
   });
@@ -427,13 +427,23 @@ describe('isolate --off', () => {
   });
 });
 
+describe('isolate on workloads read from files', () => {
+  it('counts the replica-to-replica connections it cuts: a StatefulSet of 3 stands for 3 pods', async () => {
+    const run = await isolate('cache', '--dry-run=client', '--filename', 'test/fixtures/isolate/replicas.yaml');
+    expect(run.exitCode).toBe(0);
+    // Each of redis-0..2 to each other one: 3 x 2.
+    expect(run.stderr).toContain('Preview: 6 pod-to-pod connections allowed today would be denied:\n');
+    expect(run.stderr).toMatch(/^ {2}6 +cache\/statefulset\/redis +cache\/statefulset\/redis$/m);
+  });
+});
+
 describe('isolate --status', () => {
   it('a table per namespace: is each direction isolated, and by which policies', async () => {
     const run = await isolate('--status', ...SHOP);
     expect(run.exitCode).toBe(0);
     expect(run.result?.status.find((s) => s.namespace === 'api')?.egress.denyAll.map((p) => p.name)).toEqual([
-      'default-deny',
       'allow-dns',
+      'default-deny',
     ]);
     expectGolden(run.stdout, 'shop-status.txt');
   });

@@ -279,3 +279,113 @@ export function runViaKubectl(args: readonly string[], options: RunOptions = {})
   const path = `${pluginPathDir()}:${options.env?.PATH ?? process.env.PATH ?? ''}`;
   return run(kubectlPath, ['netpol', ...args], { ...options, env: { ...options.env, PATH: path } });
 }
+
+/** A workload of a manifest stream, as far as the helpers read it. */
+interface WorkloadManifest {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec: {
+    replicas?: number;
+    selector?: { matchLabels?: Record<string, string> };
+    template: { metadata?: { labels?: Record<string, string> }; spec: Record<string, unknown> };
+  };
+}
+
+/** kube-controller-manager's alphabet for generated name suffixes (no vowels, no look-alikes). */
+const SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+function suffix(length: number): string {
+  return Array.from({ length }, () => SUFFIX_ALPHABET[randomInt(SUFFIX_ALPHABET.length)]).join('');
+}
+
+/**
+ * Makes the pods the controllers would make for the Deployments and StatefulSets of `manifests`
+ * (already applied through applyWorld with `mapping`): this cluster runs no controllers. A Deployment
+ * gets a ReplicaSet `NAME-<hash>` (owned by it, labelled pod-template-hash) and spec.replicas pods
+ * `NAME-<hash>-<5 chars>` owned by the ReplicaSet; a StatefulSet gets pods `NAME-0..N-1` with the
+ * labels its controller sets. Pods are left Pending, without an IP, like pods read from files.
+ * Returns how many pods were created.
+ */
+export async function createControllerPods(mapping: NamespaceMapping, manifests: string): Promise<number> {
+  const workloads: WorkloadManifest[] = [];
+  for (const document of parseAllDocuments(manifests)) {
+    const value = document.toJS() as (WorkloadManifest & { items?: WorkloadManifest[] }) | null;
+    for (const object of value?.kind === 'List' ? (value.items ?? []) : value ? [value] : []) {
+      if (object.kind === 'Deployment' || object.kind === 'StatefulSet') workloads.push(object);
+    }
+  }
+  const uidOf = async (resource: string, name: string, namespace: string): Promise<string> =>
+    (await kubectl(['get', resource, name, '-n', namespace, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+  const pods: unknown[] = [];
+  for (const workload of workloads) {
+    const namespace = mapNamespace(mapping, workload.metadata.namespace);
+    const { name } = workload.metadata;
+    const replicas = workload.spec.replicas ?? 1;
+    const labels = workload.spec.template.metadata?.labels ?? {};
+    const owner = (apiVersion: string, kind: string, ownerName: string, uid: string) => [
+      { apiVersion, kind, name: ownerName, uid, controller: true, blockOwnerDeletion: true },
+    ];
+    const workloadUid = await uidOf(workload.kind.toLowerCase(), name, namespace);
+    if (workload.kind === 'Deployment') {
+      const hash = suffix(10);
+      const replicaSet = `${name}-${hash}`;
+      const rsLabels = { ...labels, 'pod-template-hash': hash };
+      await kubectl(['create', '-f', '-'], {
+        input: stringify({
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          metadata: {
+            name: replicaSet,
+            namespace,
+            labels: rsLabels,
+            ownerReferences: owner(workload.apiVersion, 'Deployment', name, workloadUid),
+          },
+          spec: {
+            replicas,
+            selector: { matchLabels: { ...workload.spec.selector?.matchLabels, 'pod-template-hash': hash } },
+            template: { metadata: { labels: rsLabels }, spec: workload.spec.template.spec },
+          },
+        }),
+      });
+      const rsUid = await uidOf('replicaset', replicaSet, namespace);
+      for (let i = 0; i < replicas; i++) {
+        pods.push({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `${replicaSet}-${suffix(5)}`,
+            namespace,
+            labels: rsLabels,
+            ownerReferences: owner('apps/v1', 'ReplicaSet', replicaSet, rsUid),
+          },
+          spec: workload.spec.template.spec,
+        });
+      }
+    } else {
+      const revision = `${name}-${suffix(10)}`;
+      for (let i = 0; i < replicas; i++) {
+        pods.push({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: {
+            name: `${name}-${i}`,
+            namespace,
+            labels: {
+              ...labels,
+              'controller-revision-hash': revision,
+              'statefulset.kubernetes.io/pod-name': `${name}-${i}`,
+              'apps.kubernetes.io/pod-index': String(i),
+            },
+            ownerReferences: owner(workload.apiVersion, 'StatefulSet', name, workloadUid),
+          },
+          spec: workload.spec.template.spec,
+        });
+      }
+    }
+  }
+  if (pods.length > 0) {
+    await kubectl(['create', '-f', '-'], { input: stringify({ apiVersion: 'v1', kind: 'List', items: pods }) });
+  }
+  return pods.length;
+}

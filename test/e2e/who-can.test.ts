@@ -9,6 +9,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 
 import {
   applyWorld,
+  createControllerPods,
   createNamespace,
   kubectl,
   repoRoot,
@@ -61,6 +62,28 @@ function within(connections: Connection[], mapping: NamespaceMapping): string[] 
       let text = JSON.stringify(c);
       for (const [real, name] of logical)
         text = text.split(`"${real}"`).join(`"${name}"`).split(`"${real}/`).join(`"${name}/`);
+      return text;
+    })
+    .sort();
+}
+
+/**
+ * The rows of a table printed with --no-headers whose two sides are in the world (or an address
+ * block), real namespace names mapped back to the logical ones, sorted. Columns are apart by at
+ * least two spaces; values have at most one.
+ */
+function tableRows(stdout: string, mapping: NamespaceMapping): string[] {
+  const logical = new Map(Object.entries(mapping).map(([from, to]) => [to, from]));
+  const inWorld = (cell: string) =>
+    /^[0-9a-f.:]+\/\d+( except |$)/.test(cell) || logical.size === 0 || logical.has(cell.split('/')[0]);
+  return stdout
+    .split('\n')
+    .filter((line) => line !== '' && line !== 'yes' && line !== 'no')
+    .map((line) => line.split(/ {2,}/))
+    .filter(([subject, peer]) => inWorld(subject) && inWorld(peer))
+    .map((cells) => {
+      let text = cells.join(' | ');
+      for (const [real, name] of logical) text = text.split(`${real}/`).join(`${name}/`);
       return text;
     })
     .sort();
@@ -132,73 +155,73 @@ describe('who-can on a real API server gives the offline answer', () => {
   );
 
   test(
-    'examples/shop: workloads as pods named like the representative pods, and named deployment and service targets',
+    'examples/shop with pods made as the controllers make them: the same answers, workload by workload, both ways',
     async () => {
-      // The file loader turns each Deployment/StatefulSet into one representative pod: the workload's
-      // name, its template labels and containers, owned by the workload, and no IP. Nothing runs the
-      // workloads here (no controllers), so the same pods are created by hand, and left without a
-      // status (Pending, no IP) like their offline counterparts: ipBlock rules then match neither.
-      // The workloads and Services themselves are applied too, so deployment/NAME and service/NAME
-      // targets are read from the API server by name.
+      // A workload read from a file stands for spec.replicas pods (NAME-0..N-1, owned by the workload).
+      // Nothing runs the workloads here (no controllers), so their pods are made as the controllers
+      // would: a Deployment's ReplicaSet NAME-<hash> and its pods NAME-<hash>-<xxxxx>, a StatefulSet's
+      // NAME-0..N-1. Pod names differ from the files', so answers are compared as the tables print
+      // them, by workload, with pod counts. Pods stay Pending without an IP, like those from files.
       const dir = join(repoRoot, 'examples', 'shop');
       const yaml = readDir(dir);
       const mapping = renaming(yaml);
       await applyWorld(mapping, yaml);
-      const pods: unknown[] = [];
-      for (const document of parseAllDocuments(yaml)) {
-        const object = document.toJS() as {
-          kind?: string;
-          apiVersion?: string;
-          metadata: { name: string; namespace: string };
-          spec: { template: { metadata: { labels?: Record<string, string> }; spec: Record<string, unknown> } };
-        } | null;
-        if (!object || (object.kind !== 'Deployment' && object.kind !== 'StatefulSet')) continue;
-        const namespace = mapping[object.metadata.namespace];
-        const resource = object.kind.toLowerCase();
-        const uid = (
-          await kubectl(['get', resource, object.metadata.name, '-n', namespace, '-o', 'jsonpath={.metadata.uid}'])
-        ).stdout;
-        const template = object.spec.template;
-        pods.push({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: object.metadata.name,
-            namespace,
-            labels: template.metadata.labels,
-            ownerReferences: [
-              { apiVersion: object.apiVersion, kind: object.kind, name: object.metadata.name, uid, controller: true },
-            ],
-          },
-          spec: { containers: template.spec.containers },
-        });
-      }
-      expect(pods).toHaveLength(6);
-      await kubectl(['create', '-f', '-'], { input: stringify({ apiVersion: 'v1', kind: 'List', items: pods }) });
+      // api 4, worker 2, frontend 3, postgres 2, coredns 2, prometheus 1.
+      expect(await createControllerPods(mapping, yaml)).toBe(14);
 
-      // Each query once offline (logical names) and once live (real names), three at a time.
-      const queries: { name: string; offline: string[]; live: string[] }[] = [
-        ...['80/TCP', '8080/TCP', '5432/TCP', '53/UDP', '9113/TCP'].map((port) => {
-          const args = ['who-can', '-A', '--port', port, '-o', 'json'];
-          return { name: `-A --port ${port}`, offline: args, live: args };
-        }),
-        ...[
-          ['api', 'deployment/api', 'http'],
-          ['web', 'service/frontend', 'http'],
-          ['db', 'statefulset/postgres', '5432'],
-        ].map(([ns, target, port]) => ({
-          name: `${target} -n ${ns} --port ${port}`,
-          offline: ['who-can', target, '-n', ns, '--port', port, '-o', 'json'],
-          live: ['who-can', target, '-n', mapping[ns], '--port', port, '-o', 'json'],
-        })),
+      const live = (args: string[]) =>
+        args.map((word, i) => (['-n', '--namespace'].includes(args[i - 1]) ? mapping[word] : word));
+      const ports = ['80/TCP', '8080/TCP', '5432/TCP', '53/UDP', '9113/TCP', undefined];
+      const queries: string[][] = [
+        ...ports.flatMap((port) =>
+          ['who-can', 'reachable-from'].map((command) => [command, '-A', ...(port ? ['--port', port] : [])]),
+        ),
+        ['who-can', 'deployment/api', '-n', 'api', '--port', 'http'],
+        ['who-can', 'service/frontend', '-n', 'web'],
+        ['who-can', 'statefulset/postgres', '-n', 'db', '--port', '5432', '--explain'],
+        ['reachable-from', 'deployment/api', '-n', 'api', '--explain'],
+        ['reachable-from', 'deployment/frontend', '-n', 'web', '--port', '8080', '-o', 'wide'],
       ];
       await inBatches(queries, 3, async (query) => {
-        const [expected, live] = await Promise.all([runCli([...query.offline, '-f', dir]), runCli(query.live)]);
-        expect({ query: query.name, connections: within(parseConnections(live), mapping) }).toEqual({
-          query: query.name,
-          connections: offline(parseConnections(expected)),
+        const [expected, actual] = await Promise.all([
+          runCli([...query, '--no-headers', '-f', dir]),
+          runCli([...live(query), '--no-headers']),
+        ]);
+        succeeded(expected);
+        succeeded(actual);
+        const rows = tableRows(expected.stdout, {});
+        expect(rows.length).toBeGreaterThan(0);
+        expect({ query: query.join(' '), rows: tableRows(actual.stdout, mapping) }).toEqual({
+          query: query.join(' '),
+          rows,
         });
       });
+
+      // Questions, replica to replica included: the same yes or no, offline and live.
+      const questions: [string[], number][] = [
+        [['who-can', 'statefulset/postgres', '-n', 'db', '--from', 'statefulset/postgres', '--port', '5432'], 0],
+        [['who-can', 'deployment/frontend', '-n', 'web', '--from', 'deployment/frontend'], 1],
+        [['who-can', 'service/api', '-n', 'api', '--from', 'web/deployment/frontend'], 0],
+        [['reachable-from', 'deployment/api', '-n', 'api', '--to', 'db/service/postgres'], 0],
+        [['reachable-from', 'deployment/worker', '-n', 'api', '--to', 'api/deployment/api', '--port', 'http'], 1],
+        [['reachable-from', 'deployment/api', '-n', 'api', '--to', '203.0.113.0/25', '--port', '443'], 0],
+        [['reachable-from', 'deployment/api', '-n', 'api', '--to', '203.0.112.0/23', '--port', '443'], 1],
+      ];
+      for (const [question, code] of questions) {
+        const mapped = question.map((word) => {
+          const [first, ...rest] = word.split('/');
+          return rest.length === 2 && mapping[first] ? [mapping[first], ...rest].join('/') : word;
+        });
+        const [expected, actual] = await Promise.all([
+          runCli([...question, '-q', '-f', dir]),
+          runCli([...live(mapped), '-q']),
+        ]);
+        expect({ question: question.join(' '), offline: expected, live: actual }).toEqual({
+          question: question.join(' '),
+          offline: { code, stdout: '', stderr: '' },
+          live: { code, stdout: '', stderr: '' },
+        });
+      }
     },
     TIMEOUT,
   );
@@ -294,6 +317,65 @@ describe('who-can on a real API server: kubeconfig, RBAC, errors', () => {
       const named = await runViaKubectl(['who-can', 'backend', '-n', missing]);
       expect(named).toMatchObject({ code: 1, stdout: '' });
       expect(named.stderr).toContain(`namespace "${missing}" not found`);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'questions (--from, --to) answer 0 or 1 live, and exit 3 when the cluster keeps them from an answer',
+    async () => {
+      const answers: [string[], number][] = [
+        [['reachable-from', 'frontend', '--to', 'backend', '--port', '80'], 0],
+        [['reachable-from', 'frontend', '--to', 'backend', '--port', '81'], 1],
+        [['reachable-from', 'backend', '--to', 'pod/frontend'], 0],
+        [['reachable-from', 'frontend', '--to', '203.0.113.9'], 0],
+        [['who-can', 'backend', '--from', 'frontend', '--port', 'http'], 0],
+        [['who-can', 'backend', '--from', '10.244.1.10', '--port', '80'], 1],
+      ];
+      for (const [question, code] of answers) {
+        // Warnings may come from other tests' pods in the shared cluster (Pending, without an IP).
+        const run = await runCli([...question, '-n', ns]);
+        expect({ question, code: run.code, stdout: run.stdout, errors: run.stderr.match(/^error:.*/gm) }).toEqual({
+          question,
+          code,
+          stdout: code === 0 ? 'yes\n' : 'no\n',
+          errors: null,
+        });
+      }
+      // Forbidden (e2e-viewer may not list networkpolicies), a namespace that is not there, a server that does not answer.
+      const unreachable = join(process.env.E2E_STATE_DIR ?? repoRoot, `kubeconfig-unreachable-${ns}`);
+      writeFileSync(unreachable, (await kubectl(['config', 'view', '--raw'])).stdout, { mode: 0o600 });
+      const cluster = (
+        await kubectl(['config', 'view', '-o', 'jsonpath={.contexts[?(@.name=="e2e")].context.cluster}'])
+      ).stdout;
+      await kubectl(['config', 'set-cluster', cluster, '--server=https://127.0.0.1:1'], {
+        env: { KUBECONFIG: unreachable },
+      });
+      const failures: [string[], Record<string, string>, RegExp][] = [
+        [['who-can', 'backend', '-n', ns, '--from', 'frontend', '--context', 'e2e-viewer'], {}, /^error: forbidden: /m],
+        [
+          ['reachable-from', 'frontend', '-n', ns, '--to', 'backend', '--context', 'e2e-viewer'],
+          {},
+          /^error: forbidden: /m,
+        ],
+        [
+          ['reachable-from', 'frontend', '-n', `${ns}-missing`, '--to', 'backend'],
+          {},
+          /^error: namespace "[^"]+" not found$/m,
+        ],
+        [
+          ['reachable-from', 'frontend', '-n', ns, '--to', 'backend', '--request-timeout', '5s'],
+          { KUBECONFIG: unreachable },
+          /^error: /m,
+        ],
+        [['who-can', 'backend', '-n', ns, '--from', 'frontend', '-q'], { KUBECONFIG: unreachable }, /^error: /m],
+      ];
+      for (const [question, env, line] of failures) {
+        const run = await runCli(question, { env });
+        expect({ question, code: run.code, stdout: run.stdout }).toEqual({ question, code: 3, stdout: '' });
+        expect(run.stderr).toMatch(line);
+        expect(run.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      }
     },
     TIMEOUT,
   );

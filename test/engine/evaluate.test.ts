@@ -417,10 +417,11 @@ describe('what the API leaves open', () => {
         .build(),
     );
     expect(w.policies).toEqual([]);
+    // In the API server's order (by name), as every list of policies.
     expect(w.warnings.map((x) => x.message.split(':')[0])).toEqual([
-      'policy x/bad-port is invalid and left out',
       'policy x/bad-cidr is invalid and left out',
       'policy x/bad-peer is invalid and left out',
+      'policy x/bad-port is invalid and left out',
     ]);
   });
   test('a policy name that is not a DNS subdomain is invalid; a null rule is the rule {} (admits everyone)', () => {

@@ -104,6 +104,18 @@ function podIps(pod: V1Pod): Ip[] {
   return [...texts].map(parseIp).filter((ip): ip is Ip => ip !== undefined);
 }
 
+/**
+ * Objects as the API server lists them: by namespace, then name, as etcd orders its keys
+ * (`.../NAMESPACE/NAME`, byte by byte: names are ASCII, so UTF-16 order is the same).
+ */
+function inApiOrder<T extends { metadata?: { namespace?: string; name?: string } }>(objects: readonly T[]): T[] {
+  const keyed = objects.map((object) => ({
+    object,
+    key: `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`,
+  }));
+  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ object }) => object);
+}
+
 /** Compiles a snapshot into a World: validates and compiles policies, indexes pods, groups them into classes. */
 export function compileWorld(snapshot: ClusterSnapshot): World {
   const warnings: Warning[] = [];
@@ -132,7 +144,9 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
 
   const policies: CompiledPolicy[] = [];
   const memo = new ValidationMemo();
-  for (const source of snapshot.policies) {
+  // In the API server's order (namespace, then name), whatever order files hold them in: every list
+  // of policies in an answer comes out the same from files and from the cluster.
+  for (const source of inApiOrder(snapshot.policies)) {
     const ref = refOf(source);
     const problems = validatePolicy(source, memo);
     if (problems.length > 0) {
