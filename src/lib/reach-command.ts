@@ -98,7 +98,9 @@ export abstract class ReachCommand extends BaseCommand {
       this.warnAll(report.warnings.map((warning) => warning.message));
       this.report(report.notes.map((note) => `${note}\n`).join(''));
       if (view.format === 'json' || view.format === 'yaml') {
-        await writeReachDocument(report, view.format, process.stdout, { explain: options.explain });
+        // A question's "no" says which pairs are denied, as --explain does.
+        const explain = options.explain || this.isQuestion;
+        await writeReachDocument(report, view.format, process.stdout, { explain });
       } else this.print(render(report, view, options.explain));
       const isPlainTable = (view.format === 'table' || view.format === 'wide') && !options.explain && !this.isQuestion;
       if (isPlainTable && report.answer.subjects.length > 0 && isEmpty(report)) this.report('No connections found.\n');

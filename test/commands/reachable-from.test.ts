@@ -176,6 +176,39 @@ describe('reachable-from --to: yes, no, or could not answer', () => {
     expect(run.stderr).toMatch(line);
   });
 
+  it("puts a no's denied pairs in the document, as --explain does", async () => {
+    const run = await reachableFrom(
+      'deployment/api',
+      '-n',
+      'api',
+      '--to',
+      '203.0.112.0/23',
+      '--port',
+      '443',
+      '-o',
+      'json',
+      ...SHOP,
+    );
+    expect(run.exitCode).toBe(1);
+    const document = JSON.parse(run.stdout);
+    expect(document).toMatchObject({ allowed: false, connections: [] });
+    // Each of the 4 api replicas, to the block: one rule admits half of it.
+    expect(document.denied).toHaveLength(4);
+    expect(document.denied[0]).toMatchObject({
+      from: { namespace: 'api', pod: 'api-0' },
+      to: { ipBlock: { cidr: '203.0.112.0/23', except: [] } },
+      reasons: [
+        {
+          direction: 'egress',
+          code: 'partly-admitted',
+          isolatedBy: ['api/allow-dns', 'api/backend-egress', 'api/default-deny'],
+          rules: ['api/backend-egress egress[1]'],
+          notAdmitted: ['203.0.112.0/24'],
+        },
+      ],
+    });
+  });
+
   it('explains an address block reached only in part, naming what is left out', async () => {
     const run = await reachableFrom(
       'deployment/api',

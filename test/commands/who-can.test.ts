@@ -220,7 +220,18 @@ describe('who-can --from', () => {
 
   it('adds "allowed" to the JSON document', async () => {
     const run = await whoCan('b', '-n', 'x', '--from', 'y/pod/c', '--port', '80', '-o', 'json', ...SMALL);
-    expect(JSON.parse(run.stdout)).toMatchObject({ allowed: false, connections: [] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      allowed: false,
+      connections: [],
+      // The pairs that make it a no, with why.
+      denied: [
+        {
+          from: { namespace: 'y', pod: 'c' },
+          to: { namespace: 'x', pod: 'b' },
+          reasons: [{ code: 'no-rule-admits-peer' }],
+        },
+      ],
+    });
     expect(run.exitCode).toBe(1);
   });
 });
@@ -431,7 +442,9 @@ describe('who-can documents are streamed', () => {
     ['yaml', ['b', '-n', 'x', '--from', 'y/pod/a', '--port', '80', ...SMALL]],
   ] as const)('-o %s writes the bytes of the whole document, entry by entry (%j)', async (format, argv) => {
     const run = await whoCan(...argv, '-o', format);
-    const whole = renderDocument(toReachDocument(run.result!, { explain: argv.includes('--explain') }), format);
+    // A question's document lists the denied pairs, as --explain does.
+    const explain = argv.includes('--explain') || argv.includes('--from');
+    const whole = renderDocument(toReachDocument(run.result!, { explain }), format);
     expect(run.stdout).toBe(whole);
   });
 });

@@ -163,7 +163,6 @@ export interface Warning {
     | 'terminating-pod'
     | 'unresolved-named-port'
     | 'no-target'
-    | 'unknown-namespace'
     | 'service-port';
   message: string;
 }
