@@ -10,6 +10,7 @@ import type { Bits, Layout, Point } from './layout.js';
 import { Acc, layoutOf } from './layout.js';
 import { atomsOf } from './matrix.js';
 import type { PortSet, Protocol } from './model.js';
+import { namespacesOfPeer } from './peers.js';
 import { portSetContains, resolveNamedPort, unionPortSets } from './ports.js';
 import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from './world.js';
 
@@ -17,7 +18,12 @@ import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from
 interface RuleOf {
   policy: CompiledPolicy;
   rule: CompiledRule;
+  /** A named ingress rule: per point, the kinds of its policy's pods on which its ports hold the point (kept). */
+  kindsOn?: Map<string, PodClass[]>;
 }
+
+/** Rules by the podSelector of their peer (`*` when absent). */
+type PodSelectorBuckets = Map<string, { pods?: (CompiledPeer & { kind: 'pods' })['pods']; rules: RuleOf[] }>;
 
 /** What outbound questions need beyond the world's own indexes, built on the first one. */
 interface OutboundIndex {
@@ -28,14 +34,21 @@ interface OutboundIndex {
   policyIngress: Map<CompiledPolicy, Bits>;
   /** Ingress rules that admit every source (`from` empty). */
   ingressToAll: RuleOf[];
-  /** Source namespace -> ingress rules with a pod peer that can admit pods there (selector checked per source). */
-  ingressBySourceNamespace: Map<string, (RuleOf & { peer: CompiledPeer & { kind: 'pods' } })[]>;
+  /**
+   * The ingress rules with a pod peer, by the source namespaces they look at: the policy's own
+   * (peers without a namespaceSelector, keyed by namespace) or a namespaceSelector's (keyed by it:
+   * selectors repeat, so a source checks each once); within, by the peer's podSelector (absent: every pod).
+   */
+  ingressByOwnNamespace: Map<string, PodSelectorBuckets>;
+  ingressByNamespaceSelector: Map<string, { namespaces: Set<string>; buckets: PodSelectorBuckets }>;
   /** ipBlock peer id -> ingress rules with that peer. */
   ingressByIpBlock: Map<number, RuleOf[]>;
   /** Named-port set id -> a class that has it (its pods resolve every rule's port names alike). */
   namedPortClass: Map<number, PodClass>;
   /** Named-port set id -> the pods whose class has it. */
   namedPortBits: Map<number, Bits>;
+  /** Policy -> the named-port kinds (a class of each) among the pods it selects for ingress. */
+  policyKinds: Map<CompiledPolicy, PodClass[]>;
 }
 
 const indexes = new WeakMap<World, OutboundIndex>();
@@ -66,10 +79,12 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
     ingressClasses,
     policyIngress: new Map(),
     ingressToAll: [],
-    ingressBySourceNamespace: new Map(),
+    ingressByOwnNamespace: new Map(),
+    ingressByNamespaceSelector: new Map(),
     ingressByIpBlock: new Map(),
     namedPortClass,
     namedPortBits: new Map([...namedPortClasses].map(([k, ids]) => [k, layout.ofClasses(ids)])),
+    policyKinds: new Map(),
   };
   for (const policy of ingressClasses.keys()) {
     for (const rule of policy.ingress ?? []) {
@@ -85,14 +100,22 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
           continue;
         }
         // NetworkPolicyPeer: namespaceSelector absent is the policy's own namespace.
-        const namespaces = peer.namespaces
-          ? [...world.namespaceLabels].filter(([, labels]) => peer.namespaces!.matches(labels)).map(([ns]) => ns)
-          : [policy.ref.namespace];
-        for (const ns of namespaces) {
-          const list = index.ingressBySourceNamespace.get(ns) ?? [];
-          list.push({ policy, rule, peer });
-          index.ingressBySourceNamespace.set(ns, list);
+        let buckets: PodSelectorBuckets;
+        if (!peer.namespaces) {
+          buckets = index.ingressByOwnNamespace.get(policy.ref.namespace) ?? new Map();
+          index.ingressByOwnNamespace.set(policy.ref.namespace, buckets);
+        } else {
+          let group = index.ingressByNamespaceSelector.get(peer.namespaces.key);
+          if (!group) {
+            const namespaces = new Set(namespacesOfPeer(world, peer, policy.ref.namespace));
+            index.ingressByNamespaceSelector.set(peer.namespaces.key, (group = { namespaces, buckets: new Map() }));
+          }
+          buckets = group.buckets;
         }
+        const key = peer.pods?.key ?? '*';
+        let bucket = buckets.get(key);
+        if (!bucket) buckets.set(key, (bucket = { pods: peer.pods, rules: [] }));
+        bucket.rules.push({ policy, rule });
       }
     }
   }
@@ -109,36 +132,52 @@ function policyIngress(index: OutboundIndex, layout: Layout, policy: CompiledPol
   return bits;
 }
 
-/** The ingress rules (of policies selecting some pod) whose peers admit the pods of a source class. */
+/**
+ * The ingress rules (of policies selecting some pod) whose peers admit the pods of a source class. A
+ * rule with two peers that both admit the source comes twice: what is done with them (OR) does not mind.
+ */
 function ingressRulesAdmitting(index: OutboundIndex, source: PodClass): RuleOf[] {
   const out: RuleOf[] = [...index.ingressToAll];
-  const seen = new Set<CompiledRule>(out.map((r) => r.rule));
-  const add = (r: RuleOf) => {
-    // A rule with two peers that both admit the source counts once.
-    if (seen.has(r.rule)) return;
-    seen.add(r.rule);
-    out.push(r);
+  const take = (buckets: PodSelectorBuckets | undefined) => {
+    for (const { pods, rules } of buckets?.values() ?? []) {
+      // podSelector absent: every pod of those namespaces; present, it must match too (AND).
+      if (!pods || pods.matches(source.labels)) for (const r of rules) out.push(r);
+    }
   };
-  for (const entry of index.ingressBySourceNamespace.get(source.namespace) ?? []) {
-    // podSelector absent: every pod of those namespaces; present, it must match too (AND).
-    if (!entry.peer.pods || entry.peer.pods.matches(source.labels)) add(entry);
+  take(index.ingressByOwnNamespace.get(source.namespace));
+  for (const { namespaces, buckets } of index.ingressByNamespaceSelector.values()) {
+    if (namespaces.has(source.namespace)) take(buckets);
   }
-  for (const id of source.ipBlockIds) for (const r of index.ingressByIpBlock.get(id) ?? []) add(r);
+  for (const id of source.ipBlockIds) for (const r of index.ingressByIpBlock.get(id) ?? []) out.push(r);
   return out;
+}
+
+/** The named-port kinds of the pods a policy selects for ingress: where its named ports can resolve. */
+function policyKinds(index: OutboundIndex, world: World, policy: CompiledPolicy): PodClass[] {
+  let kinds = index.policyKinds.get(policy);
+  if (!kinds) {
+    const ids = new Set((index.ingressClasses.get(policy) ?? []).map((id) => world.classes[id].namedPorts));
+    kinds = [...ids].map((id) => index.namedPortClass.get(id)!);
+    index.policyKinds.set(policy, kinds);
+  }
+  return kinds;
 }
 
 /** What to ask of the destinations: a port number, a port name (resolved on each), or every port. */
 export type OutboundPort = { port: number; protocol: Protocol } | { name: string; protocol: Protocol } | undefined;
 
 /**
- * The destinations a source may reach: per destination class, the port it was reached on (a name asked
- * about may resolve differently on pods of one class: then the class comes once per number, and only
- * its pods that resolve to it are reached), or without a port the ports allowed.
+ * The destinations a source may reach, as parallel lists (tens of thousands of classes at 50k pods: no
+ * object per entry): per destination class, the port it was reached on (a name asked about may resolve
+ * differently on pods of one class: then the class comes once per number, and only its pods that
+ * resolve to it are reached), or without a port the ports allowed. In class order, then port order.
  */
-interface OutboundEntry {
-  id: number;
-  port?: number;
-  ports?: PortSet;
+interface OutboundEntries {
+  ids: ArrayLike<number>;
+  /** With a port: the number it resolved to on the class's pods. */
+  port?: ArrayLike<number>;
+  /** Without a port: the ports allowed. */
+  ports?: PortSet[];
 }
 
 /** Pods by the number a port name resolves to on them, as bits (once per world and name). */
@@ -168,96 +207,189 @@ function podsResolving(world: World, layout: Layout, name: string, protocol: Pro
   return byNumber;
 }
 
+/** The rules of one side for a source, split by whether their ports are the same on every destination. */
+interface SideRules {
+  /** Ports written as numbers (or none): the same set on every destination. */
+  fixed: RuleOf[];
+  /** Ports that name container ports: they resolve per destination (per named-port kind). */
+  named: RuleOf[];
+}
+
+function split(rules: RuleOf[]): SideRules {
+  const out: SideRules = { fixed: [], named: [] };
+  for (const r of rules) (r.rule.fixedPorts === undefined ? out.named : out.fixed).push(r);
+  return out;
+}
+
+/** One source's question, ready to be asked on any point: its rules on both sides, and where to look them up. */
+interface Outbound {
+  world: World;
+  layout: Layout;
+  index: OutboundIndex;
+  /** The source's egress is isolated: only its egress rules reach anything. */
+  isolated: boolean;
+  egress: SideRules;
+  /** The ingress rules (of any destination) whose peers admit the source. */
+  ingress: SideRules;
+  /** Named-port kinds (a class of each) on which some named rule is asked. */
+  kinds: PodClass[];
+}
+
 /**
  * The destination classes the pods of a source class may reach (a pod reaching itself is the caller's
  * to leave out), computed with the world's bitsets.
  */
-export function allowedDestinations(world: World, source: PodClass, port?: OutboundPort): OutboundEntry[] {
+export function allowedDestinations(world: World, source: PodClass, port?: OutboundPort): OutboundEntries {
   const layout = layoutOf(world);
   const index = outboundIndex(world, layout);
   const isolated = source.egressPolicies.length > 0;
-  const egress: RuleOf[] = source.egressPolicies.flatMap((policy) =>
-    (policy.egress ?? []).map((rule) => ({ policy, rule })),
+  const egress = split(
+    source.egressPolicies.flatMap((policy) => (policy.egress ?? []).map((rule) => ({ policy, rule }))),
   );
-  const ingress = ingressRulesAdmitting(index, source);
-  // Destinations whose rules resolve port names alike are answered together; without names, all at once.
-  const named = [...egress, ...ingress].some((r) => r.rule.fixedPorts === undefined);
-  const kinds: (number | undefined)[] = named ? [...index.namedPortClass.keys()] : [undefined];
-  // A port asked by name: the destinations that resolve it to each number, else one point (or atoms).
-  const byNumber =
-    port !== undefined && 'name' in port ? podsResolving(world, layout, port.name, port.protocol) : undefined;
-  const entries: OutboundEntry[] = [];
+  // Nothing leaves a source whose egress is isolated by policies without rules: no need to look further.
+  if (isolated && egress.fixed.length === 0 && egress.named.length === 0) {
+    return port === undefined ? { ids: [], ports: [] } : { ids: [], port: [] };
+  }
+  const ingress = split(ingressRulesAdmitting(index, source));
+  const hasNamed = egress.named.length > 0 || ingress.named.length > 0;
+  const q: Outbound = {
+    world,
+    layout,
+    index,
+    isolated,
+    egress,
+    ingress,
+    kinds: hasNamed ? [...index.namedPortClass.values()] : [],
+  };
+
+  if (port !== undefined) {
+    // A port asked by name: the destinations that resolve it to each number; else the number asked.
+    const numbers: [number, Bits | undefined][] =
+      'name' in port ? [...podsResolving(world, layout, port.name, port.protocol)] : [[port.port, undefined]];
+    const found = numbers.map(([number, pods]) => {
+      const at = { port: number, protocol: port.protocol, key: `${number}/${port.protocol}` };
+      return { number, ids: layout.classesIn(destinationsAt(q, at, pods)) };
+    });
+    if (found.length === 1)
+      return { ids: found[0].ids, port: new Int32Array(found[0].ids.length).fill(found[0].number) };
+    const merged = found
+      .flatMap(({ number, ids }) => Array.from(ids, (id) => [id, number]))
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    return { ids: merged.map((e) => e[0]), port: merged.map((e) => e[1]) };
+  }
+
+  // Every port: the port space cut where any rule's ports (on any kind of destination) begin or end.
+  const sets = [...egress.fixed, ...ingress.fixed].map((r) => r.rule.fixedPorts!);
+  for (const r of [...egress.named, ...ingress.named]) for (const k of q.kinds) sets.push(layout.ports(r.rule, k));
   const atPoints: { acc: Acc; ports: PortSet }[] = [];
   const union = new Acc(layout.nWords);
-  for (const k of kinds) {
-    const cls = k === undefined ? source : index.namedPortClass.get(k)!;
-    const portsOf = (rule: CompiledRule) => layout.ports(rule, cls);
-    const kindMask = k === undefined ? undefined : index.namedPortBits.get(k)!;
-    if (port === undefined) {
-      for (const { point, ports } of atomsOf([...egress, ...ingress].map((r) => portsOf(r.rule)))) {
-        const acc = destinationsOn(layout, index, isolated, egress, ingress, portsOf, point, [kindMask]);
-        if (acc.hi <= acc.lo) continue;
-        union.or(acc.toBits());
-        atPoints.push({ acc, ports });
-      }
-      continue;
-    }
-    const numbers: [number, Bits | undefined][] = byNumber
-      ? [...byNumber]
-      : [[(port as { port: number }).port, undefined]];
-    for (const [number, pods] of numbers) {
-      const point = { port: number, protocol: port.protocol, key: `${number}/${port.protocol}` };
-      const acc = destinationsOn(layout, index, isolated, egress, ingress, portsOf, point, [kindMask, pods]);
-      for (const id of layout.classesIn(acc)) entries.push({ id, port: number });
-    }
+  for (const { point, ports } of atomsOf(dedupe(sets))) {
+    const acc = destinationsAt(q, point);
+    if (acc.hi <= acc.lo) continue;
+    union.or(acc.toBits());
+    atPoints.push({ acc, ports });
   }
-  if (port !== undefined) return entries.sort((a, b) => a.id - b.id || a.port! - b.port!);
-  return Array.from(layout.classesIn(union), (id) => ({
-    id,
-    ports: world.portSets.intern(
-      unionPortSets(...atPoints.filter((a) => a.acc.has(layout.start[id])).map((a) => a.ports)),
-    ),
-  }));
+  // Classes reached on the same atoms have the same ports: one union per distinct set of atoms.
+  const byAtoms = new Map<string, PortSet>();
+  const ids = layout.classesIn(union);
+  const ports = Array.from(ids, (id) => {
+    const bit = layout.start[id];
+    let key = '';
+    for (let i = 0; i < atPoints.length; i++) if (atPoints[i].acc.has(bit)) key += `${i},`;
+    let set = byAtoms.get(key);
+    if (!set) {
+      const held = atPoints.filter((a) => a.acc.has(bit)).map((a) => a.ports);
+      byAtoms.set(key, (set = world.portSets.intern(unionPortSets(...held))));
+    }
+    return set;
+  });
+  return { ids, ports };
 }
 
-/** The destination pods reached on one point: egress admits AND ingress admits, within every mask given. */
-function destinationsOn(
-  layout: Layout,
-  index: OutboundIndex,
-  isolated: boolean,
-  egress: RuleOf[],
-  ingress: RuleOf[],
-  portsOf: (rule: CompiledRule) => PortSet,
-  point: Point,
-  masks: (Bits | undefined)[],
-): Acc {
-  const on = (r: RuleOf) => portSetContains(portsOf(r.rule), point.protocol, point.port);
+/** Port sets, each once (rules repeat the same ports). */
+function dedupe(sets: PortSet[]): PortSet[] {
+  return [...new Set(sets)];
+}
+
+/**
+ * The destination pods reached on one point: the source's egress admits them AND their ingress admits
+ * the source, within `mask`. Rules with numeric ports are the same on every destination and are
+ * answered once; rules naming ports add, per named-port kind, what they admit on its destinations.
+ */
+function destinationsAt(q: Outbound, point: Point, mask?: Bits): Acc {
+  const { layout, index } = q;
+  const on = (r: RuleOf, cls?: PodClass) =>
+    portSetContains(cls ? layout.ports(r.rule, cls) : r.rule.fixedPorts!, point.protocol, point.port);
+  // Egress of the source: every pod when it is not isolated, else what its rules on this point admit.
   const reach = new Acc(layout.nWords);
-  // Egress of the source: every pod when it is not isolated, else what its rules on this port admit.
-  let isEveryDestination = !isolated;
-  if (isolated) {
-    for (const r of egress) {
-      if (!on(r)) continue;
-      if (r.rule.peers === 'all') isEveryDestination = true;
-      else for (const peer of r.rule.peers) reach.or(layout.peer(peer, r.policy.ref.namespace));
+  const egressOf = (rules: RuleOf[], into: Acc, cls?: PodClass): void => {
+    for (const r of rules) {
+      if (!on(r, cls)) continue;
+      if (r.rule.peers === 'all') {
+        into.clear();
+        into.or(layout.all);
+        return;
+      }
+      for (const peer of r.rule.peers) into.or(layout.peer(peer, r.policy.ref.namespace));
     }
-  }
-  if (isEveryDestination) {
-    reach.clear();
-    reach.or(layout.all);
-  }
+  };
+  if (q.isolated) egressOf(q.egress.fixed, reach);
+  else reach.or(layout.all);
   // Ingress of the destinations: those not isolated, and those a rule admitting the source selects.
   const admit = new Acc(layout.nWords);
   admit.or(index.ingressOpen);
-  for (const r of ingress) if (on(r)) admit.or(policyIngress(index, layout, r.policy));
-  for (let i = reach.lo; i < reach.hi; i++) reach.words[i] &= admit.words[i];
-  for (const mask of masks) {
-    if (!mask) continue;
-    const { lo, words } = mask;
-    for (let i = reach.lo; i < reach.hi; i++) {
-      const w = i - lo;
-      reach.words[i] &= w >= 0 && w < words.length ? words[w] : 0;
+  for (const r of q.ingress.fixed) if (on(r)) admit.or(policyIngress(index, layout, r.policy));
+  const out = new Acc(layout.nWords);
+  andInto(out, reach, admit);
+  // What the named ingress rules admit, per kind of destination (only the kinds their policies select).
+  const admitNamed = new Map<PodClass, Acc>();
+  for (const r of q.ingress.named) {
+    r.kindsOn ??= new Map();
+    let kinds = r.kindsOn.get(point.key);
+    if (!kinds) r.kindsOn.set(point.key, (kinds = policyKinds(index, q.world, r.policy).filter((cls) => on(r, cls))));
+    for (const cls of kinds) {
+      let acc = admitNamed.get(cls);
+      if (!acc) admitNamed.set(cls, (acc = new Acc(layout.nWords)));
+      acc.or(policyIngress(index, layout, r.policy));
     }
   }
-  return reach;
+  for (const cls of q.kinds) {
+    // What the named rules add on destinations of this kind (the fixed part is in `out` already).
+    const egressNamed = new Acc(layout.nWords);
+    if (q.isolated) egressOf(q.egress.named, egressNamed, cls);
+    const admitted = admitNamed.get(cls);
+    if (egressNamed.hi <= egressNamed.lo && !admitted) continue;
+    const kind = index.namedPortBits.get(cls.namedPorts)!;
+    for (let w = 0; w < kind.words.length; w++) {
+      const i = kind.lo + w;
+      const e = reach.words[i] | egressNamed.words[i];
+      const a = admit.words[i] | (admitted ? admitted.words[i] : 0);
+      const bits = e & a & kind.words[w];
+      if (bits === 0) continue;
+      out.words[i] |= bits;
+      if (i < out.lo) out.lo = i;
+      if (i + 1 > out.hi) out.hi = i + 1;
+    }
+  }
+  if (mask) {
+    const { lo, words } = mask;
+    for (let i = out.lo; i < out.hi; i++) {
+      const w = i - lo;
+      out.words[i] &= w >= 0 && w < words.length ? words[w] : 0;
+    }
+  }
+  return out;
+}
+
+/** `out` = a AND b, over the words both may hold. */
+function andInto(out: Acc, a: Acc, b: Acc): void {
+  const lo = Math.max(a.lo, b.lo);
+  const hi = Math.min(a.hi, b.hi);
+  for (let i = lo; i < hi; i++) {
+    const bits = a.words[i] & b.words[i];
+    if (bits === 0) continue;
+    out.words[i] = bits;
+    if (i < out.lo) out.lo = i;
+    if (i + 1 > out.hi) out.hi = i + 1;
+  }
 }

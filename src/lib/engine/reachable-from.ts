@@ -2,7 +2,7 @@
 import { addressConnection, deniedExternalConnections, externalConnections, NOT_APPLICABLE } from './addresses.js';
 import type { Connection, ConnectionGroup, ReachAnswer } from './answer.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
-import type { Decision, IpBlock, PodRef, PortQuery, Warning } from './model.js';
+import type { Decision, IpBlock, PodRef, PortQuery, PortSet, Warning } from './model.js';
 import { keyOf } from './model.js';
 import type { OutboundPort } from './outbound.js';
 import { allowedDestinations } from './outbound.js';
@@ -114,8 +114,14 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
 
   const groups: ConnectionGroup[] = [];
   const deniedGroups: ConnectionGroup[] = [];
-  const deciders: (() => Decision)[] = [];
+  // How to decide each group (by its decisionId), as data: the source class, the destination class,
+  // and the port number (-1: every port; -2: the destination lacks the port name asked about).
+  const decideSource: number[] = [];
+  const decidePeer: number[] = [];
+  const decidePort: number[] = [];
   const decisions: (Decision | undefined)[] = [];
+  const ALL_PORTS = -1;
+  const NO_SUCH_PORT = -2;
   const external: Connection[][] = [];
   const deniedExternal: Connection[][] = [];
 
@@ -177,60 +183,68 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
     for (const [classId, members] of sourceClasses) {
       const cls = world.classes[classId];
       const subjects = members.map((m) => m.ref);
-      const make = (
-        id: number,
-        peerPods: PodInfo[],
-        decide: () => Decision,
-        port?: number,
-      ): ConnectionGroup | undefined => {
+      const make = (id: number, peerPods: PodInfo[], port?: number, ports?: PortSet): ConnectionGroup | undefined => {
         // A class listed whole shares its member list with every answer that lists it.
         const peers =
           peerPods === world.classes[id].members ? world.classes[id].memberRefs : peerPods.map((p) => p.ref);
         // Skip groups whose only pair would be a pod with itself.
         if (peers.length === 0 || (peers.length === 1 && subjects.length === 1 && peers[0] === subjects[0]))
           return undefined;
-        const decisionId = deciders.length;
-        deciders.push(decide);
-        const group: ConnectionGroup = { subjects, peers, decisionId };
-        if (query.port) {
-          if (port !== undefined) group.port = port;
-          group.protocol = query.port.protocol;
-          if (portName !== undefined) group.portName = portName;
+        const decisionId = decideSource.length;
+        decideSource.push(classId);
+        decidePeer.push(id);
+        decidePort.push(query.port === undefined ? ALL_PORTS : (port ?? NO_SUCH_PORT));
+        // Each shape written whole: tens of thousands of groups, no property added later.
+        if (!query.port) return ports ? { subjects, peers, ports, decisionId } : { subjects, peers, decisionId };
+        const { protocol } = query.port;
+        if (portName !== undefined) {
+          return port === undefined
+            ? { subjects, peers, protocol, portName, decisionId }
+            : { subjects, peers, port, protocol, portName, decisionId };
         }
-        return group;
+        return { subjects, peers, port, protocol, decisionId };
       };
-      const analysis = (id: number) => () => analysePair(world, cls, world.classes[id]);
-      const decideOn = (id: number, number: number | undefined) =>
-        query.port === undefined
-          ? () => decideOnAllPorts(analysis(id)()).decision
-          : number === undefined
-            ? () => noSuchPort(world.classes[id])
-            : () => decideOnPort(analysis(id)(), query.port!.protocol, number);
       const entries = allowedDestinations(world, cls, asked);
-      const allowed = new Set<string>();
-      for (const entry of entries) {
-        allowed.add(`${entry.id}/${entry.port}`);
-        const pods = podsOf(entry.id);
-        if (pods.length === 0) continue;
-        const peerPods = portName === undefined ? pods : (byNumber(pods).get(entry.port) ?? []);
+      // What was allowed, for the denied ones below: class and port in one number.
+      const allowed = query.includeDenied ? new Set<number>() : undefined;
+      const keyOfEntry = (id: number, port: number | undefined) => id * 65537 + (port ?? 65536);
+      const isPlain = !destinationsByClass && portName === undefined;
+      for (let i = 0; i < entries.ids.length; i++) {
+        const id = entries.ids[i];
+        const port = entries.port?.[i];
+        allowed?.add(keyOfEntry(id, port));
+        // Every pod of the class, one port: the class as it is (the common case, kept cheap).
+        let peerPods = world.classes[id].members;
+        if (!isPlain) {
+          const pods = podsOf(id);
+          peerPods = portName === undefined ? pods : (byNumber(pods).get(port) ?? []);
+        }
         if (peerPods.length === 0) continue;
-        const group = make(entry.id, peerPods, decideOn(entry.id, entry.port), entry.port);
-        if (!group) continue;
-        if (!query.port) group.ports = entry.ports;
-        groups.push(group);
+        const group = make(id, peerPods, port, entries.ports?.[i]);
+        if (group) groups.push(group);
       }
-      if (!query.includeDenied) continue;
+      if (!allowed) continue;
       // Denied: every destination the query looks at that no entry holds, on the number its pods resolve.
       const classIds = destinationsByClass ? [...destinationsByClass.keys()] : world.classes.map((c) => c.id);
       for (const id of classIds) {
         for (const [number, peerPods] of byNumber(podsOf(id))) {
-          if (allowed.has(`${id}/${query.port === undefined ? undefined : number}`)) continue;
-          const group = make(id, peerPods, decideOn(id, query.port === undefined ? undefined : number), number);
+          if (allowed.has(keyOfEntry(id, query.port === undefined ? undefined : number))) continue;
+          const group = make(id, peerPods, number);
           if (group) deniedGroups.push(group);
         }
       }
     }
   }
+
+  /** A group's decision, from what was kept of it. */
+  const decideGroup = (decisionId: number): Decision => {
+    const peer = world.classes[decidePeer[decisionId]];
+    const port = decidePort[decisionId];
+    if (port === NO_SUCH_PORT) return noSuchPort(peer);
+    const analysis = analysePair(world, world.classes[decideSource[decisionId]], peer);
+    if (port === ALL_PORTS) return decideOnAllPorts(analysis).decision;
+    return decideOnPort(analysis, query.port!.protocol, port);
+  };
 
   return {
     orientation: 'outbound',
@@ -241,7 +255,7 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
     deniedExternal: deniedExternal.flatMap((list) => list ?? []),
     warnings,
     decide(group) {
-      return (decisions[group.decisionId] ??= deciders[group.decisionId]());
+      return (decisions[group.decisionId] ??= decideGroup(group.decisionId));
     },
   };
 }
