@@ -23,3 +23,4 @@ run() {
 run who-can -n tenant-a -f examples/seed
 run who-can service/api -n api --port http -f examples/shop --explain
 run who-can -A --port 5432/TCP -f examples/shop
+run reachable-from deployment/api -n api -f examples/shop

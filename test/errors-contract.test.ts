@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 
 import Allow from '../src/commands/allow.js';
 import Isolate from '../src/commands/isolate.js';
+import ReachableFrom from '../src/commands/reachable-from.js';
 import WhoCan from '../src/commands/who-can.js';
 import { loadManifests } from '../src/lib/cluster/files.js';
 import type { ClusterConnection } from '../src/lib/cluster/types.js';
@@ -360,5 +361,62 @@ describe('docs/errors.md', () => {
     const run = await runCommand(WhoCan, ['backend', '-n', 'tenant-a', '--from', 'frontend', '--port', '81', ...SEED]);
     expect(outcome(run)).toEqual({ exitCode: 1, errors: [] });
     expect(run.stdout).toBe('no\n');
+    const outbound = await runCommand(ReachableFrom, [
+      'frontend',
+      '-n',
+      'tenant-a',
+      '--to',
+      'backend',
+      '--port',
+      '81',
+      ...SEED,
+    ]);
+    expect(outcome(outbound)).toEqual({ exitCode: 1, errors: [] });
+    expect(outbound.stdout).toBe('no\n');
+  });
+
+  it('26. a question with nothing to check: exit 3', async () => {
+    const run = await runCommand(WhoCan, ['-l', 'pod=nothing', '-n', 'tenant-a', '--from', 'frontend', ...SEED]);
+    expectOneLine(run, 3, 'error: nothing to check: no pods in namespace tenant-a match the selector pod=nothing');
+    expect(run.stderr).toMatch(/^hint: /m);
+    const outbound = await runCommand(ReachableFrom, ['backend', '-n', 'tenant-a', '--to', 'backend', ...SEED]);
+    expectOneLine(
+      outbound,
+      3,
+      /^error: nothing to check: the only pod of the source is the only pod of the destination/,
+    );
+  });
+
+  it('27. a question and a runtime error: the same line, exit 3', async () => {
+    const missing = ['-f', 'test/fixtures/who-can/no-such-file.yaml'];
+    const run = await runCommand(WhoCan, ['backend', '-n', 'tenant-a', '--from', 'frontend', ...missing]);
+    expectOneLine(run, 3, /^error: test\/fixtures\/who-can\/no-such-file\.yaml: no such file/);
+    const outbound = await runCommand(ReachableFrom, [
+      'deployment/frontend',
+      '-n',
+      'web',
+      '--to',
+      'api/service/api',
+      '--port',
+      '8080',
+      '-f',
+      'examples/shop',
+    ]);
+    expectOneLine(outbound, 3, 'error: service api/api has no port 8080 (it has http:80/TCP)');
+  });
+
+  it('28. reachable-from --to CIDR --port NAME: exit 2', async () => {
+    const run = await runCommand(ReachableFrom, [
+      'frontend',
+      '-n',
+      'tenant-a',
+      '--to',
+      '10.0.0.0/8',
+      '--port',
+      'http',
+      ...SEED,
+    ]);
+    expectOneLine(run, 2, /^error: --port "http" names a port, and an address block has no port names/);
+    expect(run.stderr).toContain('hint: give the port number');
   });
 });
