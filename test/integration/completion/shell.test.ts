@@ -164,11 +164,13 @@ requirePrograms('tmux', 'bash').describe('bash completion of kubectl-netpol', ()
       await waitFor('$ kubectl-netpol who-can --output=yaml ');
       await fresh();
 
-      // The workloads, pods and Services of web in the manifests.
+      // The workloads, the pods they stand for (replicas: 3) and Services of web in the manifests.
       type('kubectl-netpol who-can -f examples/shop -n web ');
       press('Tab');
       const listed = await waitFor('service/frontend');
-      expect(listed).toMatch(/deployment\/frontend\s+frontend\s+service\/frontend\s+toolbox/);
+      expect(listed).toMatch(
+        /deployment\/frontend\s+frontend-0\s+frontend-1\s+frontend-2\s+service\/frontend\s+toolbox/,
+      );
       await fresh();
 
       type('kubectl-netpol who-can -f examples/shop -n api -l app=w');
@@ -211,7 +213,7 @@ requirePrograms('tmux', 'zsh').describe('zsh completion of kubectl-netpol', () =
       type('kubectl-netpol who-can -f examples/shop -n web ');
       press('Tab');
       const listed = await waitFor('service/frontend');
-      expect(listed).toMatch(/deployment\/frontend +-- 1 pod/);
+      expect(listed).toMatch(/deployment\/frontend +-- 3 pods/);
       expect(listed).toMatch(/toolbox +-- pod/);
       await fresh();
 
