@@ -8,7 +8,7 @@ import type { ClusterSnapshot } from '../lib/engine/model.js';
 import { previewPolicy, type PolicyPreview } from '../lib/engine/preview.js';
 import { deriveName } from '../lib/engine/synthesize.js';
 import { NetpolError, UsageError } from '../lib/errors.js';
-import { formatChangeTable, formatFinding } from '../lib/output/allow.js';
+import { formatChangeTable, formatFinding, formatTrap } from '../lib/output/allow.js';
 import { describePolicy } from '../lib/output/describe.js';
 import { renderDocument } from '../lib/output/render.js';
 import { formatOutcomes, outcomeNotices } from '../lib/output/write.js';
@@ -89,6 +89,9 @@ export default class Allow extends BaseCommand {
     egress: Flags.boolean({
       description: 'write an egress policy on the --from pods (default: an ingress policy on the --to pods)',
     }),
+    explain: Flags.boolean({
+      description: 'list every group of connections the policy opens or cuts (default: the largest few)',
+    }),
     from: Flags.string({
       description:
         "the source PEER: SELECTOR, '*', SELECTOR@NAMESPACES, @NAMESPACES, @*, CIDR[!EXCEPT,...]; repeatable (OR). With --egress, one pod selector",
@@ -138,7 +141,7 @@ export default class Allow extends BaseCommand {
     this.warnAll(nonCanonicalCidrWarnings(policy));
     const preview = previewPolicy(snapshot, policy);
     const meaning = describePolicy(policy);
-    this.show(policy, meaning, preview, interactive);
+    this.show(policy, meaning, preview, interactive, flags.explain);
     if (existing) {
       this.print(formatOutcomes([existing], settings.output, settings.dryRun));
       return { policy: toManifest(policy), meaning, preview, outcomes: [existing] };
@@ -177,11 +180,16 @@ export default class Allow extends BaseCommand {
   }
 
   /** The policy and what it changes, on stderr (stdout is the result, as for isolate): the YAML on a terminal, the meaning, the change table, warnings. */
-  private show(policy: V1NetworkPolicy, meaning: string[], preview: PolicyPreview, interactive: boolean): void {
+  private show(
+    policy: V1NetworkPolicy,
+    meaning: string[],
+    preview: PolicyPreview,
+    interactive: boolean,
+    explain: boolean,
+  ): void {
     const yaml = interactive ? renderDocument(toManifest(policy), 'yaml') + '\n' : '';
-    const table = formatChangeTable(preview) || 'No connection between pods changes.\n';
-    this.report(yaml + meaning.join('\n') + '\n' + table);
-    this.warnAll(preview.findings.map(formatFinding));
+    this.report(yaml + meaning.join('\n') + '\n' + formatChangeTable(preview, { explain }));
+    this.warnAll([...preview.traps.map(formatTrap), ...preview.findings.map(formatFinding)]);
   }
 
   /** Asks before writing on a terminal; without one, cutting connections needs --yes. */
@@ -193,20 +201,21 @@ export default class Allow extends BaseCommand {
   ): Promise<void> {
     if (settings.dryRun !== 'none' || settings.yes) return;
     const what = `networkpolicy ${policy.metadata?.namespace}/${policy.metadata?.name}`;
+    const cuts = preview.diff.cut.length + preview.diff.cutAddresses.length;
     if (interactive) {
       let isConfirmed: boolean;
       try {
         const prompts = await this.prompter();
-        isConfirmed = await prompts.confirm({ message: `Create ${what}?`, default: preview.diff.cut.length === 0 });
+        isConfirmed = await prompts.confirm({ message: `Create ${what}?`, default: cuts === 0 });
       } catch (error) {
         throw cancelled(error);
       }
       if (!isConfirmed) throw new NetpolError('cancelled: nothing was written', 1);
       return;
     }
-    if (preview.diff.cut.length > 0) {
+    if (cuts > 0) {
       throw new UsageError(
-        `${what} would cut ${preview.diff.cut.length} connection(s) allowed today; pass --yes to write it anyway`,
+        `${what} would cut ${cuts} connection(s) allowed today; pass --yes to write it anyway`,
         'see which ones with --dry-run=client',
       );
     }

@@ -114,8 +114,9 @@ export default class Isolate extends BaseCommand {
 
   /** Asks before a real write that cuts connections; without a terminal, --yes must say so. */
   private async confirmCut(result: IsolateResult, options: IsolateOptions): Promise<void> {
-    if (result.cut.length === 0 || options.write.yes || options.write.dryRun !== 'none') return;
-    const count = plural(result.cut.length, 'connection');
+    const cuts = result.diff.cut.length + result.diff.cutAddresses.length;
+    if (cuts === 0 || options.write.yes || options.write.dryRun !== 'none') return;
+    const count = plural(cuts, 'connection');
     if (!this.isInteractive() || options.write.output !== undefined) {
       throw new UsageError(
         `isolating would cut ${count} allowed today, and there is no terminal to confirm it`,

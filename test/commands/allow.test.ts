@@ -106,7 +106,8 @@ describe('the policy allow prints', () => {
     expect(run.exitCode).toBe(0);
     // The seed already has pol1 with these rules: nothing changes, nothing to warn about.
     expect(run.stderr).toBe(
-      'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\nNo connection between pods changes.\n',
+      'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n' +
+        'No connection changes: everything this policy admits is allowed already.\n',
     );
     expect(run.stdout).toBe(JSON.stringify(pol1, null, 2) + '\n');
   });
@@ -324,14 +325,15 @@ describe('preview and warnings', () => {
     expect(run.stderr).toBe(
       [
         'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP',
-        'CHANGE   FROM                  TO                 PORTS',
-        'cuts     kube-system/coredns   tenant-a/backend   all',
-        'cuts     tenant-a/batch        tenant-a/backend   all',
-        'cuts     tenant-a/frontend     tenant-a/backend   1-79/TCP, 81-65535/TCP, all/UDP, all/SCTP',
-        'cuts     tenant-b/web          tenant-a/backend   all',
-        'Warning: this is the first ingress policy on 1 pod (tenant-a/backend): 4 connections allowed today become denied ' +
-          '(kube-system/coredns -> tenant-a/backend all, tenant-a/batch -> tenant-a/backend all, tenant-a/frontend -> tenant-a/backend 1-79/TCP, 81-65535/TCP, all/UDP, all/SCTP, and 1 more); ' +
-          "to keep them: kubectl netpol allow -n tenant-a --from '*' --from @kube-system --from @tenant-b --to segment=backend",
+        'CHANGE   CONNECTIONS   FROM                  TO                 PORTS',
+        'cuts     1             0.0.0.0/0, ::/0       tenant-a/backend   all',
+        'cuts     1             kube-system/coredns   tenant-a/backend   all',
+        'cuts     1             tenant-a/batch        tenant-a/backend   all',
+        'cuts     1             tenant-a/frontend     tenant-a/backend   all but 80/TCP',
+        'cuts     1             tenant-b/web          tenant-a/backend   all',
+        'Warning: this is the first ingress policy on 1 pod: 5 connections allowed today become denied ' +
+          '(0.0.0.0/0, ::/0 -> tenant-a/backend all, kube-system/coredns -> tenant-a/backend all, tenant-a/batch -> tenant-a/backend all, and 2 more groups); ' +
+          "to keep them: kubectl netpol allow -n tenant-a --from '*' --from @kube-system --from @tenant-b --from 0.0.0.0/0 --from ::/0 --to segment=backend",
         '',
       ].join('\n'),
     );
@@ -346,7 +348,8 @@ describe('preview and warnings', () => {
     const run = await allow(...POL1, '--dry-run=client');
     expect(run.stderr).toBe(
       'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n' +
-        'CHANGE   FROM                TO                 PORTS\nopens    tenant-a/frontend   tenant-a/backend   80/TCP\n',
+        'CHANGE   CONNECTIONS   FROM                TO                 PORTS\n' +
+        'opens    1             tenant-a/frontend   tenant-a/backend   80/TCP\n',
     );
     expect(run.result?.preview.diff.opened).toHaveLength(1);
   });
@@ -372,8 +375,8 @@ describe('preview and warnings', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe(
       'pods app=web in tenant-b may reach pods segment=backend in tenant-a on 80/TCP\n' +
-        'No connection between pods changes.\n' +
-        'Warning: 1 connection this policy admits stays blocked by the egress policies of the source (tenant-b/web -> tenant-a/backend 80/TCP); ' +
+        "No connection changes: what this policy admits stays blocked by the other side's policies (see the warning).\n" +
+        'Warning: 1 connection this policy admits stays blocked on 80/TCP by the egress policies of the source (tenant-b/web -> tenant-a/backend 80/TCP); ' +
         'to open it: kubectl netpol allow --egress -n tenant-b --from app=web --to segment=backend@tenant-a --port 80/TCP\n',
     );
   });
@@ -412,7 +415,7 @@ describe('writes', () => {
     const cluster = useCluster(world().build());
     const refused = await allow(...POL1);
     expect(refused).toMatchObject({ exitCode: 2 });
-    expect(refused.stderr).toContain('would cut 4 connection(s) allowed today; pass --yes');
+    expect(refused.stderr).toContain('would cut 5 connection(s) allowed today; pass --yes');
     expect(cluster.policyKeys()).toEqual([]);
     const forced = await allow(...POL1, '--yes');
     expect(forced.exitCode).toBe(0);
@@ -532,7 +535,7 @@ describe('prompts (injected answers)', () => {
     expect(run.stderr).toContain(
       'pods app=web in tenant-b or pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n',
     );
-    expect(run.stderr).toContain('opens    tenant-a/frontend   tenant-a/backend   80/TCP');
+    expect(run.stderr).toMatch(/opens {4}1 +tenant-a\/frontend +tenant-a\/backend +80\/TCP/);
     expect(cluster.policyKeys()).toContain('tenant-a/allow-web-in-tenant-b-or-frontend-to-backend-on-80-tcp');
   });
 
@@ -551,7 +554,7 @@ describe('prompts (injected answers)', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(
-      /\nWarning: this is the first ingress policy on 1 pod [^\n]*\nerror: cancelled: nothing was written\n$/,
+      /\nWarning: this is the first ingress policy on 1 pod:[^\n]*\nerror: cancelled: nothing was written\n$/,
     );
     expect(TestAllow.prompts.asked[0].message).toBe('Who may reach them?');
     expect(run.result).toBeUndefined();
@@ -577,3 +580,69 @@ describe('prompts (injected answers)', () => {
 
 /** The value of a "type it…" choice. */
 const TYPE = '\u0000type';
+
+describe('the preview at scale and its traps', () => {
+  const SHOP = ['--filename', 'examples/shop', '--dry-run=client'];
+  const DNS = ['-n', 'kube-system', '--to', 'k8s-app=kube-dns', '--from', '@kube-system', ...SHOP];
+
+  it('groups by workload and addresses, the largest five first; --explain lists every group', async () => {
+    const run = await allow(...DNS);
+    expect(run.exitCode).toBe(0);
+    const rows = (stderr: string) => stderr.split('\n').filter((line) => /^cuts +\d+ /.test(line));
+    expect(rows(run.stderr)).toHaveLength(5);
+    expect(run.stderr).toContain('... and 2 more groups (--explain lists every group)\n');
+    expect(run.stderr).toMatch(/^cuts +2 +0\.0\.0\.0\/0, ::\/0 +kube-system\/deployment\/coredns +all$/m);
+    const explained = await allow(...DNS, '--explain');
+    const all = rows(explained.stderr);
+    expect(all).toHaveLength(7);
+    // Every cut pair is in one group: the groups add up to the pod-to-pod connections cut.
+    const pairs = all.filter((row) => !row.includes('0.0.0.0/0'));
+    const counted = pairs.reduce((sum, row) => sum + Number(row.split(/ +/)[1]), 0);
+    expect(counted).toBe(explained.result!.preview.diff.cut.length);
+    // Pods are never named by a replica of a workload read from a file.
+    expect(explained.stderr).not.toMatch(/coredns-\d|frontend-\d|api-\d/);
+    // The warning lists three groups, not every pair.
+    const warning = explained.stderr.split('\n').find((line) => line.startsWith('Warning: this is the first'))!;
+    expect(warning).toContain(', and 4 more groups); to keep them: ');
+  });
+
+  it('names a selector, a namespace and a port name that match nothing, with the near-miss', async () => {
+    const run = await allow(
+      '-n',
+      'api',
+      '--to',
+      'app=apii',
+      '--from',
+      'app=worker@team=nope',
+      '--port',
+      'http',
+      ...SHOP,
+    );
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain(
+      'No connection changes: the policy names something that matches nothing (see the warnings).\n',
+    );
+    expect(run.stderr).toContain(
+      'Warning: the policy selects no pod: no pod of namespace api matches app=apii (did you mean app=api for app=apii?)\n',
+    );
+    expect(run.stderr).toContain(
+      'Warning: the source app=worker@team=nope matches nothing: its namespace selector team=nope matches no namespace\n',
+    );
+    const port = await allow('-n', 'api', '--to', 'app=api', '--from', 'app=worker', '--port', 'htpp', ...SHOP);
+    expect(port.stderr).toContain(
+      'Warning: port htpp/TCP is defined by none of the pods the policy selects: nothing is opened on it (did you mean http?)\n',
+    );
+  });
+
+  it('says which ports stay blocked by the source side, and the command that opens them', async () => {
+    const run = await allow('-n', 'api', '--to', 'app=api', '--from', 'app=worker', '--port', '8080', ...SHOP);
+    expect(run.stderr).toContain(
+      "No connection changes: what this policy admits stays blocked by the other side's policies (see the warning).\n",
+    );
+    expect(run.stderr).toContain(
+      'Warning: 8 connections this policy admits stay blocked on 8080/TCP by the egress policies of the source ' +
+        '(api/deployment/worker -> api/deployment/api 8080/TCP (8 connections)); ' +
+        'to open them: kubectl netpol allow --egress -n api --from app=worker --to app=api --port 8080/TCP\n',
+    );
+  });
+});

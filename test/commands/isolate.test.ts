@@ -16,6 +16,7 @@ import { withPolicies } from '../../src/lib/engine/diff.js';
 import { keyOf, type ClusterSnapshot } from '../../src/lib/engine/model.js';
 import { formatPortSet, isEmptyPortSet, subtractPortSets, emptyPortSet } from '../../src/lib/engine/ports.js';
 import { podOf, whoCanPairs } from '../support/pairs.js';
+import { addressConnection } from '../../src/lib/engine/addresses.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/lib/write.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
 import { helpOf, ROOT, runCommand } from './run-command.js';
@@ -208,16 +209,32 @@ describe('the preview reports exactly the connections allowed before and denied 
     const before = await snapshotOf(files[1]);
     const written = run.result!.plans.flatMap((p) => (p.action === 'write' ? [p.policy] : []));
     const expected = expectedCut(before, withPolicies(before, { add: written }), namespaces);
-    const reported = run.result!.cut.map((c) => `${keyOf(c.from)} -> ${keyOf(c.to)} ${formatPortSet(c.lost)}`).sort();
-    expect(reported).toEqual(expected);
+    const reported = run.result!.diff.cut.map((c) => `${keyOf(c.from)} -> ${keyOf(c.to)} ${formatPortSet(c.lost)}`);
+    expect(reported.sort()).toEqual(expected);
     expect(run.stderr).toContain(`Preview: ${expected.length} pod-to-pod connection`);
-    const explained = await isolate(...namespaces, ...files, '--dry-run=client', '-o', 'json', '--explain', ...extra);
-    for (const line of expected) {
-      const [from, , to, ...portWords] = line.split(' ');
-      expect(explained.stderr).toMatch(
-        new RegExp(`^  ${from}\\s+${to}\\s+${portWords.join(' ').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
-      );
+    // Addresses: every pod that loses any port with some whole address family, asked as who-can asks it.
+    const [worldBefore, worldAfter] = [before, withPolicies(before, { add: written })].map((s) => compileWorld(s));
+    const losing = new Set<string>();
+    for (const pod of worldAfter.pods.filter((p) => namespaces.includes(p.ref.namespace))) {
+      for (const direction of ['ingress', 'egress'] as const) {
+        for (const cidr of ['0.0.0.0/0', '::/0', '203.0.113.0/24']) {
+          const ask = (world: typeof worldAfter) =>
+            addressConnection(world, world.podsByKey.get(keyOf(pod.ref))!, { cidr, except: [] }, direction).ports!;
+          if (!isEmptyPortSet(subtractPortSets(ask(worldBefore), ask(worldAfter)))) {
+            losing.add(`${keyOf(pod.ref)} ${direction}`);
+          }
+        }
+      }
     }
+    const cutAddresses = new Set(run.result!.diff.cutAddresses.map((c) => `${keyOf(c.pod)} ${c.direction}`));
+    expect([...losing].filter((key) => !cutAddresses.has(key))).toEqual([]);
+    // --explain lists every group: their pod-to-pod connections add up to the pairs.
+    const explained = await isolate(...namespaces, ...files, '--dry-run=client', '-o', 'json', '--explain', ...extra);
+    const counted = explained.stderr
+      .split('\n')
+      .filter((line) => /^ {2}\d+ /.test(line) && !/\d+\.\d+\.\d+\.\d+\/|::/.test(line))
+      .reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[0]), 0);
+    expect(counted).toBe(expected.length);
   });
 });
 
@@ -226,7 +243,9 @@ describe('isolate against a cluster', () => {
     const cluster = await seedCluster();
     const refused = await against(cluster)('tenant-a');
     expect(refused.exitCode).toBe(2);
-    expect(refused.stderr).toContain('error: isolating would cut 1 connection allowed today, and there is no terminal');
+    expect(refused.stderr).toContain(
+      'error: isolating would cut 2 connections allowed today, and there is no terminal',
+    );
     expect(refused.stderr).toContain('hint: pass --yes to go ahead');
     expect(writes(cluster)).toEqual([]);
 
@@ -255,7 +274,7 @@ describe('isolate against a cluster', () => {
     const cluster = await seedCluster();
     const asked: string[] = [];
     const no = await against(cluster, { interactive: true, answer: false, asked })('tenant-a');
-    expect(asked).toEqual(['Cut 1 connection and isolate tenant-a?']);
+    expect(asked).toEqual(['Cut 2 connections and isolate tenant-a?']);
     expect(no.exitCode).toBe(1);
     expect(no.stderr).toContain('error: aborted: nothing was written');
     expect(writes(cluster)).toEqual([]);
@@ -390,7 +409,11 @@ describe('isolate --off', () => {
     expect(run.stderr).toContain(
       'namespace tenant-a stays isolated for egress by team-deny-egress (not created by kubectl-netpol; left alone)',
     );
-    expect(run.stderr).toContain('Preview: no pod-to-pod connection denied today would be allowed.');
+    // No pod reaches a pod it could not before, but the frontend takes traffic from outside again.
+    expect(run.stderr).toContain(
+      'Preview: no pod-to-pod connection denied today would be allowed; 1 pod would gain traffic with addresses outside the cluster:',
+    );
+    expect(run.stderr).toMatch(/1\s+0\.0\.0\.0\/0, ::\/0\s+tenant-a\/frontend\s+all/);
     expect(cluster.policyKeys()).toEqual(['tenant-a/pol1', 'tenant-a/team-deny-egress']);
   });
 
@@ -398,7 +421,9 @@ describe('isolate --off', () => {
     const cluster = await seedCluster();
     await against(cluster)('tenant-a', '-y');
     const run = await against(cluster)('tenant-a', '--off', '--explain');
-    expect(run.stderr).toContain('Preview: 1 pod-to-pod connection denied today would be allowed:');
+    expect(run.stderr).toContain(
+      'Preview: 1 pod-to-pod connection denied today would be allowed; 1 pod would gain traffic with addresses outside the cluster:',
+    );
     expect(run.stderr).toMatch(/tenant-a\/backend\s+tenant-a\/frontend\s+all/);
   });
 
@@ -432,8 +457,10 @@ describe('isolate on workloads read from files', () => {
     const run = await isolate('cache', '--dry-run=client', '--filename', 'test/fixtures/isolate/replicas.yaml');
     expect(run.exitCode).toBe(0);
     // Each of redis-0..2 to each other one: 3 x 2.
-    expect(run.stderr).toContain('Preview: 6 pod-to-pod connections allowed today would be denied:\n');
-    expect(run.stderr).toMatch(/^ {2}6 +cache\/statefulset\/redis +cache\/statefulset\/redis$/m);
+    expect(run.stderr).toContain(
+      'Preview: 6 pod-to-pod connections allowed today would be denied; 3 pods would lose traffic with addresses outside the cluster:\n',
+    );
+    expect(run.stderr).toMatch(/^ {2}6 +cache\/statefulset\/redis +cache\/statefulset\/redis +all$/m);
   });
 });
 

@@ -13,8 +13,11 @@ import { childEnv, repoRoot } from './helpers.js';
 const TIMEOUT = 60_000;
 let session: string | undefined;
 
+/** A tmux server of this run's own (-L): other tmux users on the machine (and their kill-server) never meet it. */
+const TMUX_SOCKET = `netpol-e2e-${process.pid}`;
+
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8', env: childEnv() });
+  return execFileSync('tmux', ['-L', TMUX_SOCKET, ...args], { encoding: 'utf8', env: childEnv() });
 }
 
 /** The visible screen and scrollback of the session's pane. */

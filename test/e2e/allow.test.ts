@@ -69,7 +69,7 @@ describe('allow on a real API server', () => {
 
       const created = await runCli(pol1Flags(ns));
       expect(created).toMatchObject({ code: 0, stdout: 'networkpolicy.networking.k8s.io/pol1 created\n' });
-      expect(created.stderr).toContain(`opens    ${ns}/frontend   ${ns}/backend   80/TCP`);
+      expect(created.stderr).toMatch(new RegExp(`opens {4}1 +${ns}/frontend +${ns}/backend +80/TCP`));
       const stored = await policy(ns, 'pol1');
       expect(stored?.metadata.labels).toEqual(MANAGED);
       expect(stored?.spec).toEqual(POL1_SPEC);

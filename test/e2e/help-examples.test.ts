@@ -98,8 +98,11 @@ let session: string | undefined;
 let scratch: string;
 let tools: string;
 
+/** A tmux server of this run's own (-L): other tmux users on the machine (and their kill-server) never meet it. */
+const TMUX_SOCKET = `netpol-e2e-${process.pid}`;
+
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8', env: childEnv() });
+  return execFileSync('tmux', ['-L', TMUX_SOCKET, ...args], { encoding: 'utf8', env: childEnv() });
 }
 
 function screen(): string {

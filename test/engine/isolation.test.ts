@@ -2,6 +2,8 @@
 import { describe, expect, test } from '@jest/globals';
 
 import { compileWorld } from '../../src/lib/engine/compile.js';
+import { formatPortSet } from '../../src/lib/engine/ports.js';
+import type { ChangeEnd } from '../../src/lib/engine/diff.js';
 import { diffReachability, groupChanges, withPolicies } from '../../src/lib/engine/diff.js';
 import {
   buildDefaultDeny,
@@ -254,7 +256,14 @@ test('groupChanges groups cut connections by workload, largest first', () => {
     after,
     after.pods.map((p) => p.ref),
   );
+  const end = (e: ChangeEnd) => ('addresses' in e ? e.addresses.map((b) => b.cidr).join('+') : `${e.kind}/${e.name}`);
   expect(
-    groupChanges(after, diff.cut).map((g) => `${g.count} ${g.from.kind}/${g.from.name} -> ${g.to.kind}/${g.to.name}`),
-  ).toEqual(['2 StatefulSet/web -> Pod/db', '2 Pod/db -> StatefulSet/web', '2 StatefulSet/web -> StatefulSet/web']);
+    groupChanges(after, diff, 'cut').map((g) => `${g.count} ${end(g.from)} -> ${end(g.to)} ${formatPortSet(g.ports)}`),
+  ).toEqual([
+    '2 StatefulSet/web -> Pod/db all',
+    '2 0.0.0.0/0+::/0 -> StatefulSet/web all',
+    '2 Pod/db -> StatefulSet/web all',
+    '2 StatefulSet/web -> StatefulSet/web all',
+    '1 0.0.0.0/0+::/0 -> Pod/db all',
+  ]);
 });

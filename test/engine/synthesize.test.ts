@@ -1,7 +1,7 @@
 /** Policy builders for `allow`: the object, its name, its meaning, the preview and its findings, imports. */
 import { describe, expect, test } from '@jest/globals';
 
-import { formatPortSet } from '../../src/lib/engine/ports.js';
+import { formatPortSet, fullPortSet } from '../../src/lib/engine/ports.js';
 import { translatePolicy, TranslationError } from '../../src/lib/cluster/import-policy.js';
 import { previewPolicy } from '../../src/lib/engine/preview.js';
 import { buildAllowPolicy, deriveName, type AllowSpec } from '../../src/lib/engine/synthesize.js';
@@ -195,12 +195,30 @@ describe('previewPolicy', () => {
     expect(finding.direction).toBe('ingress');
     expect(finding.newlyIsolated).toEqual([{ namespace: 'tenant-a', name: 'backend' }]);
     expect(finding.cut).toHaveLength(3);
+    // The backend took traffic from every address outside the cluster too: cut, and kept by the fix.
+    expect(preview.diff.cutAddresses).toEqual([
+      {
+        pod: { namespace: 'tenant-a', name: 'backend' },
+        direction: 'ingress',
+        blocks: [
+          { cidr: '0.0.0.0/0', except: [] },
+          { cidr: '::/0', except: [] },
+        ],
+        ports: fullPortSet(),
+      },
+    ]);
+    expect(finding.connections).toBe(4);
     expect(finding.fixes).toEqual([
       {
         namespace: 'tenant-a',
         direction: 'ingress',
         subject: backend,
-        peers: [{ podSelector: {} }, { namespaceSelector: byName('tenant-b') }],
+        peers: [
+          { podSelector: {} },
+          { namespaceSelector: byName('tenant-b') },
+          { ipBlock: { cidr: '0.0.0.0/0' } },
+          { ipBlock: { cidr: '::/0' } },
+        ],
         ports: [],
       },
     ]);
@@ -308,10 +326,14 @@ describe('previewPolicy', () => {
       'tenant-a/batch',
       'tenant-b/web',
     ]);
+    // Addresses outside the cluster were reachable too: the fix keeps them with ipBlock peers.
+    expect(finding.connections).toBe(5);
     expect(finding.fixes[0].peers).toEqual([
       { podSelector: {} },
       { namespaceSelector: byName('kube-system') },
       { namespaceSelector: byName('tenant-b') },
+      { ipBlock: { cidr: '0.0.0.0/0' } },
+      { ipBlock: { cidr: '::/0' } },
     ]);
   });
 

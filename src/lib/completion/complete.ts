@@ -79,14 +79,18 @@ interface ParsedLine {
 
 /**
  * kubectl's flags (-n, --context, -f, ...), the ones allowed before the subcommand: those every
- * command with flags has (`completion` has none).
+ * command with flags has (`completion` has none), as one definition (a flag of the same name that
+ * means something of its own in each command, as --explain does, is not shared).
  */
 function sharedFlags(specs: CommandSpec[]): FlagSpec[] {
   const withFlags = specs.filter((spec) => spec.flags.length > 0);
   if (withFlags.length === 0) return [];
   return withFlags[0].flags.filter((flag) =>
     withFlags.every((spec) =>
-      spec.flags.some((other) => other.name === flag.name && other.takesValue === flag.takesValue),
+      spec.flags.some(
+        (other) =>
+          other.name === flag.name && other.takesValue === flag.takesValue && other.description === flag.description,
+      ),
     ),
   );
 }

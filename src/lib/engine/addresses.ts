@@ -252,3 +252,59 @@ export function deniedExternalConnections(
   }
   return out;
 }
+
+/** Addresses and the ports on which a change of policies denies (or allows) them all. */
+export interface AddressPorts {
+  addresses: AddressSet;
+  ports: PortSet;
+}
+
+/** The addresses a pod's side of a direction admits on one port: every one when it is not isolated. */
+function admittedOn(isolated: boolean, rules: AddressRule[], point: Point): AddressSet {
+  if (!isolated) return EVERY_ADDRESS;
+  return unionAddresses(
+    ...rules.filter((r) => portSetContains(r.ports, point.protocol, point.port)).map((r) => r.addresses),
+  );
+}
+
+/**
+ * What a change of policies does to one pod's traffic with addresses outside the cluster in a
+ * direction (ingress: from them; egress: to them): the addresses it loses and gains, each with the
+ * ports on which it does (ports with the same addresses lost, or gained, are one entry).
+ */
+export function addressChanges(
+  before: World,
+  beforePod: PodInfo,
+  after: World,
+  afterPod: PodInfo,
+  direction: Direction,
+): { lost: AddressPorts[]; gained: AddressPorts[] } {
+  const was = {
+    isolated: policiesOf(before, beforePod, direction).length > 0,
+    rules: addressRules(before, beforePod, direction),
+  };
+  const now = {
+    isolated: policiesOf(after, afterPod, direction).length > 0,
+    rules: addressRules(after, afterPod, direction),
+  };
+  const lost = new Map<string, { addresses: AddressSet; ports: PortSet[] }>();
+  const gained = new Map<string, { addresses: AddressSet; ports: PortSet[] }>();
+  const add = (into: typeof lost, addresses: AddressSet, ports: PortSet) => {
+    if (isEmptyAddressSet(addresses)) return;
+    const key = cidrsOf(addresses).join(',');
+    const entry = into.get(key) ?? { addresses, ports: [] };
+    entry.ports.push(ports);
+    into.set(key, entry);
+  };
+  if (!was.isolated && !now.isolated) return { lost: [], gained: [] };
+  // Ports no rule of either world tells apart are decided once.
+  for (const { point, ports } of atomsOf([...was.rules, ...now.rules].map((r) => r.ports))) {
+    const before = admittedOn(was.isolated, was.rules, point);
+    const after = admittedOn(now.isolated, now.rules, point);
+    add(lost, subtractAddresses(before, after), ports);
+    add(gained, subtractAddresses(after, before), ports);
+  }
+  const entries = (from: typeof lost) =>
+    [...from.values()].map((e) => ({ addresses: e.addresses, ports: unionPortSets(...e.ports) }));
+  return { lost: entries(lost), gained: entries(gained) };
+}

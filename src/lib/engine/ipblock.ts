@@ -411,3 +411,30 @@ export function cidrsOf(set: AddressSet): string[] {
   }
   return out;
 }
+
+/**
+ * A set of addresses as ipBlocks, the way a person would write it: per family, the smallest CIDR that
+ * holds the set less its holes (`0.0.0.0/0 except 10.0.0.0/8`) when that takes fewer CIDRs than
+ * listing the set's own; IPv4 first.
+ */
+export function blocksOf(set: AddressSet): IpBlock[] {
+  const out: IpBlock[] = [];
+  for (const family of [4, 6] as const) {
+    const ranges = set[family];
+    if (ranges.length === 0) continue;
+    const only: AddressSet = { ...emptyAddressSet(), [family]: ranges };
+    const inside = cidrsOf(only);
+    const bits = BITS[family];
+    const low = ranges[0][0];
+    const high = ranges[ranges.length - 1][1] - 1n;
+    // The longest prefix low and high share: the smallest CIDR holding the whole set.
+    let prefix: number = bits;
+    while (prefix > 0 && low >> BigInt(bits - prefix) !== high >> BigInt(bits - prefix)) prefix--;
+    const base = prefix === 0 ? 0n : (low >> BigInt(bits - prefix)) << BigInt(bits - prefix);
+    const enclosing = formatCidr(family, base, prefix);
+    const holes = cidrsOf(subtractAddresses(addressesOfCidr(parseCidr(enclosing)!), only));
+    if (holes.length + 1 < inside.length) out.push({ cidr: enclosing, except: holes });
+    else out.push(...inside.map((cidr) => ({ cidr, except: [] })));
+  }
+  return out;
+}

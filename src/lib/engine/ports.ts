@@ -77,7 +77,7 @@ export function isEmptyPortSet(set: PortSet): boolean {
 }
 
 /** Whether a port set holds every port of every protocol. */
-function isFullPortSet(set: PortSet): boolean {
+export function isFullPortSet(set: PortSet): boolean {
   return PROTOCOLS.every((p) => set[p].length === 1 && set[p][0].from === MIN_PORT && set[p][0].to === MAX_PORT);
 }
 

@@ -7,22 +7,19 @@ import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kub
 
 import type { CompiledPolicy, PodInfo, World } from './world.js';
 import { compileWorld } from './compile.js';
-import type { ReachabilityDiff } from './diff.js';
-import { diffReachability } from './diff.js';
+import type { ChangeGroup, PairPorts, ReachabilityDiff } from './diff.js';
+import { diffReachability, groupChanges, groupPairs } from './diff.js';
 import { analysePair } from './evaluate.js';
-import type { ClusterSnapshot, Direction, PodRef, PortSet } from './model.js';
+import type { ClusterSnapshot, Direction, PodRef } from './model.js';
 import { effectivePolicyTypes, isObjectAt, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
 import { withPolicies } from './diff.js';
 import { peerAdmitsClass } from './peers.js';
 import { intersectPortSets, isEmptyPortSet, subtractPortSets, unionPortSets } from './ports.js';
 import type { AllowSpec } from './synthesize.js';
+import type { PolicyTrap } from './traps.js';
+import { policyTraps } from './traps.js';
 
-/** One pod pair and the ports in question. */
-export interface PodPairPorts {
-  from: PodRef;
-  to: PodRef;
-  ports: PortSet;
-}
+type PodPairPorts = PairPorts;
 
 /** Something the new policy does that the user may not mean, with the `allow` that fixes it. */
 export type AllowFinding =
@@ -34,6 +31,10 @@ export type AllowFinding =
       newlyIsolated: PodRef[];
       /** Pod pairs allowed today that become denied because of that. */
       cut: PodPairPorts[];
+      /** Those pairs and the pods' connections with addresses outside the cluster that become denied. */
+      connections: number;
+      /** The same, grouped by workload and ports. */
+      groups: ChangeGroup[];
       /** `allow` calls that keep those connections open. */
       fixes: AllowSpec[];
     }
@@ -43,6 +44,8 @@ export type AllowFinding =
       /** The direction that still denies: `egress` of the sources for an ingress policy, and the reverse. */
       direction: Direction;
       blocked: PodPairPorts[];
+      /** The same, grouped by workload and ports. */
+      groups: ChangeGroup[];
       /** `allow` calls on the other side that open them. */
       fixes: AllowSpec[];
     };
@@ -54,7 +57,16 @@ export interface PolicyPreview {
   /** Whether a policy of the same name is replaced. */
   replaces: boolean;
   diff: ReachabilityDiff;
+  /** The connections it opens and cuts, grouped by the workloads or addresses at either end and their ports. */
+  groups: { opened: ChangeGroup[]; cut: ChangeGroup[] };
   findings: AllowFinding[];
+  /** What the policy names that matches nothing today (selectors, port names). */
+  traps: PolicyTrap[];
+  /**
+   * When no connection changes, why: it names something that matches nothing, what it admits stays
+   * blocked by the other side's policies, or everything it admits was allowed already.
+   */
+  unchanged?: 'matches-nothing' | 'blocked-by-other-side' | 'already-allowed';
 }
 
 /**
@@ -84,11 +96,22 @@ export function previewPolicy(snapshot: ClusterSnapshot, policy: V1NetworkPolicy
     const blocked = blockedFinding(after, compiled, subjects, direction);
     if (blocked) findings.push(blocked);
   }
+  const traps = policyTraps(after, policy, subjects);
+  const changes = diff.cut.length + diff.opened.length + diff.cutAddresses.length + diff.openedAddresses.length;
+  let unchanged: PolicyPreview['unchanged'];
+  if (changes === 0) {
+    if (traps.length > 0) unchanged = 'matches-nothing';
+    else if (findings.some((f) => f.code === 'blocked-by-other-side')) unchanged = 'blocked-by-other-side';
+    else unchanged = 'already-allowed';
+  }
   return {
     subjects: subjects.map((p) => p.ref),
     replaces: snapshot.policies.some((p) => isObjectAt(p, ref)),
     diff,
+    groups: { opened: groupChanges(after, diff, 'opened'), cut: groupChanges(after, diff, 'cut') },
     findings,
+    traps,
+    ...(unchanged ? { unchanged } : {}),
   };
 }
 
@@ -124,13 +147,32 @@ function firstPolicyFinding(
   if (newlyIsolated.length === 0) return undefined;
   const keys = new Set(newlyIsolated.map(keyOf));
   // Ingress: connections into the newly isolated pods; egress: connections out of them.
-  const cut = diff.cut
-    .filter((c) => keys.has(keyOf(direction === 'ingress' ? c.to : c.from)))
-    .map((c) => ({ from: c.from, to: c.to, ports: c.lost }));
-  if (cut.length === 0) return undefined;
-  const others = cut.map((c) => (direction === 'ingress' ? c.from : c.to).namespace);
-  const fix: AllowSpec = { namespace, direction, subject, peers: peersForNamespaces(others, namespace), ports: [] };
-  return { code: 'first-policy', direction, newlyIsolated, cut, fixes: [fix] };
+  const mine = {
+    cut: diff.cut.filter((c) => keys.has(keyOf(direction === 'ingress' ? c.to : c.from))),
+    opened: [],
+    cutAddresses: diff.cutAddresses.filter((c) => keys.has(keyOf(c.pod)) && c.direction === direction),
+    openedAddresses: [],
+  };
+  if (mine.cut.length === 0 && mine.cutAddresses.length === 0) return undefined;
+  const cut = mine.cut.map((c) => ({ from: c.from, to: c.to, ports: c.lost }));
+  const others = mine.cut.map((c) => (direction === 'ingress' ? c.from : c.to).namespace);
+  // Addresses outside the cluster are kept by ipBlock peers of their own.
+  const blocks = new Map(mine.cutAddresses.flatMap((c) => c.blocks).map((b) => [JSON.stringify(b), b]));
+  const peers = [
+    ...peersForNamespaces(others, namespace),
+    ...[...blocks.values()].map((b) => ({ ipBlock: b.except.length ? b : { cidr: b.cidr } })),
+  ];
+  const fix: AllowSpec = { namespace, direction, subject, peers, ports: [] };
+  const connections = mine.cut.length + mine.cutAddresses.length;
+  return {
+    code: 'first-policy',
+    direction,
+    newlyIsolated,
+    cut,
+    connections,
+    groups: groupChanges(before, mine, 'cut'),
+    fixes: [fix],
+  };
 }
 
 function blockedFinding(
@@ -167,6 +209,7 @@ function blockedFinding(
     code: 'blocked-by-other-side',
     direction: otherDirection,
     blocked,
+    groups: groupPairs(after, blocked),
     fixes: fixesFor(after, policy, blocked, direction),
   };
 }

@@ -1,13 +1,12 @@
 /** How `allow` shows what it is about to do: the reachability change as a table, findings as warnings with the fixing command. */
-import type { PodRef } from '../engine/model.js';
-import { formatPortSet } from '../engine/ports.js';
-import type { AllowFinding, PodPairPorts, PolicyPreview } from '../engine/preview.js';
+import type { ChangeGroup } from '../engine/diff.js';
+import { formatPortSet, unionPortSets } from '../engine/ports.js';
+import type { AllowFinding, PolicyPreview } from '../engine/preview.js';
+import type { PolicyTrap } from '../engine/traps.js';
 import type { AllowSpec } from '../engine/synthesize.js';
 import { formatPeer, formatPort, shellQuote } from '../peer-syntax.js';
 import { formatSelector } from '../engine/selector.js';
-import { formatTable } from './table.js';
-
-const podText = (pod: PodRef): string => `${pod.namespace}/${pod.name}`;
+import { formatChangeEnd, formatChangeGroups, formatChangePorts, PREVIEW_GROUPS } from './changes.js';
 
 /** The `kubectl netpol allow` that makes an AllowSpec, ready to paste (FROM before TO, as the sentence goes). */
 function formatAllowCommand(spec: AllowSpec): string {
@@ -23,20 +22,43 @@ function formatAllowCommand(spec: AllowSpec): string {
   return words.join(' ');
 }
 
-/** The connections a policy opens and cuts, one row each: CHANGE FROM TO PORTS; '' when none change. */
-export function formatChangeTable(preview: PolicyPreview, opts: { noHeaders?: boolean } = {}): string {
-  const rows = [
-    ...preview.diff.opened.map((c) => ['opens', podText(c.from), podText(c.to), formatPortSet(c.gained)]),
-    ...preview.diff.cut.map((c) => ['cuts', podText(c.from), podText(c.to), formatPortSet(c.lost)]),
-  ];
-  return formatTable(['change', 'from', 'to', 'ports'], rows, opts);
+/**
+ * The connections a policy opens and cuts, grouped: CHANGE CONNECTIONS FROM TO PORTS, the largest
+ * groups first (every group with `explain`); when nothing changes, the line that says why.
+ */
+export function formatChangeTable(preview: PolicyPreview, opts: { explain?: boolean } = {}): string {
+  const table = formatChangeGroups(
+    [
+      { change: 'opens', groups: preview.groups.opened },
+      { change: 'cuts', groups: preview.groups.cut },
+    ],
+    { limit: opts.explain ? undefined : PREVIEW_GROUPS, more: '--explain lists every group' },
+  );
+  return table || `${UNCHANGED[preview.unchanged ?? 'already-allowed']}\n`;
 }
+
+/** Why no connection changes, by PolicyPreview.unchanged. */
+const UNCHANGED: Record<NonNullable<PolicyPreview['unchanged']>, string> = {
+  'already-allowed': 'No connection changes: everything this policy admits is allowed already.',
+  'matches-nothing': 'No connection changes: the policy names something that matches nothing (see the warnings).',
+  'blocked-by-other-side':
+    "No connection changes: what this policy admits stays blocked by the other side's policies (see the warning).",
+};
 
 const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-function pairList(pairs: PodPairPorts[], limit = 3): string {
-  const shown = pairs.slice(0, limit).map((p) => `${podText(p.from)} -> ${podText(p.to)} ${formatPortSet(p.ports)}`);
-  return pairs.length > limit ? `${shown.join(', ')}, and ${pairs.length - limit} more` : shown.join(', ');
+/** The first groups of a finding: `web/deployment/frontend -> api/deployment/api 8080/TCP (12 connections)`. */
+function groupList(groups: ChangeGroup[], limit = 3): string {
+  const shown = groups
+    .slice(0, limit)
+    .map(
+      (g) =>
+        `${formatChangeEnd(g.from)} -> ${formatChangeEnd(g.to)} ${formatChangePorts(g.ports, g.kept)}` +
+        (g.count > 1 ? ` (${g.count} connections)` : ''),
+    );
+  return groups.length > limit
+    ? `${shown.join(', ')}, and ${count(groups.length - limit, 'more group')}`
+    : shown.join(', ');
 }
 
 function fixText(fixes: AllowSpec[], what: string): string {
@@ -48,19 +70,41 @@ function fixText(fixes: AllowSpec[], what: string): string {
 export function formatFinding(finding: AllowFinding): string {
   if (finding.code === 'first-policy') {
     const pods = count(finding.newlyIsolated.length, 'pod');
-    const connections = count(finding.cut.length, 'connection');
-    const verb = finding.cut.length === 1 ? 'becomes' : 'become';
+    const connections = count(finding.connections, 'connection');
+    const verb = finding.connections === 1 ? 'becomes' : 'become';
     return (
-      `this is the first ${finding.direction} policy on ${pods} (${finding.newlyIsolated.map(podText).join(', ')}): ` +
-      `${connections} allowed today ${verb} denied (${pairList(finding.cut)})` +
-      fixText(finding.fixes, finding.cut.length === 1 ? 'to keep it' : 'to keep them')
+      `this is the first ${finding.direction} policy on ${pods}: ` +
+      `${connections} allowed today ${verb} denied (${groupList(finding.groups)})` +
+      fixText(finding.fixes, finding.connections === 1 ? 'to keep it' : 'to keep them')
     );
   }
   const side =
     finding.direction === 'egress' ? 'the egress policies of the source' : 'the ingress policies of the destination';
   const n = finding.blocked.length;
+  const ports = formatPortSet(unionPortSets(...finding.blocked.map((b) => b.ports)));
   return (
-    `${count(n, 'connection')} this policy admits ${n === 1 ? 'stays' : 'stay'} blocked by ${side} (${pairList(finding.blocked)})` +
+    `${count(n, 'connection')} this policy admits ${n === 1 ? 'stays' : 'stay'} blocked on ${ports} by ${side} (${groupList(finding.groups)})` +
     fixText(finding.fixes, n === 1 ? 'to open it' : 'to open them')
   );
+}
+
+/** One warning line per trap: what matches nothing, and the near-miss that does exist. */
+export function formatTrap(trap: PolicyTrap): string {
+  const hint = (misses: { wanted: string; closest: string }[]) =>
+    misses.length === 0 ? '' : ` (did you mean ${misses.map((m) => `${m.closest} for ${m.wanted}`).join(', ')}?)`;
+  if (trap.code === 'subject-matches-nothing') {
+    return `the policy selects no pod: no pod of namespace ${trap.namespace} matches ${formatSelector(trap.selector) || '*'}${hint(trap.nearMisses)}`;
+  }
+  if (trap.code === 'peer-matches-nothing') {
+    const peer = formatPeer(trap.peer);
+    const side = trap.direction === 'ingress' ? 'source' : 'destination';
+    const what =
+      trap.what === 'namespaces'
+        ? `its namespace selector ${formatSelector(trap.peer.namespaceSelector ?? {})} matches no namespace`
+        : 'no pod matches it';
+    return `the ${side} ${peer} matches nothing: ${what}${hint(trap.nearMisses)}`;
+  }
+  const near = trap.nearMisses.length > 0 ? ` (did you mean ${trap.nearMisses.join(', ')}?)` : '';
+  const pods = trap.direction === 'ingress' ? 'the pods the policy selects' : 'the destination pods';
+  return `port ${trap.name}/${trap.protocol} is defined by none of ${pods}: nothing is opened on it${near}`;
 }

@@ -2,15 +2,10 @@
 import type { DirectionIsolation, DnsPeer, NamespaceIsolation } from '../engine/isolation.js';
 import { DIRECTIONS } from '../engine/isolation.js';
 import type { Direction, PolicyRef } from '../engine/model.js';
-import { keyOf } from '../engine/model.js';
-import { formatPortSet } from '../engine/ports.js';
 import type { IsolateOptions, IsolateResult } from '../services/isolate.js';
 import { isManagedByUs } from '../write.js';
-import { formatWorkloadRef } from './names.js';
+import { formatChangeGroups, PREVIEW_GROUPS } from './changes.js';
 import { formatTable } from './table.js';
-
-/** How many groups the preview shows without --explain. */
-const PREVIEW_GROUPS = 5;
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
@@ -81,24 +76,23 @@ function describeDns(dns: DnsPeer): string {
   return `pods ${labels} in namespace ${dns.namespace} (${how})`;
 }
 
-/** The preview for stderr: how many connections the change cuts (or opens), the largest groups, or all with --explain. */
+/**
+ * The preview for stderr: how many connections the change cuts (or opens), pod to pod and with
+ * addresses outside the cluster, then the largest groups (every group with --explain).
+ */
 export function formatPreview(result: IsolateResult, options: IsolateOptions): string {
   if (!result.plans.some((p) => p.action === 'write' || p.action === 'delete')) return '';
   const isOff = options.mode === 'off';
-  const { changes, groups } = result.preview;
+  const { changes, partly, addressPods, groups } = result.preview;
   const what = isOff ? 'denied today would be allowed' : 'allowed today would be denied';
-  if (changes.length === 0) return `Preview: no pod-to-pod connection ${what}.\n`;
-  let text = `Preview: ${plural(changes.length, 'pod-to-pod connection')} ${what}:\n`;
-  if (options.explain) {
-    const rows = changes.map((c) => [keyOf(c.from), keyOf(c.to), formatPortSet(isOff ? c.gained : c.lost)]);
-    return text + indent(formatTable(['FROM', 'TO', 'PORTS'], rows));
+  let text = `Preview: ${changes.length === 0 ? 'no pod-to-pod connection' : plural(changes.length, 'pod-to-pod connection')} ${what}`;
+  if (partly > 0) text += ` (${partly} of them partly: they ${isOff ? 'had' : 'keep'} some ports)`;
+  if (addressPods > 0) {
+    text += `; ${plural(addressPods, 'pod')} would ${isOff ? 'gain' : 'lose'} traffic with addresses outside the cluster`;
   }
-  const rows = groups
-    .slice(0, PREVIEW_GROUPS)
-    .map((g) => [String(g.count), formatWorkloadRef(g.from), formatWorkloadRef(g.to)]);
-  text += indent(formatTable(['CONNECTIONS', 'FROM', 'TO'], rows));
-  if (groups.length > PREVIEW_GROUPS) text += `  ... and ${plural(groups.length - PREVIEW_GROUPS, 'more group')}\n`;
-  return text + '  (--explain lists every connection)\n';
+  if (groups.length === 0) return text + '.\n';
+  const limit = options.explain ? undefined : PREVIEW_GROUPS;
+  return text + ':\n' + indent(formatChangeGroups([{ groups }], { limit, more: '--explain lists every group' }));
 }
 
 function indent(text: string): string {

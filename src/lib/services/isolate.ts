@@ -7,12 +7,13 @@ import type { SnapshotScope } from '../cluster/types.js';
 import { toManifest } from '../cluster/policy-shape.js';
 import type { World } from '../engine/world.js';
 import { compileWorld } from '../engine/compile.js';
-import type { ChangeGroup, ReachabilityChange } from '../engine/diff.js';
+import type { ChangeGroup, ReachabilityChange, ReachabilityDiff } from '../engine/diff.js';
 import { diffReachability, groupChanges, withPolicies } from '../engine/diff.js';
 import type { DnsPeer, NamespaceIsolation, NamespacePlan } from '../engine/isolation.js';
 import { DNS_NAMESPACE, DNS_SERVICE, findDnsPeer, namespaceIsolation, planIsolation } from '../engine/isolation.js';
 import type { ClusterSnapshot, Direction, PolicyRef } from '../engine/model.js';
-import { isObjectAt } from '../engine/model.js';
+import { isObjectAt, keyOf } from '../engine/model.js';
+import { isEmptyPortSet } from '../engine/ports.js';
 import { NamespaceNotFoundError } from '../errors.js';
 import type { PolicyChange, WriteOutcome } from '../write.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../write.js';
@@ -33,11 +34,15 @@ export interface IsolateOptions {
   write: WriteSettings;
 }
 
-/** The connections a change cuts (isolating) or opens (--off), grouped by the workloads at either end. */
+/** The connections a change cuts (isolating) or opens (--off), grouped by the workloads or addresses at either end. */
 export interface IsolatePreview {
   /** Pod pairs, each with the ports it loses (isolating) or gains (--off). */
   changes: ReachabilityChange[];
-  /** The same, grouped by source and destination workload, largest group first. */
+  /** Pod pairs of `changes` that keep some ports (isolating: the ones left with DNS only, say). */
+  partly: number;
+  /** Pods whose traffic with addresses outside the cluster the change cuts (or opens). */
+  addressPods: number;
+  /** The same, grouped by source and destination workload or addresses and ports, largest group first. */
   groups: ChangeGroup[];
 }
 
@@ -47,10 +52,8 @@ export interface IsolateResult {
   namespaces: string[];
   plans: NamespacePlan[];
   dns?: DnsPeer;
-  /** Pod-to-pod connections the change denies that were allowed before. */
-  cut: ReachabilityChange[];
-  /** Pod-to-pod connections the change allows that were denied before. */
-  opened: ReachabilityChange[];
+  /** What the change does to reachability: pod to pod, and between pods and addresses outside the cluster. */
+  diff: ReachabilityDiff;
   /** What the preview shows: the cut connections when isolating, the opened ones with --off. */
   preview: IsolatePreview;
   outcomes: WriteOutcome[];
@@ -87,8 +90,9 @@ export function isolationStatus(snapshot: ClusterSnapshot, options: IsolateOptio
   const namespaces = options.namespaces.length > 0 ? options.namespaces : all;
   requireNamespaces(snapshot, namespaces, false);
   const status = namespaces.map((ns) => namespaceIsolation(world, ns));
-  const preview = { changes: [], groups: [] };
-  return { mode: 'status', namespaces, plans: [], cut: [], opened: [], preview, outcomes: [], status };
+  const diff = { cut: [], opened: [], cutAddresses: [], openedAddresses: [] };
+  const preview = { changes: [], partly: 0, addressPods: 0, groups: [] };
+  return { mode: 'status', namespaces, plans: [], diff, preview, outcomes: [], status };
 }
 
 /** Plans each namespace, the writes that makes, and the pod-to-pod reachability it cuts and opens. */
@@ -104,23 +108,29 @@ export function planIsolate(snapshot: ClusterSnapshot, namespaces: string[], opt
     labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
     off: options.mode === 'off',
   });
-  const { changes, after } = applyPlans(world, plans);
+  const { changes: writes, after } = applyPlans(world, plans);
   const affected = after.pods.filter((p) => namespaces.includes(p.ref.namespace)).map((p) => p.ref);
-  const { cut, opened } = diffReachability(world, after, affected);
-  const shown = options.mode === 'off' ? opened : cut;
-  const preview = { changes: shown, groups: groupChanges(world, shown) };
+  const diff = diffReachability(world, after, affected);
+  const which = options.mode === 'off' ? 'opened' : 'cut';
+  const changes = which === 'opened' ? diff.opened : diff.cut;
+  const addressChanges = which === 'opened' ? diff.openedAddresses : diff.cutAddresses;
+  const preview: IsolatePreview = {
+    changes,
+    partly: changes.filter((c) => !isEmptyPortSet(which === 'opened' ? c.before : c.after)).length,
+    addressPods: new Set(addressChanges.map((c) => keyOf(c.pod))).size,
+    groups: groupChanges(world, diff, which),
+  };
   const result: IsolateResult = {
     mode: options.mode,
     namespaces,
     plans,
     dns,
-    cut,
-    opened,
+    diff,
     preview,
     outcomes: [],
     status: [],
   };
-  return { result, changes };
+  return { result, changes: writes };
 }
 
 /** The writes a plan makes and the world after them. */

@@ -1,0 +1,160 @@
+/**
+ * The mistakes a new policy can hide: a selector that matches nothing today (a typo in a label, the
+ * wrong namespace) and a port name no destination pod defines. Each is found with the labels or port
+ * names that do exist nearby, so a person sees the near-miss at once.
+ */
+import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
+
+import type { Direction, Protocol } from './model.js';
+import { podsAdmittedByPeer } from './peers.js';
+import { resolveNamedPort } from './ports.js';
+import type { Labels } from './selector.js';
+import { compileSelector, matchesSelector } from './selector.js';
+import type { PodInfo, World } from './world.js';
+
+/** A label the selector asks for (`key=value`) that nothing carries, and the closest that something does. */
+export interface LabelNearMiss {
+  wanted: string;
+  closest: string;
+}
+
+/** What a policy names that matches nothing in the world it is previewed on. */
+export type PolicyTrap =
+  | {
+      /** The policy's podSelector selects no pod of its namespace. */
+      code: 'subject-matches-nothing';
+      selector: V1LabelSelector;
+      namespace: string;
+      nearMisses: LabelNearMiss[];
+    }
+  | {
+      /** A rule peer admits no pod: its namespaceSelector selects no namespace (`namespaces`), or its podSelector no pod there (`pods`). */
+      code: 'peer-matches-nothing';
+      direction: Direction;
+      peer: V1NetworkPolicyPeer;
+      what: 'namespaces' | 'pods';
+      nearMisses: LabelNearMiss[];
+    }
+  | {
+      /** A port name that no destination pod defines: nothing is opened on it. */
+      code: 'port-name-unknown';
+      direction: Direction;
+      name: string;
+      protocol: Protocol;
+      /** The port names the destination pods do define, closest first; only near ones. */
+      nearMisses: string[];
+    };
+
+/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+/** The candidates close enough to `wanted` to be what was meant (same letters but case, or a typo or two), closest first. */
+function closest(wanted: string, candidates: Iterable<string>): string[] {
+  const limit = Math.max(1, Math.floor(wanted.length / 4));
+  const scored: [string, number][] = [];
+  for (const candidate of new Set(candidates)) {
+    const d = candidate.toLowerCase() === wanted.toLowerCase() ? 0 : distance(wanted, candidate);
+    if (d <= limit && candidate !== wanted) scored.push([candidate, d]);
+  }
+  return scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0])).map(([c]) => c);
+}
+
+/** For each `key=value` a selector requires that none of `objects` carries, the closest label one of them does carry. */
+function labelNearMisses(selector: V1LabelSelector, objects: readonly Labels[]): LabelNearMiss[] {
+  const carried = new Set(objects.flatMap((labels) => Object.entries(labels).map(([k, v]) => `${k}=${v}`)));
+  const required = [
+    ...Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
+    ...(selector.matchExpressions ?? [])
+      .filter((e) => e.operator === 'In')
+      .flatMap((e) => (e.values ?? []).map((v) => `${e.key}=${v}`)),
+  ];
+  const out: LabelNearMiss[] = [];
+  for (const wanted of required) {
+    if (carried.has(wanted)) continue;
+    const [best] = closest(wanted, carried);
+    if (best !== undefined) out.push({ wanted, closest: best });
+  }
+  return out;
+}
+
+const labelsOf = (pod: PodInfo): Labels => pod.pod.metadata?.labels ?? {};
+
+/** Why a pod peer admits no pod: no namespace it selects, or no pod there; with the near-misses. */
+function peerTrap(
+  world: World,
+  peer: V1NetworkPolicyPeer,
+  namespace: string,
+  direction: Direction,
+): PolicyTrap | undefined {
+  if (peer.ipBlock || podsAdmittedByPeer(world, peer, namespace).length > 0) return undefined;
+  const namespaceLabels = world.snapshot.namespaces.map((n) => n.metadata?.labels ?? {});
+  if (peer.namespaceSelector && !namespaceLabels.some((labels) => matchesSelector(peer.namespaceSelector!, labels))) {
+    const nearMisses = labelNearMisses(peer.namespaceSelector, namespaceLabels);
+    return { code: 'peer-matches-nothing', direction, peer, what: 'namespaces', nearMisses };
+  }
+  const selector = compileSelector(peer.namespaceSelector ?? {});
+  const inScope = world.pods.filter((pod) =>
+    peer.namespaceSelector
+      ? selector.matches(world.classes[pod.classId].namespaceLabels)
+      : pod.ref.namespace === namespace,
+  );
+  const nearMisses = labelNearMisses(peer.podSelector ?? {}, inScope.map(labelsOf));
+  return { code: 'peer-matches-nothing', direction, peer, what: 'pods', nearMisses };
+}
+
+/**
+ * What `policy` names that matches nothing in `world`: its podSelector, each rule peer, and each port
+ * name (resolved on the destination pods: the subjects for ingress, the pods the peers admit for egress).
+ */
+export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: readonly PodInfo[]): PolicyTrap[] {
+  const namespace = policy.metadata?.namespace ?? '';
+  const traps: PolicyTrap[] = [];
+  const selector = policy.spec?.podSelector ?? {};
+  if (subjects.length === 0) {
+    const here = world.pods.filter((pod) => pod.ref.namespace === namespace).map(labelsOf);
+    traps.push({ code: 'subject-matches-nothing', selector, namespace, nearMisses: labelNearMisses(selector, here) });
+  }
+  for (const direction of ['ingress', 'egress'] as const) {
+    const rules =
+      (direction === 'ingress'
+        ? policy.spec?.ingress?.map((r) => ({ peers: r._from, ports: r.ports }))
+        : policy.spec?.egress?.map((r) => ({ peers: r.to, ports: r.ports }))) ?? [];
+    for (const rule of rules) {
+      const peers = rule.peers ?? [];
+      for (const peer of peers) {
+        const trap = peerTrap(world, peer, namespace, direction);
+        if (trap) traps.push(trap);
+      }
+      const named = (rule.ports ?? []).filter((p) => typeof p.port === 'string');
+      if (named.length === 0) continue;
+      // Destinations: the subjects (ingress), or what the peers admit (egress; every pod without peers).
+      const destinations =
+        direction === 'ingress'
+          ? subjects
+          : peers.length === 0
+            ? world.pods
+            : [...new Set(peers.flatMap((peer) => podsAdmittedByPeer(world, peer, namespace)))];
+      if (destinations.length === 0) continue;
+      for (const port of named) {
+        const name = String(port.port);
+        const protocol = (port.protocol ?? 'TCP') as Protocol;
+        if (destinations.some((pod) => resolveNamedPort(pod.pod, name, protocol) !== undefined)) continue;
+        const defined = destinations.flatMap((pod) =>
+          (pod.pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).flatMap((p) => (p.name ? [p.name] : []))),
+        );
+        traps.push({ code: 'port-name-unknown', direction, name, protocol, nearMisses: closest(name, defined) });
+      }
+    }
+  }
+  return traps;
+}
