@@ -569,3 +569,40 @@ describe('usage errors (exit 2, before anything is loaded)', () => {
     expect(run.stdout).toBe('');
   });
 });
+
+describe('isolate --egress keeps DNS, in what it prints and in what it skips', () => {
+  it('-o yaml of a namespace isolated already prints every policy of that isolation, the DNS one included', async () => {
+    const run = await isolate('api', '--egress', ...SHOP, '--dry-run=client', '-o', 'yaml');
+    expect(run.exitCode).toBe(0);
+    const list = parseYaml(run.stdout) as { kind: string; items: V1NetworkPolicy[] };
+    expect(list.kind).toBe('List');
+    expect(list.items.map((p) => p.metadata?.name)).toEqual(['default-deny', 'allow-dns']);
+    expect(list.items[1].spec?.egress?.[0].ports).toEqual([
+      { port: 53, protocol: 'UDP' },
+      { port: 53, protocol: 'TCP' },
+    ]);
+    // Ingress only: the default-deny alone is the isolation asked about.
+    const ingress = await isolate('api', ...SHOP, '--dry-run=client', '-o', 'yaml');
+    expect((parseYaml(ingress.stdout) as V1NetworkPolicy).metadata?.name).toBe('default-deny');
+  });
+
+  it('a namespace isolated without DNS is not skipped: ours is written with the DNS rule', async () => {
+    const files = [...SHOP, '-f', 'test/fixtures/isolate/no-dns.yaml'];
+    const run = await isolate('locked', '--egress', ...files, '--dry-run=client', '-o', 'yaml');
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain(
+      'namespace locked is isolated already, but its pods cannot reach DNS: writing default-deny to keep it\n',
+    );
+    const policy = parseYaml(run.stdout) as V1NetworkPolicy;
+    expect(policy.metadata?.name).toBe('default-deny');
+    expect(policy.spec?.egress?.[0].ports).toEqual([
+      { protocol: 'UDP', port: 53 },
+      { protocol: 'TCP', port: 53 },
+    ]);
+    // Without DNS asked for, the namespace is isolated as it is.
+    const bare = await isolate('locked', '--egress', '--no-allow-dns', ...files, '--dry-run=client');
+    expect(bare.stderr).toBe(
+      'namespace locked is already isolated (ingress by deny-all; egress by deny-all); nothing to do\n',
+    );
+  });
+});

@@ -188,7 +188,12 @@ describe('planIsolation', () => {
   test('skips a namespace another policy already isolates, naming it', () => {
     const world = compileWorld(base().policy('x/mine', { podSelector: {} }).build());
     expect(planIsolation(world, request())).toEqual([
-      { namespace: 'x', action: 'skip', isolatedBy: { ingress: [{ namespace: 'x', name: 'mine' }], egress: [] } },
+      {
+        namespace: 'x',
+        action: 'skip',
+        isolatedBy: { ingress: [{ namespace: 'x', name: 'mine' }], egress: [] },
+        dnsBy: [],
+      },
     ]);
   });
 

@@ -12,7 +12,8 @@ import type {
 
 import type { CompiledPolicy, CompiledRule, World } from './world.js';
 import type { ClusterSnapshot, Direction, PodRef, PolicyRef } from './model.js';
-import { effectivePolicyTypes, isObjectAt, NAMESPACE_NAME_LABEL } from './model.js';
+import { effectivePolicyTypes, isObjectAt, keyOf, NAMESPACE_NAME_LABEL } from './model.js';
+import { analysePair, decideOnPort } from './evaluate.js';
 import { compileSelector } from './selector.js';
 
 /** Both directions, in display order. */
@@ -261,10 +262,16 @@ export function buildDefaultDeny(spec: DefaultDenySpec): V1NetworkPolicy {
 
 /** What `isolate` does to one namespace. */
 export type NamespacePlan =
-  /** Write (create or update) our default-deny. */
-  | { namespace: string; action: 'write'; policy: V1NetworkPolicy; existing?: V1NetworkPolicy }
-  /** Already isolated in every direction asked, by these policies: write nothing. */
-  | { namespace: string; action: 'skip'; isolatedBy: Record<Direction, PolicyRef[]> }
+  /**
+   * Write (create or update) our default-deny; `restoresDns` when the namespace was isolated already
+   * but its pods could not reach DNS, which our policy's DNS rule opens.
+   */
+  | { namespace: string; action: 'write'; policy: V1NetworkPolicy; existing?: V1NetworkPolicy; restoresDns?: boolean }
+  /**
+   * Already isolated in every direction asked, by these policies (egress with DNS kept: also the
+   * policies through which the pods reach DNS, in `dnsBy`): write nothing.
+   */
+  | { namespace: string; action: 'skip'; isolatedBy: Record<Direction, PolicyRef[]>; dnsBy: PolicyRef[] }
   /** `--off`: delete our policy; `keptBy` are other policies that keep directions isolated. */
   | { namespace: string; action: 'delete'; policy: V1NetworkPolicy; keptBy: Record<Direction, PolicyRef[]> }
   /**
@@ -294,8 +301,31 @@ function findPolicy(snapshot: ClusterSnapshot, namespace: string, name: string):
 }
 
 /**
+ * The policies through which every pod of a namespace may reach a DNS pod on 53/UDP (their egress
+ * side; the DNS pods' ingress is another namespace's business), or undefined when some pod may not.
+ * With no DNS pod in the world there is nothing to check: no policy, and no objection.
+ */
+function dnsEgress(world: World, namespace: string, dns: DnsPeer): PolicyRef[] | undefined {
+  const servers = dns.pods.map((ref) => world.podsByKey.get(keyOf(ref))).filter((p) => p !== undefined);
+  if (servers.length === 0) return [];
+  const by = new Map<string, PolicyRef>();
+  for (const pod of world.pods.filter((p) => p.ref.namespace === namespace)) {
+    const source = world.classes[pod.classId];
+    let reaches = false;
+    for (const server of servers) {
+      const egress = decideOnPort(analysePair(world, source, world.classes[server.classId]), 'UDP', 53).egress;
+      if (!egress.allowed) continue;
+      reaches = true;
+      for (const rule of egress.allowedBy) by.set(keyOf(rule.policy), rule.policy);
+    }
+    if (!reaches) return undefined;
+  }
+  return [...by.values()];
+}
+
+/**
  * Plans `isolate` for each namespace. Isolating: skip a namespace already isolated in every direction
- * asked (by any policy, ours or not), else write our policy with the directions asked plus any ours
+ * asked (by any policy, ours or not; with --egress keeping DNS, only when its pods still reach DNS), else write our policy with the directions asked plus any ours
  * already had (never a second policy, never a downgrade). `--off`: delete only our policy (its name and
  * our labels), naming the other policies that keep the namespace isolated.
  */
@@ -313,11 +343,14 @@ export function planIsolation(world: World, request: IsolationRequest): Namespac
       return { namespace, action: 'none', foreign: existing ? { namespace, name: request.name } : undefined, keptBy };
     }
     const status = namespaceIsolation(world, namespace);
-    if (request.directions.every((d) => status[d].state === 'isolated')) {
+    // Egress isolation that leaves the pods without DNS is not what --egress promises: ours is written.
+    const dns = request.directions.includes('egress') && request.dns ? dnsEgress(world, namespace, request.dns) : [];
+    if (request.directions.every((d) => status[d].state === 'isolated') && dns !== undefined) {
       return {
         namespace,
         action: 'skip',
         isolatedBy: { ingress: status.ingress.denyAll, egress: status.egress.denyAll },
+        dnsBy: dns,
       };
     }
     const had = isOurs ? effectivePolicyTypes(existing) : { ingress: false, egress: false };
@@ -331,6 +364,7 @@ export function planIsolation(world: World, request: IsolationRequest): Namespac
       labels: request.labels,
     });
     if (keepsOldEgress) policy.spec!.egress = existing.spec?.egress;
-    return { namespace, action: 'write', policy, existing };
+    const restoresDns = dns === undefined && request.directions.every((d) => status[d].state === 'isolated');
+    return { namespace, action: 'write', policy, existing, ...(restoresDns ? { restoresDns } : {}) };
   });
 }

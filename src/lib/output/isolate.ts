@@ -29,6 +29,10 @@ export function formatPlanNotes(result: IsolateResult, options: IsolateOptions):
         (d) => `${d} by ${names(plan.isolatedBy[d])}`,
       );
       lines.push(`namespace ${ns} is already isolated (${by.join('; ')}); nothing to do`);
+    } else if (plan.action === 'write' && plan.restoresDns) {
+      lines.push(
+        `namespace ${ns} is isolated already, but its pods cannot reach DNS: ${isManagedByUs(plan.existing) ? 'updating' : 'writing'} ${options.name} to keep it`,
+      );
     } else if (plan.action === 'write' && isManagedByUs(plan.existing)) {
       lines.push(
         `namespace ${ns}: updating ${options.name} to isolate ${directionWords(plan.policy.spec?.policyTypes?.map((t) => t.toLowerCase() as Direction) ?? [])}`,

@@ -153,7 +153,9 @@ function applyPlans(world: World, plans: NamespacePlan[]): { changes: PolicyChan
 
 /**
  * The policies that already isolate the skipped namespaces, as `unchanged` outcomes: the one named
- * --name when it isolates every direction asked, else each policy that denies a direction asked.
+ * --name when it isolates every direction asked, else each policy that denies a direction asked; with
+ * egress, also those through which the pods reach DNS (a default-deny shown without them would not be
+ * the isolation the namespace has).
  */
 export function keptOutcomes(
   snapshot: ClusterSnapshot,
@@ -165,7 +167,8 @@ export function keptOutcomes(
     if (plan.action !== 'skip') continue;
     const byDirection = options.directions.map((d) => plan.isolatedBy[d].map((r) => r.name));
     const isOwnEnough = byDirection.every((refs) => refs.includes(options.name));
-    const wanted = isOwnEnough ? [options.name] : [...new Set(byDirection.flat())];
+    const isolating = isOwnEnough ? [options.name] : byDirection.flat();
+    const wanted = [...new Set([...isolating, ...plan.dnsBy.map((r) => r.name)])];
     for (const name of wanted) {
       const policy = snapshot.policies.find((p) => isObjectAt(p, { namespace: plan.namespace, name }));
       if (!policy) continue;
