@@ -420,3 +420,41 @@ describe('docs/errors.md', () => {
     expect(run.stderr).toContain('hint: give the port number');
   });
 });
+
+describe('docs/errors.md, warnings of allow and isolate: exit 0, the warning line, the policy still shown', () => {
+  const SHOP = ['-f', 'examples/shop', '--dry-run=client'];
+  const allowShop = (...argv: string[]) => runCommand(Allow, [...argv, ...SHOP]);
+  const warnings = (run: RunOutput<unknown>) => run.stderr.split('\n').filter((l) => l.startsWith('Warning: '));
+
+  it('W1-W3: what matches nothing, with the near-miss', async () => {
+    const run = await allowShop('-n', 'api', '--to', 'app=apii', '--from', 'app=workr', '--port', '8080');
+    expect(outcome(run)).toEqual({ exitCode: 0, errors: [] });
+    expect(run.stdout).toMatch(/created \(dry run\)\n$/);
+    expect(warnings(run)).toEqual([
+      'Warning: the policy selects no pod: no pod of namespace api matches app=apii (did you mean app=api for app=apii?)',
+      'Warning: the source app=workr matches nothing: no pod matches it (did you mean app=worker for app=workr?)',
+    ]);
+    const port = await allowShop('-n', 'api', '--to', 'app=api', '--from', 'app=worker', '--port', 'htpp');
+    expect(outcome(port)).toEqual({ exitCode: 0, errors: [] });
+    expect(warnings(port)).toContain(
+      'Warning: port htpp/TCP is defined by none of the pods the policy selects: nothing is opened on it (did you mean http?)',
+    );
+  });
+
+  it('W4-W5: blocked by the other side; the first policy on pods', async () => {
+    const blocked = await allowShop('-n', 'api', '--to', 'app=api', '--from', 'app=worker', '--port', '8080');
+    expect(outcome(blocked)).toEqual({ exitCode: 0, errors: [] });
+    expect(warnings(blocked)).toEqual([
+      expect.stringMatching(
+        /^Warning: 8 connections this policy admits stay blocked on 8080\/TCP by the egress policies of the source .*; to open them: kubectl netpol allow --egress /,
+      ),
+    ]);
+    const first = await allowShop('-n', 'web', '--to', 'run=toolbox', '--from', 'app=frontend', '--port', '80');
+    expect(outcome(first)).toEqual({ exitCode: 0, errors: [] });
+    expect(warnings(first)).toEqual([
+      expect.stringMatching(
+        /^Warning: this is the first ingress policy on 1 pod: 9 connections allowed today become denied .*--from 0\.0\.0\.0\/0 --from ::\/0 --to run=toolbox$/,
+      ),
+    ]);
+  });
+});
