@@ -220,3 +220,15 @@ describe('blocksOf: address sets as a person writes them', () => {
     }
   });
 });
+
+describe('fixes stay one readable command', () => {
+  test('more than four namespaces reached the pods: the fix admits every namespace in one peer', () => {
+    const builder = world();
+    for (const i of [1, 2, 3, 4, 5]) builder.namespace(`team-${i}`).pod(`team-${i}/client`, { app: 'client' });
+    const p = preview(ingress({}), builder);
+    const first = p.findings.find((f) => f.code === 'first-policy');
+    expect(first?.fixes.map((f) => f.peers)).toEqual([
+      [{ namespaceSelector: {} }, { ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }],
+    ]);
+  });
+});

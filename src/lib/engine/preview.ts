@@ -122,11 +122,19 @@ function isIsolated(world: World, pod: PodRef, direction: Direction): boolean {
   return (direction === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0;
 }
 
-/** Selects the pods of some namespaces from the policy's namespace: none (same), one by name, or several. */
+/** Beyond this many namespaces, a fix admits every namespace rather than naming each. */
+const NAMESPACES_NAMED = 4;
+
+/**
+ * Selects the pods of some namespaces from the policy's namespace: none (same), one by name, or
+ * several; more than a few: every namespace (`@*`), which keeps them all and reads in one word.
+ */
 function peersForNamespaces(namespaces: string[], policyNamespace: string): V1NetworkPolicyPeer[] {
+  const distinct = [...new Set(namespaces)];
+  if (distinct.length > NAMESPACES_NAMED) return [{ namespaceSelector: {} }];
   // The policy's own namespace first (as `*`), then the others by name.
   const order = (ns: string) => `${ns === policyNamespace ? 0 : 1}${ns}`;
-  return [...new Set(namespaces)]
+  return distinct
     .sort((a, b) => (order(a) < order(b) ? -1 : 1))
     .map((ns) =>
       ns === policyNamespace

@@ -61,9 +61,14 @@ function groupList(groups: ChangeGroup[], limit = 3): string {
     : shown.join(', ');
 }
 
+/** How many fixing commands a warning spells out. */
+const FIXES_SHOWN = 2;
+
 function fixText(fixes: AllowSpec[], what: string): string {
   if (fixes.length === 0) return '';
-  return `; ${what}: ${fixes.map(formatAllowCommand).join(' ; ')}`;
+  const shown = fixes.slice(0, FIXES_SHOWN).map(formatAllowCommand).join(' ; ');
+  const rest = fixes.length - FIXES_SHOWN;
+  return `; ${what}: ${shown}${rest > 0 ? ` ; and ${count(rest, 'command')} like these in other namespaces` : ''}`;
 }
 
 /** One warning line per finding, each ending with the command that fixes it. */
