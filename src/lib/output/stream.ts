@@ -5,6 +5,8 @@
  */
 import { stringify } from 'yaml';
 
+import { YAML_OPTIONS } from './render.js';
+
 /** A top-level field: a plain value, or a list given as an iterable of items (written one by one). */
 export type DocumentField = { key: string; value: unknown } | { key: string; items: Iterable<unknown> };
 
@@ -48,8 +50,6 @@ function indentRest(text: string, spaces: number): string {
 export function jsonAt(value: unknown, depth: number): string {
   return indentRest(JSON.stringify(value, null, 2), depth * 2);
 }
-
-const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
 /**
  * Writes a document as JSON (2-space indent) or YAML, ending with a newline. `itemText` may render a
