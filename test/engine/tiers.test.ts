@@ -382,6 +382,39 @@ spec:
     expect(decide(w, A_CLIENT, B_OTHER, 80, 'TCP').allowed).toBe(true);
   });
 
+  test('an Allow rule with an unknown peer matches nothing, its known peers included', async () => {
+    const w = await worldWith(
+      anp('Allow').replace('{serviceAccounts: {name: x}}', '{namespaces: {}}, {serviceAccounts: {name: x}}'),
+    );
+    expect(w.tiers.warnings.map((x) => x.field)).toEqual(['spec.egress[0].to[1]']);
+    expect(decide(w, A_CLIENT, B_SERVER, 80, 'TCP').egress.rule?.rule.name).toBe('then-deny');
+  });
+
+  test('domainNames in a BaselineAdminNetworkPolicy (its CRD has none) fail closed', async () => {
+    const w = await worldWith(`
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {matchLabels: {team: a}}}
+  egress: [{name: deny-domains, action: Deny, to: [{domainNames: [example.com]}]}]
+`);
+    expect(w.tiers.warnings.map((x) => x.code)).toEqual(['unknown-peer']);
+    expect(decide(w, A_CLIENT, B_OTHER, 80, 'TCP').egress).toMatchObject({ allowed: false, decidedBy: 'Baseline' });
+  });
+
+  test('a named port with a networks peer is what the CRD rejects', async () => {
+    const w = await worldWith(
+      adminEgressOfA(
+        'named',
+        1,
+        `{action: Deny, to: [{networks: [10.0.0.0/8]}], protocols: [{destinationNamedPort: web}]}`,
+      ),
+    );
+    expect(w.tiers.policies).toEqual([]);
+    expect(w.warnings.join('\n')).toContain('named left out: spec.egress[0].protocols: a named port cannot');
+  });
+
   test('an Accept rule whose only port entry is unknown admits no port', async () => {
     const w = await worldWith(
       adminEgressOfA(

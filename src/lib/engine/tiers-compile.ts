@@ -128,12 +128,15 @@ function actionsOf(kind: ClusterTierPolicy['kind']): Record<string, TierAction> 
   return { Accept: 'Accept', Deny: 'Deny', Pass: 'Pass' };
 }
 
-const PEER_FIELDS: Record<'ingress' | 'egress', readonly string[]> = {
+/** The peer fields a kind knows per direction; any other field is pruned by the API server. */
+function peerFieldsOf(kind: ClusterTierPolicy['kind'], direction: 'ingress' | 'egress'): readonly string[] {
   // v1alpha1 AdminNetworkPolicyIngressPeer / v1alpha2 ClusterNetworkPolicyIngressPeer.
-  ingress: ['namespaces', 'pods'],
-  // v1alpha1 AdminNetworkPolicyEgressPeer / v1alpha2 ClusterNetworkPolicyEgressPeer.
-  egress: ['namespaces', 'pods', 'nodes', 'networks', 'domainNames'],
-};
+  if (direction === 'ingress') return ['namespaces', 'pods'];
+  // v1alpha1 BaselineAdminNetworkPolicyEgressPeer has no domainNames (AdminNetworkPolicyEgressPeer and
+  // v1alpha2 ClusterNetworkPolicyEgressPeer do).
+  if (kind === 'BaselineAdminNetworkPolicy') return ['namespaces', 'pods', 'nodes', 'networks'];
+  return ['namespaces', 'pods', 'nodes', 'networks', 'domainNames'];
+}
 
 /** Whether the policy is read with v1alpha1's ports shape (portNumber/namedPort/portRange) rather than `protocols`. */
 function isV1alpha1(policy: ClusterTierPolicy): boolean {
@@ -215,17 +218,17 @@ function checkPortEntry(policy: ClusterTierPolicy, entry: unknown, field: string
     problems.push(`${field}.destinationNamedPort: must be a string`);
 }
 
-function checkPeer(peer: unknown, direction: 'ingress' | 'egress', field: string, problems: string[]): void {
+function checkPeer(peer: unknown, known: readonly string[], field: string, problems: string[]): void {
   // Exactly one field (MinProperties=1, MaxProperties=1); one the CRD does not know is pruned, which
   // leaves the peer empty to us: that is kept and fails closed (compilePeer).
   if (!isObj(peer) || Object.keys(peer).length === 0) {
     problems.push(`${field}: must set one field`);
     return;
   }
-  const set = knownFields(peer, PEER_FIELDS[direction]);
+  const set = knownFields(peer, known);
   if (set.length > 1) problems.push(`${field}: must set only one of ${set.join(', ')}`);
   if (peer.namespaces !== undefined) checkSelectorAt(peer.namespaces, `${field}.namespaces`, problems);
-  if (peer.nodes !== undefined) checkSelectorAt(peer.nodes, `${field}.nodes`, problems);
+  if (known.includes('nodes') && peer.nodes !== undefined) checkSelectorAt(peer.nodes, `${field}.nodes`, problems);
   if (peer.pods !== undefined) {
     if (!isObj(peer.pods)) problems.push(`${field}.pods: must be {namespaceSelector, podSelector}`);
     else {
@@ -237,7 +240,7 @@ function checkPeer(peer: unknown, direction: 'ingress' | 'egress', field: string
         checkSelectorAt(peer.pods.namespaceSelector, `${field}.pods.namespaceSelector`, problems);
     }
   }
-  if (direction === 'egress' && peer.networks !== undefined) {
+  if (known.includes('networks') && peer.networks !== undefined) {
     // Networks: MinItems=1, MaxItems=25, each isCIDR.
     const networks = peer.networks;
     if (!Array.isArray(networks) || networks.length === 0 || networks.length > 25)
@@ -248,7 +251,7 @@ function checkPeer(peer: unknown, direction: 'ingress' | 'egress', field: string
           problems.push(`${field}.networks[${i}]: invalid CIDR ${JSON.stringify(n)}`);
       });
   }
-  if (direction === 'egress' && peer.domainNames !== undefined) {
+  if (known.includes('domainNames') && peer.domainNames !== undefined) {
     const names = peer.domainNames;
     if (!Array.isArray(names) || names.length === 0 || names.some((n) => typeof n !== 'string'))
       problems.push(`${field}.domainNames: must list 1 to 25 domain names`);
@@ -278,12 +281,22 @@ function checkRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress', 
     // From/To: MinItems=1, MaxItems=100 (v1alpha1) / 25 (v1alpha2).
     const peers = rule[peersField];
     if (!Array.isArray(peers) || peers.length === 0) problems.push(`${at}.${peersField}: must list at least one peer`);
-    else peers.forEach((p, j) => checkPeer(p, direction, `${at}.${peersField}[${j}]`, problems));
+    else
+      peers.forEach((p, j) =>
+        checkPeer(p, peerFieldsOf(policy.kind, direction), `${at}.${peersField}[${j}]`, problems),
+      );
     const ports = rule[portsField];
     if (ports !== undefined && ports !== null) {
       if (!Array.isArray(ports) || ports.length === 0)
         problems.push(`${at}.${portsField}: must list at least one entry`);
       else ports.forEach((p, j) => checkPortEntry(policy, p, `${at}.${portsField}[${j}]`, problems));
+      // Egress rule XValidation: networks/nodes/domainNames peers have no named ports.
+      const named =
+        Array.isArray(ports) && ports.some((p) => isObj(p) && (p.namedPort ?? p.destinationNamedPort) !== undefined);
+      const addresses =
+        Array.isArray(peers) && peers.some((p) => isObj(p) && (p.networks ?? p.nodes ?? p.domainNames) !== undefined);
+      if (direction === 'egress' && named && addresses)
+        problems.push(`${at}.${portsField}: a named port cannot be used with networks, nodes or domainNames peers`);
     }
   });
 }
@@ -313,7 +326,7 @@ export function validateTierPolicy(policy: ClusterTierPolicy): string[] {
   else {
     const set = knownFields(subject, ['namespaces', 'pods']);
     if (set.length !== 1) problems.push('spec.subject: must set exactly one of namespaces, pods');
-    else checkPeer(subject, 'ingress', 'spec.subject', problems);
+    else checkPeer(subject, ['namespaces', 'pods'], 'spec.subject', problems);
   }
   checkRules(policy, 'ingress', problems);
   checkRules(policy, 'egress', problems);
@@ -325,7 +338,7 @@ function selectorOf(value: unknown): CompiledSelector {
 }
 
 /** A peer compiled; undefined when it sets no field this version knows (it fails closed). */
-function compilePeer(peer: Obj, direction: 'ingress' | 'egress'): TierPeer | undefined {
+function compilePeer(peer: Obj, known: readonly string[]): TierPeer | undefined {
   if (peer.namespaces !== undefined && peer.namespaces !== null)
     return { kind: 'namespaces', namespaces: selectorOf(peer.namespaces) };
   if (isObj(peer.pods))
@@ -334,11 +347,11 @@ function compilePeer(peer: Obj, direction: 'ingress' | 'egress'): TierPeer | und
       namespaces: selectorOf(peer.pods.namespaceSelector),
       pods: selectorOf(peer.pods.podSelector),
     };
-  if (direction === 'ingress') return undefined;
-  if (Array.isArray(peer.networks))
+  if (known.includes('networks') && Array.isArray(peer.networks))
     return { kind: 'networks', cidrs: peer.networks.map((n) => parseCidr(String(n))).filter((c) => c !== undefined) };
-  if (peer.nodes !== undefined && peer.nodes !== null) return { kind: 'nodes' };
-  if (Array.isArray(peer.domainNames)) return { kind: 'domainNames', names: peer.domainNames.map(String) };
+  if (known.includes('nodes') && peer.nodes !== undefined && peer.nodes !== null) return { kind: 'nodes' };
+  if (known.includes('domainNames') && Array.isArray(peer.domainNames))
+    return { kind: 'domainNames', names: peer.domainNames.map(String) };
   return undefined;
 }
 
@@ -387,7 +400,7 @@ function compileRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress'
     const peers: TierPeer[] = [];
     let failClosed: TierWarningCode | undefined;
     (raw[peersField] as Obj[]).forEach((p, j) => {
-      const peer = compilePeer(p, direction);
+      const peer = compilePeer(p, peerFieldsOf(policy.kind, direction));
       if (peer) peers.push(peer);
       else {
         failClosed ??= 'unknown-peer';
@@ -413,14 +426,15 @@ function compileRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress'
     }
     const hasDomainNames = peers.some((p) => p.kind === 'domainNames');
     const name = typeof raw.name === 'string' ? raw.name : '';
-    if (failClosed && action !== 'Accept') {
-      // Fail closed (ClusterNetworkPolicyIngressPeer comment): a Deny or Pass rule with a part it does
-      // not understand is a "Deny all" rule.
-      return { index, name, action: 'Deny', peers: 'all', ports: 'all', hasDomainNames, failClosed };
+    if (failClosed) {
+      // Fail closed (ClusterNetworkPolicyIngressPeer comment): an Accept rule with a part it does not
+      // understand matches no traffic (its other peers and ports included); a Deny or Pass rule is a
+      // "Deny all" rule.
+      return action === 'Accept'
+        ? { index, name, action, peers: [], ports: [], hasDomainNames, failClosed }
+        : { index, name, action: 'Deny', peers: 'all', ports: 'all', hasDomainNames, failClosed };
     }
-    // An Accept rule with a part it does not understand: that part matches no traffic. A port entry
-    // not understood admits no port; a peer not understood admits no peer (the others still do).
-    return { index, name, action, peers, ports, hasDomainNames, failClosed };
+    return { index, name, action, peers, ports, hasDomainNames };
   });
 }
 
