@@ -302,6 +302,13 @@ spec:
     expect(d.ingress.ambiguities).toEqual([]);
     expect(d.allowed).toBe(false);
   });
+  test('the lower priority decides, whatever the names', async () => {
+    const w = await worldWith(two('b-allow', 'a-deny').replace('priority: 5', 'priority: 4'));
+    const d = decide(w, A_CLIENT, B_SERVER, 80, 'TCP');
+    expect(d.ingress.ambiguities).toEqual([]);
+    expect(d.ingress.rule).toMatchObject({ policy: { name: 'b-allow' }, priority: 4, action: 'Accept' });
+    expect(d.allowed).toBe(true);
+  });
 });
 
 describe('IPv6 networks', () => {

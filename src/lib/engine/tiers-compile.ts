@@ -103,6 +103,7 @@ export interface TierWarning {
 
 /** Compiled tier policies, with what was left out or fails closed. */
 export interface TierSet {
+  /** In evaluation order: priority, then name. */
   policies: CompiledTierPolicy[];
   warnings: TierWarning[];
 }
@@ -471,6 +472,9 @@ export function compileTierPolicies(policies: readonly ClusterTierPolicy[]): Tie
     }
     compiled.push(compileTierPolicy(policy, warnings));
   }
+  // Evaluation order within a tier: priority, lower first; equal priorities by name (an assumption
+  // the evaluator reports when it matters).
+  compiled.sort((a, b) => a.priority - b.priority || (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
   return { policies: compiled, warnings };
 }
 

@@ -169,9 +169,8 @@ function evaluateTier(
   destination: TierEndpoint,
 ): TierOutcome {
   const outcome: TierOutcome = { ambiguities: [], domainNameRules: [] };
-  const selecting = policies
-    .filter((p) => p[direction].length > 0 && selectsSubject(p, subject))
-    .sort((a, b) => a.priority - b.priority || (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
+  // The set is in evaluation order already (compileTierPolicies).
+  const selecting = policies.filter((p) => p[direction].length > 0 && selectsSubject(p, subject));
   for (let i = 0; i < selecting.length; i++) {
     const policy = selecting[i]!;
     for (const rule of policy[direction]) {
