@@ -8,6 +8,7 @@ import { extname, join } from 'node:path';
 import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
 import type { Workload, WorkloadKind } from '../engine/model.js';
+import type { ClusterTierPolicy } from '../engine/tiers-compile.js';
 import { NAMESPACE_NAME_LABEL } from '../engine/model.js';
 import { compileSelector } from '../engine/selector.js';
 import { workloadOf } from '../engine/targets.js';
@@ -25,6 +26,7 @@ import {
   type RawObject,
 } from './manifest-checks.js';
 import { toTypedPolicy } from './policy-shape.js';
+import { isTierPolicy, readTierPolicy, tierNotEvaluatedWarning } from './tier-policies.js';
 import type { LoadedSnapshot } from './types.js';
 import { parseYamlDocuments } from './yaml-documents.js';
 
@@ -90,6 +92,7 @@ class SnapshotBuilder {
   private readonly policies = new Map<string, V1NetworkPolicy>();
   private readonly services = new Map<string, V1Service>();
   private readonly workloads = new Map<string, Workload>();
+  private readonly clusterPolicies = new Map<string, ClusterTierPolicy>();
   private readonly origins = new Map<string, Origin>();
   private readonly mentionedNamespaces: string[] = [];
   private readonly skippedKinds = new Set<string>();
@@ -107,6 +110,18 @@ class SnapshotBuilder {
     const obj = validateObject(doc);
     if (obj.kind === 'List' || obj.kind.endsWith('List')) {
       this.addList(obj, doc);
+      return;
+    }
+    if (isTierPolicy(obj)) {
+      const read = readTierPolicy(obj, doc);
+      if ('warning' in read) this.warnings.push(read.warning);
+      else this.put(this.clusterPolicies, obj.kind, obj.metadata.name, read.policy, doc);
+      // Until the queries evaluate tiers (issue 16), an answer that ignores them must say so, once per file and kind.
+      const key = `${doc.file}\0${obj.kind}`;
+      if (!this.skippedKinds.has(key)) {
+        this.skippedKinds.add(key);
+        this.warnings.push(tierNotEvaluatedWarning(doc.file, obj));
+      }
       return;
     }
     const groups = KIND_GROUPS[obj.kind];
@@ -165,6 +180,7 @@ class SnapshotBuilder {
         policies: [...this.policies.values()],
         services: [...this.services.values()],
         workloads: [...this.workloads.values()],
+        ...(this.clusterPolicies.size > 0 ? { clusterPolicies: [...this.clusterPolicies.values()] } : {}),
       },
       warnings: this.warnings,
     };

@@ -6,6 +6,8 @@
  */
 import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
+import type { ClusterTierPolicy } from './tiers-compile.js';
+
 /** Protocols a NetworkPolicyPort may name (networking.k8s.io/v1 NetworkPolicyPort.protocol). */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 /** All protocols, in display order. */
@@ -36,6 +38,8 @@ export interface ClusterSnapshot {
   policies: V1NetworkPolicy[];
   services: V1Service[];
   workloads: Workload[];
+  /** Cluster-scoped tier policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy), when read. */
+  clusterPolicies?: ClusterTierPolicy[];
 }
 
 /** A pod by namespace and name. */
