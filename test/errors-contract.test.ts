@@ -438,5 +438,10 @@ describe('docs/errors.md', () => {
       2,
       /^error: --off removes the whole policy kubectl-netpol created and cannot be combined with --egress$/,
     );
+    expectOneLine(
+      await runCommand(Allow, ['--import', 'examples/legacy/pol1.json', '--to', 'a=b']),
+      2,
+      'error: --import reads the whole policy from examples/legacy/pol1.json and cannot be combined with --to',
+    );
   });
 });

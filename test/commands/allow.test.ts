@@ -1,5 +1,10 @@
 /** `kubectl netpol allow`: the policy it prints and writes, its preview and warnings, usage errors, prompts. */
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 
 import Allow, { type AllowResult } from '../../src/commands/allow.js';
@@ -7,10 +12,14 @@ import type { ClusterConnection, LiveOptions } from '../../src/lib/cluster/types
 import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
 import type { Choice, PromptFunctions } from '../../src/lib/prompts/types.js';
 import { WorldBuilder } from '../engine/world-builder.js';
+import { buildKubeconfig } from '../cluster/kubeconfig-builder.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { helpOf, runCommand } from './run-command.js';
+import { helpOf, ROOT, runCommand, usageOf } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
+/** The body the 2016 proposal POSTed to /apis/net.alpha.kubernetes.io/v1alpha1/namespaces/tenant-a/networkpolicies. */
+const SEED_REQUEST_BODY =
+  '{"kind": "NetworkPolicy", "metadata": {"name": "pol1"}, "spec": {"allowIncoming": {"from": [{"pods": {"segment": "frontend"}}], "toPorts": [{"port": 80, "protocol": "TCP"}]}, "podSelector": {"segment": "backend"}}}';
 const POL1 = ['pol1', '-n', 'tenant-a', '--to', 'segment=backend', '--from', 'segment=frontend', '--port', '80/TCP'];
 const MANAGED = { 'app.kubernetes.io/managed-by': 'kubectl-netpol' };
 
@@ -94,6 +103,9 @@ const useCluster = (snapshot: ClusterSnapshot) => {
   return TestAllow.cluster;
 };
 
+const tmp = mkdtempSync(join(tmpdir(), 'netpol-allow-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
 beforeEach(() => {
   TestAllow.isTerminal = false;
   TestAllow.prompts = scripted([]);
@@ -124,6 +136,18 @@ describe('the policy allow prints', () => {
     );
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toBe(JSON.stringify(pol1, null, 2) + '\n');
+  });
+
+  it("--import of the seed's exact request body (no apiVersion: v1alpha1), the namespace from -n", async () => {
+    const file = join(tmp, 'pol1-request-body.json');
+    writeFileSync(file, SEED_REQUEST_BODY);
+    const run = await allow('-n', 'tenant-a', '--import', file, ...SEED, '--dry-run=client', '-o', 'json');
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe(JSON.stringify(pol1, null, 2) + '\n');
+    // examples/legacy holds the same body, formatted.
+    expect(JSON.parse(readFileSync('examples/legacy/pol1-request-body.json', 'utf8'))).toEqual(
+      JSON.parse(SEED_REQUEST_BODY),
+    );
   });
 
   it('-o yaml pipes into kubectl apply; -o name prints the resource', async () => {
@@ -268,6 +292,13 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
     expect(files.stderr).toMatch(/^error: with --filename there is no cluster to write to/);
   });
 
+  it('the help shows the two forms: the flags, and --import FILE', async () => {
+    expect(await usageOf('allow')).toEqual([
+      '  $ kubectl netpol allow [NAME] --from PEER... --to PEER... [--port PORT...] [--egress] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+      '  $ kubectl netpol allow [NAME] --import FILE [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+    ]);
+  });
+
   it('-A, -l and --no-headers are not in the help; -A and -l are refused by name', async () => {
     const help = await helpOf('allow');
     expect(help).not.toMatch(/--all-namespaces|--selector|--no-headers|-A,|-l,/);
@@ -278,12 +309,88 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
     expect(selector.stderr).toMatch(/^error: --selector does not apply to allow/);
   });
 
-  it('--import excludes --from, and an untranslatable field is an error naming it', async () => {
+  it('--import excludes --from, --to, --port and --egress, and an untranslatable field is an error naming it', async () => {
     const both = await allow('--import', 'examples/legacy/pol1.json', '--from', 'a=b', '--dry-run=client');
-    expect(both.exitCode).toBe(2);
+    expect(both).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(both.stderr).toBe(
+      'error: --import reads the whole policy from examples/legacy/pol1.json and cannot be combined with --from\n' +
+        'hint: build the policy from the file (--import FILE) or from --from, --to and --port, not both\n',
+    );
+    const more = await allow('--import', 'examples/legacy/pol1.json', '--to', 'a=b', '--port', '80', '--egress');
+    expect(more.stderr).toMatch(/^error: --import .* cannot be combined with --to or --port or --egress\n/);
     const bad = await allow('--import', 'test/fixtures/allow/untranslatable.yaml', '--dry-run=client');
     expect(bad).toMatchObject({ exitCode: 1, stdout: '' });
     expect(bad.stderr).toContain('spec.allowIncoming.from[0].services');
+  });
+});
+
+describe('--import FILE --dry-run=client without -f: a conversion, no cluster asked', () => {
+  /** allow that fails the test if it opens a cluster. */
+  class NoClusterAllow extends TestAllow {
+    protected override async openCluster(): Promise<ClusterConnection> {
+      throw new Error('no cluster may be opened');
+    }
+  }
+  const convert = (...argv: string[]) => runCommand<AllowResult>(NoClusterAllow, argv);
+
+  it('prints the v1 policy in the namespace of -n; says it was not previewed', async () => {
+    const run = await convert(
+      '--import',
+      'examples/legacy/pol1-request-body.json',
+      '-n',
+      'tenant-a',
+      '--dry-run=client',
+      '-o',
+      'yaml',
+    );
+    expect(run.exitCode).toBe(0);
+    expect(parseYaml(run.stdout)).toEqual(pol1);
+    expect(run.stderr).toBe(
+      'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n' +
+        'Not previewed: converted without a cluster (add --filename PATH, or use --dry-run=server, to see which connections it opens and cuts).\n',
+    );
+    expect(run.result?.preview).toBeUndefined();
+    const line = await convert('--import', 'examples/legacy/pol1.json', '-n', 'tenant-a', '--dry-run=client');
+    expect(line.stdout).toBe('networkpolicy.networking.k8s.io/pol1 created (dry run)\n');
+  });
+
+  it('without -n: the kubeconfig context namespace when one is readable, else default', async () => {
+    const kubeconfig = buildKubeconfig()
+      .withCluster('c', 'https://127.0.0.1:1')
+      .withTokenUser('u', 'token')
+      .withContext('c', 'c', 'u', 'team-x')
+      .withCurrentContext('c')
+      .write(join(tmp, 'kubeconfig'));
+    const args = ['--import', 'examples/legacy/pol1.json', '--dry-run=client', '-o', 'json'];
+    const fromContext = await convert(...args, '--kubeconfig', kubeconfig);
+    expect(JSON.parse(fromContext.stdout).metadata.namespace).toBe('team-x');
+    const nowhere = await convert(...args, '--kubeconfig', join(tmp, 'no-such-kubeconfig'));
+    expect(nowhere.exitCode).toBe(0);
+    expect(JSON.parse(nowhere.stdout).metadata.namespace).toBe('default');
+  });
+
+  it('the built CLI with KUBECONFIG pointing nowhere and no home kubeconfig (needs npm run build)', () => {
+    const file = join(tmp, 'body.json');
+    writeFileSync(file, SEED_REQUEST_BODY);
+    const cli = (...argv: string[]) =>
+      spawnSync(
+        process.execPath,
+        [join(ROOT, 'bin', 'run.js'), 'allow', '--import', file, '--dry-run=client', ...argv],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, KUBECONFIG: '/nonexistent', HOME: tmp, NO_COLOR: '1' },
+        },
+      );
+    const yaml = cli('-n', 'tenant-a', '-o', 'yaml');
+    expect({ status: yaml.status, errors: yaml.stderr.match(/^error:.*$/gm) }).toEqual({ status: 0, errors: null });
+    expect(parseYaml(yaml.stdout)).toEqual(pol1);
+    const plain = cli();
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toBe('networkpolicy.networking.k8s.io/pol1 created (dry run)\n');
+    expect(plain.stderr).toContain(
+      'pods segment=frontend in default may reach pods segment=backend in default on 80/TCP\n',
+    );
   });
 });
 
@@ -348,7 +455,7 @@ describe('preview and warnings', () => {
       'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n' +
         'CHANGE   FROM                TO                 PORTS\nopens    tenant-a/frontend   tenant-a/backend   80/TCP\n',
     );
-    expect(run.result?.preview.diff.opened).toHaveLength(1);
+    expect(run.result?.preview?.diff.opened).toHaveLength(1);
   });
 
   it('the source namespace denies egress: prints the --egress allow that opens it', async () => {
