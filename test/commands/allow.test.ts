@@ -21,6 +21,8 @@ const SEED = ['--filename', 'examples/seed'];
 const SEED_REQUEST_BODY =
   '{"kind": "NetworkPolicy", "metadata": {"name": "pol1"}, "spec": {"allowIncoming": {"from": [{"pods": {"segment": "frontend"}}], "toPorts": [{"port": 80, "protocol": "TCP"}]}, "podSelector": {"segment": "backend"}}}';
 const POL1 = ['pol1', '-n', 'tenant-a', '--to', 'segment=backend', '--from', 'segment=frontend', '--port', '80/TCP'];
+/** The value of a "type it…" choice. */
+const TYPE = '\u0000type';
 const MANAGED = { 'app.kubernetes.io/managed-by': 'kubectl-netpol' };
 
 /** The seed's pol1 as v1, labelled as ours: what `allow` must print. */
@@ -630,8 +632,8 @@ describe('prompts (injected answers)', () => {
     ]);
     expect(asked[9].choices).toEqual([
       'any port',
-      '80/TCP (http)',
-      'http/TCP  by name (80 on main)',
+      'port 80 of container main (named http)',
+      'the port named http, whatever its number (port 80 of container main)',
       'type ports (e.g. 80, 53/UDP, 8000-9000/TCP)…',
     ]);
     // The YAML, the meaning and the change come before the confirmation, on stderr.
@@ -668,11 +670,25 @@ describe('prompts (injected answers)', () => {
     );
   });
 
-  it('a typed answer the grammar rejects is asked again (the validator refuses it)', async () => {
-    TestAllow.prompts = scripted(['cidr', '10.0.0.0/33']);
+  it.each([
+    [
+      ['cidr', '10.0.0.0/33'],
+      'rejected "10.0.0.0/33": "10.0.0.0/33" is not a valid CIDR (e.g. 10.0.0.0/8 or fd00::/8)',
+    ],
+    [
+      ['here', TYPE, 'app=web@tenant-b'],
+      'rejected "app=web@tenant-b": type only the labels, such as app=web: the namespace is chosen apart',
+    ],
+    [
+      ['here', 'segment=frontend', false, TYPE, '80, 9000-8000'],
+      'rejected "80, 9000-8000": 9000-8000: the end port must be >= the start port',
+    ],
+  ])("a typed answer the grammar rejects is refused in the prompt's words: %j", async (answers, message) => {
+    TestAllow.prompts = scripted(answers);
     const run = await allow('-n', 'tenant-a', '--to', 'segment=backend');
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toContain('rejected "10.0.0.0/33": invalid value "10.0.0.0/33" for --from: ipBlock.cidr');
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toMatch(/--from|--to|--port|@NAMESPACES|ipBlock/);
   });
 
   it('with -o json there is no prompting: a missing flag is a usage error', async () => {
@@ -681,6 +697,3 @@ describe('prompts (injected answers)', () => {
     expect(TestAllow.prompts.asked).toEqual([]);
   });
 });
-
-/** The value of a "type it…" choice. */
-const TYPE = '\u0000type';
