@@ -1,6 +1,6 @@
 /** `kubectl netpol allow`: the policy it prints and writes, its preview and warnings, usage errors, prompts. */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -107,6 +107,9 @@ const useCluster = (snapshot: ClusterSnapshot) => {
 
 const tmp = mkdtempSync(join(tmpdir(), 'netpol-allow-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+/** A file holding SEED_REQUEST_BODY (not in examples/: without apiVersion, -f examples would refuse it). */
+const REQUEST_BODY = join(tmp, 'pol1-request-body.json');
+writeFileSync(REQUEST_BODY, SEED_REQUEST_BODY);
 
 beforeEach(() => {
   TestAllow.isTerminal = false;
@@ -141,15 +144,9 @@ describe('the policy allow prints', () => {
   });
 
   it("--import of the seed's exact request body (no apiVersion: v1alpha1), the namespace from -n", async () => {
-    const file = join(tmp, 'pol1-request-body.json');
-    writeFileSync(file, SEED_REQUEST_BODY);
-    const run = await allow('-n', 'tenant-a', '--import', file, ...SEED, '--dry-run=client', '-o', 'json');
+    const run = await allow('-n', 'tenant-a', '--import', REQUEST_BODY, ...SEED, '--dry-run=client', '-o', 'json');
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toBe(JSON.stringify(pol1, null, 2) + '\n');
-    // examples/legacy holds the same body, formatted.
-    expect(JSON.parse(readFileSync('examples/legacy/pol1-request-body.json', 'utf8'))).toEqual(
-      JSON.parse(SEED_REQUEST_BODY),
-    );
   });
 
   it('-o yaml pipes into kubectl apply; -o name prints the resource', async () => {
@@ -336,15 +333,7 @@ describe('--import FILE --dry-run=client without -f: a conversion, no cluster as
   const convert = (...argv: string[]) => runCommand<AllowResult>(NoClusterAllow, argv);
 
   it('prints the v1 policy in the namespace of -n; says it was not previewed', async () => {
-    const run = await convert(
-      '--import',
-      'examples/legacy/pol1-request-body.json',
-      '-n',
-      'tenant-a',
-      '--dry-run=client',
-      '-o',
-      'yaml',
-    );
+    const run = await convert('--import', REQUEST_BODY, '-n', 'tenant-a', '--dry-run=client', '-o', 'yaml');
     expect(run.exitCode).toBe(0);
     expect(parseYaml(run.stdout)).toEqual(pol1);
     expect(run.stderr).toBe(
@@ -372,12 +361,10 @@ describe('--import FILE --dry-run=client without -f: a conversion, no cluster as
   });
 
   it('the built CLI with KUBECONFIG pointing nowhere and no home kubeconfig (needs npm run build)', () => {
-    const file = join(tmp, 'body.json');
-    writeFileSync(file, SEED_REQUEST_BODY);
     const cli = (...argv: string[]) =>
       spawnSync(
         process.execPath,
-        [join(ROOT, 'bin', 'run.js'), 'allow', '--import', file, '--dry-run=client', ...argv],
+        [join(ROOT, 'bin', 'run.js'), 'allow', '--import', REQUEST_BODY, '--dry-run=client', ...argv],
         {
           cwd: ROOT,
           encoding: 'utf8',
