@@ -419,6 +419,31 @@ describe('docs/errors.md', () => {
     expectOneLine(run, 2, /^error: --port "http" names a port, and an address block has no port names/);
     expect(run.stderr).toContain('hint: give the port number');
   });
+
+  it('29. flags of two forms of a command: exit 2, naming the conflict, before anything is read', async () => {
+    const run = await runCommand(Isolate, ['-A', '--off']);
+    expectOneLine(
+      run,
+      2,
+      'error: -A (--all-namespaces) shows the status of every namespace and cannot be combined with --off: name the namespaces to change',
+    );
+    expect(run.stderr).toContain('hint: kubectl netpol isolate NAMESPACE... --off\n');
+    expectOneLine(
+      await runCommand(Isolate, ['--status', '--egress', ...SEED]),
+      2,
+      /^error: --status only shows isolation and cannot be combined with --egress: /,
+    );
+    expectOneLine(
+      await runCommand(Isolate, ['tenant-a', '--off', '--egress', ...SEED, '--dry-run=client']),
+      2,
+      /^error: --off removes the whole policy kubectl-netpol created and cannot be combined with --egress$/,
+    );
+    expectOneLine(
+      await runCommand(Allow, ['--import', 'examples/legacy/pol1.json', '--to', 'a=b']),
+      2,
+      'error: --import reads the whole policy from examples/legacy/pol1.json and cannot be combined with --to',
+    );
+  });
 });
 
 describe('docs/errors.md, warnings of allow and isolate: exit 0, the warning line, the policy still shown', () => {

@@ -3,6 +3,7 @@ import { Args, Flags } from '@oclif/core';
 
 import { BaseCommand, type FlagsOf } from '../lib/base-command.js';
 import { readPolicyFile } from '../lib/cluster/import-policy.js';
+import { contextNamespace } from '../lib/cluster/kubeconfig-files.js';
 import { compileWorld } from '../lib/engine/compile.js';
 import type { ClusterSnapshot } from '../lib/engine/model.js';
 import { previewPolicy, type PolicyPreview } from '../lib/engine/preview.js';
@@ -36,7 +37,8 @@ export interface AllowResult {
   policy: V1NetworkPolicy;
   /** The policy's meaning, one line per rule. */
   meaning: string[];
-  preview: PolicyPreview;
+  /** Undefined for a conversion without a cluster (`--import FILE --dry-run=client` without -f). */
+  preview?: PolicyPreview;
   outcomes: WriteOutcome[];
 }
 
@@ -100,8 +102,7 @@ export default class Allow extends BaseCommand {
     }),
     import: Flags.string({
       description:
-        'read the policy from FILE (net.alpha.kubernetes.io/v1alpha1, extensions/v1beta1 or networking.k8s.io/v1) instead of --from/--to',
-      exclusive: ['from', 'to', 'port', 'egress'],
+        'read the policy from FILE (net.alpha.kubernetes.io/v1alpha1, also without apiVersion as the 2016 request body; extensions/v1beta1 or networking.k8s.io/v1) instead of --from/--to; with --dry-run=client and no --filename, a conversion that needs no cluster',
     }),
     port: Flags.string({
       description:
@@ -117,12 +118,20 @@ export default class Allow extends BaseCommand {
     }),
   };
 
+  static override usage = [
+    '[NAME] --from PEER... --to PEER... [--port PORT...] [--egress] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+    '[NAME] --import FILE [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+  ];
+
   async run(): Promise<AllowResult> {
     const { args, flags } = await this.parse(Allow);
     const settings = parseWriteFlags(flags);
     const interactive = this.isInteractive() && settings.output === undefined;
     const options = optionsOf(args.name, flags, settings, interactive);
     const imported = options.importFile === undefined ? undefined : await readPolicyFile(options.importFile);
+    if (imported && settings.dryRun === 'client' && flags.filename === undefined) {
+      return this.convert(imported, args.name, flags, settings);
+    }
     const source = await this.openSource(flags);
     const loaded = await source.load({});
     this.warnAll(loaded.warnings);
@@ -152,6 +161,32 @@ export default class Allow extends BaseCommand {
     this.warnAll(outcomeNotices(outcomes));
     this.print(formatOutcomes(outcomes, settings.output, settings.dryRun));
     return { policy: toManifest(policy), meaning, preview, outcomes };
+  }
+
+  /**
+   * `--import FILE --dry-run=client` without -f: the file's policy as v1, and nothing else. No cluster
+   * is asked, so nothing is previewed and no kubeconfig is needed; the namespace is -n, else the
+   * file's, else the kubeconfig context's when one is readable, else `default`.
+   */
+  private async convert(
+    imported: V1NetworkPolicy,
+    name: string | undefined,
+    flags: FlagsOf<typeof Allow>,
+    settings: WriteSettings,
+  ): Promise<AllowResult> {
+    const file = flags.import!;
+    const namespace =
+      flags.namespace ?? imported.metadata?.namespace ?? contextNamespace(flags, process.env) ?? 'default';
+    const policy = withIdentity(imported, name ?? imported.metadata?.name, namespace, file);
+    this.warnAll(nonCanonicalCidrWarnings(policy));
+    const meaning = describePolicy(policy);
+    this.report(meaning.join('\n') + '\n');
+    this.report(
+      'Not previewed: converted without a cluster (add --filename PATH, or use --dry-run=server, to see which connections it opens and cuts).\n',
+    );
+    const outcomes = await writePolicies([{ action: 'apply', policy }], { existing: [], settings });
+    this.print(formatOutcomes(outcomes, settings.output, settings.dryRun));
+    return { policy: toManifest(policy), meaning, outcomes };
   }
 
   /** Asks on a terminal for what the flags left out, with choices from the pods there are. */
@@ -238,6 +273,16 @@ function optionsOf(
     throw new UsageError(
       'with --filename there is no cluster to write to',
       'add --dry-run=client to see the policy, or drop --filename',
+    );
+  }
+  const withImport = (['from', 'to', 'port', 'egress'] as const).filter(
+    (flag) => flags[flag] !== undefined && flags[flag] !== false,
+  );
+  if (flags.import !== undefined && withImport.length > 0) {
+    const names = withImport.map((flag) => `--${flag}`);
+    throw new UsageError(
+      `--import reads the whole policy from ${flags.import} and cannot be combined with ${names.join(' or ')}`,
+      'build the policy from the file (--import FILE) or from --from, --to and --port, not both',
     );
   }
   const options = parseAllowFlags({ ...flags, name });

@@ -16,6 +16,11 @@ import {
 import { executeWrites, planWrites, type WriteOutcome } from '../lib/write.js';
 import { parseWriteFlags, writeFlags, WRITE_OUTPUT_FORMATS } from '../lib/write-flags.js';
 
+/** Values of -o with --status (and with -A and no namespace, which means --status). */
+const STATUS_OUTPUTS = ['table', 'wide', 'json', 'yaml'] as const;
+/** One of STATUS_OUTPUTS. */
+type StatusOutput = (typeof STATUS_OUTPUTS)[number];
+
 export default class Isolate extends BaseCommand {
   static override args = {
     namespaces: Args.string({
@@ -51,13 +56,17 @@ export default class Isolate extends BaseCommand {
       ...BaseCommand.baseFlags['all-namespaces'],
       description: 'with --status (or alone, meaning --status): every namespace, whatever --namespace says',
     },
+    'no-headers': {
+      ...BaseCommand.baseFlags['no-headers'],
+      description: "with --status: don't print the table's header row",
+    },
     // Refused (isolate works on whole namespaces): parsed only to say so, and left out of the help.
     selector: { ...BaseCommand.baseFlags.selector, hidden: true },
     output: Flags.string({
       char: 'o',
       description:
-        'Output format. One of: (json, yaml, name); default: one line per object changed. With --status: table (default), json or yaml.',
-      options: [...WRITE_OUTPUT_FORMATS, 'table'],
+        'Output format. One of: (json, yaml, name); default: one line per object changed. With --status: table (default), wide (the names of the policies), json or yaml.',
+      options: [...new Set([...WRITE_OUTPUT_FORMATS, ...STATUS_OUTPUTS])],
     }),
     'allow-dns': Flags.boolean({
       allowNo: true,
@@ -71,7 +80,6 @@ export default class Isolate extends BaseCommand {
     name: Flags.string({ default: 'default-deny', description: 'name of the NetworkPolicy to create or remove' }),
     off: Flags.boolean({
       description: 'remove the policy kubectl-netpol created; other policies are left alone',
-      exclusive: ['status', 'egress'],
     }),
     status: Flags.boolean({
       description:
@@ -81,15 +89,24 @@ export default class Isolate extends BaseCommand {
 
   static override strict = false;
 
+  static override usage = [
+    '[NAMESPACES...] [--egress [--no-allow-dns]] [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+    '[NAMESPACES...] --off [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+    '--status [NAMESPACES... | -A] [-o table|wide|json|yaml] [--no-headers] [-n NAMESPACE] [-f PATH...]',
+  ];
+
   async run(): Promise<IsolateResult> {
-    const { argv, flags } = await this.parse(Isolate).catch((error: unknown) => {
+    const { argv, flags, metadata } = await this.parse(Isolate).catch((error: unknown) => {
       throw outputValueError(error, this.argv) ?? error;
     });
-    const options = validateOptions(argv as string[], flags);
+    const given = (name: string) => name in flags && !metadata.flags[name]?.setFromDefault;
+    const { options, statusOutput } = validateOptions(argv as string[], flags, given);
     const source = await this.openSource(flags);
     const loaded = await source.load(scopeOf(options));
     this.warnAll(loaded.warnings);
-    if (options.mode === 'status') return this.showStatus(isolationStatus(loaded.snapshot, options), options);
+    if (options.mode === 'status') {
+      return this.showStatus(isolationStatus(loaded.snapshot, options), options, statusOutput);
+    }
     const namespaces = options.namespaces.length > 0 ? options.namespaces : [source.namespace];
     const { result, changes } = planIsolate(loaded.snapshot, namespaces, options);
     const target = { api: source.cluster?.api, existing: loaded.snapshot.policies, settings: options.write };
@@ -130,11 +147,11 @@ export default class Isolate extends BaseCommand {
     }
   }
 
-  private showStatus(result: IsolateResult, options: IsolateOptions): IsolateResult {
-    if (options.write.output === 'json' || options.write.output === 'yaml') {
-      this.print(renderDocument(toStatusDocument(result.status, options.name), options.write.output));
+  private showStatus(result: IsolateResult, options: IsolateOptions, output: StatusOutput): IsolateResult {
+    if (output === 'json' || output === 'yaml') {
+      this.print(renderDocument(toStatusDocument(result.status, options.name), output));
     } else {
-      this.print(formatStatus(result.status, options));
+      this.print(formatStatus(result.status, options, { wide: output === 'wide' }));
     }
     return result;
   }
@@ -144,25 +161,64 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+/** The flags only a write reads (isolating or --off): none applies to --status, which changes nothing. */
+const WRITE_ONLY_FLAGS = [
+  'egress',
+  'allow-dns',
+  'off',
+  'name',
+  'explain',
+  'dry-run',
+  'field-manager',
+  'overwrite',
+  'yes',
+] as const;
+
+/** The flags that shape or guard the policy isolate writes: --off removes its own policy whole, so none applies. */
+const NOT_WITH_OFF = ['egress', 'allow-dns', 'overwrite'] as const;
+
 /** Checks flag combinations before anything is loaded, so usage errors never wait for the cluster. */
-function validateOptions(args: string[], flags: FlagsOf<typeof Isolate>): IsolateOptions {
+function validateOptions(
+  args: string[],
+  flags: FlagsOf<typeof Isolate>,
+  given: (name: string) => boolean,
+): { options: IsolateOptions; statusOutput: StatusOutput } {
   const write = parseWriteFlags(flags);
   const isOffline = (flags.filename ?? []).length > 0;
-  const isStatus = flags.status || (flags['all-namespaces'] && args.length === 0 && !flags.off);
+  // -A with no namespace named means --status: there is nothing to change in "every namespace".
+  const isStatus = flags.status || (flags['all-namespaces'] && args.length === 0);
+  const flagName = (name: string) =>
+    name === 'allow-dns' && flags['allow-dns'] === false ? '--no-allow-dns' : `--${name}`;
   if (flags['all-namespaces'] && args.length > 0) {
     throw new UsageError(
       'NAMESPACE arguments and --all-namespaces cannot be combined',
       'name the namespaces, or use --status -A',
     );
   }
-  if (flags['all-namespaces'] && flags.off) {
-    throw new UsageError('--off cannot be combined with --all-namespaces', 'name the namespaces to un-isolate');
-  }
   if (flags.selector !== undefined)
     throw new UsageError('--selector does not apply to isolate: it isolates whole namespaces');
+  const writing = WRITE_ONLY_FLAGS.filter(given);
+  if (isStatus && writing.length > 0) {
+    const typed = writing.map((name) => {
+      const value = flags[name];
+      return typeof value === 'string' ? `${flagName(name)}${name === 'dry-run' ? '=' : ' '}${value}` : flagName(name);
+    });
+    throw statusConflict(flags, writing.map(flagName), typed);
+  }
+  const notWithOff = NOT_WITH_OFF.filter(given);
+  if (flags.off && notWithOff.length > 0) throw offConflict(notWithOff[0], flagName(notWithOff[0]));
   const output = flags.output as string | undefined;
-  if (output !== undefined && !(isStatus ? STATUS_OUTPUTS : WRITE_OUTPUT_FORMATS).includes(output)) {
+  if (
+    output !== undefined &&
+    !(isStatus ? (STATUS_OUTPUTS as readonly string[]) : WRITE_OUTPUT_FORMATS).includes(output)
+  ) {
     throw badOutput(output, isStatus);
+  }
+  if (!isStatus && flags['no-headers']) {
+    throw new UsageError(
+      '--no-headers only applies to the table of --status',
+      'isolate prints one line per policy changed, without a header',
+    );
   }
   if (isOffline && !isStatus && write.dryRun !== 'client') {
     throw new UsageError(
@@ -170,31 +226,72 @@ function validateOptions(args: string[], flags: FlagsOf<typeof Isolate>): Isolat
       'add --dry-run=client to preview the policy, or drop -f to write to the cluster',
     );
   }
-  const allowDns = flags['allow-dns'] !== false;
-  if (!allowDns && !flags.egress) throw new UsageError('--no-allow-dns only applies with --egress');
+  if (given('allow-dns') && !flags.egress) throw new UsageError(`${flagName('allow-dns')} only applies with --egress`);
   // --status looks at the namespaces named, else -n's, else (or with -A) every namespace.
   const named = isStatus && args.length === 0 && !flags['all-namespaces'] && flags.namespace ? [flags.namespace] : args;
-  return {
+  const options: IsolateOptions = {
     mode: isStatus ? 'status' : flags.off ? 'off' : 'isolate',
     namespaces: [...new Set(named)],
     allNamespaces: flags['all-namespaces'],
     directions: flags.egress ? ['ingress', 'egress'] : ['ingress'],
-    allowDns,
+    allowDns: flags['allow-dns'] !== false,
     explain: flags.explain,
     name: flags.name,
     noHeaders: flags['no-headers'],
     isOffline,
     write,
   };
+  return { options, statusOutput: (output as StatusOutput | undefined) ?? 'table' };
 }
 
-/** Values of -o with --status (and with -A and no namespace, which means --status). */
-const STATUS_OUTPUTS: readonly string[] = ['table', 'json', 'yaml'];
+/**
+ * Writing flags with --status (or -A alone, which means it): one line naming them and what to do
+ * instead, and the command that writes as a hint (`typed`: each flag with its value).
+ */
+function statusConflict(
+  flags: { status: boolean; 'all-namespaces': boolean },
+  names: string[],
+  typed: string[],
+): UsageError {
+  const what = listWords(names);
+  const hint = `kubectl netpol isolate NAMESPACE... ${typed.join(' ')}`;
+  if (!flags.status) {
+    return new UsageError(
+      `-A (--all-namespaces) shows the status of every namespace and cannot be combined with ${what}: name the namespaces to change`,
+      hint,
+    );
+  }
+  const drop = flags['all-namespaces']
+    ? 'drop --status and -A, and name the namespaces to change'
+    : 'drop --status to change the namespaces';
+  return new UsageError(`--status only shows isolation and cannot be combined with ${what}: ${drop}`, hint);
+}
+
+/** A flag that shapes the policy written, with --off (which removes it): one line, and what to do instead. */
+function offConflict(name: (typeof NOT_WITH_OFF)[number], flag: string): UsageError {
+  if (name === 'overwrite') {
+    return new UsageError(
+      '--off removes only the policy kubectl-netpol created and cannot be combined with --overwrite',
+      'to remove a policy kubectl-netpol did not create, use kubectl delete networkpolicy NAME -n NAMESPACE',
+    );
+  }
+  return new UsageError(
+    `--off removes the whole policy kubectl-netpol created and cannot be combined with ${flag}`,
+    'to keep only ingress isolated, run isolate NAMESPACE --off, then isolate NAMESPACE without --egress',
+  );
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listWords(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}
 
 /** An -o value the mode does not print: one line naming the values it does. */
 function badOutput(value: string, isStatus: boolean): UsageError {
   return isStatus
-    ? new UsageError(`-o ${value} does not apply to isolate --status (or -A): use -o table (the default), json or yaml`)
+    ? new UsageError(
+        `-o ${value} does not apply to isolate --status (or -A): use -o table (the default), wide, json or yaml`,
+      )
     : new UsageError(
         `-o ${value} does not apply to isolate: use -o json, yaml or name (default: one line per policy changed)`,
       );
@@ -205,8 +302,6 @@ function outputValueError(error: unknown, argv: readonly string[]): UsageError |
   const match = error instanceof Error ? /Expected --output=(.*?) to be one of/.exec(error.message) : null;
   if (!match) return undefined;
   const flagsOnly = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : undefined);
-  const isStatus =
-    flagsOnly.includes('--status') ||
-    (flagsOnly.some((a) => a === '-A' || a === '--all-namespaces') && !flagsOnly.includes('--off'));
+  const isStatus = flagsOnly.includes('--status') || flagsOnly.some((a) => a === '-A' || a === '--all-namespaces');
   return badOutput(match[1], isStatus);
 }

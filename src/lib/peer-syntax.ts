@@ -32,9 +32,23 @@ const CIDR_LIKE = /^(\d[\d.]*|[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\/\d*(!.*)?$/;
 /** A namespace name (DNS-1123 label): what a bare NAMESPACES means. */
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/**
+ * A malformed PEER, PORT or selector: the message names the flag and the value; `reason` says only
+ * what is wrong, for where no flag was typed (the prompts).
+ */
+export class InvalidValueError extends UsageError {
+  constructor(
+    message: string,
+    readonly reason: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
 /** A malformed value: one line naming the flag, the value and what is wrong, and the forms it takes. */
-function invalid(flag: string, text: string, why: string, forms: string): UsageError {
-  return new UsageError(`invalid value "${text}" for ${flag}: ${why} (${forms})`);
+function invalid(flag: string, text: string, why: string, forms: string, reason = why): InvalidValueError {
+  return new InvalidValueError(`invalid value "${text}" for ${flag}: ${why} (${forms})`, reason);
 }
 
 function selectorOf(text: string, flag: string, whole: string, hint: string): V1LabelSelector {
@@ -61,15 +75,21 @@ function namespaceSelectorOf(text: string, flag: string, whole: string): V1Label
   return selectorOf(trimmed, flag, whole, PEER_HINT);
 }
 
+/** Whether a PEER is written as an address block (CIDR[!EXCEPT,...]), valid or not, rather than a selector. */
+export function isCidrText(text: string): boolean {
+  return CIDR_LIKE.test(text.trim());
+}
+
 /** Parses one PEER value of --from or --to into one NetworkPolicyPeer. */
 export function parsePeer(text: string, flag: string): V1NetworkPolicyPeer {
   const value = text.trim();
   if (value === '') throw invalid(flag, text, 'empty peer', PEER_HINT);
-  if (CIDR_LIKE.test(value)) {
+  if (isCidrText(value)) {
     const [cidr, exceptText] = value.split('!', 2);
     const except = exceptText === undefined ? [] : exceptText.split(',').map((e) => e.trim());
     const errors = validateIpBlock({ cidr, except }, 'ipBlock');
-    if (errors.length > 0) throw invalid(flag, text, errors[0], PEER_HINT);
+    // The reason without the field path (ipBlock.cidr: ...), which nobody typed.
+    if (errors.length > 0) throw invalid(flag, text, errors[0], PEER_HINT, errors[0].replace(/^ipBlock\.[^:]*: /, ''));
     return { ipBlock: except.length > 0 ? { cidr, except } : { cidr } };
   }
   const at = value.indexOf('@');
@@ -87,7 +107,7 @@ export function parseSubject(text: string, flag: string): V1LabelSelector {
   if (value.includes('@')) {
     throw invalid(flag, text, 'the policy is written on pods of --namespace, so no @NAMESPACES here', SUBJECT_HINT);
   }
-  if (CIDR_LIKE.test(value)) {
+  if (isCidrText(value)) {
     throw invalid(flag, text, 'the policy is written on pods, not on an address block', SUBJECT_HINT);
   }
   return selectorOf(value, flag, text, SUBJECT_HINT);
@@ -109,7 +129,11 @@ export interface PortText {
 export function parsePortText(text: string, opts: { flag?: string; isRangeAllowed?: boolean } = {}): PortText {
   const { flag = '--port', isRangeAllowed = true } = opts;
   const invalid = (why: string): UsageError =>
-    new UsageError(`invalid value "${text}" for ${flag}: ${why}`, isRangeAllowed ? PORT_HINT : ONE_PORT_HINT);
+    new InvalidValueError(
+      `invalid value "${text}" for ${flag}: ${why}`,
+      why,
+      isRangeAllowed ? PORT_HINT : ONE_PORT_HINT,
+    );
   const match = /^([^/]+)(?:\/(.*))?$/.exec(text.trim());
   if (!match) throw invalid('expected PORT[/PROTOCOL]');
   const [, portText, protocolText] = match;

@@ -1,5 +1,10 @@
 /** `kubectl netpol allow`: the policy it prints and writes, its preview and warnings, usage errors, prompts. */
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 
 import Allow, { type AllowResult } from '../../src/commands/allow.js';
@@ -7,11 +12,17 @@ import type { ClusterConnection, LiveOptions } from '../../src/lib/cluster/types
 import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
 import type { Choice, PromptFunctions } from '../../src/lib/prompts/types.js';
 import { WorldBuilder } from '../engine/world-builder.js';
+import { buildKubeconfig } from '../cluster/kubeconfig-builder.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { helpOf, runCommand } from './run-command.js';
+import { helpOf, ROOT, runCommand, usageOf } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
+/** The body the 2016 proposal POSTed to /apis/net.alpha.kubernetes.io/v1alpha1/namespaces/tenant-a/networkpolicies. */
+const SEED_REQUEST_BODY =
+  '{"kind": "NetworkPolicy", "metadata": {"name": "pol1"}, "spec": {"allowIncoming": {"from": [{"pods": {"segment": "frontend"}}], "toPorts": [{"port": 80, "protocol": "TCP"}]}, "podSelector": {"segment": "backend"}}}';
 const POL1 = ['pol1', '-n', 'tenant-a', '--to', 'segment=backend', '--from', 'segment=frontend', '--port', '80/TCP'];
+/** The value of a "type it…" choice. */
+const TYPE = '\u0000type';
 const MANAGED = { 'app.kubernetes.io/managed-by': 'kubectl-netpol' };
 
 /** The seed's pol1 as v1, labelled as ours: what `allow` must print. */
@@ -94,6 +105,12 @@ const useCluster = (snapshot: ClusterSnapshot) => {
   return TestAllow.cluster;
 };
 
+const tmp = mkdtempSync(join(tmpdir(), 'netpol-allow-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+/** A file holding SEED_REQUEST_BODY (not in examples/: without apiVersion, -f examples would refuse it). */
+const REQUEST_BODY = join(tmp, 'pol1-request-body.json');
+writeFileSync(REQUEST_BODY, SEED_REQUEST_BODY);
+
 beforeEach(() => {
   TestAllow.isTerminal = false;
   TestAllow.prompts = scripted([]);
@@ -123,6 +140,12 @@ describe('the policy allow prints', () => {
       '-o',
       'json',
     );
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe(JSON.stringify(pol1, null, 2) + '\n');
+  });
+
+  it("--import of the seed's exact request body (no apiVersion: v1alpha1), the namespace from -n", async () => {
+    const run = await allow('-n', 'tenant-a', '--import', REQUEST_BODY, ...SEED, '--dry-run=client', '-o', 'json');
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toBe(JSON.stringify(pol1, null, 2) + '\n');
   });
@@ -269,6 +292,13 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
     expect(files.stderr).toMatch(/^error: with --filename there is no cluster to write to/);
   });
 
+  it('the help shows the two forms: the flags, and --import FILE', async () => {
+    expect(await usageOf('allow')).toEqual([
+      '  $ kubectl netpol allow [NAME] --from PEER... --to PEER... [--port PORT...] [--egress] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+      '  $ kubectl netpol allow [NAME] --import FILE [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+    ]);
+  });
+
   it('-A, -l and --no-headers are not in the help; -A and -l are refused by name', async () => {
     const help = await helpOf('allow');
     expect(help).not.toMatch(/--all-namespaces|--selector|--no-headers|-A,|-l,/);
@@ -279,12 +309,78 @@ describe('usage errors: exit 2, one line on stderr, nothing on stdout', () => {
     expect(selector.stderr).toMatch(/^error: --selector does not apply to allow/);
   });
 
-  it('--import excludes --from, and an untranslatable field is an error naming it', async () => {
+  it('--import excludes --from, --to, --port and --egress, and an untranslatable field is an error naming it', async () => {
     const both = await allow('--import', 'examples/legacy/pol1.json', '--from', 'a=b', '--dry-run=client');
-    expect(both.exitCode).toBe(2);
+    expect(both).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(both.stderr).toBe(
+      'error: --import reads the whole policy from examples/legacy/pol1.json and cannot be combined with --from\n' +
+        'hint: build the policy from the file (--import FILE) or from --from, --to and --port, not both\n',
+    );
+    const more = await allow('--import', 'examples/legacy/pol1.json', '--to', 'a=b', '--port', '80', '--egress');
+    expect(more.stderr).toMatch(/^error: --import .* cannot be combined with --to or --port or --egress\n/);
     const bad = await allow('--import', 'test/fixtures/allow/untranslatable.yaml', '--dry-run=client');
     expect(bad).toMatchObject({ exitCode: 1, stdout: '' });
     expect(bad.stderr).toContain('spec.allowIncoming.from[0].services');
+  });
+});
+
+describe('--import FILE --dry-run=client without -f: a conversion, no cluster asked', () => {
+  /** allow that fails the test if it opens a cluster. */
+  class NoClusterAllow extends TestAllow {
+    protected override async openCluster(): Promise<ClusterConnection> {
+      throw new Error('no cluster may be opened');
+    }
+  }
+  const convert = (...argv: string[]) => runCommand<AllowResult>(NoClusterAllow, argv);
+
+  it('prints the v1 policy in the namespace of -n; says it was not previewed', async () => {
+    const run = await convert('--import', REQUEST_BODY, '-n', 'tenant-a', '--dry-run=client', '-o', 'yaml');
+    expect(run.exitCode).toBe(0);
+    expect(parseYaml(run.stdout)).toEqual(pol1);
+    expect(run.stderr).toBe(
+      'pods segment=frontend in tenant-a may reach pods segment=backend in tenant-a on 80/TCP\n' +
+        'Not previewed: converted without a cluster (add --filename PATH, or use --dry-run=server, to see which connections it opens and cuts).\n',
+    );
+    expect(run.result?.preview).toBeUndefined();
+    const line = await convert('--import', 'examples/legacy/pol1.json', '-n', 'tenant-a', '--dry-run=client');
+    expect(line.stdout).toBe('networkpolicy.networking.k8s.io/pol1 created (dry run)\n');
+  });
+
+  it('without -n: the kubeconfig context namespace when one is readable, else default', async () => {
+    const kubeconfig = buildKubeconfig()
+      .withCluster('c', 'https://127.0.0.1:1')
+      .withTokenUser('u', 'token')
+      .withContext('c', 'c', 'u', 'team-x')
+      .withCurrentContext('c')
+      .write(join(tmp, 'kubeconfig'));
+    const args = ['--import', 'examples/legacy/pol1.json', '--dry-run=client', '-o', 'json'];
+    const fromContext = await convert(...args, '--kubeconfig', kubeconfig);
+    expect(JSON.parse(fromContext.stdout).metadata.namespace).toBe('team-x');
+    const nowhere = await convert(...args, '--kubeconfig', join(tmp, 'no-such-kubeconfig'));
+    expect(nowhere.exitCode).toBe(0);
+    expect(JSON.parse(nowhere.stdout).metadata.namespace).toBe('default');
+  });
+
+  it('the built CLI with KUBECONFIG pointing nowhere and no home kubeconfig (needs npm run build)', () => {
+    const cli = (...argv: string[]) =>
+      spawnSync(
+        process.execPath,
+        [join(ROOT, 'bin', 'run.js'), 'allow', '--import', REQUEST_BODY, '--dry-run=client', ...argv],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, KUBECONFIG: '/nonexistent', HOME: tmp, NO_COLOR: '1' },
+        },
+      );
+    const yaml = cli('-n', 'tenant-a', '-o', 'yaml');
+    expect({ status: yaml.status, errors: yaml.stderr.match(/^error:.*$/gm) }).toEqual({ status: 0, errors: null });
+    expect(parseYaml(yaml.stdout)).toEqual(pol1);
+    const plain = cli();
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toBe('networkpolicy.networking.k8s.io/pol1 created (dry run)\n');
+    expect(plain.stderr).toContain(
+      'pods segment=frontend in default may reach pods segment=backend in default on 80/TCP\n',
+    );
   });
 });
 
@@ -351,7 +447,7 @@ describe('preview and warnings', () => {
         'CHANGE   CONNECTIONS   FROM                TO                 PORTS\n' +
         'opens    1             tenant-a/frontend   tenant-a/backend   80/TCP\n',
     );
-    expect(run.result?.preview.diff.opened).toHaveLength(1);
+    expect(run.result?.preview?.diff.opened).toHaveLength(1);
   });
 
   it('the source namespace denies egress: prints the --egress allow that opens it', async () => {
@@ -526,8 +622,8 @@ describe('prompts (injected answers)', () => {
     ]);
     expect(asked[9].choices).toEqual([
       'any port',
-      '80/TCP (http)',
-      'http/TCP  by name (80 on main)',
+      'port 80 of container main (named http)',
+      'the port named http, whatever its number (port 80 of container main)',
       'type ports (e.g. 80, 53/UDP, 8000-9000/TCP)…',
     ]);
     // The YAML, the meaning and the change come before the confirmation, on stderr.
@@ -564,11 +660,25 @@ describe('prompts (injected answers)', () => {
     );
   });
 
-  it('a typed answer the grammar rejects is asked again (the validator refuses it)', async () => {
-    TestAllow.prompts = scripted(['cidr', '10.0.0.0/33']);
+  it.each([
+    [
+      ['cidr', '10.0.0.0/33'],
+      'rejected "10.0.0.0/33": "10.0.0.0/33" is not a valid CIDR (e.g. 10.0.0.0/8 or fd00::/8)',
+    ],
+    [
+      ['here', TYPE, 'app=web@tenant-b'],
+      'rejected "app=web@tenant-b": type only the labels, such as app=web: the namespace is chosen apart',
+    ],
+    [
+      ['here', 'segment=frontend', false, TYPE, '80, 9000-8000'],
+      'rejected "80, 9000-8000": 9000-8000: the end port must be >= the start port',
+    ],
+  ])("a typed answer the grammar rejects is refused in the prompt's words: %j", async (answers, message) => {
+    TestAllow.prompts = scripted(answers);
     const run = await allow('-n', 'tenant-a', '--to', 'segment=backend');
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toContain('rejected "10.0.0.0/33": invalid value "10.0.0.0/33" for --from: ipBlock.cidr');
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).not.toMatch(/--from|--to|--port|@NAMESPACES|ipBlock/);
   });
 
   it('with -o json there is no prompting: a missing flag is a usage error', async () => {
@@ -577,9 +687,6 @@ describe('prompts (injected answers)', () => {
     expect(TestAllow.prompts.asked).toEqual([]);
   });
 });
-
-/** The value of a "type it…" choice. */
-const TYPE = '\u0000type';
 
 describe('the preview at scale and its traps', () => {
   const SHOP = ['--filename', 'examples/shop', '--dry-run=client'];
@@ -598,7 +705,7 @@ describe('the preview at scale and its traps', () => {
     // Every cut pair is in one group: the groups add up to the pod-to-pod connections cut.
     const pairs = all.filter((row) => !row.includes('0.0.0.0/0'));
     const counted = pairs.reduce((sum, row) => sum + Number(row.split(/ +/)[1]), 0);
-    expect(counted).toBe(explained.result!.preview.diff.cut.length);
+    expect(counted).toBe(explained.result!.preview!.diff.cut.length);
     // Pods are never named by a replica of a workload read from a file.
     expect(explained.stderr).not.toMatch(/coredns-\d|frontend-\d|api-\d/);
     // The warning lists three groups, not every pair.

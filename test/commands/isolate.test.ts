@@ -19,7 +19,7 @@ import { podOf, whoCanPairs } from '../support/pairs.js';
 import { addressConnection } from '../../src/lib/engine/addresses.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/lib/write.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { helpOf, ROOT, runCommand } from './run-command.js';
+import { helpOf, ROOT, runCommand, usageOf } from './run-command.js';
 
 const SEED = ['--filename', 'examples/seed'];
 const SHOP = ['--filename', 'examples/shop'];
@@ -73,6 +73,9 @@ async function seedCluster(): Promise<MemoryCluster> {
 async function shopCluster(): Promise<MemoryCluster> {
   return new MemoryCluster(await snapshotOf('examples/shop'));
 }
+
+/** Text as a literal in a RegExp. */
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const writes = (cluster: MemoryCluster) => cluster.calls.filter((c) => c.verb !== 'get' && c.verb !== 'list');
 
@@ -465,7 +468,7 @@ describe('isolate on workloads read from files', () => {
 });
 
 describe('isolate --status', () => {
-  it('a table per namespace: is each direction isolated, and by which policies', async () => {
+  it('a table per namespace: is each direction isolated, and how many policies select its pods', async () => {
     const run = await isolate('--status', ...SHOP);
     expect(run.exitCode).toBe(0);
     expect(run.result?.status.find((s) => s.namespace === 'api')?.egress.denyAll.map((p) => p.name)).toEqual([
@@ -473,6 +476,25 @@ describe('isolate --status', () => {
       'default-deny',
     ]);
     expectGolden(run.stdout, 'shop-status.txt');
+  });
+
+  it('POLICIES is a count, whatever the number of policies; -o wide names them', async () => {
+    const policies = Array.from({ length: 60 }, (_, i) => ({
+      metadata: { name: `allow-${String(i).padStart(2, '0')}`, namespace: 'tenant-a' },
+      spec: { podSelector: {}, ingress: [{}] },
+    }));
+    const snapshot = await snapshotOf('examples/seed');
+    const cluster = new MemoryCluster({ ...snapshot, policies: [...snapshot.policies, ...policies] });
+    const table = await against(cluster)('--status', 'tenant-a', '--no-headers');
+    expect(table.stdout).toBe('tenant-a   2/2 pods   no   61\n');
+    const wide = await against(cluster)('--status', 'tenant-a', '-o', 'wide');
+    const [header, row] = wide.stdout.split('\n');
+    expect(header.split(/ {3,}/)).toEqual(['NAMESPACE', 'INGRESS', 'EGRESS', 'POLICIES', 'POLICY NAMES']);
+    expect(row.split(/ {3,}/).slice(3)).toEqual([
+      '61',
+      ['allow-00', ...policies.slice(1).map((p) => p.metadata.name), 'pol1'].join(','),
+    ]);
+    expect(writes(cluster)).toEqual([]);
   });
 
   it('-A without namespaces is --status; seed-era annotations come with the equivalent command', async () => {
@@ -493,13 +515,13 @@ describe('isolate --status', () => {
       ],
     });
     const bare = await isolate('--status', 'db', ...SHOP, '--no-headers');
-    expect(bare.stdout).toBe('db   2/2 pods   no   postgres-ingress\n');
+    expect(bare.stdout).toBe('db   2/2 pods   no   1\n');
   });
 
   it('-n chooses the namespace; -A (or no -n) shows every namespace; -o table is the default', async () => {
     const one = await isolate('--status', '-n', 'db', ...SHOP, '--no-headers');
     expect(one.result?.namespaces).toEqual(['db']);
-    expect(one.stdout).toBe('db   2/2 pods   no   postgres-ingress\n');
+    expect(one.stdout).toBe('db   2/2 pods   no   1\n');
     const all = await isolate('--status', '-n', 'db', '-A', ...SHOP, '-o', 'table');
     expect(all.exitCode).toBe(0);
     expect(all.result?.namespaces).toEqual(['api', 'db', 'kube-system', 'monitoring', 'web']);
@@ -521,20 +543,28 @@ describe('usage errors (exit 2, before anything is loaded)', () => {
     [['tenant-a', ...SEED], '-f needs --dry-run=client'],
     [['tenant-a', ...SEED, '--dry-run=server'], '-f needs --dry-run=client'],
     [['tenant-a', '-A'], 'NAMESPACE arguments and --all-namespaces cannot be combined'],
-    [['--off', '-A'], '--off cannot be combined with --all-namespaces'],
     [['tenant-a', '--no-allow-dns'], '--no-allow-dns only applies with --egress'],
-    [['tenant-a', '--off', '--egress'], '--egress'],
+    [['tenant-a', '--allow-dns'], '--allow-dns only applies with --egress'],
+    [
+      ['tenant-a', '--off', '--egress'],
+      '--off removes the whole policy kubectl-netpol created and cannot be combined with --egress',
+    ],
+    [
+      ['tenant-a', '--off', '--no-allow-dns'],
+      '--off removes the whole policy kubectl-netpol created and cannot be combined with --no-allow-dns',
+    ],
+    [
+      ['tenant-a', '--off', '--overwrite'],
+      '--off removes only the policy kubectl-netpol created and cannot be combined with --overwrite',
+    ],
+    [['tenant-a', '--no-headers', ...SEED, '--dry-run=client'], '--no-headers only applies to the table of --status'],
     [
       ['--status', '-o', 'name', ...SEED],
-      '-o name does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+      '-o name does not apply to isolate --status (or -A): use -o table (the default), wide, json or yaml',
     ],
     [
       ['-A', '-o', 'name', ...SEED],
-      '-o name does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
-    ],
-    [
-      ['--status', '-o', 'wide', ...SEED],
-      '-o wide does not apply to isolate --status (or -A): use -o table (the default), json or yaml',
+      '-o name does not apply to isolate --status (or -A): use -o table (the default), wide, json or yaml',
     ],
     [
       ['tenant-a', '-o', 'table', ...SEED, '--dry-run=client'],
@@ -562,11 +592,59 @@ describe('usage errors (exit 2, before anything is loaded)', () => {
   });
 
   it('a wrong -o is one line, naming the values the mode takes', async () => {
-    const run = await isolate('--status', '-o', 'wide', ...SEED);
+    const run = await isolate('--status', '-o', 'name', ...SEED);
     expect(run.stderr).toBe(
-      'error: -o wide does not apply to isolate --status (or -A): use -o table (the default), json or yaml\n',
+      'error: -o name does not apply to isolate --status (or -A): use -o table (the default), wide, json or yaml\n',
     );
     expect(run.stdout).toBe('');
+  });
+
+  it.each([
+    [['-A', '--off'], '-A (--all-namespaces)', '--off', '--off'],
+    [
+      ['-A', '--egress', '--no-allow-dns'],
+      '-A (--all-namespaces)',
+      '--egress and --no-allow-dns',
+      '--egress --no-allow-dns',
+    ],
+    [['-A', '--name', 'x', '--explain'], '-A (--all-namespaces)', '--name and --explain', '--name x --explain'],
+    [
+      ['-A', '--dry-run=client', '-y', '--overwrite'],
+      '-A (--all-namespaces)',
+      '--dry-run, --overwrite and --yes',
+      '--dry-run=client --overwrite --yes',
+    ],
+    [['-A', '--field-manager', 'me'], '-A (--all-namespaces)', '--field-manager', '--field-manager me'],
+    [['--status', '--egress'], '--status', '--egress', '--egress'],
+    [['--status', 'tenant-a', '--off', '--name', 'x'], '--status', '--off and --name', '--off --name x'],
+    [['--status', '-A', '--dry-run=none'], '--status', '--dry-run', '--dry-run=none'],
+  ])(
+    '%j: a status conflicts with writing flags, named in one line with the command that writes',
+    async (argv, mode, names, typed) => {
+      const cluster = await seedCluster();
+      const run = await against(cluster)(...argv);
+      const lines = run.stderr.split('\n');
+      expect({ exitCode: run.exitCode, stdout: run.stdout, lines: lines.length }).toEqual({
+        exitCode: 2,
+        stdout: '',
+        lines: 3,
+      });
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^error: ${escape(mode)} (shows the status of every namespace|only shows isolation) and cannot be combined with ${escape(names)}: `,
+        ),
+      );
+      expect(lines[1]).toBe(`hint: kubectl netpol isolate NAMESPACE... ${typed}`);
+      expect(cluster.calls).toEqual([]);
+    },
+  );
+
+  it('the help shows the three forms: isolate, --off, --status', async () => {
+    expect(await usageOf('isolate')).toEqual([
+      '  $ kubectl netpol isolate [NAMESPACES...] [--egress [--no-allow-dns]] [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+      '  $ kubectl netpol isolate [NAMESPACES...] --off [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+      '  $ kubectl netpol isolate --status [NAMESPACES... | -A] [-o table|wide|json|yaml] [--no-headers] [-n NAMESPACE] [-f PATH...]',
+    ]);
   });
 });
 

@@ -92,3 +92,10 @@ export async function helpOf(id: string): Promise<string> {
   }
   return new PlainHelp(config, { stripAnsi: true }).format(config.findCommand(id, { must: true }));
 }
+
+/** The USAGE lines of a command's help, each on one line again (oclif wraps them). */
+export async function usageOf(id: string): Promise<string[]> {
+  const help = await helpOf(id);
+  const usage = help.slice(help.indexOf('USAGE'), help.indexOf('ARGUMENTS')).replace(/\n {4}/g, ' ');
+  return usage.match(/^ {2}\$ .*$/gm) ?? [];
+}

@@ -93,7 +93,7 @@ describe('flag values', () => {
   it('offers the output formats of each command, with = or as the next word', async () => {
     expect(await values('who-can', '-o', '')).toEqual(['dot', 'json', 'mermaid', 'table', 'wide', 'yaml']);
     expect(await values('who-can', '--output=m')).toEqual(['mermaid']);
-    expect(await values('isolate', '-o', '')).toEqual(['json', 'name', 'table', 'yaml']);
+    expect(await values('isolate', '-o', '')).toEqual(['json', 'name', 'table', 'wide', 'yaml']);
   });
 
   it('offers the --dry-run values', async () => {

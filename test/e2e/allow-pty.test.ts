@@ -41,6 +41,28 @@ function press(...keys: string[]): void {
   tmux('send-keys', '-t', session!, ...keys);
 }
 
+/**
+ * Starts `kubectl-netpol allow ARGS --dry-run=client` on the seed in a new tmux session; the shell
+ * then prints the exit code and waits, so the screen can be read after the CLI ends.
+ */
+function startAllow(args: string): void {
+  session = `netpol-allow-${randomBytes(4).toString('hex')}`;
+  const cli = join(repoRoot, 'bin', 'run.js');
+  const command = `NO_COLOR=1 node ${cli} allow -f examples/seed ${args} --dry-run=client; echo "EXIT=$?"; sleep 600`;
+  tmux('new-session', '-d', '-s', session, '-x', '220', '-y', '60', '-c', repoRoot, command);
+}
+
+/** Answers "Who may reach them?" with the frontend pods of tenant-a and no other peer, up to the ports. */
+async function chooseFrontendPeer(): Promise<void> {
+  await waitFor('Who may reach them?');
+  press('Enter'); // pods in tenant-a
+  await waitFor('Which pods in tenant-a?');
+  press('Down', 'Enter'); // segment=frontend
+  await waitFor('Add another peer?');
+  press('Enter'); // no
+  await waitFor('On which ports?');
+}
+
 afterEach(() => {
   if (session) tmux('kill-session', '-t', session);
   session = undefined;
@@ -62,15 +84,9 @@ describe('allow prompts in a pseudo-terminal', () => {
       await waitFor('Which pods in tenant-a may be reached?');
       expect(screen()).toMatch(/segment=backend {2}\(1 pod\)[\s\S]*segment=frontend {2}\(1 pod\)/);
       press('Enter'); // segment=backend, the first label
-      await waitFor('Who may reach them?');
-      press('Enter'); // pods in tenant-a
-      await waitFor('Which pods in tenant-a?');
-      press('Down', 'Enter'); // segment=frontend
-      await waitFor('Add another peer?');
-      press('Enter'); // no
-      await waitFor('On which ports?');
-      expect(screen()).toContain('80/TCP (http)');
-      press('Down', 'Enter'); // 80/TCP, from the backend's container port
+      await chooseFrontendPeer();
+      expect(screen()).toContain('port 80 of container api (named http)');
+      press('Down', 'Enter'); // port 80, from the backend's container port
       await waitFor('Name of the policy:');
       press('Enter'); // the derived name
       const shown = await waitFor(/EXIT=\d+/);
@@ -84,12 +100,32 @@ describe('allow prompts in a pseudo-terminal', () => {
   );
 
   test(
+    "a typed answer that is wrong is refused in the prompt's words, and asked again",
+    async () => {
+      startAllow('-n tenant-a --to segment=backend');
+      await chooseFrontendPeer();
+      press('Down', 'Down', 'Down', 'Enter'); // type ports…
+      await waitFor('Ports, comma-separated:');
+      press('-l', '9000-8000'); // -l: literal text, so Enter is a press of its own
+      press('Enter');
+      const refused = await waitFor('the end port must be >= the start port');
+      expect(refused).not.toMatch(/--port|invalid value/);
+      press(...Array<string>(9).fill('BSpace'));
+      press('-l', '80');
+      press('Enter');
+      await waitFor('Name of the policy:');
+      press('Enter');
+      const shown = await waitFor(/EXIT=\d+/);
+      expect(shown).toContain('EXIT=0');
+      expect(shown).toContain('networkpolicy.networking.k8s.io/allow-frontend-to-backend-on-80-tcp created (dry run)');
+    },
+    TIMEOUT,
+  );
+
+  test(
     'Ctrl-C in a prompt cancels: nothing written, exit 1',
     async () => {
-      session = `netpol-allow-${randomBytes(4).toString('hex')}`;
-      const cli = join(repoRoot, 'bin', 'run.js');
-      const command = `NO_COLOR=1 node ${cli} allow -f examples/seed -n tenant-a --to segment=backend --dry-run=client; echo "EXIT=$?"; sleep 600`;
-      tmux('new-session', '-d', '-s', session, '-x', '220', '-y', '60', '-c', repoRoot, command);
+      startAllow('-n tenant-a --to segment=backend');
       await waitFor('Who may reach them?');
       press('C-c');
       const shown = await waitFor(/EXIT=\d+/);

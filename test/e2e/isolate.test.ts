@@ -66,7 +66,9 @@ describe('isolate on a real API server', () => {
       expect((await policies(ns)).map((p) => p.metadata.name).sort()).toEqual(['default-deny', 'pol1']);
 
       const status = await runCli(['isolate', '--status', ns, '--no-headers']);
-      expect(status).toMatchObject({ code: 0, stdout: `${ns}   isolated   no   default-deny,pol1\n` });
+      expect(status).toMatchObject({ code: 0, stdout: `${ns}   isolated   no   2\n` });
+      const wide = await runCli(['isolate', '--status', ns, '--no-headers', '-o', 'wide']);
+      expect(wide).toMatchObject({ code: 0, stdout: `${ns}   isolated   no   2   default-deny,pol1\n` });
 
       const egress = await runCli(['isolate', ns, '--egress', '--yes']);
       expect(egress).toMatchObject({ code: 0, stdout: 'networkpolicy.networking.k8s.io/default-deny configured\n' });

@@ -437,7 +437,7 @@ describe('who-can on a real API server: kubeconfig, RBAC, errors', () => {
 
         const status = await runCli(['isolate', '--status', ns, '--no-headers'], { env });
         succeeded(status);
-        expect(status.stdout).toBe(`${ns}   1/2 pods   no   pol1\n`);
+        expect(status.stdout).toBe(`${ns}   1/2 pods   no   1\n`);
 
         const service = await runCli(['who-can', '-n', ns, 'service/backend', '--port', '80'], { env });
         expect(service.code).toBe(1);

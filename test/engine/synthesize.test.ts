@@ -376,6 +376,28 @@ describe('translatePolicy (--import)', () => {
     expect(translatePolicy(seedAlpha)).toEqual({ ...pol1, metadata: { name: 'pol1' } });
   });
 
+  test("the seed's request body, without apiVersion (the URL named v1alpha1), becomes pol1 too", () => {
+    const body: Record<string, unknown> = { ...seedAlpha };
+    delete body.apiVersion;
+    expect(translatePolicy(body)).toEqual({ ...pol1, metadata: { name: 'pol1' } });
+    expect(translatePolicy({ kind: 'NetworkPolicy', metadata: { name: 'deny' }, spec: { podSelector: {} } })).toEqual({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'deny' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'], ingress: [] },
+    });
+  });
+
+  test.each([
+    [{ podSelector: backend, ingress: [{ from: [{ podSelector: frontend }] }] }],
+    [{ podSelector: { segment: 'backend' }, egress: [] }],
+    [{ podSelector: { matchLabels: { segment: 'backend' } } }],
+  ])('without apiVersion, a spec not in the v1alpha1 shape is an error naming apiVersion: %j', (spec) => {
+    const run = () => translatePolicy({ kind: 'NetworkPolicy', metadata: { name: 'x' }, spec });
+    expect(run).toThrow(TranslationError);
+    expect(run).toThrow(/^no apiVersion, and the spec is not the 2016 net\.alpha\.kubernetes\.io\/v1alpha1 shape/);
+  });
+
   test('v1alpha1: namespaces peers, no toPorts (every port), no allowIncoming (nothing admitted)', () => {
     const policy = translatePolicy({
       ...seedAlpha,

@@ -26,8 +26,10 @@ export class TranslationError extends Error {
   }
 }
 
+/** The 2016 proposal's API version: `allowIncoming`, selectors as plain label maps. */
+const ALPHA_VERSION = 'net.alpha.kubernetes.io/v1alpha1';
 /** API versions --import reads. */
-const IMPORTABLE_VERSIONS = ['net.alpha.kubernetes.io/v1alpha1', 'extensions/v1beta1', 'networking.k8s.io/v1'] as const;
+const IMPORTABLE_VERSIONS = [ALPHA_VERSION, 'extensions/v1beta1', 'networking.k8s.io/v1'] as const;
 
 /** Metadata fields the API server sets; an import leaves them out. */
 const SERVER_METADATA = new Set([
@@ -188,16 +190,43 @@ function translateV1Spec(spec: Json, check: FieldCheck): V1NetworkPolicy['spec']
 }
 
 /**
- * Translates a NetworkPolicy document (v1alpha1, extensions/v1beta1 or networking.k8s.io/v1) into
- * networking.k8s.io/v1 in client-node's typed shape. Server-set metadata is dropped; any other field
+ * Whether a spec has the v1alpha1 shape and nothing else: `podSelector` absent or a plain label map,
+ * `allowIncoming`, no other field.
+ */
+function isAlphaShape(spec: unknown): boolean {
+  if (!isObject(spec)) return spec === undefined;
+  const selector = spec.podSelector;
+  const isLabelMap =
+    selector === undefined || (isObject(selector) && Object.values(selector).every((v) => typeof v === 'string'));
+  return isLabelMap && Object.keys(spec).every((key) => key === 'podSelector' || key === 'allowIncoming');
+}
+
+/**
+ * The document's API version. The 2016 proposal POSTed its body to
+ * /apis/net.alpha.kubernetes.io/v1alpha1/namespaces/NS/networkpolicies, the URL naming the version and
+ * the namespace: a body without apiVersion, in the v1alpha1 shape, is that request body.
+ */
+function versionOf(document: Json): unknown {
+  if (document.apiVersion !== undefined) return document.apiVersion;
+  if (isAlphaShape(document.spec)) return ALPHA_VERSION;
+  throw new TranslationError(
+    `no apiVersion, and the spec is not the 2016 ${ALPHA_VERSION} shape (podSelector a label map, allowIncoming): add an apiVersion`,
+    ['apiVersion'],
+  );
+}
+
+/**
+ * Translates a NetworkPolicy document (v1alpha1, also as the seed's request body without apiVersion;
+ * extensions/v1beta1 or networking.k8s.io/v1) into networking.k8s.io/v1 in client-node's typed shape. Server-set metadata is dropped; any other field
  * it cannot carry over is a TranslationError naming the fields.
  */
 export function translatePolicy(document: unknown): V1NetworkPolicy {
   if (!isObject(document)) throw new TranslationError('not a Kubernetes object', []);
-  const { apiVersion, kind } = document;
+  const { kind } = document;
   if (kind !== 'NetworkPolicy') {
     throw new TranslationError(`kind ${String(kind)} is not a NetworkPolicy`, ['kind']);
   }
+  const apiVersion = versionOf(document);
   if (!(IMPORTABLE_VERSIONS as readonly unknown[]).includes(apiVersion)) {
     throw new TranslationError(`apiVersion ${String(apiVersion)} is not one of ${IMPORTABLE_VERSIONS.join(', ')}`, [
       'apiVersion',
@@ -209,8 +238,7 @@ export function translatePolicy(document: unknown): V1NetworkPolicy {
   const known = ['name', 'namespace', 'labels', 'annotations', ...SERVER_METADATA];
   check.only(metadata, 'metadata', known);
   const spec = isObject(document.spec) ? document.spec : {};
-  const translated =
-    apiVersion === 'net.alpha.kubernetes.io/v1alpha1' ? translateAlphaSpec(spec, check) : translateV1Spec(spec, check);
+  const translated = apiVersion === ALPHA_VERSION ? translateAlphaSpec(spec, check) : translateV1Spec(spec, check);
   if (check.unknown.length > 0) {
     const fields = check.unknown.map((f) => f.replace(/^\./, ''));
     throw new TranslationError(`cannot translate ${fields.join(', ')} into networking.k8s.io/v1`, fields);

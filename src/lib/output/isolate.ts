@@ -109,13 +109,18 @@ function stateText(d: DirectionIsolation): string {
   return `${d.selectedPods}/${d.pods} pods`;
 }
 
-/** The --status table, then namespaces that still carry seed-era annotations with the equivalent command. */
-export function formatStatus(status: NamespaceIsolation[], options: IsolateOptions): string {
+/**
+ * The --status table, then namespaces that still carry seed-era annotations with the equivalent
+ * command. POLICIES counts the policies that select pods of the namespace; `wide` also names them.
+ */
+export function formatStatus(status: NamespaceIsolation[], options: IsolateOptions, view: { wide: boolean }): string {
   const rows = status.map((s) => {
     const policies = [...new Set([...s.ingress.policies, ...s.egress.policies].map((p) => p.name))].sort();
-    return [s.namespace, stateText(s.ingress), stateText(s.egress), policies.join(',') || '<none>'];
+    const row = [s.namespace, stateText(s.ingress), stateText(s.egress), String(policies.length)];
+    return view.wide ? [...row, policies.join(',') || '<none>'] : row;
   });
-  let text = formatTable(['NAMESPACE', 'INGRESS', 'EGRESS', 'POLICIES'], rows, { noHeaders: options.noHeaders });
+  const headers = ['NAMESPACE', 'INGRESS', 'EGRESS', 'POLICIES', ...(view.wide ? ['POLICY NAMES'] : [])];
+  let text = formatTable(headers, rows, { noHeaders: options.noHeaders });
   const legacy = status.filter((s) => s.legacy);
   if (legacy.length > 0) {
     text += '\nSeed-era isolation annotations, ignored by current Kubernetes:\n';

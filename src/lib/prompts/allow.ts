@@ -8,9 +8,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { World } from '../engine/world.js';
 import type { Direction } from '../engine/model.js';
 import { podsAdmittedByPeer } from '../engine/peers.js';
-import { NetpolError } from '../errors.js';
 import type { Choice, PromptFunctions } from './types.js';
-import { parsePeer, parsePort, parseSubject } from '../peer-syntax.js';
+import { parsePeer, parseSubject } from '../peer-syntax.js';
+import { checkAddressBlock, checkNamespaceSelector, checkPodSelector, checkPorts } from './answer-checks.js';
 
 /** What the flags already say; undefined or empty means "ask". */
 interface AllowPromptInput {
@@ -73,44 +73,57 @@ function labelChoices(pods: V1Pod[]): Choice<string>[] {
   ];
 }
 
-/** Ports the given pods' containers declare: numbers and names, each with its protocol. */
+/** `container a` or `containers a, b`. */
+function containerWords(names: Set<string>): string {
+  return `container${names.size === 1 ? '' : 's'} ${[...names].join(', ')}`;
+}
+
+/**
+ * Ports the given pods' containers declare, in words (`port 80 of container api`), each by number
+ * and, when it has a name, by name; the values are PORT text (`80/TCP`, `http/TCP`).
+ */
 function portChoices(pods: V1Pod[]): Choice<string>[] {
-  const seen = new Map<string, string>();
+  const numbers = new Map<string, { port: string; containers: Set<string>; names: Set<string> }>();
+  const named = new Map<string, { name: string; ports: Set<string> }>();
   for (const pod of pods) {
     for (const c of pod.spec?.containers ?? []) {
       for (const p of c.ports ?? []) {
         const protocol = p.protocol ?? 'TCP';
-        seen.set(`${p.containerPort}/${protocol}`, `${p.containerPort}/${protocol}${p.name ? ` (${p.name})` : ''}`);
-        if (p.name)
-          seen.set(`${p.name}/${protocol}`, `${p.name}/${protocol}  by name (${p.containerPort} on ${c.name})`);
+        const suffix = protocol === 'TCP' ? '' : `/${protocol}`;
+        const byNumber = numbers.get(`${p.containerPort}/${protocol}`) ?? {
+          port: `${p.containerPort}${suffix}`,
+          containers: new Set<string>(),
+          names: new Set<string>(),
+        };
+        numbers.set(`${p.containerPort}/${protocol}`, byNumber);
+        byNumber.containers.add(c.name);
+        if (!p.name) continue;
+        byNumber.names.add(p.name);
+        const byName = named.get(`${p.name}/${protocol}`) ?? { name: `${p.name}${suffix}`, ports: new Set<string>() };
+        named.set(`${p.name}/${protocol}`, byName);
+        byName.ports.add(`port ${p.containerPort}${suffix} of container ${c.name}`);
       }
     }
   }
+  const described = new Map<string, string>();
+  for (const [value, n] of numbers) {
+    const names = n.names.size > 0 ? ` (named ${[...n.names].join(', ')})` : '';
+    described.set(value, `port ${n.port} of ${containerWords(n.containers)}${names}`);
+  }
+  for (const [value, n] of named) {
+    described.set(value, `the port named ${n.name}, whatever its number (${[...n.ports].join(', ')})`);
+  }
   return [
     { name: 'any port', value: '' },
-    ...[...seen.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([value, name]) => ({ name, value })),
+    ...[...described.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([value, name]) => ({ name, value })),
     { name: 'type ports (e.g. 80, 53/UDP, 8000-9000/TCP)…', value: TYPE_IT },
   ];
 }
 
-const validateWith =
-  (parse: (text: string) => unknown) =>
-  (text: string): boolean | string => {
-    try {
-      parse(text);
-      return true;
-    } catch (error) {
-      return error instanceof NetpolError ? error.message : String(error);
-    }
-  };
-
-async function askSelector(p: PromptFunctions, message: string, pods: V1Pod[], flag: string): Promise<string> {
+async function askSelector(p: PromptFunctions, message: string, pods: V1Pod[]): Promise<string> {
   const picked = await p.select({ message, choices: labelChoices(pods), pageSize: 12 });
   if (picked !== TYPE_IT) return picked;
-  return p.input({
-    message: 'Label selector (kubectl -l syntax, * for every pod):',
-    validate: validateWith((t) => parseSubject(t, flag)),
-  });
+  return p.input({ message: 'Label selector (kubectl -l syntax, * for every pod):', validate: checkPodSelector });
 }
 
 async function askNamespace(p: PromptFunctions, message: string, names: string[], exclude?: string): Promise<string> {
@@ -124,7 +137,6 @@ async function askPeer(
   namespace: string,
   names: string[],
 ): Promise<string> {
-  const flag = input.direction === 'ingress' ? '--from' : '--to';
   const others = names.filter((n) => n !== namespace);
   const kinds: Choice<string>[] = [
     { name: `pods in ${namespace}`, value: 'here' },
@@ -136,10 +148,10 @@ async function askPeer(
     message: input.direction === 'ingress' ? 'Who may reach them?' : 'What may they reach?',
     choices: kinds,
   });
-  if (kind === 'here') return askSelector(p, `Which pods in ${namespace}?`, podsIn(input.world, namespace), flag);
+  if (kind === 'here') return askSelector(p, `Which pods in ${namespace}?`, podsIn(input.world, namespace));
   if (kind === 'there') {
     const other = await askNamespace(p, 'Which namespace?', others);
-    const selector = await askSelector(p, `Which pods in ${other}?`, podsIn(input.world, other), flag);
+    const selector = await askSelector(p, `Which pods in ${other}?`, podsIn(input.world, other));
     return `${selector}@${other}`;
   }
   if (kind === 'namespace') {
@@ -150,15 +162,12 @@ async function askPeer(
     ];
     const picked = await p.select({ message: 'Which namespaces?', choices, pageSize: 12 });
     if (picked !== TYPE_IT) return `@${picked}`;
-    const typed = await p.input({
-      message: 'Namespace label selector:',
-      validate: validateWith((t) => parsePeer(`@${t}`, flag)),
-    });
+    const typed = await p.input({ message: 'Namespace label selector:', validate: checkNamespaceSelector });
     return `@${typed}`;
   }
   return p.input({
     message: 'Address block (CIDR[!EXCEPT,...], e.g. 10.0.0.0/8!10.1.0.0/16):',
-    validate: validateWith((t) => parsePeer(t, flag)),
+    validate: checkAddressBlock,
   });
 }
 
@@ -201,7 +210,6 @@ export async function promptAllow(p: PromptFunctions, input: AllowPromptInput): 
         ? `Which pods in ${namespace} may be reached? (the policy is written on them)`
         : `Which pods in ${namespace} may connect out? (the policy is written on them)`,
       podsIn(input.world, namespace),
-      subjectFlag,
     ));
   const peers = [...input.peers];
   if (peers.length === 0) {
@@ -218,10 +226,7 @@ export async function promptAllow(p: PromptFunctions, input: AllowPromptInput): 
         : podsOfPeers(input.world, namespace, peers);
     const picked = await p.select({ message: 'On which ports?', choices: portChoices(destinations), pageSize: 12 });
     if (picked === TYPE_IT) {
-      const typed = await p.input({
-        message: 'Ports, comma-separated:',
-        validate: validateWith((t) => t.split(',').forEach((x) => parsePort(x.trim()))),
-      });
+      const typed = await p.input({ message: 'Ports, comma-separated:', validate: checkPorts });
       ports = typed.split(',').map((x) => x.trim());
     } else ports = picked === '' ? [] : [picked];
   }
