@@ -357,6 +357,23 @@ describe('docs/errors.md', () => {
     expect(cluster.policyKeys()).toEqual(before);
   });
 
+  it('24. a write failing half-way, its rollback failing: what is read back is said, the rest is "state unknown"', async () => {
+    const cluster = new MemoryCluster((await loadManifests(['examples/shop'])).snapshot);
+    const reset = () => new ApiError('connection reset');
+    cluster.failOn((c) => c.verb === 'create' && !c.dryRun && c.namespace === 'monitoring', reset);
+    // Every rollback fails; once one was tried, web/default-deny cannot be read back either.
+    let isRollingBack = false;
+    cluster.failOn((c) => c.verb === 'delete' && !c.dryRun && (isRollingBack = true), reset);
+    cluster.failOn((c) => isRollingBack && c.verb === 'get' && c.namespace === 'web', reset);
+    const run = await isolateOn(cluster)('web', 'db', 'monitoring', '--yes');
+    expectOneLine(
+      run,
+      1,
+      'error: writing networkpolicy monitoring/default-deny failed: connection reset; could NOT roll back db/default-deny (created); state unknown (could not be read back): web/default-deny (created, its rollback failed)',
+    );
+    expect(run.stderr).toContain('hint: check those policies with kubectl get networkpolicy and fix them by hand');
+  });
+
   it('25. who-can --from answering no: exit 1, "no", no error line', async () => {
     const run = await runCommand(WhoCan, ['backend', '-n', 'tenant-a', '--from', 'frontend', '--port', '81', ...SEED]);
     expect(outcome(run)).toEqual({ exitCode: 1, errors: [] });

@@ -1,7 +1,8 @@
 /**
  * The live path under faults, through test/support/fault-proxy.ts in front of the fake API server:
  * reads retry a bounded number of times (500, 429 with Retry-After, resets, cut-short bodies), writes
- * never do, every failure is one line naming what failed, and a write failing half-way is rolled back.
+ * never do, every failure is one line naming what failed, and a write failing half-way is rolled back
+ * and the error says what became of each object.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -245,6 +246,67 @@ describe('writes: never retried blindly, rolled back half-way', () => {
     expect([...stored.keys()]).toEqual([]);
     // b was sent once: its failure was not retried, only checked.
     expect(proxy!.requests.filter((r) => isRealPost(r) && r.path.includes('/namespaces/b/'))).toHaveLength(1);
+  });
+
+  it('a create reset before it reaches the server is read back as absent: the others are rolled back, it is never said created', async () => {
+    const { routes, stored } = policyStore();
+    const toC = (r: ProxiedRequest) => isRealPost(r) && r.path.includes('/namespaces/c/');
+    const live = await through(routes, [{ match: toC, fault: { kind: 'reset' } }]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": cannot reach the API server at ${proxy!.url}: ECONNRESET; rolled back b/default-deny, a/default-deny`,
+    );
+    expect([...stored.keys()]).toEqual([]);
+    expect(server!.requests.filter((r) => r.method === 'POST' && r.path.includes('/namespaces/c/'))).toHaveLength(1);
+  });
+
+  it('the API server gone mid-write: what could not be read back is "state unknown", never "created"', async () => {
+    const { routes, stored } = policyStore();
+    let isDown = false;
+    // Everything from the real create in c on is reset before it reaches the server.
+    const down = (r: ProxiedRequest) => (isDown ||= isRealPost(r) && r.path.includes('/namespaces/c/'));
+    const live = await through(routes, [{ match: down, fault: { kind: 'reset' } }]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": cannot reach the API server at ${proxy!.url}: ECONNRESET; state unknown (could not be read back): c/default-deny, b/default-deny (created, its rollback failed), a/default-deny (created, its rollback failed)`,
+    );
+    expect(err.hint).toBe('check those policies with kubectl get networkpolicy and fix them by hand');
+    // Back up, the server holds what the message left open: a and b, and c was never made.
+    expect([...stored.keys()]).toEqual(['a/default-deny', 'b/default-deny']);
+  });
+
+  it('a rollback that fails is read back: what is still as written is said so, the rest rolled back', async () => {
+    const { routes, stored } = policyStore();
+    const live = await through(routes, [
+      { match: isRealPost, fault: { kind: 'status', status: 500 }, after: 2 },
+      {
+        match: (r) => r.method === 'DELETE' && r.path.includes('/namespaces/a/'),
+        fault: { kind: 'status', status: 500, message: 'etcd down' },
+      },
+    ]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": the API server at ${proxy!.url} failed (HTTP 500): injected HTTP 500; rolled back b/default-deny; could NOT roll back a/default-deny (created)`,
+    );
+    expect([...stored.keys()]).toEqual(['a/default-deny']);
+  });
+
+  it('a rollback whose answer is lost is read back: found undone, it is said rolled back', async () => {
+    const { routes, stored } = policyStore();
+    const live = await through(routes, [
+      { match: isRealPost, fault: { kind: 'status', status: 500 }, after: 2 },
+      {
+        match: (r) => r.method === 'DELETE' && r.path.includes('/namespaces/a/'),
+        fault: { kind: 'truncate', bytes: 5 },
+      },
+    ]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toMatch(/; rolled back b\/default-deny, a\/default-deny$/);
+    expect([...stored.keys()]).toEqual([]);
   });
 
   it('a failing server dry run writes nothing at all', async () => {
