@@ -27,11 +27,26 @@ import { startFaultProxy } from './support/fault-proxy.js';
 import type { Fault, FaultProxy } from './support/fault-proxy.js';
 import { MemoryCluster } from './support/memory-cluster.js';
 import { requirePrograms } from './support/programs.js';
+import { startUnansweredPort } from './support/slow-endpoints.js';
 
 let dir: string;
 let server: FakeApiServer | undefined;
 let proxy: FaultProxy | undefined;
 const savedEnv = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+
+/** Runs `fn` with environment variables set, then puts them back as they were. */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [key, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'netpol-contract-'));
@@ -128,6 +143,13 @@ describe('docs/errors.md', () => {
       2,
       /^error: invalid value "soon" for --request-timeout: /,
     );
+  });
+
+  it('3. bad value of a timeout variable: exit 2', async () => {
+    const run = await withEnv({ KUBECTL_NETPOL_DIAL_TIMEOUT: 'soon' }, () =>
+      runCommand(WhoCan, ['--kubeconfig', kubeconfigFor('http://127.0.0.1:1')]),
+    );
+    expectOneLine(run, 2, /^error: invalid value "soon" for KUBECTL_NETPOL_DIAL_TIMEOUT: /);
   });
 
   it('4. bad label selector: exit 2', async () => {
@@ -372,6 +394,35 @@ describe('docs/errors.md', () => {
       'error: writing networkpolicy monitoring/default-deny failed: connection reset; could NOT roll back db/default-deny (created); state unknown (could not be read back): web/default-deny (created, its rollback failed)',
     );
     expect(run.stderr).toContain('hint: check those policies with kubectl get networkpolicy and fix them by hand');
+  });
+
+  requirePrograms('python3').test(
+    '29. no connection within the dial timeout, even without --request-timeout: exit 1',
+    async () => {
+      const port = await startUnansweredPort();
+      try {
+        const run = await withEnv({ KUBECTL_NETPOL_DIAL_TIMEOUT: '300ms' }, () =>
+          runCommand(WhoCan, ['--kubeconfig', kubeconfigFor(port.url)]),
+        );
+        expectOneLine(run, 1, `error: list namespaces: could not connect to ${port.url} within 0.3s`);
+        expect(run.stderr).toMatch(/^hint: check that the cluster of context "c" is running and reachable/m);
+      } finally {
+        await port.close();
+      }
+    },
+  );
+
+  it('30. no TLS handshake within its timeout, even without --request-timeout: exit 1', async () => {
+    proxy = await startFaultProxy({
+      mode: 'tcp',
+      upstream: 'https://127.0.0.1:1',
+      rules: [{ fault: { kind: 'hang' } }],
+    });
+    const run = await withEnv({ KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT: '300ms' }, () =>
+      runCommand(WhoCan, ['--kubeconfig', kubeconfigFor(proxy!.url)]),
+    );
+    expectOneLine(run, 1, `error: list namespaces: no TLS handshake from ${proxy.url} within 0.3s`);
+    expect(run.stderr).toMatch(/^hint: something accepted the connection but never answered the TLS handshake/m);
   });
 
   it('25. who-can --from answering no: exit 1, "no", no error line', async () => {

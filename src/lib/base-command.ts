@@ -141,7 +141,7 @@ const baseFlags = {
   'request-timeout': Flags.string({
     default: '0',
     description:
-      "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.",
+      "The length of time to wait for the server before giving up, all of the command's requests together. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests (connecting and the TLS handshake still time out after 30s and 10s).",
     helpGroup: 'GLOBAL',
   }),
   selector: Flags.string({

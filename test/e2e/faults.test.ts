@@ -112,6 +112,24 @@ describe('faults at TCP level in front of the real API server (TLS passes throug
   );
 
   test(
+    'accepted but never a TLS handshake (a wedged server), without --request-timeout: one line naming it, exit 1',
+    async () => {
+      const ns = await createNamespace();
+      const wedged = await tcpProxy([{ fault: { kind: 'hang' } }]);
+      const run = await runCli(['who-can', '-n', ns], {
+        env: { KUBECONFIG: wedged, KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT: '1s' },
+      });
+      expect(run.code).toBe(1);
+      expectOneErrorLine(
+        run.stderr,
+        /^error: list \S+( in namespace "\S+")?: no TLS handshake from https:\/\/127\.0\.0\.1:\d+ within 1s$/,
+      );
+      expect(run.stderr).toMatch(/^hint: /m);
+    },
+    TIMEOUT,
+  );
+
+  test(
     'an answer cut short in the TLS stream: one line, exit 1',
     async () => {
       const ns = await createNamespace();

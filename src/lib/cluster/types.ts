@@ -37,7 +37,12 @@ export interface LoadedSnapshot {
 export interface LiveOptions {
   kubeconfig?: string;
   context?: string;
-  /** --request-timeout in milliseconds; 0 or undefined means no timeout. */
+  /**
+   * --request-timeout in milliseconds: how long the command may wait for the API server, all its
+   * requests together; 0 or undefined means no timeout. A connect and a TLS handshake are bounded
+   * whatever it says (30 s and 10 s, or KUBECTL_NETPOL_DIAL_TIMEOUT and
+   * KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT).
+   */
   requestTimeoutMs?: number;
   /** --insecure-skip-tls-verify: do not check the server's certificate (only when asked for). */
   insecureSkipTlsVerify?: boolean;
