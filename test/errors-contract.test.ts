@@ -18,7 +18,7 @@ import WhoCan from '../src/commands/who-can.js';
 import { loadManifests } from '../src/lib/cluster/files.js';
 import type { ClusterConnection } from '../src/lib/cluster/types.js';
 import { ApiError } from '../src/lib/errors.js';
-import { failure, ok, startFakeApiServer } from './cluster/fake-api-server.js';
+import { failure, ok, startFakeApiServer, withHeaders } from './cluster/fake-api-server.js';
 import type { FakeApiServer, Reply } from './cluster/fake-api-server.js';
 import { buildKubeconfig } from './cluster/kubeconfig-builder.js';
 import { runCommand } from './commands/run-command.js';
@@ -129,6 +129,17 @@ describe('docs/errors.md', () => {
     const run = await runCommand(WhoCan, ['backend', '-n', 'tenant-a', '--port', '80', ...SEED]);
     expect(outcome(run)).toEqual({ exitCode: 0, errors: [] });
     expect(run.stdout).toContain('tenant-a/frontend');
+  });
+
+  it("1. success: the API server's warnings on stderr as kubectl prints them, once each", async () => {
+    const warning = ['299 - "first"', '299 - "first"', '199 - "not for people"', '299 - "second, with a comma"'];
+    const run = await whoCanLive(withHeaders(ok('namespaces'), { warning }));
+    expect(outcome(run)).toEqual({ exitCode: 0, errors: [] });
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('Warning:'))).toEqual([
+      'Warning: first',
+      'Warning: second, with a comma',
+    ]);
+    expect(run.stdout).not.toContain('first');
   });
 
   it('2. unknown flag: exit 2', async () => {

@@ -1,7 +1,7 @@
 /**
  * The live transport: API clients with a middleware that bounds each request (connect, TLS handshake,
- * what is left of --request-timeout), bounded retries of reads (backoff, Retry-After), and every
- * failure mapped to a typed error with the credentials redacted.
+ * what is left of --request-timeout) and passes on the server's warnings, bounded retries of reads
+ * (backoff, Retry-After), and every failure mapped to a typed error with the credentials redacted.
  */
 import {
   ApiException,
@@ -17,6 +17,7 @@ import type {
   KubeConfig,
   Middleware,
   RequestContext,
+  ResponseContext,
   SecurityAuthentication,
   User,
   V1ListMeta,
@@ -85,7 +86,7 @@ interface Page<T> {
   metadata?: V1ListMeta;
 }
 
-/** The transport: API clients with the timeout middleware, and error mapping with secrets redacted. */
+/** The transport: API clients with the timeout and warning middleware, and error mapping with secrets redacted. */
 export class Connection {
   readonly core: CoreV1Api;
   readonly networking: NetworkingV1Api;
@@ -96,9 +97,13 @@ export class Connection {
   private readonly auth: SecurityAuthentication;
   /** --request-timeout, as the budget of every request together. */
   private readonly budget: WaitBudget;
+  /** The server's warnings already passed on. */
+  private readonly warned = new Set<string>();
 
   /** Told about each page of each list (LiveOptions.onListPage). */
   onListPage?: (resource: string, count: number) => void;
+  /** Told each distinct warning the server sends (LiveOptions.onWarning). */
+  onWarning?: (message: string) => void;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -252,8 +257,9 @@ export class Connection {
   }
 
   /**
-   * Each request's bounds: a connect and TLS handshake bounded on the agent the credentials chose,
-   * and what is left of --request-timeout as its abort signal.
+   * Each request's bounds (a connect and TLS handshake bounded on the agent the credentials chose,
+   * what is left of --request-timeout as its abort signal), and the server's warnings from each
+   * response, whatever its status.
    */
   private middleware(): Middleware {
     return {
@@ -265,8 +271,20 @@ export class Connection {
         if (bound !== undefined) context.setSignal(AbortSignal.timeout(bound));
         return context;
       },
-      post: async (context) => context,
+      post: async (context: ResponseContext) => {
+        const header = context.headers.warning;
+        if (header) for (const message of parseWarningHeader(header)) this.warn(message);
+        return context;
+      },
     };
+  }
+
+  /** Passes a warning of the server on, once per distinct message, without credentials. */
+  private warn(message: string): void {
+    const text = this.redact(message);
+    if (this.warned.has(text)) return;
+    this.warned.add(text);
+    this.onWarning?.(text);
   }
 
   /**
@@ -390,6 +408,23 @@ function qualifiedResource(resource: string, group: string): string {
 
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+/**
+ * The messages of a `Warning` header (RFC 7234 5.5: `299 - "text"`, several separated by commas, as
+ * node joins repeated headers), as client-go reads them: only code 299, the text unquoted; a value
+ * that does not parse ends the list.
+ */
+export function parseWarningHeader(header: string): string[] {
+  const messages: string[] = [];
+  const value = /\s*(\d{3}) +(\S+) +"((?:[^"\\]|\\.)*)"(?: +"[^"]*")?\s*(?:,|$)/y;
+  while (value.lastIndex < header.length) {
+    const match = value.exec(header);
+    if (!match) break;
+    const text = match[3].replace(/\\(.)/g, '$1').trim();
+    if (match[1] === '299' && text !== '') messages.push(text);
+  }
+  return messages;
 }
 
 function collectSecrets(user: User | null): string[] {

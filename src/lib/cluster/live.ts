@@ -24,7 +24,7 @@ export type { RequestTarget } from './live-transport.js';
 export interface LiveCluster extends ClusterConnection {
   /** The kubeconfig, narrowed to the selected context. */
   kubeConfig: KubeConfig;
-  /** Builds a client-node API client (e.g. `RbacAuthorizationV1Api`) that honours the timeouts. */
+  /** Builds a client-node API client (e.g. `RbacAuthorizationV1Api`) that honours the timeouts and passes warnings on. */
   makeApiClient<T>(apiClass: new (config: Configuration) => T): T;
   /** Maps any error of a client-node call to a typed NetpolError (ApiError, KubeconfigError). */
   mapError(err: unknown, target: RequestTarget): NetpolError;
@@ -41,6 +41,7 @@ export async function connectLive(opts: LiveOptions, env: NodeJS.ProcessEnv = pr
   const requestTimeoutMs = opts.requestTimeoutMs ?? 0;
   const connection = new Connection(kubeConfig, contextName, cluster.server, requestTimeoutMs, retry, timeouts);
   connection.onListPage = opts.onListPage;
+  connection.onWarning = opts.onWarning;
   const api = new LiveApi(connection);
   return {
     contextName,

@@ -56,6 +56,8 @@ export interface LiveOptions {
   inClusterPathPrefix?: string;
   /** Called for each page of every list call (`pods`, 500): what a progress line counts. */
   onListPage?: (resource: string, count: number) => void;
+  /** Called once for each distinct warning the API server sends (`Warning: 299 - "text"` headers), with its text. */
+  onWarning?: (message: string) => void;
 }
 
 /** Bounded retries of reads: never of writes, which are not idempotent. */
