@@ -441,6 +441,17 @@ describe('nothing waits forever', () => {
     expect(proxy!.requests.filter(isPods).length).toBeLessThanOrEqual(3);
   });
 
+  it('--request-timeout counts the time spent waiting for the server, not the time between requests (a prompt)', async () => {
+    const live = await through({}, [{ match: isPath('/api/v1/namespaces'), fault: { kind: 'delay', ms: 300 } }], {
+      requestTimeoutMs: 1000,
+    });
+    await live.api.listNamespaces();
+    // A person reading a preview before saying yes: longer than all of --request-timeout.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(await live.api.listNamespaces()).toHaveLength(3);
+    expect(namespacesSeen()).toBe(2);
+  });
+
   it('a Retry-After longer than what is left of --request-timeout is not waited for', async () => {
     const live = await through(
       {},
