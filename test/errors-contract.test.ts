@@ -18,7 +18,7 @@ import WhoCan from '../src/commands/who-can.js';
 import { loadManifests } from '../src/lib/cluster/files.js';
 import type { ClusterConnection } from '../src/lib/cluster/types.js';
 import { ApiError } from '../src/lib/errors.js';
-import { failure, ok, startFakeApiServer } from './cluster/fake-api-server.js';
+import { failure, ok, startFakeApiServer, withHeaders } from './cluster/fake-api-server.js';
 import type { FakeApiServer, Reply } from './cluster/fake-api-server.js';
 import { buildKubeconfig } from './cluster/kubeconfig-builder.js';
 import { runCommand } from './commands/run-command.js';
@@ -27,11 +27,26 @@ import { startFaultProxy } from './support/fault-proxy.js';
 import type { Fault, FaultProxy } from './support/fault-proxy.js';
 import { MemoryCluster } from './support/memory-cluster.js';
 import { requirePrograms } from './support/programs.js';
+import { startUnansweredPort } from './support/slow-endpoints.js';
 
 let dir: string;
 let server: FakeApiServer | undefined;
 let proxy: FaultProxy | undefined;
 const savedEnv = { KUBECONFIG: process.env.KUBECONFIG, HOME: process.env.HOME };
+
+/** Runs `fn` with environment variables set, then puts them back as they were. */
+async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  const before = Object.fromEntries(Object.keys(vars).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, vars);
+  try {
+    return await fn();
+  } finally {
+    for (const [key, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'netpol-contract-'));
@@ -116,6 +131,17 @@ describe('docs/errors.md', () => {
     expect(run.stdout).toContain('tenant-a/frontend');
   });
 
+  it("1. success: the API server's warnings on stderr as kubectl prints them, once each", async () => {
+    const warning = ['299 - "first"', '299 - "first"', '199 - "not for people"', '299 - "second, with a comma"'];
+    const run = await whoCanLive(withHeaders(ok('namespaces'), { warning }));
+    expect(outcome(run)).toEqual({ exitCode: 0, errors: [] });
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('Warning:'))).toEqual([
+      'Warning: first',
+      'Warning: second, with a comma',
+    ]);
+    expect(run.stdout).not.toContain('first');
+  });
+
   it('2. unknown flag: exit 2', async () => {
     const run = await runCommand(WhoCan, ['--bogus', ...SEED]);
     expectOneLine(run, 2, 'error: Nonexistent flag: --bogus');
@@ -128,6 +154,13 @@ describe('docs/errors.md', () => {
       2,
       /^error: invalid value "soon" for --request-timeout: /,
     );
+  });
+
+  it('3. bad value of a timeout variable: exit 2', async () => {
+    const run = await withEnv({ KUBECTL_NETPOL_DIAL_TIMEOUT: 'soon' }, () =>
+      runCommand(WhoCan, ['--kubeconfig', kubeconfigFor('http://127.0.0.1:1')]),
+    );
+    expectOneLine(run, 2, /^error: invalid value "soon" for KUBECTL_NETPOL_DIAL_TIMEOUT: /);
   });
 
   it('4. bad label selector: exit 2', async () => {
@@ -355,6 +388,52 @@ describe('docs/errors.md', () => {
     const run = await isolateOn(cluster)('web', 'db', '--yes');
     expectOneLine(run, 1, 'error: writing networkpolicy db/default-deny failed: boom; rolled back web/default-deny');
     expect(cluster.policyKeys()).toEqual(before);
+  });
+
+  it('24. a write failing half-way, its rollback failing: what is read back is said, the rest is "state unknown"', async () => {
+    const cluster = new MemoryCluster((await loadManifests(['examples/shop'])).snapshot);
+    const reset = () => new ApiError('connection reset');
+    cluster.failOn((c) => c.verb === 'create' && !c.dryRun && c.namespace === 'monitoring', reset);
+    // Every rollback fails; once one was tried, web/default-deny cannot be read back either.
+    let isRollingBack = false;
+    cluster.failOn((c) => c.verb === 'delete' && !c.dryRun && (isRollingBack = true), reset);
+    cluster.failOn((c) => isRollingBack && c.verb === 'get' && c.namespace === 'web', reset);
+    const run = await isolateOn(cluster)('web', 'db', 'monitoring', '--yes');
+    expectOneLine(
+      run,
+      1,
+      'error: writing networkpolicy monitoring/default-deny failed: connection reset; could NOT roll back db/default-deny (created); state unknown (could not be read back): web/default-deny (created, its rollback failed)',
+    );
+    expect(run.stderr).toContain('hint: check those policies with kubectl get networkpolicy and fix them by hand');
+  });
+
+  requirePrograms('python3').test(
+    '30. no connection within the dial timeout, even without --request-timeout: exit 1',
+    async () => {
+      const port = await startUnansweredPort();
+      try {
+        const run = await withEnv({ KUBECTL_NETPOL_DIAL_TIMEOUT: '300ms' }, () =>
+          runCommand(WhoCan, ['--kubeconfig', kubeconfigFor(port.url)]),
+        );
+        expectOneLine(run, 1, `error: list namespaces: could not connect to ${port.url} within 0.3s`);
+        expect(run.stderr).toMatch(/^hint: check that the cluster of context "c" is running and reachable/m);
+      } finally {
+        await port.close();
+      }
+    },
+  );
+
+  it('31. no TLS handshake within its timeout, even without --request-timeout: exit 1', async () => {
+    proxy = await startFaultProxy({
+      mode: 'tcp',
+      upstream: 'https://127.0.0.1:1',
+      rules: [{ fault: { kind: 'hang' } }],
+    });
+    const run = await withEnv({ KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT: '300ms' }, () =>
+      runCommand(WhoCan, ['--kubeconfig', kubeconfigFor(proxy!.url)]),
+    );
+    expectOneLine(run, 1, `error: list namespaces: no TLS handshake from ${proxy.url} within 0.3s`);
+    expect(run.stderr).toMatch(/^hint: something accepted the connection but never answered the TLS handshake/m);
   });
 
   it('25. who-can --from answering no: exit 1, "no", no error line', async () => {

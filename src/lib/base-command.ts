@@ -141,7 +141,7 @@ const baseFlags = {
   'request-timeout': Flags.string({
     default: '0',
     description:
-      "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.",
+      "The length of time to wait for the server before giving up, all of the command's requests together. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests (connecting and the TLS handshake still time out after 30s and 10s).",
     helpGroup: 'GLOBAL',
   }),
   selector: Flags.string({
@@ -183,6 +183,8 @@ export abstract class BaseCommand extends Command {
       };
     }
     let progress: Progress | undefined;
+    // The server's warnings, held while a progress line is drawn and printed once it is erased.
+    let heldWarnings: string[] | undefined;
     const cluster = await this.connect({
       context: flags.context,
       kubeconfig: flags.kubeconfig,
@@ -190,6 +192,7 @@ export abstract class BaseCommand extends Command {
       // Only when asked for: certificates are checked otherwise (the kubeconfig may also say so).
       ...(flags['insecure-skip-tls-verify'] ? { insecureSkipTlsVerify: true } : {}),
       onListPage: (resource, count) => progress?.onListPage(resource, count),
+      onWarning: (message) => (heldWarnings ? heldWarnings.push(message) : this.warnAll([message])),
     });
     return {
       namespace: flags.namespace ?? cluster.defaultNamespace ?? 'default',
@@ -198,10 +201,13 @@ export abstract class BaseCommand extends Command {
       load: async (scope) => {
         // A spinner on stderr when the load is slow, only on a terminal; erased before anything is printed.
         progress = startProgress(process.stderr);
+        heldWarnings = progress.isActive ? [] : undefined;
         try {
           return await cluster.loadSnapshot(scope);
         } finally {
           progress.done();
+          this.warnAll(heldWarnings ?? []);
+          heldWarnings = undefined;
         }
       },
     };

@@ -120,7 +120,7 @@ export async function planWrites(changes: PolicyChange[], target: WriteTarget): 
 /**
  * Sends a checked plan: nothing with `dryRun: 'client'`; live, every write first as a server-side dry
  * run (admission, validation and RBAC refuse before anything changes), then the writes in order, and if
- * one fails half-way, undoes the ones made and says so.
+ * one fails half-way, undoes the ones made and says what became of each (see reportFailure).
  */
 export async function executeWrites(plan: WritePlan, target: WriteTarget): Promise<WriteOutcome[]> {
   const { api, settings } = target;
@@ -131,15 +131,13 @@ export async function executeWrites(plan: WritePlan, target: WriteTarget): Promi
     await send(api, step.change, step.current, { dryRun: 'All', fieldManager: settings.fieldManager });
   }
   if (settings.dryRun === 'server') return outcomes;
-  const done: WritePlan['steps'] = [];
+  const done: Step[] = [];
   for (const step of toSend) {
     try {
       await send(api, step.change, step.current, { fieldManager: settings.fieldManager });
       done.push(step);
     } catch (error) {
-      // A write that failed without a clear refusal (reset, timeout, 5xx) may still have been applied.
-      if (await wasApplied(api, step, error)) done.push(step);
-      throw await rollBack(api, done, error, step.outcome, settings.fieldManager);
+      throw await reportFailure(api, done, step, error, settings.fieldManager);
     }
   }
   return outcomes;
@@ -149,6 +147,8 @@ export async function executeWrites(plan: WritePlan, target: WriteTarget): Promi
 export async function writePolicies(changes: PolicyChange[], target: WriteTarget): Promise<WriteOutcome[]> {
   return executeWrites(await planWrites(changes, target), target);
 }
+
+type Step = WritePlan['steps'][number];
 
 async function send(
   api: ClusterApi,
@@ -172,63 +172,113 @@ async function send(
 }
 
 /**
- * Whether a write that failed was applied all the same: never after a 4xx (the server refused it);
- * otherwise (no answer, a cut-short answer, a 5xx) the object is read back and compared with what was
- * there before. When it cannot be read, it is assumed applied, so the rollback tries to undo it.
+ * What an object is found to be when read back: as it was before the run, as the run left it
+ * (`written`), neither (`changed`: someone else wrote it meanwhile), or `unknown` (it could not be read).
  */
-async function wasApplied(api: ClusterApi, step: WritePlan['steps'][number], error: unknown): Promise<boolean> {
-  const status = (error as { status?: number }).status;
-  if (status !== undefined && status < 500) return false;
-  const { namespace, name } = refOfChange(step.change);
+type FoundState = 'before' | 'written' | 'changed' | 'unknown';
+
+/** Reads an object the run wrote (or tried to) back from the server, and says which state it is in. */
+async function readBack(api: ClusterApi, step: Step): Promise<FoundState> {
+  const { namespace, name } = step.outcome;
   let now: V1NetworkPolicy | undefined;
   try {
     now = await api.readNetworkPolicy(namespace, name);
   } catch {
-    return true;
+    return 'unknown';
   }
-  if (step.change.action === 'delete') return now === undefined;
-  if (!step.current) return now !== undefined && isManagedByUs(now);
-  return now?.metadata?.resourceVersion !== step.current.metadata?.resourceVersion;
+  const { current } = step;
+  switch (step.outcome.verb) {
+    case 'created':
+      return !now ? 'before' : isManagedByUs(now) ? 'written' : 'changed';
+    case 'deleted':
+      return !now ? 'written' : current && sameContent(toManifest(now), toManifest(current)) ? 'before' : 'changed';
+    default:
+      // configured: unmoved, or back to what it was (a rollback), is as before; otherwise written.
+      if (!now) return 'changed';
+      if (now.metadata?.resourceVersion === current?.metadata?.resourceVersion) return 'before';
+      return current && sameContent(toManifest(now), toManifest(current)) ? 'before' : 'written';
+  }
 }
 
-/** Undoes the writes made, newest first, and returns the error to report: what failed, what was undone, what was not. */
-async function rollBack(
+/**
+ * Whether a write that failed was applied all the same: never after a 4xx (the server refused it);
+ * otherwise (no answer, a cut-short answer, a 5xx) the object is read back; undefined when it
+ * cannot be read.
+ */
+async function wasApplied(api: ClusterApi, step: Step, error: unknown): Promise<boolean | undefined> {
+  const status = (error as { status?: number }).status;
+  if (status !== undefined && status < 500) return false;
+  const found = await readBack(api, step);
+  return found === 'unknown' ? undefined : found !== 'before';
+}
+
+/** Undoes one write: deletes what it created, puts back what it replaced or deleted. */
+async function undo(api: ClusterApi, step: Step, fieldManager: string): Promise<void> {
+  const { namespace, name, verb, previous } = step.outcome;
+  if (verb === 'created') {
+    await api.deleteNetworkPolicy(namespace, name);
+    return;
+  }
+  if (verb === 'deleted') {
+    await api.createNetworkPolicy(namespace, previous!, { fieldManager });
+    return;
+  }
+  const now = await api.readNetworkPolicy(namespace, name);
+  const body = { ...previous!, metadata: { ...previous!.metadata, resourceVersion: now?.metadata?.resourceVersion } };
+  await api.replaceNetworkPolicy(namespace, name, body, { fieldManager });
+}
+
+/**
+ * After a write failed: undoes the writes made (the failed one too, unless it is known not to have
+ * been applied), newest first, and returns the error to report, saying for each object what is known
+ * of it. A rollback the server answered is `rolled back`; where it failed, the object is read back
+ * before anything is claimed: as before (rolled back all the same), still as written (`could NOT roll
+ * back NS/NAME (created)`), changed by someone else, or `state unknown` when it cannot be read.
+ */
+async function reportFailure(
   api: ClusterApi,
-  done: WritePlan['steps'],
+  done: Step[],
+  failed: Step,
   cause: unknown,
-  failed: WriteOutcome,
   fieldManager: string,
 ): Promise<NetpolError> {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  const undone: string[] = [];
+  const failedApplied = await wasApplied(api, failed, cause);
+  const toUndo = failedApplied === false ? done : [...done, failed];
+  const rolledBack: string[] = [];
   const left: string[] = [];
-  for (const p of [...done].reverse()) {
-    const { namespace, name } = p.outcome;
+  const unknown: string[] = [];
+  let isFailedAsBefore = failedApplied === false;
+  for (const step of [...toUndo].reverse()) {
+    const key = `${step.outcome.namespace}/${step.outcome.name}`;
+    const isFailed = step === failed;
+    let found: FoundState;
     try {
-      if (p.outcome.verb === 'created') await api.deleteNetworkPolicy(namespace, name);
-      else if (p.outcome.verb === 'deleted')
-        await api.createNetworkPolicy(namespace, p.outcome.previous!, { fieldManager });
-      else {
-        const now = await api.readNetworkPolicy(namespace, name);
-        const body = { ...p.outcome.previous!, metadata: { ...p.outcome.previous!.metadata } };
-        body.metadata.resourceVersion = now?.metadata?.resourceVersion;
-        await api.replaceNetworkPolicy(namespace, name, body, { fieldManager });
-      }
-      undone.push(`${namespace}/${name}`);
+      await undo(api, step, fieldManager);
+      found = 'before';
     } catch {
-      left.push(`${namespace}/${name} (${p.outcome.verb})`);
+      found = await readBack(api, step);
     }
+    if (found === 'before') {
+      // The failed write, found as it was and never undone by us, was not applied: nothing to say.
+      if (isFailed && failedApplied === undefined) isFailedAsBefore = true;
+      else rolledBack.push(key);
+    } else if (found === 'written') left.push(`${key} (${step.outcome.verb})`);
+    else if (found === 'changed') left.push(`${key} (changed by someone else since)`);
+    else unknown.push(isFailed ? key : `${key} (${step.outcome.verb}, its rollback failed)`);
   }
-  const status = cause instanceof NetpolError ? cause : undefined;
-  const parts = [`writing networkpolicy ${failed.namespace}/${failed.name} failed: ${reason}`];
-  if (undone.length > 0) parts.push(`rolled back ${undone.join(', ')}`);
+  const parts = [`writing networkpolicy ${failed.outcome.namespace}/${failed.outcome.name} failed: ${reason}`];
+  if (rolledBack.length > 0) parts.push(`rolled back ${rolledBack.join(', ')}`);
   if (left.length > 0) parts.push(`could NOT roll back ${left.join(', ')}`);
-  if (done.length === 0) parts.push('nothing was written');
-  return new WriteError(
-    parts.join('; '),
-    1,
-    left.length > 0 ? 'check those policies with kubectl get networkpolicy and fix them by hand' : status?.hint,
-  );
+  if (unknown.length > 0) parts.push(`state unknown (could not be read back): ${unknown.join(', ')}`);
+  if (done.length === 0 && isFailedAsBefore) parts.push('nothing was written');
+  const hint =
+    left.length > 0 || unknown.length > 0
+      ? 'check those policies with kubectl get networkpolicy and fix them by hand'
+      : cause instanceof NetpolError
+        ? cause.hint
+        : undefined;
+  return new WriteError(parts.join('; '), 1, hint);
 }
 
 /** Compares what a manifest asks for (labels, annotations, spec), ignoring what the server adds. */

@@ -14,8 +14,8 @@ export interface RecordedRequest {
   body?: unknown;
 }
 
-/** An answer: HTTP status and a JSON body; `hang` never answers. */
-export type Reply = { status: number; body: unknown } | 'hang';
+/** An answer: HTTP status, a JSON body and headers of its own (e.g. `warning`); `hang` never answers. */
+export type Reply = { status: number; body: unknown; headers?: Record<string, string | string[]> } | 'hang';
 
 /** Answers `METHOD /path` (no query); the request is passed for routes that depend on it. */
 export type Routes = Record<string, Reply | ((req: RecordedRequest) => Reply)>;
@@ -37,6 +37,11 @@ export function readRecorded(name: string): unknown {
 /** A 200 reply with a recorded body. */
 export function ok(name: string): Reply {
   return { status: 200, body: readRecorded(name) };
+}
+
+/** The same reply with response headers of its own (e.g. `warning`). */
+export function withHeaders(reply: Reply, headers: Record<string, string | string[]>): Reply {
+  return reply === 'hang' ? reply : { ...reply, headers: { ...reply.headers, ...headers } };
 }
 
 /** An error reply with a recorded metav1.Status body (its `code` is the HTTP status). */
@@ -62,7 +67,7 @@ export async function startFakeApiServer(routes: Routes): Promise<FakeApiServer>
       const route = routes[`${recorded.method} ${recorded.path}`];
       const reply = typeof route === 'function' ? route(recorded) : (route ?? notFound(recorded.path));
       if (reply === 'hang') return;
-      res.writeHead(reply.status, { 'content-type': 'application/json' });
+      res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
       res.end(JSON.stringify(reply.body));
     });
   });

@@ -1,9 +1,13 @@
 /**
  * The live path under faults, through test/support/fault-proxy.ts in front of the fake API server:
  * reads retry a bounded number of times (500, 429 with Retry-After, resets, cut-short bodies), writes
- * never do, every failure is one line naming what failed, and a write failing half-way is rolled back.
+ * never do, every failure is one line naming what failed, a write failing half-way is rolled back
+ * and the error says what became of each object, and nothing waits forever (a TLS handshake never
+ * answered, --request-timeout over the whole command).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,7 +25,9 @@ import { runCommand } from '../commands/run-command.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
 import type { FaultProxy, FaultRule, ProxiedRequest } from '../support/fault-proxy.js';
-import { ok, startFakeApiServer } from './fake-api-server.js';
+import { requirePrograms } from '../support/programs.js';
+import { selfSignedCertificate } from '../support/slow-endpoints.js';
+import { ok, readRecorded, startFakeApiServer } from './fake-api-server.js';
 import type { FakeApiServer, Reply, Routes } from './fake-api-server.js';
 import { buildKubeconfig } from './kubeconfig-builder.js';
 
@@ -71,11 +77,21 @@ function policyStore(): { routes: Routes; stored: Map<string, V1NetworkPolicy> }
   return { routes, stored };
 }
 
+/** A kubeconfig for `url` with a token user. */
+function kubeconfigFor(url: string): string {
+  return buildKubeconfig()
+    .withCluster('fake', url)
+    .withTokenUser('tester', 'tok-SECRET-faults')
+    .withContext('fake', 'fake', 'tester')
+    .withCurrentContext('fake')
+    .write(join(dir, `config-${Math.random().toString(16).slice(2)}`));
+}
+
 /** The fake server with `routes`, the proxy in front with `rules`, and a connection through the proxy. */
 async function through(
   routes: Routes,
   rules: FaultRule[],
-  opts: { requestTimeoutMs?: number } = {},
+  opts: { requestTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<LiveCluster> {
   server = await startFakeApiServer({
     'GET /api/v1/namespaces': ok('namespaces'),
@@ -85,13 +101,8 @@ async function through(
     ...routes,
   });
   proxy = await startFaultProxy({ mode: 'http', upstream: server.url, rules });
-  const kubeconfig = buildKubeconfig()
-    .withCluster('fake', proxy.url)
-    .withTokenUser('tester', 'tok-SECRET-faults')
-    .withContext('fake', 'fake', 'tester')
-    .withCurrentContext('fake')
-    .write(join(dir, `config-${Math.random().toString(16).slice(2)}`));
-  return connectLive({ kubeconfig, requestTimeoutMs: opts.requestTimeoutMs, retry: FAST_RETRY }, {});
+  const kubeconfig = kubeconfigFor(proxy.url);
+  return connectLive({ kubeconfig, requestTimeoutMs: opts.requestTimeoutMs, retry: FAST_RETRY }, opts.env ?? {});
 }
 
 async function rejectionOf(promise: Promise<unknown>): Promise<NetpolError> {
@@ -247,6 +258,79 @@ describe('writes: never retried blindly, rolled back half-way', () => {
     expect(proxy!.requests.filter((r) => isRealPost(r) && r.path.includes('/namespaces/b/'))).toHaveLength(1);
   });
 
+  it('a create reset before it reaches the server is read back as absent: the others are rolled back, it is never said created', async () => {
+    const { routes, stored } = policyStore();
+    const toC = (r: ProxiedRequest) => isRealPost(r) && r.path.includes('/namespaces/c/');
+    const live = await through(routes, [{ match: toC, fault: { kind: 'reset' } }]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": cannot reach the API server at ${proxy!.url}: ECONNRESET; rolled back b/default-deny, a/default-deny`,
+    );
+    expect([...stored.keys()]).toEqual([]);
+    expect(server!.requests.filter((r) => r.method === 'POST' && r.path.includes('/namespaces/c/'))).toHaveLength(1);
+  });
+
+  it('the API server gone mid-write: what could not be read back is "state unknown", never "created"', async () => {
+    const { routes, stored } = policyStore();
+    let isDown = false;
+    // Everything from the real create in c on is reset before it reaches the server.
+    const down = (r: ProxiedRequest) => (isDown ||= isRealPost(r) && r.path.includes('/namespaces/c/'));
+    const live = await through(routes, [{ match: down, fault: { kind: 'reset' } }]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": cannot reach the API server at ${proxy!.url}: ECONNRESET; state unknown (could not be read back): c/default-deny, b/default-deny (created, its rollback failed), a/default-deny (created, its rollback failed)`,
+    );
+    expect(err.hint).toBe('check those policies with kubectl get networkpolicy and fix them by hand');
+    // Back up, the server holds what the message left open: a and b, and c was never made.
+    expect([...stored.keys()]).toEqual(['a/default-deny', 'b/default-deny']);
+  });
+
+  it('a rollback that fails is read back: what is still as written is said so, the rest rolled back', async () => {
+    const { routes, stored } = policyStore();
+    const live = await through(routes, [
+      { match: isRealPost, fault: { kind: 'status', status: 500 }, after: 2 },
+      {
+        match: (r) => r.method === 'DELETE' && r.path.includes('/namespaces/a/'),
+        fault: { kind: 'status', status: 500, message: 'etcd down' },
+      },
+    ]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": the API server at ${proxy!.url} failed (HTTP 500): injected HTTP 500; rolled back b/default-deny; could NOT roll back a/default-deny (created)`,
+    );
+    expect([...stored.keys()]).toEqual(['a/default-deny']);
+  });
+
+  it('a rollback whose answer is lost is read back: found undone, it is said rolled back', async () => {
+    const { routes, stored } = policyStore();
+    const live = await through(routes, [
+      { match: isRealPost, fault: { kind: 'status', status: 500 }, after: 2 },
+      {
+        match: (r) => r.method === 'DELETE' && r.path.includes('/namespaces/a/'),
+        fault: { kind: 'truncate', bytes: 5 },
+      },
+    ]);
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toMatch(/; rolled back b\/default-deny, a\/default-deny$/);
+    expect([...stored.keys()]).toEqual([]);
+  });
+
+  it('a write cut short by --request-timeout is read back all the same, and the writes before it rolled back', async () => {
+    const { routes, stored } = policyStore();
+    const toC = (r: ProxiedRequest) => isRealPost(r) && r.path.includes('/namespaces/c/');
+    const live = await through(routes, [{ match: toC, fault: { kind: 'hang' } }], { requestTimeoutMs: 1500 });
+    const changes = ['a', 'b', 'c'].map((ns) => ({ action: 'apply' as const, policy: policy(ns) }));
+    const err = await rejectionOf(writePolicies(changes, { api: live.api, settings }));
+    expect(err.message).toBe(
+      `writing networkpolicy c/default-deny failed: create networkpolicies.networking.k8s.io in namespace "c": timed out after 1.5s talking to ${proxy!.url}; rolled back b/default-deny, a/default-deny`,
+    );
+    expect([...stored.keys()]).toEqual([]);
+  });
+
   it('a failing server dry run writes nothing at all', async () => {
     const { routes, stored } = policyStore();
     const live = await through(routes, [
@@ -291,5 +375,97 @@ describe('isolate over three namespaces, a write failing half-way (in-memory clu
     expect(cluster.policyKeys()).toEqual(before);
     const creates = cluster.calls.filter((c) => c.verb === 'create' && !c.dryRun).map((c) => c.namespace);
     expect(creates).toEqual(['web', 'db']);
+  });
+});
+
+describe('nothing waits forever', () => {
+  it('a server that accepts the connection and never answers the TLS handshake: one line naming it and the phase, tried once, even without --request-timeout', async () => {
+    proxy = await startFaultProxy({
+      mode: 'tcp',
+      upstream: 'https://127.0.0.1:1',
+      rules: [{ fault: { kind: 'hang' } }],
+    });
+    const live = await connectLive(
+      { kubeconfig: kubeconfigFor(proxy.url), retry: FAST_RETRY },
+      { KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT: '200ms' },
+    );
+    const err = await rejectionOf(live.api.listNamespaces());
+    expect(err.message).toBe(`list namespaces: no TLS handshake from ${proxy.url} within 0.2s`);
+    expect(err.hint).toMatch(/never answered the TLS handshake/);
+    expect(proxy.connections).toBe(1);
+  });
+
+  requirePrograms('openssl').test(
+    'once connected and secured, the answer is waited for as --request-timeout says (0: past the connect bounds)',
+    async () => {
+      const tls = createHttpsServer(selfSignedCertificate(dir), (_req, res) => {
+        setTimeout(() => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(readRecorded('namespaces')));
+        }, 1500);
+      });
+      await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+        const live = await connectLive(
+          { kubeconfig: kubeconfigFor(url), insecureSkipTlsVerify: true, retry: FAST_RETRY },
+          { KUBECTL_NETPOL_DIAL_TIMEOUT: '300ms', KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT: '300ms' },
+        );
+        expect(await live.api.listNamespaces()).toHaveLength(3);
+      } finally {
+        tls.closeAllConnections();
+        await new Promise((resolve) => tls.close(resolve));
+      }
+    },
+  );
+
+  it('--request-timeout bounds the whole command: pages that each come in time, but not all together, time out', async () => {
+    const pages = ['pods-page-1', 'pods-page-2', 'pods-page-3'].map(
+      (name) => readRecorded(name) as { metadata: { continue?: string } },
+    );
+    const nextPage = (req: { query: URLSearchParams }): Reply => {
+      const after = pages.findIndex((page) => page.metadata.continue === req.query.get('continue'));
+      return { status: 200, body: pages[after + 1] };
+    };
+    const isPods = isPath('/api/v1/pods');
+    const routes: Routes = {
+      'GET /api/v1/pods': nextPage,
+      [`GET ${NP}/networkpolicies`]: ok('networkpolicies'),
+      'GET /api/v1/services': ok('services'),
+    };
+    const live = await through(routes, [{ match: isPods, fault: { kind: 'delay', ms: 400 } }], {
+      requestTimeoutMs: 1000,
+    });
+    const err = await rejectionOf(live.loadSnapshot({}));
+    expect(err.message).toBe(`list pods: timed out after 1s talking to ${proxy!.url}`);
+    expect(proxy!.requests.filter(isPods).length).toBeLessThanOrEqual(3);
+  });
+
+  it('--request-timeout counts the time spent waiting for the server, not the time between requests (a prompt)', async () => {
+    const live = await through({}, [{ match: isPath('/api/v1/namespaces'), fault: { kind: 'delay', ms: 300 } }], {
+      requestTimeoutMs: 1000,
+    });
+    await live.api.listNamespaces();
+    // A person reading a preview before saying yes: longer than all of --request-timeout.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(await live.api.listNamespaces()).toHaveLength(3);
+    expect(namespacesSeen()).toBe(2);
+  });
+
+  it('a Retry-After longer than what is left of --request-timeout is not waited for', async () => {
+    const live = await through(
+      {},
+      [
+        {
+          match: isPath('/api/v1/namespaces'),
+          fault: { kind: 'status', status: 503, headers: { 'retry-after': '1' }, message: 'busy' },
+          times: 1,
+        },
+      ],
+      { requestTimeoutMs: 500 },
+    );
+    const err = await rejectionOf(live.api.listNamespaces());
+    expect(err.message).toBe(`list namespaces: the API server at ${proxy!.url} failed (HTTP 503): busy`);
+    expect(namespacesSeen()).toBe(1);
   });
 });

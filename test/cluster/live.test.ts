@@ -6,10 +6,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 
 import { connectLive, PAGE_SIZE } from '../../src/lib/cluster/live.js';
+import { parseWarningHeader } from '../../src/lib/cluster/live-transport.js';
 import type { LiveCluster } from '../../src/lib/cluster/live.js';
 import type { LiveOptions } from '../../src/lib/cluster/types.js';
 import { ApiError, KubeconfigError, NetpolError } from '../../src/lib/errors.js';
-import { failure, findClosedPortUrl, ok, startFakeApiServer } from './fake-api-server.js';
+import { failure, findClosedPortUrl, ok, startFakeApiServer, withHeaders } from './fake-api-server.js';
 import type { FakeApiServer, Routes } from './fake-api-server.js';
 import { buildKubeconfig } from './kubeconfig-builder.js';
 
@@ -75,7 +76,10 @@ async function connect(routes: Routes, opts: Partial<LiveOptions> & { namespace?
     .withContext('fake', 'fake', 'tester', opts.namespace)
     .withCurrentContext('fake')
     .write(join(dir, `config-${++kubeconfigCount}`));
-  return connectLive({ kubeconfig, requestTimeoutMs: opts.requestTimeoutMs, retry: FAST_RETRY }, {});
+  return connectLive(
+    { kubeconfig, requestTimeoutMs: opts.requestTimeoutMs, onWarning: opts.onWarning, retry: FAST_RETRY },
+    {},
+  );
 }
 
 /** The error a promise rejects with; asserts it is a NetpolError that does not leak the token. */
@@ -334,6 +338,36 @@ describe('connectLive: API errors', () => {
     const err = await rejectionOf(live.api.listNamespaces());
 
     expect(err.message).toBe('HTTP 400: bad token [redacted] in request');
+  });
+});
+
+describe("connectLive: the API server's warnings", () => {
+  it('passes each distinct one on, from answers of any status, with credentials redacted', async () => {
+    const warned: string[] = [];
+    const warning = (text: string) => ({ warning: `299 - "${text}"` });
+    const live = await connect(
+      clusterRoutes({
+        'GET /api/v1/namespaces': withHeaders(ok('namespaces'), warning('a')),
+        [`GET ${NP}/namespaces/shop/networkpolicies`]: withHeaders(ok('networkpolicies-shop'), warning('a')),
+        'GET /api/v1/namespaces/shop/pods': withHeaders(failure('status-403-namespaces'), warning(`token ${SECRET}`)),
+      }),
+      { onWarning: (message) => warned.push(message) },
+    );
+
+    await rejectionOf(live.loadSnapshot({ namespaces: ['shop'] }));
+
+    expect(warned.sort()).toEqual(['a', 'token [redacted]']);
+  });
+
+  it.each([
+    ['299 - "plain"', ['plain']],
+    ['299 kube-apiserver:6443 "with an agent" "Wed, 21 Oct 2015 07:28:00 GMT"', ['with an agent']],
+    ['299 - "say \\"hi\\", twice", 299 - "next"', ['say "hi", twice', 'next']],
+    ['199 - "a code not for people", 299 - "shown"', ['shown']],
+    ['299 - "good", garbage, 299 - "after it"', ['good']],
+    ['not a warning', []],
+  ])('reads %s as client-go does', (header, messages) => {
+    expect(parseWarningHeader(header)).toEqual(messages);
   });
 });
 

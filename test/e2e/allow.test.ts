@@ -197,4 +197,25 @@ spec: {podSelector: {}, policyTypes: [Egress]}
     },
     TIMEOUT,
   );
+
+  test(
+    "the API server's warnings (a CIDR that is not canonical) on stderr, once each, as kubectl shows them",
+    async () => {
+      const ns = await seedNamespace();
+      const flags = ['-n', ns, '--from', '10.0.0.1/8', '--to', 'segment=backend', '--port', '80', '--yes'];
+      const run = await runCli(['allow', 'wide', ...flags]);
+      expect(run).toMatchObject({ code: 0, stdout: 'networkpolicy.networking.k8s.io/wide created\n' });
+      // What the server says of that policy, as kubectl prints it (its server dry run of a copy).
+      const { spec } = (await policy(ns, 'wide'))!;
+      const copy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'wide-copy' }, spec };
+      const dry = await kubectl(['create', '-n', ns, '--dry-run=server', '-f', '-'], { input: JSON.stringify(copy) });
+      const serverWarnings = dry.stderr.split('\n').filter((line) => line.startsWith('Warning: spec.'));
+      expect(serverWarnings).toEqual([expect.stringContaining('"10.0.0.1/8"')]);
+      // Sent for the server dry run and the create alike, and printed once.
+      const ours = run.stderr.split('\n').filter((line) => line.startsWith('Warning: '));
+      expect(ours.filter((line) => serverWarnings.includes(line))).toEqual(serverWarnings);
+      expect(run.stdout).not.toContain('Warning');
+    },
+    TIMEOUT,
+  );
 });

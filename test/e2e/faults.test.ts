@@ -112,6 +112,24 @@ describe('faults at TCP level in front of the real API server (TLS passes throug
   );
 
   test(
+    'accepted but never a TLS handshake (a wedged server), without --request-timeout: one line naming it, exit 1',
+    async () => {
+      const ns = await createNamespace();
+      const wedged = await tcpProxy([{ fault: { kind: 'hang' } }]);
+      const run = await runCli(['who-can', '-n', ns], {
+        env: { KUBECONFIG: wedged, KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT: '1s' },
+      });
+      expect(run.code).toBe(1);
+      expectOneErrorLine(
+        run.stderr,
+        /^error: list \S+( in namespace "\S+")?: no TLS handshake from https:\/\/127\.0\.0\.1:\d+ within 1s$/,
+      );
+      expect(run.stderr).toMatch(/^hint: /m);
+    },
+    TIMEOUT,
+  );
+
+  test(
     'an answer cut short in the TLS stream: one line, exit 1',
     async () => {
       const ns = await createNamespace();
@@ -125,14 +143,22 @@ describe('faults at TCP level in front of the real API server (TLS passes throug
   );
 });
 
+/** `count` fresh namespaces, each with a pod `web`. */
+async function namespacesWithWeb(count: number): Promise<string[]> {
+  const namespaces: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const ns = await createNamespace();
+    await applyWorld({ default: ns }, 'apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\n');
+    namespaces.push(ns);
+  }
+  return namespaces;
+}
+
 describe('the Nth write failing through an HTTP proxy in front of the real API server', () => {
   test(
     'isolate over three namespaces, the third real create fails: the first two are deleted, it says so, exit 1',
     async () => {
-      const namespaces = [await createNamespace(), await createNamespace(), await createNamespace()];
-      for (const ns of namespaces) {
-        await applyWorld({ default: ns }, 'apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\n');
-      }
+      const namespaces = await namespacesWithWeb(3);
       const isRealPost = (r: { method: string; query: URLSearchParams }) =>
         r.method === 'POST' && !r.query.has('dryRun');
       proxy = await startFaultProxy({
@@ -163,6 +189,44 @@ describe('the Nth write failing through an HTTP proxy in front of the real API s
       expect(proxy.requests.filter((r) => r.method === 'DELETE').map((r) => r.path.split('/')[5])).toEqual([
         namespaces[1],
         namespaces[0],
+      ]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'the API server gone from the third create on: each object said as known, the third never "created"',
+    async () => {
+      const namespaces = await namespacesWithWeb(3);
+      let isDown = false;
+      const isThirdCreate = (r: { method: string; path: string; query: URLSearchParams }) =>
+        r.method === 'POST' && !r.query.has('dryRun') && r.path.includes(`/namespaces/${namespaces[2]}/`);
+      proxy = await startFaultProxy({
+        mode: 'http',
+        upstream: apiserver.toString(),
+        tls: adminTls(),
+        rules: [{ match: (r) => (isDown ||= isThirdCreate(r)), fault: { kind: 'reset' } }],
+      });
+      const kubeconfig = kubeconfigVia(proxy.url, { anonymous: true });
+
+      const run = await runCli(['isolate', ...namespaces, '--yes'], { env: { KUBECONFIG: kubeconfig } });
+
+      expect(run.code).toBe(1);
+      const [a, b, c] = namespaces.map((ns) => `${ns}/default-deny`);
+      expectOneErrorLine(
+        run.stderr,
+        new RegExp(
+          `^error: writing networkpolicy ${c} failed: .*ECONNRESET; state unknown \\(could not be read back\\): ${c}, ${b} \\(created, its rollback failed\\), ${a} \\(created, its rollback failed\\)$`,
+        ),
+      );
+      // The server, back, holds what the message left open: the first two, and the third was never made.
+      const held = [];
+      for (const ns of namespaces)
+        held.push((await kubectl(['get', 'networkpolicies', '-n', ns, '-o', 'name'])).stdout);
+      expect(held).toEqual([
+        'networkpolicy.networking.k8s.io/default-deny\n',
+        'networkpolicy.networking.k8s.io/default-deny\n',
+        '',
       ]);
     },
     TIMEOUT,

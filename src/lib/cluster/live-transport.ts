@@ -1,5 +1,6 @@
 /**
- * The live transport: API clients with the --request-timeout middleware, bounded retries of reads
+ * The live transport: API clients with a middleware that bounds each request (connect, TLS handshake,
+ * what is left of --request-timeout) and passes on the server's warnings, bounded retries of reads
  * (backoff, Retry-After), and every failure mapped to a typed error with the credentials redacted.
  */
 import {
@@ -16,12 +17,21 @@ import type {
   KubeConfig,
   Middleware,
   RequestContext,
+  ResponseContext,
   SecurityAuthentication,
   User,
   V1ListMeta,
 } from '@kubernetes/client-node';
 
 import { ApiError, KubeconfigError, NetpolError } from '../errors.js';
+import {
+  DEFAULT_CONNECT_TIMEOUTS,
+  DIAL_TIMEOUT_CODE,
+  guardConnects,
+  TLS_HANDSHAKE_TIMEOUT_CODE,
+  WaitBudget,
+} from './live-timeouts.js';
+import type { ConnectTimeouts } from './live-timeouts.js';
 import type { RetryPolicy } from './types.js';
 
 /** What a request was about, for error messages: `list networkpolicies.networking.k8s.io in ns`. */
@@ -76,7 +86,7 @@ interface Page<T> {
   metadata?: V1ListMeta;
 }
 
-/** The transport: API clients with the timeout middleware, and error mapping with secrets redacted. */
+/** The transport: API clients with the timeout and warning middleware, and error mapping with secrets redacted. */
 export class Connection {
   readonly core: CoreV1Api;
   readonly networking: NetworkingV1Api;
@@ -85,9 +95,15 @@ export class Connection {
   private readonly secrets: string[];
   /** Authenticates each request; credential plugin failures become KubeconfigErrors without their output. */
   private readonly auth: SecurityAuthentication;
+  /** --request-timeout, as the budget of every request together. */
+  private readonly budget: WaitBudget;
+  /** The server's warnings already passed on. */
+  private readonly warned = new Set<string>();
 
   /** Told about each page of each list (LiveOptions.onListPage). */
   onListPage?: (resource: string, count: number) => void;
+  /** Told each distinct warning the server sends (LiveOptions.onWarning). */
+  onWarning?: (message: string) => void;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -95,9 +111,11 @@ export class Connection {
     readonly server: string,
     readonly timeoutMs: number,
     readonly retry: RetryPolicy = DEFAULT_RETRY,
+    readonly connectTimeouts: ConnectTimeouts = DEFAULT_CONNECT_TIMEOUTS,
   ) {
     this.secrets = collectSecrets(kubeConfig.getCurrentUser());
     this.auth = this.makeAuth();
+    this.budget = new WaitBudget(timeoutMs);
     this.core = this.makeApiClient(CoreV1Api);
     this.networking = this.makeApiClient(NetworkingV1Api);
     this.apps = this.makeApiClient(AppsV1Api);
@@ -105,11 +123,11 @@ export class Connection {
   }
 
   makeApiClient<T>(apiClass: new (config: Configuration) => T): T {
-    const promiseMiddleware = this.timeoutMs > 0 ? [abortAfter(this.timeoutMs)] : [];
     const config = createConfiguration({
       baseServer: new ServerConfiguration(this.server, {}),
       authMethods: { default: this.auth },
-      promiseMiddleware,
+      // One middleware: client-node reverses the list in place for every response.
+      promiseMiddleware: [this.middleware()],
     });
     return new apiClass(config);
   }
@@ -117,21 +135,28 @@ export class Connection {
   /**
    * Runs one call, mapping whatever it throws. Reads (get, list) that fail in a way worth another try
    * (429, 5xx, a reset or refused connection, a cut-short response) are tried again, a bounded number
-   * of times; writes never are, since the first may have been applied.
+   * of times and only while --request-timeout leaves time for it; writes never are, since the first
+   * may have been applied.
    */
   async call<T>(target: RequestTarget, request: () => Promise<T>): Promise<T> {
     const isRead = target.verb === 'get' || target.verb === 'list';
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await request();
-      } catch (err) {
-        const delay = isRead && attempt < this.retry.attempts ? this.retryDelay(err, attempt) : undefined;
-        if (delay === undefined) {
-          const mapped = this.mapError(err, target);
-          return Promise.reject(attempt > 1 ? withAttempts(mapped, attempt) : mapped);
+    const end = this.budget.begin();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await request();
+        } catch (err) {
+          if ((err as { name?: string }).name === 'AbortError') this.budget.markSpent();
+          const delay = isRead && attempt < this.retry.attempts ? this.retryDelay(err, attempt) : undefined;
+          if (delay === undefined || delay >= this.budget.remaining()) {
+            const mapped = this.mapError(err, target);
+            throw attempt > 1 ? withAttempts(mapped, attempt) : mapped;
+          }
+          await sleep(delay);
         }
-        await sleep(delay);
       }
+    } finally {
+      end();
     }
   }
 
@@ -147,16 +172,21 @@ export class Connection {
       return retryAfter <= this.retry.maxRetryAfterMs ? retryAfter : undefined;
     }
     if (err instanceof NetpolError) return undefined;
-    // Our own --request-timeout: the user set the bound, so waiting it out again is not wanted.
+    // Our own --request-timeout: the user set the bound, so waiting it out again is not wanted. (A
+    // connect or TLS handshake that timed out is not tried again either: their codes are not retriable.)
     if ((err as { name?: string }).name === 'AbortError') return undefined;
     return isCutShort(err) || RETRIABLE_CODES.has(errorCode(err) ?? '') ? backoff : undefined;
   }
 
-  /** Lists every page: `limit` per request, following `metadata.continue` until it is empty. */
+  /**
+   * Lists every page: `limit` per request, following `metadata.continue` until it is empty. Once
+   * --request-timeout has run out, no list starts another page (only a write's cleanup goes on then).
+   */
   async listAll<T>(target: RequestTarget, fetchPage: (cont: string | undefined) => Promise<Page<T>>): Promise<T[]> {
     const items: T[] = [];
     let cont: string | undefined;
     do {
+      if (this.budget.isSpent()) throw this.timedOut(target);
       const page = await this.call(target, () => fetchPage(cont));
       items.push(...(page.items ?? []));
       this.onListPage?.(target.resource, page.items?.length ?? 0);
@@ -171,12 +201,21 @@ export class Connection {
     const { name } = err as { name?: string };
     const code = errorCode(err);
     const what = describeTarget(target);
-    if (name === 'AbortError') {
+    if (name === 'AbortError') return this.timedOut(target);
+    if (code === DIAL_TIMEOUT_CODE) {
       return new ApiError(
-        `${what}: timed out after ${formatSeconds(this.timeoutMs)} talking to ${this.server}`,
+        `${what}: could not connect to ${this.server} within ${formatSeconds(this.connectTimeouts.dialMs)}`,
         undefined,
         undefined,
-        'raise --request-timeout, or check the network path to the API server',
+        `check that the cluster of context "${this.contextName}" is running and reachable from here (a firewall that drops packets looks like this)`,
+      );
+    }
+    if (code === TLS_HANDSHAKE_TIMEOUT_CODE) {
+      return new ApiError(
+        `${what}: no TLS handshake from ${this.server} within ${formatSeconds(this.connectTimeouts.tlsHandshakeMs)}`,
+        undefined,
+        undefined,
+        'something accepted the connection but never answered the TLS handshake: check that the server URL is the API server and that no proxy or load balancer in between is stuck',
       );
     }
     if (isCutShort(err)) {
@@ -205,6 +244,47 @@ export class Connection {
     }
     const message = this.redact(err instanceof Error ? err.message : String(err)).split('\n')[0];
     return new ApiError(`${what}: request to ${this.server} failed: ${message}`);
+  }
+
+  /** --request-timeout ran out during this request. */
+  private timedOut(target: RequestTarget): ApiError {
+    return new ApiError(
+      `${describeTarget(target)}: timed out after ${formatSeconds(this.timeoutMs)} talking to ${this.server}`,
+      undefined,
+      undefined,
+      'raise --request-timeout (it bounds all requests of the command together), or check the network path to the API server',
+    );
+  }
+
+  /**
+   * Each request's bounds (a connect and TLS handshake bounded on the agent the credentials chose,
+   * what is left of --request-timeout as its abort signal), and the server's warnings from each
+   * response, whatever its status.
+   */
+  private middleware(): Middleware {
+    return {
+      pre: async (context: RequestContext) => {
+        const agent = context.getAgent();
+        if (agent) guardConnects(agent, this.connectTimeouts);
+        const bound = this.budget.requestBoundMs();
+        // AbortSignal.timeout's timer never holds the process.
+        if (bound !== undefined) context.setSignal(AbortSignal.timeout(bound));
+        return context;
+      },
+      post: async (context: ResponseContext) => {
+        const header = context.headers.warning;
+        if (header) for (const message of parseWarningHeader(header)) this.warn(message);
+        return context;
+      },
+    };
+  }
+
+  /** Passes a warning of the server on, once per distinct message, without credentials. */
+  private warn(message: string): void {
+    const text = this.redact(message);
+    if (this.warned.has(text)) return;
+    this.warned.add(text);
+    this.onWarning?.(text);
   }
 
   /**
@@ -330,15 +410,21 @@ function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;
 }
 
-/** A middleware that aborts each request after `ms` (AbortSignal.timeout's timer never holds the process). */
-function abortAfter(ms: number): Middleware {
-  return {
-    pre: async (context) => {
-      context.setSignal(AbortSignal.timeout(ms));
-      return context;
-    },
-    post: async (context) => context,
-  };
+/**
+ * The messages of a `Warning` header (RFC 7234 5.5: `299 - "text"`, several separated by commas, as
+ * node joins repeated headers), as client-go reads them: only code 299, the text unquoted; a value
+ * that does not parse ends the list.
+ */
+export function parseWarningHeader(header: string): string[] {
+  const messages: string[] = [];
+  const value = /\s*(\d{3}) +(\S+) +"((?:[^"\\]|\\.)*)"(?: +"[^"]*")?\s*(?:,|$)/y;
+  while (value.lastIndex < header.length) {
+    const match = value.exec(header);
+    if (!match) break;
+    const text = match[3].replace(/\\(.)/g, '$1').trim();
+    if (match[1] === '299' && text !== '') messages.push(text);
+  }
+  return messages;
 }
 
 function collectSecrets(user: User | null): string[] {

@@ -37,7 +37,12 @@ export interface LoadedSnapshot {
 export interface LiveOptions {
   kubeconfig?: string;
   context?: string;
-  /** --request-timeout in milliseconds; 0 or undefined means no timeout. */
+  /**
+   * --request-timeout in milliseconds: how long the command may wait for the API server, all its
+   * requests together; 0 or undefined means no timeout. A connect and a TLS handshake are bounded
+   * whatever it says (30 s and 10 s, or KUBECTL_NETPOL_DIAL_TIMEOUT and
+   * KUBECTL_NETPOL_TLS_HANDSHAKE_TIMEOUT).
+   */
   requestTimeoutMs?: number;
   /** --insecure-skip-tls-verify: do not check the server's certificate (only when asked for). */
   insecureSkipTlsVerify?: boolean;
@@ -51,6 +56,8 @@ export interface LiveOptions {
   inClusterPathPrefix?: string;
   /** Called for each page of every list call (`pods`, 500): what a progress line counts. */
   onListPage?: (resource: string, count: number) => void;
+  /** Called once for each distinct warning the API server sends (`Warning: 299 - "text"` headers), with its text. */
+  onWarning?: (message: string) => void;
 }
 
 /** Bounded retries of reads: never of writes, which are not idempotent. */
