@@ -72,6 +72,8 @@ class Evaluator {
   private readonly scratch: Acc;
   atoms: Atom[] = [];
   private ipParts: Bits[] = [];
+  /** The union of the atoms' ports, by which atoms hold a source (sources of one target mostly share a few). */
+  private readonly portsByAtoms = new Map<string, PortSet>();
 
   constructor(readonly layout: Layout) {
     this.union = new Acc(layout.nWords);
@@ -89,6 +91,7 @@ class Evaluator {
         ingressRules.push({ rule, ports: layout.ports(rule, target), namespace: policy.ref.namespace });
     const egressRules = egressRulesAdmitting(layout, target);
     // Atoms: one port asked about, or the cuts of every rule that may apply to this target.
+    this.portsByAtoms.clear();
     if (port) this.atoms = [{ point: { ...port, key: `${port.port}/${port.protocol}` }, ports: portOf(port) }];
     else {
       const sets = new Set<PortSet>();
@@ -160,15 +163,21 @@ class Evaluator {
 
   /** The ports allowed to the source at `bit` by the last classSources: the atoms whose answer holds it. */
   portsAt(bit: number): PortSet {
-    const held: PortSet[] = [];
+    const held: number[] = [];
     for (let a = 0; a < this.atoms.length; a++) {
       const x = this.ipParts[a];
       const w = (bit >>> 5) - x.lo;
       const viaIp =
         w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && this.ingressAcc[a].has(bit);
-      if (viaIp || this.labelAcc[a].has(bit)) held.push(this.atoms[a].ports);
+      if (viaIp || this.labelAcc[a].has(bit)) held.push(a);
     }
-    return this.layout.world.portSets.intern(unionPortSets(...held));
+    const key = held.join(',');
+    let ports = this.portsByAtoms.get(key);
+    if (!ports) {
+      ports = this.layout.world.portSets.intern(unionPortSets(...held.map((a) => this.atoms[a].ports)));
+      this.portsByAtoms.set(key, ports);
+    }
+    return ports;
   }
 }
 
