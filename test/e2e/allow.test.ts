@@ -185,7 +185,7 @@ spec: {podSelector: {}, policyTypes: [Egress]}
       expect(run.code).toBe(0);
       const fix = `kubectl netpol allow --egress -n ${other} --from app=web --to segment=backend@${ns} --port 80/TCP`;
       expect(run.stderr).toContain(
-        `stays blocked by the egress policies of the source (${other}/web -> ${ns}/backend 80/TCP); to open it: ${fix}`,
+        `stays blocked on 80/TCP by the egress policies of the source (${other}/web -> ${ns}/backend 80/TCP); to open it: ${fix}`,
       );
       const blocked = await runCli(['who-can', 'pod/backend', '-n', ns, '--from', `${other}/pod/web`, '--port', '80']);
       expect(blocked.code).toBe(1);

@@ -46,7 +46,9 @@ describe('isolate on a real API server', () => {
       const ns = await seedNamespace();
       const first = await runCli(['isolate', ns, '--yes', '--explain']);
       expect(first).toMatchObject({ code: 0, stdout: 'networkpolicy.networking.k8s.io/default-deny created\n' });
-      expect(first.stderr).toMatch(/Preview: \d+ pod-to-pod connections? allowed today would be denied:/);
+      expect(first.stderr).toMatch(
+        /Preview: \d+ pod-to-pod connections? allowed today would be denied; 1 pod would lose traffic with addresses outside the cluster:/,
+      );
       // Pods of other tests share this cluster and may reach the namespace too; inside it, the one
       // connection allowed today (backend -> frontend; pol1 guards backend) is what gets cut.
       // --explain lists every group: CONNECTIONS FROM TO PORTS; addresses outside the cluster too.
