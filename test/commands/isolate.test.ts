@@ -235,8 +235,9 @@ describe('the preview reports exactly the connections allowed before and denied 
     const explained = await isolate(...namespaces, ...files, '--dry-run=client', '-o', 'json', '--explain', ...extra);
     const counted = explained.stderr
       .split('\n')
-      .filter((line) => /^ {2}\d+ /.test(line) && !/\d+\.\d+\.\d+\.\d+\/|::/.test(line))
-      .reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[0]), 0);
+      .map((line) => /^ {2}(?:cuts +)?(\d+) (.*)$/.exec(line))
+      .filter((row) => row !== null && !/\d+\.\d+\.\d+\.\d+\/|::/.test(row[2]))
+      .reduce((sum, row) => sum + Number(row![1]), 0);
     expect(counted).toBe(expected.length);
   });
 });
@@ -671,6 +672,9 @@ describe('isolate --egress keeps DNS, in what it prints and in what it skips', (
     expect(run.stderr).toContain(
       'namespace locked is isolated already, but its pods cannot reach DNS: writing default-deny to keep it\n',
     );
+    // The preview says what the DNS rule opens.
+    expect(run.stderr).toContain('; 2 connections denied today would be allowed:\n');
+    expect(run.stderr).toMatch(/^ {2}opens {4}2 +locked\/app +kube-system\/deployment\/coredns +53\/TCP, 53\/UDP$/m);
     const policy = parseYaml(run.stdout) as V1NetworkPolicy;
     expect(policy.metadata?.name).toBe('default-deny');
     expect(policy.spec?.egress?.[0].ports).toEqual([

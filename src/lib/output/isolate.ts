@@ -87,16 +87,25 @@ function describeDns(dns: DnsPeer): string {
 export function formatPreview(result: IsolateResult, options: IsolateOptions): string {
   if (!result.plans.some((p) => p.action === 'write' || p.action === 'delete')) return '';
   const isOff = options.mode === 'off';
-  const { changes, partly, addressPods, groups } = result.preview;
+  const { changes, partly, addressPods, groups, alsoOpened } = result.preview;
   const what = isOff ? 'denied today would be allowed' : 'allowed today would be denied';
   let text = `Preview: ${changes.length === 0 ? 'no pod-to-pod connection' : plural(changes.length, 'pod-to-pod connection')} ${what}`;
   if (partly > 0) text += ` (${partly} of them partly: they ${isOff ? 'had' : 'keep'} some ports)`;
   if (addressPods > 0) {
     text += `; ${plural(addressPods, 'pod')} would ${isOff ? 'gain' : 'lose'} traffic with addresses outside the cluster`;
   }
-  if (groups.length === 0) return text + '.\n';
+  const opened = alsoOpened.reduce((sum, g) => sum + g.count, 0);
+  if (opened > 0) text += `; ${plural(opened, 'connection')} denied today would be allowed`;
+  if (groups.length === 0 && opened === 0) return text + '.\n';
   const limit = options.explain ? undefined : PREVIEW_GROUPS;
-  return text + ':\n' + indent(formatChangeGroups([{ groups }], { limit, more: '--explain lists every group' }));
+  const sections =
+    opened > 0
+      ? [
+          { change: 'cuts' as const, groups },
+          { change: 'opens' as const, groups: alsoOpened },
+        ]
+      : [{ groups }];
+  return text + ':\n' + indent(formatChangeGroups(sections, { limit, more: '--explain lists every group' }));
 }
 
 function indent(text: string): string {

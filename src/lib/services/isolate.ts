@@ -44,6 +44,11 @@ export interface IsolatePreview {
   addressPods: number;
   /** The same, grouped by source and destination workload or addresses and ports, largest group first. */
   groups: ChangeGroup[];
+  /**
+   * Isolating: what the change opens all the same, grouped (the DNS rule written into a namespace
+   * isolated without DNS); empty with --off, where opening is what `groups` shows.
+   */
+  alsoOpened: ChangeGroup[];
 }
 
 /** What `isolate` did, as data: the plan per namespace, the reachability it changes, what was written. */
@@ -91,7 +96,7 @@ export function isolationStatus(snapshot: ClusterSnapshot, options: IsolateOptio
   requireNamespaces(snapshot, namespaces, false);
   const status = namespaces.map((ns) => namespaceIsolation(world, ns));
   const diff = { cut: [], opened: [], cutAddresses: [], openedAddresses: [] };
-  const preview = { changes: [], partly: 0, addressPods: 0, groups: [] };
+  const preview = { changes: [], partly: 0, addressPods: 0, groups: [], alsoOpened: [] };
   return { mode: 'status', namespaces, plans: [], diff, preview, outcomes: [], status };
 }
 
@@ -119,6 +124,7 @@ export function planIsolate(snapshot: ClusterSnapshot, namespaces: string[], opt
     partly: changes.filter((c) => !isEmptyPortSet(which === 'opened' ? c.before : c.after)).length,
     addressPods: new Set(addressChanges.map((c) => keyOf(c.pod))).size,
     groups: groupChanges(world, diff, which),
+    alsoOpened: which === 'cut' ? groupChanges(world, diff, 'opened') : [],
   };
   const result: IsolateResult = {
     mode: options.mode,
