@@ -538,6 +538,10 @@ describe('docs/errors.md, warnings of allow and isolate: exit 0, the warning lin
       'Warning: the policy selects no pod: no pod of namespace api matches app=apii (did you mean app=api for app=apii?)',
       'Warning: the source app=workr matches nothing: no pod matches it (did you mean app=worker for app=workr?)',
     ]);
+    const namespace = await allowShop('-n', 'api', '--to', 'app=api', '--from', '@kube-sytem', '--port', '53');
+    expect(warnings(namespace)).toContain(
+      'Warning: the source @kube-sytem matches nothing: it selects no namespace (did you mean namespace kube-system for kube-sytem?)',
+    );
     const port = await allowShop('-n', 'api', '--to', 'app=api', '--from', 'app=worker', '--port', 'htpp');
     expect(outcome(port)).toEqual({ exitCode: 0, errors: [] });
     expect(warnings(port)).toContain(

@@ -232,3 +232,12 @@ describe('fixes stay one readable command', () => {
     ]);
   });
 });
+
+test('a namespace named by kubernetes.io/metadata.name matches even without pods or the label in the file', () => {
+  const builder = world().namespace('empty');
+  const p = preview(
+    ingress({ peers: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'empty' } } }] }),
+    builder,
+  );
+  expect(codes(p.traps)).toEqual(['peer-matches-nothing pods []']);
+});

@@ -97,7 +97,8 @@ function peerTrap(
   direction: Direction,
 ): PolicyTrap | undefined {
   if (peer.ipBlock || podsAdmittedByPeer(world, peer, namespace).length > 0) return undefined;
-  const namespaceLabels = world.snapshot.namespaces.map((n) => n.metadata?.labels ?? {});
+  // The world's labels: the API server's kubernetes.io/metadata.name included, which files may leave out.
+  const namespaceLabels = [...world.namespaceLabels.values()];
   if (peer.namespaceSelector && !namespaceLabels.some((labels) => matchesSelector(peer.namespaceSelector!, labels))) {
     const nearMisses = labelNearMisses(peer.namespaceSelector, namespaceLabels);
     return { code: 'peer-matches-nothing', direction, peer, what: 'namespaces', nearMisses };

@@ -1,5 +1,6 @@
 /** How `allow` shows what it is about to do: the reachability change as a table, findings as warnings with the fixing command. */
 import type { ChangeGroup } from '../engine/diff.js';
+import { NAMESPACE_NAME_LABEL } from '../engine/model.js';
 import { formatPortSet, unionPortSets } from '../engine/ports.js';
 import type { AllowFinding, PolicyPreview } from '../engine/preview.js';
 import type { PolicyTrap } from '../engine/traps.js';
@@ -93,20 +94,26 @@ export function formatFinding(finding: AllowFinding): string {
   );
 }
 
+/** The name label stands for a namespace by name: `namespace kube-system for kube-sytem`, as PEER's `@NAME` reads. */
+function nearMissText(miss: { wanted: string; closest: string }): string {
+  const byName = `${NAMESPACE_NAME_LABEL}=`;
+  if (miss.wanted.startsWith(byName) && miss.closest.startsWith(byName)) {
+    return `namespace ${miss.closest.slice(byName.length)} for ${miss.wanted.slice(byName.length)}`;
+  }
+  return `${miss.closest} for ${miss.wanted}`;
+}
+
 /** One warning line per trap: what matches nothing, and the near-miss that does exist. */
 export function formatTrap(trap: PolicyTrap): string {
   const hint = (misses: { wanted: string; closest: string }[]) =>
-    misses.length === 0 ? '' : ` (did you mean ${misses.map((m) => `${m.closest} for ${m.wanted}`).join(', ')}?)`;
+    misses.length === 0 ? '' : ` (did you mean ${misses.map(nearMissText).join(', ')}?)`;
   if (trap.code === 'subject-matches-nothing') {
     return `the policy selects no pod: no pod of namespace ${trap.namespace} matches ${formatSelector(trap.selector) || '*'}${hint(trap.nearMisses)}`;
   }
   if (trap.code === 'peer-matches-nothing') {
     const peer = formatPeer(trap.peer);
     const side = trap.direction === 'ingress' ? 'source' : 'destination';
-    const what =
-      trap.what === 'namespaces'
-        ? `its namespace selector ${formatSelector(trap.peer.namespaceSelector ?? {})} matches no namespace`
-        : 'no pod matches it';
+    const what = trap.what === 'namespaces' ? 'it selects no namespace' : 'no pod matches it';
     return `the ${side} ${peer} matches nothing: ${what}${hint(trap.nearMisses)}`;
   }
   const near = trap.nearMisses.length > 0 ? ` (did you mean ${trap.nearMisses.join(', ')}?)` : '';
