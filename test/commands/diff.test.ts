@@ -1,4 +1,7 @@
 /** diff: hand-made before/after pairs with their exact changes, offline (--base) and against the in-memory cluster. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { describe, expect, it } from '@jest/globals';
 
 import Diff from '../../src/commands/diff.js';
@@ -7,7 +10,7 @@ import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { ClusterConnection } from '../../src/lib/cluster/types.js';
 import type { DiffResult } from '../../src/lib/services/diff.js';
 import { MemoryCluster } from '../support/memory-cluster.js';
-import { runCommand } from './run-command.js';
+import { ROOT, runCommand } from './run-command.js';
 
 const BASE = ['--base', 'test/fixtures/diff/base.yaml'];
 const CHANGE = ['-f', 'test/fixtures/diff/change.yaml'];
@@ -263,5 +266,14 @@ describe('diff', () => {
       { namespace: 'shop', pod: 'db' },
     ]);
     expect([before.get(webDb), after.get(webDb)]).toEqual([JSON.stringify('all'), undefined]);
+  });
+
+  it("prints what the README's example shows, on examples/shop and examples/shop-change", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const command = 'kubectl netpol diff --base examples/shop -f examples/shop-change -n api';
+    const shown = readme.slice(readme.indexOf(`$ ${command}\n`) + command.length + 3);
+    const run = await diff(...command.split(' ').slice(3));
+    expect(run.exitCode).toBe(1);
+    expect(shown.startsWith(run.stdout + '```')).toBe(true);
   });
 });
