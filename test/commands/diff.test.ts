@@ -226,6 +226,19 @@ describe('diff', () => {
     expect(cluster.calls.filter((c) => c.verb !== 'get' && c.verb !== 'list')).toEqual([]);
   });
 
+  it("live: a policy as written is unchanged from the cluster's copy with the API server's defaults", async () => {
+    const snapshot = (await loadManifests(['test/fixtures/diff/base.yaml'])).snapshot;
+    const cluster = new MemoryCluster(snapshot);
+    const stored = cluster.snapshot.policies[0].spec!;
+    stored.policyTypes = ['Ingress'];
+    expect(stored.ingress![0].ports).toEqual([{ port: 8080, protocol: 'TCP' }]);
+    const run = await against(cluster)('-f', 'test/fixtures/diff/api-ingress-as-written.yaml');
+    expect({ stdout: run.stdout, exitCode: run.exitCode }).toEqual({
+      stdout: 'networkpolicy shop/api-ingress unchanged\n\nNo connection opened or closed.\n',
+      exitCode: 0,
+    });
+  });
+
   it('live: an API error exits 3 with its one line', async () => {
     const cluster = new MemoryCluster((await loadManifests(['test/fixtures/diff/base.yaml'])).snapshot).forbid(
       'list',

@@ -6,12 +6,14 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 
+import type { V1NetworkPolicy, V1NetworkPolicySpec } from '@kubernetes/client-node';
+
 import type { SnapshotScope } from '../cluster/types.js';
 import { compileWorld } from '../engine/compile.js';
 import type { ChangeGroup, ReachabilityDiff } from '../engine/diff.js';
 import { diffReachability, groupChanges, withPolicies } from '../engine/diff.js';
 import type { ClusterSnapshot, PolicyRef, Warning } from '../engine/model.js';
-import { keyOf, refOf } from '../engine/model.js';
+import { effectivePolicyTypes, keyOf, refOf } from '../engine/model.js';
 import { workloadOf } from '../engine/targets.js';
 import { NetpolError, UsageError } from '../errors.js';
 
@@ -53,7 +55,7 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, delet
   const objects: PolicyChangeSummary[] = change.policies.map((policy) => {
     const ref = refOf(policy);
     const old = existing.get(keyOf(ref));
-    return { ...ref, action: !old ? 'created' : isSameSpec(old.spec, policy.spec) ? 'unchanged' : 'configured' };
+    return { ...ref, action: !old ? 'created' : isSameSpec(old, policy) ? 'unchanged' : 'configured' };
   });
   const applied = new Set(objects.map(keyOf));
   for (const ref of deletes) {
@@ -92,10 +94,23 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, delet
   };
 }
 
-/** Whether two policy specs ask for the same (what the server adds is not in a spec; undefined fields are dropped). */
-function isSameSpec(a: unknown, b: unknown): boolean {
-  const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value ?? {}));
-  return isDeepStrictEqual(plain(a), plain(b));
+/**
+ * Whether two policies ask for the same, as the API server stores them: its defaults
+ * (SetDefaults_NetworkPolicy: policyTypes as effectivePolicyTypes infers them, a port's protocol
+ * TCP) filled in on both sides, undefined fields dropped, the metadata it adds ignored.
+ */
+function isSameSpec(a: V1NetworkPolicy, b: V1NetworkPolicy): boolean {
+  return isDeepStrictEqual(defaultedSpec(a), defaultedSpec(b));
+}
+
+function defaultedSpec(policy: V1NetworkPolicy): unknown {
+  const spec = JSON.parse(JSON.stringify(policy.spec ?? {})) as V1NetworkPolicySpec;
+  const types = effectivePolicyTypes(policy);
+  spec.policyTypes = [...(types.ingress ? ['Ingress'] : []), ...(types.egress ? ['Egress'] : [])];
+  for (const rule of [...(spec.ingress ?? []), ...(spec.egress ?? [])]) {
+    for (const port of rule.ports ?? []) port.protocol ??= 'TCP';
+  }
+  return spec;
 }
 
 /**
