@@ -116,6 +116,26 @@ describe('diff', () => {
     );
   });
 
+  it('a policy whose selector moves: the pods it selected before change too', async () => {
+    const run = await diff(...BASE, '-f', 'test/fixtures/diff/moved.yaml');
+    expect(run.stdout).toBe(
+      [
+        'networkpolicy shop/api-ingress configured',
+        '',
+        'CHANGE   CONNECTIONS   FROM              TO         PORTS',
+        'opens    1             0.0.0.0/0, ::/0   shop/api   all',
+        'opens    1             shop/db           shop/api   all',
+        'opens    1             shop/web          shop/api   all but 8080/TCP',
+        'cuts     1             0.0.0.0/0, ::/0   shop/db    all',
+        'cuts     1             shop/api          shop/db    all',
+        'cuts     1             shop/web          shop/db    all but 8080/TCP',
+        '',
+        '3 connections opened, 3 closed in 1 namespace',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('a policy file without namespaces: -n places it', async () => {
     const run = await diff(...BASE, '-f', 'test/fixtures/diff/namespaceless.yaml', '-n', 'shop', '-o', 'json');
     const document = JSON.parse(run.stdout) as Document;

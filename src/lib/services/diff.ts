@@ -11,7 +11,7 @@ import type { V1NetworkPolicy, V1NetworkPolicySpec } from '@kubernetes/client-no
 import type { SnapshotScope } from '../cluster/types.js';
 import { compileWorld } from '../engine/compile.js';
 import type { ChangeGroup, ReachabilityDiff } from '../engine/diff.js';
-import { diffReachability, groupChanges, withPolicies } from '../engine/diff.js';
+import { diffReachability, groupChanges, podsSelectedBy, withPolicies } from '../engine/diff.js';
 import type { ClusterSnapshot, PolicyRef, Warning } from '../engine/model.js';
 import { effectivePolicyTypes, keyOf, refOf } from '../engine/model.js';
 import { workloadOf } from '../engine/targets.js';
@@ -73,10 +73,12 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, delet
   objects.sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
   const beforeWorld = compileWorld(before);
   const afterWorld = compileWorld(withPolicies(before, { add: change.policies, remove: deletes }));
-  // A policy selects pods of its own namespace only: the pods whose policies differ are among theirs.
-  const changedNamespaces = new Set(objects.filter((o) => o.action !== 'unchanged').map((o) => o.namespace));
-  const affected = afterWorld.pods.filter((p) => changedNamespaces.has(p.ref.namespace)).map((p) => p.ref);
-  const diff = diffReachability(beforeWorld, afterWorld, affected);
+  // A pod's connections change only if a policy that selects it changes, in either world.
+  const changed = objects.filter((o) => o.action !== 'unchanged');
+  const affected = new Map(
+    [...podsSelectedBy(beforeWorld, changed), ...podsSelectedBy(afterWorld, changed)].map((ref) => [keyOf(ref), ref]),
+  );
+  const diff = diffReachability(beforeWorld, afterWorld, [...affected.values()]);
   const namespaces = new Set([
     ...[...diff.cut, ...diff.opened].flatMap((c) => [c.from.namespace, c.to.namespace]),
     ...[...diff.cutAddresses, ...diff.openedAddresses].map((c) => c.pod.namespace),
