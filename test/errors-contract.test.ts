@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 
 import Allow from '../src/commands/allow.js';
+import Diff from '../src/commands/diff.js';
 import Isolate from '../src/commands/isolate.js';
 import ReachableFrom from '../src/commands/reachable-from.js';
 import WhoCan from '../src/commands/who-can.js';
@@ -522,6 +523,59 @@ describe('docs/errors.md', () => {
       2,
       'error: --import reads the whole policy from examples/legacy/pol1.json and cannot be combined with --to',
     );
+  });
+
+  const DIFF_BASE = ['--base', 'test/fixtures/diff/base.yaml'];
+
+  it('32. diff finding changes: exit 1, the changes on stdout, no error line; none: exit 0', async () => {
+    const run = await runCommand(Diff, [...DIFF_BASE, '-f', 'test/fixtures/diff/change.yaml']);
+    expect(outcome(run)).toEqual({ exitCode: 1, errors: [] });
+    expect(run.stdout).toMatch(/^1 connection opened, 3 closed in 1 namespace$/m);
+    const unchanged = await runCommand(Diff, [
+      '--base',
+      'examples/shop',
+      '--delete',
+      'networkpolicy/default-deny',
+      '-n',
+      'api',
+    ]);
+    expect(outcome(unchanged)).toEqual({ exitCode: 0, errors: [] });
+    expect(unchanged.stdout).toMatch(/^No connection opened or closed\.$/m);
+  });
+
+  it('33. diff and a runtime error, or --delete of a policy that is not there: the same line, exit 3', async () => {
+    const missing = await runCommand(Diff, [...DIFF_BASE, '-f', 'test/fixtures/diff/no-such-file.yaml']);
+    expectOneLine(missing, 3, /^error: test\/fixtures\/diff\/no-such-file\.yaml: no such file/);
+    expect(missing.stdout).toBe('');
+    const cluster = new MemoryCluster((await loadManifests(['test/fixtures/diff/base.yaml'])).snapshot).forbid(
+      'list',
+      'namespaces',
+    );
+    class LiveDiff extends Diff {
+      protected override async openCluster(): Promise<ClusterConnection> {
+        return cluster;
+      }
+    }
+    expectOneLine(
+      await runCommand(LiveDiff, ['-f', 'test/fixtures/diff/change.yaml']),
+      3,
+      /^error: forbidden: user "tester" cannot list resource "namespaces"/,
+    );
+    expectOneLine(
+      await runCommand(Diff, [...DIFF_BASE, '--delete', 'networkpolicy/nope', '-n', 'shop']),
+      3,
+      'error: networkpolicy "nope" not found in namespace "shop"',
+    );
+  });
+
+  it('34. diff -f with pods or workloads: exit 2, naming them', async () => {
+    const run = await runCommand(Diff, [...DIFF_BASE, '-f', 'examples/shop/db.yaml']);
+    expectOneLine(
+      run,
+      2,
+      'error: diff compares changes of NetworkPolicies only: the -f files also hold StatefulSet db/postgres',
+    );
+    expect(run.stderr).toMatch(/^hint: pass only the policy files with -f/m);
   });
 });
 

@@ -50,7 +50,7 @@ export class ApiError extends NetpolError {
   }
 }
 
-/** A yes/no query answered "no" (`who-can --from`): exit 1 without an error line. */
+/** A yes/no query answered "no" (`who-can --from`; `diff`: reachability changes): exit 1 without an error line. */
 export class DeniedResult extends NetpolError {
   constructor(message: string) {
     super(message, 1);
@@ -86,4 +86,14 @@ export class NoAnswerError extends NetpolError {
   constructor(message: string, hint?: string) {
     super(message, EXIT_NO_ANSWER, hint);
   }
+}
+
+/**
+ * An error that kept a command whose exit 1 means an answer (a question's "no", diff's "changes")
+ * from answering, as exit 3 with the same lines; usage errors stay 2.
+ */
+export function asNoAnswer(error: Error): Error {
+  if (error instanceof DeniedResult || error instanceof UsageError || error instanceof NoAnswerError) return error;
+  if (error instanceof NetpolError) return new NoAnswerError(error.message, error.hint);
+  return new NoAnswerError(error.message || 'unexpected failure');
 }

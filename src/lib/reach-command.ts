@@ -10,7 +10,7 @@ import { BaseCommand } from './base-command.js';
 import type { Orientation } from './engine/answer.js';
 import { compileWorld } from './engine/compile.js';
 import { parseSelector, SelectorSyntaxError } from './engine/selector.js';
-import { DeniedResult, NetpolError, NoAnswerError, UsageError } from './errors.js';
+import { asNoAnswer, DeniedResult, UsageError } from './errors.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from './output/graph.js';
 import { writeReachDocument } from './output/reach-document.js';
 import { formatAnswer, formatReachTable } from './output/reach-table.js';
@@ -116,13 +116,6 @@ export abstract class ReachCommand extends BaseCommand {
   override async catch(error: Error): Promise<void> {
     return super.catch(this.isQuestion ? asNoAnswer(error) : error);
   }
-}
-
-/** An error that kept a question from being answered, as exit 3 with the same lines. */
-function asNoAnswer(error: Error): Error {
-  if (error instanceof DeniedResult || error instanceof UsageError || error instanceof NoAnswerError) return error;
-  if (error instanceof NetpolError) return new NoAnswerError(error.message, error.hint);
-  return new NoAnswerError(error.message || 'unexpected failure');
 }
 
 /** Every value the flags give, parsed once and checked before anything is loaded: usage errors never wait for the cluster. */

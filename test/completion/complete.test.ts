@@ -56,11 +56,12 @@ describe('subcommands and flags', () => {
     expect(completion.candidates.map((candidate) => candidate.value)).toEqual([
       'allow',
       'completion',
+      'diff',
       'isolate',
       'reachable-from',
       'who-can',
     ]);
-    expect(completion.candidates[4].description).toMatch(/^show which pods and address blocks can reach/);
+    expect(completion.candidates[5].description).toMatch(/^show which pods and address blocks can reach/);
     expect(completion.directive).toBe(DIRECTIVE.noFileComp);
     expect(await values('w')).toEqual(['who-can']);
   });
@@ -80,8 +81,10 @@ describe('subcommands and flags', () => {
 
   it('offers the shared kubectl flags before the subcommand', async () => {
     const flags = await values('--');
-    expect(flags).toEqual(expect.arrayContaining(['--namespace', '--context', '--kubeconfig', '--filename']));
+    expect(flags).toEqual(expect.arrayContaining(['--namespace', '--context', '--kubeconfig']));
+    // Each means something of its own: --explain, and -f (diff's is the change, not the world).
     expect(flags).not.toContain('--explain');
+    expect(flags).not.toContain('--filename');
   });
 
   it('completes nothing after an unknown subcommand', async () => {
@@ -186,6 +189,15 @@ describe('names from the cluster', () => {
     expect(seen).toEqual([
       { filenames: ['examples/seed'], kubeconfig: undefined, context: undefined, namespace: 'tenant-a' },
     ]);
+  });
+
+  it("diff: reads --base's manifests, never the change's (-f); both complete file names", async () => {
+    const seen: DataOptions[] = [];
+    await completeWith(['diff', '-f', 'change.yaml', '--base', 'examples/seed', '-n', ''], shop, seen);
+    await completeWith(['diff', '-f', 'change.yaml', '-n', ''], shop, seen);
+    expect(seen.map((options) => options.filenames)).toEqual([['examples/seed'], []]);
+    expect(await completeWith(['diff', '--base', ''])).toEqual({ candidates: [], directive: DIRECTIVE.default });
+    expect(await completeWith(['diff', '-f', ''])).toEqual({ candidates: [], directive: DIRECTIVE.default });
   });
 
   it('passes --kubeconfig and --context on to the cluster it connects to', async () => {

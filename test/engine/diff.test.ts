@@ -1,7 +1,7 @@
 /** diffReachability: the connections a policy change cuts and opens. */
 import { describe, expect, test } from '@jest/globals';
 import { compileWorld } from '../../src/lib/engine/compile.js';
-import { diffReachability } from '../../src/lib/engine/diff.js';
+import { diffReachability, podsSelectedBy } from '../../src/lib/engine/diff.js';
 import { formatPortSet, portSetOf, subtractPortSets, unionPortSets } from '../../src/lib/engine/ports.js';
 import { WorldBuilder } from './world-builder.js';
 
@@ -55,4 +55,19 @@ test('subtractPortSets removes ranges, splitting where needed', () => {
   expect(formatPortSet(subtractPortSets(a, unionPortSets(portSetOf('TCP', 10, 20), portSetOf('TCP', 100, 200))))).toBe(
     '1-9/TCP, 21-99/TCP, 53/UDP',
   );
+});
+
+describe('podsSelectedBy', () => {
+  test('the pods of its namespace that a named policy selects; none for a policy the world lacks', () => {
+    const built = compileWorld(
+      world()
+        .policy('x/only-a', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Ingress'] })
+        .policy('x/all', { podSelector: {}, policyTypes: ['Egress'] })
+        .build(),
+    );
+    const keys = (refs: { namespace: string; name: string }[]) => refs.map((r) => `${r.namespace}/${r.name}`);
+    expect(keys(podsSelectedBy(built, [{ namespace: 'x', name: 'only-a' }]))).toEqual(['x/a']);
+    expect(keys(podsSelectedBy(built, [{ namespace: 'x', name: 'all' }]))).toEqual(['x/a', 'x/b']);
+    expect(keys(podsSelectedBy(built, [{ namespace: 'y', name: 'only-a' }]))).toEqual([]);
+  });
 });

@@ -12,7 +12,7 @@ import { ROOT } from '../commands/run-command.js';
 
 /** How an example can be run. */
 export type ExampleKind =
-  /** reads manifests (`--filename`): runs anywhere, no cluster */
+  /** reads manifests (`--filename`; diff: `--base`, its -f being the change): runs anywhere, no cluster */
   | 'offline'
   /** reads or writes the cluster */
   | 'live'
@@ -64,7 +64,11 @@ export function classifyExample(command: string, description: string): { kind: E
   if (!isPlain) return { kind: 'shell', argv: [] };
   const argv = words.slice(2);
   if (/^on a terminal/i.test(description)) return { kind: 'terminal', argv };
-  const isOffline = argv.some((w) => w === '--filename' || w === '-f' || w.startsWith('--filename='));
+  // diff's -f is the change: its before-world is the cluster unless --base names files.
+  const isOffline =
+    argv[0] === 'diff'
+      ? argv.some((w) => w === '--base' || w.startsWith('--base='))
+      : argv.some((w) => w === '--filename' || w === '-f' || w.startsWith('--filename='));
   return { kind: isOffline ? 'offline' : 'live', argv };
 }
 
@@ -94,4 +98,9 @@ export async function loadExamples(): Promise<HelpExample[]> {
     }
   }
   return examples;
+}
+
+/** Whether an example's exit status means it worked: 0, or for diff also 1 ("the change opens or closes connections"). */
+export function isSuccessStatus(id: string, code: number): boolean {
+  return code === 0 || (id === 'diff' && code === 1);
 }

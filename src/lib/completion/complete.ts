@@ -162,7 +162,8 @@ export async function complete(
   if (line.unknownCommand !== undefined) return NOTHING;
   const last = (name: string) => line.values.get(name)?.at(-1);
   const data = options.data({
-    filenames: line.values.get('filename') ?? [],
+    // diff's -f is the change: its world is --base's files, else the cluster.
+    filenames: line.values.get(line.command?.id === 'diff' ? 'base' : 'filename') ?? [],
     kubeconfig: last('kubeconfig'),
     context: last('context'),
     namespace: last('namespace'),
@@ -256,6 +257,7 @@ async function completeFlagValue(
   switch (flag.name) {
     case 'namespace':
       return done(await namespaceCandidates(lookup), current);
+    case 'base':
     case 'filename':
     case 'kubeconfig':
     case 'import':

@@ -114,6 +114,22 @@ export function diffReachability(before: World, after: World, affected: PodRef[]
   return diff;
 }
 
+/**
+ * The pods that the policies named select in `world` (a policy it left out as invalid selects none):
+ * with both worlds of a change, the pods whose ingress or egress the change can touch.
+ */
+export function podsSelectedBy(world: World, refs: readonly PolicyRef[]): PodRef[] {
+  const wanted = new Set(refs.map(keyOf));
+  const policies = world.policies.filter((p) => wanted.has(keyOf(p.ref)));
+  return world.pods
+    .filter((pod) =>
+      policies.some(
+        (p) => p.ref.namespace === pod.ref.namespace && p.podSelector.matches(pod.pod.metadata?.labels ?? {}),
+      ),
+    )
+    .map((pod) => pod.ref);
+}
+
 /** The snapshot after a change: policies removed (by namespace/name) and added, everything else as is. */
 export function withPolicies(
   snapshot: ClusterSnapshot,

@@ -22,7 +22,7 @@ function isAllPorts(ports: PortSet): boolean {
 }
 
 /** A peer in the document: a pod, or an address block. */
-type PeerDocument = { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
+export type PeerDocument = { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
 
 /** A port range in the document; endPort only for ranges. */
 interface PortDocument {
