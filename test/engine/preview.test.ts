@@ -241,3 +241,15 @@ test('a namespace named by kubernetes.io/metadata.name matches even without pods
   );
   expect(codes(p.traps)).toEqual(['peer-matches-nothing pods []']);
 });
+
+test('replacing a policy of the same name: the pods the old one selected are in the diff too', () => {
+  // shop/p isolated the frontend; the new shop/p selects the api instead: the frontend opens again.
+  const builder = world().policy('shop/p', {
+    podSelector: { matchLabels: { app: 'frontend' } },
+    policyTypes: ['Ingress'],
+  });
+  const p = preview(ingress({}), builder);
+  const opened = p.diff.opened.map((c) => `${c.from.name}->${c.to.name}`);
+  expect(opened).toEqual(expect.arrayContaining(['api->web', 'prometheus->web']));
+  expect(p.diff.openedAddresses.map((c) => `${c.pod.name} ${c.direction}`)).toEqual(['web ingress']);
+});

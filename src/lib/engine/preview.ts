@@ -8,7 +8,7 @@ import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kub
 import type { CompiledPolicy, PodInfo, World } from './world.js';
 import { compileWorld } from './compile.js';
 import type { ChangeGroup, PairPorts, ReachabilityDiff } from './diff.js';
-import { diffReachability, groupChanges, groupPairs } from './diff.js';
+import { diffReachability, groupChanges, groupPairs, podsSelectedBy } from './diff.js';
 import { analysePair } from './evaluate.js';
 import type { ClusterSnapshot, Direction, PodRef } from './model.js';
 import { effectivePolicyTypes, isObjectAt, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
@@ -82,11 +82,9 @@ export function previewPolicy(snapshot: ClusterSnapshot, policy: V1NetworkPolicy
   const subjects = after.pods.filter(
     (p) => p.ref.namespace === ref.namespace && (compiled?.podSelector.matches(p.pod.metadata?.labels ?? {}) ?? false),
   );
-  const diff = diffReachability(
-    before,
-    after,
-    subjects.map((p) => p.ref),
-  );
+  // A policy of the same name replaced (--overwrite) may have selected other pods: they change too.
+  const affected = new Map([...subjects.map((p) => p.ref), ...podsSelectedBy(before, [ref])].map((r) => [keyOf(r), r]));
+  const diff = diffReachability(before, after, [...affected.values()]);
   const findings: AllowFinding[] = [];
   const types = effectivePolicyTypes(policy);
   for (const direction of ['ingress', 'egress'] as const) {
