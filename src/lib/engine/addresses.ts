@@ -27,7 +27,7 @@ import {
   resolvePorts,
   unionPortSets,
 } from './ports.js';
-import type { CompiledPolicy, CompiledRule, PodInfo, World } from './world.js';
+import type { CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './world.js';
 
 /** Every address of each family: what a rule admitting every peer, or no isolation, lets in. */
 const ANY_ADDRESS: readonly IpBlock[] = [
@@ -38,7 +38,7 @@ const ANY_ADDRESS: readonly IpBlock[] = [
 const EVERY_ADDRESS: AddressSet = unionAddresses(...ANY_ADDRESS.map((b) => addressesOfBlock(compileIpBlock(b))));
 
 /** The address's half of a connection: it does not apply (addresses have no policy). */
-export const NOT_APPLICABLE: DirectionDecision = {
+const NOT_APPLICABLE: DirectionDecision = {
   allowed: true,
   isolated: false,
   selectedBy: [],
@@ -46,6 +46,26 @@ export const NOT_APPLICABLE: DirectionDecision = {
   peerAdmittedBy: [],
   applies: false,
 };
+
+/**
+ * The decision for a destination without the port name asked about: the name resolves on the
+ * destination pod (NetworkPolicyPort.port), so no rule of either side can admit a connection to it.
+ */
+export function noSuchPortDecision(destination: PodClass): Decision {
+  return {
+    allowed: false,
+    ingress: {
+      allowed: false,
+      isolated: destination.ingressPolicies.length > 0,
+      selectedBy: destination.ingressPolicies.map((p) => p.ref),
+      allowedBy: [],
+      peerAdmittedBy: [],
+      reason: 'no-such-port',
+      applies: true,
+    },
+    egress: NOT_APPLICABLE,
+  };
+}
 
 /** One port asked about. */
 type Point = { port: number; protocol: Protocol };

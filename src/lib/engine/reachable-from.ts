@@ -1,5 +1,5 @@
 /** The reachable-from query: which pods and address blocks the source pods may reach, on which ports, and why. */
-import { addressConnection, deniedExternalConnections, externalConnections, NOT_APPLICABLE } from './addresses.js';
+import { addressConnection, deniedExternalConnections, externalConnections, noSuchPortDecision } from './addresses.js';
 import type { Connection, ConnectionGroup, ReachAnswer } from './answer.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import type { Decision, IpBlock, PodRef, PortQuery, PortSet, Warning } from './model.js';
@@ -8,7 +8,7 @@ import type { OutboundPort } from './outbound.js';
 import { allowedDestinations } from './outbound.js';
 import { resolveNamedPort } from './ports.js';
 import { missingPortWarnings } from './targets.js';
-import type { PodClass, PodInfo, World } from './world.js';
+import type { PodInfo, World } from './world.js';
 
 /** What to ask: the source pods, optionally narrowed destinations, optionally one port. */
 export interface ReachableQuery {
@@ -22,23 +22,6 @@ export interface ReachableQuery {
   port?: PortQuery | readonly PortQuery[];
   /** Also return the destinations that are denied, with their decision (`--explain`). */
   includeDenied?: boolean;
-}
-
-/** The decision for a destination without the port name asked about (it resolves on the destination). */
-function noSuchPort(destination: PodClass): Decision {
-  return {
-    allowed: false,
-    ingress: {
-      allowed: false,
-      isolated: destination.ingressPolicies.length > 0,
-      selectedBy: destination.ingressPolicies.map((p) => p.ref),
-      allowedBy: [],
-      peerAdmittedBy: [],
-      reason: 'no-such-port',
-      applies: true,
-    },
-    egress: NOT_APPLICABLE,
-  };
 }
 
 /**
@@ -240,7 +223,7 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
   const decideGroup = (decisionId: number): Decision => {
     const peer = world.classes[decidePeer[decisionId]];
     const port = decidePort[decisionId];
-    if (port === NO_SUCH_PORT) return noSuchPort(peer);
+    if (port === NO_SUCH_PORT) return noSuchPortDecision(peer);
     const analysis = analysePair(world, world.classes[decideSource[decisionId]], peer);
     if (port === ALL_PORTS) return decideOnAllPorts(analysis).decision;
     return decideOnPort(analysis, query.port!.protocol, port);

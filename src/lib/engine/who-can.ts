@@ -1,5 +1,5 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
-import { addressConnection, deniedExternalConnections, externalConnections, NOT_APPLICABLE } from './addresses.js';
+import { addressConnection, deniedExternalConnections, externalConnections, noSuchPortDecision } from './addresses.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import { allowedSourceClasses } from './matrix.js';
 import type { Connection, ConnectionGroup, ReachAnswer } from './answer.js';
@@ -34,26 +34,6 @@ interface TargetGroup {
   /** With lacksPort: the protocol asked about. */
   protocol?: Protocol;
   pods: PodInfo[];
-}
-
-/**
- * The decision for a destination without the port name asked about: the name resolves on the
- * destination pod (NetworkPolicyPort.port), so no rule of either side can admit a connection to it.
- */
-function noSuchPort(target: PodClass): Decision {
-  return {
-    allowed: false,
-    ingress: {
-      allowed: false,
-      isolated: target.ingressPolicies.length > 0,
-      selectedBy: target.ingressPolicies.map((p) => p.ref),
-      allowedBy: [],
-      peerAdmittedBy: [],
-      reason: 'no-such-port',
-      applies: true,
-    },
-    egress: NOT_APPLICABLE,
-  };
 }
 
 /** Answers a who-can query over a compiled world. */
@@ -120,7 +100,7 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
           // Nothing reaches the pod on a port it does not have: denied, and said once per workload.
           lackingPort[which].push(target);
           if (block) {
-            const decision = noSuchPort(world.classes[target.classId]);
+            const decision = noSuchPortDecision(world.classes[target.classId]);
             deniedExt.push({ from: { ipBlock: block }, to: { pod: target.ref }, protocol, portName, decision });
             return;
           }
@@ -171,7 +151,7 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
     if (lacksPort) {
       if (!query.includeDenied) continue;
       const decisionId = deciders.length;
-      const decision = noSuchPort(cls);
+      const decision = noSuchPortDecision(cls);
       deciders.push(() => decision);
       const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
       for (const id of classIds) {
