@@ -510,15 +510,13 @@ spec:
   ingress: [{action: Deny, from: [{namespaces: {}}]}]
 `;
   test.each(['v1alpha2', 'v1beta1'])(
-    'ClusterNetworkPolicy %s is read, cluster-scoped, and said to be not evaluated yet',
+    'ClusterNetworkPolicy %s is read, cluster-scoped, without a warning',
     async (version) => {
       const loaded = await loadManifests(['-'], { stdin: cnp(version) });
       expect(loaded.snapshot.clusterPolicies?.map((p) => [p.apiVersion, p.metadata])).toEqual([
         [`policy.networking.k8s.io/${version}`, { name: 'cnp' }],
       ]);
-      expect(loaded.warnings).toEqual([
-        `<stdin>: ClusterNetworkPolicy (policy.networking.k8s.io/${version}) read but not evaluated yet: answers ignore cluster-scoped policies`,
-      ]);
+      expect(loaded.warnings).toEqual([]);
     },
   );
 

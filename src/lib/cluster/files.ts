@@ -26,7 +26,7 @@ import {
   type RawObject,
 } from './manifest-checks.js';
 import { toTypedPolicy } from './policy-shape.js';
-import { isTierPolicy, readTierPolicy, tierNotEvaluatedWarning } from './tier-policies.js';
+import { isTierPolicy, readTierPolicy } from './tier-policies.js';
 import type { LoadedSnapshot } from './types.js';
 import { parseYamlDocuments } from './yaml-documents.js';
 
@@ -116,12 +116,6 @@ class SnapshotBuilder {
       const read = readTierPolicy(obj, doc);
       if ('warning' in read) this.warnings.push(read.warning);
       else this.put(this.clusterPolicies, obj.kind, obj.metadata.name, read.policy, doc);
-      // Until the queries evaluate tiers (issue 16), an answer that ignores them must say so, once per file and kind.
-      const key = `${doc.file}\0${obj.kind}`;
-      if (!this.skippedKinds.has(key)) {
-        this.skippedKinds.add(key);
-        this.warnings.push(tierNotEvaluatedWarning(doc.file, obj));
-      }
       return;
     }
     const groups = KIND_GROUPS[obj.kind];

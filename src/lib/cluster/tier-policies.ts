@@ -28,8 +28,3 @@ export function readTierPolicy(obj: RawObject, doc: Located): { policy: ClusterT
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
   return { warning: `${doc.file}:${doc.line}: ${obj.kind} ${obj.metadata.name} left out: ${problems[0]}${more}` };
 }
-
-/** The line that says answers do not account for a file's tier policies yet (the queries do not evaluate them). */
-export function tierNotEvaluatedWarning(file: string, obj: RawObject): string {
-  return `${file}: ${obj.kind} (${obj.apiVersion}) read but not evaluated yet: answers ignore cluster-scoped policies`;
-}

@@ -8,6 +8,7 @@ import type { AddressSet } from './ipblock.js';
 import {
   addressesOfBlock,
   addressesOverlap,
+  blocksOf,
   cidrsOf,
   compileIpBlock,
   isEmptyAddressSet,
@@ -28,14 +29,15 @@ import {
   unionPortSets,
 } from './ports.js';
 import type { CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './world.js';
+import type { TierAddressSide } from './tier-addresses.js';
+import { admittedWithTiers, EVERY_ADDRESS, tierAddressSide, tierPortSets, tierRulesOn } from './tier-addresses.js';
+import type { TierRuleHit } from './tiers.js';
 
 /** Every address of each family: what a rule admitting every peer, or no isolation, lets in. */
 const ANY_ADDRESS: readonly IpBlock[] = [
   { cidr: '0.0.0.0/0', except: [] },
   { cidr: '::/0', except: [] },
 ];
-
-const EVERY_ADDRESS: AddressSet = unionAddresses(...ANY_ADDRESS.map((b) => addressesOfBlock(compileIpBlock(b))));
 
 /** The address's half of a connection: it does not apply (addresses have no policy). */
 const NOT_APPLICABLE: DirectionDecision = {
@@ -138,6 +140,8 @@ function addressRules(world: World, target: PodInfo, direction: Direction): Addr
  * address when the pod is not isolated in that direction.
  */
 export function externalConnections(world: World, pod: PodInfo, direction: Direction, port?: Point): Connection[] {
+  const tiers = tierAddressSide(world, world.classes[pod.classId], direction);
+  if (tiers) return tieredExternalConnections(world, pod, direction, tiers, port);
   const policies = policiesOf(world, pod, direction);
   const blocks = new Map<string, { block: IpBlock; rules: { ref: RuleRef; ports: PortSet }[] }>();
   const add = (block: IpBlock, rule?: { ref: RuleRef; ports: PortSet }) => {
@@ -180,6 +184,61 @@ export function externalConnections(world: World, pod: PodInfo, direction: Direc
   return out;
 }
 
+/** The tier rules, each once. */
+function uniqueHits(hits: TierRuleHit[]): TierRuleHit[] {
+  return [...new Set(hits)];
+}
+
+/**
+ * externalConnections when tier rules can match addresses: per set of ports no rule tells apart, the
+ * addresses admitted, as blocks, each with the rules that admit part of it.
+ */
+function tieredExternalConnections(
+  world: World,
+  pod: PodInfo,
+  direction: Direction,
+  tiers: TierAddressSide,
+  port?: Point,
+): Connection[] {
+  const policies = policiesOf(world, pod, direction);
+  const isolated = policies.length > 0;
+  const rules = addressRules(world, pod, direction);
+  const points = port
+    ? [{ point: port, ports: portSetOf(port.protocol, port.port, port.port) }]
+    : atomsOf([...rules.map((r) => r.ports), ...tierPortSets(tiers)]);
+  const groups = new Map<string, { addresses: AddressSet; ports: PortSet[]; points: Point[] }>();
+  for (const { point, ports } of points) {
+    const admitted = admittedWithTiers(tiers, isolated, admittedOn(isolated, rules, point), point);
+    if (isEmptyAddressSet(admitted)) continue;
+    const key = cidrsOf(admitted).join(',');
+    const group = groups.get(key) ?? { addresses: admitted, ports: [], points: [] };
+    group.ports.push(ports);
+    group.points.push(point);
+    groups.set(key, group);
+  }
+  const out: Connection[] = [];
+  for (const group of groups.values()) {
+    for (const block of blocksOf(group.addresses)) {
+      const addresses = addressesOfBlock(compileIpBlock(block));
+      const on = (r: AddressRule) =>
+        group.points.some((p) => portSetContains(r.ports, p.protocol, p.port)) &&
+        addressesOverlap(r.addresses, addresses);
+      const side: DirectionDecision = {
+        allowed: true,
+        isolated,
+        selectedBy: policies.map((p) => p.ref),
+        allowedBy: rules.filter(on).map((r) => r.ref),
+        peerAdmittedBy: [],
+        applies: true,
+        tierRules: uniqueHits(group.points.flatMap((p) => tierRulesOn(tiers, addresses, p, 'Accept'))),
+        passedBy: uniqueHits(group.points.flatMap((p) => tierRulesOn(tiers, addresses, p, 'Pass'))),
+      };
+      out.push(between(pod, block, direction, decided(direction, side), port, unionPortSets(...group.ports)));
+    }
+  }
+  return out;
+}
+
 function blockKey(block: IpBlock): string {
   return `${block.cidr}!${block.except.join(',')}`;
 }
@@ -201,12 +260,14 @@ export function addressConnection(
   const asked = addressesOfBlock(compileIpBlock(block));
   const connection = (side: DirectionDecision, ports?: PortSet): Connection =>
     between(pod, block, direction, decided(direction, side), port, ports);
-  if (policies.length === 0) return connection({ ...NOT_APPLICABLE, applies: true }, fullPortSet());
+  const tiers = tierAddressSide(world, world.classes[pod.classId], direction);
+  if (policies.length === 0 && !tiers) return connection({ ...NOT_APPLICABLE, applies: true }, fullPortSet());
+  const isolated = policies.length > 0;
   const selectedBy = policies.map((p) => p.ref);
   const touching = addressRules(world, pod, direction).filter((r) => addressesOverlap(r.addresses, asked));
   const side = (fields: Partial<DirectionDecision>): DirectionDecision => ({
     allowed: false,
-    isolated: true,
+    isolated,
     selectedBy,
     allowedBy: [],
     peerAdmittedBy: [],
@@ -216,18 +277,33 @@ export function addressConnection(
   // The ports on which the rules together admit every asked address, cut into atoms no rule tells apart.
   const points = port
     ? [{ point: port, ports: portSetOf(port.protocol, port.port, port.port) }]
-    : atomsOf(touching.map((r) => r.ports));
+    : atomsOf([...touching.map((r) => r.ports), ...tierPortSets(tiers)]);
   const allowedPorts: PortSet[] = [];
   const allowedBy = new Set<RuleRef>();
+  const accepted: TierRuleHit[] = [];
   for (const { point, ports } of points) {
     const on = touching.filter((r) => portSetContains(r.ports, point.protocol, point.port));
+    if (tiers) {
+      const v1 = isolated ? unionAddresses(...on.map((r) => r.addresses)) : EVERY_ADDRESS;
+      if (!isEmptyAddressSet(subtractAddresses(asked, admittedWithTiers(tiers, isolated, v1, point)))) continue;
+      allowedPorts.push(ports);
+      for (const r of on) allowedBy.add(r.ref);
+      accepted.push(...tierRulesOn(tiers, asked, point, 'Accept'));
+      continue;
+    }
     if (on.length === 0 || !isEmptyAddressSet(subtractAddresses(asked, unionAddresses(...on.map((r) => r.addresses)))))
       continue;
     allowedPorts.push(ports);
     for (const r of on) allowedBy.add(r.ref);
   }
   if (allowedPorts.length > 0) {
-    return connection(side({ allowed: true, allowedBy: [...allowedBy] }), unionPortSets(...allowedPorts));
+    const fields: Partial<DirectionDecision> = { allowed: true, allowedBy: [...allowedBy] };
+    if (tiers) Object.assign(fields, { tierRules: uniqueHits(accepted), passedBy: [] });
+    return connection(side(fields), unionPortSets(...allowedPorts));
+  }
+  const denying = tiers ? uniqueHits(points.flatMap(({ point }) => tierRulesOn(tiers, asked, point, 'Deny'))) : [];
+  if (denying.length > 0 || !isolated) {
+    return connection(side({ reason: 'denied-by-tier', tierRules: denying, passedBy: [] }));
   }
   if (touching.length === 0) return connection(side({ reason: 'no-rule-admits-peer' }));
   const onPort = port ? touching.filter((r) => portSetContains(r.ports, port.protocol, port.port)) : touching;
@@ -252,7 +328,7 @@ export function deniedExternalConnections(
   port?: Point,
 ): Connection[] {
   const policies = policiesOf(world, pod, direction);
-  if (policies.length === 0) return [];
+  if (policies.length === 0 && !tierAddressSide(world, world.classes[pod.classId], direction)) return [];
   const out: Connection[] = [];
   const seen = new Set<string>();
   const consider = (block: IpBlock) => {
@@ -302,10 +378,16 @@ export function addressChanges(
   const was = {
     isolated: policiesOf(before, beforePod, direction).length > 0,
     rules: addressRules(before, beforePod, direction),
+    tiers: tierAddressSide(before, before.classes[beforePod.classId], direction),
   };
   const now = {
     isolated: policiesOf(after, afterPod, direction).length > 0,
     rules: addressRules(after, afterPod, direction),
+    tiers: tierAddressSide(after, after.classes[afterPod.classId], direction),
+  };
+  const admitted = (side: typeof was, point: Point) => {
+    const v1 = admittedOn(side.isolated, side.rules, point);
+    return side.tiers ? admittedWithTiers(side.tiers, side.isolated, v1, point) : v1;
   };
   const lost = new Map<string, { addresses: AddressSet; ports: PortSet[] }>();
   const gained = new Map<string, { addresses: AddressSet; ports: PortSet[] }>();
@@ -316,11 +398,16 @@ export function addressChanges(
     entry.ports.push(ports);
     into.set(key, entry);
   };
-  if (!was.isolated && !now.isolated) return { lost: [], gained: [] };
+  if (!was.isolated && !now.isolated && !was.tiers && !now.tiers) return { lost: [], gained: [] };
   // Ports no rule of either world tells apart are decided once.
-  for (const { point, ports } of atomsOf([...was.rules, ...now.rules].map((r) => r.ports))) {
-    const before = admittedOn(was.isolated, was.rules, point);
-    const after = admittedOn(now.isolated, now.rules, point);
+  const sets = [
+    ...[...was.rules, ...now.rules].map((r) => r.ports),
+    ...tierPortSets(was.tiers),
+    ...tierPortSets(now.tiers),
+  ];
+  for (const { point, ports } of atomsOf(sets)) {
+    const before = admitted(was, point);
+    const after = admitted(now, point);
     add(lost, subtractAddresses(before, after), ports);
     add(gained, subtractAddresses(after, before), ports);
   }

@@ -25,6 +25,8 @@ import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './mode
 import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
+import { tierWarnings, tierPodKeys, tierPortNames, tierNetworks } from './tier-world.js';
+import { compileTierPolicies } from './tiers-compile.js';
 import { ValidationMemo, validatePolicy } from './validate.js';
 import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, PodInfo, World, WorldIndex } from './world.js';
 import { Class, PodIndex } from './world.js';
@@ -180,6 +182,23 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     }
   }
 
+  // Cluster-scoped tier policies: their selectors, port names and networks tell pods apart too.
+  const tiers = snapshot.clusterPolicies?.length ? compileTierPolicies(snapshot.clusterPolicies) : undefined;
+  if (tiers) {
+    for (const k of tierPodKeys(tiers)) podKeys.add(k);
+    for (const n of tierPortNames(tiers)) portNames.add(n);
+    for (const cidr of tierNetworks(tiers)) {
+      // A networks CIDR as an address block of its own: pods in it and pods outside are told apart.
+      const key = `${cidr}!`;
+      if (ipBlockIds.has(key)) continue;
+      const block = compileIpBlock({ cidr, except: [] });
+      const canonical = `${block.cidr.text}!`;
+      if (ipBlockIds.has(canonical)) continue;
+      ipBlockIds.set(canonical, ipBlocks.length);
+      ipBlocks.push(block);
+    }
+  }
+
   const namespaceLabels = new Map<string, Labels>();
   for (const ns of snapshot.namespaces) {
     const name = ns.metadata?.name;
@@ -294,6 +313,8 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     }
     const portKey = portNames.size === 0 ? '' : namedPortSignature(pod, portNames);
     labelKey += `\u0001${portKey}`;
+    // Tier subjects and pod/namespace peers never match host-network pods.
+    if (tiers && pod.spec?.hostNetwork === true) labelKey += '\u0002';
     let labelClass = labelClassByKey.get(labelKey);
     // A class is a label class and an address signature.
     let cls: PodClass | undefined;
@@ -363,6 +384,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       message: `${podsWithoutIp} pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules never match them`,
     });
   }
+  if (tiers) warnings.push(...tierWarnings(tiers, classes));
   const index = buildIndex(policies, classes, namespaceLabels, signatures, sortedKeys);
   const world: World = {
     snapshot,
@@ -377,6 +399,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     portSets,
     cache: new Map(),
   };
+  if (tiers && tiers.policies.length > 0) world.tiers = tiers;
   // The bit layout of the pods, built with the world rather than on its first query.
   layoutOf(world);
   return world;

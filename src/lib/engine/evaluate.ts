@@ -1,7 +1,7 @@
 /** Traffic -> Decision {allowed, ingress, egress}, with the policies and rules responsible. */
 import type { PodClass, World } from './world.js';
 import { portsOfRule, ruleAdmitsClass } from './peers.js';
-import type { Decision, DirectionDecision, PolicyRef, PortSet, Protocol, RuleRef } from './model.js';
+import type { Decision, DecidingLayer, DirectionDecision, PolicyRef, PortSet, Protocol, RuleRef } from './model.js';
 import {
   emptyPortSet,
   fullPortSet,
@@ -10,14 +10,21 @@ import {
   portSetContains,
   unionPortSets,
 } from './ports.js';
+import type { TierRuleHit } from './tiers.js';
+import type { TierEndpoint } from './tiers.js';
+import { allowedWithTiers, endpointOf, segmentAt, segmentsOn, tierSide, type TierSide } from './tier-sides.js';
 
 /** The rules of one direction that admit the other side, each with the ports it admits on the destination. */
 interface SideAnalysis {
   isolated: boolean;
   selectedBy: PolicyRef[];
   rules: { ref: RuleRef; ports: PortSet }[];
-  /** Every port when not isolated, else the union of the rules' ports. */
+  /** The ports allowed: every port when not isolated, else the union of the rules' ports; with tiers, theirs. */
   ports: PortSet;
+  /** What the cluster tiers decide in this direction (absent: NetworkPolicy v1 alone). */
+  tiers?: TierSide;
+  /** With tiers: the ports NetworkPolicy v1 alone allows. */
+  v1Ports?: PortSet;
 }
 
 /** Both directions of traffic from one pod class to another. */
@@ -49,23 +56,134 @@ function analyseSide(
   };
 }
 
+const endpoints = new WeakMap<PodClass, TierEndpoint>();
+
+/** The cluster tiers' part of one side: the ports they let through, with NetworkPolicy v1's verdict under them. */
+function withTiers(
+  world: World,
+  side: SideAnalysis,
+  direction: 'ingress' | 'egress',
+  source: PodClass,
+  destination: PodClass,
+): SideAnalysis {
+  if (!world.tiers) return side;
+  const endpoint = (cls: PodClass) => {
+    let e = endpoints.get(cls);
+    if (!e) endpoints.set(cls, (e = endpointOf(cls)));
+    return e;
+  };
+  const tiers = tierSide(world.tiers, direction, endpoint(source), endpoint(destination), side.isolated);
+  if (!tiers) return side;
+  return { ...side, tiers, v1Ports: side.ports, ports: allowedWithTiers(tiers, side.isolated, side.ports) };
+}
+
+/** Analyses traffic from the pods of one class to the pods of another, not kept (a whole-matrix scan). */
+export function analyseClassPair(world: World, source: PodClass, destination: PodClass): PairAnalysis {
+  return {
+    // Ingress: the destination's policies, their rules' peers matched against the source.
+    ingress: withTiers(
+      world,
+      analyseSide(destination.ingressPolicies, 'ingress', source, destination),
+      'ingress',
+      source,
+      destination,
+    ),
+    // Egress: the source's policies, their rules' peers matched against the destination.
+    egress: withTiers(
+      world,
+      analyseSide(source.egressPolicies, 'egress', destination, destination),
+      'egress',
+      source,
+      destination,
+    ),
+  };
+}
+
 /** Analyses traffic from the pods of one class to the pods of another (memoised per world). */
 export function analysePair(world: World, source: PodClass, destination: PodClass): PairAnalysis {
   const key = source.id * world.classes.length + destination.id;
   const known = world.cache.get(key) as PairAnalysis | undefined;
   if (known) return known;
-  const analysis: PairAnalysis = {
-    // Ingress: the destination's policies, their rules' peers matched against the source.
-    ingress: analyseSide(destination.ingressPolicies, 'ingress', source, destination),
-    // Egress: the source's policies, their rules' peers matched against the destination.
-    egress: analyseSide(source.egressPolicies, 'egress', destination, destination),
-  };
+  const analysis = analyseClassPair(world, source, destination);
   world.cache.set(key, analysis);
   return analysis;
 }
 
+/** A direction a tier rule decided. */
+function tierDecided(
+  side: SideAnalysis,
+  layer: DecidingLayer,
+  hit: TierRuleHit,
+  passedBy: TierRuleHit[],
+): DirectionDecision {
+  const allowed = hit.action === 'Accept';
+  const decision: DirectionDecision = {
+    allowed,
+    isolated: side.isolated,
+    selectedBy: side.selectedBy,
+    allowedBy: [],
+    peerAdmittedBy: [],
+    applies: true,
+    decidedBy: layer,
+    tierRules: [hit],
+    passedBy,
+  };
+  if (!allowed) decision.reason = 'denied-by-tier';
+  return decision;
+}
+
+/** One direction's decision for one port with the cluster tiers: Admin, then NetworkPolicy v1, then Baseline. */
+function decideTiersOnPort(
+  side: SideAnalysis & { tiers: TierSide },
+  protocol: Protocol,
+  port: number,
+): DirectionDecision {
+  const admin = segmentAt(side.tiers.admin, protocol, port);
+  if (admin && admin.hit.action !== 'Pass') return tierDecided(side, 'Admin', admin.hit, []);
+  const passedBy = admin ? [admin.hit] : [];
+  if (side.isolated)
+    return { ...decideSideOnPort({ ...side, tiers: undefined }, protocol, port), decidedBy: 'NetworkPolicy', passedBy };
+  const baseline = segmentAt(side.tiers.baseline, protocol, port);
+  // A Pass in the Baseline tier leaves the port to the default (allowed), as no match would.
+  if (baseline && baseline.hit.action !== 'Pass') return tierDecided(side, 'Baseline', baseline.hit, passedBy);
+  if (baseline) passedBy.push(baseline.hit);
+  return {
+    allowed: true,
+    isolated: false,
+    selectedBy: [],
+    allowedBy: [],
+    peerAdmittedBy: [],
+    applies: true,
+    decidedBy: 'default',
+    passedBy,
+  };
+}
+
+/** One direction's decision over all ports with the cluster tiers, given the ports finally allowed. */
+function decideTiersOnPorts(side: SideAnalysis & { tiers: TierSide }, allowedPorts: PortSet): DirectionDecision {
+  const { tiers } = side;
+  const v1Side = { ...side, tiers: undefined, ports: side.v1Ports ?? side.ports };
+  const v1 = decideSideOnPorts(v1Side, intersectPortSets(allowedPorts, tiers.undecided));
+  const segments = [...tiers.admin, ...tiers.baseline];
+  const allowed = !isEmptyPortSet(side.ports);
+  const tierRules = allowed
+    ? segmentsOn(segments, allowedPorts, 'Accept')
+    : segmentsOn(segments, fullPortSet(), 'Deny');
+  const passedBy = segmentsOn(tiers.admin, allowed ? allowedPorts : fullPortSet(), 'Pass');
+  const decision: DirectionDecision = { ...v1, allowed, tierRules, passedBy };
+  if (allowed) {
+    delete decision.reason;
+    decision.peerAdmittedBy = [];
+  } else if (tierRules.length > 0) {
+    decision.reason = 'denied-by-tier';
+    decision.peerAdmittedBy = [];
+  }
+  return decision;
+}
+
 /** One direction's decision for one port. */
 function decideSideOnPort(side: SideAnalysis, protocol: Protocol, port: number): DirectionDecision {
+  if (side.tiers) return decideTiersOnPort(side as SideAnalysis & { tiers: TierSide }, protocol, port);
   if (!side.isolated) {
     return { allowed: true, isolated: false, selectedBy: [], allowedBy: [], peerAdmittedBy: [], applies: true };
   }
@@ -84,6 +202,7 @@ function decideSideOnPort(side: SideAnalysis, protocol: Protocol, port: number):
 
 /** One direction's decision over all ports, given the ports finally allowed. */
 function decideSideOnPorts(side: SideAnalysis, allowedPorts: PortSet): DirectionDecision {
+  if (side.tiers) return decideTiersOnPorts(side as SideAnalysis & { tiers: TierSide }, allowedPorts);
   if (!side.isolated) {
     return { allowed: true, isolated: false, selectedBy: [], allowedBy: [], peerAdmittedBy: [], applies: true };
   }

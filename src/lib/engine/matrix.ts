@@ -14,6 +14,7 @@ import { Acc, count, Layout, layoutOf } from './layout.js';
 import type { PortSet, Protocol } from './model.js';
 import { PROTOCOLS } from './model.js';
 import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
+import { tierMatrix, tierSourceClasses } from './tier-scan.js';
 
 /** A set of ports no rule of a target tells apart: answered once, at `point`. */
 interface Atom {
@@ -190,6 +191,8 @@ export function allowedSourceClasses(
   target: PodClass,
   port?: { port: number; protocol: Protocol },
 ): { ids: Int32Array; ports?: PortSet[] } {
+  // Cluster tiers can allow what NetworkPolicy v1 denies: class by class, through the pair analysis.
+  if (world.tiers) return tierSourceClasses(world, target, port);
   const evaluator = new Evaluator(layoutOf(world));
   evaluator.labelClass(world.labelClasses[target.labelClass], port);
   const sources = evaluator.classSources(target);
@@ -207,6 +210,7 @@ export function reachabilityMatrix(
   port?: { port: number; protocol: Protocol },
   options: MatrixOptions = {},
 ): ClassMatrix {
+  if (world.tiers) return { pairCount: tierMatrix(world, port, options.visit), complete: true };
   const layout = new Layout(world);
   const evaluator = new Evaluator(layout);
   let pairCount = 0;

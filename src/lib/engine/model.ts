@@ -6,6 +6,7 @@
  */
 import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
+import type { TierRuleHit } from './tiers.js';
 import type { ClusterTierPolicy } from './tiers-compile.js';
 
 /** Protocols a NetworkPolicyPort may name (networking.k8s.io/v1 NetworkPolicyPort.protocol). */
@@ -131,7 +132,15 @@ export type DenialReason =
   /** The destination pod has no container port of the name asked about (a port name resolves on it). */
   | 'no-such-port'
   /** An address block only part of which the rules admit (`notAdmitted` holds the rest). */
-  | 'partly-admitted';
+  | 'partly-admitted'
+  /** A Deny rule of a cluster-scoped tier policy (`tierRules` names it) decided. */
+  | 'denied-by-tier';
+
+/** Which layer decided a direction once cluster tiers are read: Admin tier, NetworkPolicy v1, Baseline tier, or none (allowed). */
+export type DecidingLayer = 'Admin' | 'NetworkPolicy' | 'Baseline' | 'default';
+
+/** A rule of a cluster-scoped policy (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy) in an answer. */
+export type TierRuleRef = TierRuleHit;
 
 /** The verdict of one direction (the destination's ingress, or the source's egress). */
 export interface DirectionDecision {
@@ -149,6 +158,12 @@ export interface DirectionDecision {
   notAdmitted?: string[];
   /** False when the direction does not apply (egress of an address outside the cluster). */
   applies: boolean;
+  /** Set only when cluster tiers are read, on a one-port answer: which layer decided. */
+  decidedBy?: DecidingLayer;
+  /** Set only when cluster tiers are read: the tier rules that decided (Accept rules when allowed, Deny rules when denied). */
+  tierRules?: TierRuleRef[];
+  /** Set only when cluster tiers are read: Pass rules on the way ("passed to NetworkPolicy"). */
+  passedBy?: TierRuleRef[];
 }
 
 /** Whether traffic is allowed, with both halves of the answer. */
@@ -167,6 +182,10 @@ export interface Warning {
     | 'terminating-pod'
     | 'unresolved-named-port'
     | 'no-target'
-    | 'service-port';
+    | 'service-port'
+    | 'tier-fail-closed'
+    | 'tier-ambiguous'
+    | 'tier-domain-names'
+    | 'tier-nodes';
   message: string;
 }

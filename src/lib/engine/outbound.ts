@@ -12,6 +12,7 @@ import { atomsOf } from './matrix.js';
 import type { PortSet, Protocol } from './model.js';
 import { namespacesOfPeer } from './peers.js';
 import { portSetContains, resolveNamedPort, unionPortSets } from './ports.js';
+import { tierDestinationClasses } from './tier-scan.js';
 import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from './world.js';
 
 /** A rule with the policy it belongs to. */
@@ -240,6 +241,8 @@ interface Outbound {
  * to leave out), computed with the world's bitsets.
  */
 export function allowedDestinations(world: World, source: PodClass, port?: OutboundPort): OutboundEntries {
+  // Cluster tiers can allow what NetworkPolicy v1 denies: class by class, through the pair analysis.
+  if (world.tiers) return tierDestinationClasses(world, source, port);
   const layout = layoutOf(world);
   const index = outboundIndex(world, layout);
   const isolated = source.egressPolicies.length > 0;

@@ -40,7 +40,7 @@ interface V1Verdict {
 type TierLayer = 'Admin' | 'NetworkPolicy' | 'Baseline' | 'default';
 
 /** A rule of a tier policy that matched. */
-interface TierRuleHit {
+export interface TierRuleHit {
   policy: TierPolicyRef;
   tier: Tier;
   priority: number;
@@ -86,14 +86,14 @@ interface TierPortQuery {
 }
 
 /** Whether a policy's spec.subject selects a pod (host-network pods never). */
-function selectsSubject(policy: CompiledTierPolicy, pod: TierEndpoint): boolean {
+export function selectsSubject(policy: CompiledTierPolicy, pod: TierEndpoint): boolean {
   if (pod.isHostNetwork) return false;
   const { namespaces, pods } = policy.subject;
   return namespaces.matches(pod.namespaceLabels) && (pods === undefined || pods.matches(pod.labels));
 }
 
 /** Whether a compiled peer matches the other end of the traffic. */
-function peerMatches(peer: TierPeer, other: TierEndpoint): boolean {
+export function peerMatches(peer: TierPeer, other: TierEndpoint): boolean {
   switch (peer.kind) {
     case 'namespaces':
       return !other.isHostNetwork && peer.namespaces.matches(other.namespaceLabels);
@@ -125,7 +125,7 @@ function ruleMatches(rule: TierRule, other: TierEndpoint, query: TierPortQuery, 
   return peers && ports;
 }
 
-function hitOf(policy: CompiledTierPolicy, direction: Direction, rule: TierRule): TierRuleHit {
+export function hitOf(policy: CompiledTierPolicy, direction: Direction, rule: TierRule): TierRuleHit {
   return {
     policy: policy.ref,
     tier: policy.tier,

@@ -9,6 +9,7 @@ import type { BlockIds, CompiledIpBlock, Ip } from './ipblock.js';
 import type { ClusterSnapshot, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
 import type { CompiledPort, PortSetInterner } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
+import type { TierSet } from './tiers-compile.js';
 
 /** A peer of a rule, compiled. */
 export type CompiledPeer =
@@ -121,6 +122,8 @@ export interface World {
   portSets: PortSetInterner;
   /** Memo for the engine's pair analyses (evaluate.ts). */
   cache: Map<number, unknown>;
+  /** The cluster-scoped tier policies, compiled; absent when the snapshot holds none (NetworkPolicy v1 alone decides). */
+  tiers?: TierSet;
 }
 
 /** An egress rule together with the policy it belongs to. */

@@ -4,7 +4,7 @@
  */
 import type { Connection } from '../engine/answer.js';
 import type { Decision, DirectionDecision } from '../engine/model.js';
-import { formatPolicyRef, formatRuleRef } from './names.js';
+import { formatPolicyRef, formatRuleRef, formatTierPolicyRef, formatTierRuleRef } from './names.js';
 
 /** The values in first-seen order, once each. */
 export function unique(values: string[]): string[] {
@@ -17,15 +17,35 @@ export function unique(values: string[]): string[] {
  */
 export function formatAllowedBy(decision: Decision): string {
   const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
-  const policies = unique(sides.flatMap((side) => side.allowedBy.map((rule) => formatPolicyRef(rule.policy))));
+  const policies = unique(
+    sides.flatMap((side) => [
+      ...(side.tierRules ?? []).map(formatTierPolicyRef),
+      ...side.allowedBy.map((rule) => formatPolicyRef(rule.policy)),
+    ]),
+  );
   return policies.length === 0 ? '(not isolated)' : policies.join(', ');
+}
+
+/** The rules that allowed one side, tier rules first (they decide first), then NetworkPolicy rules. */
+function sideRules(side: DirectionDecision, withNamespace = true): string[] {
+  return unique([
+    ...(side.tierRules ?? []).map(formatTierRuleRef),
+    ...side.allowedBy.map((rule) => formatRuleRef(rule, withNamespace)),
+  ]);
+}
+
+/** ", passed to NetworkPolicy by X" when a Pass rule sent the decision on. */
+function passedNote(side: DirectionDecision): string {
+  const passed = side.passedBy ?? [];
+  return passed.length ? ` (passed to NetworkPolicy by ${unique(passed.map(formatTierRuleRef)).join(', ')})` : '';
 }
 
 /** INGRESS RULES / EGRESS RULES of the wide table. */
 export function formatRules(side: DirectionDecision): string {
   if (!side.applies) return '-';
-  if (!side.isolated) return '(not isolated)';
-  return unique(side.allowedBy.map((rule) => formatRuleRef(rule))).join(', ');
+  const rules = sideRules(side);
+  if (rules.length === 0 && !side.isolated) return '(not isolated)';
+  return rules.join(', ');
 }
 
 /** The sentence that explains why one direction denied a connection; undefined when it did not. */
@@ -37,6 +57,9 @@ function explainDenial(
   port: string | undefined,
 ): string | undefined {
   if (!side.applies || side.allowed) return undefined;
+  if (side.reason === 'denied-by-tier') {
+    return `${direction}: denied by ${unique((side.tierRules ?? []).map(formatTierRuleRef)).join(', ')}`;
+  }
   if (side.reason === 'no-such-port') return `${direction}: ${subject} has no container port ${port ?? ''}`.trimEnd();
   if (side.reason === 'partly-admitted') {
     const rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule, false)));
@@ -51,7 +74,7 @@ function explainDenial(
     return `${direction}: ${verb} ${rules.join(', ')} ${admits} ${peer} but not on ${port ?? 'any port'}`;
   }
   const isolatedBy = unique(side.selectedBy.map((policy) => policy.name)).join(', ');
-  return `${direction}: ${subject} is isolated by [${isolatedBy}] and no ${direction} rule admits ${peer}`;
+  return `${direction}: ${subject} is isolated by [${isolatedBy}] and no ${direction} rule admits ${peer}${passedNote(side)}`;
 }
 
 /** Why a connection is allowed, for the --explain table: the rules on each side that apply. */
@@ -60,10 +83,9 @@ export function explainAllowance(connection: Connection): string {
   for (const direction of ['ingress', 'egress'] as const) {
     const side = connection.decision[direction];
     if (!side.applies) continue;
-    const rules = side.isolated
-      ? `allowed by ${unique(side.allowedBy.map((rule) => formatRuleRef(rule))).join(', ')}`
-      : 'not isolated';
-    sides.push(`${direction}: ${rules}`);
+    const rules = sideRules(side);
+    const text = rules.length > 0 || side.isolated ? `allowed by ${rules.join(', ')}` : 'not isolated';
+    sides.push(`${direction}: ${text}${passedNote(side)}`);
   }
   return sides.join('; ');
 }
@@ -86,6 +108,6 @@ export function explainConnection(connection: Connection, source: string, target
 /** The rules that allow a connection, per side: `ns/policy ingress[0]`, or `not isolated`. */
 export function allowingRules(decision: Decision): string[] {
   const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
-  const rules = sides.flatMap((side) => side.allowedBy.map((rule) => formatRuleRef(rule)));
+  const rules = sides.flatMap((side) => sideRules(side));
   return rules.length === 0 ? ['not isolated'] : rules;
 }

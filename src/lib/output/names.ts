@@ -1,5 +1,5 @@
 /** How every command names what it shows, so who-can, isolate and allow read alike. */
-import type { IpBlock, PolicyRef, RuleRef } from '../engine/model.js';
+import type { IpBlock, PolicyRef, RuleRef, TierRuleRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
 
 /** A workload, or a bare pod (kind `Pod`), in its namespace. */
@@ -29,4 +29,20 @@ export function formatPolicyRef(policy: PolicyRef): string {
 export function formatRuleRef(rule: RuleRef, withNamespace = true): string {
   const policy = withNamespace ? formatPolicyRef(rule.policy) : rule.policy.name;
   return `${policy} ${rule.direction}[${rule.index}]`;
+}
+
+/** `ClusterNetworkPolicy/name`: a cluster-scoped policy (no namespace). */
+export function formatTierPolicyRef(rule: Pick<TierRuleRef, 'policy'>): string {
+  return `${rule.policy.kind}/${rule.policy.name}`;
+}
+
+/**
+ * `ClusterNetworkPolicy/deny-egress (Admin, priority 6) rule deny-to-slytherin`; a rule without a
+ * name by its place (`rule egress[0]`); the BaselineAdminNetworkPolicy singleton has no priority.
+ */
+export function formatTierRuleRef(rule: TierRuleRef): string {
+  const where =
+    rule.policy.kind === 'BaselineAdminNetworkPolicy' ? rule.tier : `${rule.tier}, priority ${rule.priority}`;
+  const name = rule.rule.name || `${rule.direction}[${rule.rule.index}]`;
+  return `${formatTierPolicyRef(rule)} (${where}) rule ${name}`;
 }

@@ -2,13 +2,13 @@
  * The JSON/YAML document of a reachability answer, who-can's and reachable-from's (docs/output.md), written entry by entry from the engine's
  * groups so that millions of pod pairs never become one string.
  */
-import type { Decision, Peer, PodRef, PortSet, Protocol } from '../engine/model.js';
+import type { Decision, DirectionDecision, Peer, PodRef, PortSet, Protocol, TierRuleRef } from '../engine/model.js';
 import { keyOf, PROTOCOLS } from '../engine/model.js';
 import type { Connection } from '../engine/answer.js';
 import { connectionsOf } from '../engine/answer.js';
 import type { ReachReport, ReportWarning } from '../services/report.js';
 import { explainConnection, unique } from './explain.js';
-import { formatIpBlock, formatPolicyRef, formatRuleRef } from './names.js';
+import { formatIpBlock, formatPolicyRef, formatRuleRef, formatTierPolicyRef, formatTierRuleRef } from './names.js';
 import { jsonAt, writeDocument, type DocumentField, type DocumentSink } from './stream.js';
 
 /** True when a range covers every port. */
@@ -41,6 +41,44 @@ interface ReasonDocument {
   rules?: string[];
   /** With code partly-admitted: the addresses of the block no rule admits, as CIDRs. */
   notAdmitted?: string[];
+  /** With code denied-by-tier: the Deny rules of cluster-scoped policies that decided. */
+  tierRules?: TierRuleDocument[];
+}
+
+/** A rule of a cluster-scoped policy (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy). */
+interface TierRuleDocument {
+  kind: string;
+  name: string;
+  tier: 'Admin' | 'Baseline';
+  priority?: number;
+  direction: 'ingress' | 'egress';
+  /** The rule's place in spec.ingress / spec.egress, and its name (empty when it has none). */
+  index: number;
+  rule: string;
+  action: string;
+}
+
+function tierRuleDocument(hit: TierRuleRef): TierRuleDocument {
+  const doc: TierRuleDocument = {
+    kind: hit.policy.kind,
+    name: hit.policy.name,
+    tier: hit.tier,
+    direction: hit.direction,
+    index: hit.rule.index,
+    rule: hit.rule.name,
+    action: hit.action,
+  };
+  // The BaselineAdminNetworkPolicy singleton has no priority.
+  if (hit.policy.kind !== 'BaselineAdminNetworkPolicy') doc.priority = hit.priority;
+  return doc;
+}
+
+/** The tier rules of both sides, each once. */
+function tierRulesOf(sides: DirectionDecision[], which: 'tierRules' | 'passedBy'): TierRuleDocument[] {
+  const seen = new Map<string, TierRuleDocument>();
+  for (const side of sides)
+    for (const hit of side[which] ?? []) seen.set(formatTierRuleRef(hit) + hit.direction, tierRuleDocument(hit));
+  return [...seen.values()];
 }
 
 /** One connection in the document. */
@@ -57,6 +95,10 @@ interface ConnectionDocument {
   egress: string[];
   /** The rules that admitted it, `namespace/name direction[index]`. */
   rules: string[];
+  /** Only when cluster tiers are read: the tier rules that decided it (Accept rules; on denied entries, Deny rules). */
+  tierRules?: TierRuleDocument[];
+  /** Only when cluster tiers are read: Pass rules that handed it on to NetworkPolicy. */
+  passedBy?: TierRuleDocument[];
   /** Denied entries only: the explanation, one sentence per direction joined with '; '. */
   reason?: string;
   reasons?: ReasonDocument[];
@@ -98,6 +140,7 @@ function reasonDocuments(connection: Connection): ReasonDocument[] {
     if (side.reason === 'no-rule-admits-port' || side.reason === 'partly-admitted')
       reason.rules = unique(side.peerAdmittedBy.map((rule) => formatRuleRef(rule)));
     if (side.notAdmitted) reason.notAdmitted = [...side.notAdmitted];
+    if (side.reason === 'denied-by-tier') reason.tierRules = tierRulesOf([side], 'tierRules');
     reasons.push(reason);
   }
   return reasons;
@@ -127,10 +170,21 @@ function connectionDocument(connection: Connection, denied: boolean): Connection
     from: peerDocument(connection.from),
     to: peerDocument(connection.to),
     ...ports,
-    ingress: unique(ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy))),
-    egress: unique(egressRules.map((rule) => formatPolicyRef(rule.policy))),
+    ingress: unique([
+      ...(ingress.tierRules ?? []).filter(() => !denied).map(formatTierPolicyRef),
+      ...ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy)),
+    ]),
+    egress: unique([
+      ...(egress.applies && !denied ? (egress.tierRules ?? []) : []).map(formatTierPolicyRef),
+      ...egressRules.map((rule) => formatPolicyRef(rule.policy)),
+    ]),
     rules: unique([...ingress.allowedBy, ...egressRules].map((rule) => formatRuleRef(rule))),
   };
+  const sides = [ingress, ...(egress.applies ? [egress] : [])];
+  if (sides.some((side) => side.tierRules !== undefined)) {
+    document.tierRules = tierRulesOf(sides, 'tierRules');
+    document.passedBy = tierRulesOf(sides, 'passedBy');
+  }
   if (denied) {
     document.reason = explainConnection(connection, peerName(connection.from), peerName(connection.to)).join('; ');
     document.reasons = reasonDocuments(connection);

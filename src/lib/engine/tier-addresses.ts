@@ -1,0 +1,140 @@
+/**
+ * Addresses outside the cluster with cluster tiers: the addresses a pod's side of a direction admits
+ * on a port when Admin and Baseline rules may match them. Tier ingress peers are pods and namespaces
+ * only, so from outside only a rule that fails closed (it denies everything) can match; egress rules
+ * match addresses through `networks`. The first matching rule decides each address, as for pods.
+ */
+import type { AddressSet } from './ipblock.js';
+import { addressesOfBlock, compileIpBlock, isEmptyAddressSet, subtractAddresses, unionAddresses } from './ipblock.js';
+import type { Direction, PortSet, Protocol } from './model.js';
+import { emptyPortSet, fullPortSet, portSetContains, portSetOf, unionPortSets } from './ports.js';
+import { endpointOf } from './tier-sides.js';
+import { hitOf, selectsSubject, type TierRuleHit } from './tiers.js';
+import type { Tier, TierRule } from './tiers-compile.js';
+import type { PodClass, World } from './world.js';
+
+/** Every address of each family. */
+export const EVERY_ADDRESS: AddressSet = unionAddresses(
+  addressesOfBlock(compileIpBlock({ cidr: '0.0.0.0/0', except: [] })),
+  addressesOfBlock(compileIpBlock({ cidr: '::/0', except: [] })),
+);
+
+/** A tier rule as far as addresses go: the addresses it matches, and its ports. */
+export interface TierAddressRule {
+  hit: TierRuleHit;
+  addresses: AddressSet;
+  ports: PortSet;
+}
+
+/** The tier rules of a pod's side of a direction that can match addresses, per tier, in evaluation order. */
+export interface TierAddressSide {
+  admin: TierAddressRule[];
+  baseline: TierAddressRule[];
+}
+
+/** The part of `a` inside `b`. */
+function intersectAddresses(a: AddressSet, b: AddressSet): AddressSet {
+  return subtractAddresses(a, subtractAddresses(a, b));
+}
+
+function addressesOf(rule: TierRule): AddressSet | undefined {
+  if (rule.peers === 'all') return EVERY_ADDRESS;
+  const sets = rule.peers.flatMap((peer) =>
+    peer.kind === 'networks'
+      ? peer.cidrs.map((c) => addressesOfBlock(compileIpBlock({ cidr: c.text, except: [] })))
+      : [],
+  );
+  return sets.length ? unionAddresses(...sets) : undefined;
+}
+
+/** A rule's ports toward an address: a named port resolves on the pod for ingress, on nothing for egress. */
+function portsOf(rule: TierRule, cls: PodClass, direction: Direction): PortSet {
+  if (rule.ports === 'all') return fullPortSet();
+  const endpoint = endpointOf(cls);
+  return unionPortSets(
+    emptyPortSet(),
+    ...rule.ports.map((p) => {
+      if (!('namedPort' in p)) return portSetOf(p.protocol, p.from, p.to);
+      if (direction === 'egress') return emptyPortSet();
+      const found = endpoint.ports.filter((c) => c.name === p.namedPort);
+      return unionPortSets(emptyPortSet(), ...found.map((c) => portSetOf(c.protocol, c.port, c.port)));
+    }),
+  );
+}
+
+/** The tier rules that can match addresses for a pod class in a direction; undefined when there are none. */
+export function tierAddressSide(world: World, cls: PodClass, direction: Direction): TierAddressSide | undefined {
+  if (!world.tiers) return undefined;
+  const endpoint = endpointOf(cls);
+  const side: Record<Tier, TierAddressRule[]> = { Admin: [], Baseline: [] };
+  for (const policy of world.tiers.policies) {
+    if (policy[direction].length === 0 || !selectsSubject(policy, endpoint)) continue;
+    for (const rule of policy[direction]) {
+      const addresses = addressesOf(rule);
+      if (addresses)
+        side[policy.tier].push({
+          hit: hitOf(policy, direction, rule),
+          addresses,
+          ports: portsOf(rule, cls, direction),
+        });
+    }
+  }
+  if (side.Admin.length === 0 && side.Baseline.length === 0) return undefined;
+  return { admin: side.Admin, baseline: side.Baseline };
+}
+
+/** One tier over the addresses still open on a port: what it accepts, and what it leaves (and passes). */
+function walk(rules: readonly TierAddressRule[], open: AddressSet, protocol: Protocol, port: number) {
+  let rest = open;
+  let accepted: AddressSet = unionAddresses();
+  let passed: AddressSet = unionAddresses();
+  for (const rule of rules) {
+    if (isEmptyAddressSet(rest)) break;
+    if (!portSetContains(rule.ports, protocol, port)) continue;
+    const matched = intersectAddresses(rest, rule.addresses);
+    if (isEmptyAddressSet(matched)) continue;
+    if (rule.hit.action === 'Accept') accepted = unionAddresses(accepted, matched);
+    if (rule.hit.action === 'Pass') passed = unionAddresses(passed, matched);
+    rest = subtractAddresses(rest, matched);
+  }
+  return { accepted, rest: unionAddresses(rest, passed) };
+}
+
+/**
+ * The addresses admitted on a port with the tiers: Admin accepts; of the rest, NetworkPolicy v1's
+ * (`v1Admitted`) when it isolates the pod, else what the Baseline tier accepts or leaves alone.
+ */
+export function admittedWithTiers(
+  side: TierAddressSide,
+  isolated: boolean,
+  v1Admitted: AddressSet,
+  point: { protocol: Protocol; port: number },
+): AddressSet {
+  const admin = walk(side.admin, EVERY_ADDRESS, point.protocol, point.port);
+  if (isolated) return unionAddresses(admin.accepted, intersectAddresses(admin.rest, v1Admitted));
+  const baseline = walk(side.baseline, admin.rest, point.protocol, point.port);
+  // Pass in the Baseline tier does not exist; what no rule matched is allowed.
+  return unionAddresses(admin.accepted, baseline.accepted, baseline.rest);
+}
+
+/** The tier rules of an action that match some of `addresses` on a port (for the answer's why). */
+export function tierRulesOn(
+  side: TierAddressSide,
+  addresses: AddressSet,
+  point: { protocol: Protocol; port: number },
+  action: TierRuleHit['action'],
+): TierRuleHit[] {
+  return [...side.admin, ...side.baseline]
+    .filter(
+      (r) =>
+        r.hit.action === action &&
+        portSetContains(r.ports, point.protocol, point.port) &&
+        !isEmptyAddressSet(intersectAddresses(r.addresses, addresses)),
+    )
+    .map((r) => r.hit);
+}
+
+/** The port sets of a side's rules, to cut the port space where they differ. */
+export function tierPortSets(side: TierAddressSide | undefined): PortSet[] {
+  return side ? [...side.admin, ...side.baseline].map((r) => r.ports) : [];
+}

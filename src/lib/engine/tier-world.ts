@@ -1,0 +1,122 @@
+/**
+ * What a world needs from its cluster-scoped tier policies when it is built: the pod label keys, port
+ * names and networks their rules read (so that pod classes are cut by them as by NetworkPolicy's), and
+ * what the user must be told about them once (rules that fail closed, same-priority policies whose
+ * order the API leaves open, rules that cannot be evaluated statically).
+ */
+import { keyOf, type Direction, type Warning } from './model.js';
+import { selectsSubject } from './tiers.js';
+import type { CompiledTierPolicy, TierPolicyRef, TierSet } from './tiers-compile.js';
+import { endpointOf } from './tier-sides.js';
+import type { PodClass } from './world.js';
+
+function* rulesOf(set: TierSet) {
+  for (const policy of set.policies) for (const rule of [...policy.ingress, ...policy.egress]) yield rule;
+}
+
+/** Label keys the tier selectors read on pods (subjects and pod peers). */
+export function tierPodKeys(set: TierSet): Set<string> {
+  const keys = new Set<string>();
+  for (const policy of set.policies) policy.subject.pods?.keys.forEach((k) => keys.add(k));
+  for (const rule of rulesOf(set)) {
+    if (rule.peers === 'all') continue;
+    for (const peer of rule.peers) if (peer.kind === 'pods') peer.pods.keys.forEach((k) => keys.add(k));
+  }
+  return keys;
+}
+
+/** Container port names the tier rules name. */
+export function tierPortNames(set: TierSet): Set<string> {
+  const names = new Set<string>();
+  for (const rule of rulesOf(set)) {
+    if (rule.ports === 'all') continue;
+    for (const port of rule.ports) if ('namedPort' in port) names.add(port.namedPort);
+  }
+  return names;
+}
+
+/** The CIDRs of the networks peers, as written in canonical form. */
+export function tierNetworks(set: TierSet): string[] {
+  const cidrs = new Set<string>();
+  for (const rule of rulesOf(set)) {
+    if (rule.peers === 'all') continue;
+    for (const peer of rule.peers) if (peer.kind === 'networks') for (const c of peer.cidrs) cidrs.add(c.text);
+  }
+  return [...cidrs];
+}
+
+/** `AdminNetworkPolicy/name`. */
+function nameOf(ref: TierPolicyRef): string {
+  return `${ref.kind}/${ref.name}`;
+}
+
+/** A pod class both policies select for a direction in which both have rules; undefined when none. */
+function sharedSubject(
+  a: CompiledTierPolicy,
+  b: CompiledTierPolicy,
+  classes: readonly PodClass[],
+): { cls: PodClass; direction: Direction } | undefined {
+  for (const direction of ['ingress', 'egress'] as const) {
+    if (a[direction].length === 0 || b[direction].length === 0) continue;
+    for (const cls of classes) {
+      const endpoint = endpointOf(cls);
+      if (selectsSubject(a, endpoint) && selectsSubject(b, endpoint)) return { cls, direction };
+    }
+  }
+  return undefined;
+}
+
+/** What to say about a world's tier policies, once per world. */
+export function tierWarnings(set: TierSet, classes: readonly PodClass[]): Warning[] {
+  const warnings: Warning[] = [];
+  for (const w of set.warnings) {
+    if (w.code === 'invalid-policy') {
+      warnings.push({
+        code: 'invalid-policy',
+        message: `${nameOf(w.policy)} is invalid and left out: ${(w.problems ?? []).slice(0, 3).join('; ')}`,
+      });
+    } else {
+      const what = w.code === 'unknown-peer' ? 'a peer' : 'a port';
+      warnings.push({
+        code: 'tier-fail-closed',
+        message: `${nameOf(w.policy)} ${w.field} is ${what} this version does not understand: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says`,
+      });
+    }
+  }
+  // Same tier and priority, overlapping subjects: the API lets the network plugin apply either first.
+  const policies = set.policies;
+  for (let i = 0; i < policies.length; i++) {
+    for (let j = i + 1; j < policies.length; j++) {
+      const a = policies[i];
+      const b = policies[j];
+      if (a.tier !== b.tier || a.priority !== b.priority) continue;
+      const shared = sharedSubject(a, b, classes);
+      if (!shared) continue;
+      warnings.push({
+        code: 'tier-ambiguous',
+        message: `${nameOf(a.ref)} and ${nameOf(b.ref)} have the same priority ${a.priority} in the ${a.tier} tier and both apply to ${shared.direction} of pods such as ${keyOf(shared.cls.representative.ref)}: the API leaves their order to the network plugin; answers assume ${nameOf(a.ref)} first (name order)`,
+      });
+    }
+  }
+  for (const policy of policies) {
+    for (const direction of ['ingress', 'egress'] as const) {
+      for (const rule of policy[direction]) {
+        if (rule.peers === 'all') continue;
+        const at = `${nameOf(policy.ref)} ${direction}[${rule.index}]${rule.name ? ` (${rule.name})` : ''}`;
+        if (rule.hasDomainNames) {
+          warnings.push({
+            code: 'tier-domain-names',
+            message: `${at} names domainNames, which are resolved at run time and not evaluated here: they match no pod; answers about addresses outside the cluster do not account for them`,
+          });
+        }
+        if (rule.peers.some((p) => p.kind === 'nodes')) {
+          warnings.push({
+            code: 'tier-nodes',
+            message: `${at} names nodes; no Node objects are read, so it matches no pod (host-network pods included) and no address in these answers`,
+          });
+        }
+      }
+    }
+  }
+  return warnings;
+}
