@@ -15,6 +15,8 @@ import type { ClusterSnapshot, Direction, PodRef, PolicyRef } from './model.js';
 import { effectivePolicyTypes, isObjectAt, keyOf, NAMESPACE_NAME_LABEL } from './model.js';
 import { analysePair, decideOnPort } from './evaluate.js';
 import { compileSelector } from './selector.js';
+import { endpointOf } from './tier-sides.js';
+import { selectsSubject } from './tiers.js';
 
 /** Both directions, in display order. */
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
@@ -40,6 +42,11 @@ export interface DirectionIsolation {
   /** Pods selected for this direction by some policy, of `pods`. */
   selectedPods: number;
   pods: number;
+  /**
+   * Only when the world holds cluster tier policies: those with rules for this direction whose subject
+   * selects some pod of the namespace (they decide before, or instead of, its NetworkPolicies).
+   */
+  clusterPolicies?: { kind: string; name: string; tier: 'Admin' | 'Baseline' }[];
 }
 
 /** A namespace's isolation, both directions, and its seed-era annotation if it has one. */
@@ -115,7 +122,14 @@ export function namespaceIsolation(world: World, namespace: string): NamespaceIs
           : selected.length > 0
             ? 'partial'
             : 'open';
-    return { state, denyAll, policies, selectedPods: selected.length, pods: pods.length };
+    const result: DirectionIsolation = { state, denyAll, policies, selectedPods: selected.length, pods: pods.length };
+    if (world.tiers) {
+      const endpoints = [...new Set(pods.map((p) => world.classes[p.classId]))].map(endpointOf);
+      result.clusterPolicies = world.tiers.policies
+        .filter((p) => p[d].length > 0 && endpoints.some((e) => selectsSubject(p, e)))
+        .map((p) => ({ kind: p.ref.kind, name: p.ref.name, tier: p.tier }));
+    }
+    return result;
   };
   return {
     namespace,

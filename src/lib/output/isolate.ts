@@ -123,12 +123,24 @@ function stateText(d: DirectionIsolation): string {
  * command. POLICIES counts the policies that select pods of the namespace; `wide` also names them.
  */
 export function formatStatus(status: NamespaceIsolation[], options: IsolateOptions, view: { wide: boolean }): string {
+  // Cluster tier policies get their own columns, only when some were read.
+  const withTiers = status.some((s) => s.ingress.clusterPolicies !== undefined);
   const rows = status.map((s) => {
     const policies = [...new Set([...s.ingress.policies, ...s.egress.policies].map((p) => p.name))].sort();
     const row = [s.namespace, stateText(s.ingress), stateText(s.egress), String(policies.length)];
-    return view.wide ? [...row, policies.join(',') || '<none>'] : row;
+    const tiers = clusterPoliciesOf(s);
+    if (withTiers) row.push(String(tiers.length));
+    if (!view.wide) return row;
+    return [...row, policies.join(',') || '<none>', ...(withTiers ? [tiers.join(',') || '<none>'] : [])];
   });
-  const headers = ['NAMESPACE', 'INGRESS', 'EGRESS', 'POLICIES', ...(view.wide ? ['POLICY NAMES'] : [])];
+  const headers = [
+    'NAMESPACE',
+    'INGRESS',
+    'EGRESS',
+    'POLICIES',
+    ...(withTiers ? ['CLUSTER POLICIES'] : []),
+    ...(view.wide ? ['POLICY NAMES', ...(withTiers ? ['CLUSTER POLICY NAMES'] : [])] : []),
+  ];
   let text = formatTable(headers, rows, { noHeaders: options.noHeaders });
   const legacy = status.filter((s) => s.legacy);
   if (legacy.length > 0) {
@@ -141,6 +153,12 @@ export function formatStatus(status: NamespaceIsolation[], options: IsolateOptio
     text += indent(formatTable(['NAMESPACE', 'ANNOTATION', 'EQUIVALENT'], legacyRows));
   }
   return text;
+}
+
+/** The cluster tier policies that apply to some pod of a namespace, either direction: `Kind/name (Tier)`. */
+function clusterPoliciesOf(status: NamespaceIsolation): string[] {
+  const all = [...(status.ingress.clusterPolicies ?? []), ...(status.egress.clusterPolicies ?? [])];
+  return [...new Set(all.map((p) => `${p.kind}/${p.name} (${p.tier})`))].sort();
 }
 
 /** The isolate command with the same effect as a seed-era annotation (or a note that nothing is needed). */
@@ -163,6 +181,7 @@ export function toStatusDocument(status: NamespaceIsolation[], name: string): un
     policies: d.policies.map((p) => p.name),
     selectedPods: d.selectedPods,
     pods: d.pods,
+    ...(d.clusterPolicies ? { clusterPolicies: d.clusterPolicies.map((p) => ({ ...p })) } : {}),
   });
   return {
     namespaces: status.map((s) => ({
