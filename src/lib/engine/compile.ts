@@ -25,7 +25,7 @@ import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './mode
 import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
-import { tierWarnings, tierPodKeys, tierPortNames, tierNetworks } from './tier-world.js';
+import { buildTierWorld, tierWarnings, tierPodKeys, tierPortNames, tierNetworks } from './tier-world.js';
 import { compileTierPolicies } from './tiers-compile.js';
 import { ValidationMemo, validatePolicy } from './validate.js';
 import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, PodInfo, World, WorldIndex } from './world.js';
@@ -399,7 +399,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     portSets,
     cache: new Map(),
   };
-  if (tiers && tiers.policies.length > 0) world.tiers = tiers;
+  if (tiers && tiers.policies.length > 0) world.tiers = buildTierWorld(tiers, classes);
   // The bit layout of the pods, built with the world rather than on its first query.
   layoutOf(world);
   return world;

@@ -11,8 +11,8 @@ import {
   unionPortSets,
 } from './ports.js';
 import type { TierRuleHit } from './tiers.js';
-import type { TierEndpoint } from './tiers.js';
-import { allowedWithTiers, endpointOf, segmentAt, segmentsOn, tierSide, type TierSide } from './tier-sides.js';
+import { allowedWithTiers, segmentAt, segmentsOn, type TierSide } from './tier-sides.js';
+import { tierSideBetween } from './tier-world.js';
 
 /** The rules of one direction that admit the other side, each with the ports it admits on the destination. */
 interface SideAnalysis {
@@ -56,8 +56,6 @@ function analyseSide(
   };
 }
 
-const endpoints = new WeakMap<PodClass, TierEndpoint>();
-
 /** The cluster tiers' part of one side: the ports they let through, with NetworkPolicy v1's verdict under them. */
 function withTiers(
   world: World,
@@ -66,14 +64,13 @@ function withTiers(
   source: PodClass,
   destination: PodClass,
 ): SideAnalysis {
-  if (!world.tiers) return side;
-  const endpoint = (cls: PodClass) => {
-    let e = endpoints.get(cls);
-    if (!e) endpoints.set(cls, (e = endpointOf(cls)));
-    return e;
-  };
-  const tiers = tierSide(world.tiers, direction, endpoint(source), endpoint(destination), side.isolated);
-  if (!tiers) return side;
+  const tw = world.tiers;
+  if (!tw) return side;
+  const found = tierSideBetween(tw, direction, tw.classOf[source.id], tw.classOf[destination.id]);
+  if (!found) return side;
+  // A NetworkPolicy that selects the pod for the direction decides before the Baseline tier is reached.
+  const tiers = side.isolated ? { ...found, baseline: [] } : found;
+  if (tiers.admin.length === 0 && tiers.baseline.length === 0) return side;
   return { ...side, tiers, v1Ports: side.ports, ports: allowedWithTiers(tiers, side.isolated, side.ports) };
 }
 

@@ -125,7 +125,7 @@ export function namespaceIsolation(world: World, namespace: string): NamespaceIs
     const result: DirectionIsolation = { state, denyAll, policies, selectedPods: selected.length, pods: pods.length };
     if (world.tiers) {
       const endpoints = [...new Set(pods.map((p) => world.classes[p.classId]))].map(endpointOf);
-      result.clusterPolicies = world.tiers.policies
+      result.clusterPolicies = world.tiers.set.policies
         .filter((p) => p[d].length > 0 && endpoints.some((e) => selectsSubject(p, e)))
         .map((p) => ({ kind: p.ref.kind, name: p.ref.name, tier: p.tier }));
     }

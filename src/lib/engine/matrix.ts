@@ -14,7 +14,6 @@ import { Acc, count, Layout, layoutOf } from './layout.js';
 import type { PortSet, Protocol } from './model.js';
 import { PROTOCOLS } from './model.js';
 import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
-import { tierMatrix, tierSourceClasses } from './tier-scan.js';
 
 /** A set of ports no rule of a target tells apart: answered once, at `point`. */
 interface Atom {
@@ -46,7 +45,7 @@ export function atomsOf(sets: PortSet[]): Atom[] {
 }
 
 /** The reachability matrix, summarised. */
-interface ClassMatrix {
+export interface ClassMatrix {
   /** Allowed (source pod, target pod) pairs, a pod to itself not counted. */
   pairCount: number;
   /** False when `progress` stopped it early. */
@@ -54,7 +53,7 @@ interface ClassMatrix {
 }
 
 /** Options of reachabilityMatrix. */
-interface MatrixOptions {
+export interface MatrixOptions {
   /**
    * Receives, per target class, its allowed source classes with their ports (all ports) or `true`
    * (one port). Costs a pass over every class per target: for tests and small worlds.
@@ -65,9 +64,11 @@ interface MatrixOptions {
 }
 
 /** Answers one label class, then each of its classes, reusing full-width scratch sets. */
-class Evaluator {
-  private readonly ingressAcc: Acc[] = [];
+export class Evaluator {
+  readonly ingressAcc: Acc[] = [];
   private readonly labelAcc: Acc[] = [];
+  /** With `keepEgress`: per atom, the sources whose egress admits the label class by labels (before ingress). */
+  readonly egressAcc: Acc[] = [];
   /** Sources allowed on some atom, by labels alone (before the ipBlock part of egress). */
   readonly union: Acc;
   private readonly scratch: Acc;
@@ -76,13 +77,16 @@ class Evaluator {
   /** The union of the atoms' ports, by which atoms hold a source (sources of one target mostly share a few). */
   private readonly portsByAtoms = new Map<string, PortSet>();
 
-  constructor(readonly layout: Layout) {
+  constructor(
+    readonly layout: Layout,
+    private readonly keepEgress = false,
+  ) {
     this.union = new Acc(layout.nWords);
     this.scratch = new Acc(layout.nWords);
   }
 
   /** Computes the label-class part for the pods of `classes` (one label class); returns its source count. */
-  labelClass(classes: PodClass[], port?: { port: number; protocol: Protocol }): number {
+  labelClass(classes: PodClass[], port?: { port: number; protocol: Protocol }, extraSets: PortSet[] = []): number {
     const { layout } = this;
     const n = layout.nWords;
     const target = classes[0];
@@ -95,7 +99,7 @@ class Evaluator {
     this.portsByAtoms.clear();
     if (port) this.atoms = [{ point: { ...port, key: `${port.port}/${port.protocol}` }, ports: portOf(port) }];
     else {
-      const sets = new Set<PortSet>();
+      const sets = new Set<PortSet>(extraSets);
       for (const r of ingressRules) sets.add(r.ports);
       for (const r of egressRules) sets.add(r.ports);
       for (const c of classes)
@@ -107,6 +111,7 @@ class Evaluator {
     while (this.ingressAcc.length < atoms.length) {
       this.ingressAcc.push(new Acc(n));
       this.labelAcc.push(new Acc(n));
+      if (this.keepEgress) this.egressAcc.push(new Acc(n));
     }
     union.clear();
     for (let a = 0; a < atoms.length; a++) {
@@ -130,6 +135,7 @@ class Evaluator {
       label.or(layout.egressOpen);
       for (const r of egressRules)
         if (portSetContains(r.ports, point.protocol, point.port)) label.or(layout.policyEgress(r.policy));
+      if (this.keepEgress) this.egressAcc[a].copyFrom(label);
       // Sources admitted by both, before the ipBlock part of egress: kept in `label`.
       for (let i = label.lo; i < label.hi; i++) label.words[i] &= ingress.words[i];
       for (let i = label.lo; i < label.hi; i++) union.words[i] |= label.words[i];
@@ -191,8 +197,6 @@ export function allowedSourceClasses(
   target: PodClass,
   port?: { port: number; protocol: Protocol },
 ): { ids: Int32Array; ports?: PortSet[] } {
-  // Cluster tiers can allow what NetworkPolicy v1 denies: class by class, through the pair analysis.
-  if (world.tiers) return tierSourceClasses(world, target, port);
   const evaluator = new Evaluator(layoutOf(world));
   evaluator.labelClass(world.labelClasses[target.labelClass], port);
   const sources = evaluator.classSources(target);
@@ -210,7 +214,6 @@ export function reachabilityMatrix(
   port?: { port: number; protocol: Protocol },
   options: MatrixOptions = {},
 ): ClassMatrix {
-  if (world.tiers) return { pairCount: tierMatrix(world, port, options.visit), complete: true };
   const layout = new Layout(world);
   const evaluator = new Evaluator(layout);
   let pairCount = 0;

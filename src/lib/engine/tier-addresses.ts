@@ -67,7 +67,7 @@ export function tierAddressSide(world: World, cls: PodClass, direction: Directio
   if (!world.tiers) return undefined;
   const endpoint = endpointOf(cls);
   const side: Record<Tier, TierAddressRule[]> = { Admin: [], Baseline: [] };
-  for (const policy of world.tiers.policies) {
+  for (const policy of world.tiers.set.policies) {
     if (policy[direction].length === 0 || !selectsSubject(policy, endpoint)) continue;
     for (const rule of policy[direction]) {
       const addresses = addressesOf(rule);

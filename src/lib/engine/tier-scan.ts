@@ -26,27 +26,6 @@ function allowedOn(
   return decideOnPort(pair, port.protocol, port.port).allowed;
 }
 
-/** The source classes allowed to reach a class (on a port, or with their ports), in class order. */
-export function tierSourceClasses(
-  world: World,
-  target: PodClass,
-  port?: { port: number; protocol: Protocol },
-): { ids: Int32Array; ports?: PortSet[] } {
-  const ids: number[] = [];
-  const ports: PortSet[] = [];
-  for (const source of world.classes) {
-    if (port) {
-      if (allowedOn(world, source, target, port, true)) ids.push(source.id);
-      continue;
-    }
-    const allowed = pairPorts(world, source, target, true);
-    if (isEmptyPortSet(allowed)) continue;
-    ids.push(source.id);
-    ports.push(world.portSets.intern(allowed));
-  }
-  return port ? { ids: Int32Array.from(ids) } : { ids: Int32Array.from(ids), ports };
-}
-
 /** The destination classes a class may reach: on a port by number or by name (per number it resolves to), or with their ports. */
 export function tierDestinationClasses(
   world: World,
@@ -84,30 +63,4 @@ export function tierDestinationClasses(
     }
   }
   return { ids, port: numbers };
-}
-
-/** The count of allowed (source pod, target pod) pairs of a whole matrix, a pod to itself not counted. */
-export function tierMatrix(
-  world: World,
-  port: { port: number; protocol: Protocol } | undefined,
-  visit?: (target: PodClass, allowed: ReadonlyMap<number, PortSet | true>) => void,
-): number {
-  let pairCount = 0;
-  for (const target of world.classes) {
-    const allowed = new Map<number, PortSet | true>();
-    for (const source of world.classes) {
-      if (port) {
-        if (allowedOn(world, source, target, port, false)) allowed.set(source.id, true);
-        continue;
-      }
-      const ports = pairPorts(world, source, target, false);
-      if (!isEmptyPortSet(ports)) allowed.set(source.id, ports);
-    }
-    for (const id of allowed.keys()) {
-      const sources = world.classes[id].members.length;
-      pairCount += target.members.length * sources - (id === target.id ? target.members.length : 0);
-    }
-    visit?.(target, allowed);
-  }
-  return pairCount;
 }

@@ -4,11 +4,13 @@
  * what the user must be told about them once (rules that fail closed, same-priority policies whose
  * order the API leaves open, rules that cannot be evaluated statically).
  */
+import { cidrContains, parseCidr } from './ipblock.js';
 import { keyOf, type Direction, type Warning } from './model.js';
-import { selectsSubject } from './tiers.js';
+import { namedPortSignature } from './ports.js';
+import { selectsSubject, type TierEndpoint } from './tiers.js';
 import type { CompiledTierPolicy, TierPolicyRef, TierSet } from './tiers-compile.js';
-import { endpointOf } from './tier-sides.js';
-import type { PodClass } from './world.js';
+import { endpointOf, tierSide, type TierSide } from './tier-sides.js';
+import type { PodClass, TierWorld } from './world.js';
 
 function* rulesOf(set: TierSet) {
   for (const policy of set.policies) for (const rule of [...policy.ingress, ...policy.egress]) yield rule;
@@ -119,4 +121,59 @@ export function tierWarnings(set: TierSet, classes: readonly PodClass[]): Warnin
     }
   }
   return warnings;
+}
+
+/**
+ * The tier view of a world's classes: classes that every tier selector, port name and network treats
+ * alike share a tier class (far fewer than classes: NetworkPolicy's ipBlocks cut classes the tiers do
+ * not see), and what the tiers say between two tier classes is worked out once.
+ */
+export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): TierWorld {
+  const keys = [...tierPodKeys(set)].sort();
+  const names = tierPortNames(set);
+  const networks = tierNetworks(set).map((c) => parseCidr(c)!);
+  const classOf = new Int32Array(classes.length);
+  const reps: PodClass[] = [];
+  const members: number[][] = [];
+  const byKey = new Map<string, number>();
+  for (const cls of classes) {
+    const pod = cls.representative;
+    let key = cls.namespace;
+    for (const k of keys)
+      key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
+    key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${pod.isHostNetwork ? 'h' : ''}`;
+    for (const cidr of networks) key += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
+    let id = byKey.get(key);
+    if (id === undefined) {
+      id = reps.length;
+      byKey.set(key, id);
+      reps.push(cls);
+      members.push([]);
+    }
+    classOf[cls.id] = id;
+    members[id].push(cls.id);
+  }
+  return { set, classOf, reps, members, sides: new Map(), endpoints: reps.map(endpointOf) };
+}
+
+/**
+ * What the tiers say about one direction of traffic between the classes of two tier classes, Baseline
+ * tier included (a caller whose pod NetworkPolicy v1 isolates for the direction drops it); undefined
+ * when no tier rule matches. Worked out once per pair of tier classes.
+ */
+export function tierSideBetween(
+  tiers: TierWorld,
+  direction: Direction,
+  source: number,
+  destination: number,
+): TierSide | undefined {
+  const n = tiers.reps.length;
+  const key = (source * n + destination) * 2 + (direction === 'ingress' ? 0 : 1);
+  let side = tiers.sides.get(key);
+  if (side === undefined) {
+    const endpoints: TierEndpoint[] = tiers.endpoints;
+    side = tierSide(tiers.set, direction, endpoints[source], endpoints[destination], false) ?? null;
+    tiers.sides.set(key, side);
+  }
+  return side ?? undefined;
 }

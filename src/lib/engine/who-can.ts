@@ -1,7 +1,9 @@
 /** The who-can query: which peers can reach which target pods, on which ports, and why. */
 import { addressConnection, deniedExternalConnections, externalConnections, noSuchPortDecision } from './addresses.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
-import { allowedSourceClasses } from './matrix.js';
+import type { ClassMatrix, MatrixOptions } from './matrix.js';
+import { allowedSourceClasses, reachabilityMatrix as v1Matrix } from './matrix.js';
+import { tierReachabilityMatrix, tierSourceClasses } from './tier-matrix.js';
 import type { Connection, ConnectionGroup, ReachAnswer } from './answer.js';
 import type { Decision, IpBlock, PodRef, PortQuery, PortSet, Protocol, Warning } from './model.js';
 import { keyOf } from './model.js';
@@ -162,7 +164,8 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
       }
       continue;
     }
-    const answer = allowedSourceClasses(world, cls, port);
+    // Cluster tiers can allow what NetworkPolicy v1 denies: their own evaluator, on the same bitsets.
+    const answer = world.tiers ? tierSourceClasses(world, cls, port) : allowedSourceClasses(world, cls, port);
     const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
       const sources = membersOf(sourceClass);
       // Skip groups whose only pair would be a pod to itself.
@@ -232,4 +235,14 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
   };
 }
 
-export { reachabilityMatrix } from './matrix.js';
+/**
+ * The whole matrix for one port (or all ports when absent): for every target pod, the source pods
+ * allowed to reach it (matrix.ts; tier-matrix.ts when the world holds cluster tier policies).
+ */
+export function reachabilityMatrix(
+  world: World,
+  port?: { port: number; protocol: Protocol },
+  options: MatrixOptions = {},
+): ClassMatrix {
+  return world.tiers ? tierReachabilityMatrix(world, port, options) : v1Matrix(world, port, options);
+}

@@ -9,6 +9,8 @@ import type { BlockIds, CompiledIpBlock, Ip } from './ipblock.js';
 import type { ClusterSnapshot, PodRef, PolicyRef, PortSet, RuleRef, Warning } from './model.js';
 import type { CompiledPort, PortSetInterner } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
+import type { TierEndpoint } from './tiers.js';
+import type { TierSide } from './tier-sides.js';
 import type { TierSet } from './tiers-compile.js';
 
 /** A peer of a rule, compiled. */
@@ -122,8 +124,22 @@ export interface World {
   portSets: PortSetInterner;
   /** Memo for the engine's pair analyses (evaluate.ts). */
   cache: Map<number, unknown>;
-  /** The cluster-scoped tier policies, compiled; absent when the snapshot holds none (NetworkPolicy v1 alone decides). */
-  tiers?: TierSet;
+  /** The cluster-scoped tier policies, compiled, and the classes as they see them; absent when the snapshot holds none (NetworkPolicy v1 alone decides). */
+  tiers?: TierWorld;
+}
+
+/** A world's tier policies and its classes as the tiers see them (tier-world.ts builds it). */
+export interface TierWorld {
+  set: TierSet;
+  /** Class id -> tier class id. */
+  classOf: Int32Array;
+  /** Tier class id -> a class of it (its pods stand for all), and its TierEndpoint. */
+  reps: PodClass[];
+  endpoints: TierEndpoint[];
+  /** Tier class id -> its class ids. */
+  members: number[][];
+  /** Memo of tierSideBetween: (source, destination, direction) -> side, or null for none. */
+  sides: Map<number, TierSide | null>;
 }
 
 /** An egress rule together with the policy it belongs to. */
