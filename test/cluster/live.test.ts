@@ -11,7 +11,7 @@ import type { LiveCluster } from '../../src/lib/cluster/live.js';
 import type { LiveOptions } from '../../src/lib/cluster/types.js';
 import { ApiError, KubeconfigError, NetpolError } from '../../src/lib/errors.js';
 import { failure, findClosedPortUrl, ok, startFakeApiServer, withHeaders } from './fake-api-server.js';
-import type { FakeApiServer, Routes } from './fake-api-server.js';
+import type { FakeApiServer, Reply, Routes } from './fake-api-server.js';
 import { buildKubeconfig } from './kubeconfig-builder.js';
 
 const SECRET = 'tok-SECRET-123';
@@ -139,6 +139,7 @@ describe('connectLive: loading a snapshot', () => {
       '/api/v1/namespaces',
       '/api/v1/namespaces/shop/pods',
       '/api/v1/namespaces/shop/services',
+      '/apis',
       `${NP}/namespaces/shop/networkpolicies`,
     ]);
     expect(names(snapshot.pods)).toEqual(['db-0']);
@@ -236,6 +237,267 @@ describe('connectLive: loading a snapshot', () => {
 
     expect(names(snapshot.namespaces)).toEqual(['shop']);
     expect(warnings).toEqual(['cannot list namespaces (forbidden); namespaceSelectors only see "shop"']);
+  });
+});
+
+const TIERS = '/apis/policy.networking.k8s.io';
+
+/** GET /apis as kube-apiserver answers it: each group with its versions, the preferred one first. */
+function discovery(groups: Record<string, string[]>): Reply {
+  return {
+    status: 200,
+    body: {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: Object.entries(groups).map(([name, versions]) => ({
+        name,
+        versions: versions.map((version) => ({ groupVersion: `${name}/${version}`, version })),
+        preferredVersion: { groupVersion: `${name}/${versions[0]}`, version: versions[0] },
+      })),
+    },
+  };
+}
+
+/** The kind of each tier resource. */
+const TIER_KINDS: Record<string, string> = {
+  adminnetworkpolicies: 'AdminNetworkPolicy',
+  baselineadminnetworkpolicies: 'BaselineAdminNetworkPolicy',
+  clusternetworkpolicies: 'ClusterNetworkPolicy',
+};
+
+type TierObjects = { name: string; spec: unknown }[];
+
+/** A page of `VERSION/RESOURCE` as the API server sends custom resources (items carry apiVersion and kind). */
+function tierList(list: string, items: TierObjects, cont = ''): Reply {
+  const [version, resource] = list.split('/');
+  const apiVersion = `policy.networking.k8s.io/${version}`;
+  const kind = TIER_KINDS[resource];
+  return {
+    status: 200,
+    body: {
+      apiVersion,
+      kind: `${kind}List`,
+      metadata: { resourceVersion: '4711', continue: cont },
+      items: items.map(({ name, spec }) => ({
+        apiVersion,
+        kind,
+        metadata: { name, uid: `uid-${name}`, resourceVersion: '4710', generation: 1 },
+        spec,
+      })),
+    },
+  };
+}
+
+/** A healthy cluster serving the tier group at `versions`, with these `VERSION/RESOURCE` lists (objects, or a reply). */
+function tierRoutes(versions: string[], lists: Record<string, TierObjects | Routes[string]>): Routes {
+  return clusterRoutes({
+    'GET /apis': discovery({ 'policy.networking.k8s.io': versions }),
+    ...Object.fromEntries(
+      Object.entries(lists).map(([list, answer]) => [
+        `GET ${TIERS}/${list}`,
+        Array.isArray(answer) ? tierList(list, answer) : answer,
+      ]),
+    ),
+  });
+}
+
+const subject = { namespaces: { matchLabels: { team: 'shop' } } };
+const ANP_SPEC = {
+  priority: 10,
+  subject,
+  ingress: [
+    { name: 'deny-other', action: 'Deny', from: [{ namespaces: { matchLabels: { team: 'other' } } }] },
+    { name: 'pass-monitoring', action: 'Pass', from: [{ namespaces: { matchLabels: { team: 'monitoring' } } }] },
+  ],
+};
+const BANP_SPEC = { subject, ingress: [{ name: 'deny-all', action: 'Deny', from: [{ namespaces: {} }] }] };
+const cnpSpec = (priority: number) => ({
+  tier: 'Admin',
+  priority,
+  subject,
+  egress: [{ name: 'accept-dns', action: 'Accept', to: [{ namespaces: {} }] }],
+});
+
+/** Where the snapshot's requests for the tier group went. */
+const tierPaths = (): string[] =>
+  server!.requests
+    .filter((r) => r.path.startsWith(TIERS))
+    .map((r) => `${r.path.slice(TIERS.length)}`)
+    .sort();
+
+describe('connectLive: cluster-scoped tier policies', () => {
+  it('asks nothing more and says nothing when the cluster does not serve policy.networking.k8s.io', async () => {
+    const live = await connect(
+      clusterRoutes({ 'GET /apis': discovery({ apps: ['v1'], 'networking.k8s.io': ['v1'] }) }),
+    );
+
+    const loaded = await live.loadSnapshot({ namespaces: ['shop'] });
+
+    expect(tierPaths()).toEqual([]);
+    expect(loaded.warnings).toEqual([]);
+    expect(loaded.snapshot).not.toHaveProperty('clusterPolicies');
+    expect(loaded.apiGroups).toEqual([
+      { name: 'apps', versions: ['v1'] },
+      { name: 'networking.k8s.io', versions: ['v1'] },
+    ]);
+  });
+
+  it('reads ANP and BANP at v1alpha1 and ClusterNetworkPolicy at v1beta1 when v1alpha2 is served too', async () => {
+    const live = await connect(
+      tierRoutes(['v1beta1', 'v1alpha2', 'v1alpha1'], {
+        'v1alpha1/adminnetworkpolicies': [{ name: 'shop-guard', spec: ANP_SPEC }],
+        'v1alpha1/baselineadminnetworkpolicies': [{ name: 'default', spec: BANP_SPEC }],
+        'v1beta1/clusternetworkpolicies': [
+          { name: 'dns', spec: cnpSpec(5) },
+          { name: 'dns-too', spec: cnpSpec(6) },
+        ],
+      }),
+    );
+
+    const { snapshot, warnings, apiGroups } = await live.loadSnapshot({});
+
+    expect(tierPaths()).toEqual([
+      '/v1alpha1/adminnetworkpolicies',
+      '/v1alpha1/baselineadminnetworkpolicies',
+      '/v1beta1/clusternetworkpolicies',
+    ]);
+    const read = (version: string, kind: string, name: string, spec: unknown) => ({
+      apiVersion: `policy.networking.k8s.io/${version}`,
+      kind,
+      metadata: { name },
+      spec,
+    });
+    expect(snapshot.clusterPolicies).toEqual([
+      read('v1alpha1', 'AdminNetworkPolicy', 'shop-guard', ANP_SPEC),
+      read('v1alpha1', 'BaselineAdminNetworkPolicy', 'default', BANP_SPEC),
+      read('v1beta1', 'ClusterNetworkPolicy', 'dns', cnpSpec(5)),
+      read('v1beta1', 'ClusterNetworkPolicy', 'dns-too', cnpSpec(6)),
+    ]);
+    expect(warnings).toEqual([]);
+    expect(apiGroups).toEqual([{ name: 'policy.networking.k8s.io', versions: ['v1beta1', 'v1alpha2', 'v1alpha1'] }]);
+    // The other lists are made as before.
+    expect(names(snapshot.pods)).toHaveLength(5);
+  });
+
+  it('reads ClusterNetworkPolicy at v1alpha2 when that is all the group serves, and no v1alpha1 kind', async () => {
+    const live = await connect(
+      tierRoutes(['v1alpha2'], { 'v1alpha2/clusternetworkpolicies': [{ name: 'dns', spec: cnpSpec(5) }] }),
+    );
+
+    const { snapshot, warnings } = await live.loadSnapshot({ namespaces: ['shop'] });
+
+    expect(tierPaths()).toEqual(['/v1alpha2/clusternetworkpolicies']);
+    expect(snapshot.clusterPolicies?.map((p) => `${p.apiVersion} ${p.kind}/${p.metadata.name}`)).toEqual([
+      'policy.networking.k8s.io/v1alpha2 ClusterNetworkPolicy/dns',
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('goes on quietly when a served version lacks a kind (its CRD is not installed)', async () => {
+    const live = await connect(
+      tierRoutes(['v1alpha1'], { 'v1alpha1/adminnetworkpolicies': [{ name: 'shop-guard', spec: ANP_SPEC }] }),
+    );
+
+    const { snapshot, warnings } = await live.loadSnapshot({});
+
+    expect(tierPaths()).toEqual(['/v1alpha1/adminnetworkpolicies', '/v1alpha1/baselineadminnetworkpolicies']);
+    expect(snapshot.clusterPolicies?.map((p) => p.metadata.name)).toEqual(['shop-guard']);
+    expect(warnings).toEqual([]);
+  });
+
+  it('says in one line which kinds it may not list, and answers with the rest', async () => {
+    const forbidden = (resource: string): Reply => ({
+      status: 403,
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        message: `${resource}.policy.networking.k8s.io is forbidden: User "e2e-viewer" cannot list resource "${resource}" in API group "policy.networking.k8s.io" at the cluster scope`,
+        reason: 'Forbidden',
+        code: 403,
+      },
+    });
+    const live = await connect(
+      tierRoutes(['v1beta1', 'v1alpha2', 'v1alpha1'], {
+        'v1alpha1/adminnetworkpolicies': forbidden('adminnetworkpolicies'),
+        'v1alpha1/baselineadminnetworkpolicies': [{ name: 'default', spec: BANP_SPEC }],
+        'v1beta1/clusternetworkpolicies': forbidden('clusternetworkpolicies'),
+      }),
+    );
+
+    const { snapshot, warnings } = await live.loadSnapshot({ namespaces: ['shop'] });
+
+    expect(warnings).toEqual([
+      'cannot list adminnetworkpolicies.policy.networking.k8s.io, clusternetworkpolicies.policy.networking.k8s.io (forbidden); answers may be incomplete: cluster-scoped policies could not be read',
+    ]);
+    expect(snapshot.clusterPolicies?.map((p) => p.kind)).toEqual(['BaselineAdminNetworkPolicy']);
+    expect(names(snapshot.pods)).toEqual(['db-0']);
+    // Forbidden is an answer: no retries.
+    expect(tierPaths()).toHaveLength(3);
+  });
+
+  it('says so when even discovery is forbidden, and lists no tier', async () => {
+    const status = {
+      kind: 'Status',
+      code: 403,
+      reason: 'Forbidden',
+      message: 'forbidden: User "x" cannot get path "/apis"',
+    };
+    const live = await connect(clusterRoutes({ 'GET /apis': { status: 403, body: status } }));
+
+    const loaded = await live.loadSnapshot({ namespaces: ['shop'] });
+
+    expect(loaded.warnings).toEqual([
+      'cannot list the API groups the cluster serves (forbidden); answers may be incomplete: cluster-scoped policies (policy.networking.k8s.io) could not be read',
+    ]);
+    expect(loaded).not.toHaveProperty('apiGroups');
+    expect(tierPaths()).toEqual([]);
+  });
+
+  it('leaves out an object the CRD would reject, naming it and the field, and keeps the others', async () => {
+    const live = await connect(
+      tierRoutes(['v1beta1', 'v1alpha2'], {
+        'v1beta1/clusternetworkpolicies': [
+          { name: 'too-low', spec: cnpSpec(5000) },
+          { name: 'no-tier', spec: { ...cnpSpec(4), tier: 'Middle', subject: {} } },
+          { name: 'dns', spec: cnpSpec(5) },
+        ],
+      }),
+    );
+
+    const { snapshot, warnings } = await live.loadSnapshot({});
+
+    expect(snapshot.clusterPolicies?.map((p) => p.metadata.name)).toEqual(['dns']);
+    expect(warnings).toEqual([
+      'ClusterNetworkPolicy too-low left out: spec.priority: must be a whole number from 0 to 1000',
+      'ClusterNetworkPolicy no-tier left out: spec.tier: must be Admin or Baseline (and 1 more)',
+    ]);
+  });
+
+  it('pages through a long list with limit and continue', async () => {
+    const list = 'v1beta1/clusternetworkpolicies';
+    const page = (n: number): TierObjects =>
+      Array.from({ length: 3 }, (_, i) => ({ name: `cnp-${n}-${i}`, spec: cnpSpec(10 * n + i) }));
+    const pages: Record<string, Reply> = {
+      '': tierList(list, page(1), 'page-2'),
+      'page-2': tierList(list, page(2), 'page-3'),
+      'page-3': tierList(list, page(3)),
+    };
+    const live = await connect(
+      tierRoutes(['v1beta1', 'v1alpha2'], { [list]: (req) => pages[req.query.get('continue') ?? ''] }),
+    );
+
+    const { snapshot } = await live.loadSnapshot({});
+
+    const requests = server!.requests.filter((r) => r.path.startsWith(TIERS));
+    expect(requests.map((r) => [r.query.get('limit'), r.query.get('continue')])).toEqual([
+      [`${PAGE_SIZE}`, null],
+      [`${PAGE_SIZE}`, 'page-2'],
+      [`${PAGE_SIZE}`, 'page-3'],
+    ]);
+    expect(snapshot.clusterPolicies?.map((p) => p.metadata.name)).toEqual(
+      [1, 2, 3].flatMap((n) => page(n).map((p) => p.name)),
+    );
   });
 });
 

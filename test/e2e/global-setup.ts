@@ -1,6 +1,6 @@
 /** Jest globalSetup of the e2e tier: builds (once, cached) and starts a real kube-apiserver + etcd
- * on loopback, or uses the cluster of E2E_KUBECONFIG, and hands it to the tests through the
- * environment (KUBECONFIG, E2E_*), which test workers inherit. */
+ * on loopback, or uses the cluster of E2E_KUBECONFIG, fetches (once, cached) the cluster tiers' CRDs,
+ * and hands it all to the tests through the environment (KUBECONFIG, E2E_*), which test workers inherit. */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +25,8 @@ export default async function globalSetup(_globalConfig: unknown, projectConfig:
   const root = projectConfig.rootDir;
   const controlPlane = join(root, 'test', 'e2e', 'control-plane');
   process.env.E2E_REPO_ROOT = root;
+  // The cluster tiers' CRDs (network-policy-api), fetched once and cached; tiers.test.ts installs them.
+  process.env.E2E_TIER_CRDS_DIR = runScript(join(controlPlane, 'crds.sh'), []);
 
   if (process.env.E2E_KUBECONFIG) {
     process.env.KUBECONFIG = process.env.E2E_KUBECONFIG;

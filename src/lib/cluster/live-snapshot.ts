@@ -1,11 +1,13 @@
 /**
  * The live snapshot: lists what a query's scope needs (namespaces, pods, policies, services, the
- * workloads it names), in parallel through a limiter, and reads around what the user may not list.
+ * workloads it names) and the cluster tiers' policies, in parallel through a limiter, and reads around
+ * what the user may not list.
  */
 import type { V1LabelSelector, V1Namespace, V1Pod, V1PodTemplateSpec, V1Service } from '@kubernetes/client-node';
 
 import type { Workload, WorkloadKind } from '../engine/model.js';
 import { ApiError } from '../errors.js';
+import { loadTierPolicies } from './live-tiers.js';
 import { PAGE_SIZE } from './live-transport.js';
 import type { Connection, RequestTarget } from './live-transport.js';
 import type { ClusterApi, LoadedSnapshot, SnapshotScope } from './types.js';
@@ -29,19 +31,24 @@ export async function loadLiveSnapshot(
 
   const listsServices = scope.listServices !== false;
   const hinted = listsServices ? [] : [...new Set(scope.hintServices ?? [])];
-  const [namespaces, pods, policies, listedServices, extraServices, workloads, hintServices] = await Promise.all([
-    limit(() => loadNamespaces(api, scoped, warnings)),
-    perNamespace((ns) => listPods(conn, ns)),
-    perNamespace((ns) => api.listNetworkPolicies(ns)),
-    listsServices ? perNamespace((ns) => listServices(conn, ns)) : Promise.resolve([]),
-    Promise.all(
-      (scope.services ?? [])
-        .filter((s) => !listsServices || (scoped !== undefined && !scoped.includes(s.namespace)))
-        .map((s) => limit(() => readNamedService(conn, s, warnings))),
-    ),
-    Promise.all((scope.workloads ?? []).map((w) => limit(() => readWorkload(conn, w.kind, w.namespace, w.name)))),
-    Promise.all(hinted.map((ns) => limit(() => listHintServices(conn, ns, warnings)))).then((lists) => lists.flat()),
-  ]);
+  const tierWarnings: string[] = [];
+  const [namespaces, pods, policies, listedServices, extraServices, workloads, hintServices, tiers] = await Promise.all(
+    [
+      limit(() => loadNamespaces(api, scoped, warnings)),
+      perNamespace((ns) => listPods(conn, ns)),
+      perNamespace((ns) => api.listNetworkPolicies(ns)),
+      listsServices ? perNamespace((ns) => listServices(conn, ns)) : Promise.resolve([]),
+      Promise.all(
+        (scope.services ?? [])
+          .filter((s) => !listsServices || (scoped !== undefined && !scoped.includes(s.namespace)))
+          .map((s) => limit(() => readNamedService(conn, s, warnings))),
+      ),
+      Promise.all((scope.workloads ?? []).map((w) => limit(() => readWorkload(conn, w.kind, w.namespace, w.name)))),
+      Promise.all(hinted.map((ns) => limit(() => listHintServices(conn, ns, warnings)))).then((lists) => lists.flat()),
+      // Cluster-scoped: read whatever the scope, since their subjects and peers reach into every namespace.
+      loadTierPolicies(conn, limit, tierWarnings),
+    ],
+  );
   const named = extraServices.filter((s): s is V1Service => s !== undefined);
   const known = new Set(named.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`));
   const services = [
@@ -50,8 +57,17 @@ export async function loadLiveSnapshot(
     ...hintServices.filter((s) => !known.has(`${s.metadata?.namespace}/${s.metadata?.name}`)),
   ];
   return {
-    snapshot: { namespaces, pods, policies, services, workloads },
-    warnings,
+    snapshot: {
+      namespaces,
+      pods,
+      policies,
+      services,
+      workloads,
+      ...(tiers.policies.length > 0 ? { clusterPolicies: tiers.policies } : {}),
+    },
+    // The tiers' lines last, in one order whichever request answered first.
+    warnings: [...warnings, ...tierWarnings],
+    ...(tiers.apiGroups ? { apiGroups: tiers.apiGroups } : {}),
   };
 }
 

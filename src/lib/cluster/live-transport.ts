@@ -5,10 +5,12 @@
  */
 import {
   ApiException,
+  ApisApi,
   AppsV1Api,
   BatchV1Api,
   CoreV1Api,
   createConfiguration,
+  CustomObjectsApi,
   NetworkingV1Api,
   ServerConfiguration,
 } from '@kubernetes/client-node';
@@ -92,6 +94,10 @@ export class Connection {
   readonly networking: NetworkingV1Api;
   readonly apps: AppsV1Api;
   readonly batch: BatchV1Api;
+  /** Discovery of the API groups (GET /apis). */
+  readonly apis: ApisApi;
+  /** Custom resources (the cluster tiers' policies). */
+  readonly custom: CustomObjectsApi;
   private readonly secrets: string[];
   /** Authenticates each request; credential plugin failures become KubeconfigErrors without their output. */
   private readonly auth: SecurityAuthentication;
@@ -120,6 +126,8 @@ export class Connection {
     this.networking = this.makeApiClient(NetworkingV1Api);
     this.apps = this.makeApiClient(AppsV1Api);
     this.batch = this.makeApiClient(BatchV1Api);
+    this.apis = this.makeApiClient(ApisApi);
+    this.custom = this.makeApiClient(CustomObjectsApi);
   }
 
   makeApiClient<T>(apiClass: new (config: Configuration) => T): T {

@@ -12,19 +12,70 @@ export function isTierPolicy(obj: RawObject): boolean {
   return versions !== undefined && versions.some((v) => obj.apiVersion === `${TIER_API_GROUP}/${v}`);
 }
 
+/** A tier object as the -f loader or the API hands it over, before validation. */
+interface TierObject {
+  apiVersion: string;
+  kind: ClusterTierPolicy['kind'];
+  name: string;
+  spec: unknown;
+}
+
 /**
- * A tier policy as the snapshot carries it, or a warning line when the CRD's validation would reject
- * it (the object is left out; the warning names the field).
+ * A tier object as the snapshot carries it, or, when the CRD's validation would reject it, the line
+ * that says it is left out (naming the field, where the object came from first when known). The one
+ * wording for files and the live API.
  */
-export function readTierPolicy(obj: RawObject, doc: Located): { policy: ClusterTierPolicy } | { warning: string } {
+export function toTierPolicy(obj: TierObject, where?: string): { policy: ClusterTierPolicy } | { warning: string } {
   const policy: ClusterTierPolicy = {
     apiVersion: obj.apiVersion,
-    kind: obj.kind as ClusterTierPolicy['kind'],
-    metadata: { name: obj.metadata.name },
+    kind: obj.kind,
+    metadata: { name: obj.name },
     spec: isPlainObject(obj.spec) ? obj.spec : {},
   };
   const problems = isPlainObject(obj.spec) ? validateTierPolicy(policy) : ['spec: required'];
   if (problems.length === 0) return { policy };
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
-  return { warning: `${doc.file}:${doc.line}: ${obj.kind} ${obj.metadata.name} left out: ${problems[0]}${more}` };
+  const prefix = where === undefined ? '' : `${where}: `;
+  return { warning: `${prefix}${obj.kind} ${obj.name} left out: ${problems[0]}${more}` };
+}
+
+/**
+ * A tier policy of a manifest as the snapshot carries it, or a warning line when the CRD's validation
+ * would reject it (the object is left out; the warning names the field).
+ */
+export function readTierPolicy(obj: RawObject, doc: Located): { policy: ClusterTierPolicy } | { warning: string } {
+  const kind = obj.kind as ClusterTierPolicy['kind'];
+  return toTierPolicy(
+    { apiVersion: obj.apiVersion, kind, name: obj.metadata.name, spec: obj.spec },
+    `${doc.file}:${doc.line}`,
+  );
+}
+
+/**
+ * The version each tier kind is read at, given the versions of policy.networking.k8s.io a cluster
+ * serves: the newest this tool reads (ClusterNetworkPolicy: v1beta1, else v1alpha2). A kind none of
+ * whose versions is served is absent.
+ */
+export function tierVersionsToRead(served: readonly string[]): Partial<Record<ClusterTierPolicy['kind'], string>> {
+  const read: Partial<Record<ClusterTierPolicy['kind'], string>> = {};
+  for (const [kind, versions] of Object.entries(TIER_KINDS) as [ClusterTierPolicy['kind'], readonly string[]][]) {
+    const newest = versions.filter((v) => served.includes(v)).sort(compareVersions)[0];
+    if (newest !== undefined) read[kind] = newest;
+  }
+  return read;
+}
+
+/**
+ * Kubernetes' version priority, highest first (as apimachinery's CompareKubeAwareVersionStrings):
+ * GA before beta before alpha, then the higher number (v1 > v1beta2 > v1beta1 > v1alpha2 > v1alpha1).
+ */
+function compareVersions(a: string, b: string): number {
+  const rank = (v: string): [number, number, number] => {
+    const match = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
+    if (!match) return [-1, 0, 0];
+    const stability = match[2] === undefined ? 2 : match[2] === 'beta' ? 1 : 0;
+    return [stability, Number(match[1]), Number(match[3] ?? 0)];
+  };
+  const [x, y] = [rank(a), rank(b)];
+  return y[0] - x[0] || y[1] - x[1] || y[2] - x[2];
 }

@@ -31,6 +31,18 @@ export interface LoadedSnapshot {
   snapshot: ClusterSnapshot;
   /** One line each, e.g. "examples/app.yaml: skipped kind ConfigMap (not used by network policy)". */
   warnings: string[];
+  /**
+   * Live only: the API groups the cluster serves, from discovery (GET /apis); what `isolate --baseline`
+   * picks its ClusterNetworkPolicy version from (tier-policies.ts tierVersionsToRead) and names when it
+   * must refuse. Absent when discovery could not be read.
+   */
+  apiGroups?: ServedApiGroup[];
+}
+
+/** An API group the cluster serves and its versions, the preferred one first, as discovery lists them. */
+export interface ServedApiGroup {
+  name: string;
+  versions: string[];
 }
 
 /** Connection settings for the live path, named after kubectl's flags. */
