@@ -31,6 +31,8 @@ export interface LoadedSnapshot {
   snapshot: ClusterSnapshot;
   /** One line each, e.g. "examples/app.yaml: skipped kind ConfigMap (not used by network policy)". */
   warnings: string[];
+  /** Files only: the namespaces objects name that no Namespace manifest defines (their snapshot copies hold only the name label). */
+  impliedNamespaces?: string[];
 }
 
 /** Connection settings for the live path, named after kubectl's flags. */

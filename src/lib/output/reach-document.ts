@@ -108,9 +108,18 @@ function peerName(peer: Peer): string {
   return 'ipBlock' in peer ? formatIpBlock(peer.ipBlock) : keyOf(peer.pod);
 }
 
-function connectionDocument(connection: Connection, denied: boolean): ConnectionDocument {
-  const { ingress, egress } = connection.decision;
+/** The policies (per side) and rules that admitted a connection, as the document names them. */
+export function allowedByDocument(decision: Decision): Pick<ConnectionDocument, 'ingress' | 'egress' | 'rules'> {
+  const { ingress, egress } = decision;
   const egressRules = egress.applies ? egress.allowedBy : [];
+  return {
+    ingress: unique(ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy))),
+    egress: unique(egressRules.map((rule) => formatPolicyRef(rule.policy))),
+    rules: unique([...ingress.allowedBy, ...egressRules].map((rule) => formatRuleRef(rule))),
+  };
+}
+
+function connectionDocument(connection: Connection, denied: boolean): ConnectionDocument {
   const ports: Partial<ConnectionDocument> = {};
   if (connection.port !== undefined) {
     ports.port = connection.port;
@@ -127,9 +136,7 @@ function connectionDocument(connection: Connection, denied: boolean): Connection
     from: peerDocument(connection.from),
     to: peerDocument(connection.to),
     ...ports,
-    ingress: unique(ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy))),
-    egress: unique(egressRules.map((rule) => formatPolicyRef(rule.policy))),
-    rules: unique([...ingress.allowedBy, ...egressRules].map((rule) => formatRuleRef(rule))),
+    ...allowedByDocument(connection.decision),
   };
   if (denied) {
     document.reason = explainConnection(connection, peerName(connection.from), peerName(connection.to)).join('; ');
