@@ -200,7 +200,8 @@ function applyPods(
   for (const [owner, pods] of wanted) {
     const [namespace, kind, name] = splitOwner(owner);
     if (kind === 'Pod') {
-      const pod = pods[0];
+      // A pod given twice: the later one, as the file loader and kubectl keep it.
+      const pod = pods[pods.length - 1];
       const key = keyOf(refOf(pod));
       const old = after.get(key);
       const next = old && !pod.status ? { ...pod, status: old.status } : pod;
