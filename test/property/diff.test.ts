@@ -11,22 +11,12 @@ import fc from 'fast-check';
 import type { V1Namespace, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 
 import type { ReachabilityChange } from '../../src/lib/engine/diff.js';
-import type { ClusterSnapshot, PolicyRef, Protocol } from '../../src/lib/engine/model.js';
+import type { ClusterSnapshot, PolicyRef } from '../../src/lib/engine/model.js';
 import { portSetContains } from '../../src/lib/engine/ports.js';
 import { planDiff } from '../../src/lib/services/diff.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 import { runs, SEED } from './arbitraries.js';
-import { NAMESPACES, pod, policy, toSnapshot, world } from './worlds.js';
-
-const PROBES: { port: number; protocol: Protocol }[] = [
-  { port: 80, protocol: 'TCP' },
-  { port: 443, protocol: 'TCP' },
-  { port: 8080, protocol: 'TCP' },
-  { port: 9090, protocol: 'TCP' },
-  { port: 53, protocol: 'UDP' },
-  { port: 81, protocol: 'UDP' },
-  { port: 7777, protocol: 'SCTP' },
-];
+import { NAMESPACES, NUMBER_PROBES, pod, policy, toSnapshot, world } from './worlds.js';
 
 /** A change: policies to add or replace (by index: an existing one's name, or a new one), to delete, pods to relabel or add, namespace labels. */
 const change = fc.record({
@@ -125,7 +115,7 @@ function firstDifference(before: ClusterSnapshot, generated: GeneratedChange): s
       if (src === dst) continue;
       const change = changes.get(`${src}->${dst}`);
       let differs = false;
-      for (const probe of PROBES) {
+      for (const probe of NUMBER_PROBES) {
         const allows = (reference: ReferenceEvaluator) => {
           const [s, d] = [find(reference, src), find(reference, dst)];
           return s !== undefined && d !== undefined && reference.allows(s, d, probe.port, probe.protocol);

@@ -15,20 +15,8 @@ import { validatePolicy } from '../../src/lib/engine/validate.js';
 import { podOf, reachablePairs, whoCanPairs } from '../support/pairs.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 import { runs, SEED } from './arbitraries.js';
-import { toSnapshot, world } from './worlds.js';
+import { NUMBER_PROBES, toSnapshot, world } from './worlds.js';
 
-/** Numeric probes: in and out of the generated ports and ranges, every protocol. */
-const NUMBER_PROBES: { port: number; protocol: Protocol }[] = [
-  { port: 80, protocol: 'TCP' },
-  { port: 81, protocol: 'TCP' },
-  { port: 443, protocol: 'TCP' },
-  { port: 8080, protocol: 'TCP' },
-  { port: 9090, protocol: 'TCP' },
-  { port: 65535, protocol: 'TCP' },
-  { port: 53, protocol: 'UDP' },
-  { port: 81, protocol: 'UDP' },
-  { port: 7777, protocol: 'SCTP' },
-];
 const NAMED_PROBES: { port: string; protocol: Protocol }[] = [
   { port: 'http', protocol: 'TCP' },
   { port: 'http', protocol: 'UDP' },

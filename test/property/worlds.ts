@@ -180,3 +180,16 @@ export function toSnapshot(w: GeneratedWorld): ClusterSnapshot {
   });
   return { namespaces, pods, policies, services: [], workloads: [] };
 }
+
+/** Numeric probes: in and out of the generated ports and ranges, every protocol. */
+export const NUMBER_PROBES: { port: number; protocol: Protocol }[] = [
+  { port: 80, protocol: 'TCP' },
+  { port: 81, protocol: 'TCP' },
+  { port: 443, protocol: 'TCP' },
+  { port: 8080, protocol: 'TCP' },
+  { port: 9090, protocol: 'TCP' },
+  { port: 65535, protocol: 'TCP' },
+  { port: 53, protocol: 'UDP' },
+  { port: 81, protocol: 'UDP' },
+  { port: 7777, protocol: 'SCTP' },
+];
