@@ -568,14 +568,14 @@ describe('docs/errors.md', () => {
     );
   });
 
-  it('34. diff -f with pods or workloads: exit 2, naming them', async () => {
-    const run = await runCommand(Diff, [...DIFF_BASE, '-f', 'examples/shop/db.yaml']);
+  it('34. diff with a TARGET or --from found in neither world: exit 3, naming it', async () => {
+    const change = ['-f', 'test/fixtures/diff/change.yaml', '-n', 'shop'];
+    expectOneLine(await runCommand(Diff, [...DIFF_BASE, ...change, 'nope']), 3, 'error: pod shop/nope not found');
     expectOneLine(
-      run,
-      2,
-      'error: diff compares changes of NetworkPolicies only: the -f files also hold StatefulSet db/postgres',
+      await runCommand(Diff, [...DIFF_BASE, ...change, '--from', 'deployment/nope']),
+      3,
+      /^error: deployment shop\/nope/,
     );
-    expect(run.stderr).toMatch(/^hint: pass only the policy files with -f/m);
   });
 });
 

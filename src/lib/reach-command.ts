@@ -153,7 +153,8 @@ function optionsOf(input: ReachInput): ReachOptions {
   };
 }
 
-function parseSelectorFlag(text: string): V1LabelSelector {
+/** -l as the engine takes it; a syntax error is a usage error naming the flag. */
+export function parseSelectorFlag(text: string): V1LabelSelector {
   try {
     return parseSelector(text);
   } catch (error) {

@@ -30,31 +30,34 @@ function against(cluster: ClusterConnection) {
 }
 
 /** The document of `-o json`. */
-interface Connection {
-  from: { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
-  to: { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
+type End = { namespace: string; pod: string } | { ipBlock: { cidr: string; except: string[] } };
+interface Side {
   ports: unknown;
+  ingress: string[];
+  egress: string[];
+  rules: string[];
+}
+interface Connection extends Side {
+  from: End;
+  to: End;
 }
 interface Document {
-  objects: { kind: string; namespace: string; name: string; action: string }[];
+  objects: { kind: string; namespace?: string; name: string; action: string }[];
   added: Connection[];
   removed: Connection[];
+  changed: { from: End; to: End; before: Side; after: Side }[];
 }
 
 const BASE_TABLE = [
-  'CHANGE   CONNECTIONS   FROM              TO         PORTS',
-  'opens    1             shop/web          shop/api   9090/TCP (keeps 8080/TCP)',
-  'cuts     1             0.0.0.0/0, ::/0   shop/db    all',
-  'cuts     1             shop/api          shop/db    all but 5432/TCP',
-  'cuts     1             shop/web          shop/db    all',
+  'CHANGE   CONNECTIONS   FROM              TO         PORTS                       ALLOWED BY BEFORE   ALLOWED BY AFTER',
+  'opens    1             shop/web          shop/api   9090/TCP (keeps 8080/TCP)   shop/api-ingress    shop/api-ingress',
+  'cuts     1             0.0.0.0/0, ::/0   shop/db    all                         (not isolated)      -',
+  'cuts     1             shop/api          shop/db    all but 5432/TCP            (not isolated)      shop/db-ingress',
+  'cuts     1             shop/web          shop/db    all                         (not isolated)      -',
 ];
 
-const ALL_BUT_5432 = [
-  { protocol: 'TCP', port: 1, endPort: 5431 },
-  { protocol: 'TCP', port: 5433, endPort: 65535 },
-  { protocol: 'UDP', port: 1, endPort: 65535 },
-  { protocol: 'SCTP', port: 1, endPort: 65535 },
-];
+const NOT_ISOLATED = { ingress: [], egress: [], rules: [] };
+const API_INGRESS = { ingress: ['shop/api-ingress'], egress: [], rules: ['shop/api-ingress ingress[0]'] };
 
 describe('diff', () => {
   it('names the policies changed, then each group opened and cut, and counts them: exit 1', async () => {
@@ -74,26 +77,47 @@ describe('diff', () => {
     expect(run.stderr).not.toMatch(/^error:/m);
   });
 
-  it('-o json: the objects, and each pair (or pod and address block) with the ports it gains or loses', async () => {
+  it('-o json: the objects, and each pair (or pod and address block) added, removed or changed, with the rules on each side', async () => {
     const run = await diff(...BASE, ...CHANGE, '-o', 'json');
     expect(run.exitCode).toBe(1);
+    const web = { namespace: 'shop', pod: 'web' };
+    const api = { namespace: 'shop', pod: 'api' };
+    const db = { namespace: 'shop', pod: 'db' };
     expect(JSON.parse(run.stdout)).toEqual({
       objects: [
         { kind: 'NetworkPolicy', namespace: 'shop', name: 'api-ingress', action: 'configured' },
         { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-ingress', action: 'created' },
       ],
-      added: [
-        {
-          from: { namespace: 'shop', pod: 'web' },
-          to: { namespace: 'shop', pod: 'api' },
-          ports: [{ protocol: 'TCP', port: 9090 }],
-        },
-      ],
+      added: [],
       removed: [
-        { from: { namespace: 'shop', pod: 'api' }, to: { namespace: 'shop', pod: 'db' }, ports: ALL_BUT_5432 },
-        { from: { namespace: 'shop', pod: 'web' }, to: { namespace: 'shop', pod: 'db' }, ports: 'all' },
-        { from: { ipBlock: { cidr: '0.0.0.0/0', except: [] } }, to: { namespace: 'shop', pod: 'db' }, ports: 'all' },
-        { from: { ipBlock: { cidr: '::/0', except: [] } }, to: { namespace: 'shop', pod: 'db' }, ports: 'all' },
+        { from: web, to: db, ports: 'all', ...NOT_ISOLATED },
+        { from: { ipBlock: { cidr: '0.0.0.0/0', except: [] } }, to: db, ports: 'all', ...NOT_ISOLATED },
+        { from: { ipBlock: { cidr: '::/0', except: [] } }, to: db, ports: 'all', ...NOT_ISOLATED },
+      ],
+      changed: [
+        {
+          from: web,
+          to: api,
+          before: { ports: [{ protocol: 'TCP', port: 8080 }], ...API_INGRESS },
+          after: {
+            ports: [
+              { protocol: 'TCP', port: 8080 },
+              { protocol: 'TCP', port: 9090 },
+            ],
+            ...API_INGRESS,
+          },
+        },
+        {
+          from: api,
+          to: db,
+          before: { ports: 'all', ...NOT_ISOLATED },
+          after: {
+            ports: [{ protocol: 'TCP', port: 5432 }],
+            ingress: ['shop/db-ingress'],
+            egress: [],
+            rules: ['shop/db-ingress ingress[0]'],
+          },
+        },
       ],
     });
   });
@@ -105,10 +129,10 @@ describe('diff', () => {
       [
         'networkpolicy shop/api-ingress deleted',
         '',
-        'CHANGE   CONNECTIONS   FROM              TO         PORTS',
-        'opens    1             0.0.0.0/0, ::/0   shop/api   all',
-        'opens    1             shop/db           shop/api   all',
-        'opens    1             shop/web          shop/api   all but 8080/TCP',
+        'CHANGE   CONNECTIONS   FROM              TO         PORTS              ALLOWED BY BEFORE   ALLOWED BY AFTER',
+        'opens    1             0.0.0.0/0, ::/0   shop/api   all                -                   (not isolated)',
+        'opens    1             shop/db           shop/api   all                -                   (not isolated)',
+        'opens    1             shop/web          shop/api   all but 8080/TCP   shop/api-ingress    (not isolated)',
         '',
         '3 connections opened, 0 closed in 1 namespace',
         '',
@@ -122,13 +146,13 @@ describe('diff', () => {
       [
         'networkpolicy shop/api-ingress configured',
         '',
-        'CHANGE   CONNECTIONS   FROM              TO         PORTS',
-        'opens    1             0.0.0.0/0, ::/0   shop/api   all',
-        'opens    1             shop/db           shop/api   all',
-        'opens    1             shop/web          shop/api   all but 8080/TCP',
-        'cuts     1             0.0.0.0/0, ::/0   shop/db    all',
-        'cuts     1             shop/api          shop/db    all',
-        'cuts     1             shop/web          shop/db    all but 8080/TCP',
+        'CHANGE   CONNECTIONS   FROM              TO         PORTS              ALLOWED BY BEFORE   ALLOWED BY AFTER',
+        'opens    1             0.0.0.0/0, ::/0   shop/api   all                -                   (not isolated)',
+        'opens    1             shop/db           shop/api   all                -                   (not isolated)',
+        'opens    1             shop/web          shop/api   all but 8080/TCP   shop/api-ingress    (not isolated)',
+        'cuts     1             0.0.0.0/0, ::/0   shop/db    all                (not isolated)      -',
+        'cuts     1             shop/api          shop/db    all                (not isolated)      -',
+        'cuts     1             shop/web          shop/db    all but 8080/TCP   (not isolated)      shop/api-ingress',
         '',
         '3 connections opened, 3 closed in 1 namespace',
         '',
@@ -143,11 +167,14 @@ describe('diff', () => {
       { kind: 'NetworkPolicy', namespace: 'shop', name: 'db-ingress', action: 'created' },
     ]);
     expect(document.added).toEqual([]);
-    expect(document.removed.map((c) => [c.from, c.to])).toEqual([
+    // api keeps 5432 (the policy's port): changed, not removed.
+    expect(document.changed.map((c) => [c.from, c.to])).toEqual([
       [
         { namespace: 'shop', pod: 'api' },
         { namespace: 'shop', pod: 'db' },
       ],
+    ]);
+    expect(document.removed.map((c) => [c.from, c.to])).toEqual([
       [
         { namespace: 'shop', pod: 'web' },
         { namespace: 'shop', pod: 'db' },
@@ -183,6 +210,7 @@ describe('diff', () => {
       ],
       added: [],
       removed: [],
+      changed: [],
     });
     expect(json.exitCode).toBe(0);
   });
@@ -213,7 +241,13 @@ describe('diff', () => {
     const cases: [string[], RegExp][] = [
       [['--base', 'x'], /^error: diff needs the change: -f PATH, or --delete networkpolicy\/NAME$/m],
       [[...CHANGE, '--delete', 'pod/x'], /^error: invalid value "pod\/x" for --delete: name a NetworkPolicy/m],
-      [[...CHANGE, '-l', 'app=web'], /^error: --selector does not apply to diff/m],
+      [[...CHANGE, 'web', '-l', 'app=web'], /^error: TARGET and --selector cannot be combined$/m],
+      [[...CHANGE, 'web', '-A'], /^error: a resource cannot be retrieved by name across all namespaces$/m],
+      [
+        ['--delete', 'networkpolicy/x', '--prune'],
+        /^error: All of the following must be provided when using --prune: --filename/m,
+      ],
+      [[...CHANGE, '--port', '80-90'], /^error: invalid value "80-90" for --port/m],
       [[...CHANGE, '-o', 'wide'], /^error: Expected --output=wide to be one of/m],
       [
         [...BASE, ...CHANGE, '--delete', 'networkpolicy/db-ingress', '-n', 'shop'],
@@ -228,13 +262,186 @@ describe('diff', () => {
     }
   });
 
-  it('refuses -f files that also change pods or workloads, naming them: exit 2', async () => {
-    const run = await diff(...BASE, '-f', 'examples/shop/db.yaml');
-    expect(run.exitCode).toBe(2);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(
-      /^error: diff compares changes of NetworkPolicies only: the -f files also hold StatefulSet db\/postgres\nhint: pass only the policy files/,
+  it('a pod relabelled: the rule that admitted it no longer does', async () => {
+    const run = await diff(...BASE, '-f', 'test/fixtures/diff/relabel.yaml');
+    expect({ stdout: run.stdout, exitCode: run.exitCode }).toEqual({
+      stdout: [
+        'pod shop/web configured',
+        '',
+        'CHANGE   CONNECTIONS   FROM       TO         PORTS      ALLOWED BY BEFORE   ALLOWED BY AFTER',
+        'cuts     1             shop/web   shop/api   8080/TCP   shop/api-ingress    -',
+        '',
+        '0 connections opened, 1 closed in 1 namespace',
+        '',
+      ].join('\n'),
+      exitCode: 1,
+    });
+  });
+
+  it('a pod added: every connection it takes part in is added, to and from addresses too', async () => {
+    const document = JSON.parse(
+      (await diff(...BASE, '-f', 'test/fixtures/diff/new-pod.yaml', '-o', 'json')).stdout,
+    ) as Document;
+    expect(document.objects).toEqual([{ kind: 'Pod', namespace: 'shop', name: 'web-2', action: 'created' }]);
+    expect([document.removed, document.changed]).toEqual([[], []]);
+    const end = (e: End) => ('pod' in e ? e.pod : e.ipBlock.cidr);
+    expect(
+      document.added.map((c) => `${end(c.from)} -> ${end(c.to)} ${JSON.stringify(c.ports)} ${c.rules.join()}`),
+    ).toEqual([
+      'web-2 -> api [{"protocol":"TCP","port":8080}] shop/api-ingress ingress[0]',
+      'web-2 -> db "all" ',
+      'web-2 -> web "all" ',
+      'api -> web-2 "all" ',
+      'db -> web-2 "all" ',
+      'web -> web-2 "all" ',
+      '0.0.0.0/0 -> web-2 "all" ',
+      '::/0 -> web-2 "all" ',
+      'web-2 -> 0.0.0.0/0 "all" ',
+      'web-2 -> ::/0 "all" ',
+    ]);
+  });
+
+  it("a namespace's labels: the pods of every workload there that a namespaceSelector now matches", async () => {
+    const run = await diff('--base', 'test/fixtures/diff/tenants.yaml', '-f', 'test/fixtures/diff/tenants-label.yaml');
+    expect(run.stdout).toBe(
+      [
+        'namespace other configured',
+        '',
+        'CHANGE   CONNECTIONS   FROM                      TO         PORTS      ALLOWED BY BEFORE   ALLOWED BY AFTER',
+        'opens    2             other/deployment/worker   shop/api   8080/TCP   -                   shop/api-from-team',
+        'opens    1             other/client              shop/api   8080/TCP   -                   shop/api-from-team',
+        '',
+        '3 connections opened, 0 closed in 2 namespaces',
+        '',
+      ].join('\n'),
     );
+  });
+
+  it("a workload scaled up: its new pod's connections, the old pods' names kept", async () => {
+    const run = await diff(
+      '--base',
+      'test/fixtures/diff/tenants.yaml',
+      '-f',
+      'test/fixtures/diff/tenants-worker.yaml',
+      '-o',
+      'json',
+    );
+    const document = JSON.parse(run.stdout) as Document;
+    expect(document.objects).toEqual([
+      { kind: 'Deployment', namespace: 'other', name: 'worker', action: 'configured' },
+    ]);
+    const pods = new Set(document.added.flatMap((c) => [c.from, c.to]).flatMap((e) => ('pod' in e ? [e.pod] : [])));
+    expect([...pods].sort()).toEqual(['api', 'client', 'worker-0', 'worker-1', 'worker-2']);
+    // Every added pair has worker-2 at one end: the pods there before are the same pods.
+    expect(document.added.every((c) => [c.from, c.to].some((e) => 'pod' in e && e.pod === 'worker-2'))).toBe(true);
+    // The same Deployment as before: unchanged, nothing opened.
+    const same = await diff('--base', 'test/fixtures/diff/tenants.yaml', '-f', 'test/fixtures/diff/tenants.yaml');
+    expect({ exitCode: same.exitCode, last: same.stdout.split('\n').at(-2) }).toEqual({
+      exitCode: 0,
+      last: 'No connection opened or closed.',
+    });
+    expect(same.stdout).toMatch(/^deployment other\/worker unchanged$/m);
+  });
+
+  it('--prune: what the files lack in the namespaces they cover is deleted, as kubectl apply --prune', async () => {
+    const run = await diff(...BASE, '-f', 'test/fixtures/diff/prune', '--prune', '-o', 'json');
+    const document = JSON.parse(run.stdout) as Document;
+    expect(document.objects).toEqual([
+      { kind: 'NetworkPolicy', namespace: 'shop', name: 'api-ingress', action: 'deleted' },
+      { kind: 'Pod', namespace: 'shop', name: 'api', action: 'unchanged' },
+      { kind: 'Pod', namespace: 'shop', name: 'db', action: 'deleted' },
+      { kind: 'Pod', namespace: 'shop', name: 'web', action: 'unchanged' },
+    ]);
+    // db's connections are gone, api is open to everything left.
+    expect(document.removed.every((c) => [c.from, c.to].some((e) => 'pod' in e && e.pod === 'db'))).toBe(true);
+    expect(document.removed).toHaveLength(7);
+    expect(document.changed.map((c) => [c.from, c.to, c.after.ports])).toEqual([
+      [{ namespace: 'shop', pod: 'web' }, { namespace: 'shop', pod: 'api' }, 'all'],
+    ]);
+    // Without --prune the same files change nothing.
+    expect((await diff(...BASE, '-f', 'test/fixtures/diff/prune')).exitCode).toBe(0);
+    // A whole world applied onto itself with --prune: nothing.
+    const shop = await diff('--base', 'examples/shop', '-f', 'examples/shop', '--prune');
+    expect(shop.exitCode).toBe(0);
+    expect(shop.stdout).not.toMatch(/ (deleted|created|configured)$/m);
+  });
+
+  it('filters as who-can: TARGET, --from (pods or addresses), --port narrow the pairs compared', async () => {
+    const rows = async (...argv: string[]) => {
+      const run = await diff(...BASE, ...CHANGE, '--no-headers', ...argv);
+      return run.stdout
+        .split('\n')
+        .filter((line) => /^(opens|cuts) /.test(line))
+        .map((line) => line.split(/ {2,}/).slice(0, 5).join(' | '));
+    };
+    expect(await rows('api', '-n', 'shop')).toEqual(['opens | 1 | shop/web | shop/api | 9090/TCP (keeps 8080/TCP)']);
+    expect(await rows('-l', 'app=db', '-n', 'shop', '--from', 'web')).toEqual(['cuts | 1 | shop/web | shop/db | all']);
+    expect(await rows('--from', '10.0.0.0/8')).toEqual(['cuts | 1 | 10.0.0.0/8 | shop/db | all']);
+    expect(await rows('--port', '9090')).toEqual([
+      'opens | 1 | shop/web | shop/api | 9090/TCP',
+      'cuts | 1 | 0.0.0.0/0, ::/0 | shop/db | 9090/TCP',
+      'cuts | 1 | shop/api | shop/db | 9090/TCP',
+      'cuts | 1 | shop/web | shop/db | 9090/TCP',
+    ]);
+    // A port name resolves on each destination: http is api's 8080 (unchanged), db has none.
+    expect(await rows('--port', 'http')).toEqual([]);
+    const missing = await diff(...BASE, ...CHANGE, 'nope', '-n', 'shop');
+    expect({ stdout: missing.stdout, stderr: missing.stderr, exitCode: missing.exitCode }).toEqual({
+      stdout: '',
+      stderr: 'error: pod shop/nope not found\n',
+      exitCode: 3,
+    });
+  });
+
+  it('-o markdown: the count, the objects, the groups in a collapsible block', async () => {
+    const run = await diff(
+      '--base',
+      'test/fixtures/diff/tenants.yaml',
+      '-f',
+      'test/fixtures/diff/tenants-label.yaml',
+      '-o',
+      'markdown',
+    );
+    expect(run.stdout).toBe(
+      [
+        '### kubectl netpol diff',
+        '',
+        '**3 connections opened, 0 closed in 2 namespaces**',
+        '',
+        '| Kind | Object | Action |',
+        '|---|---|---|',
+        '| Namespace | `other` | configured |',
+        '',
+        '<details><summary>2 groups of connections opened or cut</summary>',
+        '',
+        '| Change | Connections | From | To | Ports | Allowed by before | Allowed by after |',
+        '|---|---|---|---|---|---|---|',
+        '| opens | 2 | `other/deployment/worker` | `shop/api` | 8080/TCP | - | `shop/api-from-team` |',
+        '| opens | 1 | `other/client` | `shop/api` | 8080/TCP | - | `shop/api-from-team` |',
+        '',
+        '</details>',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('-o dot and -o mermaid: opened edges green, closed ones red and dashed, the rules in tooltips', async () => {
+    const dot = (await diff(...BASE, ...CHANGE, '-o', 'dot')).stdout;
+    expect(dot).toMatch(/^digraph "diff" \{$/m);
+    expect(dot).toContain('edge [fontname="Helvetica", fontsize=9, color="#15803d", fontcolor="#15803d"];');
+    expect(dot).toContain(
+      '"shop/web" -> "shop/api" [label="9090/TCP (keeps 8080/TCP)", tooltip="shop/web -> shop/api: opens 9090/TCP (keeps 8080/TCP): allowed before by shop/api-ingress ingress[0], after by shop/api-ingress ingress[0]"];',
+    );
+    expect(dot).toContain(
+      '"shop/web" -> "shop/db" [label="all", tooltip="shop/web -> shop/db: closes all: allowed before by not isolated, after by nothing", style=dashed, color="#b91c1c", fontcolor="#b91c1c"];',
+    );
+    expect(dot).toContain('label="solid green: opened, dashed red: closed";');
+    const mermaid = (await diff(...BASE, ...CHANGE, '-o', 'mermaid')).stdout;
+    const edges = mermaid.split('\n').filter((line) => /-->|-\.->/.test(line));
+    expect(edges.filter((line) => line.includes('-.->'))).toHaveLength(3);
+    expect(edges.filter((line) => line.includes('-->'))).toHaveLength(1);
+    expect(mermaid).toMatch(/^ {2}linkStyle 0,1,3 stroke:#b91c1c,color:#b91c1c$/m);
+    expect(mermaid).toMatch(/^ {2}linkStyle 2 stroke:#15803d,color:#15803d$/m);
   });
 
   it('live: the cluster is the before-world, and the answer is the one the same files give offline', async () => {
@@ -278,10 +485,20 @@ describe('diff', () => {
     const before = await pairs('test/fixtures/diff/base.yaml');
     const after = await pairs('test/fixtures/diff/base.yaml', 'test/fixtures/diff/change.yaml');
     const document = JSON.parse((await diff(...BASE, ...CHANGE, '-o', 'json')).stdout) as Document;
-    const changed = (c: Connection) => JSON.stringify([c.from, c.to]);
-    // Every pair whose ports differ is in the diff, and only those.
+    const pair = (c: { from: End; to: End }) => JSON.stringify([c.from, c.to]);
+    // Every pair whose ports differ is in the diff, and only those: added, removed or changed.
     const differing = [...new Set([...before.keys(), ...after.keys()])].filter((k) => before.get(k) !== after.get(k));
-    expect(new Set([...document.added, ...document.removed].map(changed))).toEqual(new Set(differing));
+    expect(new Set([...document.added, ...document.removed, ...document.changed].map(pair))).toEqual(
+      new Set(differing),
+    );
+    for (const c of document.added) expect(before.has(pair(c))).toBe(false);
+    for (const c of document.removed) expect(after.has(pair(c))).toBe(false);
+    for (const c of document.changed) {
+      expect([JSON.stringify(c.before.ports), JSON.stringify(c.after.ports)]).toEqual([
+        before.get(pair(c)),
+        after.get(pair(c)),
+      ]);
+    }
     // web -> api: 8080/TCP before, 8080 and 9090 after (the diff's 9090/TCP); web -> db: all before, nothing after.
     const webApi = JSON.stringify([
       { namespace: 'shop', pod: 'web' },

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from '@jest/globals';
 
+import Diff from '../../src/commands/diff.js';
 import ReachableFrom from '../../src/commands/reachable-from.js';
 import WhoCan from '../../src/commands/who-can.js';
 import { runCommand } from './run-command.js';
@@ -111,5 +112,38 @@ describe('cluster tiers in who-can and reachable-from', () => {
       'ClusterNetworkPolicy/namespaces-closed-by-default',
     ]);
     expect(table.find((r) => r[1] === '0.0.0.0/0')?.slice(3)).toEqual(['all', '(not isolated)']);
+  });
+
+  it('every target of the cluster at once gets its own ports (sets of port atoms are not reused across targets)', async () => {
+    const out = await runCommand(WhoCan, ['-A', ...FILES]);
+    const postgres = rows(out.stdout).filter((r) => r[0] === 'db/statefulset/postgres');
+    expect(postgres.map((r) => [r[1], r[3]])).toEqual([
+      ['api/deployment/api', '5432/TCP'],
+      ['api/deployment/worker', '5432/TCP'],
+      ['monitoring/deployment/prometheus', '9187/TCP'],
+    ]);
+  });
+
+  it('diff of adding the tier policies: the objects created, and what they close', async () => {
+    const out = await runCommand(Diff, ['--base', 'examples/shop', '-f', 'examples/shop-tiers', '-o', 'json']);
+    expect(out.exitCode).toBe(1);
+    const doc = JSON.parse(out.stdout) as {
+      objects: { kind: string; name: string; action: string }[];
+      added: unknown[];
+      removed: { from: { namespace?: string; pod?: string; ipBlock?: { cidr: string } }; to: unknown }[];
+    };
+    expect(doc.objects.map((o) => `${o.kind}/${o.name} ${o.action}`)).toEqual([
+      'ClusterNetworkPolicy/namespaces-closed-by-default created',
+      'ClusterNetworkPolicy/no-cloud-metadata created',
+      'ClusterNetworkPolicy/protect-db created',
+    ]);
+    expect(doc.added).toEqual([]);
+    // The metadata address is closed to every pod whose egress no NetworkPolicy already limits.
+    const toMetadata = doc.removed.filter((r) => JSON.stringify(r.to).includes('169.254.169.254'));
+    expect(toMetadata.length).toBeGreaterThan(0);
+    // api keeps postgres: the Admin Pass hands it to db's NetworkPolicy, which admits it.
+    expect(doc.removed.filter((r) => r.from.namespace === 'api' && JSON.stringify(r.to).includes('postgres'))).toEqual(
+      [],
+    );
   });
 });

@@ -205,6 +205,8 @@ describe('previewPolicy', () => {
           { cidr: '::/0', except: [] },
         ],
         ports: fullPortSet(),
+        // Allowed before because nothing isolated the backend's ingress.
+        decision: expect.objectContaining({ allowed: true, ingress: expect.objectContaining({ isolated: false }) }),
       },
     ]);
     expect(finding.connections).toBe(4);

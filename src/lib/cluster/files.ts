@@ -158,8 +158,10 @@ class SnapshotBuilder {
         `${this.daemonSets.length} DaemonSet(s) (${shown}) run one pod per node; each is modelled as one pod, so traffic between its pods is not shown`,
       );
     }
+    const implied = new Set<string>();
     for (const name of this.mentionedNamespaces) {
       if (!this.namespaces.has(name)) {
+        implied.add(name);
         this.namespaces.set(name, {
           apiVersion: 'v1',
           kind: 'Namespace',
@@ -177,6 +179,7 @@ class SnapshotBuilder {
         ...(this.clusterPolicies.size > 0 ? { clusterPolicies: [...this.clusterPolicies.values()] } : {}),
       },
       warnings: this.warnings,
+      impliedNamespaces: [...implied],
     };
   }
 

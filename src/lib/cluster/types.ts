@@ -37,6 +37,8 @@ export interface LoadedSnapshot {
    * must refuse. Absent when discovery could not be read.
    */
   apiGroups?: ServedApiGroup[];
+  /** Files only: the namespaces objects name that no Namespace manifest defines (their snapshot copies hold only the name label). */
+  impliedNamespaces?: string[];
 }
 
 /** An API group the cluster serves and its versions, the preferred one first, as discovery lists them. */

@@ -120,6 +120,8 @@ class TierEvaluator {
   labelClass(classes: PodClass[], port?: { port: number; protocol: Protocol }): void {
     const extra = port ? [] : tierPortSets(this.tw, classes[0]);
     this.evaluator.labelClass(classes, port, extra);
+    // Atoms are numbered per label class: sets of them name other ports in the next one.
+    this.portsByAtoms.clear();
   }
 
   /** The sources allowed to reach the pods of `target` (of the last label class), per atom and in all. */

@@ -4,8 +4,9 @@
  * the largest groups first, a few of them unless every one is asked for.
  */
 import type { ChangeEnd, ChangeGroup } from '../engine/diff.js';
-import type { PortSet } from '../engine/model.js';
+import type { Decision, PortSet } from '../engine/model.js';
 import { formatPortSet, isEmptyPortSet, isFullPortSet, unionPortSets } from '../engine/ports.js';
+import { formatAllowedBy } from './explain.js';
 import { formatIpBlock, formatWorkloadRef } from './names.js';
 import { formatTable } from './table.js';
 
@@ -28,30 +29,63 @@ export function formatChangePorts(ports: PortSet, kept: PortSet): string {
 }
 
 /** Groups of one kind of change, or of both (`opens`/`cuts` in a first column). */
-interface ChangeSection {
+export interface ChangeSection {
   change?: 'opens' | 'cuts';
   groups: ChangeGroup[];
 }
 
-/**
- * The table of a preview: [CHANGE] CONNECTIONS FROM TO PORTS, the first `limit` groups (every one
- * without a limit), then how many more there are and how to see them; '' when nothing changes.
- */
-export function formatChangeGroups(sections: ChangeSection[], opts: { limit?: number; more?: string } = {}): string {
+/** who-can's ALLOWED BY of one side of a change: the policies that admitted it, or `-` when nothing did. */
+function formatAllowedByOrNone(decision: Decision | undefined): string {
+  return decision ? formatAllowedBy(decision) : '-';
+}
+
+/** How a table of changes is drawn. */
+interface ChangeTableOptions {
+  /** Show the first groups only, then how many more there are, and `more` (how to see them). */
+  limit?: number;
+  more?: string;
+  /** Add who-can's ALLOWED BY before and after the change (diff). */
+  hasRules?: boolean;
+  noHeaders?: boolean;
+}
+
+/** The cells of a table of changes, one row per group: [CHANGE] CONNECTIONS FROM TO PORTS [BEFORE AFTER]. */
+export function changeRows(sections: ChangeSection[], opts: Pick<ChangeTableOptions, 'hasRules'> = {}): string[][] {
   const hasChange = sections.some((s) => s.change !== undefined);
-  const rows = sections.flatMap((section) =>
+  return sections.flatMap((section) =>
     section.groups.map((g) => [
       ...(hasChange ? [section.change ?? ''] : []),
       String(g.count),
       formatChangeEnd(g.from),
       formatChangeEnd(g.to),
       formatChangePorts(g.ports, g.kept),
+      ...(opts.hasRules ? [formatAllowedByOrNone(g.before), formatAllowedByOrNone(g.after)] : []),
     ]),
   );
+}
+
+/** The headers of changeRows' cells. */
+export function changeHeaders(sections: ChangeSection[], opts: Pick<ChangeTableOptions, 'hasRules'> = {}): string[] {
+  const hasChange = sections.some((s) => s.change !== undefined);
+  return [
+    ...(hasChange ? ['CHANGE'] : []),
+    'CONNECTIONS',
+    'FROM',
+    'TO',
+    'PORTS',
+    ...(opts.hasRules ? ['ALLOWED BY BEFORE', 'ALLOWED BY AFTER'] : []),
+  ];
+}
+
+/**
+ * The table of a preview: [CHANGE] CONNECTIONS FROM TO PORTS, the first `limit` groups (every one
+ * without a limit), then how many more there are and how to see them; '' when nothing changes.
+ */
+export function formatChangeGroups(sections: ChangeSection[], opts: ChangeTableOptions = {}): string {
+  const rows = changeRows(sections, opts);
   if (rows.length === 0) return '';
   const shown = opts.limit === undefined ? rows : rows.slice(0, opts.limit);
-  const headers = [...(hasChange ? ['CHANGE'] : []), 'CONNECTIONS', 'FROM', 'TO', 'PORTS'];
-  let text = formatTable(headers, shown);
+  let text = formatTable(changeHeaders(sections, opts), shown, { noHeaders: opts.noHeaders });
   const rest = rows.length - shown.length;
   if (rest > 0)
     text += `... and ${rest} more ${rest === 1 ? 'group' : 'groups'}${opts.more ? ` (${opts.more})` : ''}\n`;

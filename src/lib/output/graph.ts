@@ -26,7 +26,7 @@ export function isGraphFormat(format: string): format is GraphFormat {
 }
 
 /** A node: a workload or bare pod inside its namespace, or an address block outside the cluster. */
-interface GraphNode {
+export interface GraphNode {
   /** `ns/kind/name`, `ns/name` (bare pod) or `ip:CIDR` — the same keys as the table's rows. */
   id: string;
   /** Undefined for address blocks. */
@@ -40,7 +40,7 @@ interface GraphNode {
 }
 
 /** An edge: sources of one node reaching targets of another, on these ports. */
-interface GraphEdge {
+export interface GraphEdge {
   from: string;
   to: string;
   isDenied: boolean;
@@ -48,16 +48,22 @@ interface GraphEdge {
   ports: string;
   /** Allowed: the rules that allow it (`ns/policy ingress[0]`), or `not isolated`. Denied: the reasons. */
   why: string[];
+  /** The tooltip (dot) or comment (mermaid) when not `FROM -> TO on PORTS: allowed by ...` (diff's edges). */
+  tooltip?: string;
 }
 
 /** What the pictures draw. */
-interface ReachGraph {
+export interface ReachGraph {
   nodes: GraphNode[];
   edges: GraphEdge[];
   /** Whether denied edges are drawn (--explain, or a --from question): adds a legend. */
   hasDenied: boolean;
-  /** The command that asked, the graph's name: who-can (inbound) or reachable-from (outbound). */
-  name: 'who-can' | 'reachable-from';
+  /** The command that asked, the graph's name: who-can (inbound), reachable-from (outbound), diff. */
+  name: 'who-can' | 'reachable-from' | 'diff';
+  /** The legend when dashed edges are drawn; default `solid: allowed, dashed: denied`. */
+  legend?: string;
+  /** Whether mermaid draws the solid edges green too, as dot always does (diff: green opens, red closes). */
+  isSolidGreen?: boolean;
 }
 
 /** One engine answer shared by sources x targets (a group, or one connection). */
@@ -207,13 +213,13 @@ function comparePortTexts(a: string, b: string): number {
   return protocolA.localeCompare(protocolB) || Number(portA) - Number(portB);
 }
 
-/** Namespaced nodes by namespace and label, then address blocks. */
-function compareNodes(a: GraphNode, b: GraphNode): number {
+/** Namespaced nodes by namespace and label, then address blocks (the order every picture draws them in). */
+export function compareNodes(a: GraphNode, b: GraphNode): number {
   if ((a.namespace === undefined) !== (b.namespace === undefined)) return a.namespace === undefined ? 1 : -1;
   return compareText(a.namespace ?? '', b.namespace ?? '') || compareText(a.label, b.label);
 }
 
-function compareEdges(a: GraphEdge, b: GraphEdge): number {
+export function compareEdges(a: GraphEdge, b: GraphEdge): number {
   return compareText(a.from, b.from) || compareText(a.to, b.to) || Number(a.isDenied) - Number(b.isDenied);
 }
 
@@ -230,6 +236,7 @@ function nodeText(node: GraphNode): string {
 
 /** `FROM -> TO on PORTS: allowed by RULES` or `...: denied (REASONS)`, nodes named as the table's rows. */
 function edgeTooltip(edge: GraphEdge, nodes: Map<string, GraphNode>): string {
+  if (edge.tooltip !== undefined) return edge.tooltip;
   const name = (id: string) => (nodes.get(id)?.namespace === undefined ? nodes.get(id)?.label : id);
   const ports = edge.ports === '' ? '' : ` on ${edge.ports}`;
   const verdict = edge.isDenied ? `denied (${edge.why.join('; ')})` : `allowed by ${edge.why.join(', ')}`;
@@ -247,6 +254,7 @@ const COLORS = {
   address: '#fef3c7',
   namespace: '#64748b',
   denied: '#b91c1c',
+  allowed: '#15803d',
 };
 
 /** The graph in Graphviz's DOT language (`dot -Tpng`, `-Tsvg`: tooltips show the allowing rules). */
@@ -256,10 +264,10 @@ export function formatDot(graph: ReachGraph): string {
     `digraph "${graph.name}" {`,
     '  graph [rankdir=LR, fontname="Helvetica", fontsize=11, nodesep=0.4, ranksep=1.2];',
     `  node [shape=box, style="rounded,filled", fillcolor="${COLORS.source}", fontname="Helvetica", fontsize=10];`,
-    '  edge [fontname="Helvetica", fontsize=9, color="#15803d", fontcolor="#15803d"];',
+    `  edge [fontname="Helvetica", fontsize=9, color="${COLORS.allowed}", fontcolor="${COLORS.allowed}"];`,
   ];
   if (graph.hasDenied) {
-    lines.push('  label="solid: allowed, dashed: denied";', '  labelloc=b;');
+    lines.push(`  label=${dotString(graph.legend ?? 'solid: allowed, dashed: denied')};`, '  labelloc=b;');
   }
   const namespaces = [
     ...new Set(graph.nodes.flatMap((node) => (node.namespace === undefined ? [] : [node.namespace]))),
@@ -324,12 +332,13 @@ export function formatMermaid(graph: ReachGraph): string {
     lines.push(`  ${ids.get(node.id)}[/${mermaidString(node.label)}/]`);
   }
   const denied: number[] = [];
+  const solid: number[] = [];
   graph.edges.forEach((edge, index) => {
     const arrow = edge.isDenied ? '-.->' : '-->';
     const label = edge.ports === '' ? '' : `|${mermaidString(edge.ports)}|`;
     lines.push(`  ${mermaidComment(edgeTooltip(edge, byId))}`);
     lines.push(`  ${ids.get(edge.from)} ${arrow}${label} ${ids.get(edge.to)}`);
-    if (edge.isDenied) denied.push(index);
+    (edge.isDenied ? denied : solid).push(index);
   });
   const targets = graph.nodes.filter((node) => node.isTarget).map((node) => ids.get(node.id));
   const addresses = graph.nodes.filter((node) => node.namespace === undefined).map((node) => ids.get(node.id));
@@ -338,6 +347,8 @@ export function formatMermaid(graph: ReachGraph): string {
   if (targets.length > 0) lines.push(`  class ${targets.join(',')} target`);
   if (addresses.length > 0) lines.push(`  class ${addresses.join(',')} address`);
   if (denied.length > 0) lines.push(`  linkStyle ${denied.join(',')} stroke:${COLORS.denied},color:${COLORS.denied}`);
+  if (graph.isSolidGreen && solid.length > 0)
+    lines.push(`  linkStyle ${solid.join(',')} stroke:${COLORS.allowed},color:${COLORS.allowed}`);
   return lines.join('\n') + '\n';
 }
 

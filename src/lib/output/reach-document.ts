@@ -151,9 +151,25 @@ function peerName(peer: Peer): string {
   return 'ipBlock' in peer ? formatIpBlock(peer.ipBlock) : keyOf(peer.pod);
 }
 
+/** The policies (per side) and rules that admitted a connection, as the document names them. */
+export function allowedByDocument(
+  decision: Decision,
+  denied = false,
+): Pick<ConnectionDocument, 'ingress' | 'egress' | 'rules'> {
+  const { ingress, egress } = decision;
+  const egressRules = egress.applies ? egress.allowedBy : [];
+  // Cluster tier policies that accepted it are named beside the NetworkPolicies (`Kind/name`).
+  const tierPolicies = (side: DirectionDecision) =>
+    denied || !side.applies ? [] : (side.tierRules ?? []).map(formatTierPolicyRef);
+  return {
+    ingress: unique([...tierPolicies(ingress), ...ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy))]),
+    egress: unique([...tierPolicies(egress), ...egressRules.map((rule) => formatPolicyRef(rule.policy))]),
+    rules: unique([...ingress.allowedBy, ...egressRules].map((rule) => formatRuleRef(rule))),
+  };
+}
+
 function connectionDocument(connection: Connection, denied: boolean): ConnectionDocument {
   const { ingress, egress } = connection.decision;
-  const egressRules = egress.applies ? egress.allowedBy : [];
   const ports: Partial<ConnectionDocument> = {};
   if (connection.port !== undefined) {
     ports.port = connection.port;
@@ -170,15 +186,7 @@ function connectionDocument(connection: Connection, denied: boolean): Connection
     from: peerDocument(connection.from),
     to: peerDocument(connection.to),
     ...ports,
-    ingress: unique([
-      ...(ingress.tierRules ?? []).filter(() => !denied).map(formatTierPolicyRef),
-      ...ingress.allowedBy.map((rule) => formatPolicyRef(rule.policy)),
-    ]),
-    egress: unique([
-      ...(egress.applies && !denied ? (egress.tierRules ?? []) : []).map(formatTierPolicyRef),
-      ...egressRules.map((rule) => formatPolicyRef(rule.policy)),
-    ]),
-    rules: unique([...ingress.allowedBy, ...egressRules].map((rule) => formatRuleRef(rule))),
+    ...allowedByDocument(connection.decision, denied),
   };
   const sides = [ingress, ...(egress.applies ? [egress] : [])];
   if (sides.some((side) => side.tierRules !== undefined)) {

@@ -1,35 +1,50 @@
 /**
- * `diff` between the command and the engine: the after-world (the before-world with the policies of
- * the -f files applied and the --delete ones removed, as `kubectl apply -f` and `kubectl delete` would
- * leave it), which policies that creates, configures or deletes, and the reachability it opens and
- * cuts, through the one diff engine isolate's and allow's previews use.
+ * `diff` between the command and the engine: the after-world (the before-world with the objects of
+ * the -f files applied, the --delete policies removed, and with --prune what the files lack in the
+ * namespaces they cover deleted, as `kubectl apply` would leave it), what happens to each object, and
+ * the reachability it opens and cuts between the pairs the filters keep, through the one diff engine
+ * isolate's and allow's previews use.
  */
-import { isDeepStrictEqual } from 'node:util';
-
-import type { V1NetworkPolicy, V1NetworkPolicySpec } from '@kubernetes/client-node';
+import type { V1LabelSelector } from '@kubernetes/client-node';
 
 import type { SnapshotScope } from '../cluster/types.js';
+import type { ObjectChange } from '../engine/apply.js';
+import { ApplyError, applyChange } from '../engine/apply.js';
 import { compileWorld } from '../engine/compile.js';
-import type { ChangeGroup, ReachabilityDiff } from '../engine/diff.js';
-import { diffReachability, groupChanges, podsSelectedBy, withPolicies } from '../engine/diff.js';
-import type { ClusterSnapshot, PolicyRef, Warning } from '../engine/model.js';
-import { effectivePolicyTypes, keyOf, refOf } from '../engine/model.js';
-import { workloadOf } from '../engine/targets.js';
+import type { ChangeGroup, DiffScope, ReachabilityDiff } from '../engine/diff.js';
+import { diffReachability, groupChanges, podsSelectedBy } from '../engine/diff.js';
+import type { ClusterSnapshot, PodRef, PolicyRef, Warning } from '../engine/model.js';
+import { keyOf, refOf } from '../engine/model.js';
+import type { TargetSpec } from '../engine/targets.js';
+import { resolveTargets } from '../engine/targets.js';
+import type { World } from '../engine/world.js';
 import { NetpolError, UsageError } from '../errors.js';
+import type { PortText } from '../peer-syntax.js';
+import type { AddressText, NamedTargetSpec } from '../target-spec.js';
 
-/** What diff says happens to one policy. */
-export type PolicyAction = 'created' | 'configured' | 'unchanged' | 'deleted';
-
-/** One policy of the change, by namespace and name, and what happens to it. */
-export interface PolicyChangeSummary extends PolicyRef {
-  action: PolicyAction;
+/** What diff asks, every name completed with its namespace. */
+interface DiffRequest {
+  /** Policies to remove (`--delete`). */
+  deletes: PolicyRef[];
+  /** The files are the whole after-world of the namespaces they cover (`--prune`). */
+  prune: boolean;
+  /** Namespaces the files only mention (no Namespace manifest): they change no labels. */
+  impliedNamespaces?: string[];
+  /** Only connections to these pods (TARGET), or to the pods -l selects in `namespaces` (every namespace: undefined). */
+  target?: NamedTargetSpec;
+  selector?: V1LabelSelector;
+  namespaces?: string[];
+  /** Only connections from these pods, or from this address block (--from). */
+  from?: NamedTargetSpec | AddressText;
+  /** Only this port (--port). */
+  port?: PortText;
 }
 
-/** What a change does: to the policies, and to reachability (pod to pod, and with addresses outside the cluster). */
+/** What a change does: to the objects, and to reachability (pod to pod, and with addresses outside the cluster). */
 export interface DiffResult {
-  objects: PolicyChangeSummary[];
+  objects: ObjectChange[];
   diff: ReachabilityDiff;
-  /** The changes grouped by workload or addresses at either end and ports, largest group first. */
+  /** The changes grouped by workload or addresses at either end, ports and the rules responsible, largest group first. */
   opened: ChangeGroup[];
   cut: ChangeGroup[];
   /** The namespaces of the pods whose connections change. */
@@ -43,42 +58,45 @@ export interface DiffResult {
 /** What the live loader must list for the before-world: every namespace; no Service (a change of policies needs none). */
 export const DIFF_SCOPE: SnapshotScope = { listServices: false };
 
-/**
- * The after-world of `before` with the policies of `change` applied (replacing the ones of the same
- * namespace and name) and `deletes` removed, and what that does to reachability. `change` must hold
- * NetworkPolicies only (its namespaces may repeat the before-world's); pods, workloads and namespace
- * labels that differ are refused.
- */
-export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, deletes: PolicyRef[]): DiffResult {
-  requirePoliciesOnly(before, change);
-  const existing = new Map(before.policies.map((p) => [keyOf(refOf(p)), p]));
-  const objects: PolicyChangeSummary[] = change.policies.map((policy) => {
-    const ref = refOf(policy);
-    const old = existing.get(keyOf(ref));
-    return { ...ref, action: !old ? 'created' : isSameSpec(old, policy) ? 'unchanged' : 'configured' };
-  });
-  const applied = new Set(objects.map(keyOf));
-  for (const ref of deletes) {
-    if (applied.has(keyOf(ref))) {
+/** The before-world with the change applied, and what that does to the connections the request keeps. */
+export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, request: DiffRequest): DiffResult {
+  const applying = new Set(change.policies.map((p) => keyOf(refOf(p))));
+  for (const ref of request.deletes) {
+    if (applying.has(keyOf(ref))) {
       throw new UsageError(
         `networkpolicy ${keyOf(ref)} is both in the -f files and in --delete`,
         'drop it from one of them',
       );
     }
-    if (!existing.has(keyOf(ref))) {
-      throw new NetpolError(`networkpolicy "${ref.name}" not found in namespace "${ref.namespace}"`, 1);
-    }
-    if (!objects.some((o) => keyOf(o) === keyOf(ref))) objects.push({ ...ref, action: 'deleted' });
   }
-  objects.sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+  let applied;
+  try {
+    applied = applyChange(before, {
+      change,
+      deletes: request.deletes,
+      prune: request.prune,
+      impliedNamespaces: request.impliedNamespaces,
+    });
+  } catch (error) {
+    if (error instanceof ApplyError) throw new NetpolError(error.message, 1);
+    throw error;
+  }
   const beforeWorld = compileWorld(before);
-  const afterWorld = compileWorld(withPolicies(before, { add: change.policies, remove: deletes }));
-  // A pod's connections change only if a policy that selects it changes, in either world.
-  const changed = objects.filter((o) => o.action !== 'unchanged');
-  const affected = new Map(
-    [...podsSelectedBy(beforeWorld, changed), ...podsSelectedBy(afterWorld, changed)].map((ref) => [keyOf(ref), ref]),
-  );
-  const diff = diffReachability(beforeWorld, afterWorld, [...affected.values()]);
+  const afterWorld = compileWorld(applied.after);
+  const worlds = [afterWorld, beforeWorld];
+  // A pair's answer depends on its two pods, their namespaces' labels and the policies that select
+  // either pod: it changes only if one of these does.
+  const relabelled = new Set(applied.namespaces);
+  const affected = new Map<string, PodRef>();
+  // A cluster tier policy may select any pod and admit or deny any peer: every pod is compared.
+  if (applied.tiersChanged) for (const w of worlds) for (const p of w.pods) affected.set(keyOf(p.ref), p.ref);
+  for (const ref of [
+    ...applied.pods,
+    ...worlds.flatMap((w) => w.pods.filter((p) => relabelled.has(p.ref.namespace)).map((p) => p.ref)),
+    ...worlds.flatMap((w) => podsSelectedBy(w, applied.policies)),
+  ])
+    affected.set(keyOf(ref), ref);
+  const diff = diffReachability(beforeWorld, afterWorld, [...affected.values()], scopeOf(worlds, request));
   const namespaces = new Set([
     ...[...diff.cut, ...diff.opened].flatMap((c) => [c.from.namespace, c.to.namespace]),
     ...[...diff.cutAddresses, ...diff.openedAddresses].map((c) => c.pod.namespace),
@@ -86,58 +104,43 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, delet
   const warnings = new Map<string, Warning>();
   for (const warning of [...beforeWorld.warnings, ...afterWorld.warnings]) warnings.set(warning.message, warning);
   return {
-    objects,
+    objects: applied.objects,
     diff,
-    opened: groupChanges(afterWorld, diff, 'opened'),
-    cut: groupChanges(afterWorld, diff, 'cut'),
+    opened: groupChanges(worlds, diff, 'opened', { byRules: true }),
+    cut: groupChanges(worlds, diff, 'cut', { byRules: true }),
     namespaces: [...namespaces].sort(),
     hasChanges: [diff.cut, diff.opened, diff.cutAddresses, diff.openedAddresses].some((list) => list.length > 0),
     warnings: [...warnings.values()],
   };
 }
 
-/**
- * Whether two policies ask for the same, as the API server stores them: its defaults
- * (SetDefaults_NetworkPolicy: policyTypes as effectivePolicyTypes infers them, a port's protocol
- * TCP) filled in on both sides, undefined fields dropped, the metadata it adds ignored.
- */
-function isSameSpec(a: V1NetworkPolicy, b: V1NetworkPolicy): boolean {
-  return isDeepStrictEqual(defaultedSpec(a), defaultedSpec(b));
+/** The filters as the engine takes them: names resolved to pods of either world. */
+function scopeOf(worlds: World[], request: DiffRequest): DiffScope {
+  const scope: DiffScope = {};
+  if (request.target) scope.targets = resolveNamed(worlds, request.target);
+  else if (request.selector) {
+    const spec: TargetSpec = { kind: 'selector', namespaces: request.namespaces, selector: request.selector };
+    scope.targets = podsOf(worlds, spec);
+  }
+  if (request.from?.kind === 'address') scope.sourceBlock = { cidr: request.from.cidr, except: [] };
+  else if (request.from) scope.sources = resolveNamed(worlds, request.from);
+  if (request.port) scope.port = { port: request.port.port, protocol: request.port.protocol ?? 'TCP' };
+  return scope;
 }
 
-function defaultedSpec(policy: V1NetworkPolicy): unknown {
-  const spec = JSON.parse(JSON.stringify(policy.spec ?? {})) as V1NetworkPolicySpec;
-  const types = effectivePolicyTypes(policy);
-  spec.policyTypes = [...(types.ingress ? ['Ingress'] : []), ...(types.egress ? ['Egress'] : [])];
-  for (const rule of [...(spec.ingress ?? []), ...(spec.egress ?? [])]) {
-    for (const port of rule.ports ?? []) port.protocol ??= 'TCP';
-  }
-  return spec;
+function podsOf(worlds: World[], spec: TargetSpec): PodRef[] {
+  const pods = new Map<string, PodRef>();
+  for (const world of worlds) for (const ref of resolveTargets(world, spec).pods) pods.set(keyOf(ref), ref);
+  return [...pods.values()];
 }
 
-/**
- * Refuses a change that holds pods or workloads, or namespaces whose labels differ from the
- * before-world's: diff compares worlds with the same pods (Services change no reachability and are
- * left as they are).
- */
-function requirePoliciesOnly(before: ClusterSnapshot, change: ClusterSnapshot): void {
-  const found = [
-    ...change.workloads.map((w) => `${w.kind} ${w.namespace}/${w.name}`),
-    ...change.pods.filter((p) => workloadOf(p).kind === 'Pod').map((p) => `Pod ${keyOf(refOf(p))}`),
-  ];
-  const labels = new Map(before.namespaces.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}]));
-  for (const namespace of change.namespaces) {
-    const name = namespace.metadata?.name ?? '';
-    const was = labels.get(name);
-    // A namespace the before-world lacks has no pods there: its labels select nothing that changes.
-    if (!was) continue;
-    const differs = Object.entries(namespace.metadata?.labels ?? {}).some(([key, value]) => was[key] !== value);
-    if (differs) found.push(`Namespace ${name} (other labels)`);
-  }
-  if (found.length === 0) return;
-  const shown = found.slice(0, 3).join(', ') + (found.length > 3 ? ` and ${found.length - 3} more` : '');
-  throw new UsageError(
-    `diff compares changes of NetworkPolicies only: the -f files also hold ${shown}`,
-    'pass only the policy files with -f; pods, workloads and namespaces are taken from the cluster (or from --base)',
+/** The pods a name stands for in either world; in neither is an error (exit 3: diff could not compare). */
+function resolveNamed(worlds: World[], spec: NamedTargetSpec): PodRef[] {
+  const pods = podsOf(worlds, spec);
+  if (pods.length > 0) return pods;
+  const why = resolveTargets(worlds[0], spec).warnings.map((w) => w.message);
+  throw new NetpolError(
+    why.join('; ') || `${spec.kind.toLowerCase()} "${spec.name}" not found in namespace "${spec.namespace}"`,
+    1,
   );
 }

@@ -1,0 +1,380 @@
+/**
+ * The after-world of a change: a snapshot with the objects of some manifests applied as `kubectl
+ * apply -f` would leave them (each replaces the object of the same kind, namespace and name, or is
+ * added; with prune, the objects of the namespaces they cover that they lack are deleted, as
+ * `kubectl apply --prune`), what happens to each object, and what a reachability diff must compare.
+ */
+import type { V1Namespace, V1NetworkPolicy, V1NetworkPolicySpec, V1Pod } from '@kubernetes/client-node';
+
+import type { ClusterSnapshot, PodRef, PolicyRef, Workload } from './model.js';
+import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
+import { workloadOf } from './targets.js';
+import type { ClusterTierPolicy } from './tiers-compile.js';
+
+/** What applying does to one object, in kubectl's words. */
+export type ObjectAction = 'created' | 'configured' | 'unchanged' | 'deleted';
+
+/** One object of the change (or of the before-world, deleted), and what happens to it. */
+export interface ObjectChange {
+  /** NetworkPolicy, Pod, Namespace, or a workload kind (Deployment, ...). */
+  kind: string;
+  /** Undefined for a Namespace. */
+  namespace?: string;
+  name: string;
+  action: ObjectAction;
+}
+
+/** What to apply. */
+interface ChangeInput {
+  /** The objects to apply (pods a workload of it stands for included, as the file loader makes them). */
+  change: ClusterSnapshot;
+  /** Namespaces the change only mentions, with no Namespace object of its own: they change no labels. */
+  impliedNamespaces?: readonly string[];
+  /** Policies to delete (`--delete networkpolicy/NAME`). */
+  deletes?: readonly PolicyRef[];
+  /** The change is the whole after-world of the namespaces it covers (`--prune`). */
+  prune?: boolean;
+}
+
+/** A change applied: the after-world, each object's action, and where reachability may differ. */
+interface AppliedChange {
+  after: ClusterSnapshot;
+  /** Sorted by kind, namespace, name. */
+  objects: ObjectChange[];
+  /** Policies created, configured or deleted. */
+  policies: PolicyRef[];
+  /** Pods added, removed, or changed where a policy looks (labels, ports, addresses, host network, phase). */
+  pods: PodRef[];
+  /** Namespaces whose labels differ: namespaceSelectors may match them differently. */
+  namespaces: string[];
+  /** Some cluster tier policy was created, configured or deleted: any pair may differ. */
+  tiersChanged: boolean;
+}
+
+/** Raised when the change cannot be applied (a --delete of a policy that is not there). */
+export class ApplyError extends Error {}
+
+/** Labels a workload's controller puts on its pods that the template does not hold: a rollout keeps them alike. */
+const CONTROLLER_LABELS = ['pod-template-hash', 'controller-revision-hash'];
+/** The label the StatefulSet controller sets to the pod's name. */
+const STATEFULSET_POD_NAME = 'statefulset.kubernetes.io/pod-name';
+
+/** Applies a change to a snapshot (neither is modified). */
+export function applyChange(before: ClusterSnapshot, input: ChangeInput): AppliedChange {
+  const { change } = input;
+  const objects: ObjectChange[] = [];
+  // kubectl apply --prune: the namespaces of the namespaced objects applied.
+  const covered = new Set(
+    input.prune
+      ? [...change.pods, ...change.policies, ...change.services]
+          .map((o) => refOf(o).namespace)
+          .concat(change.workloads.map((w) => w.namespace))
+      : [],
+  );
+  const namespaces = applyNamespaces(before, input, objects);
+  const policies = applyPolicies(before, input, covered, objects);
+  const pods = applyPods(before, change, covered, objects);
+  const tiers = applyTierPolicies(before, change, objects);
+  const workloads = new Map(before.workloads.map((w) => [workloadKey(w), w]));
+  for (const w of change.workloads) workloads.set(workloadKey(w), w);
+  for (const [key, w] of workloads)
+    if (covered.has(w.namespace) && !change.workloads.some((c) => workloadKey(c) === key)) workloads.delete(key);
+  const services = new Map(before.services.map((s) => [keyOf(refOf(s)), s]));
+  for (const s of change.services) services.set(keyOf(refOf(s)), s);
+  objects.sort(
+    (a, b) =>
+      a.kind.localeCompare(b.kind) ||
+      (a.namespace ?? '').localeCompare(b.namespace ?? '') ||
+      a.name.localeCompare(b.name),
+  );
+  return {
+    after: {
+      namespaces: namespaces.after,
+      pods: pods.after,
+      policies: policies.after,
+      services: [...services.values()],
+      workloads: [...workloads.values()],
+      ...(tiers.after.length > 0 ? { clusterPolicies: tiers.after } : {}),
+    },
+    objects,
+    policies: policies.changed,
+    pods: pods.changed,
+    namespaces: namespaces.changed,
+    tiersChanged: tiers.changed,
+  };
+}
+
+/**
+ * Cluster tier policies of the change replace those of the same kind and name, or are added (they are
+ * cluster-scoped: --prune does not delete them, as kubectl's namespaced prune would not).
+ */
+function applyTierPolicies(
+  before: ClusterSnapshot,
+  change: ClusterSnapshot,
+  objects: ObjectChange[],
+): { after: ClusterTierPolicy[]; changed: boolean } {
+  const key = (p: ClusterTierPolicy) => `${p.kind}/${p.metadata.name}`;
+  const byKey = new Map((before.clusterPolicies ?? []).map((p) => [key(p), p]));
+  let changed = false;
+  for (const policy of change.clusterPolicies ?? []) {
+    const was = byKey.get(key(policy));
+    // The API server stores one object whatever version it was written at: compare the spec.
+    const action: ObjectAction = !was ? 'created' : isSameData(was.spec, policy.spec) ? 'unchanged' : 'configured';
+    objects.push({ kind: policy.kind, name: policy.metadata.name, action });
+    if (action !== 'unchanged') changed = true;
+    byKey.set(key(policy), policy);
+  }
+  return { after: [...byKey.values()], changed };
+}
+
+/** A Namespace of the change replaces the one of its name (the name label always set, as the API server does). */
+function applyNamespaces(
+  before: ClusterSnapshot,
+  input: ChangeInput,
+  objects: ObjectChange[],
+): { after: V1Namespace[]; changed: string[] } {
+  const implied = new Set(input.impliedNamespaces ?? []);
+  const byName = new Map(before.namespaces.map((n) => [n.metadata?.name ?? '', n]));
+  const changed: string[] = [];
+  for (const namespace of input.change.namespaces) {
+    const name = namespace.metadata?.name ?? '';
+    const was = byName.get(name);
+    if (implied.has(name)) {
+      if (!was) byName.set(name, namespace);
+      continue;
+    }
+    const labels = (n: V1Namespace) => ({ ...n.metadata?.labels, [NAMESPACE_NAME_LABEL]: name });
+    const isSame = was !== undefined && isSameData(labels(was), labels(namespace));
+    objects.push({ kind: 'Namespace', name, action: !was ? 'created' : isSame ? 'unchanged' : 'configured' });
+    if (!isSame) changed.push(name);
+    byName.set(name, namespace);
+  }
+  return { after: [...byName.values()], changed };
+}
+
+function applyPolicies(
+  before: ClusterSnapshot,
+  input: ChangeInput,
+  covered: ReadonlySet<string>,
+  objects: ObjectChange[],
+): { after: V1NetworkPolicy[]; changed: PolicyRef[] } {
+  const byKey = new Map(before.policies.map((p) => [keyOf(refOf(p)), p]));
+  const changed: PolicyRef[] = [];
+  const applied = new Set<string>();
+  const record = (ref: PolicyRef, action: ObjectAction) => {
+    objects.push({ kind: 'NetworkPolicy', ...ref, action });
+    if (action !== 'unchanged') changed.push(ref);
+  };
+  for (const policy of input.change.policies) {
+    const ref = refOf(policy);
+    const old = byKey.get(keyOf(ref));
+    record(ref, !old ? 'created' : isSameSpec(old, policy) ? 'unchanged' : 'configured');
+    byKey.set(keyOf(ref), policy);
+    applied.add(keyOf(ref));
+  }
+  for (const ref of input.deletes ?? []) {
+    if (!byKey.has(keyOf(ref)) || applied.has(keyOf(ref))) {
+      throw new ApplyError(`networkpolicy "${ref.name}" not found in namespace "${ref.namespace}"`);
+    }
+    byKey.delete(keyOf(ref));
+    record(ref, 'deleted');
+  }
+  for (const [key, policy] of byKey) {
+    const ref = refOf(policy);
+    if (covered.has(ref.namespace) && !applied.has(key)) {
+      byKey.delete(key);
+      record(ref, 'deleted');
+    }
+  }
+  return { after: [...byKey.values()], changed };
+}
+
+/**
+ * Pods: a bare pod of the change replaces the pod of its name (keeping its status: `kubectl apply`
+ * writes no status, so its addresses stay); a workload's pods replace the pods that workload owns,
+ * taking their names and addresses in order (a rollout replaces pods with pods alike: the same pair
+ * reads as the same pair), extra ones added, missing ones removed.
+ */
+function applyPods(
+  before: ClusterSnapshot,
+  change: ClusterSnapshot,
+  covered: ReadonlySet<string>,
+  objects: ObjectChange[],
+): { after: V1Pod[]; changed: PodRef[] } {
+  const owned = (pods: V1Pod[]) => {
+    const byOwner = new Map<string, V1Pod[]>();
+    for (const pod of pods) {
+      const key = ownerKey(pod);
+      byOwner.set(key, [...(byOwner.get(key) ?? []), pod]);
+    }
+    for (const list of byOwner.values()) list.sort((a, b) => naturalOrder(a.metadata?.name, b.metadata?.name));
+    return byOwner;
+  };
+  const was = owned(before.pods);
+  const wanted = owned(change.pods);
+  // A workload of the change with no pod (0 replicas) still replaces the pods of its name.
+  for (const w of change.workloads) {
+    const key = `${w.namespace}/${w.kind}/${w.name}`;
+    if (!wanted.has(key)) wanted.set(key, []);
+  }
+  const after = new Map(before.pods.map((p) => [keyOf(refOf(p)), p]));
+  const touched = new Set<string>();
+  const drop = (pods: V1Pod[]) => {
+    for (const pod of pods) {
+      after.delete(keyOf(refOf(pod)));
+      touched.add(keyOf(refOf(pod)));
+    }
+  };
+  for (const [owner, pods] of wanted) {
+    const [namespace, kind, name] = splitOwner(owner);
+    if (kind === 'Pod') {
+      // A pod given twice: the later one, as the file loader and kubectl keep it.
+      const pod = pods[pods.length - 1];
+      const key = keyOf(refOf(pod));
+      const old = after.get(key);
+      const next = old && !pod.status ? { ...pod, status: old.status } : pod;
+      objects.push({
+        kind,
+        namespace,
+        name,
+        action: !old ? 'created' : isSamePod(old, next) ? 'unchanged' : 'configured',
+      });
+      after.set(key, next);
+      touched.add(key);
+      continue;
+    }
+    const old = was.get(owner) ?? [];
+    const next = pods.map((pod, i) => (i < old.length ? inPlaceOf(old[i], pod) : pod));
+    const object = (w: Workload) => workloadKey(w) === owner;
+    const isSame =
+      old.length === next.length &&
+      old.every((pod, i) => isSamePod(pod, next[i])) &&
+      isSameData(before.workloads.find(object), change.workloads.find(object));
+    const existed = old.length > 0 || before.workloads.some(object);
+    objects.push({ kind, namespace, name, action: !existed ? 'created' : isSame ? 'unchanged' : 'configured' });
+    drop(old);
+    for (const pod of next) {
+      after.set(keyOf(refOf(pod)), pod);
+      touched.add(keyOf(refOf(pod)));
+    }
+  }
+  if (covered.size > 0) {
+    for (const [owner, pods] of was) {
+      const [namespace, kind, name] = splitOwner(owner);
+      // A pod the change put in place (under another owner) is the change's now.
+      const left = pods.filter((p) => !touched.has(keyOf(refOf(p))));
+      if (!covered.has(namespace) || wanted.has(owner) || left.length === 0) continue;
+      drop(left);
+      objects.push({ kind, namespace, name, action: 'deleted' });
+    }
+    for (const w of before.workloads) {
+      const key = workloadKey(w);
+      if (covered.has(w.namespace) && !wanted.has(key) && !was.has(key)) {
+        objects.push({ kind: w.kind, namespace: w.namespace, name: w.name, action: 'deleted' });
+      }
+    }
+  }
+  const changed: PodRef[] = [];
+  const beforeByKey = new Map(before.pods.map((p) => [keyOf(refOf(p)), p]));
+  for (const key of touched) {
+    const old = beforeByKey.get(key);
+    const now = after.get(key);
+    if (!old || !now || !isSamePod(old, now)) changed.push(refOf((now ?? old)!));
+  }
+  return { after: [...after.values()], changed };
+}
+
+/** A workload's new pod in the place of one of its old ones: its name, addresses and controller labels. */
+function inPlaceOf(old: V1Pod, pod: V1Pod): V1Pod {
+  const name = old.metadata?.name ?? '';
+  const labels = { ...pod.metadata?.labels };
+  for (const key of CONTROLLER_LABELS) {
+    const value = old.metadata?.labels?.[key];
+    if (value !== undefined && labels[key] === undefined) labels[key] = value;
+  }
+  if (labels[STATEFULSET_POD_NAME] !== undefined) labels[STATEFULSET_POD_NAME] = name;
+  return {
+    ...pod,
+    metadata: {
+      ...pod.metadata,
+      name,
+      labels,
+      ownerReferences: old.metadata?.ownerReferences ?? pod.metadata?.ownerReferences,
+    },
+    status: old.status,
+  };
+}
+
+/** Whether two pods are alike wherever a policy or an answer looks. */
+function isSamePod(a: V1Pod, b: V1Pod): boolean {
+  return isSameData(podShape(a), podShape(b));
+}
+
+function podShape(pod: V1Pod): unknown {
+  return {
+    labels: pod.metadata?.labels ?? {},
+    owner: workloadOf(pod),
+    terminating: pod.metadata?.deletionTimestamp !== undefined,
+    ports: (pod.spec?.containers ?? []).map((c) =>
+      (c.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
+    ),
+    hostNetwork: pod.spec?.hostNetwork === true,
+    phase: pod.status?.phase,
+    ips: [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((ip) => ip.ip)],
+  };
+}
+
+/** `namespace/Kind/name` of the workload that owns a pod, or of the pod itself (kind Pod). */
+function ownerKey(pod: V1Pod): string {
+  const { kind, name } = workloadOf(pod);
+  return `${refOf(pod).namespace}/${kind}/${name}`;
+}
+
+function splitOwner(key: string): [string, string, string] {
+  const [namespace, kind, ...name] = key.split('/');
+  return [namespace, kind, name.join('/')];
+}
+
+function workloadKey(w: Workload): string {
+  return `${w.namespace}/${w.kind}/${w.name}`;
+}
+
+/** `web-2` before `web-10`. */
+function naturalOrder(a = '', b = ''): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+/**
+ * Whether two policies ask for the same, as the API server stores them: its defaults
+ * (SetDefaults_NetworkPolicy: policyTypes as effectivePolicyTypes infers them, a port's protocol
+ * TCP) filled in on both sides, undefined fields dropped, the metadata it adds ignored.
+ */
+function isSameSpec(a: V1NetworkPolicy, b: V1NetworkPolicy): boolean {
+  return isSameData(defaultedSpec(a), defaultedSpec(b));
+}
+
+function defaultedSpec(policy: V1NetworkPolicy): unknown {
+  const spec = JSON.parse(JSON.stringify(policy.spec ?? {})) as V1NetworkPolicySpec;
+  const types = effectivePolicyTypes(policy);
+  spec.policyTypes = [...(types.ingress ? ['Ingress'] : []), ...(types.egress ? ['Egress'] : [])];
+  for (const rule of [...(spec.ingress ?? []), ...(spec.egress ?? [])]) {
+    for (const port of rule.ports ?? []) port.protocol ??= 'TCP';
+  }
+  return spec;
+}
+
+/** Whether two plain values hold the same data (objects in any key order, undefined fields dropped). */
+function isSameData(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
