@@ -31,6 +31,17 @@ export interface LoadedSnapshot {
   snapshot: ClusterSnapshot;
   /** One line each, e.g. "examples/app.yaml: skipped kind ConfigMap (not used by network policy)". */
   warnings: string[];
+  /**
+   * Where each object was read from (-f only): `Kind/namespace/name` (`Kind/name` for a Namespace or
+   * a cluster-scoped policy) -> file and 1-based line of its document.
+   */
+  origins?: ReadonlyMap<string, ObjectOrigin>;
+}
+
+/** Where a manifest object was defined. */
+export interface ObjectOrigin {
+  file: string;
+  line: number;
 }
 
 /** Connection settings for the live path, named after kubectl's flags. */
