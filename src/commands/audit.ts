@@ -22,8 +22,8 @@ export default class Audit extends BaseCommand {
 
   static override examples = [
     {
-      command: 'kubectl netpol audit --all-namespaces --filename examples/shop',
-      description: 'Audit every namespace of a set of manifests',
+      command: 'kubectl netpol audit --all-namespaces --filename examples/shop --fail-on error',
+      description: 'Audit every namespace of a set of manifests; exit status 1 only for errors',
     },
     {
       command: 'kubectl netpol audit --namespace api --fail-on error --output sarif',
@@ -31,8 +31,9 @@ export default class Audit extends BaseCommand {
     },
     {
       command:
-        'kubectl netpol audit --all-namespaces --filename examples/shop --expect examples/shop-expectations.yaml --ignore namespace-not-isolated',
-      description: 'Check connectivity expectations in CI, leaving one kind of finding out',
+        'kubectl netpol audit --namespace api --filename examples/shop --expect examples/shop-expectations.yaml --ignore rule-shadowed --output markdown',
+      description:
+        'Check connectivity expectations in CI (each one that fails is an error), leaving one kind of finding out, as Markdown for a pull request',
     },
   ];
 

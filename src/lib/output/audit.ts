@@ -176,7 +176,7 @@ export function formatMessage(finding: Finding): string {
           ? 'every pair is allowed'
           : d.actual === 'none'
             ? 'every pair is denied'
-            : 'some pairs are allowed and some denied';
+            : 'some connections are allowed and some denied';
       const why = d.connection
         ? `: ${peerLabel(d.connection.from)} -> ${peerLabel(d.connection.to)}: ${explainOf(d.connection)}`
         : '';
@@ -227,7 +227,7 @@ export function formatFix(finding: Finding): string {
     }
     case 'expectation-failed':
       return d.expected
-        ? `open the connection (kubectl netpol allow --from ${d.from} --to ${d.to}${d.port ? ` --port ${d.port}` : ''}), or correct the expectation`
+        ? 'open the connection the reason names (kubectl netpol allow, on the side that denies it), or correct the expectation'
         : 'narrow the rules that allow it (see the reason), or correct the expectation';
   }
 }

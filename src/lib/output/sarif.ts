@@ -27,7 +27,8 @@ function artifactUri(file: string, cwd: string): string {
 /** Where a finding's object was read from, if from a file: `Kind/namespace/name` or `Kind/name` (loader keys). */
 function originOf(finding: Finding, origins: ReadonlyMap<string, ObjectOrigin>): ObjectOrigin | undefined {
   const { kind, name } = finding.object;
-  return origins.get(finding.namespace === undefined ? `${kind}/${name}` : `${kind}/${finding.namespace}/${name}`);
+  const isClusterScoped = finding.namespace === undefined || kind === 'Namespace';
+  return origins.get(isClusterScoped ? `${kind}/${name}` : `${kind}/${finding.namespace}/${name}`);
 }
 
 /** The SARIF document of an audit; `origins` from the -f loader, `version` the tool's. */
