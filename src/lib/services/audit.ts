@@ -46,10 +46,7 @@ export function runAudit(snapshot: ClusterSnapshot, options: AuditOptions): Audi
     throw new NamespaceNotFoundError([options.namespace], names, { usage: 'use --namespace NAME or --all-namespaces' });
   }
   const scope = options.allNamespaces ? {} : { namespaces: [options.namespace] };
-  const failed = options.expectations.flatMap((e) => {
-    const failure = checkExpectation(world, e, options.namespace);
-    return failure ? [failure] : [];
-  });
+  const failed = checkExpectations(world, options.expectations, options.namespace);
   const findings = [...auditWorld(world, scope), ...failed]
     .filter((f) => !options.ignore.has(f.id))
     .sort(compareFindings);
@@ -64,6 +61,14 @@ export function runAudit(snapshot: ClusterSnapshot, options: AuditOptions): Audi
     // Invalid policies are findings of their own; the rest is said as who-can says it.
     warnings: world.warnings.filter((w) => w.code !== 'invalid-policy'),
   };
+}
+
+/** The expectations that do not hold in a world, as findings (unqualified names are in `namespace`). */
+export function checkExpectations(world: World, expectations: readonly Expectation[], namespace: string): Finding[] {
+  return expectations.flatMap((e) => {
+    const failure = checkExpectation(world, e, namespace);
+    return failure ? [failure] : [];
+  });
 }
 
 /** A side with its namespace: the one it names, else the request's. */
