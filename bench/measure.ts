@@ -9,6 +9,9 @@ import { compileWorld } from '../src/lib/engine/compile.js';
 import type { ClusterSnapshot, PodRef, PortQuery } from '../src/lib/engine/model.js';
 import { reachableFrom } from '../src/lib/engine/reachable-from.js';
 import { reachabilityMatrix, whoCan } from '../src/lib/engine/who-can.js';
+import type { Expectation } from '../src/lib/expectations.js';
+import { checkExpectations, runAudit } from '../src/lib/services/audit.js';
+import { parseSourceSpec } from '../src/lib/target-spec.js';
 import type { PeerDifferences } from './compare-peer.js';
 import { comparePeer, ensurePeer, runPeer } from './compare-peer.js';
 import { Rng } from './generate.js';
@@ -73,6 +76,10 @@ export interface SizeResult {
   matrixAllPortsMs: number | null;
   matrixAllPortsPairs: number | null;
   matrixAllPortsOverBudget?: OverBudget;
+  /** `audit -A` on the snapshot (compile included), and 1,000 pod-to-pod expectations on 80/TCP after the build. */
+  auditMs?: number;
+  auditFindings?: number;
+  expectations1000Ms?: number;
   peakRssMb: number;
   peer: PeerResult | null;
   errors?: string[];
@@ -152,8 +159,10 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
   // The outbound view: what one source pod reaches (pods and address blocks) on the same port.
   const outbound = sample('reachable-from', (source) => reachableFrom(world, { sources: [source], port: ONE_PORT }));
   world = undefined as never;
+  const audited = measureAudit(snapshot, options.seed, log);
 
   const result: SizeResult = {
+    ...audited,
     pods: snapshot.pods.length,
     policies: snapshot.policies.length,
     namespaces: snapshot.namespaces.length,
@@ -196,6 +205,41 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
   if (options.peer) result.peer = await measurePeer(options, snapshot, result, log);
   if (errors.length) result.errors = errors;
   return result;
+}
+
+/** `audit -A` (compile included) and 1,000 expectations between random pods on 80/TCP, one world (services/audit.ts). */
+function measureAudit(
+  snapshot: ClusterSnapshot,
+  seed: number,
+  log: (line: string) => void,
+): Pick<SizeResult, 'auditMs' | 'auditFindings' | 'expectations1000Ms'> {
+  const base = { namespace: 'default', allNamespaces: true, failOn: 'warning' as const, ignore: new Set<never>() };
+  let t = performance.now();
+  const audit = runAudit(snapshot, { ...base, expectations: [] });
+  const auditMs = performance.now() - t;
+  log(`  audit -A ${auditMs.toFixed(0)} ms, ${audit.findings.length} findings`);
+  const rng = new Rng(seed ^ 0xe4ec7);
+  const pods = snapshot.pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+  const pick = () => rng.int(0, pods.length - 1);
+  const expectations: Expectation[] = Array.from({ length: 1000 }, (_, index) => {
+    const from = pick();
+    // A pod always reaches itself: an expectation of one pod to itself has nothing to check.
+    const to = (from + 1 + rng.int(0, pods.length - 2)) % pods.length;
+    return { index, from: parseSourceSpec(pods[from], 'from'), to: parseSourceSpec(pods[to], 'to') };
+  }).map(({ index, from, to }) => ({
+    index,
+    from,
+    to,
+    port: { port: 80, protocol: 'TCP' },
+    allowed: true,
+    text: { from: '', to: '' },
+  }));
+  const world = compileWorld(snapshot);
+  t = performance.now();
+  const failed = checkExpectations(world, expectations, 'default');
+  const expectations1000Ms = performance.now() - t;
+  log(`  1,000 expectations ${expectations1000Ms.toFixed(0)} ms after the build (${1000 - failed.length} hold)`);
+  return { auditMs, auditFindings: audit.findings.length, expectations1000Ms };
 }
 
 async function measurePeer(

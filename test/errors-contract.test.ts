@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 
 import Allow from '../src/commands/allow.js';
+import Audit from '../src/commands/audit.js';
 import Diff from '../src/commands/diff.js';
 import Isolate from '../src/commands/isolate.js';
 import ReachableFrom from '../src/commands/reachable-from.js';
@@ -575,6 +576,46 @@ describe('docs/errors.md', () => {
       await runCommand(Diff, [...DIFF_BASE, ...change, '--from', 'deployment/nope']),
       3,
       /^error: deployment shop\/nope/,
+    );
+  });
+
+  it('35. audit finding something at or above --fail-on: exit 1, no error line', async () => {
+    const run = await runCommand(Audit, ['-n', 'web', '-f', 'examples/shop']);
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout).toMatch(/^SEVERITY +ID/);
+    expect(run.stderr).not.toMatch(/^error:/m);
+  });
+
+  it('36. audit that cannot answer (a namespace, an expectation naming what does not exist): exit 3', async () => {
+    expectOneLine(
+      await runCommand(Audit, ['-n', 'nope', '-f', 'examples/shop']),
+      3,
+      /^error: namespace "nope" not found/,
+    );
+    expectOneLine(
+      await runCommand(Audit, [
+        '-n',
+        'api',
+        '-f',
+        'examples/shop',
+        '--expect',
+        'test/fixtures/audit/missing-expectations.yaml',
+      ]),
+      3,
+      /^error: expectation 1 \(web\/deployment\/nope -> api\/deployment\/api on 8080\): deployment web\/nope not found/,
+    );
+  });
+
+  it('37. audit --ignore of an unknown id, a malformed --expect file: exit 2', async () => {
+    expectOneLine(
+      await runCommand(Audit, ['-A', '-f', 'examples/shop', '--ignore', 'bogus']),
+      2,
+      'error: invalid value "bogus" for --ignore: no finding has this id',
+    );
+    expectOneLine(
+      await runCommand(Audit, ['-A', '-f', 'examples/shop', '--expect', 'test/fixtures/audit/bad-expectations.yaml']),
+      2,
+      'error: test/fixtures/audit/bad-expectations.yaml: expectation 1: allowed must be true or false',
     );
   });
 });

@@ -27,7 +27,7 @@ import {
 } from './manifest-checks.js';
 import { toTypedPolicy } from './policy-shape.js';
 import { isTierPolicy, readTierPolicy } from './tier-policies.js';
-import type { LoadedSnapshot } from './types.js';
+import type { LoadedSnapshot, ObjectOrigin } from './types.js';
 import { parseYamlDocuments } from './yaml-documents.js';
 
 /** Options of loadManifests. */
@@ -78,12 +78,6 @@ interface Source {
   isJson: boolean;
 }
 
-/** Where an accepted object was defined, to report duplicates. */
-interface Origin {
-  file: string;
-  line: number;
-}
-
 /** Collects objects by kind/namespace/name; a later definition replaces an earlier one. */
 class SnapshotBuilder {
   readonly warnings: string[] = [];
@@ -93,7 +87,7 @@ class SnapshotBuilder {
   private readonly services = new Map<string, V1Service>();
   private readonly workloads = new Map<string, Workload>();
   private readonly clusterPolicies = new Map<string, ClusterTierPolicy>();
-  private readonly origins = new Map<string, Origin>();
+  private readonly origins = new Map<string, ObjectOrigin>();
   private readonly mentionedNamespaces: string[] = [];
   private readonly skippedKinds = new Set<string>();
   /** Pods made for workloads (by ns/name), and the workload each stands for. */
@@ -180,6 +174,7 @@ class SnapshotBuilder {
       },
       warnings: this.warnings,
       impliedNamespaces: [...implied],
+      origins: this.origins,
     };
   }
 

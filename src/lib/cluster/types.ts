@@ -39,12 +39,23 @@ export interface LoadedSnapshot {
   apiGroups?: ServedApiGroup[];
   /** Files only: the namespaces objects name that no Namespace manifest defines (their snapshot copies hold only the name label). */
   impliedNamespaces?: string[];
+  /**
+   * Where each object was read from (-f only): `Kind/namespace/name` (`Kind/name` for a Namespace or
+   * a cluster-scoped policy) -> file and 1-based line of its document.
+   */
+  origins?: ReadonlyMap<string, ObjectOrigin>;
 }
 
 /** An API group the cluster serves and its versions, the preferred one first, as discovery lists them. */
 export interface ServedApiGroup {
   name: string;
   versions: string[];
+}
+
+/** Where a manifest object was defined. */
+export interface ObjectOrigin {
+  file: string;
+  line: number;
 }
 
 /** Connection settings for the live path, named after kubectl's flags. */

@@ -319,7 +319,7 @@ function findPolicy(snapshot: ClusterSnapshot, namespace: string, name: string):
  * side; the DNS pods' ingress is another namespace's business), or undefined when some pod may not.
  * With no DNS pod in the world there is nothing to check: no policy, and no objection.
  */
-function dnsEgress(world: World, namespace: string, dns: DnsPeer): PolicyRef[] | undefined {
+export function dnsEgress(world: World, namespace: string, dns: DnsPeer): PolicyRef[] | undefined {
   const servers = dns.pods.map((ref) => world.podsByKey.get(keyOf(ref))).filter((p) => p !== undefined);
   if (servers.length === 0) return [];
   const by = new Map<string, PolicyRef>();

@@ -31,6 +31,9 @@ export type PolicyTrap =
       /** A rule peer admits no pod: its namespaceSelector selects no namespace (`namespaces`), or its podSelector no pod there (`pods`). */
       code: 'peer-matches-nothing';
       direction: Direction;
+      /** The rule (spec.ingress[rule] or spec.egress[rule]) and the peer's position in its from/to. */
+      rule: number;
+      peerIndex: number;
       peer: V1NetworkPolicyPeer;
       what: 'namespaces' | 'pods';
       nearMisses: LabelNearMiss[];
@@ -39,6 +42,8 @@ export type PolicyTrap =
       /** A port name that no destination pod defines: nothing is opened on it. */
       code: 'port-name-unknown';
       direction: Direction;
+      /** The rule naming the port (spec.ingress[rule] or spec.egress[rule]). */
+      rule: number;
       name: string;
       protocol: Protocol;
       /** The port names the destination pods do define, closest first; only near ones. */
@@ -94,14 +99,14 @@ function peerTrap(
   world: World,
   peer: V1NetworkPolicyPeer,
   namespace: string,
-  direction: Direction,
+  at: { direction: Direction; rule: number; peerIndex: number },
 ): PolicyTrap | undefined {
   if (peer.ipBlock || podsAdmittedByPeer(world, peer, namespace).length > 0) return undefined;
   // The world's labels: the API server's kubernetes.io/metadata.name included, which files may leave out.
   const namespaceLabels = [...world.namespaceLabels.values()];
   if (peer.namespaceSelector && !namespaceLabels.some((labels) => matchesSelector(peer.namespaceSelector!, labels))) {
     const nearMisses = labelNearMisses(peer.namespaceSelector, namespaceLabels);
-    return { code: 'peer-matches-nothing', direction, peer, what: 'namespaces', nearMisses };
+    return { code: 'peer-matches-nothing', ...at, peer, what: 'namespaces', nearMisses };
   }
   const selector = compileSelector(peer.namespaceSelector ?? {});
   const inScope = world.pods.filter((pod) =>
@@ -110,7 +115,7 @@ function peerTrap(
       : pod.ref.namespace === namespace,
   );
   const nearMisses = labelNearMisses(peer.podSelector ?? {}, inScope.map(labelsOf));
-  return { code: 'peer-matches-nothing', direction, peer, what: 'pods', nearMisses };
+  return { code: 'peer-matches-nothing', ...at, peer, what: 'pods', nearMisses };
 }
 
 /**
@@ -130,10 +135,10 @@ export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: rea
       (direction === 'ingress'
         ? policy.spec?.ingress?.map((r) => ({ peers: r._from, ports: r.ports }))
         : policy.spec?.egress?.map((r) => ({ peers: r.to, ports: r.ports }))) ?? [];
-    for (const rule of rules) {
+    for (const [index, rule] of rules.entries()) {
       const peers = rule.peers ?? [];
-      for (const peer of peers) {
-        const trap = peerTrap(world, peer, namespace, direction);
+      for (const [peerIndex, peer] of peers.entries()) {
+        const trap = peerTrap(world, peer, namespace, { direction, rule: index, peerIndex });
         if (trap) traps.push(trap);
       }
       const named = (rule.ports ?? []).filter((p) => typeof p.port === 'string');
@@ -153,7 +158,14 @@ export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: rea
         const defined = destinations.flatMap((pod) =>
           (pod.pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).flatMap((p) => (p.name ? [p.name] : []))),
         );
-        traps.push({ code: 'port-name-unknown', direction, name, protocol, nearMisses: closest(name, defined) });
+        traps.push({
+          code: 'port-name-unknown',
+          direction,
+          rule: index,
+          name,
+          protocol,
+          nearMisses: closest(name, defined),
+        });
       }
     }
   }

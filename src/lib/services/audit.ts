@@ -1,0 +1,147 @@
+/**
+ * `audit` between the command and the engine: the world compiled once, its findings (engine/audit.ts),
+ * the connectivity expectations checked against that same world through who-can's own query
+ * (services/reach.ts), the ids the user ignores left out, and whether anything is at or above the
+ * severity that fails the run.
+ */
+import type { Connection } from '../engine/answer.js';
+import { connectionsOf } from '../engine/answer.js';
+import type { Finding, FindingId, Severity } from '../engine/audit.js';
+import { auditWorld, compareFindings, FINDING_IDS, SEVERITIES } from '../engine/audit.js';
+import { compileWorld } from '../engine/compile.js';
+import type { ClusterSnapshot, Warning } from '../engine/model.js';
+import type { World } from '../engine/world.js';
+import { NamespaceNotFoundError, NetpolError } from '../errors.js';
+import type { Expectation, ExpectationSide } from '../expectations.js';
+import type { AddressText, TargetText } from '../target-spec.js';
+import { answerReach, completeReach, type ReachOptions } from './reach.js';
+
+/** What to audit, every value parsed. */
+interface AuditOptions {
+  /** The namespace of the request (-n, else the context's): the one audited without -A, and where unqualified names are. */
+  namespace: string;
+  allNamespaces: boolean;
+  failOn: Severity;
+  ignore: ReadonlySet<FindingId>;
+  expectations: Expectation[];
+}
+
+/** The findings, what fails the run, and the compiler's warnings. */
+export interface AuditResult {
+  findings: Finding[];
+  /** How many findings are at or above --fail-on (exit status 1 when any). */
+  failing: number;
+  /** Findings per severity. */
+  counts: Record<Severity, number>;
+  /** How many expectations were checked, and how many held. */
+  expectations: { checked: number; held: number };
+  warnings: Warning[];
+}
+
+/** Audits a snapshot: findings of the scope, expectations checked, ignored ids dropped. */
+export function runAudit(snapshot: ClusterSnapshot, options: AuditOptions): AuditResult {
+  const world = compileWorld(snapshot);
+  const names = world.snapshot.namespaces.map((n) => n.metadata?.name ?? '');
+  if (!options.allNamespaces && !names.includes(options.namespace)) {
+    throw new NamespaceNotFoundError([options.namespace], names, { usage: 'use --namespace NAME or --all-namespaces' });
+  }
+  const scope = options.allNamespaces ? {} : { namespaces: [options.namespace] };
+  const failed = checkExpectations(world, options.expectations, options.namespace);
+  const findings = [...auditWorld(world, scope), ...failed]
+    .filter((f) => !options.ignore.has(f.id))
+    .sort(compareFindings);
+  const threshold = SEVERITIES.indexOf(options.failOn);
+  const counts = { info: 0, warning: 0, error: 0 };
+  for (const f of findings) counts[f.severity]++;
+  return {
+    findings,
+    failing: findings.filter((f) => SEVERITIES.indexOf(f.severity) >= threshold).length,
+    counts,
+    expectations: { checked: options.expectations.length, held: options.expectations.length - failed.length },
+    // Invalid policies are findings of their own; the rest is said as who-can says it.
+    warnings: world.warnings.filter((w) => w.code !== 'invalid-policy'),
+  };
+}
+
+/** The expectations that do not hold in a world, as findings (unqualified names are in `namespace`). */
+export function checkExpectations(world: World, expectations: readonly Expectation[], namespace: string): Finding[] {
+  return expectations.flatMap((e) => {
+    const failure = checkExpectation(world, e, namespace);
+    return failure ? [failure] : [];
+  });
+}
+
+/** A side with its namespace: the one it names, else the request's. */
+function completeSide<T extends ExpectationSide>(side: T, namespace: string): T {
+  return side.kind === 'address' || side.namespace !== undefined ? side : { ...side, namespace };
+}
+
+/**
+ * One expectation asked as who-can (or, when the destination is an address block or the source is a
+ * selector, as reachable-from) asks it: `allowed: true` holds when every pod pair (every address of a
+ * block) is allowed, `allowed: false` when none is (no address of a block). A failed one is a finding
+ * with a connection of the answer that contradicts it.
+ */
+function checkExpectation(world: World, expectation: Expectation, namespace: string): Finding | undefined {
+  const from = completeSide(expectation.from, namespace);
+  const to = completeSide(expectation.to, namespace);
+  const outbound = to.kind === 'address' || (from.kind === 'selector' && to.kind !== 'selector');
+  const [subject, other] = outbound ? [from, to] : [to, from];
+  if (other.kind === 'selector') throw new Error('an expectation has at most one selector side');
+  const options: ReachOptions = {
+    orientation: outbound ? 'outbound' : 'inbound',
+    subject: subject.kind === 'selector' || subject.kind === 'address' ? undefined : subject,
+    other: other as TargetText | AddressText,
+    selector: subject.kind === 'selector' ? subject.selector : undefined,
+    port: expectation.port,
+    allNamespaces: false,
+    explain: true,
+  };
+  const subjectNamespace = subject.kind === 'address' ? namespace : (subject.namespace ?? namespace);
+  let report;
+  try {
+    report = answerReach(world, completeReach(options, subjectNamespace));
+  } catch (error) {
+    if (error instanceof NetpolError) {
+      const { text } = expectation;
+      throw new NetpolError(
+        `expectation ${expectation.index + 1} (${text.from} -> ${text.to}${text.port ? ` on ${text.port}` : ''}): ${error.message}`,
+        error.exitCode,
+        error.hint,
+      );
+    }
+    throw error;
+  }
+  const { answer } = report;
+  const allowed = first(connectionsOf(answer, 'allowed'));
+  const denied = first(connectionsOf(answer, 'denied'));
+  // An address block only part of which is admitted: some of it is allowed.
+  const partly = answer.deniedExternal.find((c) =>
+    [c.decision.ingress, c.decision.egress].some((side) => side.reason === 'partly-admitted'),
+  );
+  const actual = !denied ? 'all' : allowed || partly ? 'some' : 'none';
+  const holds = expectation.allowed ? actual === 'all' : actual === 'none';
+  if (holds) return undefined;
+  const connection: Connection | undefined = expectation.allowed ? denied : (allowed ?? partly);
+  const { text } = expectation;
+  return {
+    id: 'expectation-failed',
+    severity: FINDING_IDS['expectation-failed'],
+    object: { kind: 'Expectation', name: `${text.from} -> ${text.to}${text.port ? ` on ${text.port}` : ''}` },
+    details: {
+      id: 'expectation-failed',
+      index: expectation.index,
+      from: text.from,
+      to: text.to,
+      ...(text.port ? { port: text.port } : {}),
+      expected: expectation.allowed,
+      actual,
+      ...(connection ? { connection } : {}),
+    },
+  };
+}
+
+function first<T>(items: Iterator<T>): T | undefined {
+  const next = items.next();
+  return next.done ? undefined : next.value;
+}
