@@ -146,4 +146,17 @@ describe('cluster tiers in who-can and reachable-from', () => {
       [],
     );
   });
+
+  it('reads v0.1.x AdminNetworkPolicy peers (namespaces: {namespaceSelector}) as written, and fails closed on sameLabels', async () => {
+    const out = await runCommand(WhoCan, ['-A', '-f', 'test/fixtures/tiers/legacy-peers-v0.1.yaml', '--explain']);
+    // Read as a plain selector, {namespaceSelector: {...}} would be {}: every namespace, and b/q let in.
+    expect(
+      rows(out.stdout)
+        .find((r) => r[0] === 'a/p' && r[1] === 'b/q')
+        ?.slice(4),
+    ).toEqual(['denied', 'ingress: denied by BaselineAdminNetworkPolicy/default (Baseline) rule deny-all']);
+    expect(out.stderr).toContain(
+      'AdminNetworkPolicy/old-shape spec.ingress[1].from[0] is a peer this version does not understand: the rule fails closed',
+    );
+  });
 });

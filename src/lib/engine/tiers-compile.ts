@@ -338,16 +338,39 @@ function selectorOf(value: unknown): CompiledSelector {
   return compileSelector(isObj(value) ? (value as V1LabelSelector) : {});
 }
 
+/**
+ * A namespaces peer as v0.1.x of the API wrote it (AdminNetworkPolicy v1alpha1 before its peers were
+ * simplified; those CRDs are still installed on clusters): `{namespaceSelector | sameLabels |
+ * notSameLabels}`. Undefined when `value` is today's label selector; 'unsupported' for sameLabels and
+ * notSameLabels (relative to the subject's namespace), which are not evaluated: the peer fails closed.
+ */
+function legacyNamespaces(value: Obj): CompiledSelector | 'unsupported' | undefined {
+  const legacy = ['namespaceSelector', 'sameLabels', 'notSameLabels'].filter((k) => value[k] !== undefined);
+  if (legacy.length === 0) return undefined;
+  if (legacy.length > 1 || legacy[0] !== 'namespaceSelector') return 'unsupported';
+  return selectorOf(value.namespaceSelector);
+}
+
 /** A peer compiled; undefined when it sets no field this version knows (it fails closed). */
 function compilePeer(peer: Obj, known: readonly string[]): TierPeer | undefined {
-  if (peer.namespaces !== undefined && peer.namespaces !== null)
-    return { kind: 'namespaces', namespaces: selectorOf(peer.namespaces) };
-  if (isObj(peer.pods))
+  if (peer.namespaces !== undefined && peer.namespaces !== null) {
+    const legacy = isObj(peer.namespaces) ? legacyNamespaces(peer.namespaces) : undefined;
+    if (legacy === 'unsupported') return undefined;
+    return { kind: 'namespaces', namespaces: legacy ?? selectorOf(peer.namespaces) };
+  }
+  if (isObj(peer.pods)) {
+    // v0.1.x: pods: {namespaces: {namespaceSelector | sameLabels | notSameLabels}, podSelector}.
+    if (peer.pods.namespaces !== undefined) {
+      const legacy = isObj(peer.pods.namespaces) ? legacyNamespaces(peer.pods.namespaces) : undefined;
+      if (legacy === undefined || legacy === 'unsupported') return undefined;
+      return { kind: 'pods', namespaces: legacy, pods: selectorOf(peer.pods.podSelector) };
+    }
     return {
       kind: 'pods',
       namespaces: selectorOf(peer.pods.namespaceSelector),
       pods: selectorOf(peer.pods.podSelector),
     };
+  }
   if (known.includes('networks') && Array.isArray(peer.networks))
     return { kind: 'networks', cidrs: peer.networks.map((n) => parseCidr(String(n))).filter((c) => c !== undefined) };
   if (known.includes('nodes') && peer.nodes !== undefined && peer.nodes !== null) return { kind: 'nodes' };
