@@ -75,7 +75,7 @@ function withTiers(
 }
 
 /** Analyses traffic from the pods of one class to the pods of another, not kept (a whole-matrix scan). */
-export function analyseClassPair(world: World, source: PodClass, destination: PodClass): PairAnalysis {
+function analyseClassPair(world: World, source: PodClass, destination: PodClass): PairAnalysis {
   return {
     // Ingress: the destination's policies, their rules' peers matched against the source.
     ingress: withTiers(

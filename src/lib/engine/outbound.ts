@@ -12,7 +12,9 @@ import { atomsOf } from './matrix.js';
 import type { PortSet, Protocol } from './model.js';
 import { namespacesOfPeer } from './peers.js';
 import { portSetContains, resolveNamedPort, unionPortSets } from './ports.js';
-import { tierDestinationClasses } from './tier-scan.js';
+import { tierPortCuts } from './tier-matrix.js';
+import { segmentAt } from './tier-sides.js';
+import { tierSideBetween } from './tier-world.js';
 import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from './world.js';
 
 /** A rule with the policy it belongs to. */
@@ -225,6 +227,8 @@ function split(rules: RuleOf[]): SideRules {
 /** One source's question, ready to be asked on any point: its rules on both sides, and where to look them up. */
 interface Outbound {
   world: World;
+  /** The source class asked about. */
+  source: PodClass;
   layout: Layout;
   index: OutboundIndex;
   /** The source's egress is isolated: only its egress rules reach anything. */
@@ -241,22 +245,22 @@ interface Outbound {
  * to leave out), computed with the world's bitsets.
  */
 export function allowedDestinations(world: World, source: PodClass, port?: OutboundPort): OutboundEntries {
-  // Cluster tiers can allow what NetworkPolicy v1 denies: class by class, through the pair analysis.
-  if (world.tiers) return tierDestinationClasses(world, source, port);
   const layout = layoutOf(world);
   const index = outboundIndex(world, layout);
   const isolated = source.egressPolicies.length > 0;
   const egress = split(
     source.egressPolicies.flatMap((policy) => (policy.egress ?? []).map((rule) => ({ policy, rule }))),
   );
-  // Nothing leaves a source whose egress is isolated by policies without rules: no need to look further.
-  if (isolated && egress.fixed.length === 0 && egress.named.length === 0) {
+  // Nothing leaves a source whose egress is isolated by policies without rules: no need to look further
+  // (unless a cluster tier may let it out before NetworkPolicy is asked).
+  if (isolated && egress.fixed.length === 0 && egress.named.length === 0 && !world.tiers) {
     return port === undefined ? { ids: [], ports: [] } : { ids: [], port: [] };
   }
   const ingress = split(ingressRulesAdmitting(index, source));
   const hasNamed = egress.named.length > 0 || ingress.named.length > 0;
   const q: Outbound = {
     world,
+    source,
     layout,
     index,
     isolated,
@@ -284,6 +288,7 @@ export function allowedDestinations(world: World, source: PodClass, port?: Outbo
   // Every port: the port space cut where any rule's ports (on any kind of destination) begin or end.
   const sets = [...egress.fixed, ...ingress.fixed].map((r) => r.rule.fixedPorts!);
   for (const r of [...egress.named, ...ingress.named]) for (const k of q.kinds) sets.push(layout.ports(r.rule, k));
+  if (world.tiers) sets.push(...tierPortCuts(world.tiers));
   const atPoints: { acc: Acc; ports: PortSet }[] = [];
   const union = new Acc(layout.nWords);
   for (const { point, ports } of atomsOf(dedupe(sets))) {
@@ -314,17 +319,26 @@ function dedupe(sets: PortSet[]): PortSet[] {
   return [...new Set(sets)];
 }
 
+/** Both halves of an outbound answer on one point, full width: the source's egress, the destinations' ingress. */
+interface Sides {
+  /** Destinations the source's egress admits. */
+  egress: Int32Array;
+  /** Destinations whose ingress admits the source. */
+  ingress: Int32Array;
+}
+
 /**
- * The destination pods reached on one point: the source's egress admits them AND their ingress admits
- * the source, within `mask`. Rules with numeric ports are the same on every destination and are
- * answered once; rules naming ports add, per named-port kind, what they admit on its destinations.
+ * What each side admits on one point. Rules with numeric ports are the same on every destination and
+ * are answered once; rules naming ports add, per named-port kind, what they admit on its destinations
+ * (kinds split the pods, so each destination takes its own kind's part).
  */
-function destinationsAt(q: Outbound, point: Point, mask?: Bits): Acc {
+function sidesAt(q: Outbound, point: Point): Sides {
   const { layout, index } = q;
+  const n = layout.nWords;
   const on = (r: RuleOf, cls?: PodClass) =>
     portSetContains(cls ? layout.ports(r.rule, cls) : r.rule.fixedPorts!, point.protocol, point.port);
   // Egress of the source: every pod when it is not isolated, else what its rules on this point admit.
-  const reach = new Acc(layout.nWords);
+  const reach = new Acc(n);
   const egressOf = (rules: RuleOf[], into: Acc, cls?: PodClass): void => {
     for (const r of rules) {
       if (!on(r, cls)) continue;
@@ -339,11 +353,9 @@ function destinationsAt(q: Outbound, point: Point, mask?: Bits): Acc {
   if (q.isolated) egressOf(q.egress.fixed, reach);
   else reach.or(layout.all);
   // Ingress of the destinations: those not isolated, and those a rule admitting the source selects.
-  const admit = new Acc(layout.nWords);
+  const admit = new Acc(n);
   admit.or(index.ingressOpen);
   for (const r of q.ingress.fixed) if (on(r)) admit.or(policyIngress(index, layout, r.policy));
-  const out = new Acc(layout.nWords);
-  andInto(out, reach, admit);
   // What the named ingress rules admit, per kind of destination (only the kinds their policies select).
   const admitNamed = new Map<PodClass, Acc>();
   for (const r of q.ingress.named) {
@@ -352,47 +364,123 @@ function destinationsAt(q: Outbound, point: Point, mask?: Bits): Acc {
     if (!kinds) r.kindsOn.set(point.key, (kinds = policyKinds(index, q.world, r.policy).filter((cls) => on(r, cls))));
     for (const cls of kinds) {
       let acc = admitNamed.get(cls);
-      if (!acc) admitNamed.set(cls, (acc = new Acc(layout.nWords)));
+      if (!acc) admitNamed.set(cls, (acc = new Acc(n)));
       acc.or(policyIngress(index, layout, r.policy));
     }
   }
+  const egress = reach.words;
+  const ingress = admit.words;
   for (const cls of q.kinds) {
-    // What the named rules add on destinations of this kind (the fixed part is in `out` already).
-    const egressNamed = new Acc(layout.nWords);
+    // What the named rules add on destinations of this kind.
+    const egressNamed = new Acc(n);
     if (q.isolated) egressOf(q.egress.named, egressNamed, cls);
     const admitted = admitNamed.get(cls);
     if (egressNamed.hi <= egressNamed.lo && !admitted) continue;
     const kind = index.namedPortBits.get(cls.namedPorts)!;
     for (let w = 0; w < kind.words.length; w++) {
       const i = kind.lo + w;
-      const e = reach.words[i] | egressNamed.words[i];
-      const a = admit.words[i] | (admitted ? admitted.words[i] : 0);
-      const bits = e & a & kind.words[w];
-      if (bits === 0) continue;
-      out.words[i] |= bits;
-      if (i < out.lo) out.lo = i;
-      if (i + 1 > out.hi) out.hi = i + 1;
+      egress[i] |= egressNamed.words[i] & kind.words[w];
+      if (admitted) ingress[i] |= admitted.words[i] & kind.words[w];
     }
   }
-  if (mask) {
-    const { lo, words } = mask;
-    for (let i = out.lo; i < out.hi; i++) {
-      const w = i - lo;
-      out.words[i] &= w >= 0 && w < words.length ? words[w] : 0;
+  return { egress, ingress };
+}
+
+/**
+ * The destination pods reached on one point: the source's egress admits them AND their ingress admits
+ * the source (with cluster tiers, as their rules say first), within `mask`.
+ */
+function destinationsAt(q: Outbound, point: Point, mask?: Bits): Acc {
+  const { layout } = q;
+  const n = layout.nWords;
+  const { egress, ingress } = sidesAt(q, point);
+  const tiers = q.world.tiers ? tierMasksAt(q, point) : undefined;
+  const out = new Acc(n);
+  for (let i = 0; i < n; i++) {
+    let bits: number;
+    if (!tiers || tiers.silent) bits = egress[i] & ingress[i];
+    else {
+      const m = tiers;
+      const undecidedOut = ~(m.acceptOut[i] | m.denyOut[i]);
+      const out = m.acceptOut[i] | (undecidedOut & egress[i] & ~(q.isolated ? 0 : m.baselineDenyOut[i]));
+      const undecidedIn = ~(m.acceptIn[i] | m.denyIn[i]);
+      const into = m.acceptIn[i] | (undecidedIn & ingress[i] & ~(m.ingressOpen[i] & m.baselineDenyIn[i]));
+      bits = out & into & m.all[i];
     }
+    if (mask) {
+      const w = i - mask.lo;
+      bits &= w >= 0 && w < mask.words.length ? mask.words[w] : 0;
+    }
+    if (bits === 0) continue;
+    out.words[i] = bits;
+    if (i < out.lo) out.lo = i;
+    out.hi = i + 1;
   }
   return out;
 }
 
-/** `out` = a AND b, over the words both may hold. */
-function andInto(out: Acc, a: Acc, b: Acc): void {
-  const lo = Math.max(a.lo, b.lo);
-  const hi = Math.min(a.hi, b.hi);
-  for (let i = lo; i < hi; i++) {
-    const bits = a.words[i] & b.words[i];
-    if (bits === 0) continue;
-    out.words[i] = bits;
-    if (i < out.lo) out.lo = i;
-    if (i + 1 > out.hi) out.hi = i + 1;
+/** Full-width masks of destinations by what the tiers say about the source's traffic to them at a point. */
+interface TierMasks {
+  acceptOut: Int32Array;
+  denyOut: Int32Array;
+  baselineDenyOut: Int32Array;
+  acceptIn: Int32Array;
+  denyIn: Int32Array;
+  baselineDenyIn: Int32Array;
+  /** Destinations no NetworkPolicy isolates for ingress (the Baseline tier decides for them). */
+  ingressOpen: Int32Array;
+  all: Int32Array;
+  /** No tier rule says anything at this point. */
+  silent: boolean;
+}
+
+const tierMasks = new WeakMap<World, Map<string, TierMasks>>();
+
+/** What the tiers say about traffic from the source's tier class to every tier class, at a point (kept per world). */
+function tierMasksAt(q: Outbound, point: Point): TierMasks {
+  const { world, layout, index } = q;
+  const tw = world.tiers!;
+  const source = tw.classOf[q.source.id];
+  let byKey = tierMasks.get(world);
+  if (!byKey) tierMasks.set(world, (byKey = new Map()));
+  const key = `${source}|${point.key}`;
+  let m = byKey.get(key);
+  if (m) return m;
+  const n = layout.nWords;
+  const full = (bits: Bits) => {
+    const out = new Int32Array(n);
+    out.set(bits.words, bits.lo);
+    return out;
+  };
+  m = {
+    acceptOut: new Int32Array(n),
+    denyOut: new Int32Array(n),
+    baselineDenyOut: new Int32Array(n),
+    acceptIn: new Int32Array(n),
+    denyIn: new Int32Array(n),
+    baselineDenyIn: new Int32Array(n),
+    ingressOpen: full(index.ingressOpen),
+    all: full(layout.all),
+    silent: true,
+  };
+  for (let destination = 0; destination < tw.reps.length; destination++) {
+    let bits: Bits | undefined;
+    for (const direction of ['egress', 'ingress'] as const) {
+      const side = tierSideBetween(tw, direction, source, destination);
+      if (!side) continue;
+      const admin = segmentAt(side.admin, point.protocol, point.port)?.hit.action;
+      const isOut = direction === 'egress';
+      let into: Int32Array | undefined;
+      if (admin === 'Accept') into = isOut ? m.acceptOut : m.acceptIn;
+      else if (admin === 'Deny') into = isOut ? m.denyOut : m.denyIn;
+      else if (segmentAt(side.baseline, point.protocol, point.port)?.hit.action === 'Deny')
+        into = isOut ? m.baselineDenyOut : m.baselineDenyIn;
+      if (admin || into) m.silent = false;
+      if (!into) continue;
+      bits ??= layout.ofClasses(tw.members[destination]);
+      for (let w = 0; w < bits.words.length; w++) into[bits.lo + w] |= bits.words[w];
+    }
   }
+  byKey.set(key, m);
+  return m;
 }

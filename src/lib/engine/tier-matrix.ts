@@ -16,6 +16,7 @@ import type { PortSet, Protocol } from './model.js';
 import { emptyPortSet, portSetOf, unionPortSets } from './ports.js';
 import { segmentAt } from './tier-sides.js';
 import { tierSideBetween } from './tier-world.js';
+import type { TierEndpoint } from './tiers.js';
 import type { TierRule } from './tiers-compile.js';
 import type { PodClass, TierWorld, World } from './world.js';
 
@@ -31,18 +32,28 @@ interface Masks {
   silent: boolean;
 }
 
-/** The ports of every tier rule on a destination (named ports resolve there): the cuts atoms need. */
-function tierPortSets(tw: TierWorld, target: PodClass): PortSet[] {
-  const endpoint = tw.endpoints[tw.classOf[target.id]];
+/** The ports of every tier rule on destinations like these (named ports resolve there): the cuts atoms need. */
+function tierPortSets(tw: TierWorld, destinations: readonly TierEndpoint[]): PortSet[] {
   const sets: PortSet[] = [];
   const add = (rule: TierRule) => {
     if (rule.ports === 'all') return;
     for (const p of rule.ports) {
       if (!('namedPort' in p)) sets.push(portSetOf(p.protocol, p.from, p.to));
-      else for (const c of endpoint.ports) if (c.name === p.namedPort) sets.push(portSetOf(c.protocol, c.port, c.port));
+      else
+        for (const endpoint of destinations)
+          for (const c of endpoint.ports) if (c.name === p.namedPort) sets.push(portSetOf(c.protocol, c.port, c.port));
     }
   };
   for (const policy of tw.set.policies) for (const rule of [...policy.ingress, ...policy.egress]) add(rule);
+  return sets;
+}
+
+const cuts = new WeakMap<TierWorld, PortSet[]>();
+
+/** The ports of every tier rule on any destination: where the outbound view must cut the port space. */
+export function tierPortCuts(tw: TierWorld): PortSet[] {
+  let sets = cuts.get(tw);
+  if (!sets) cuts.set(tw, (sets = tierPortSets(tw, tw.endpoints)));
   return sets;
 }
 
@@ -118,7 +129,7 @@ class TierEvaluator {
 
   /** The label-class part (v1), then call classSources for each class of the label class. */
   labelClass(classes: PodClass[], port?: { port: number; protocol: Protocol }): void {
-    const extra = port ? [] : tierPortSets(this.tw, classes[0]);
+    const extra = port ? [] : tierPortSets(this.tw, [this.tw.endpoints[this.tw.classOf[classes[0].id]]]);
     this.evaluator.labelClass(classes, port, extra);
     // Atoms are numbered per label class: sets of them name other ports in the next one.
     this.portsByAtoms.clear();
