@@ -7,300 +7,24 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import type {
-  V1LabelSelector,
-  V1Namespace,
-  V1NetworkPolicy,
-  V1NetworkPolicyPeer,
-  V1NetworkPolicyPort,
-  V1Pod,
-} from '@kubernetes/client-node';
 
-import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
-import { compileWorld } from '../../src/lib/engine/compile.js';
-import type { ClusterSnapshot, PortQuery, Protocol } from '../../src/lib/engine/model.js';
-import { formatPortSet, portSetContains } from '../../src/lib/engine/ports.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
-import { podOf, reachablePairs, whoCanPairs } from '../support/pairs.js';
+import type { Protocol } from '../../src/lib/engine/model.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 import { runs, SEED } from './arbitraries.js';
-
-const NAMESPACES = ['a', 'b', 'c'];
-const POD_KEYS = ['app', 'tier'];
-const NS_KEYS = ['env', 'kubernetes.io/metadata.name'];
-const VALUES = ['web', 'db', 'a', 'b', 'prod', ''];
-
-/** Container ports a pod may declare (names unique per pod, as the API requires). */
-const CONTAINER_PORTS = [
-  { name: 'http', containerPort: 80 },
-  { name: 'http', containerPort: 8080 },
-  { name: 'dns', containerPort: 53, protocol: 'UDP' },
-  { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
-  { name: 'assoc', containerPort: 7777, protocol: 'SCTP' },
-  { name: 'http', containerPort: 81, protocol: 'UDP' },
-];
-
-/** Numeric probes: in and out of the generated ports and ranges, every protocol. */
-const NUMBER_PROBES: { port: number; protocol: Protocol }[] = [
-  { port: 80, protocol: 'TCP' },
-  { port: 81, protocol: 'TCP' },
-  { port: 443, protocol: 'TCP' },
-  { port: 8080, protocol: 'TCP' },
-  { port: 9090, protocol: 'TCP' },
-  { port: 65535, protocol: 'TCP' },
-  { port: 53, protocol: 'UDP' },
-  { port: 81, protocol: 'UDP' },
-  { port: 7777, protocol: 'SCTP' },
-];
-const NAMED_PROBES: { port: string; protocol: Protocol }[] = [
-  { port: 'http', protocol: 'TCP' },
-  { port: 'http', protocol: 'UDP' },
-  { port: 'dns', protocol: 'UDP' },
-];
-
-const requirement = (keys: string[]) =>
-  fc.oneof(
-    fc.record({
-      key: fc.constantFrom(...keys),
-      operator: fc.constantFrom('In', 'NotIn'),
-      values: fc.uniqueArray(fc.constantFrom(...VALUES), { minLength: 1, maxLength: 2 }),
-    }),
-    fc.record({ key: fc.constantFrom(...keys), operator: fc.constantFrom('Exists', 'DoesNotExist') }),
-  );
-
-const selectorOver = (keys: string[], values: string[] = VALUES): fc.Arbitrary<V1LabelSelector> =>
-  fc.oneof(
-    { weight: 1, arbitrary: fc.constant({}) },
-    {
-      weight: 4,
-      arbitrary: fc
-        .record(
-          {
-            matchLabels: fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...values), {
-              minKeys: 1,
-              maxKeys: 2,
-            }),
-            matchExpressions: fc.array(requirement(keys), { minLength: 1, maxLength: 2 }),
-          },
-          { requiredKeys: [] },
-        )
-        .map((s) => s as V1LabelSelector),
-    },
-  );
-
-const nsSelector = selectorOver(NS_KEYS, [...VALUES, ...NAMESPACES]);
-const podSelector = selectorOver(POD_KEYS);
-
-/** ipBlocks over the generated pod IPs: v4 and v6, with excepts strictly inside. */
-const ipBlock = fc.constantFrom<{ cidr: string; except?: string[] }>(
-  { cidr: '10.0.0.0/16' },
-  { cidr: '10.0.0.0/16', except: ['10.0.1.0/24'] },
-  { cidr: '10.0.0.0/8', except: ['10.0.0.0/24', '10.0.2.0/25'] },
-  { cidr: '0.0.0.0/0', except: ['10.0.1.0/24'] },
-  { cidr: '10.0.1.7/24' },
-  { cidr: 'fd00::/64', except: ['fd00::100/120'] },
-  { cidr: 'fd00::/56' },
-  { cidr: '::/0', except: ['fd00::/64'] },
-  { cidr: '10.0.2.1/32' },
-);
-
-const peer: fc.Arbitrary<V1NetworkPolicyPeer> = fc.oneof(
-  podSelector.map((p) => ({ podSelector: p })),
-  nsSelector.map((n) => ({ namespaceSelector: n })),
-  fc.tuple(podSelector, nsSelector).map(([p, n]) => ({ podSelector: p, namespaceSelector: n })),
-  ipBlock.map((b) => ({ ipBlock: b })),
-);
-
-const port: fc.Arbitrary<V1NetworkPolicyPort> = fc.oneof(
-  fc.record(
-    { protocol: fc.constantFrom<Protocol>('TCP', 'UDP', 'SCTP'), port: fc.constantFrom(53, 80, 81, 443, 7777, 8080) },
-    { requiredKeys: ['port'] },
-  ),
-  fc
-    .tuple(
-      fc.constantFrom(80, 443, 8000, 9000),
-      fc.constantFrom(0, 1, 100, 1000),
-      fc.constantFrom<Protocol>('TCP', 'UDP'),
-    )
-    .map(([from, span, protocol]) => ({ protocol, port: from, endPort: from + span })),
-  fc.record(
-    { protocol: fc.constantFrom<Protocol>('TCP', 'UDP'), port: fc.constantFrom('http', 'dns', 'metrics', 'nope') },
-    { requiredKeys: ['port'] },
-  ),
-  fc.record({ protocol: fc.constantFrom<Protocol>('UDP', 'SCTP') }),
-);
-
-/** A rule: peers absent, empty or listed; ports absent, empty or listed. */
-const rule = (peersField: 'from' | 'to') =>
-  fc
-    .record({
-      peers: fc.oneof(fc.constant(undefined), fc.constant([]), fc.array(peer, { minLength: 1, maxLength: 2 })),
-      ports: fc.oneof(fc.constant(undefined), fc.constant([]), fc.array(port, { minLength: 1, maxLength: 2 })),
-    })
-    .map(({ peers, ports }) => ({
-      ...(peers !== undefined ? { [peersField]: peers } : {}),
-      ...(ports !== undefined ? { ports } : {}),
-    }));
-
-const policy = fc
-  .record({
-    namespace: fc.constantFrom(...NAMESPACES),
-    podSelector: podSelector,
-    policyTypes: fc.constantFrom(undefined, [], ['Ingress'], ['Egress'], ['Ingress', 'Egress'], ['Egress', 'Ingress']),
-    ingress: fc.oneof(fc.constant(undefined), fc.array(rule('from'), { maxLength: 2 })),
-    egress: fc.oneof(fc.constant(undefined), fc.array(rule('to'), { maxLength: 2 })),
-  })
-  .map(({ namespace, ...spec }) => ({ namespace, spec }));
-
-const pod = fc.record({
-  namespace: fc.constantFrom(...NAMESPACES),
-  labels: fc.dictionary(fc.constantFrom(...POD_KEYS), fc.constantFrom(...VALUES), { maxKeys: 2 }),
-  ips: fc.constantFrom<('v4' | 'v6' | 'other')[][]>(['v4'], ['v6'], ['v4', 'v6'], [], ['other']),
-  ports: fc.subarray([0, 1, 2, 3, 4, 5]).map((idx) => {
-    // Names are unique per pod and protocol: keep the first of each.
-    const seen = new Set<string>();
-    return idx
-      .map((i) => CONTAINER_PORTS[i])
-      .filter((p) => {
-        const key = `${p.name}/${p.protocol ?? 'TCP'}`;
-        if (seen.has(key)) return false;
-        seen.add(key);
-        return true;
-      });
-  }),
-});
+import { firstDifference, NAMED_PROBES, namespaceLabels, NUMBER_PROBES, policy, pod, toSnapshot } from './worlds.js';
 
 const world = fc.record({
-  namespaceLabels: fc.tuple(
-    ...NAMESPACES.map(() =>
-      fc.dictionary(fc.constantFrom('env', 'team'), fc.constantFrom('prod', 'dev', 'a'), { maxKeys: 2 }),
-    ),
-  ),
+  namespaceLabels,
   pods: fc.array(pod, { minLength: 2, maxLength: 7 }),
   policies: fc.array(policy, { maxLength: 4 }),
 });
 
-type GeneratedWorld = typeof world extends fc.Arbitrary<infer T> ? T : never;
-
-/** The generated world as a ClusterSnapshot (pods named p0, p1, ...; IPs by index). */
-function toSnapshot(w: GeneratedWorld): ClusterSnapshot {
-  const namespaces: V1Namespace[] = NAMESPACES.map((name, i) => ({
-    metadata: { name, labels: { ...w.namespaceLabels[i] } },
-  }));
-  const pods: V1Pod[] = w.pods.map((p, i) => {
-    const ips = p.ips.map((kind) =>
-      kind === 'v4' ? `10.0.${i % 3}.${i + 1}` : kind === 'v6' ? `fd00::${(i * 0x40).toString(16)}` : `192.168.0.${i}`,
-    );
-    return {
-      metadata: { name: `p${i}`, namespace: p.namespace, labels: { ...p.labels } },
-      spec: { containers: [{ name: 'c', ports: p.ports.map((cp) => ({ ...cp })) }] },
-      status: ips.length
-        ? { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) }
-        : { phase: 'Pending' },
-    } as V1Pod;
-  });
-  const policies = w.policies.map((p, i) => {
-    const spec = Object.fromEntries(Object.entries(p.spec).filter(([, v]) => v !== undefined));
-    const plain = { metadata: { name: `np${i}`, namespace: p.namespace }, spec } as unknown as V1NetworkPolicy;
-    // As the snapshot builders hold every policy: `from` under `_from`.
-    return toTypedPolicy(plain);
-  });
-  return { namespaces, pods, policies, services: [], workloads: [] };
-}
-
-const pairKey = (from: { namespace: string; name: string }, to: { namespace: string; name: string }) =>
-  `${from.namespace}/${from.name}->${to.namespace}/${to.name}`;
-
-/** Compares the engine with the reference on every pair and probe; returns the first difference. */
-function firstDifference(snapshot: ClusterSnapshot): string | undefined {
-  const compiled = compileWorld(snapshot);
-  const reference = new ReferenceEvaluator(snapshot);
-  const targets = compiled.pods.map((p) => p.ref);
-  const refPods = reference.pods;
-
-  const check = (query: PortQuery, label: string, viaSources: boolean, outbound = false): string | undefined => {
-    // Outbound: the same pairs asked the other way (reachable-from), every pod a source.
-    const result = outbound
-      ? reachablePairs(compiled, {
-          sources: targets,
-          port: query,
-          ...(viaSources ? { destinations: targets, includeDenied: true } : {}),
-        })
-      : whoCanPairs(compiled, {
-          targets,
-          port: query,
-          ...(viaSources ? { sources: targets, includeDenied: true } : {}),
-        });
-    const allowed = new Set<string>();
-    for (const c of result.connections)
-      if ('pod' in c.from && 'pod' in c.to) allowed.add(pairKey(c.from.pod, c.to.pod));
-    const denied = new Set<string>();
-    for (const c of result.denied) if ('pod' in c.from && 'pod' in c.to) denied.add(pairKey(c.from.pod, c.to.pod));
-    for (const dst of refPods) {
-      const number =
-        typeof query.port === 'number'
-          ? query.port
-          : dst.ports.find((cp) => cp.name === query.port && (cp.protocol ?? 'TCP') === query.protocol)?.containerPort;
-      for (const src of refPods) {
-        if (src === dst) continue;
-        const key = pairKey(src, dst);
-        const expected = number !== undefined && reference.allows(src, dst, number, query.protocol);
-        if (allowed.has(key) !== expected) {
-          return `${label}${outbound ? ' outbound' : ''}${viaSources ? ' (--from, --explain)' : ''}: ${key} engine ${allowed.has(key) ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
-        }
-        // With --explain, every pair asked about is either allowed or denied (named ports the target lacks: neither).
-        if (viaSources && number !== undefined && allowed.has(key) === denied.has(key)) {
-          return `${label} (--explain): ${key} is ${allowed.has(key) ? 'both allowed and denied' : 'neither allowed nor denied'}`;
-        }
-      }
-    }
-    return undefined;
-  };
-
-  for (const probe of [...NUMBER_PROBES, ...NAMED_PROBES]) {
-    const label = `${probe.port}/${probe.protocol}`;
-    const diff =
-      check(probe, label, false) ??
-      check(probe, label, true) ??
-      check(probe, label, false, true) ??
-      check(probe, label, true, true);
-    if (diff) return diff;
-  }
-  // All ports at once: the port set of each allowed pair holds exactly the probes the reference allows.
-  const all = whoCanPairs(compiled, { targets });
-  const sets = new Map<string, (typeof all.connections)[number]['ports']>();
-  for (const c of all.connections) if ('pod' in c.from) sets.set(pairKey(c.from.pod, podOf(c.to)), c.ports);
-  // The same asked the other way: the outbound port sets are the inbound ones.
-  const outbound = reachablePairs(compiled, { sources: targets });
-  const outSets = new Map<string, (typeof all.connections)[number]['ports']>();
-  for (const c of outbound.connections) if ('pod' in c.to) outSets.set(pairKey(podOf(c.from), c.to.pod), c.ports);
-  for (const [key, ports] of outSets) {
-    if (!sets.has(key)) return `all ports outbound: ${key} reached outbound only`;
-    if (formatPortSet(ports!) !== formatPortSet(sets.get(key)!))
-      return `all ports outbound: ${key} outbound ${formatPortSet(ports!)}, inbound ${formatPortSet(sets.get(key)!)}`;
-  }
-  if (outSets.size !== [...sets.keys()].length)
-    return `all ports outbound: ${outSets.size} pairs, inbound ${sets.size}`;
-  for (const dst of refPods) {
-    for (const src of refPods) {
-      if (src === dst) continue;
-      const key = pairKey(src, dst);
-      const ports = sets.get(key);
-      for (const probe of [
-        ...NUMBER_PROBES,
-        { port: 1, protocol: 'UDP' as Protocol },
-        { port: 9000, protocol: 'SCTP' as Protocol },
-      ]) {
-        const expected = reference.allows(src, dst, probe.port, probe.protocol);
-        const actual = ports !== undefined && portSetContains(ports, probe.protocol, probe.port);
-        if (actual !== expected) {
-          return `all ports: ${key} on ${probe.port}/${probe.protocol} engine ${actual ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
-        }
-      }
-    }
-  }
-  return undefined;
-}
+const PROBES = {
+  numbers: NUMBER_PROBES,
+  names: NAMED_PROBES,
+  allPorts: [...NUMBER_PROBES, { port: 1, protocol: 'UDP' as Protocol }, { port: 9000, protocol: 'SCTP' as Protocol }],
+};
 
 describe('engine vs reference evaluator on generated clusters', () => {
   test('every pod pair, every probe port (numbers, ranges, protocols, named ports), three query paths', () => {
@@ -310,7 +34,7 @@ describe('engine vs reference evaluator on generated clusters', () => {
         const snapshot = toSnapshot(w);
         // The reference does not validate: every generated policy must be one the API server accepts.
         for (const p of snapshot.policies) expect(validatePolicy(p)).toEqual([]);
-        const difference = firstDifference(snapshot);
+        const difference = firstDifference(snapshot, new ReferenceEvaluator(snapshot), PROBES);
         pairs += w.pods.length * (w.pods.length - 1);
         if (difference) {
           throw new Error(`${difference}\nreplay: FC_SEED=${SEED}\ncluster: ${JSON.stringify(snapshot)}`);
