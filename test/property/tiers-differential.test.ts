@@ -12,10 +12,14 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 
-import type { DirectionDecision, Protocol } from '../../src/lib/engine/model.js';
+import { compileWorld } from '../../src/lib/engine/compile.js';
+import type { ClusterSnapshot, DirectionDecision, IpBlock, Protocol } from '../../src/lib/engine/model.js';
+import { reachableFrom } from '../../src/lib/engine/reachable-from.js';
+import { whoCan } from '../../src/lib/engine/who-can.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
 import { validateTierPolicy, type ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
-import { TierReference, type TierRefDirection } from '../support/tier-reference.js';
+import { cidrContains } from '../support/reference-evaluator.js';
+import { addressesToCheck, TierReference, type TierRefDirection } from '../support/tier-reference.js';
 import { runs, SEED } from './arbitraries.js';
 import {
   firstDifference,
@@ -293,6 +297,93 @@ function tally(reference: TierReference, reversed: TierReference, seen: Seen): v
   }
 }
 
+/** Address blocks asked about: the networks peers' CIDRs, blocks across and inside them, and blocks outside the pods'. */
+const ASKED_BLOCKS = [
+  ...NETWORKS,
+  '10.0.0.0/23',
+  '10.0.1.128/25',
+  '10.0.0.0/8',
+  '8.8.8.0/24',
+  'fd00::40/122',
+  'fd00::/56',
+  '2001:db8::/32',
+];
+const ADDRESS_PROBES = [...on('TCP', 80, 443, 1025, 9000), ...on('UDP', 53), ...on('SCTP', 7777)];
+
+/** Every CIDR written in a snapshot's policies (ipBlock cidr and except, networks). */
+function cidrsOf(snapshot: ClusterSnapshot): string[] {
+  const found = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string' && /^[0-9a-f.:]+\/\d+$/.test(value)) found.add(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === 'object' && value !== null) Object.values(value).forEach(walk);
+  };
+  walk([snapshot.policies, snapshot.clusterPolicies]);
+  return [...found];
+}
+
+/** Whether an address is in an answer's block (cidr less except). */
+const inBlock = (block: IpBlock, address: string) =>
+  cidrContains(block.cidr, address) && !block.except.some((e) => cidrContains(e, address));
+
+/**
+ * Addresses outside the cluster, both ways: `reachable-from --to CIDR` and `who-can --from CIDR` for each
+ * pod, asked block and port (every address of the block must be admitted), and the blocks listed without
+ * a block asked (each address in them exactly when the reference admits it). Returns the first difference.
+ */
+function addressDifference(snapshot: ClusterSnapshot, reference: TierReference, asked: { addresses: number }) {
+  const compiled = compileWorld(snapshot);
+  const cidrs = [...cidrsOf(snapshot), ...ASKED_BLOCKS];
+  const admits = (
+    direction: 'ingress' | 'egress',
+    pod: (typeof reference.pods)[number],
+    address: string,
+    port: number,
+    protocol: Protocol,
+  ) => {
+    asked.addresses++;
+    return direction === 'egress'
+      ? reference.decide('egress', { pod }, { address }, port, protocol).allowed
+      : reference.decide('ingress', { address }, { pod }, port, protocol).allowed;
+  };
+  for (const pod of reference.pods) {
+    const ref = { namespace: pod.namespace, name: pod.name };
+    for (const { port, protocol } of ADDRESS_PROBES) {
+      for (const direction of ['egress', 'ingress'] as const) {
+        const answerOf = (block?: IpBlock) =>
+          direction === 'egress'
+            ? reachableFrom(compiled, {
+                sources: [ref],
+                port: { port, protocol },
+                ...(block ? { destinationBlock: block } : {}),
+              })
+            : whoCan(compiled, { targets: [ref], port: { port, protocol }, ...(block ? { sourceBlock: block } : {}) });
+        const what = `${direction === 'egress' ? 'reachable-from' : 'who-can'} ${pod.namespace}/${pod.name} on ${port}/${protocol}`;
+        for (const cidr of ASKED_BLOCKS) {
+          const answer = answerOf({ cidr, except: [] });
+          const engine = answer.external.length > 0;
+          const expected = addressesToCheck(cidr, cidrs).every((a) => admits(direction, pod, a, port, protocol));
+          if (engine !== expected)
+            return `${what} ${direction === 'egress' ? '--to' : '--from'} ${cidr}: engine ${engine ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
+        }
+        // No block asked: the blocks listed hold exactly the addresses admitted.
+        const listed = answerOf().external.map((c) =>
+          'ipBlock' in c.from ? c.from.ipBlock : (c.to as { ipBlock: IpBlock }).ipBlock,
+        );
+        const edges = listed.flatMap((b) => [b.cidr, ...b.except]);
+        for (const everything of ['0.0.0.0/0', '::/0']) {
+          for (const address of addressesToCheck(everything, [...cidrs, ...edges])) {
+            const engine = listed.some((b) => inBlock(b, address));
+            if (engine !== admits(direction, pod, address, port, protocol))
+              return `${what}: ${address} ${engine ? 'listed' : 'not listed'}, reference ${engine ? 'denies' : 'admits'} it (listed: ${listed.map((b) => b.cidr + (b.except.length ? ` except ${b.except.join(',')}` : '')).join('; ')})`;
+          }
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 describe('engine with cluster tiers vs the tier reference on generated clusters', () => {
   test('every pod pair and probe port, four ways of asking, all ports, and the --explain decisions', () => {
     const asked: Asked = { pairs: 0, questions: 0 };
@@ -329,5 +420,22 @@ describe('engine with cluster tiers vs the tier reference on generated clusters'
     expect(tierPolicies).toBeGreaterThan(300);
     // The generator reaches every layer, Pass, host-network pods and same-priority policies whose order decides.
     for (const count of Object.values(seen)) expect(count).toBeGreaterThan(20);
+  }, 180_000);
+
+  test('addresses outside the cluster: --to CIDR, --from CIDR and the blocks listed, every pod and port', () => {
+    const asked = { addresses: 0 };
+    fc.assert(
+      fc.property(world, (w) => {
+        const snapshot = toSnapshot(w);
+        const difference = addressDifference(snapshot, new TierReference(snapshot), asked);
+        if (difference) {
+          throw new Error(`${difference}\nreplay: FC_SEED=${SEED}\ncluster: ${JSON.stringify(snapshot)}`);
+        }
+      }),
+      runs(Math.ceil(Number(process.env.DIFFERENTIAL_TIER_RUNS ?? 500) / 5)),
+    );
+    if (process.env.DIFFERENTIAL_STATS)
+      process.stdout.write(`tiers differential: ${asked.addresses} (pod, address, port) questions\n`);
+    expect(asked.addresses).toBeGreaterThan(10_000);
   }, 180_000);
 });

@@ -60,7 +60,7 @@ export function selectorMatches(selector: V1LabelSelector, labels: Labels): bool
 }
 
 /** An address as a BigInt with its family, or undefined when it is not an IP. */
-function parseAddress(text: string): { v6: boolean; value: bigint } | undefined {
+export function parseAddress(text: string): { v6: boolean; value: bigint } | undefined {
   if (text.includes(':')) {
     const [head, tail = ''] = text.split('::');
     const headParts = head ? head.split(':') : [];

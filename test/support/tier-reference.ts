@@ -13,7 +13,7 @@
  */
 import type { ClusterSnapshot, Direction, Protocol } from '../../src/lib/engine/model.js';
 import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
-import { cidrContains, ReferenceEvaluator, selectorMatches, type RefPod } from './reference-evaluator.js';
+import { cidrContains, parseAddress, ReferenceEvaluator, selectorMatches, type RefPod } from './reference-evaluator.js';
 
 type Obj = Record<string, unknown>;
 type Labels = Record<string, string>;
@@ -333,4 +333,39 @@ function portEntryMatches(policy: ClusterTierPolicy, entry: Obj, dst: TierRefEnd
   const destination = match.destinationPort;
   if (isObj(destination.range)) return inRange(destination.range.start, destination.range.end);
   return destination.number === port;
+}
+
+/** A CIDR's first and last address, host bits ignored; undefined when it is not a CIDR. */
+function rangeOf(cidr: string): { v6: boolean; first: bigint; last: bigint } | undefined {
+  const [base, bitsText] = cidr.split('/');
+  const address = parseAddress(base);
+  if (!address) return undefined;
+  const width = address.v6 ? 128n : 32n;
+  const hostBits = width - BigInt(bitsText ?? String(width));
+  const first = (address.value >> hostBits) << hostBits;
+  return { v6: address.v6, first, last: first + (1n << hostBits) - 1n };
+}
+
+/** An address as text (IPv6 written out in full, which parseAddress reads back). */
+function addressText(v6: boolean, value: bigint): string {
+  if (!v6) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 255n)).join('.');
+  return [112n, 96n, 80n, 64n, 48n, 32n, 16n, 0n].map((shift) => ((value >> shift) & 0xffffn).toString(16)).join(':');
+}
+
+/**
+ * Addresses of `block` that stand for all of it: its first address and every place inside it where one
+ * of `cidrs` starts or ends. Whatever reads addresses only through those CIDRs answers the same for
+ * every address between two of these, so checking these checks every address of the block.
+ */
+export function addressesToCheck(block: string, cidrs: readonly string[]): string[] {
+  const asked = rangeOf(block);
+  if (!asked) throw new Error(`not a CIDR: ${block}`);
+  const points = new Set<bigint>([asked.first]);
+  for (const cidr of cidrs) {
+    const range = rangeOf(cidr);
+    if (!range || range.v6 !== asked.v6) continue;
+    for (const point of [range.first, range.last + 1n])
+      if (asked.first <= point && point <= asked.last) points.add(point);
+  }
+  return [...points].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((p) => addressText(asked.v6, p));
 }
