@@ -365,6 +365,21 @@ function addressDifference(snapshot: ClusterSnapshot, reference: TierReference, 
           const expected = addressesToCheck(cidr, cidrs).every((a) => admits(direction, pod, a, port, protocol));
           if (engine !== expected)
             return `${what} ${direction === 'egress' ? '--to' : '--from'} ${cidr}: engine ${engine ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
+          if (engine) continue;
+          // Denied: the tier Deny rules named are those that deny some address of the block.
+          const named = (answer.deniedExternal[0]?.decision[direction].tierRules ?? [])
+            .map((r) => `${r.policy.name}[${r.rule.index}]`)
+            .sort();
+          const denying = new Set<string>();
+          for (const address of addressesToCheck(cidr, cidrs)) {
+            const d =
+              direction === 'egress'
+                ? reference.decide('egress', { pod }, { address }, port, protocol)
+                : reference.decide('ingress', { address }, { pod }, port, protocol);
+            if (!d.allowed && d.rule) denying.add(`${d.rule.name}[${d.rule.index}]`);
+          }
+          if (named.join() !== [...denying].sort().join())
+            return `${what} ${cidr}: engine names ${named.join() || 'no tier rule'}, reference ${[...denying].sort().join() || 'none'}`;
         }
         // No block asked: the blocks listed hold exactly the addresses admitted.
         const listed = answerOf().external.map((c) =>
