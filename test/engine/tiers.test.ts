@@ -4,8 +4,7 @@
  * v1's verdict of each direction from the engine; then cases of our own.
  */
 import { describe, expect, test } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
@@ -14,20 +13,7 @@ import type { Protocol } from '../../src/lib/engine/model.js';
 import { compileTierPolicies, type TierSet } from '../../src/lib/engine/tiers-compile.js';
 import { decideWithTiers, type TierDecision, type TierEndpoint } from '../../src/lib/engine/tiers.js';
 import type { PodInfo, World } from '../../src/lib/engine/world.js';
-import { sharedPath } from '../support/shared.js';
-
-interface Probe {
-  from: string;
-  to: string;
-  port: number;
-  protocol: Protocol;
-  allowed: boolean;
-}
-
-interface TierCase {
-  name: string;
-  probes: Probe[];
-}
+import { tierCases, tierManifest } from '../support/tier-cases.js';
 
 /** A world read from manifests: the compiled v1 world, the compiled tiers, and the loader's warnings. */
 interface TierWorld {
@@ -84,12 +70,7 @@ function decide(w: TierWorld, from: string, to: string, port: number, protocol: 
   );
 }
 
-const CASES_DIR = sharedPath('conformance-tiers', 'cases');
-const MANIFESTS_DIR = sharedPath('conformance-tiers', 'manifests');
-const cases: TierCase[] = readdirSync(CASES_DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort()
-  .map((f) => JSON.parse(readFileSync(join(CASES_DIR, f), 'utf8')) as TierCase);
+const cases = tierCases();
 
 describe('shared tier conformance cases', () => {
   test('are all present', () => {
@@ -97,7 +78,7 @@ describe('shared tier conformance cases', () => {
   });
 
   test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const w = await loadWorld([join(MANIFESTS_DIR, c.name, 'cluster.yaml')]);
+    const w = await loadWorld([tierManifest(c.name)]);
     expect(w.tiers.warnings).toEqual([]);
     expect(w.tiers.policies.length).toBeGreaterThan(0);
     const actual = c.probes.map((p) => ({ ...p, allowed: decide(w, p.from, p.to, p.port, p.protocol).allowed }));
@@ -105,36 +86,11 @@ describe('shared tier conformance cases', () => {
   });
 });
 
-const NAMESPACES = `
-apiVersion: v1
-kind: Namespace
-metadata: {name: a, labels: {team: a}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: b, labels: {team: b}}
----
-apiVersion: v1
-kind: Pod
-metadata: {namespace: a, name: client, labels: {app: client}}
-spec: {containers: [{name: c}]}
-status: {podIP: 10.1.0.1, podIPs: [{ip: 10.1.0.1}, {ip: "fd00::1"}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {namespace: b, name: server, labels: {app: server}}
-spec: {containers: [{name: c, ports: [{name: web, containerPort: 8080}]}]}
-status: {podIP: 10.2.0.1, podIPs: [{ip: 10.2.0.1}, {ip: "fd00:2::1"}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {namespace: b, name: other, labels: {app: other}}
-spec: {containers: [{name: c}]}
-status: {podIP: "fd00:3::2", podIPs: [{ip: "fd00:3::2"}]}
-`;
+/** Namespaces a and b; a/client, b/server (web 8080/TCP), b/other (IPv6 only), and a host-network pod in b. */
+const NAMESPACES = fileURLToPath(new URL('../fixtures/tiers/pods.yaml', import.meta.url));
 
 async function worldWith(policies: string): Promise<TierWorld> {
-  return loadWorld(['-'], `${NAMESPACES}\n---\n${policies}`);
+  return loadWorld([NAMESPACES, '-'], policies);
 }
 
 /** An Admin tier ClusterNetworkPolicy (v1alpha2) whose subject is namespace a, with these egress rules (YAML flow maps). */

@@ -1,7 +1,8 @@
 /**
- * Small generated clusters using every feature of the API (the differential suites' worlds): three
- * namespaces, pods with labels, IPs (v4, v6, none, outside the blocks) and named ports, and policies
- * with every kind of peer, port and policyTypes.
+ * Generated small clusters, and the comparison of the engine's answers with a reference evaluator, for
+ * the differential property suites (NetworkPolicy v1 alone: differential.test.ts; with the cluster
+ * tiers: tiers-differential.test.ts): namespaces, pods with labels, IPv4 and IPv6 addresses and
+ * container ports, NetworkPolicies using every feature of the API, and the probe ports asked about.
  */
 import fc from 'fast-check';
 import type {
@@ -14,7 +15,12 @@ import type {
 } from '@kubernetes/client-node';
 
 import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
-import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
+import { compileWorld } from '../../src/lib/engine/compile.js';
+import type { ClusterSnapshot, Decision, PortQuery, Protocol } from '../../src/lib/engine/model.js';
+import { formatPortSet, portSetContains } from '../../src/lib/engine/ports.js';
+import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
+import { podOf, reachablePairs, whoCanPairs } from '../support/pairs.js';
+import type { RefPod } from '../support/reference-evaluator.js';
 
 export const NAMESPACES = ['a', 'b', 'c'];
 const POD_KEYS = ['app', 'tier'];
@@ -29,6 +35,24 @@ const CONTAINER_PORTS = [
   { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
   { name: 'assoc', containerPort: 7777, protocol: 'SCTP' },
   { name: 'http', containerPort: 81, protocol: 'UDP' },
+];
+
+/** Numeric probes: in and out of the generated ports and ranges, every protocol. */
+export const NUMBER_PROBES: { port: number; protocol: Protocol }[] = [
+  { port: 80, protocol: 'TCP' },
+  { port: 81, protocol: 'TCP' },
+  { port: 443, protocol: 'TCP' },
+  { port: 8080, protocol: 'TCP' },
+  { port: 9090, protocol: 'TCP' },
+  { port: 65535, protocol: 'TCP' },
+  { port: 53, protocol: 'UDP' },
+  { port: 81, protocol: 'UDP' },
+  { port: 7777, protocol: 'SCTP' },
+];
+export const NAMED_PROBES: { port: string; protocol: Protocol }[] = [
+  { port: 'http', protocol: 'TCP' },
+  { port: 'http', protocol: 'UDP' },
+  { port: 'dns', protocol: 'UDP' },
 ];
 
 const requirement = (keys: string[]) =>
@@ -61,8 +85,8 @@ const selectorOver = (keys: string[], values: string[] = VALUES): fc.Arbitrary<V
     },
   );
 
-const nsSelector = selectorOver(NS_KEYS, [...VALUES, ...NAMESPACES]);
-const podSelector = selectorOver(POD_KEYS);
+export const nsSelector = selectorOver(NS_KEYS, [...VALUES, ...NAMESPACES]);
+export const podSelector = selectorOver(POD_KEYS);
 
 /** ipBlocks over the generated pod IPs: v4 and v6, with excepts strictly inside. */
 const ipBlock = fc.constantFrom<{ cidr: string; except?: string[] }>(
@@ -143,19 +167,29 @@ export const pod = fc.record({
   }),
 });
 
-export const world = fc.record({
-  namespaceLabels: fc.tuple(
-    ...NAMESPACES.map(() =>
-      fc.dictionary(fc.constantFrom('env', 'team'), fc.constantFrom('prod', 'dev', 'a'), { maxKeys: 2 }),
-    ),
+/** Labels of the namespaces a, b, c. */
+export const namespaceLabels = fc.tuple(
+  ...NAMESPACES.map(() =>
+    fc.dictionary(fc.constantFrom('env', 'team'), fc.constantFrom('prod', 'dev', 'a'), { maxKeys: 2 }),
   ),
+);
+
+/** A generated cluster of pods and NetworkPolicies. */
+export const world = fc.record({
+  namespaceLabels,
   pods: fc.array(pod, { minLength: 2, maxLength: 7 }),
   policies: fc.array(policy, { maxLength: 4 }),
 });
 
-type GeneratedWorld = typeof world extends fc.Arbitrary<infer T> ? T : never;
+/** A generated cluster, before it is written as a snapshot. */
+interface GeneratedWorld {
+  namespaceLabels: Record<string, string>[];
+  pods: ((typeof pod extends fc.Arbitrary<infer T> ? T : never) & { hostNetwork?: boolean })[];
+  policies: (typeof policy extends fc.Arbitrary<infer T> ? T : never)[];
+  clusterPolicies?: ClusterTierPolicy[];
+}
 
-/** The generated world as a ClusterSnapshot (pods named p0, p1, ...; IPs by index). */
+/** The generated world as a ClusterSnapshot (pods named p0, p1, ...; IPs by index: 10.0.<i%3>.<i+1>, fd00::<i*0x40>, 192.168.0.<i>). */
 export function toSnapshot(w: GeneratedWorld): ClusterSnapshot {
   const namespaces: V1Namespace[] = NAMESPACES.map((name, i) => ({
     metadata: { name, labels: { ...w.namespaceLabels[i] } },
@@ -166,7 +200,10 @@ export function toSnapshot(w: GeneratedWorld): ClusterSnapshot {
     );
     return {
       metadata: { name: `p${i}`, namespace: p.namespace, labels: { ...p.labels } },
-      spec: { containers: [{ name: 'c', ports: p.ports.map((cp) => ({ ...cp })) }] },
+      spec: {
+        containers: [{ name: 'c', ports: p.ports.map((cp) => ({ ...cp })) }],
+        ...(p.hostNetwork ? { hostNetwork: true } : {}),
+      },
       status: ips.length
         ? { phase: 'Running', podIP: ips[0], podIPs: ips.map((ip) => ({ ip })) }
         : { phase: 'Pending' },
@@ -178,18 +215,160 @@ export function toSnapshot(w: GeneratedWorld): ClusterSnapshot {
     // As the snapshot builders hold every policy: `from` under `_from`.
     return toTypedPolicy(plain);
   });
-  return { namespaces, pods, policies, services: [], workloads: [] };
+  const snapshot: ClusterSnapshot = { namespaces, pods, policies, services: [], workloads: [] };
+  if (w.clusterPolicies) snapshot.clusterPolicies = w.clusterPolicies;
+  return snapshot;
 }
 
-/** Numeric probes: in and out of the generated ports and ranges, every protocol. */
-export const NUMBER_PROBES: { port: number; protocol: Protocol }[] = [
-  { port: 80, protocol: 'TCP' },
-  { port: 81, protocol: 'TCP' },
-  { port: 443, protocol: 'TCP' },
-  { port: 8080, protocol: 'TCP' },
-  { port: 9090, protocol: 'TCP' },
-  { port: 65535, protocol: 'TCP' },
-  { port: 53, protocol: 'UDP' },
-  { port: 81, protocol: 'UDP' },
-  { port: 7777, protocol: 'SCTP' },
-];
+const pairKey = (from: { namespace: string; name: string }, to: { namespace: string; name: string }) =>
+  `${from.namespace}/${from.name}->${to.namespace}/${to.name}`;
+
+/** What the engine is held against: a reference's pods (snapshot order, completed pods left out) and its verdict per pair and port. */
+interface Reference {
+  readonly pods: RefPod[];
+  allows(src: RefPod, dst: RefPod, port: number, protocol: Protocol): boolean;
+}
+
+/** The ports asked about: one by one (numbers and names), and those the all-ports answers are read at. */
+interface Probes {
+  numbers: { port: number; protocol: Protocol }[];
+  names: { port: string; protocol: Protocol }[];
+  allPorts: { port: number; protocol: Protocol }[];
+}
+
+/** How many pod pairs and (pair, port) questions a comparison asked. */
+export interface Asked {
+  pairs: number;
+  questions: number;
+}
+
+/**
+ * Compares the engine with a reference on every pod pair and probe, asked four ways (who-can and
+ * reachable-from, each with and without --from/--to and --explain), then all ports at once both ways;
+ * returns the first difference. `checkDecision` also looks at the decision of each pair of a one-port
+ * answer with --explain (the port resolved on the destination).
+ */
+export function firstDifference(
+  snapshot: ClusterSnapshot,
+  reference: Reference,
+  probes: Probes,
+  asked: Asked = { pairs: 0, questions: 0 },
+  checkDecision?: (
+    src: RefPod,
+    dst: RefPod,
+    port: number,
+    protocol: Protocol,
+    decision: Decision,
+  ) => string | undefined,
+): string | undefined {
+  const compiled = compileWorld(snapshot);
+  const targets = compiled.pods.map((p) => p.ref);
+  const refPods = reference.pods;
+  const byKey = new Map(refPods.map((p) => [`${p.namespace}/${p.name}`, p]));
+  asked.pairs += refPods.length * (refPods.length - 1);
+  // The reference's verdicts, each computed once (the four ways of asking share them).
+  const verdicts = new Map<string, boolean>();
+  const allows = (src: RefPod, dst: RefPod, port: number, protocol: Protocol): boolean => {
+    const key = `${src.index}>${dst.index}:${port}/${protocol}`;
+    let verdict = verdicts.get(key);
+    if (verdict === undefined) {
+      verdict = reference.allows(src, dst, port, protocol);
+      verdicts.set(key, verdict);
+      asked.questions++;
+    }
+    return verdict;
+  };
+
+  const check = (query: PortQuery, label: string, viaSources: boolean, outbound = false): string | undefined => {
+    // Outbound: the same pairs asked the other way (reachable-from), every pod a source.
+    const result = outbound
+      ? reachablePairs(compiled, {
+          sources: targets,
+          port: query,
+          ...(viaSources ? { destinations: targets, includeDenied: true } : {}),
+        })
+      : whoCanPairs(compiled, {
+          targets,
+          port: query,
+          ...(viaSources ? { sources: targets, includeDenied: true } : {}),
+        });
+    const allowed = new Set<string>();
+    for (const c of result.connections)
+      if ('pod' in c.from && 'pod' in c.to) allowed.add(pairKey(c.from.pod, c.to.pod));
+    const denied = new Set<string>();
+    for (const c of result.denied) if ('pod' in c.from && 'pod' in c.to) denied.add(pairKey(c.from.pod, c.to.pod));
+    if (viaSources && checkDecision) {
+      for (const c of [...result.connections, ...result.denied]) {
+        if (!('pod' in c.from) || !('pod' in c.to) || c.port === undefined) continue;
+        const problem = checkDecision(
+          byKey.get(`${c.from.pod.namespace}/${c.from.pod.name}`)!,
+          byKey.get(`${c.to.pod.namespace}/${c.to.pod.name}`)!,
+          c.port,
+          c.protocol ?? query.protocol,
+          c.decision,
+        );
+        if (problem)
+          return `${label}${outbound ? ' outbound' : ''} (--explain): ${pairKey(c.from.pod, c.to.pod)} ${problem}`;
+      }
+    }
+    for (const dst of refPods) {
+      const number =
+        typeof query.port === 'number'
+          ? query.port
+          : dst.ports.find((cp) => cp.name === query.port && (cp.protocol ?? 'TCP') === query.protocol)?.containerPort;
+      for (const src of refPods) {
+        if (src === dst) continue;
+        const key = pairKey(src, dst);
+        const expected = number !== undefined && allows(src, dst, number, query.protocol);
+        if (allowed.has(key) !== expected) {
+          return `${label}${outbound ? ' outbound' : ''}${viaSources ? ' (--from, --explain)' : ''}: ${key} engine ${allowed.has(key) ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
+        }
+        // With --explain, every pair asked about is either allowed or denied (named ports the target lacks: neither).
+        if (viaSources && number !== undefined && allowed.has(key) === denied.has(key)) {
+          return `${label} (--explain): ${key} is ${allowed.has(key) ? 'both allowed and denied' : 'neither allowed nor denied'}`;
+        }
+      }
+    }
+    return undefined;
+  };
+
+  for (const probe of [...probes.numbers, ...probes.names]) {
+    const label = `${probe.port}/${probe.protocol}`;
+    const diff =
+      check(probe, label, false) ??
+      check(probe, label, true) ??
+      check(probe, label, false, true) ??
+      check(probe, label, true, true);
+    if (diff) return diff;
+  }
+  // All ports at once: the port set of each allowed pair holds exactly the probes the reference allows.
+  const all = whoCanPairs(compiled, { targets });
+  const sets = new Map<string, (typeof all.connections)[number]['ports']>();
+  for (const c of all.connections) if ('pod' in c.from) sets.set(pairKey(c.from.pod, podOf(c.to)), c.ports);
+  // The same asked the other way: the outbound port sets are the inbound ones.
+  const outbound = reachablePairs(compiled, { sources: targets });
+  const outSets = new Map<string, (typeof all.connections)[number]['ports']>();
+  for (const c of outbound.connections) if ('pod' in c.to) outSets.set(pairKey(podOf(c.from), c.to.pod), c.ports);
+  for (const [key, ports] of outSets) {
+    if (!sets.has(key)) return `all ports outbound: ${key} reached outbound only`;
+    if (formatPortSet(ports!) !== formatPortSet(sets.get(key)!))
+      return `all ports outbound: ${key} outbound ${formatPortSet(ports!)}, inbound ${formatPortSet(sets.get(key)!)}`;
+  }
+  if (outSets.size !== [...sets.keys()].length)
+    return `all ports outbound: ${outSets.size} pairs, inbound ${sets.size}`;
+  for (const dst of refPods) {
+    for (const src of refPods) {
+      if (src === dst) continue;
+      const key = pairKey(src, dst);
+      const ports = sets.get(key);
+      for (const probe of probes.allPorts) {
+        const expected = allows(src, dst, probe.port, probe.protocol);
+        const actual = ports !== undefined && portSetContains(ports, probe.protocol, probe.port);
+        if (actual !== expected) {
+          return `all ports: ${key} on ${probe.port}/${probe.protocol} engine ${actual ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
+        }
+      }
+    }
+  }
+  return undefined;
+}

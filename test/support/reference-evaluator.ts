@@ -20,7 +20,7 @@ import type { ClusterSnapshot, Protocol } from '../../src/lib/engine/model.js';
 type Labels = Record<string, string>;
 
 /** A pod as the reference sees it. */
-interface RefPod {
+export interface RefPod {
   /** Position in ReferenceEvaluator.pods. */
   index: number;
   namespace: string;
@@ -31,7 +31,7 @@ interface RefPod {
 }
 
 /** LabelSelector semantics (metav1.LabelSelector): matchLabels AND every matchExpression. */
-function selectorMatches(selector: V1LabelSelector, labels: Labels): boolean {
+export function selectorMatches(selector: V1LabelSelector, labels: Labels): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     if (!(key in labels) || labels[key] !== value) return false;
   }
@@ -60,7 +60,7 @@ function selectorMatches(selector: V1LabelSelector, labels: Labels): boolean {
 }
 
 /** An address as a BigInt with its family, or undefined when it is not an IP. */
-function parseAddress(text: string): { v6: boolean; value: bigint } | undefined {
+export function parseAddress(text: string): { v6: boolean; value: bigint } | undefined {
   if (text.includes(':')) {
     const [head, tail = ''] = text.split('::');
     const headParts = head ? head.split(':') : [];
@@ -79,7 +79,7 @@ function parseAddress(text: string): { v6: boolean; value: bigint } | undefined 
 }
 
 /** Whether an address lies in a CIDR (host bits of the CIDR ignored; families must agree). */
-function cidrContains(cidr: string, ip: string): boolean {
+export function cidrContains(cidr: string, ip: string): boolean {
   const [base, bitsText] = cidr.split('/');
   const net = parseAddress(base);
   const addr = parseAddress(ip);
@@ -137,6 +137,17 @@ function appliesTo(policy: V1NetworkPolicy, direction: 'Ingress' | 'Egress'): bo
 function fromOf(rule: object): V1NetworkPolicyPeer[] | undefined {
   const r = rule as { _from?: V1NetworkPolicyPeer[]; from?: V1NetworkPolicyPeer[] };
   return r._from ?? r.from;
+}
+
+/** Whether a rule's peers admit an address: none listed (everyone), or an ipBlock holding it. */
+function admitsAddress(peers: V1NetworkPolicyPeer[] | undefined, address: string): boolean {
+  if (!peers || peers.length === 0) return true;
+  return peers.some(
+    (peer) =>
+      peer.ipBlock !== undefined &&
+      cidrContains(peer.ipBlock.cidr, address) &&
+      !(peer.ipBlock.except ?? []).some((e) => cidrContains(e, address)),
+  );
 }
 
 /** A snapshot prepared for per-pair questions. */
@@ -216,6 +227,33 @@ export class ReferenceEvaluator {
         const admitsPeer = !peers || peers.length === 0 || peers.some((peer) => this.peerMatches(peer, p, dst));
         return admitsPeer && portsMatch(rule.ports, port, protocol, dst);
       }),
+    );
+  }
+
+  /**
+   * The destination's ingress side for one address outside the cluster as the source: not isolated, or
+   * a rule admitting every peer or an ipBlock holding the address (cidr less except), on the port.
+   * Selector peers select pods, never addresses; a port name resolves on the destination pod.
+   */
+  ingressAdmitsAddress(address: string, dst: RefPod, port: number, protocol: Protocol): boolean {
+    const policies = this.selecting(dst, 'Ingress');
+    if (policies.length === 0) return true;
+    return policies.some((p) =>
+      (p.spec?.ingress ?? []).some(
+        (rule) => admitsAddress(fromOf(rule), address) && portsMatch(rule.ports, port, protocol, dst),
+      ),
+    );
+  }
+
+  /** The source's egress side for one address as the destination; a port name resolves on nothing there. */
+  egressAdmitsAddress(src: RefPod, address: string, port: number, protocol: Protocol): boolean {
+    const policies = this.selecting(src, 'Egress');
+    if (policies.length === 0) return true;
+    const nowhere: RefPod = { index: -1, namespace: '', name: '', labels: {}, ips: [address], ports: [] };
+    return policies.some((p) =>
+      (p.spec?.egress ?? []).some(
+        (rule) => admitsAddress(rule.to, address) && portsMatch(rule.ports, port, protocol, nowhere),
+      ),
     );
   }
 

@@ -30,6 +30,8 @@ export interface TierAddressRule {
 export interface TierAddressSide {
   admin: TierAddressRule[];
   baseline: TierAddressRule[];
+  /** A NetworkPolicy selects the pod for the direction: the Baseline tier is never reached. */
+  isolated: boolean;
 }
 
 /** The part of `a` inside `b`. */
@@ -80,24 +82,30 @@ export function tierAddressSide(world: World, cls: PodClass, direction: Directio
     }
   }
   if (side.Admin.length === 0 && side.Baseline.length === 0) return undefined;
-  return { admin: side.Admin, baseline: side.Baseline };
+  const isolated = (direction === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0;
+  return { admin: side.Admin, baseline: side.Baseline, isolated };
 }
 
-/** One tier over the addresses still open on a port: what it accepts, and what it leaves (and passes). */
+/**
+ * One tier over the addresses still open on a port: what it accepts, what it leaves (and passes), and
+ * the addresses each matching rule decides (those no earlier rule of the tier took).
+ */
 function walk(rules: readonly TierAddressRule[], open: AddressSet, protocol: Protocol, port: number) {
   let rest = open;
   let accepted: AddressSet = unionAddresses();
   let passed: AddressSet = unionAddresses();
+  const decided: { hit: TierRuleHit; addresses: AddressSet }[] = [];
   for (const rule of rules) {
     if (isEmptyAddressSet(rest)) break;
     if (!portSetContains(rule.ports, protocol, port)) continue;
     const matched = intersectAddresses(rest, rule.addresses);
     if (isEmptyAddressSet(matched)) continue;
+    decided.push({ hit: rule.hit, addresses: matched });
     if (rule.hit.action === 'Accept') accepted = unionAddresses(accepted, matched);
     if (rule.hit.action === 'Pass') passed = unionAddresses(passed, matched);
     rest = subtractAddresses(rest, matched);
   }
-  return { accepted, rest: unionAddresses(rest, passed) };
+  return { accepted, rest: unionAddresses(rest, passed), decided };
 }
 
 /**
@@ -117,21 +125,24 @@ export function admittedWithTiers(
   return unionAddresses(admin.accepted, baseline.accepted, baseline.rest);
 }
 
-/** The tier rules of an action that match some of `addresses` on a port (for the answer's why). */
+/**
+ * The tier rules of an action that decide some of `addresses` on a port (for the answer's why): a rule
+ * an earlier one of its tier shadows there does not, nor does the Baseline tier when a NetworkPolicy
+ * selects the pod (it is never reached).
+ */
 export function tierRulesOn(
   side: TierAddressSide,
   addresses: AddressSet,
   point: { protocol: Protocol; port: number },
   action: TierRuleHit['action'],
 ): TierRuleHit[] {
-  return [...side.admin, ...side.baseline]
-    .filter(
-      (r) =>
-        r.hit.action === action &&
-        portSetContains(r.ports, point.protocol, point.port) &&
-        !isEmptyAddressSet(intersectAddresses(r.addresses, addresses)),
-    )
-    .map((r) => r.hit);
+  const admin = walk(side.admin, EVERY_ADDRESS, point.protocol, point.port);
+  const decided = side.isolated
+    ? admin.decided
+    : [...admin.decided, ...walk(side.baseline, admin.rest, point.protocol, point.port).decided];
+  return decided
+    .filter((d) => d.hit.action === action && !isEmptyAddressSet(intersectAddresses(d.addresses, addresses)))
+    .map((d) => d.hit);
 }
 
 /** The port sets of a side's rules, to cut the port space where they differ. */

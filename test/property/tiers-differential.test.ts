@@ -1,0 +1,456 @@
+/**
+ * The engine with cluster tiers against the independent tier reference (test/support/tier-reference.ts,
+ * written from the network-policy-api type comments, over the NetworkPolicy v1 reference) on small
+ * generated clusters: NetworkPolicies together with AdminNetworkPolicy and BaselineAdminNetworkPolicy
+ * (v1alpha1) and ClusterNetworkPolicy (v1alpha2, v1beta1) of both tiers, equal priorities included,
+ * every peer and port shape, rules that fail closed, host-network pods. For every pod pair and probe
+ * port, who-can's and reachable-from's answers (with and without --from/--to and --explain) and the
+ * all-ports sets must equal the reference's; with --explain, the layer that decided each direction and
+ * the tier rule. A failure prints the seed (FC_SEED=<seed> replays it) and the cluster as JSON.
+ * DIFFERENTIAL_TIER_RUNS raises the number of runs.
+ */
+import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
+
+import { compileWorld } from '../../src/lib/engine/compile.js';
+import type { ClusterSnapshot, DirectionDecision, IpBlock, Protocol } from '../../src/lib/engine/model.js';
+import { reachableFrom } from '../../src/lib/engine/reachable-from.js';
+import { whoCan } from '../../src/lib/engine/who-can.js';
+import { validatePolicy } from '../../src/lib/engine/validate.js';
+import { validateTierPolicy, type ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
+import { cidrContains } from '../support/reference-evaluator.js';
+import { addressesToCheck, TierReference, type TierRefDirection } from '../support/tier-reference.js';
+import { runs, SEED } from './arbitraries.js';
+import {
+  firstDifference,
+  NAMED_PROBES,
+  namespaceLabels,
+  NUMBER_PROBES,
+  nsSelector,
+  pod,
+  podSelector,
+  policy,
+  toSnapshot,
+  type Asked,
+} from './worlds.js';
+
+/** CIDRs over the generated pod addresses (10.0.<i%3>.<i+1>, fd00::<i*0x40>, 192.168.0.<i>), host bits set in some. */
+const NETWORKS = [
+  '10.0.0.0/16',
+  '10.0.1.0/24',
+  '10.0.2.3/32',
+  '10.0.1.7/24',
+  '0.0.0.0/0',
+  '192.168.0.0/30',
+  'fd00::/64',
+  'fd00::/121',
+  'fd00::80/122',
+  '::/0',
+];
+
+/** Port ranges (start < end) whose bounds meet the probes. */
+const RANGES: [number, number][] = [
+  [80, 81],
+  [443, 8080],
+  [8000, 9000],
+  [1, 1024],
+  [7000, 7777],
+];
+const NUMBERS = [53, 80, 81, 443, 7777, 8080, 9090];
+const NAMES = ['http', 'dns', 'metrics', 'nope'];
+const protocol = fc.constantFrom<Protocol>('TCP', 'UDP', 'SCTP');
+
+type Kind = ClusterTierPolicy['kind'];
+type Obj = Record<string, unknown>;
+
+/** Namespace and pod selectors that often match: everything, one namespace by name, one app, or any generated selector. */
+const tierNsSelector = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({}) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom('a', 'b', 'c').map((n) => ({ matchLabels: { 'kubernetes.io/metadata.name': n } })),
+  },
+  { weight: 2, arbitrary: nsSelector },
+);
+const tierPodSelector = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({}) },
+  { weight: 2, arbitrary: fc.constantFrom('web', 'db').map((app) => ({ matchLabels: { app } })) },
+  { weight: 2, arbitrary: podSelector },
+);
+
+/** A peer of a rule; `unknown` is a field no version knows (pruned by the API server: the peer fails closed). */
+const peerOf = (kind: Kind, direction: 'ingress' | 'egress'): fc.Arbitrary<Obj> => {
+  // NamespacedPod.namespaceSelector: required in v1alpha1, optional (empty: all namespaces) in v1alpha2.
+  const namespaceSelector =
+    kind === 'ClusterNetworkPolicy' ? fc.option(tierNsSelector, { nil: undefined }) : tierNsSelector;
+  const common: fc.WeightedArbitrary<Obj>[] = [
+    { weight: 4, arbitrary: tierNsSelector.map((namespaces) => ({ namespaces })) },
+    {
+      weight: 4,
+      arbitrary: fc.tuple(namespaceSelector, tierPodSelector).map(([namespaces, podSel]) => ({
+        pods: { ...(namespaces ? { namespaceSelector: namespaces } : {}), podSelector: podSel },
+      })),
+    },
+    { weight: 1, arbitrary: fc.constant({ futurePeer: { everything: true } }) },
+  ];
+  if (direction === 'ingress') return fc.oneof(...common);
+  return fc.oneof(
+    ...common,
+    {
+      weight: 4,
+      arbitrary: fc
+        .uniqueArray(fc.constantFrom(...NETWORKS), { minLength: 1, maxLength: 3 })
+        .map((networks) => ({ networks })),
+    },
+    { weight: 1, arbitrary: fc.constant({ nodes: {} }) },
+    { weight: 1, arbitrary: fc.constant({ domainNames: ['example.com', '*.example.org'] }) },
+  );
+};
+
+/** A port entry of the kind's shape (v1alpha1 ports or v1alpha2 protocols); sometimes one no version knows. */
+const portOf = (kind: Kind): fc.Arbitrary<Obj> => {
+  const unknown = { weight: 1, arbitrary: fc.constant<Obj>({ futurePort: 1 }) };
+  const range = fc.constantFrom(...RANGES);
+  if (kind !== 'ClusterNetworkPolicy')
+    return fc.oneof(
+      {
+        weight: 4,
+        arbitrary: fc
+          .tuple(fc.option(protocol, { nil: undefined }), fc.constantFrom(...NUMBERS))
+          .map(([p, port]) => ({ portNumber: { ...(p ? { protocol: p } : {}), port } })),
+      },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(fc.option(protocol, { nil: undefined }), range)
+          .map(([p, [start, end]]) => ({ portRange: { ...(p ? { protocol: p } : {}), start, end } })),
+      },
+      { weight: 3, arbitrary: fc.constantFrom(...NAMES).map((namedPort) => ({ namedPort })) },
+      unknown,
+    );
+  return fc.oneof(
+    {
+      weight: 7,
+      arbitrary: fc
+        .tuple(
+          fc.constantFrom('tcp', 'udp', 'sctp'),
+          fc.oneof(
+            fc.constantFrom(...NUMBERS).map((number) => ({ number })),
+            range.map(([start, end]) => ({ range: { start, end } })),
+          ),
+        )
+        .map(([p, destinationPort]) => ({ [p]: { destinationPort } })),
+    },
+    { weight: 3, arbitrary: fc.constantFrom(...NAMES).map((destinationNamedPort) => ({ destinationNamedPort })) },
+    unknown,
+  );
+};
+
+const ACTIONS: Record<Kind, string[]> = {
+  AdminNetworkPolicy: ['Allow', 'Deny', 'Pass'],
+  BaselineAdminNetworkPolicy: ['Allow', 'Deny'],
+  ClusterNetworkPolicy: ['Accept', 'Deny', 'Pass'],
+};
+
+/** A rule; an egress rule with networks, nodes or domainNames peers keeps no named port (the CRD rejects that). */
+const ruleOf = (kind: Kind, direction: 'ingress' | 'egress') =>
+  fc
+    .record(
+      {
+        name: fc.constantFrom('r', 'allow-web', 'deny-db', ''),
+        action: fc.constantFrom(...ACTIONS[kind]),
+        peers: fc.array(peerOf(kind, direction), { minLength: 1, maxLength: 2 }),
+        ports: fc.array(portOf(kind), { minLength: 1, maxLength: 2 }),
+      },
+      { requiredKeys: ['action', 'peers'] },
+    )
+    .map(({ name, action, peers, ports }) => {
+      const addressPeers = peers.some((p) => p.networks ?? p.nodes ?? p.domainNames);
+      const kept = addressPeers
+        ? ports?.filter((p) => p.namedPort === undefined && p.destinationNamedPort === undefined)
+        : ports;
+      const rule: Obj = { action, [direction === 'ingress' ? 'from' : 'to']: peers };
+      if (name) rule.name = name;
+      if (kept?.length) rule[kind === 'ClusterNetworkPolicy' ? 'protocols' : 'ports'] = kept;
+      return rule;
+    });
+
+/** spec.subject: namespaces, or pods (namespaceSelector optional in v1alpha2). */
+const subjectOf = (kind: Kind) =>
+  fc.oneof(
+    tierNsSelector.map((namespaces) => ({ namespaces })),
+    fc
+      .tuple(tierNsSelector, tierPodSelector)
+      .map(([namespaceSelector, podSel]) => ({ pods: { namespaceSelector, podSelector: podSel } })),
+    ...(kind === 'ClusterNetworkPolicy' ? [tierPodSelector.map((podSel) => ({ pods: { podSelector: podSel } }))] : []),
+  );
+
+/** One tier policy of any kind and version; priorities from a small set, so that equal ones are common. */
+const tierPolicy = fc
+  .record({
+    version: fc.constantFrom('anp', 'banp', 'cnp-v1alpha2', 'cnp-v1beta1'),
+    tier: fc.constantFrom('Admin', 'Baseline'),
+    priority: fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, fc.constantFrom(0, 5, 1000)),
+    ingress: fc.boolean(),
+    egress: fc.boolean(),
+  })
+  .chain(({ version, tier, priority, ingress, egress }) => {
+    const kind: Kind =
+      version === 'anp'
+        ? 'AdminNetworkPolicy'
+        : version === 'banp'
+          ? 'BaselineAdminNetworkPolicy'
+          : 'ClusterNetworkPolicy';
+    return fc
+      .record({
+        subject: subjectOf(kind),
+        ingress: ingress ? fc.array(ruleOf(kind, 'ingress'), { maxLength: 3 }) : fc.constant(undefined),
+        egress: egress ? fc.array(ruleOf(kind, 'egress'), { maxLength: 3 }) : fc.constant(undefined),
+      })
+      .map(({ subject, ingress: inRules, egress: outRules }) => {
+        const spec: Obj = { subject };
+        if (kind === 'ClusterNetworkPolicy') spec.tier = tier;
+        if (kind !== 'BaselineAdminNetworkPolicy') spec.priority = priority;
+        if (inRules) spec.ingress = inRules;
+        if (outRules) spec.egress = outRules;
+        const apiVersion = `policy.networking.k8s.io/${version === 'cnp-v1beta1' ? 'v1beta1' : version === 'cnp-v1alpha2' ? 'v1alpha2' : 'v1alpha1'}`;
+        return { apiVersion, kind, metadata: { name: '' }, spec } as ClusterTierPolicy;
+      });
+  });
+
+const world = fc
+  .record({
+    namespaceLabels,
+    pods: fc.array(
+      fc.tuple(pod, fc.integer({ min: 0, max: 7 })).map(([p, n]) => (n === 0 ? { ...p, hostNetwork: true } : p)),
+      { minLength: 2, maxLength: 6 },
+    ),
+    policies: fc.array(policy, { maxLength: 3 }),
+    clusterPolicies: fc.array(tierPolicy, { minLength: 1, maxLength: 5 }),
+  })
+  .map((w) => {
+    // Names: unique across kinds; the one BaselineAdminNetworkPolicy a cluster may hold is `default`.
+    let hasBaseline = false;
+    const clusterPolicies = w.clusterPolicies.flatMap((p, i) => {
+      if (p.kind !== 'BaselineAdminNetworkPolicy')
+        return [{ ...p, metadata: { name: `${p.kind === 'AdminNetworkPolicy' ? 'anp' : 'cnp'}${i}` } }];
+      if (hasBaseline) return [];
+      hasBaseline = true;
+      return [{ ...p, metadata: { name: 'default' } }];
+    });
+    return { ...w, clusterPolicies };
+  });
+
+/** Each port on a protocol, as probes. */
+const on = (protocol: Protocol, ...ports: number[]) => ports.map((port) => ({ port, protocol }));
+
+/** Probes: the v1 suite's, and the bounds of the tier ranges. */
+const PROBES = {
+  numbers: [...NUMBER_PROBES, ...on('TCP', 1024, 1025, 9000), ...on('UDP', 7000)],
+  names: [
+    ...NAMED_PROBES,
+    { port: 'metrics', protocol: 'TCP' as Protocol },
+    { port: 'assoc', protocol: 'SCTP' as Protocol },
+  ],
+  allPorts: [...NUMBER_PROBES, ...on('UDP', 1), ...on('TCP', 8000, 9001), ...on('SCTP', 9000, 6999)],
+};
+
+/** Where a direction decision of the engine and the reference's differ (layer, tier rule, Pass rules), if anywhere. */
+function directionDifference(engine: DirectionDecision, reference: TierRefDirection): string | undefined {
+  if (engine.allowed !== reference.allowed) return `allowed ${engine.allowed}, reference ${reference.allowed}`;
+  // No tier rule touches the pair: NetworkPolicy v1 alone, as without tiers (decidedBy unset).
+  const layer = engine.decidedBy ?? (engine.isolated ? 'NetworkPolicy' : 'default');
+  if (layer !== reference.decidedBy) return `decided by ${layer}, reference ${reference.decidedBy}`;
+  const rule = (r?: { policy: { name: string }; rule: { index: number }; action: string }) =>
+    r ? `${r.policy.name}[${r.rule.index}] ${r.action}` : '-';
+  const expectedRule = reference.rule
+    ? `${reference.rule.name}[${reference.rule.index}] ${reference.rule.action}`
+    : '-';
+  if (reference.rule && rule(engine.tierRules?.[0]) !== expectedRule)
+    return `tier rule ${rule(engine.tierRules?.[0])}, reference ${expectedRule}`;
+  const passed = (engine.passedBy ?? []).map(rule).join(', ');
+  const expectedPassed = reference.passedBy.map((r) => `${r.name}[${r.index}] ${r.action}`).join(', ');
+  if (passed !== expectedPassed) return `passed by ${passed || '-'}, reference ${expectedPassed || '-'}`;
+  return undefined;
+}
+
+/** What the generated worlds exercise, counted on the reference's directions at the numeric probes. */
+type Seen = Record<TierRefDirection['decidedBy'] | 'passed' | 'hostNetwork' | 'ties', number>;
+
+function tally(reference: TierReference, reversed: TierReference, seen: Seen): void {
+  for (const src of reference.pods) {
+    for (const dst of reference.pods) {
+      if (src === dst) continue;
+      for (const { port, protocol } of PROBES.numbers) {
+        for (const direction of ['egress', 'ingress'] as const) {
+          const d = reference.decide(direction, { pod: src }, { pod: dst }, port, protocol);
+          seen[d.decidedBy]++;
+          if (d.passedBy.length > 0) seen.passed++;
+          if (reference.isHostNetwork(direction === 'ingress' ? dst : src) && d.decidedBy !== 'default')
+            seen.hostNetwork++;
+          // Same-priority policies in the other order: where the answer differs, the tie decided.
+          const other = reversed.decide(direction, { pod: src }, { pod: dst }, port, protocol);
+          if (other.allowed !== d.allowed) seen.ties++;
+        }
+      }
+    }
+  }
+}
+
+/** Address blocks asked about: the networks peers' CIDRs, blocks across and inside them, and blocks outside the pods'. */
+const ASKED_BLOCKS = [
+  ...NETWORKS,
+  '10.0.0.0/23',
+  '10.0.1.128/25',
+  '10.0.0.0/8',
+  '8.8.8.0/24',
+  'fd00::40/122',
+  'fd00::/56',
+  '2001:db8::/32',
+];
+const ADDRESS_PROBES = [...on('TCP', 80, 443, 1025, 9000), ...on('UDP', 53), ...on('SCTP', 7777)];
+
+/** Every CIDR written in a snapshot's policies (ipBlock cidr and except, networks). */
+function cidrsOf(snapshot: ClusterSnapshot): string[] {
+  const found = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string' && /^[0-9a-f.:]+\/\d+$/.test(value)) found.add(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === 'object' && value !== null) Object.values(value).forEach(walk);
+  };
+  walk([snapshot.policies, snapshot.clusterPolicies]);
+  return [...found];
+}
+
+/** Whether an address is in an answer's block (cidr less except). */
+const inBlock = (block: IpBlock, address: string) =>
+  cidrContains(block.cidr, address) && !block.except.some((e) => cidrContains(e, address));
+
+/**
+ * Addresses outside the cluster, both ways: `reachable-from --to CIDR` and `who-can --from CIDR` for each
+ * pod, asked block and port (every address of the block must be admitted), and the blocks listed without
+ * a block asked (each address in them exactly when the reference admits it). Returns the first difference.
+ */
+function addressDifference(snapshot: ClusterSnapshot, reference: TierReference, asked: { addresses: number }) {
+  const compiled = compileWorld(snapshot);
+  const cidrs = [...cidrsOf(snapshot), ...ASKED_BLOCKS];
+  const admits = (
+    direction: 'ingress' | 'egress',
+    pod: (typeof reference.pods)[number],
+    address: string,
+    port: number,
+    protocol: Protocol,
+  ) => {
+    asked.addresses++;
+    return direction === 'egress'
+      ? reference.decide('egress', { pod }, { address }, port, protocol).allowed
+      : reference.decide('ingress', { address }, { pod }, port, protocol).allowed;
+  };
+  for (const pod of reference.pods) {
+    const ref = { namespace: pod.namespace, name: pod.name };
+    for (const { port, protocol } of ADDRESS_PROBES) {
+      for (const direction of ['egress', 'ingress'] as const) {
+        const answerOf = (block?: IpBlock) =>
+          direction === 'egress'
+            ? reachableFrom(compiled, {
+                sources: [ref],
+                port: { port, protocol },
+                ...(block ? { destinationBlock: block } : {}),
+              })
+            : whoCan(compiled, { targets: [ref], port: { port, protocol }, ...(block ? { sourceBlock: block } : {}) });
+        const what = `${direction === 'egress' ? 'reachable-from' : 'who-can'} ${pod.namespace}/${pod.name} on ${port}/${protocol}`;
+        for (const cidr of ASKED_BLOCKS) {
+          const answer = answerOf({ cidr, except: [] });
+          const engine = answer.external.length > 0;
+          const expected = addressesToCheck(cidr, cidrs).every((a) => admits(direction, pod, a, port, protocol));
+          if (engine !== expected)
+            return `${what} ${direction === 'egress' ? '--to' : '--from'} ${cidr}: engine ${engine ? 'allows' : 'denies'}, reference ${expected ? 'allows' : 'denies'}`;
+          if (engine) continue;
+          // Denied: the tier Deny rules named are those that deny some address of the block.
+          const named = (answer.deniedExternal[0]?.decision[direction].tierRules ?? [])
+            .map((r) => `${r.policy.name}[${r.rule.index}]`)
+            .sort();
+          const denying = new Set<string>();
+          for (const address of addressesToCheck(cidr, cidrs)) {
+            const d =
+              direction === 'egress'
+                ? reference.decide('egress', { pod }, { address }, port, protocol)
+                : reference.decide('ingress', { address }, { pod }, port, protocol);
+            if (!d.allowed && d.rule) denying.add(`${d.rule.name}[${d.rule.index}]`);
+          }
+          if (named.join() !== [...denying].sort().join())
+            return `${what} ${cidr}: engine names ${named.join() || 'no tier rule'}, reference ${[...denying].sort().join() || 'none'}`;
+        }
+        // No block asked: the blocks listed hold exactly the addresses admitted.
+        const listed = answerOf().external.map((c) =>
+          'ipBlock' in c.from ? c.from.ipBlock : (c.to as { ipBlock: IpBlock }).ipBlock,
+        );
+        const edges = listed.flatMap((b) => [b.cidr, ...b.except]);
+        for (const everything of ['0.0.0.0/0', '::/0']) {
+          for (const address of addressesToCheck(everything, [...cidrs, ...edges])) {
+            const engine = listed.some((b) => inBlock(b, address));
+            if (engine !== admits(direction, pod, address, port, protocol))
+              return `${what}: ${address} ${engine ? 'listed' : 'not listed'}, reference ${engine ? 'denies' : 'admits'} it (listed: ${listed.map((b) => b.cidr + (b.except.length ? ` except ${b.except.join(',')}` : '')).join('; ')})`;
+          }
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+describe('engine with cluster tiers vs the tier reference on generated clusters', () => {
+  test('every pod pair and probe port, four ways of asking, all ports, and the --explain decisions', () => {
+    const asked: Asked = { pairs: 0, questions: 0 };
+    const seen: Seen = { Admin: 0, NetworkPolicy: 0, Baseline: 0, default: 0, passed: 0, hostNetwork: 0, ties: 0 };
+    let tierPolicies = 0;
+    fc.assert(
+      fc.property(world, (w) => {
+        const snapshot = toSnapshot(w);
+        // Neither reference validates: every generated object must be one the API server accepts.
+        for (const p of snapshot.policies) expect(validatePolicy(p)).toEqual([]);
+        for (const p of snapshot.clusterPolicies ?? []) expect(validateTierPolicy(p)).toEqual([]);
+        tierPolicies += snapshot.clusterPolicies?.length ?? 0;
+        const reference = new TierReference(snapshot);
+        tally(reference, new TierReference(snapshot, 'reverse'), seen);
+        const difference = firstDifference(snapshot, reference, PROBES, asked, (src, dst, port, proto, decision) => {
+          for (const direction of ['egress', 'ingress'] as const) {
+            const expected = reference.decide(direction, { pod: src }, { pod: dst }, port, proto);
+            const problem = directionDifference(decision[direction], expected);
+            if (problem) return `${direction} on ${port}/${proto}: ${problem}`;
+          }
+          return undefined;
+        });
+        if (difference) {
+          throw new Error(`${difference}\nreplay: FC_SEED=${SEED}\ncluster: ${JSON.stringify(snapshot)}`);
+        }
+      }),
+      runs(Number(process.env.DIFFERENTIAL_TIER_RUNS ?? 500)),
+    );
+    if (process.env.DIFFERENTIAL_STATS)
+      process.stdout.write(
+        `tiers differential: ${asked.pairs} pod pairs, ${asked.questions} (pair, port) questions, ${tierPolicies} tier policies; directions seen: ${JSON.stringify(seen)}\n`,
+      );
+    expect(asked.pairs).toBeGreaterThan(1000);
+    expect(tierPolicies).toBeGreaterThan(300);
+    // The generator reaches every layer, Pass, host-network pods and same-priority policies whose order decides.
+    for (const count of Object.values(seen)) expect(count).toBeGreaterThan(20);
+  }, 180_000);
+
+  test('addresses outside the cluster: --to CIDR, --from CIDR and the blocks listed, every pod and port', () => {
+    const asked = { addresses: 0 };
+    fc.assert(
+      fc.property(world, (w) => {
+        const snapshot = toSnapshot(w);
+        const difference = addressDifference(snapshot, new TierReference(snapshot), asked);
+        if (difference) {
+          throw new Error(`${difference}\nreplay: FC_SEED=${SEED}\ncluster: ${JSON.stringify(snapshot)}`);
+        }
+      }),
+      runs(Math.ceil(Number(process.env.DIFFERENTIAL_TIER_RUNS ?? 500) / 5)),
+    );
+    if (process.env.DIFFERENTIAL_STATS)
+      process.stdout.write(`tiers differential: ${asked.addresses} (pod, address, port) questions\n`);
+    expect(asked.addresses).toBeGreaterThan(10_000);
+  }, 180_000);
+});
