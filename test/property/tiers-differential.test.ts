@@ -13,9 +13,10 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 
 import { compileWorld } from '../../src/lib/engine/compile.js';
-import type { ClusterSnapshot, DirectionDecision, IpBlock, Protocol } from '../../src/lib/engine/model.js';
+import type { ClusterSnapshot, DirectionDecision, IpBlock, PortSet, Protocol } from '../../src/lib/engine/model.js';
 import { reachableFrom } from '../../src/lib/engine/reachable-from.js';
-import { whoCan } from '../../src/lib/engine/who-can.js';
+import { reachabilityMatrix, whoCan } from '../../src/lib/engine/who-can.js';
+import { portSetContains } from '../../src/lib/engine/ports.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
 import { validateTierPolicy, type ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
 import { cidrContains } from '../support/reference-evaluator.js';
@@ -452,5 +453,58 @@ describe('engine with cluster tiers vs the tier reference on generated clusters'
     if (process.env.DIFFERENTIAL_STATS)
       process.stdout.write(`tiers differential: ${asked.addresses} (pod, address, port) questions\n`);
     expect(asked.addresses).toBeGreaterThan(10_000);
+  }, 180_000);
+
+  test('the whole matrix (one port and all ports): every allowed pod pair, as the reference says', () => {
+    let pairs = 0;
+    fc.assert(
+      fc.property(world, (w) => {
+        const snapshot = toSnapshot(w);
+        const engine = compileWorld(snapshot);
+        const reference = new TierReference(snapshot);
+        const refPods = new Map(reference.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+        const probes = [undefined, ...NUMBER_PROBES.slice(0, 6)];
+        for (const probe of probes) {
+          const allowed = new Map<string, true | PortSet>();
+          const { pairCount } = reachabilityMatrix(engine, probe, {
+            visit: (target, sources) => {
+              for (const [id, ports] of sources)
+                for (const src of engine.classes[id].members)
+                  for (const dst of target.members)
+                    if (src !== dst)
+                      allowed.set(`${src.ref.namespace}/${src.ref.name}>${dst.ref.namespace}/${dst.ref.name}`, ports);
+            },
+          });
+          let expected = 0;
+          for (const src of reference.pods) {
+            for (const dst of reference.pods) {
+              if (src === dst) continue;
+              const key = `${src.namespace}/${src.name}>${dst.namespace}/${dst.name}`;
+              const ports = allowed.get(key);
+              const checks = probe ? [probe] : [...NUMBER_PROBES, { port: 1, protocol: 'UDP' as Protocol }];
+              for (const check of checks) {
+                const want = reference.allows(
+                  refPods.get(`${src.namespace}/${src.name}`)!,
+                  dst,
+                  check.port,
+                  check.protocol,
+                );
+                const got =
+                  ports !== undefined && (ports === true || portSetContains(ports, check.protocol, check.port));
+                if (got !== want)
+                  throw new Error(
+                    `matrix ${probe ? `${probe.port}/${probe.protocol}` : 'all ports'}: ${key} on ${check.port}/${check.protocol} engine ${got ? 'allows' : 'denies'}, reference ${want ? 'allows' : 'denies'}\nreplay: FC_SEED=${SEED}\ncluster: ${JSON.stringify(snapshot)}`,
+                  );
+              }
+              if (ports !== undefined) expected++;
+              pairs++;
+            }
+          }
+          expect(pairCount).toBe(expected);
+        }
+      }),
+      runs(Math.ceil(Number(process.env.DIFFERENTIAL_TIER_RUNS ?? 500) / 5)),
+    );
+    expect(pairs).toBeGreaterThan(1000);
   }, 180_000);
 });
