@@ -660,4 +660,31 @@ describe('docs/errors.md, warnings of allow and isolate: exit 0, the warning lin
       ),
     ]);
   });
+
+  it('W6-W7: cluster tier rules that decide instead of the new policy (Admin first; a Baseline Deny it overrides)', async () => {
+    const TIERS = ['-f', 'examples/shop-tiers'];
+    const moot = await allowShop(
+      '-n',
+      'db',
+      '--to',
+      'app=postgres',
+      '--from',
+      'app=frontend@web',
+      '--port',
+      '5432',
+      ...TIERS,
+    );
+    expect(outcome(moot)).toEqual({ exitCode: 0, errors: [] });
+    expect(moot.stderr).toContain(
+      'No connection changes: Admin-tier cluster policies decide what this policy admits before it is asked (see the warning).',
+    );
+    expect(warnings(moot)).toEqual([
+      'Warning: 6 connections this policy admits (web/deployment/frontend -> db/statefulset/postgres 5432/TCP (6 connections)): ClusterNetworkPolicy/protect-db (Admin, priority 10) rule nobody-else denies them first, so this policy does not decide them',
+    ]);
+    const overrides = await allowShop('-n', 'web', '--to', 'run=toolbox', '--from', '@*', '--port', '9000', ...TIERS);
+    expect(outcome(overrides)).toEqual({ exitCode: 0, errors: [] });
+    expect(warnings(overrides)).toContain(
+      "Warning: 7 connections this policy admits (web/deployment/frontend -> web/toolbox 9000/TCP (3 connections), db/statefulset/postgres -> web/toolbox 9000/TCP (2 connections), kube-system/deployment/coredns -> web/toolbox 9000/TCP (2 connections)): they were denied by ClusterNetworkPolicy/namespaces-closed-by-default (Baseline, priority 10) rule deny-other-pods; this policy isolates the pods, so the Baseline tier no longer applies and this policy's rules decide",
+    );
+  });
 });

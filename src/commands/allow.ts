@@ -9,7 +9,7 @@ import type { ClusterSnapshot } from '../lib/engine/model.js';
 import { previewPolicy, type PolicyPreview } from '../lib/engine/preview.js';
 import { deriveName } from '../lib/engine/synthesize.js';
 import { NetpolError, UsageError } from '../lib/errors.js';
-import { formatChangeTable, formatFinding, formatTrap } from '../lib/output/allow.js';
+import { formatChangeTable, formatFinding, formatTierFinding, formatTrap } from '../lib/output/allow.js';
 import { describePolicy } from '../lib/output/describe.js';
 import { renderDocument } from '../lib/output/render.js';
 import { formatOutcomes, outcomeNotices } from '../lib/output/write.js';
@@ -224,7 +224,11 @@ export default class Allow extends BaseCommand {
   ): void {
     const yaml = interactive ? renderDocument(toManifest(policy), 'yaml') + '\n' : '';
     this.report(yaml + meaning.join('\n') + '\n' + formatChangeTable(preview, { explain }));
-    this.warnAll([...preview.traps.map(formatTrap), ...preview.findings.map(formatFinding)]);
+    this.warnAll([
+      ...preview.traps.map(formatTrap),
+      ...preview.findings.map(formatFinding),
+      ...preview.tierFindings.flatMap(formatTierFinding),
+    ]);
   }
 
   /** Asks before writing on a terminal; without one, cutting connections needs --yes. */

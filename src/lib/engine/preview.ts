@@ -10,11 +10,11 @@ import { compileWorld } from './compile.js';
 import type { ChangeGroup, PairPorts, ReachabilityDiff } from './diff.js';
 import { diffReachability, groupChanges, groupPairs, podsSelectedBy } from './diff.js';
 import { analysePair } from './evaluate.js';
-import type { ClusterSnapshot, Direction, PodRef } from './model.js';
+import type { ClusterSnapshot, Direction, PodRef, TierRuleRef } from './model.js';
 import { effectivePolicyTypes, isObjectAt, keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
 import { withPolicies } from './diff.js';
 import { peerAdmitsClass } from './peers.js';
-import { intersectPortSets, isEmptyPortSet, subtractPortSets, unionPortSets } from './ports.js';
+import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets, unionPortSets } from './ports.js';
 import type { AllowSpec } from './synthesize.js';
 import type { PolicyTrap } from './traps.js';
 import { policyTraps } from './traps.js';
@@ -50,6 +50,29 @@ export type AllowFinding =
       fixes: AllowSpec[];
     };
 
+/** A cluster tier rule that decides, instead of the new policy, some connections its rules admit. */
+export interface TierOverride {
+  rule: TierRuleRef;
+  pairs: PodPairPorts[];
+  /** The same, grouped by workload and ports. */
+  groups: ChangeGroup[];
+}
+
+/** What the cluster tiers do to a new policy (only in worlds that hold tier policies). */
+export type TierFinding =
+  | {
+      /** Admin-tier rules decide first: what they accept or deny, the new policy's rules never decide. */
+      code: 'moot-by-admin';
+      direction: Direction;
+      overrides: TierOverride[];
+    }
+  | {
+      /** The new policy isolates pods the Baseline tier denied: its rules now decide, and admit what the Baseline Deny refused. */
+      code: 'overrides-baseline';
+      direction: Direction;
+      overrides: TierOverride[];
+    };
+
 /** What a policy changes: the pods it selects, the connections it opens and cuts, and what to watch out for. */
 export interface PolicyPreview {
   /** Pods the policy selects. */
@@ -60,13 +83,15 @@ export interface PolicyPreview {
   /** The connections it opens and cuts, grouped by the workloads or addresses at either end and their ports. */
   groups: { opened: ChangeGroup[]; cut: ChangeGroup[] };
   findings: AllowFinding[];
+  /** What the cluster tiers do to it (Admin rules making it moot, a Baseline Deny it overrides). */
+  tierFindings: TierFinding[];
   /** What the policy names that matches nothing today (selectors, port names). */
   traps: PolicyTrap[];
   /**
    * When no connection changes, why: it names something that matches nothing, what it admits stays
    * blocked by the other side's policies, or everything it admits was allowed already.
    */
-  unchanged?: 'matches-nothing' | 'blocked-by-other-side' | 'already-allowed';
+  unchanged?: 'matches-nothing' | 'decided-by-admin' | 'blocked-by-other-side' | 'already-allowed';
 }
 
 /**
@@ -94,11 +119,17 @@ export function previewPolicy(snapshot: ClusterSnapshot, policy: V1NetworkPolicy
     const blocked = blockedFinding(after, compiled, subjects, direction);
     if (blocked) findings.push(blocked);
   }
+  const tierFindings: TierFinding[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    if (!types[direction] || !compiled || !after.tiers) continue;
+    tierFindings.push(...tierOverrides(before, after, compiled, subjects, direction));
+  }
   const traps = policyTraps(after, policy, subjects);
   const changes = diff.cut.length + diff.opened.length + diff.cutAddresses.length + diff.openedAddresses.length;
   let unchanged: PolicyPreview['unchanged'];
   if (changes === 0) {
     if (traps.length > 0) unchanged = 'matches-nothing';
+    else if (tierFindings.some((f) => f.code === 'moot-by-admin')) unchanged = 'decided-by-admin';
     else if (findings.some((f) => f.code === 'blocked-by-other-side')) unchanged = 'blocked-by-other-side';
     else unchanged = 'already-allowed';
   }
@@ -108,6 +139,7 @@ export function previewPolicy(snapshot: ClusterSnapshot, policy: V1NetworkPolicy
     diff,
     groups: { opened: groupChanges(after, diff, 'opened'), cut: groupChanges(after, diff, 'cut') },
     findings,
+    tierFindings,
     traps,
     ...(unchanged ? { unchanged } : {}),
   };
@@ -218,6 +250,70 @@ function blockedFinding(
     groups: groupPairs(after, blocked),
     fixes: fixesFor(after, policy, blocked, direction),
   };
+}
+
+/**
+ * The connections the new policy's rules admit that a tier rule decides instead: an Admin Accept or
+ * Deny (the policy is moot there), or, on pods no NetworkPolicy isolated before, a Baseline Deny the
+ * policy now overrides (once a NetworkPolicy selects a pod, the Baseline tier is never asked).
+ */
+function tierOverrides(
+  before: World,
+  after: World,
+  policy: CompiledPolicy,
+  subjects: PodInfo[],
+  direction: Direction,
+): TierFinding[] {
+  const ours = (r: { ref: { policy: { namespace: string; name: string } } }) =>
+    r.ref.policy.namespace === policy.ref.namespace && r.ref.policy.name === policy.ref.name;
+  // By rule (the same rule is met through many pairs of pods).
+  type ByRule = Map<string, { rule: TierRuleRef; pairs: PodPairPorts[] }>;
+  const moot: ByRule = new Map();
+  const overridden: ByRule = new Map();
+  const add = (into: ByRule, rule: TierRuleRef, pair: PodPairPorts) => {
+    const key = `${rule.policy.kind}/${rule.policy.name}/${rule.direction}/${rule.rule.index}`;
+    const entry = into.get(key);
+    if (entry) entry.pairs.push(pair);
+    else into.set(key, { rule, pairs: [pair] });
+  };
+  for (const subject of subjects) {
+    for (const other of after.pods) {
+      if (other === subject) continue;
+      const [source, destination] = direction === 'ingress' ? [other, subject] : [subject, other];
+      const pair = analysePair(after, after.classes[source.classId], after.classes[destination.classId]);
+      const mine = direction === 'ingress' ? pair.ingress : pair.egress;
+      const intended = unionPortSets(emptyPortSet(), ...mine.rules.filter(ours).map((r) => r.ports));
+      if (isEmptyPortSet(intended)) continue;
+      const ends = { from: source.ref, to: destination.ref };
+      for (const segment of mine.tiers?.admin ?? []) {
+        if (segment.hit.action === 'Pass') continue;
+        const ports = intersectPortSets(segment.ports, intended);
+        if (!isEmptyPortSet(ports)) add(moot, segment.hit, { ...ends, ports });
+      }
+      // Before: was this direction of the pod left to the Baseline tier, and did it deny what we admit?
+      const was = before.podsByKey.get(keyOf(source.ref));
+      const wasTo = before.podsByKey.get(keyOf(destination.ref));
+      if (!was || !wasTo) continue;
+      const old = analysePair(before, before.classes[was.classId], before.classes[wasTo.classId]);
+      const oldSide = direction === 'ingress' ? old.ingress : old.egress;
+      if (oldSide.isolated) continue;
+      for (const segment of oldSide.tiers?.baseline ?? []) {
+        if (segment.hit.action !== 'Deny') continue;
+        // What it now admits and the connection really gets (the other side allows it too).
+        const ports = intersectPortSets(
+          intersectPortSets(segment.ports, intended),
+          intersectPortSets(pair.ingress.ports, pair.egress.ports),
+        );
+        if (!isEmptyPortSet(ports)) add(overridden, segment.hit, { ...ends, ports });
+      }
+    }
+  }
+  const overrides = (from: ByRule): TierOverride[] =>
+    [...from.values()].map(({ rule, pairs }) => ({ rule, pairs, groups: groupPairs(after, pairs) }));
+  const out: TierFinding[] = [];
+  if (moot.size > 0) out.push({ code: 'moot-by-admin', direction, overrides: overrides(moot) });
+  if (overridden.size > 0) out.push({ code: 'overrides-baseline', direction, overrides: overrides(overridden) });
+  return out;
 }
 
 /** The `allow` on the other side that opens blocked pairs: per pod peer of ours that admits them, per namespace of the blocked pods. */

@@ -2,12 +2,13 @@
 import type { ChangeGroup } from '../engine/diff.js';
 import { NAMESPACE_NAME_LABEL } from '../engine/model.js';
 import { formatPortSet, unionPortSets } from '../engine/ports.js';
-import type { AllowFinding, PolicyPreview } from '../engine/preview.js';
+import type { AllowFinding, PolicyPreview, TierFinding } from '../engine/preview.js';
 import type { PolicyTrap } from '../engine/traps.js';
 import type { AllowSpec } from '../engine/synthesize.js';
 import { formatPeer, formatPort, shellQuote } from '../peer-syntax.js';
 import { formatSelector } from '../engine/selector.js';
 import { formatChangeEnd, formatChangeGroups, formatChangePorts, PREVIEW_GROUPS } from './changes.js';
+import { formatTierRuleRef } from './names.js';
 
 /** The `kubectl netpol allow` that makes an AllowSpec, ready to paste (FROM before TO, as the sentence goes). */
 function formatAllowCommand(spec: AllowSpec): string {
@@ -42,6 +43,8 @@ export function formatChangeTable(preview: PolicyPreview, opts: { explain?: bool
 const UNCHANGED: Record<NonNullable<PolicyPreview['unchanged']>, string> = {
   'already-allowed': 'No connection changes: everything this policy admits is allowed already.',
   'matches-nothing': 'No connection changes: the policy names something that matches nothing (see the warnings).',
+  'decided-by-admin':
+    'No connection changes: Admin-tier cluster policies decide what this policy admits before it is asked (see the warning).',
   'blocked-by-other-side':
     "No connection changes: what this policy admits stays blocked by the other side's policies (see the warning).",
 };
@@ -92,6 +95,19 @@ export function formatFinding(finding: AllowFinding): string {
     `${count(n, 'connection')} this policy admits ${n === 1 ? 'stays' : 'stay'} blocked on ${ports} by ${side} (${groupList(finding.groups)})` +
     fixText(finding.fixes, n === 1 ? 'to open it' : 'to open them')
   );
+}
+
+/** One warning line per cluster tier rule that decides instead of the new policy. */
+export function formatTierFinding(finding: TierFinding): string[] {
+  return finding.overrides.map((o) => {
+    const n = o.pairs.length;
+    const what = `${count(n, 'connection')} this policy admits (${groupList(o.groups)})`;
+    if (finding.code === 'moot-by-admin') {
+      const verb = o.rule.action === 'Accept' ? 'accepts' : 'denies';
+      return `${what}: ${formatTierRuleRef(o.rule)} ${verb} ${n === 1 ? 'it' : 'them'} first, so this policy does not decide ${n === 1 ? 'it' : 'them'}`;
+    }
+    return `${what}: ${n === 1 ? 'it was' : 'they were'} denied by ${formatTierRuleRef(o.rule)}; this policy isolates the pods, so the Baseline tier no longer applies and this policy's rules decide`;
+  });
 }
 
 /** The name label stands for a namespace by name: `namespace kube-system for kube-sytem`, as PEER's `@NAME` reads. */
