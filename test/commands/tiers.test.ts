@@ -6,6 +6,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import Diff from '../../src/commands/diff.js';
+import Isolate from '../../src/commands/isolate.js';
 import ReachableFrom from '../../src/commands/reachable-from.js';
 import WhoCan from '../../src/commands/who-can.js';
 import { runCommand } from './run-command.js';
@@ -158,5 +159,22 @@ describe('cluster tiers in who-can and reachable-from', () => {
     expect(out.stderr).toContain(
       'AdminNetworkPolicy/old-shape spec.ingress[1].from[0] is a peer this version does not understand: the rule fails closed',
     );
+  });
+
+  it("isolate's preview names what an Admin Accept keeps whatever NetworkPolicy says, and --status the cluster policies", async () => {
+    const out = await runCommand(Isolate, ['db', ...FILES, '--dry-run=client']);
+    expect(out.exitCode).toBe(0);
+    const all = out.stdout + out.stderr;
+    expect(all).toContain(
+      '2 connections stay allowed: ClusterNetworkPolicy/protect-db (Admin, priority 10) rule prometheus-scrapes accepts them before any NetworkPolicy is asked (monitoring/deployment/prometheus -> db/statefulset/postgres 9187/TCP)',
+    );
+    const status = await runCommand(Isolate, ['--status', 'db', ...FILES, '-o', 'json']);
+    const doc = JSON.parse(status.stdout) as {
+      namespaces: { ingress: { clusterPolicies?: { kind: string; name: string; tier: string }[] } }[];
+    };
+    expect(doc.namespaces[0].ingress.clusterPolicies).toEqual([
+      { kind: 'ClusterNetworkPolicy', name: 'protect-db', tier: 'Admin' },
+      { kind: 'ClusterNetworkPolicy', name: 'namespaces-closed-by-default', tier: 'Baseline' },
+    ]);
   });
 });

@@ -125,9 +125,14 @@ export function namespaceIsolation(world: World, namespace: string): NamespaceIs
     const result: DirectionIsolation = { state, denyAll, policies, selectedPods: selected.length, pods: pods.length };
     if (world.tiers) {
       const endpoints = [...new Set(pods.map((p) => world.classes[p.classId]))].map(endpointOf);
-      result.clusterPolicies = world.tiers.set.policies
-        .filter((p) => p[d].length > 0 && endpoints.some((e) => selectsSubject(p, e)))
-        .map((p) => ({ kind: p.ref.kind, name: p.ref.name, tier: p.tier }));
+      // In the order they decide: the Admin tier, then (after NetworkPolicy) the Baseline tier.
+      result.clusterPolicies = (['Admin', 'Baseline'] as const).flatMap((tier) =>
+        world
+          .tiers!.set.policies.filter(
+            (p) => p.tier === tier && p[d].length > 0 && endpoints.some((e) => selectsSubject(p, e)),
+          )
+          .map((p) => ({ kind: p.ref.kind, name: p.ref.name, tier: p.tier })),
+      );
     }
     return result;
   };

@@ -350,3 +350,40 @@ function fixesFor(after: World, policy: CompiledPolicy, blocked: PodPairPorts[],
   }
   return [...fixes.values()];
 }
+
+/**
+ * The connections of some pods (both ends' pods compared) that an Admin-tier Accept decides in a
+ * direction: what NetworkPolicy isolation of those pods cannot cut (isolate's preview names them), per rule.
+ */
+export function acceptedByAdmin(
+  world: World,
+  pods: readonly PodRef[],
+  directions: readonly Direction[],
+): TierOverride[] {
+  if (!world.tiers) return [];
+  const byRule = new Map<string, { rule: TierRuleRef; pairs: PodPairPorts[] }>();
+  for (const ref of pods) {
+    const subject = world.podsByKey.get(keyOf(ref));
+    if (!subject) continue;
+    for (const other of world.pods) {
+      if (other === subject) continue;
+      for (const direction of directions) {
+        const [source, destination] = direction === 'ingress' ? [other, subject] : [subject, other];
+        const pair = analysePair(world, world.classes[source.classId], world.classes[destination.classId]);
+        const side = direction === 'ingress' ? pair.ingress : pair.egress;
+        const both = intersectPortSets(pair.ingress.ports, pair.egress.ports);
+        for (const segment of side.tiers?.admin ?? []) {
+          if (segment.hit.action !== 'Accept') continue;
+          const ports = intersectPortSets(segment.ports, both);
+          if (isEmptyPortSet(ports)) continue;
+          const rule = segment.hit;
+          const key = `${rule.policy.kind}/${rule.policy.name}/${rule.direction}/${rule.rule.index}`;
+          const entry = byRule.get(key) ?? { rule, pairs: [] };
+          entry.pairs.push({ from: source.ref, to: destination.ref, ports });
+          byRule.set(key, entry);
+        }
+      }
+    }
+  }
+  return [...byRule.values()].map(({ rule, pairs }) => ({ rule, pairs, groups: groupPairs(world, pairs) }));
+}

@@ -4,7 +4,8 @@ import { DIRECTIONS } from '../engine/isolation.js';
 import type { Direction, PolicyRef } from '../engine/model.js';
 import type { IsolateOptions, IsolateResult } from '../services/isolate.js';
 import { isManagedByUs } from '../write.js';
-import { formatChangeGroups, PREVIEW_GROUPS } from './changes.js';
+import { formatChangeEnd, formatChangeGroups, formatChangePorts, PREVIEW_GROUPS } from './changes.js';
+import { formatTierRuleRef } from './names.js';
 import { formatTable } from './table.js';
 
 function plural(count: number, noun: string): string {
@@ -96,7 +97,14 @@ export function formatPreview(result: IsolateResult, options: IsolateOptions): s
   }
   const opened = alsoOpened.reduce((sum, g) => sum + g.count, 0);
   if (opened > 0) text += `; ${plural(opened, 'connection')} denied today would be allowed`;
-  if (groups.length === 0 && opened === 0) return text + '.\n';
+  const kept = result.preview.keptByAdmin.map(
+    (k) =>
+      `  ${plural(k.pairs.length, 'connection')} stay allowed: ${formatTierRuleRef(k.rule)} accepts ${k.pairs.length === 1 ? 'it' : 'them'} before any NetworkPolicy is asked (${k.groups
+        .slice(0, 3)
+        .map((g) => `${formatChangeEnd(g.from)} -> ${formatChangeEnd(g.to)} ${formatChangePorts(g.ports, g.kept)}`)
+        .join(', ')}${k.groups.length > 3 ? ', ...' : ''})\n`,
+  );
+  if (groups.length === 0 && opened === 0) return text + '.\n' + kept.join('');
   const limit = options.explain ? undefined : PREVIEW_GROUPS;
   const sections =
     opened > 0
@@ -105,7 +113,9 @@ export function formatPreview(result: IsolateResult, options: IsolateOptions): s
           { change: 'opens' as const, groups: alsoOpened },
         ]
       : [{ groups }];
-  return text + ':\n' + indent(formatChangeGroups(sections, { limit, more: '--explain lists every group' }));
+  return (
+    text + ':\n' + indent(formatChangeGroups(sections, { limit, more: '--explain lists every group' })) + kept.join('')
+  );
 }
 
 function indent(text: string): string {

@@ -9,6 +9,7 @@ import type { World } from '../engine/world.js';
 import { compileWorld } from '../engine/compile.js';
 import type { ChangeGroup, ReachabilityChange, ReachabilityDiff } from '../engine/diff.js';
 import { diffReachability, groupChanges, withPolicies } from '../engine/diff.js';
+import { acceptedByAdmin, type TierOverride } from '../engine/preview.js';
 import type { DnsPeer, NamespaceIsolation, NamespacePlan } from '../engine/isolation.js';
 import { DNS_NAMESPACE, DNS_SERVICE, findDnsPeer, namespaceIsolation, planIsolation } from '../engine/isolation.js';
 import type { ClusterSnapshot, Direction, PolicyRef } from '../engine/model.js';
@@ -49,6 +50,8 @@ export interface IsolatePreview {
    * isolated without DNS); empty with --off, where opening is what `groups` shows.
    */
   alsoOpened: ChangeGroup[];
+  /** Isolating, with cluster tiers: connections Admin-tier Accept rules keep, whatever NetworkPolicy says. */
+  keptByAdmin: TierOverride[];
 }
 
 /** What `isolate` did, as data: the plan per namespace, the reachability it changes, what was written. */
@@ -96,7 +99,7 @@ export function isolationStatus(snapshot: ClusterSnapshot, options: IsolateOptio
   requireNamespaces(snapshot, namespaces, false);
   const status = namespaces.map((ns) => namespaceIsolation(world, ns));
   const diff = { cut: [], opened: [], cutAddresses: [], openedAddresses: [] };
-  const preview = { changes: [], partly: 0, addressPods: 0, groups: [], alsoOpened: [] };
+  const preview = { changes: [], partly: 0, addressPods: 0, groups: [], alsoOpened: [], keptByAdmin: [] };
   return { mode: 'status', namespaces, plans: [], diff, preview, outcomes: [], status };
 }
 
@@ -125,6 +128,7 @@ export function planIsolate(snapshot: ClusterSnapshot, namespaces: string[], opt
     addressPods: new Set(addressChanges.map((c) => keyOf(c.pod))).size,
     groups: groupChanges(world, diff, which),
     alsoOpened: which === 'cut' ? groupChanges(world, diff, 'opened') : [],
+    keptByAdmin: which === 'cut' ? acceptedByAdmin(after, affected, options.directions) : [],
   };
   const result: IsolateResult = {
     mode: options.mode,
