@@ -14,7 +14,7 @@ import { namespacesOfPeer } from './peers.js';
 import { portSetContains, resolveNamedPort, unionPortSets } from './ports.js';
 import { tierPortCuts } from './tier-matrix.js';
 import { segmentAt } from './tier-sides.js';
-import { tierSideBetween } from './tier-world.js';
+import { tierGroups, tierSideBetween } from './tier-world.js';
 import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from './world.js';
 
 /** A rule with the policy it belongs to. */
@@ -435,6 +435,16 @@ interface TierMasks {
 }
 
 const tierMasks = new WeakMap<World, Map<string, TierMasks>>();
+const tierGroupBits = new WeakMap<World, Map<string, Bits>>();
+
+/** The pods of a group of tier classes as bits (kept per world). */
+function groupBits(world: World, layout: Layout, key: string, classes: number[]): Bits {
+  let byKey = tierGroupBits.get(world);
+  if (!byKey) tierGroupBits.set(world, (byKey = new Map()));
+  let bits = byKey.get(key);
+  if (!bits) byKey.set(key, (bits = layout.ofClasses(classes)));
+  return bits;
+}
 
 /** What the tiers say about traffic from the source's tier class to every tier class, at a point (kept per world). */
 function tierMasksAt(q: Outbound, point: Point): TierMasks {
@@ -463,10 +473,11 @@ function tierMasksAt(q: Outbound, point: Point): TierMasks {
     all: full(layout.all),
     silent: true,
   };
-  for (let destination = 0; destination < tw.reps.length; destination++) {
-    let bits: Bits | undefined;
-    for (const direction of ['egress', 'ingress'] as const) {
-      const side = tierSideBetween(tw, direction, source, destination);
+  // Destinations grouped by what the answer depends on: the rules matching them (egress), the policies
+  // selecting them (ingress), and their port names.
+  for (const direction of ['egress', 'ingress'] as const) {
+    for (const group of tierGroups(tw, direction === 'egress' ? 'otherOut+ports' : 'subjectIn+ports')) {
+      const side = tierSideBetween(tw, direction, source, group.rep);
       if (!side) continue;
       const admin = segmentAt(side.admin, point.protocol, point.port)?.hit.action;
       const isOut = direction === 'egress';
@@ -477,7 +488,7 @@ function tierMasksAt(q: Outbound, point: Point): TierMasks {
         into = isOut ? m.baselineDenyOut : m.baselineDenyIn;
       if (admin || into) m.silent = false;
       if (!into) continue;
-      bits ??= layout.ofClasses(tw.members[destination]);
+      const bits = groupBits(world, layout, `${direction}/${group.rep}`, group.classes);
       for (let w = 0; w < bits.words.length; w++) into[bits.lo + w] |= bits.words[w];
     }
   }

@@ -15,7 +15,7 @@ import { Evaluator } from './matrix.js';
 import type { PortSet, Protocol } from './model.js';
 import { emptyPortSet, portSetOf, unionPortSets } from './ports.js';
 import { segmentAt } from './tier-sides.js';
-import { tierSideBetween } from './tier-world.js';
+import { tierGroups, tierSideBetween } from './tier-world.js';
 import type { TierEndpoint } from './tiers.js';
 import type { TierRule } from './tiers-compile.js';
 import type { PodClass, TierWorld, World } from './world.js';
@@ -61,7 +61,7 @@ export function tierPortCuts(tw: TierWorld): PortSet[] {
 class TierEvaluator {
   readonly evaluator: Evaluator;
   private readonly tw: TierWorld;
-  private readonly tierBits = new Map<number, Bits>();
+  private readonly tierBits = new Map<string, Bits>();
   private readonly masks = new Map<string, Masks>();
   private readonly egressOpen: Int32Array;
   private readonly all: Int32Array;
@@ -84,9 +84,10 @@ class TierEvaluator {
     return out;
   }
 
-  private bitsOf(tierClass: number): Bits {
-    let bits = this.tierBits.get(tierClass);
-    if (!bits) this.tierBits.set(tierClass, (bits = this.layout.ofClasses(this.tw.members[tierClass])));
+  private bitsOf(grouping: string, group: number, classes: number[]): Bits {
+    const key = `${grouping}/${group}`;
+    let bits = this.tierBits.get(key);
+    if (!bits) this.tierBits.set(key, (bits = this.layout.ofClasses(classes)));
     return bits;
   }
 
@@ -108,20 +109,24 @@ class TierEvaluator {
     const put = (into: Int32Array, bits: Bits) => {
       for (let i = 0; i < bits.words.length; i++) into[bits.lo + i] |= bits.words[i];
     };
-    for (let source = 0; source < this.tw.reps.length; source++) {
-      for (const direction of ['ingress', 'egress'] as const) {
-        const side = tierSideBetween(this.tw, direction, source, target);
-        if (!side) continue;
+    // Sources grouped by what the answer depends on: the rules matching them (ingress), the policies
+    // selecting them (egress).
+    for (const direction of ['ingress', 'egress'] as const) {
+      const grouping = direction === 'ingress' ? 'otherIn' : 'subjectOut';
+      tierGroups(this.tw, grouping).forEach((group, g) => {
+        const side = tierSideBetween(this.tw, direction, group.rep, target);
+        if (!side) return;
         const admin = segmentAt(side.admin, point.protocol, point.port);
         const action = admin?.hit.action;
         const isIn = direction === 'ingress';
-        if (action === 'Accept') put(isIn ? m.acceptIn : m.acceptOut, this.bitsOf(source));
-        else if (action === 'Deny') put(isIn ? m.denyIn : m.denyOut, this.bitsOf(source));
+        const bits = () => this.bitsOf(grouping, g, group.classes);
+        if (action === 'Accept') put(isIn ? m.acceptIn : m.acceptOut, bits());
+        else if (action === 'Deny') put(isIn ? m.denyIn : m.denyOut, bits());
         else if (segmentAt(side.baseline, point.protocol, point.port)?.hit.action === 'Deny')
-          put(isIn ? m.baselineDenyIn : m.baselineDenyOut, this.bitsOf(source));
-        else if (!action) continue;
+          put(isIn ? m.baselineDenyIn : m.baselineDenyOut, bits());
+        else if (!action) return;
         m.silent = false;
-      }
+      });
     }
     this.masks.set(key, m);
     return m;

@@ -7,10 +7,10 @@
 import { cidrContains, parseCidr } from './ipblock.js';
 import { keyOf, type Direction, type Warning } from './model.js';
 import { namedPortSignature } from './ports.js';
-import { selectsSubject, type TierEndpoint } from './tiers.js';
+import { peerMatches, selectsSubject, type TierEndpoint } from './tiers.js';
 import type { CompiledTierPolicy, TierPolicyRef, TierSet } from './tiers-compile.js';
 import { endpointOf, tierSide, type TierSide } from './tier-sides.js';
-import type { PodClass, TierWorld } from './world.js';
+import type { PodClass, TierSignatures, TierWorld } from './world.js';
 
 function* rulesOf(set: TierSet) {
   for (const policy of set.policies) for (const rule of [...policy.ingress, ...policy.egress]) yield rule;
@@ -153,7 +153,79 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
     classOf[cls.id] = id;
     members[id].push(cls.id);
   }
-  return { set, classOf, reps, members, sides: new Map(), endpoints: reps.map(endpointOf) };
+  const endpoints = reps.map(endpointOf);
+  return {
+    set,
+    classOf,
+    reps,
+    members,
+    sides: new Map(),
+    endpoints,
+    signatures: signaturesOf(set, endpoints, reps, names),
+    groups: new Map(),
+  };
+}
+
+/**
+ * Per tier class, what a tier side depends on: which policies select it as the subject (per
+ * direction), which rules' peers match it as the other end (per direction), and its port names (named
+ * ports resolve on the destination). Tier classes with the same signatures get the same answers.
+ */
+function signaturesOf(
+  set: TierSet,
+  endpoints: readonly TierEndpoint[],
+  reps: readonly PodClass[],
+  names: ReadonlySet<string>,
+): TierSignatures {
+  const out: TierSignatures = { subjectIn: [], subjectOut: [], otherIn: [], otherOut: [], ports: [] };
+  endpoints.forEach((e, t) => {
+    for (const direction of ['ingress', 'egress'] as const) {
+      const subject: number[] = [];
+      const other: string[] = [];
+      set.policies.forEach((policy, i) => {
+        if (policy[direction].length === 0) return;
+        if (selectsSubject(policy, e)) subject.push(i);
+        for (const rule of policy[direction])
+          if (rule.peers !== 'all' && rule.peers.some((peer) => peerMatches(peer, e))) other.push(`${i}.${rule.index}`);
+      });
+      (direction === 'ingress' ? out.subjectIn : out.subjectOut).push(subject.join(','));
+      (direction === 'ingress' ? out.otherIn : out.otherOut).push(other.join(','));
+    }
+    out.ports.push(names.size ? namedPortSignature(reps[t].representative.pod, names) : '');
+  });
+  return out;
+}
+
+/** Tier classes that get the same answer from one side, grouped (for masks: each group once). */
+type TierGrouping = 'otherIn' | 'subjectOut' | 'otherOut+ports' | 'subjectIn+ports';
+
+/** The tier classes grouped by what a grouping's answers depend on: per group, a tier class of it and its classes. */
+export function tierGroups(tiers: TierWorld, grouping: TierGrouping): { rep: number; classes: number[] }[] {
+  let groups = tiers.groups.get(grouping);
+  if (groups) return groups;
+  const sig = tiers.signatures;
+  const keyOf = (t: number): string => {
+    switch (grouping) {
+      case 'otherIn':
+        return sig.otherIn[t];
+      case 'subjectOut':
+        return sig.subjectOut[t];
+      case 'otherOut+ports':
+        return `${sig.otherOut[t]}|${sig.ports[t]}`;
+      case 'subjectIn+ports':
+        return `${sig.subjectIn[t]}|${sig.ports[t]}`;
+    }
+  };
+  const byKey = new Map<string, { rep: number; classes: number[] }>();
+  tiers.members.forEach((classes, t) => {
+    const key = keyOf(t);
+    const group = byKey.get(key);
+    if (group) group.classes.push(...classes);
+    else byKey.set(key, { rep: t, classes: [...classes] });
+  });
+  groups = [...byKey.values()];
+  tiers.groups.set(grouping, groups);
+  return groups;
 }
 
 /**
@@ -167,8 +239,15 @@ export function tierSideBetween(
   source: number,
   destination: number,
 ): TierSide | undefined {
-  const n = tiers.reps.length;
-  const key = (source * n + destination) * 2 + (direction === 'ingress' ? 0 : 1);
+  const sig = tiers.signatures;
+  // What the side depends on: the subject's selecting policies, the rules matching the other end, the
+  // destination's port names (named ports resolve there).
+  const [subject, other] =
+    direction === 'ingress'
+      ? [sig.subjectIn[destination], sig.otherIn[source]]
+      : [sig.subjectOut[source], sig.otherOut[destination]];
+  if (subject === '') return undefined;
+  const key = `${direction}|${subject}|${other}|${sig.ports[destination]}`;
   let side = tiers.sides.get(key);
   if (side === undefined) {
     const endpoints: TierEndpoint[] = tiers.endpoints;

@@ -138,8 +138,21 @@ export interface TierWorld {
   endpoints: TierEndpoint[];
   /** Tier class id -> its class ids. */
   members: number[][];
-  /** Memo of tierSideBetween: (source, destination, direction) -> side, or null for none. */
-  sides: Map<number, TierSide | null>;
+  /** Memo of tierSideBetween, by what a side depends on (tier-world.ts), or null for none. */
+  sides: Map<string, TierSide | null>;
+  /** Per tier class, what tier sides depend on. */
+  signatures: TierSignatures;
+  /** Memo of tierGroups. */
+  groups: Map<string, { rep: number; classes: number[] }[]>;
+}
+
+/** Per tier class id: which policies select it (per direction), which rules match it as the other end, its port names. */
+export interface TierSignatures {
+  subjectIn: string[];
+  subjectOut: string[];
+  otherIn: string[];
+  otherOut: string[];
+  ports: string[];
 }
 
 /** An egress rule together with the policy it belongs to. */
