@@ -18,6 +18,7 @@ import { NamespaceNotFoundError } from '../errors.js';
 import type { PolicyChange, WriteOutcome } from '../write.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../write.js';
 import type { WriteSettings } from '../write-flags.js';
+import type { BaselineResult } from './isolate-baseline.js';
 
 /** The request as the flags describe it, checked before anything is loaded. */
 export interface IsolateOptions {
@@ -32,6 +33,8 @@ export interface IsolateOptions {
   noHeaders: boolean;
   isOffline: boolean;
   write: WriteSettings;
+  /** `--baseline`: one ClusterNetworkPolicy in the Baseline tier instead (services/isolate-baseline.ts). */
+  baseline?: { priority: number; name?: string };
 }
 
 /** The connections a change cuts (isolating) or opens (--off), grouped by the workloads or addresses at either end. */
@@ -63,6 +66,8 @@ export interface IsolateResult {
   preview: IsolatePreview;
   outcomes: WriteOutcome[];
   status: NamespaceIsolation[];
+  /** `--baseline`: the ClusterNetworkPolicy's plan and outcome (then `plans` and `outcomes` are empty). */
+  baseline?: BaselineResult;
 }
 
 /** A plan ready to write: the result so far and the changes that carry it out. */
@@ -82,7 +87,7 @@ function wantsDns(options: IsolateOptions): boolean {
   return options.mode === 'isolate' && options.directions.includes('egress') && options.allowDns;
 }
 
-function requireNamespaces(snapshot: ClusterSnapshot, namespaces: string[], isWrite: boolean): void {
+export function requireNamespaces(snapshot: ClusterSnapshot, namespaces: string[], isWrite: boolean): void {
   const known = snapshot.namespaces.map((n) => n.metadata?.name ?? '');
   const missing = namespaces.filter((ns) => !known.includes(ns));
   if (missing.length > 0) throw new NamespaceNotFoundError(missing, known, { isWrite });
@@ -116,16 +121,7 @@ export function planIsolate(snapshot: ClusterSnapshot, namespaces: string[], opt
   const { changes: writes, after } = applyPlans(world, plans);
   const affected = after.pods.filter((p) => namespaces.includes(p.ref.namespace)).map((p) => p.ref);
   const diff = diffReachability(world, after, affected);
-  const which = options.mode === 'off' ? 'opened' : 'cut';
-  const changes = which === 'opened' ? diff.opened : diff.cut;
-  const addressChanges = which === 'opened' ? diff.openedAddresses : diff.cutAddresses;
-  const preview: IsolatePreview = {
-    changes,
-    partly: changes.filter((c) => !isEmptyPortSet(which === 'opened' ? c.before : c.after)).length,
-    addressPods: new Set(addressChanges.map((c) => keyOf(c.pod))).size,
-    groups: groupChanges(world, diff, which),
-    alsoOpened: which === 'cut' ? groupChanges(world, diff, 'opened') : [],
-  };
+  const preview = previewOf(world, diff, options.mode === 'off' ? 'opened' : 'cut');
   const result: IsolateResult = {
     mode: options.mode,
     namespaces,
@@ -137,6 +133,19 @@ export function planIsolate(snapshot: ClusterSnapshot, namespaces: string[], opt
     status: [],
   };
   return { result, changes: writes };
+}
+
+/** What the preview shows of a diff: the connections cut (isolating) or opened (--off), grouped. */
+export function previewOf(world: World, diff: ReachabilityDiff, which: 'cut' | 'opened'): IsolatePreview {
+  const changes = which === 'opened' ? diff.opened : diff.cut;
+  const addressChanges = which === 'opened' ? diff.openedAddresses : diff.cutAddresses;
+  return {
+    changes,
+    partly: changes.filter((c) => !isEmptyPortSet(which === 'opened' ? c.before : c.after)).length,
+    addressPods: new Set(addressChanges.map((c) => keyOf(c.pod))).size,
+    groups: groupChanges(world, diff, which),
+    alsoOpened: which === 'cut' ? groupChanges(world, diff, 'opened') : [],
+  };
 }
 
 /** The writes a plan makes and the world after them. */
