@@ -14,6 +14,7 @@ import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { ClusterConnection, ServedApiGroup } from '../../src/lib/cluster/types.js';
 import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
 import type { IsolateResult } from '../../src/lib/services/isolate.js';
+import { ApiError } from '../../src/lib/errors.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/lib/write.js';
 import { startFakeApiServer, type FakeApiServer, type Reply, type Routes } from '../cluster/fake-api-server.js';
 import { buildKubeconfig } from '../cluster/kubeconfig-builder.js';
@@ -181,6 +182,20 @@ describe('isolate --baseline against a cluster (in memory)', () => {
       /^error: clusternetworkpolicy mine already exists and was not created by kubectl-netpol/m,
     );
     expect(cluster.calls.filter((c) => c.verb === 'create' || c.verb === 'update')).toEqual([]);
+  });
+
+  it('a create whose answer is lost is read back, and said to have written nothing when it is not there', async () => {
+    const cluster = await shopCluster();
+    cluster.failOn(
+      (c) => c.verb === 'create' && !c.dryRun,
+      () => new ApiError('connection reset'),
+    );
+    const run = await against(cluster)('web', '--baseline', '--yes');
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('error:'))).toEqual([
+      'error: writing clusternetworkpolicy netpol-baseline-web failed: connection reset; nothing was written',
+    ]);
+    expect(cluster.clusterObject('netpol-baseline-web')).toBeUndefined();
   });
 
   it('writes v1alpha2 when that is the newest version served', async () => {
