@@ -618,6 +618,25 @@ describe('docs/errors.md', () => {
       'error: test/fixtures/audit/bad-expectations.yaml: expectation 1: allowed must be true or false',
     );
   });
+
+  it('38. isolate --baseline on a cluster without ClusterNetworkPolicy: exit 1, naming what it serves, nothing written', async () => {
+    const snapshot = (await loadManifests(['examples/shop'])).snapshot;
+    const alpha = new MemoryCluster(snapshot, {
+      apiGroups: [{ name: 'policy.networking.k8s.io', versions: ['v1alpha1'] }],
+    });
+    expectOneLine(
+      await isolateOn(alpha)('web', '--baseline', '--yes'),
+      1,
+      'error: the cluster does not serve ClusterNetworkPolicy (policy.networking.k8s.io v1beta1 or v1alpha2): it serves policy.networking.k8s.io v1alpha1 only; nothing was written',
+    );
+    const absent = new MemoryCluster(snapshot, { apiGroups: [{ name: 'apps', versions: ['v1'] }] });
+    expectOneLine(
+      await isolateOn(absent)('web', '--baseline', '--yes'),
+      1,
+      'error: the cluster does not serve ClusterNetworkPolicy (policy.networking.k8s.io v1beta1 or v1alpha2): the API group policy.networking.k8s.io is absent; nothing was written',
+    );
+    expect([...alpha.calls, ...absent.calls].filter((c) => c.verb !== 'get' && c.verb !== 'list')).toEqual([]);
+  });
 });
 
 describe('docs/errors.md, warnings of allow and isolate: exit 0, the warning line, the policy still shown', () => {

@@ -1,10 +1,14 @@
 import { Args, Flags } from '@oclif/core';
 
 import { BaseCommand, type FlagsOf } from '../lib/base-command.js';
+import type { ClusterApi, ClusterObject, LoadedSnapshot } from '../lib/cluster/types.js';
+import type { ReachabilityDiff } from '../lib/engine/diff.js';
 import { NetpolError, UsageError } from '../lib/errors.js';
+import { BASELINE_PRIORITY } from '../lib/engine/baseline.js';
 import { formatPlanNotes, formatPreview, formatStatus, toStatusDocument } from '../lib/output/isolate.js';
+import { formatBaselineNotes } from '../lib/output/isolate-baseline.js';
 import { renderDocument } from '../lib/output/render.js';
-import { formatOutcomes, outcomeNotices } from '../lib/output/write.js';
+import { formatClusterOutcomes, formatOutcomes, outcomeNotices } from '../lib/output/write.js';
 import {
   isolationStatus,
   keptOutcomes,
@@ -13,7 +17,8 @@ import {
   type IsolateOptions,
   type IsolateResult,
 } from '../lib/services/isolate.js';
-import { executeWrites, planWrites, type WriteOutcome } from '../lib/write.js';
+import { planBaseline } from '../lib/services/isolate-baseline.js';
+import { clusterObjectStore, executeWrites, planObjectWrites, planWrites, type WriteOutcome } from '../lib/write.js';
 import { parseWriteFlags, writeFlags, WRITE_OUTPUT_FORMATS } from '../lib/write-flags.js';
 
 /** Values of -o with --status (and with -A and no namespace, which means --status). */
@@ -48,6 +53,15 @@ export default class Isolate extends BaseCommand {
     },
     { command: 'kubectl netpol isolate --status', description: 'Which namespaces are isolated, and by which policies' },
     { command: 'kubectl netpol isolate tenant-a --off', description: 'Remove the policy isolate created' },
+    {
+      command: 'kubectl netpol isolate tenant-a tenant-b --baseline --egress',
+      description:
+        'Cluster admins: one Baseline-tier ClusterNetworkPolicy denying both directions (DNS kept) for pods no NetworkPolicy selects',
+    },
+    {
+      command: 'kubectl netpol isolate tenant-a tenant-b --baseline --off',
+      description: 'Remove the ClusterNetworkPolicy isolate --baseline created for these namespaces',
+    },
   ];
 
   static override flags = {
@@ -73,13 +87,26 @@ export default class Isolate extends BaseCommand {
       description:
         'with --egress, keep egress to the cluster DNS pods on 53/UDP and 53/TCP (default; --no-allow-dns drops it)',
     }),
+    baseline: Flags.boolean({
+      description:
+        'write one ClusterNetworkPolicy (tier Baseline, policy.networking.k8s.io) for all the namespaces instead of a NetworkPolicy in each: it decides only for pods no NetworkPolicy selects, and cannot deny traffic from outside the cluster',
+    }),
     egress: Flags.boolean({ description: 'isolate egress too, in the same policy' }),
     explain: Flags.boolean({
       description: 'list every connection the change cuts or opens, not only the largest groups',
     }),
-    name: Flags.string({ default: 'default-deny', description: 'name of the NetworkPolicy to create or remove' }),
+    name: Flags.string({
+      default: 'default-deny',
+      description:
+        'name of the NetworkPolicy to create or remove; with --baseline, of the ClusterNetworkPolicy (default netpol-baseline-NS1-NS2..., the namespaces sorted)',
+    }),
     off: Flags.boolean({
       description: 'remove the policy kubectl-netpol created; other policies are left alone',
+    }),
+    priority: Flags.integer({
+      description: `with --baseline: the ClusterNetworkPolicy's priority in the Baseline tier, 0-1000, lower first (default ${BASELINE_PRIORITY}: after every other Baseline policy)`,
+      min: 0,
+      max: 1000,
     }),
     status: Flags.boolean({
       description:
@@ -91,6 +118,7 @@ export default class Isolate extends BaseCommand {
 
   static override usage = [
     '[NAMESPACES...] [--egress [--no-allow-dns]] [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+    '[NAMESPACES...] --baseline [--egress [--no-allow-dns]] [--priority N] [--name NAME] [--off] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-f PATH...]',
     '[NAMESPACES...] --off [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
     '--status [NAMESPACES... | -A] [-o table|wide|json|yaml] [--no-headers] [-n NAMESPACE] [-f PATH...]',
   ];
@@ -108,6 +136,7 @@ export default class Isolate extends BaseCommand {
       return this.showStatus(isolationStatus(loaded.snapshot, options), options, statusOutput);
     }
     const namespaces = options.namespaces.length > 0 ? options.namespaces : [source.namespace];
+    if (options.baseline) return this.runBaseline(loaded, namespaces, options, source.cluster?.api);
     const { result, changes } = planIsolate(loaded.snapshot, namespaces, options);
     const target = { api: source.cluster?.api, existing: loaded.snapshot.policies, settings: options.write };
     const writes = await planWrites(changes, target);
@@ -121,7 +150,7 @@ export default class Isolate extends BaseCommand {
       this.print(formatOutcomes(kept, options.write.output, options.write.dryRun));
       return result;
     }
-    await this.confirmCut(result, options);
+    await this.confirmCut(result.diff, result.namespaces, options);
     const order = (o: WriteOutcome) => namespaces.indexOf(o.namespace);
     result.outcomes = [...(await executeWrites(writes, target)), ...kept].sort((a, b) => order(a) - order(b));
     this.warnAll(outcomeNotices(result.outcomes));
@@ -129,9 +158,41 @@ export default class Isolate extends BaseCommand {
     return result;
   }
 
+  /** `--baseline`: plans the ClusterNetworkPolicy, shows what it cuts (or --off opens), confirms and writes. */
+  private async runBaseline(
+    loaded: LoadedSnapshot,
+    namespaces: string[],
+    options: IsolateOptions,
+    api: ClusterApi | undefined,
+  ): Promise<IsolateResult> {
+    const { result, changes } = planBaseline(loaded.snapshot, loaded.apiGroups, namespaces, options);
+    const kind = 'ClusterNetworkPolicy';
+    const existing = (loaded.snapshot.clusterPolicies ?? []).filter((p) => p.kind === kind) as ClusterObject[];
+    const target = { api, existing, settings: options.write };
+    const store = clusterObjectStore(result.resource, kind, target);
+    const writes = await planObjectWrites(store, changes, target);
+    this.report(formatBaselineNotes(result, options));
+    if (!result.off) await this.confirmCut(result.diff, result.namespaces, options);
+    result.outcomes = await executeWrites(writes, target);
+    this.warnAll(outcomeNotices(result.outcomes));
+    const resource = `${kind.toLowerCase()}.${result.resource.group}`;
+    this.print(formatClusterOutcomes(result.outcomes, options.write.output, options.write.dryRun, resource));
+    const { diff, preview } = result;
+    return {
+      mode: options.mode,
+      namespaces: result.namespaces,
+      plans: [],
+      diff,
+      preview,
+      outcomes: [],
+      status: [],
+      baseline: result,
+    };
+  }
+
   /** Asks before a real write that cuts connections; without a terminal, --yes must say so. */
-  private async confirmCut(result: IsolateResult, options: IsolateOptions): Promise<void> {
-    const cuts = result.diff.cut.length + result.diff.cutAddresses.length;
+  private async confirmCut(diff: ReachabilityDiff, namespaces: string[], options: IsolateOptions): Promise<void> {
+    const cuts = diff.cut.length + diff.cutAddresses.length;
     if (cuts === 0 || options.write.yes || options.write.dryRun !== 'none') return;
     const count = plural(cuts, 'connection');
     if (!this.isInteractive() || options.write.output !== undefined) {
@@ -141,7 +202,7 @@ export default class Isolate extends BaseCommand {
       );
     }
     const prompts = await this.prompter();
-    const message = `Cut ${count} and isolate ${result.namespaces.join(', ')}?`;
+    const message = `Cut ${count} and isolate ${namespaces.join(', ')}?`;
     if (!(await prompts.confirm({ message, default: false }))) {
       throw new NetpolError('aborted: nothing was written', 1);
     }
@@ -163,6 +224,8 @@ function plural(count: number, noun: string): string {
 
 /** The flags only a write reads (isolating or --off): none applies to --status, which changes nothing. */
 const WRITE_ONLY_FLAGS = [
+  'baseline',
+  'priority',
   'egress',
   'allow-dns',
   'off',
@@ -227,6 +290,9 @@ function validateOptions(
     );
   }
   if (given('allow-dns') && !flags.egress) throw new UsageError(`${flagName('allow-dns')} only applies with --egress`);
+  if (given('priority') && !flags.baseline) {
+    throw new UsageError('--priority only applies with --baseline', 'a NetworkPolicy has no priority');
+  }
   // --status looks at the namespaces named, else -n's, else (or with -A) every namespace.
   const named = isStatus && args.length === 0 && !flags['all-namespaces'] && flags.namespace ? [flags.namespace] : args;
   const options: IsolateOptions = {
@@ -240,6 +306,9 @@ function validateOptions(
     noHeaders: flags['no-headers'],
     isOffline,
     write,
+    ...(flags.baseline
+      ? { baseline: { priority: flags.priority ?? BASELINE_PRIORITY, ...(given('name') ? { name: flags.name } : {}) } }
+      : {}),
   };
   return { options, statusOutput: (output as StatusOutput | undefined) ?? 'table' };
 }

@@ -640,9 +640,10 @@ describe('usage errors (exit 2, before anything is loaded)', () => {
     },
   );
 
-  it('the help shows the three forms: isolate, --off, --status', async () => {
+  it('the help shows the four forms: isolate, --baseline, --off, --status', async () => {
     expect(await usageOf('isolate')).toEqual([
       '  $ kubectl netpol isolate [NAMESPACES...] [--egress [--no-allow-dns]] [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
+      '  $ kubectl netpol isolate [NAMESPACES...] --baseline [--egress [--no-allow-dns]] [--priority N] [--name NAME] [--off] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--overwrite] [--field-manager NAME] [-f PATH...]',
       '  $ kubectl netpol isolate [NAMESPACES...] --off [--name NAME] [--explain] [--dry-run=none|client|server] [-o json|yaml|name] [-y] [--field-manager NAME] [-n NAMESPACE] [-f PATH...]',
       '  $ kubectl netpol isolate --status [NAMESPACES... | -A] [-o table|wide|json|yaml] [--no-headers] [-n NAMESPACE] [-f PATH...]',
     ]);

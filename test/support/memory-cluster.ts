@@ -2,7 +2,8 @@
  * An in-memory cluster behind the same interface as the live one (ClusterConnection/ClusterApi), for
  * command tests: NetworkPolicy writes change its snapshot, `dryRun: 'All'` validates without storing,
  * and errors come as the live loader maps them (404 not found, 409 conflict, 403 forbidden naming verb and
- * resource). Failures can be injected per call.
+ * resource). Failures can be injected per call. Cluster-scoped objects (ClusterNetworkPolicy) are
+ * kept in the snapshot's clusterPolicies; `apiGroups` is what discovery would list.
  */
 import type { V1Namespace, V1NetworkPolicy } from '@kubernetes/client-node';
 
@@ -10,10 +11,14 @@ import { toTypedPolicy } from '../../src/lib/cluster/policy-shape.js';
 import type {
   ClusterApi,
   ClusterConnection,
+  ClusterObject,
+  ClusterResource,
   LoadedSnapshot,
+  ServedApiGroup,
   SnapshotScope,
   WriteOptions,
 } from '../../src/lib/cluster/types.js';
+import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
 import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
 import { ApiError } from '../../src/lib/errors.js';
 
@@ -23,7 +28,7 @@ type Verb = 'list' | 'get' | 'create' | 'update' | 'delete';
 /** One API call as the memory cluster saw it. */
 interface ApiCall {
   verb: Verb;
-  resource: 'namespaces' | 'networkpolicies';
+  resource: 'namespaces' | 'networkpolicies' | 'clusternetworkpolicies';
   namespace?: string;
   name?: string;
   dryRun: boolean;
@@ -52,8 +57,14 @@ export class MemoryCluster implements ClusterConnection {
   private readonly injected: Injected[] = [];
   private readonly forbiddenLoads: { verb: Verb; resource: string }[] = [];
   private resourceVersion = 1000;
+  /** What discovery lists (GET /apis); undefined: not readable. */
+  apiGroups?: ServedApiGroup[];
 
-  constructor(snapshot: ClusterSnapshot, opts: { defaultNamespace?: string; user?: string } = {}) {
+  constructor(
+    snapshot: ClusterSnapshot,
+    opts: { defaultNamespace?: string; user?: string; apiGroups?: ServedApiGroup[] } = {},
+  ) {
+    this.apiGroups = opts.apiGroups;
     this.snapshot = clone(snapshot);
     // The API server holds every policy in one shape, as snapshots do (`_from`).
     this.snapshot.policies = this.snapshot.policies.map(toTypedPolicy);
@@ -121,8 +132,10 @@ export class MemoryCluster implements ClusterConnection {
         policies: s.policies.filter((p) => inScope(p.metadata?.namespace)),
         services: s.services.filter((p) => inScope(p.metadata?.namespace)),
         workloads: s.workloads.filter((w) => inScope(w.namespace)),
+        ...(s.clusterPolicies?.length ? { clusterPolicies: s.clusterPolicies } : {}),
       }),
       warnings: [],
+      ...(this.apiGroups ? { apiGroups: clone(this.apiGroups) } : {}),
     };
   }
 
@@ -239,6 +252,60 @@ export class MemoryCluster implements ClusterConnection {
           );
         }
         if (opts.dryRun !== 'All') this.snapshot.policies.splice(this.snapshot.policies.indexOf(current), 1);
+      },
+      ...this.makeClusterObjectApi(),
+    };
+  }
+
+  /** The cluster-scoped objects stored now, by name. */
+  clusterObject(name: string): ClusterTierPolicy | undefined {
+    return this.snapshot.clusterPolicies?.find((p) => p.metadata.name === name);
+  }
+
+  /** Cluster-scoped objects, held as the snapshot's clusterPolicies (one kind: ClusterNetworkPolicy). */
+  private makeClusterObjectApi(): Pick<
+    ClusterApi,
+    'readClusterObject' | 'createClusterObject' | 'replaceClusterObject' | 'deleteClusterObject'
+  > {
+    const resource = 'clusternetworkpolicies' as const;
+    const stored = () => (this.snapshot.clusterPolicies ??= []);
+    const notFound = (r: ClusterResource, name: string) =>
+      new ApiError(`${r.plural} "${name}" not found`, 404, `${r.plural}.${r.group} "${name}" not found`);
+    const store = (r: ClusterResource, body: ClusterObject, dryRun: boolean): ClusterObject => {
+      const object = clone(body);
+      object.metadata.resourceVersion = String(++this.resourceVersion);
+      const policy = { ...object, kind: 'ClusterNetworkPolicy', apiVersion: `${r.group}/${r.version}` };
+      if (!dryRun) {
+        const at = stored().findIndex((p) => p.metadata.name === body.metadata.name);
+        stored().splice(at < 0 ? stored().length : at, at < 0 ? 0 : 1, policy as ClusterTierPolicy);
+      }
+      return policy;
+    };
+    return {
+      readClusterObject: async (_r, name) => {
+        this.record({ verb: 'get', resource, name, dryRun: false });
+        const found = this.clusterObject(name);
+        return found ? (clone(found) as ClusterObject) : undefined;
+      },
+      createClusterObject: async (r, body, opts: WriteOptions = {}) => {
+        const name = body.metadata.name;
+        this.record({ verb: 'create', resource, name, dryRun: opts.dryRun === 'All' });
+        if (this.clusterObject(name)) {
+          const message = `${r.plural}.${r.group} "${name}" already exists`;
+          throw new ApiError(`conflict: ${message}`, 409, message);
+        }
+        return store(r, body, opts.dryRun === 'All');
+      },
+      replaceClusterObject: async (r, name, body, opts: WriteOptions = {}) => {
+        this.record({ verb: 'update', resource, name, dryRun: opts.dryRun === 'All' });
+        if (!this.clusterObject(name)) throw notFound(r, name);
+        return store(r, body, opts.dryRun === 'All');
+      },
+      deleteClusterObject: async (r, name, opts = {}) => {
+        this.record({ verb: 'delete', resource, name, dryRun: opts.dryRun === 'All' });
+        const current = this.clusterObject(name);
+        if (!current) throw notFound(r, name);
+        if (opts.dryRun !== 'All') stored().splice(stored().indexOf(current), 1);
       },
     };
   }

@@ -1,11 +1,14 @@
-/** The typed API over HTTP: namespaces and NetworkPolicies, as commands call them beyond a snapshot. */
+/**
+ * The typed API over HTTP: namespaces, NetworkPolicies and cluster-scoped custom objects
+ * (ClusterNetworkPolicy), as commands call them beyond a snapshot.
+ */
 import type { V1Namespace, V1NetworkPolicy } from '@kubernetes/client-node';
 
 import { ApiError } from '../errors.js';
 import { PAGE_SIZE } from './live-transport.js';
 import type { Connection } from './live-transport.js';
 import { toTypedPolicy } from './policy-shape.js';
-import type { ClusterApi, WriteOptions } from './types.js';
+import type { ClusterApi, ClusterObject, ClusterResource, WriteOptions } from './types.js';
 
 /** The ClusterApi over HTTP. */
 export class LiveApi implements ClusterApi {
@@ -77,6 +80,63 @@ export class LiveApi implements ClusterApi {
     const target = { verb: 'delete', resource: 'networkpolicies', group: 'networking.k8s.io', namespace, name };
     await this.conn.call(target, () =>
       this.conn.networking.deleteNamespacedNetworkPolicy({ namespace, name, dryRun: opts.dryRun }),
+    );
+  }
+
+  async readClusterObject(resource: ClusterResource, name: string): Promise<ClusterObject | undefined> {
+    const target = { verb: 'get', resource: resource.plural, group: resource.group, name };
+    try {
+      return (await this.conn.call(target, () =>
+        this.conn.custom.getClusterCustomObject({ ...resource, name }),
+      )) as ClusterObject;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async createClusterObject(
+    resource: ClusterResource,
+    body: ClusterObject,
+    opts: WriteOptions = {},
+  ): Promise<ClusterObject> {
+    const target = { verb: 'create', resource: resource.plural, group: resource.group };
+    return (await this.conn.call(target, () =>
+      this.conn.custom.createClusterCustomObject({
+        ...resource,
+        body,
+        dryRun: opts.dryRun,
+        fieldManager: opts.fieldManager,
+      }),
+    )) as ClusterObject;
+  }
+
+  async replaceClusterObject(
+    resource: ClusterResource,
+    name: string,
+    body: ClusterObject,
+    opts: WriteOptions = {},
+  ): Promise<ClusterObject> {
+    const target = { verb: 'update', resource: resource.plural, group: resource.group, name };
+    return (await this.conn.call(target, () =>
+      this.conn.custom.replaceClusterCustomObject({
+        ...resource,
+        name,
+        body,
+        dryRun: opts.dryRun,
+        fieldManager: opts.fieldManager,
+      }),
+    )) as ClusterObject;
+  }
+
+  async deleteClusterObject(
+    resource: ClusterResource,
+    name: string,
+    opts: Pick<WriteOptions, 'dryRun'> = {},
+  ): Promise<void> {
+    const target = { verb: 'delete', resource: resource.plural, group: resource.group, name };
+    await this.conn.call(target, () =>
+      this.conn.custom.deleteClusterCustomObject({ ...resource, name, dryRun: opts.dryRun }),
     );
   }
 }

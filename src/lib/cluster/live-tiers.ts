@@ -29,7 +29,7 @@ interface LiveTiers {
 
 /** A list's raw answer: custom resources come back as JSON, `metadata.continue` not renamed. */
 interface RawList {
-  items?: { metadata?: { name?: string }; spec?: unknown }[];
+  items?: { metadata?: { name?: string; labels?: Record<string, string> }; spec?: unknown }[];
   metadata?: { continue?: string };
 }
 
@@ -104,7 +104,15 @@ async function listKind(
       return { items: list.items ?? [], metadata: { _continue: list.metadata?.continue } };
     });
     const apiVersion = `${TIER_API_GROUP}/${version}`;
-    return items.map((item) => toTierPolicy({ apiVersion, kind, name: item.metadata?.name ?? '', spec: item.spec }));
+    return items.map((item) =>
+      toTierPolicy({
+        apiVersion,
+        kind,
+        name: item.metadata?.name ?? '',
+        labels: item.metadata?.labels,
+        spec: item.spec,
+      }),
+    );
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) return [];
     if (err instanceof ApiError && err.status === 403) return 'forbidden';

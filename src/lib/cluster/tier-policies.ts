@@ -17,6 +17,7 @@ interface TierObject {
   apiVersion: string;
   kind: ClusterTierPolicy['kind'];
   name: string;
+  labels?: Record<string, string>;
   spec: unknown;
 }
 
@@ -29,7 +30,7 @@ export function toTierPolicy(obj: TierObject, where?: string): { policy: Cluster
   const policy: ClusterTierPolicy = {
     apiVersion: obj.apiVersion,
     kind: obj.kind,
-    metadata: { name: obj.name },
+    metadata: { name: obj.name, ...(isStringMap(obj.labels) ? { labels: { ...obj.labels } } : {}) },
     spec: isPlainObject(obj.spec) ? obj.spec : {},
   };
   const problems = isPlainObject(obj.spec) ? validateTierPolicy(policy) : ['spec: required'];
@@ -46,9 +47,14 @@ export function toTierPolicy(obj: TierObject, where?: string): { policy: Cluster
 export function readTierPolicy(obj: RawObject, doc: Located): { policy: ClusterTierPolicy } | { warning: string } {
   const kind = obj.kind as ClusterTierPolicy['kind'];
   return toTierPolicy(
-    { apiVersion: obj.apiVersion, kind, name: obj.metadata.name, spec: obj.spec },
+    { apiVersion: obj.apiVersion, kind, name: obj.metadata.name, labels: obj.metadata.labels, spec: obj.spec },
     `${doc.file}:${doc.line}`,
   );
+}
+
+/** Whether labels as read are a map of strings (anything else is not kept). */
+function isStringMap(value: unknown): value is Record<string, string> {
+  return isPlainObject(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 /**

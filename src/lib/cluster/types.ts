@@ -102,6 +102,26 @@ export interface WriteOptions {
   fieldManager?: string;
 }
 
+/** Where a cluster-scoped custom resource is served: /apis/GROUP/VERSION/PLURAL. */
+export interface ClusterResource {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+/** A cluster-scoped custom object (a ClusterNetworkPolicy) as it is written and read back. */
+export interface ClusterObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+  };
+  spec: Record<string, unknown>;
+}
+
 /** The API calls commands make beyond a snapshot; live-api.ts serves them over HTTP, tests from memory. */
 export interface ClusterApi {
   /** Every namespace (cluster-wide list, paginated). */
@@ -123,6 +143,19 @@ export interface ClusterApi {
   ): Promise<V1NetworkPolicy>;
   /** Deletes a NetworkPolicy; ApiError 404 when it does not exist. */
   deleteNetworkPolicy(namespace: string, name: string, opts?: Pick<WriteOptions, 'dryRun'>): Promise<void>;
+  /** One cluster-scoped custom object, or undefined when it does not exist. */
+  readClusterObject(resource: ClusterResource, name: string): Promise<ClusterObject | undefined>;
+  /** Creates a cluster-scoped custom object; ApiError 409 when one of that name exists. */
+  createClusterObject(resource: ClusterResource, body: ClusterObject, opts?: WriteOptions): Promise<ClusterObject>;
+  /** Replaces a cluster-scoped custom object (PUT); pass metadata.resourceVersion for an optimistic update. */
+  replaceClusterObject(
+    resource: ClusterResource,
+    name: string,
+    body: ClusterObject,
+    opts?: WriteOptions,
+  ): Promise<ClusterObject>;
+  /** Deletes a cluster-scoped custom object; ApiError 404 when it does not exist. */
+  deleteClusterObject(resource: ClusterResource, name: string, opts?: Pick<WriteOptions, 'dryRun'>): Promise<void>;
 }
 
 /** A cluster to work with: where it is, its default namespace, snapshots and API calls. */

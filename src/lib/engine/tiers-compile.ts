@@ -27,7 +27,8 @@ export const TIER_KINDS: Readonly<Record<ClusterTierPolicy['kind'], readonly str
 export interface ClusterTierPolicy {
   apiVersion: string;
   kind: 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'ClusterNetworkPolicy';
-  metadata: { name: string };
+  /** labels: what marks the one `isolate --baseline` wrote (managed-by), kept so --off can tell it from others'. */
+  metadata: { name: string; labels?: Record<string, string> };
   spec: Record<string, unknown>;
 }
 

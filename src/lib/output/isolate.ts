@@ -2,7 +2,7 @@
 import type { DirectionIsolation, DnsPeer, NamespaceIsolation } from '../engine/isolation.js';
 import { DIRECTIONS } from '../engine/isolation.js';
 import type { Direction, PolicyRef } from '../engine/model.js';
-import type { IsolateOptions, IsolateResult } from '../services/isolate.js';
+import type { IsolateOptions, IsolatePreview, IsolateResult } from '../services/isolate.js';
 import { isManagedByUs } from '../write.js';
 import { formatChangeEnd, formatChangeGroups, formatChangePorts, PREVIEW_GROUPS } from './changes.js';
 import { formatTierRuleRef } from './names.js';
@@ -68,7 +68,8 @@ export function formatPlanNotes(result: IsolateResult, options: IsolateOptions):
   return lines.map((line) => line + '\n').join('');
 }
 
-function describeDns(dns: DnsPeer): string {
+/** Where the DNS rule lets egress go, and how those pods were found. */
+export function describeDns(dns: DnsPeer): string {
   const labels = Object.entries(dns.podLabels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
@@ -87,8 +88,13 @@ function describeDns(dns: DnsPeer): string {
  */
 export function formatPreview(result: IsolateResult, options: IsolateOptions): string {
   if (!result.plans.some((p) => p.action === 'write' || p.action === 'delete')) return '';
-  const isOff = options.mode === 'off';
-  const { changes, partly, addressPods, groups, alsoOpened } = result.preview;
+  return formatChangePreview(result.preview, { isOff: options.mode === 'off', explain: options.explain });
+}
+
+/** The preview of a change (isolating, or `isOff`: removing), from its IsolatePreview. */
+export function formatChangePreview(preview: IsolatePreview, options: { isOff: boolean; explain: boolean }): string {
+  const { isOff } = options;
+  const { changes, partly, addressPods, groups, alsoOpened } = preview;
   const what = isOff ? 'denied today would be allowed' : 'allowed today would be denied';
   let text = `Preview: ${changes.length === 0 ? 'no pod-to-pod connection' : plural(changes.length, 'pod-to-pod connection')} ${what}`;
   if (partly > 0) text += ` (${partly} of them partly: they ${isOff ? 'had' : 'keep'} some ports)`;
@@ -97,7 +103,7 @@ export function formatPreview(result: IsolateResult, options: IsolateOptions): s
   }
   const opened = alsoOpened.reduce((sum, g) => sum + g.count, 0);
   if (opened > 0) text += `; ${plural(opened, 'connection')} denied today would be allowed`;
-  const kept = result.preview.keptByAdmin.map(
+  const kept = preview.keptByAdmin.map(
     (k) =>
       `  ${plural(k.pairs.length, 'connection')} stay allowed: ${formatTierRuleRef(k.rule)} accepts ${k.pairs.length === 1 ? 'it' : 'them'} before any NetworkPolicy is asked (${k.groups
         .slice(0, 3)

@@ -1,5 +1,6 @@
 /** What mutating commands print: kubectl's line per object changed, or the objects for `kubectl apply -f -`. */
 import { toManifestDocument } from '../cluster/policy-shape.js';
+import type { ClusterObject } from '../cluster/types.js';
 import type { WriteOutcome } from '../write.js';
 import type { DryRunMode, WriteOutputFormat } from '../write-flags.js';
 import { renderDocument } from './render.js';
@@ -22,15 +23,42 @@ export function formatOutcomes(
   output: WriteOutputFormat | undefined,
   dryRun: DryRunMode,
 ): string {
-  if (outcomes.length === 0) return '';
-  if (output === 'json' || output === 'yaml')
+  if ((output === 'json' || output === 'yaml') && outcomes.length > 0)
     return renderDocument(toManifestDocument(outcomes.map((o) => o.object)), output);
-  if (output === 'name') return outcomes.map((o) => `${POLICY_RESOURCE}/${o.name}\n`).join('');
+  return formatOutcomeLines(outcomes, output, dryRun, POLICY_RESOURCE);
+}
+
+/**
+ * The same for a cluster-scoped object (`isolate --baseline`): the object as written (a manifest
+ * already) for json/yaml, else `clusternetworkpolicy.policy.networking.k8s.io/NAME created`.
+ */
+export function formatClusterOutcomes(
+  outcomes: WriteOutcome<ClusterObject>[],
+  output: WriteOutputFormat | undefined,
+  dryRun: DryRunMode,
+  resource: string,
+): string {
+  if ((output === 'json' || output === 'yaml') && outcomes.length > 0) {
+    const items = outcomes.map((o) => o.object);
+    return renderDocument(items.length === 1 ? items[0] : { apiVersion: 'v1', kind: 'List', items }, output);
+  }
+  return formatOutcomeLines(outcomes, output, dryRun, resource);
+}
+
+/** `-o name` or kubectl's line per object; `resource` as kubectl names it (`networkpolicy.networking.k8s.io`). */
+function formatOutcomeLines(
+  outcomes: WriteOutcome<{ metadata?: object }>[],
+  output: WriteOutputFormat | undefined,
+  dryRun: DryRunMode,
+  resource: string,
+): string {
+  if (outcomes.length === 0) return '';
+  if (output === 'name') return outcomes.map((o) => `${resource}/${o.name}\n`).join('');
   const isMultiNamespace = new Set(outcomes.map((o) => o.namespace)).size > 1;
   return outcomes
     .map((o) => {
       const where = isMultiNamespace ? ` in namespace ${o.namespace}` : '';
-      return `${POLICY_RESOURCE}/${o.name} ${o.verb}${where}${dryRunSuffix(dryRun)}\n`;
+      return `${resource}/${o.name} ${o.verb}${where}${dryRunSuffix(dryRun)}\n`;
     })
     .join('');
 }

@@ -19,6 +19,7 @@ import { NamespaceNotFoundError } from '../errors.js';
 import type { PolicyChange, WriteOutcome } from '../write.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../write.js';
 import type { WriteSettings } from '../write-flags.js';
+import type { BaselineResult } from './isolate-baseline.js';
 
 /** The request as the flags describe it, checked before anything is loaded. */
 export interface IsolateOptions {
@@ -33,6 +34,8 @@ export interface IsolateOptions {
   noHeaders: boolean;
   isOffline: boolean;
   write: WriteSettings;
+  /** `--baseline`: one ClusterNetworkPolicy in the Baseline tier instead (services/isolate-baseline.ts). */
+  baseline?: { priority: number; name?: string };
 }
 
 /** The connections a change cuts (isolating) or opens (--off), grouped by the workloads or addresses at either end. */
@@ -66,6 +69,8 @@ export interface IsolateResult {
   preview: IsolatePreview;
   outcomes: WriteOutcome[];
   status: NamespaceIsolation[];
+  /** `--baseline`: the ClusterNetworkPolicy's plan and outcome (then `plans` and `outcomes` are empty). */
+  baseline?: BaselineResult;
 }
 
 /** A plan ready to write: the result so far and the changes that carry it out. */
@@ -85,7 +90,7 @@ function wantsDns(options: IsolateOptions): boolean {
   return options.mode === 'isolate' && options.directions.includes('egress') && options.allowDns;
 }
 
-function requireNamespaces(snapshot: ClusterSnapshot, namespaces: string[], isWrite: boolean): void {
+export function requireNamespaces(snapshot: ClusterSnapshot, namespaces: string[], isWrite: boolean): void {
   const known = snapshot.namespaces.map((n) => n.metadata?.name ?? '');
   const missing = namespaces.filter((ns) => !known.includes(ns));
   if (missing.length > 0) throw new NamespaceNotFoundError(missing, known, { isWrite });
@@ -119,17 +124,9 @@ export function planIsolate(snapshot: ClusterSnapshot, namespaces: string[], opt
   const { changes: writes, after } = applyPlans(world, plans);
   const affected = after.pods.filter((p) => namespaces.includes(p.ref.namespace)).map((p) => p.ref);
   const diff = diffReachability(world, after, affected);
-  const which = options.mode === 'off' ? 'opened' : 'cut';
-  const changes = which === 'opened' ? diff.opened : diff.cut;
-  const addressChanges = which === 'opened' ? diff.openedAddresses : diff.cutAddresses;
-  const preview: IsolatePreview = {
-    changes,
-    partly: changes.filter((c) => !isEmptyPortSet(which === 'opened' ? c.before : c.after)).length,
-    addressPods: new Set(addressChanges.map((c) => keyOf(c.pod))).size,
-    groups: groupChanges(world, diff, which),
-    alsoOpened: which === 'cut' ? groupChanges(world, diff, 'opened') : [],
-    keptByAdmin: which === 'cut' ? acceptedByAdmin(after, affected, options.directions) : [],
-  };
+  const preview = previewOf(world, diff, options.mode === 'off' ? 'opened' : 'cut');
+  // An Admin-tier Accept keeps what NetworkPolicy isolation would cut: the preview names it.
+  if (options.mode !== 'off') preview.keptByAdmin = acceptedByAdmin(after, affected, options.directions);
   const result: IsolateResult = {
     mode: options.mode,
     namespaces,
@@ -141,6 +138,20 @@ export function planIsolate(snapshot: ClusterSnapshot, namespaces: string[], opt
     status: [],
   };
   return { result, changes: writes };
+}
+
+/** What the preview shows of a diff: the connections cut (isolating) or opened (--off), grouped. */
+export function previewOf(world: World, diff: ReachabilityDiff, which: 'cut' | 'opened'): IsolatePreview {
+  const changes = which === 'opened' ? diff.opened : diff.cut;
+  const addressChanges = which === 'opened' ? diff.openedAddresses : diff.cutAddresses;
+  return {
+    changes,
+    partly: changes.filter((c) => !isEmptyPortSet(which === 'opened' ? c.before : c.after)).length,
+    addressPods: new Set(addressChanges.map((c) => keyOf(c.pod))).size,
+    groups: groupChanges(world, diff, which),
+    alsoOpened: which === 'cut' ? groupChanges(world, diff, 'opened') : [],
+    keptByAdmin: [],
+  };
 }
 
 /** The writes a plan makes and the world after them. */
