@@ -73,12 +73,48 @@ export async function runPeer(
   timeoutMs: number,
 ): Promise<{ ms: number; entries?: PeerEntry[]; timedOut?: boolean; error?: string }> {
   const out = join(tmpdir(), `netpolicy-${process.pid}-${Date.now()}.json`);
+  const run = await spawnTimed(binary, ['list', '--dirpath', dir, '-o', 'json', '-f', out, '-q'], timeoutMs);
+  try {
+    if (run.timedOut) return { ms: run.ms, timedOut: true };
+    if (run.code !== 0 || !existsSync(out)) return { ms: run.ms, error: `exit ${run.code}: ${run.stderr}` };
+    return { ms: run.ms, entries: JSON.parse(readFileSync(out, 'utf8')) as PeerEntry[] };
+  } finally {
+    rmSync(out, { force: true });
+  }
+}
+
+/** Runs the peer's diff between two directories (`netpolicy diff --dir1 --dir2`); wall time in ms, or timedOut. */
+export async function runPeerDiff(
+  binary: string,
+  dirs: [string, string],
+  timeoutMs: number,
+): Promise<{ ms: number; lines?: number; timedOut?: boolean; error?: string }> {
+  const out = join(tmpdir(), `netpolicy-diff-${process.pid}-${Date.now()}.csv`);
+  const run = await spawnTimed(
+    binary,
+    ['diff', '--dir1', dirs[0], '--dir2', dirs[1], '-o', 'csv', '-f', out, '-q'],
+    timeoutMs,
+  );
+  try {
+    if (run.timedOut) return { ms: run.ms, timedOut: true };
+    if (run.code !== 0 || !existsSync(out)) return { ms: run.ms, error: `exit ${run.code}: ${run.stderr}` };
+    // A header line, then one line per changed connection (workload pair or address range).
+    return { ms: run.ms, lines: readFileSync(out, 'utf8').trim().split('\n').length - 1 };
+  } finally {
+    rmSync(out, { force: true });
+  }
+}
+
+/** Runs a command with its stdout ignored, killed after `timeoutMs`. */
+async function spawnTimed(
+  binary: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ ms: number; code: number | null; timedOut: boolean; stderr: string }> {
   const start = performance.now();
-  const child = spawn(binary, ['list', '--dirpath', dir, '-o', 'json', '-f', out, '-q'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()).slice(-4000));
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -86,14 +122,7 @@ export async function runPeer(
   }, timeoutMs);
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearTimeout(timer);
-  const ms = performance.now() - start;
-  try {
-    if (timedOut) return { ms, timedOut };
-    if (code !== 0 || !existsSync(out)) return { ms, error: `exit ${code}: ${stderr.trim().split('\n')[0] ?? ''}` };
-    return { ms, entries: JSON.parse(readFileSync(out, 'utf8')) as PeerEntry[] };
-  } finally {
-    rmSync(out, { force: true });
-  }
+  return { ms: performance.now() - start, code, timedOut, stderr: stderr.trim().split('\n')[0] ?? '' };
 }
 
 /** Why two connection sets differ, one counter per reason. */

@@ -23,6 +23,7 @@ import type {
 
 import { toTypedPolicy } from '../src/lib/cluster/policy-shape.js';
 import type { ClusterSnapshot } from '../src/lib/engine/model.js';
+import { effectivePolicyTypes } from '../src/lib/engine/model.js';
 import { toYamlDocuments } from './yaml.js';
 
 /** What to generate. */
@@ -684,6 +685,44 @@ export function generateCluster(options: GenerateOptions): GeneratedCluster {
       statefulSets,
     },
   };
+}
+
+/** How many policies changeCluster rewrites, and how many it deletes; the share of pods it relabels. */
+export const CHANGE = { configured: 3, deleted: 3, relabelled: 0.01 } as const;
+
+/**
+ * The same cluster after a realistic pull request (for diff): CHANGE.configured policies given one
+ * more ingress rule (web pods on 9443/TCP), CHANGE.deleted policies removed, and 1% of the pods
+ * relabelled (every other one `track: canary` toggled, which DoesNotExist selectors and the canary
+ * policies read; the rest moved to another `tier`), all picked by the seed. Neither input is changed.
+ */
+export function changeCluster(snapshot: ClusterSnapshot, seed: number): ClusterSnapshot {
+  const rng = new Rng(seed ^ 0xd1ff);
+  const policies = [...snapshot.policies];
+  const picked = rng.shuffle(policies.map((_, i) => i)).slice(0, CHANGE.configured + CHANGE.deleted);
+  for (const i of picked.slice(0, CHANGE.configured)) {
+    const p = policies[i];
+    const rule = { _from: [{ podSelector: labelsOf({ tier: 'web' }) }], ports: [{ protocol: 'TCP', port: 9443 }] };
+    // Written out, so the added rule keeps the policy's egress isolation as it was.
+    const policyTypes = ['Ingress', ...(effectivePolicyTypes(p).egress ? ['Egress'] : [])];
+    policies[i] = { ...p, spec: { ...p.spec!, policyTypes, ingress: [...(p.spec?.ingress ?? []), rule] } };
+  }
+  const deleted = new Set(picked.slice(CHANGE.configured));
+  const tiers: Tier[] = ['web', 'backend', 'worker', 'data'];
+  const pods = [...snapshot.pods];
+  const relabelled = rng
+    .shuffle(pods.map((_, i) => i))
+    .slice(0, Math.max(1, Math.round(pods.length * CHANGE.relabelled)));
+  relabelled.forEach((i, n) => {
+    const pod = pods[i];
+    const labels = { ...pod.metadata?.labels };
+    if (n % 2 === 0) {
+      if (labels.track === 'canary') delete labels.track;
+      else labels.track = 'canary';
+    } else labels.tier = tiers[(tiers.indexOf(labels.tier as Tier) + 1 + rng.int(0, 2)) % tiers.length];
+    pods[i] = { ...pod, metadata: { ...pod.metadata, labels } };
+  });
+  return { ...snapshot, pods, policies: policies.filter((_, i) => !deleted.has(i)) };
 }
 
 /** A policy in YAML shape: client-node's `_from` written back as `from`. */

@@ -4,6 +4,8 @@
  * matrices, then (outside the timings and the RSS figure) netpol-analyzer on the same files.
  * Uses only the engine's public functions (compileWorld, whoCan, reachableFrom, reachabilityMatrix).
  */
+import { rmSync } from 'node:fs';
+
 import { loadManifests } from '../src/lib/cluster/files.js';
 import { compileWorld } from '../src/lib/engine/compile.js';
 import type { ClusterSnapshot, PodRef, PortQuery } from '../src/lib/engine/model.js';
@@ -11,10 +13,11 @@ import { reachableFrom } from '../src/lib/engine/reachable-from.js';
 import { reachabilityMatrix, whoCan } from '../src/lib/engine/who-can.js';
 import type { Expectation } from '../src/lib/expectations.js';
 import { checkExpectations, runAudit } from '../src/lib/services/audit.js';
+import { planDiff } from '../src/lib/services/diff.js';
 import { parseSourceSpec } from '../src/lib/target-spec.js';
 import type { PeerDifferences } from './compare-peer.js';
-import { comparePeer, ensurePeer, runPeer } from './compare-peer.js';
-import { Rng } from './generate.js';
+import { comparePeer, ensurePeer, runPeer, runPeerDiff } from './compare-peer.js';
+import { changeCluster, Rng, writeManifests } from './generate.js';
 
 /** What to measure. */
 export interface MeasureOptions {
@@ -54,6 +57,19 @@ export interface PeerResult {
   note?: string;
 }
 
+/** The peer's diff of one size. */
+export interface PeerDiffResult {
+  /** Wall time (null when it did not finish). */
+  ms: number | null;
+  /** Ours on the same work: load both directories, build both worlds, compare. */
+  oursMs: number;
+  /** ms / oursMs (with ms null: the timeout / oursMs, a lower bound). */
+  ratio: number | null;
+  /** Lines of its CSV: changed connections, per workload pair or address range. */
+  connections?: number;
+  note?: string;
+}
+
 /** The numbers of one size (the JSON document's `sizes[]` entry). */
 export interface SizeResult {
   pods: number;
@@ -76,6 +92,16 @@ export interface SizeResult {
   matrixAllPortsMs: number | null;
   matrixAllPortsPairs: number | null;
   matrixAllPortsOverBudget?: OverBudget;
+  /** diff: planDiff of the cluster against changeCluster's (both worlds built and compared; runs saved before lack it). */
+  diffMs?: number;
+  /** The same with both directories loaded from YAML first (what the peer's diff does). */
+  diffWithLoadMs?: number;
+  /** Pod pairs (and pods with addresses) the diff opens and cuts, and its groups (rows). */
+  diffOpened?: number;
+  diffCut?: number;
+  diffGroups?: number;
+  /** `netpolicy diff --dir1 --dir2` on the same two directories. */
+  peerDiff?: PeerDiffResult | null;
   /** `audit -A` on the snapshot (compile included), and 1,000 pod-to-pod expectations on 80/TCP after the build. */
   auditMs?: number;
   auditFindings?: number;
@@ -160,9 +186,11 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
   const outbound = sample('reachable-from', (source) => reachableFrom(world, { sources: [source], port: ONE_PORT }));
   world = undefined as never;
   const audited = measureAudit(snapshot, options.seed, log);
+  const diffed = await measureDiff(options, snapshot, log);
 
   const result: SizeResult = {
     ...audited,
+    ...diffed,
     pods: snapshot.pods.length,
     policies: snapshot.policies.length,
     namespaces: snapshot.namespaces.length,
@@ -202,9 +230,66 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
   result.peakRssMb = process.resourceUsage().maxRSS / 1024;
   log(`  peak RSS ${result.peakRssMb.toFixed(0)} MB`);
 
-  if (options.peer) result.peer = await measurePeer(options, snapshot, result, log);
+  if (options.peer) {
+    result.peer = await measurePeer(options, snapshot, result, log);
+    result.peerDiff = await measurePeerDiff(options, result.diffWithLoadMs!, log);
+  }
+  rmSync(changedDir(options.dir), { recursive: true, force: true });
   if (errors.length) result.errors = errors;
   return result;
+}
+
+/** Where the changed cluster is written, beside the generated one. */
+function changedDir(dir: string): string {
+  return `${dir}-changed`;
+}
+
+/**
+ * diff between the generated cluster and changeCluster's (3 policies given a rule, 3 deleted, 1% of
+ * the pods relabelled), as `kubectl netpol diff --base DIR -f DIR-changed --prune` does it: built and
+ * compared from the snapshots, and again from both directories' YAML (written, then timed from loading).
+ */
+async function measureDiff(
+  options: MeasureOptions,
+  snapshot: ClusterSnapshot,
+  log: (line: string) => void,
+): Promise<Pick<SizeResult, 'diffMs' | 'diffWithLoadMs' | 'diffOpened' | 'diffCut' | 'diffGroups'>> {
+  const changed = changeCluster(snapshot, options.seed);
+  await writeManifests(changed, changedDir(options.dir));
+  const request = { deletes: [], prune: true };
+  let t = performance.now();
+  const result = planDiff(snapshot, changed, request);
+  const diffMs = performance.now() - t;
+  const count = (groups: { count: number }[]) => groups.reduce((sum, g) => sum + g.count, 0);
+  const [diffOpened, diffCut] = [count(result.opened), count(result.cut)];
+  const diffGroups = result.opened.length + result.cut.length;
+  log(`  diff ${diffMs.toFixed(0)} ms: ${diffOpened} connections opened, ${diffCut} cut, ${diffGroups} groups`);
+  t = performance.now();
+  const [base, files] = await Promise.all([loadManifests([options.dir]), loadManifests([changedDir(options.dir)])]);
+  planDiff(base.snapshot, files.snapshot, request);
+  const diffWithLoadMs = performance.now() - t;
+  log(`  diff with both directories loaded ${diffWithLoadMs.toFixed(0)} ms`);
+  return { diffMs, diffWithLoadMs, diffOpened, diffCut, diffGroups };
+}
+
+/** The peer's `diff --dir1 --dir2` on the generated and changed directories. */
+async function measurePeerDiff(
+  options: MeasureOptions,
+  oursMs: number,
+  log: (line: string) => void,
+): Promise<PeerDiffResult> {
+  const binary = ensurePeer(log);
+  if (!binary.path) return { ms: null, oursMs, ratio: null, note: binary.error };
+  log(`  netpol-analyzer diff (timeout ${(options.peerTimeoutMs / 1000).toFixed(0)} s) ...`);
+  const run = await runPeerDiff(binary.path, [options.dir, changedDir(options.dir)], options.peerTimeoutMs);
+  if (run.timedOut) {
+    log(`  netpol-analyzer diff: > ${options.peerTimeoutMs} ms`);
+    const note = `did not finish within ${options.peerTimeoutMs} ms`;
+    return { ms: null, oursMs, ratio: options.peerTimeoutMs / oursMs, note };
+  }
+  if (run.lines === undefined) return { ms: run.ms, oursMs, ratio: null, note: run.error };
+  log(`  netpol-analyzer diff: ${run.ms.toFixed(0)} ms, ${run.lines} changed connections`);
+  return { ms: run.ms, oursMs, ratio: run.ms / oursMs, connections: run.lines };
 }
 
 /** `audit -A` (compile included) and 1,000 expectations between random pods on 80/TCP, one world (services/audit.ts). */

@@ -113,9 +113,12 @@ export function formatTable(sizes: SizeResult[]): string {
     'REACHABLE-FROM P99',
     'MATRIX 80/TCP MS',
     'MATRIX ALL PORTS MS',
+    'DIFF MS',
     'PEAK RSS MB',
     'PEER MS',
     'PEER / OURS',
+    'PEER DIFF MS',
+    'PEER DIFF / OURS',
   ];
   const rows = sizes.map((s) => [
     String(s.pods),
@@ -129,9 +132,12 @@ export function formatTable(sizes: SizeResult[]): string {
     ms(s.reachableFromP99Ms),
     matrixCell(s.matrixOnePortMs, s.matrixOnePortOverBudget),
     matrixCell(s.matrixAllPortsMs, s.matrixAllPortsOverBudget),
+    ms(s.diffMs),
     s.peakRssMb.toFixed(0),
     s.peer ? (s.peer.ms === null ? `- (${s.peer.note ?? ''})` : ms(s.peer.ms)) : '-',
     s.peer?.ratio ? `${s.peer.ms === null ? '> ' : s.peer.oursEstimated ? '~' : ''}${s.peer.ratio.toFixed(2)}x` : '-',
+    s.peerDiff ? (s.peerDiff.ms === null ? `- (${s.peerDiff.note ?? ''})` : ms(s.peerDiff.ms)) : '-',
+    s.peerDiff?.ratio ? `${s.peerDiff.ms === null ? '> ' : ''}${s.peerDiff.ratio.toFixed(2)}x` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>

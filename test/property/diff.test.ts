@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import type { V1Namespace, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 
 import type { ReachabilityChange } from '../../src/lib/engine/diff.js';
+import { changesOf } from '../../src/lib/engine/diff.js';
 import type { ClusterSnapshot, PolicyRef } from '../../src/lib/engine/model.js';
 import { portSetContains } from '../../src/lib/engine/ports.js';
 import { planDiff } from '../../src/lib/services/diff.js';
@@ -103,7 +104,7 @@ function firstDifference(before: ClusterSnapshot, generated: GeneratedChange): s
   const after = applied(before, c, deletes);
   const result = planDiff(before, c, { deletes, prune: false, impliedNamespaces: [] });
   const changes = new Map<string, ReachabilityChange>();
-  for (const change of [...result.diff.cut, ...result.diff.opened])
+  for (const change of changesOf(result.diff.blocks))
     changes.set(`${change.from.namespace}/${change.from.name}->${change.to.namespace}/${change.to.name}`, change);
   const [was, now] = [new ReferenceEvaluator(before), new ReferenceEvaluator(after)];
   const key = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;

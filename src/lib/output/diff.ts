@@ -6,6 +6,7 @@
  * writers.
  */
 import type { AddressChange, ChangeEnd, ChangeGroup, ReachabilityChange } from '../engine/diff.js';
+import { changesOf } from '../engine/diff.js';
 import type { ObjectChange } from '../engine/apply.js';
 import type { Decision, PortSet } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
@@ -234,7 +235,7 @@ function addressConnections(change: AddressChange): DiffConnection[] {
 function toDiffDocument(result: DiffResult): DiffDocument {
   const { diff } = result;
   const pairs = new Map<string, ReachabilityChange>();
-  for (const c of [...diff.cut, ...diff.opened]) pairs.set(`${keyOf(c.to)} ${keyOf(c.from)}`, c);
+  for (const c of changesOf(diff.blocks)) pairs.set(`${keyOf(c.to)} ${keyOf(c.from)}`, c);
   const all = [...pairs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, c]) => c);
   const document: DiffDocument = {
     objects: result.objects,

@@ -11,8 +11,8 @@ import type { SnapshotScope } from '../cluster/types.js';
 import type { ObjectChange } from '../engine/apply.js';
 import { ApplyError, applyChange } from '../engine/apply.js';
 import { compileWorld } from '../engine/compile.js';
-import type { ChangeGroup, DiffScope, ReachabilityDiff } from '../engine/diff.js';
-import { diffReachability, groupChanges, podsSelectedBy } from '../engine/diff.js';
+import type { BlockDiff, ChangeGroup, DiffScope } from '../engine/diff.js';
+import { diffBlocks, groupChanges, podsSelectedBy } from '../engine/diff.js';
 import type { ClusterSnapshot, PodRef, PolicyRef, Warning } from '../engine/model.js';
 import { keyOf, refOf } from '../engine/model.js';
 import type { TargetSpec } from '../engine/targets.js';
@@ -43,7 +43,8 @@ interface DiffRequest {
 /** What a change does: to the objects, and to reachability (pod to pod, and with addresses outside the cluster). */
 export interface DiffResult {
   objects: ObjectChange[];
-  diff: ReachabilityDiff;
+  /** The pod pairs that change, as blocks (changesOf walks their pairs), and the addresses. */
+  diff: BlockDiff;
   /** The changes grouped by workload or addresses at either end, ports and the rules responsible, largest group first. */
   opened: ChangeGroup[];
   cut: ChangeGroup[];
@@ -84,23 +85,28 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
   const beforeWorld = compileWorld(before);
   const afterWorld = compileWorld(applied.after);
   const worlds = [afterWorld, beforeWorld];
-  // A pair's answer depends on its two pods, their namespaces' labels and the policies that select
-  // either pod: it changes only if one of these does.
+  // A pair's answer reads the destination's ingress policies against the source and the source's
+  // egress policies against the destination: it changes only if one of these, or a pod, does.
   const relabelled = new Set(applied.namespaces);
-  const affected = new Map<string, PodRef>();
-  // A cluster tier policy may select any pod and admit or deny any peer: every pod is compared.
-  if (applied.tiersChanged) for (const w of worlds) for (const p of w.pods) affected.set(keyOf(p.ref), p.ref);
-  for (const ref of [
+  const changed = [
     ...applied.pods,
     ...worlds.flatMap((w) => w.pods.filter((p) => relabelled.has(p.ref.namespace)).map((p) => p.ref)),
-    ...worlds.flatMap((w) => podsSelectedBy(w, applied.policies)),
-  ])
-    affected.set(keyOf(ref), ref);
-  const diff = diffReachability(beforeWorld, afterWorld, [...affected.values()], scopeOf(worlds, request));
-  const namespaces = new Set([
-    ...[...diff.cut, ...diff.opened].flatMap((c) => [c.from.namespace, c.to.namespace]),
-    ...[...diff.cutAddresses, ...diff.openedAddresses].map((c) => c.pod.namespace),
-  ]);
+  ];
+  const affected = {
+    ingress: [...changed, ...worlds.flatMap((w) => podsSelectedBy(w, applied.policies, 'ingress'))],
+    egress: [...changed, ...worlds.flatMap((w) => podsSelectedBy(w, applied.policies, 'egress'))],
+  };
+  // A cluster tier policy may select any pod and admit or deny any peer: every pod is compared.
+  if (applied.tiersChanged) {
+    const all = worlds.flatMap((w) => w.pods.map((p) => p.ref));
+    affected.ingress = all;
+    affected.egress = all;
+  }
+  const diff = diffBlocks(beforeWorld, afterWorld, affected, scopeOf(worlds, request));
+  const namespaces = new Set([...diff.cutAddresses, ...diff.openedAddresses].map((c) => c.pod.namespace));
+  // Blocks share their ends' arrays: each is read once.
+  const ends = new Set(diff.blocks.flatMap((b) => [b.from, b.to]));
+  for (const pods of ends) for (const pod of pods) namespaces.add(pod.namespace);
   const warnings = new Map<string, Warning>();
   for (const warning of [...beforeWorld.warnings, ...afterWorld.warnings]) warnings.set(warning.message, warning);
   return {
@@ -109,7 +115,7 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
     opened: groupChanges(worlds, diff, 'opened', { byRules: true }),
     cut: groupChanges(worlds, diff, 'cut', { byRules: true }),
     namespaces: [...namespaces].sort(),
-    hasChanges: [diff.cut, diff.opened, diff.cutAddresses, diff.openedAddresses].some((list) => list.length > 0),
+    hasChanges: [diff.blocks, diff.cutAddresses, diff.openedAddresses].some((list) => list.length > 0),
     warnings: [...warnings.values()],
   };
 }
