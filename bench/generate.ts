@@ -22,6 +22,7 @@ import type {
 } from '@kubernetes/client-node';
 
 import { toTypedPolicy } from '../src/lib/cluster/policy-shape.js';
+import type { ClusterTierPolicy } from '../src/lib/engine/tiers-compile.js';
 import type { ClusterSnapshot } from '../src/lib/engine/model.js';
 import { effectivePolicyTypes } from '../src/lib/engine/model.js';
 import { toYamlDocuments } from './yaml.js';
@@ -725,6 +726,94 @@ export function changeCluster(snapshot: ClusterSnapshot, seed: number): ClusterS
   return { ...snapshot, pods, policies: policies.filter((_, i) => !deleted.has(i)) };
 }
 
+/**
+ * Cluster-scoped tier policies over a generated cluster, as a platform team writes them: Admin-tier
+ * ClusterNetworkPolicies protecting data namespaces (a Pass for their own callers, an Accept for
+ * monitoring, a Deny for the rest), a cloud-metadata egress Deny for every pod, per-tier Deny rules by
+ * pod labels across namespaces, and Baseline defaults for a share of the namespaces. `count` of them.
+ */
+export function tierPolicies(snapshot: ClusterSnapshot, count: number, seed: number): ClusterTierPolicy[] {
+  const rng = new Rng(seed ^ 0x7e25);
+  const names = snapshot.namespaces.map((n) => n.metadata!.name!).filter((n) => n !== 'kube-system');
+  const out: ClusterTierPolicy[] = [];
+  const cnp = (name: string, spec: Record<string, unknown>): ClusterTierPolicy => ({
+    apiVersion: 'policy.networking.k8s.io/v1beta1',
+    kind: 'ClusterNetworkPolicy',
+    metadata: { name },
+    spec,
+  });
+  out.push(
+    cnp('no-cloud-metadata', {
+      tier: 'Admin',
+      priority: 1,
+      subject: { namespaces: {} },
+      egress: [{ name: 'deny-metadata', action: 'Deny', to: [{ networks: ['169.254.169.254/32'] }] }],
+    }),
+  );
+  for (let i = 1; out.length < count; i++) {
+    const ns = names[rng.int(0, names.length - 1)];
+    const caller = names[rng.int(0, names.length - 1)];
+    const kind = i % 4;
+    if (kind === 0) {
+      out.push(
+        cnp(`protect-${ns}-${i}`, {
+          tier: 'Admin',
+          priority: 10 + i,
+          subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+          ingress: [
+            {
+              name: 'own-callers',
+              action: 'Pass',
+              from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': caller } } }],
+            },
+            {
+              name: 'monitoring',
+              action: 'Accept',
+              from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+              protocols: [{ destinationNamedPort: 'metrics' }],
+            },
+            { name: 'nobody-else', action: 'Deny', from: [{ namespaces: {} }] },
+          ],
+        }),
+      );
+    } else if (kind === 1) {
+      out.push(
+        cnp(`web-not-to-data-${i}`, {
+          tier: 'Admin',
+          priority: 10 + i,
+          subject: { pods: { namespaceSelector: {}, podSelector: { matchLabels: { tier: 'web' } } } },
+          egress: [
+            {
+              name: 'no-data',
+              action: 'Deny',
+              to: [{ pods: { namespaceSelector: {}, podSelector: { matchLabels: { tier: 'data' } } } }],
+              protocols: [{ tcp: { destinationPort: { range: { start: 5000, end: 6000 } } } }],
+            },
+          ],
+        }),
+      );
+    } else {
+      out.push(
+        cnp(`baseline-${ns}-${i}`, {
+          tier: 'Baseline',
+          priority: 10 + i,
+          subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
+          ingress: [
+            {
+              name: 'http',
+              action: 'Accept',
+              from: [{ namespaces: {} }],
+              protocols: [{ tcp: { destinationPort: { number: 8080 } } }],
+            },
+            { name: 'deny-pods', action: 'Deny', from: [{ namespaces: {} }] },
+          ],
+        }),
+      );
+    }
+  }
+  return out;
+}
+
 /** A policy in YAML shape: client-node's `_from` written back as `from`. */
 function toManifestPolicy(p: V1NetworkPolicy): Record<string, unknown> {
   const spec = p.spec;
@@ -738,6 +827,9 @@ function toManifestPolicy(p: V1NetworkPolicy): Record<string, unknown> {
 
 /** Files written, in the order a directory listing returns them. */
 export const MANIFEST_FILES = ['00-namespaces.yaml', '10-pods-a.yaml', '11-pods-b.yaml', '20-policies.yaml'];
+
+/** The file of the cluster tier policies, written only when the snapshot holds some. */
+const TIER_FILE = '30-cluster-policies.yaml';
 
 /**
  * Writes a snapshot as multi-document YAML into `dir`: namespaces, pods in two files, policies.
@@ -754,11 +846,12 @@ export async function writeManifests(
     snapshot.pods.slice(0, half),
     snapshot.pods.slice(half),
     snapshot.policies.map(toManifestPolicy),
+    ...(snapshot.clusterPolicies?.length ? [snapshot.clusterPolicies] : []),
   ];
   let bytes = 0;
   const files: string[] = [];
   for (let i = 0; i < parts.length; i++) {
-    const path = join(dir, MANIFEST_FILES[i]);
+    const path = join(dir, MANIFEST_FILES[i] ?? TIER_FILE);
     const text = toYamlDocuments(parts[i]);
     bytes += Buffer.byteLength(text);
     await writeFile(path, text);
@@ -794,6 +887,8 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const { snapshot, stats } = generateCluster({ pods, seed });
+  const tiers = Number(arg('tiers', '0'));
+  if (tiers > 0) snapshot.clusterPolicies = tierPolicies(snapshot, tiers, seed);
   const { bytes } = await writeManifests(snapshot, out);
   process.stdout.write(`${JSON.stringify({ ...stats, bytes, dir: out })}\n`);
 }

@@ -20,7 +20,7 @@ import { formatStartup, measureStartup } from './startup.js';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const USAGE = `usage: npm run bench -- [--sizes 1000,10000,50000] [--seed N] [--json] [--no-peer]
        [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]
-       [--no-startup] [--startup-runs 10]
+       [--no-startup] [--startup-runs 10] [--tiers 30]
        node .cache/bench/bench/run.js --table SAVED.json   (a saved --json run as the table)`;
 
 interface Options {
@@ -34,6 +34,8 @@ interface Options {
   samples: number;
   startup: boolean;
   startupRuns: number;
+  /** Cluster tier policies added to each generated cluster (0: none; the peer does not read them, so it is not run). */
+  tiers: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -51,6 +53,7 @@ function parseOptions(argv: string[]): Options {
       startup: { type: 'boolean', default: true },
       'no-startup': { type: 'boolean', default: false },
       'startup-runs': { type: 'string', default: '10' },
+      tiers: { type: 'string', default: '0' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -74,6 +77,7 @@ function parseOptions(argv: string[]): Options {
     samples: num('samples', values.samples),
     startup: values.startup && !values['no-startup'],
     startupRuns: Math.max(1, Math.round(num('startup-runs', values['startup-runs']))),
+    tiers: Math.round(num('tiers', values.tiers)),
   };
 }
 
@@ -200,6 +204,8 @@ async function main(argv: string[]): Promise<void> {
           String(options.seed),
           '--out',
           dir,
+          '--tiers',
+          String(options.tiers),
         ]),
       ) as { bytes: number };
       const child = {
@@ -208,7 +214,7 @@ async function main(argv: string[]): Promise<void> {
         seed: options.seed,
         budgetMs: options.budgetMs,
         samples: options.samples,
-        peer: options.peer && pods <= options.peerMaxPods,
+        peer: options.peer && pods <= options.peerMaxPods && options.tiers === 0,
         peerTimeoutMs: options.peerTimeoutMs,
       };
       const result = JSON.parse(
