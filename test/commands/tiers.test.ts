@@ -177,4 +177,15 @@ describe('cluster tiers in who-can and reachable-from', () => {
       { kind: 'ClusterNetworkPolicy', name: 'namespaces-closed-by-default', tier: 'Baseline' },
     ]);
   });
+
+  it('--status says when the Baseline tier already closes a namespace to pods that no NetworkPolicy isolates', async () => {
+    const out = await runCommand(Isolate, ['--status', '-A', '-f', 'test/fixtures/tiers/legacy-peers-v0.1.yaml']);
+    expect(rows(out.stdout)).toEqual([
+      ['a', 'pods (Baseline)', 'no', '0', '2'],
+      ['b', 'pods (Baseline)', 'no', '0', '1'],
+    ]);
+    // A Baseline policy whose first rule accepts some traffic leaves the namespace open (as NetworkPolicy's all-pods).
+    const shop = await runCommand(Isolate, ['--status', 'monitoring', ...FILES]);
+    expect(rows(shop.stdout)).toEqual([['monitoring', 'no', '1/1 pods', '1', '2']]);
+  });
 });

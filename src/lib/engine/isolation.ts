@@ -17,6 +17,7 @@ import { analysePair, decideOnPort } from './evaluate.js';
 import { compileSelector } from './selector.js';
 import { endpointOf } from './tier-sides.js';
 import { selectsSubject } from './tiers.js';
+import type { TierPeer } from './tiers-compile.js';
 
 /** Both directions, in display order. */
 export const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
@@ -47,6 +48,12 @@ export interface DirectionIsolation {
    * selects some pod of the namespace (they decide before, or instead of, its NetworkPolicies).
    */
   clusterPolicies?: { kind: string; name: string; tier: 'Admin' | 'Baseline' }[];
+  /**
+   * Only with cluster tiers, for a direction no NetworkPolicy isolates: the Baseline policy that decides
+   * first for every pod of the namespace, when its first rule there denies every pod on every port (the
+   * namespace is closed to pods by the Baseline tier; outside addresses are not pods).
+   */
+  baselineDenyAll?: { kind: string; name: string };
 }
 
 /** A namespace's isolation, both directions, and its seed-era annotation if it has one. */
@@ -133,6 +140,23 @@ export function namespaceIsolation(world: World, namespace: string): NamespaceIs
           )
           .map((p) => ({ kind: p.ref.kind, name: p.ref.name, tier: p.tier })),
       );
+      const first = world.tiers.set.policies.find(
+        (p) => p.tier === 'Baseline' && p[d].length > 0 && endpoints.some((e) => selectsSubject(p, e)),
+      );
+      const rule = first?.[d][0];
+      const isEveryPod = (peer: TierPeer) =>
+        (peer.kind === 'namespaces' && peer.namespaces.key === '') ||
+        (peer.kind === 'pods' && peer.namespaces.key === '' && peer.pods.key === '');
+      if (
+        state === 'open' &&
+        first &&
+        endpoints.length > 0 &&
+        endpoints.every((e) => selectsSubject(first, e)) &&
+        rule?.action === 'Deny' &&
+        rule.ports === 'all' &&
+        (rule.peers === 'all' || rule.peers.some(isEveryPod))
+      )
+        result.baselineDenyAll = { kind: first.ref.kind, name: first.ref.name };
     }
     return result;
   };

@@ -130,6 +130,8 @@ function indent(text: string): string {
 
 function stateText(d: DirectionIsolation): string {
   if (d.state === 'isolated') return 'isolated';
+  // No NetworkPolicy isolates it, but the Baseline tier denies every pod (not outside addresses).
+  if (d.baselineDenyAll) return 'pods (Baseline)';
   if (d.state === 'open') return 'no';
   return `${d.selectedPods}/${d.pods} pods`;
 }
@@ -198,6 +200,7 @@ export function toStatusDocument(status: NamespaceIsolation[], name: string): un
     selectedPods: d.selectedPods,
     pods: d.pods,
     ...(d.clusterPolicies ? { clusterPolicies: d.clusterPolicies.map((p) => ({ ...p })) } : {}),
+    ...(d.baselineDenyAll ? { baselineDenyAll: { ...d.baselineDenyAll } } : {}),
   });
   return {
     namespaces: status.map((s) => ({
