@@ -55,13 +55,14 @@ describe('subcommands and flags', () => {
     const completion = await completeWith(['']);
     expect(completion.candidates.map((candidate) => candidate.value)).toEqual([
       'allow',
+      'audit',
       'completion',
       'diff',
       'isolate',
       'reachable-from',
       'who-can',
     ]);
-    expect(completion.candidates[5].description).toMatch(/^show which pods and address blocks can reach/);
+    expect(completion.candidates[6].description).toMatch(/^show which pods and address blocks can reach/);
     expect(completion.directive).toBe(DIRECTIVE.noFileComp);
     expect(await values('w')).toEqual(['who-can']);
   });
