@@ -153,6 +153,60 @@ describe('policy-selects-no-pods, peer-selects-nothing, named-port-unresolved', 
     ]);
   });
 
+  it('takes a transposition for one edit: wbe is a near miss of web', () => {
+    const snapshot = isolated()
+      .policy('a/swapped', {
+        podSelector: { matchLabels: { app: 'wbe' } },
+        ingress: [{ ports: [{ port: 'htpt' }] }],
+      })
+      .build();
+    const found = auditWorld(compileWorld(snapshot)).filter((f) => f.id === 'policy-selects-no-pods');
+    expect(found.map((f) => f.details)).toEqual([
+      {
+        id: 'policy-selects-no-pods',
+        selector: { matchLabels: { app: 'wbe' } },
+        nearMisses: [{ wanted: 'app=wbe', closest: 'app=web' }],
+      },
+    ]);
+  });
+
+  describe('egress port names resolve on the pods the peers admit, never on addresses', () => {
+    // a/client reaches out; a/web defines http, a/db defines only postgres (10.0.0.2).
+    const egress = (to: Record<string, unknown>[] | undefined, port: string) =>
+      isolated()
+        .pod('a/client', { app: 'client' }, { ips: ['10.0.0.1'] })
+        .pod('a/db', { app: 'db' }, { ips: ['10.0.0.2'], ports: [{ name: 'postgres', containerPort: 5432 }] })
+        .policy('a/client-out', {
+          podSelector: { matchLabels: { app: 'client' } },
+          policyTypes: ['Egress'],
+          egress: [{ ...(to ? { to } : {}), ports: [{ port }] }],
+        })
+        .build();
+    const unresolved = (snapshot: ClusterSnapshot) =>
+      auditWorld(compileWorld(snapshot))
+        .filter((f) => f.id === 'named-port-unresolved')
+        .map((f) =>
+          f.details.id === 'named-port-unresolved' ? `${f.details.port} ${f.details.nearMisses.join(',')}` : '',
+        );
+
+    it('says nothing of a name toward addresses outside the cluster only (there it opens nothing, and is no typo)', () => {
+      expect(unresolved(egress([{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }], 'https'))).toEqual([]);
+      expect(unresolved(egress([{ ipBlock: { cidr: '203.0.113.0/24' } }], 'postgress'))).toEqual([]);
+    });
+
+    it('finds a name none of the pods an ipBlock holds defines, and says nothing when one does', () => {
+      expect(unresolved(egress([{ ipBlock: { cidr: '10.0.0.2/32' } }], 'postgress'))).toEqual(['postgress postgres']);
+      expect(unresolved(egress([{ ipBlock: { cidr: '10.0.0.2/32' } }], 'postgres'))).toEqual([]);
+    });
+
+    it('resolves on the pods of pod peers, and on every pod without peers', () => {
+      expect(unresolved(egress([{ podSelector: { matchLabels: { app: 'db' } } }], 'htpp'))).toEqual(['htpp ']);
+      expect(unresolved(egress([{ podSelector: { matchLabels: { app: 'web' } } }], 'htpp'))).toEqual(['htpp http']);
+      expect(unresolved(egress(undefined, 'http'))).toEqual([]);
+      expect(unresolved(egress(undefined, 'htpp'))).toEqual(['htpp http']);
+    });
+  });
+
   it('leaves out rules of a direction the policy does not apply to', () => {
     const snapshot = isolated()
       .policy('a/egress-only', {

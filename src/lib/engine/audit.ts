@@ -13,7 +13,7 @@ import { addressesOfBlock, isEmptyAddressSet, subtractAddresses } from './ipbloc
 import type { Direction, IpBlock, PolicyRef, PortSet, RuleRef } from './model.js';
 import { keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
 import { findDnsPeer, dnsEgress, legacyIsolation, namespaceIsolation, type IsolationState } from './isolation.js';
-import { namespacesOfPeer, portsOfRule } from './peers.js';
+import { portsOfRule } from './peers.js';
 import { isEmptyPortSet, resolvePorts, subtractPortSets, unionPortSets } from './ports.js';
 import type { CompiledSelector, Requirement } from './selector.js';
 import { workloadOf } from './targets.js';
@@ -342,8 +342,7 @@ function sortRules(rules: RuleRef[]): RuleRef[] {
 
 /**
  * Policies that select no pod, rule peers that admit no pod or namespace, and port names that no
- * destination pod defines: traps.ts decides each (with its near misses); policies that cannot hold one
- * (a quick check on the compiled world) are not asked.
+ * destination pod defines: traps.ts decides each (with its near misses).
  */
 function policyTrapFindings(world: World, isIn: (ns: string) => boolean): Finding[] {
   const subjects = new Map<CompiledPolicy, PodInfo[]>();
@@ -354,31 +353,10 @@ function policyTrapFindings(world: World, isIn: (ns: string) => boolean): Findin
       else subjects.set(policy, [...cls.members]);
     }
   }
-  const admitsSome = new Map<string, boolean>();
-  const peerAdmitsSome = (peer: CompiledPeer & { kind: 'pods' }, namespace: string): boolean => {
-    const key = `${peer.namespaces ? peer.namespaces.key : `@${namespace}`}\u0000${peer.pods ? peer.pods.key : ''}`;
-    let admits = admitsSome.get(key);
-    if (admits === undefined) {
-      admits = namespacesOfPeer(world, peer, namespace).some((ns) =>
-        (world.index.classesByNamespace.get(ns) ?? []).some((cls) => !peer.pods || peer.pods.matches(cls.labels)),
-      );
-      admitsSome.set(key, admits);
-    }
-    return admits;
-  };
   const out: Finding[] = [];
   for (const policy of world.policies) {
     const { namespace, name } = policy.ref;
     if (!isIn(namespace)) continue;
-    const rules = [...(policy.ingress ?? []), ...(policy.egress ?? [])];
-    const mayHaveTrap =
-      !subjects.has(policy) ||
-      rules.some(
-        (rule) =>
-          (rule.ports !== 'all' && rule.ports.some((p) => p.kind === 'named')) ||
-          (rule.peers !== 'all' && rule.peers.some((p) => p.kind === 'pods' && !peerAdmitsSome(p, namespace))),
-      );
-    if (!mayHaveTrap) continue;
     const object = { kind: 'NetworkPolicy', name };
     for (const trap of policyTraps(world, policy.source, subjects.get(policy) ?? [])) {
       if (trap.code === 'subject-matches-nothing') {

@@ -6,11 +6,11 @@
 import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 
 import type { Direction, Protocol } from './model.js';
-import { podsAdmittedByPeer } from './peers.js';
+import { namespacesOfPeer, peerAdmitsClass, podsAdmittedByPeer } from './peers.js';
 import { resolveNamedPort } from './ports.js';
 import type { Labels } from './selector.js';
 import { compileSelector, matchesSelector } from './selector.js';
-import type { PodInfo, World } from './world.js';
+import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './world.js';
 
 /** A label the selector asks for (`key=value`) that nothing carries, and the closest that something does. */
 export interface LabelNearMiss {
@@ -50,14 +50,21 @@ export type PolicyTrap =
       nearMisses: string[];
     };
 
-/** Edit distance (insertions, deletions, substitutions) between two short strings. */
+/**
+ * Edit distance between two short strings: insertions, deletions, substitutions, and transpositions of
+ * two adjacent characters (optimal string alignment), so `wbe` is one edit from `web`.
+ */
 function distance(a: string, b: string): number {
+  let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
     for (let j = 1; j <= b.length; j++) {
       row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        row[j] = Math.min(row[j], before[j - 2] + 1);
     }
+    before = previous;
     previous = row;
   }
   return previous[b.length];
@@ -94,14 +101,68 @@ function labelNearMisses(selector: V1LabelSelector, objects: readonly Labels[]):
 
 const labelsOf = (pod: PodInfo): Labels => pod.pod.metadata?.labels ?? {};
 
+/**
+ * What a world's compiled policies answer per class rather than per pod: each valid policy by its
+ * object, and whether a pod peer (by its selectors) admits some pod. A compiled policy's selectors and
+ * port names are among those the world's classes tell pods apart by, so a class's labels and named
+ * ports stand for every member's; a policy the world left out (invalid) is answered pod by pod.
+ */
+interface TrapMemo {
+  compiled: Map<V1NetworkPolicy, CompiledPolicy>;
+  admitsSome: Map<string, boolean>;
+}
+
+const memos = new WeakMap<World, TrapMemo>();
+
+function memoOf(world: World): TrapMemo {
+  let memo = memos.get(world);
+  if (!memo) {
+    memo = { compiled: new Map(world.policies.map((p) => [p.source, p])), admitsSome: new Map() };
+    memos.set(world, memo);
+  }
+  return memo;
+}
+
+/** Whether a compiled pod peer of a policy in `namespace` admits some pod of the world (memoised by its selectors). */
+function podPeerAdmitsSome(world: World, peer: CompiledPeer & { kind: 'pods' }, namespace: string): boolean {
+  const { admitsSome } = memoOf(world);
+  const key = `${peer.namespaces ? peer.namespaces.key : `@${namespace}`}\u0000${peer.pods ? peer.pods.key : ''}`;
+  let admits = admitsSome.get(key);
+  if (admits === undefined) {
+    admits = namespacesOfPeer(world, peer, namespace).some((ns) =>
+      (world.index.labelClassesByNamespace.get(ns) ?? []).some(
+        (id) => !peer.pods || peer.pods.matches(world.labelClasses[id][0].labels),
+      ),
+    );
+    admitsSome.set(key, admits);
+  }
+  return admits;
+}
+
+/** Pods of the namespaces (with pods) whose labels `selects` accepts. */
+function podsOfNamespaces(world: World, selects: (labels: Labels, namespace: string) => boolean): PodInfo[] {
+  const out: PodInfo[] = [];
+  for (const [ns, classes] of world.index.classesByNamespace) {
+    if (!selects(world.namespaceLabels.get(ns) ?? {}, ns)) continue;
+    for (const cls of classes) out.push(...cls.members);
+  }
+  return out;
+}
+
 /** Why a pod peer admits no pod: no namespace it selects, or no pod there; with the near-misses. */
 function peerTrap(
   world: World,
   peer: V1NetworkPolicyPeer,
+  compiled: CompiledPeer | undefined,
   namespace: string,
   at: { direction: Direction; rule: number; peerIndex: number },
 ): PolicyTrap | undefined {
-  if (peer.ipBlock || podsAdmittedByPeer(world, peer, namespace).length > 0) return undefined;
+  if (peer.ipBlock) return undefined;
+  const admits =
+    compiled?.kind === 'pods'
+      ? podPeerAdmitsSome(world, compiled, namespace)
+      : podsAdmittedByPeer(world, peer, namespace).length > 0;
+  if (admits) return undefined;
   // The world's labels: the API server's kubernetes.io/metadata.name included, which files may leave out.
   const namespaceLabels = [...world.namespaceLabels.values()];
   if (peer.namespaceSelector && !namespaceLabels.some((labels) => matchesSelector(peer.namespaceSelector!, labels))) {
@@ -109,13 +170,66 @@ function peerTrap(
     return { code: 'peer-matches-nothing', ...at, peer, what: 'namespaces', nearMisses };
   }
   const selector = compileSelector(peer.namespaceSelector ?? {});
-  const inScope = world.pods.filter((pod) =>
-    peer.namespaceSelector
-      ? selector.matches(world.classes[pod.classId].namespaceLabels)
-      : pod.ref.namespace === namespace,
+  const inScope = podsOfNamespaces(world, (labels, ns) =>
+    peer.namespaceSelector ? selector.matches(labels) : ns === namespace,
   );
   const nearMisses = labelNearMisses(peer.podSelector ?? {}, inScope.map(labelsOf));
   return { code: 'peer-matches-nothing', ...at, peer, what: 'pods', nearMisses };
+}
+
+/** The classes a compiled egress rule's peers admit (every class when it has none). */
+function classesAdmittedBy(world: World, rule: CompiledRule): PodClass[] {
+  if (rule.peers === 'all') return world.classes;
+  const ids = new Set<number>();
+  const namespace = rule.ref.policy.namespace;
+  for (const peer of rule.peers) {
+    if (peer.kind === 'ipBlock') {
+      world.index.signatures.forEach((blocks, signature) => {
+        if (blocks.has(peer.id)) for (const id of world.index.classesBySignature[signature]) ids.add(id);
+      });
+      continue;
+    }
+    for (const ns of namespacesOfPeer(world, peer, namespace)) {
+      for (const cls of world.index.classesByNamespace.get(ns) ?? []) {
+        if (peerAdmitsClass(peer, namespace, cls)) ids.add(cls.id);
+      }
+    }
+  }
+  return [...ids].map((id) => world.classes[id]);
+}
+
+/**
+ * The pods a rule's named ports resolve on: the subjects (ingress), or what the peers admit (egress;
+ * every pod without peers), as pods, and as classes when the rule is compiled (a class's
+ * representative resolves every name a rule uses as its members do).
+ */
+function destinationsOf(
+  world: World,
+  direction: Direction,
+  peers: V1NetworkPolicyPeer[],
+  compiled: CompiledRule | undefined,
+  subjects: readonly PodInfo[],
+  namespace: string,
+): { pods: () => readonly PodInfo[]; resolves: (name: string, protocol: Protocol) => boolean } {
+  const byPods = (pods: readonly PodInfo[]) => ({
+    pods: () => pods,
+    resolves: (name: string, protocol: Protocol) =>
+      pods.some((pod) => resolveNamedPort(pod.pod, name, protocol) !== undefined),
+  });
+  if (direction === 'ingress') return byPods(subjects);
+  if (!compiled) {
+    return byPods(
+      peers.length === 0
+        ? world.pods
+        : [...new Set(peers.flatMap((peer) => podsAdmittedByPeer(world, peer, namespace)))],
+    );
+  }
+  const classes = classesAdmittedBy(world, compiled);
+  return {
+    pods: () => classes.flatMap((cls) => cls.members),
+    resolves: (name, protocol) =>
+      classes.some((cls) => resolveNamedPort(cls.representative.pod, name, protocol) !== undefined),
+  };
 }
 
 /**
@@ -124,10 +238,11 @@ function peerTrap(
  */
 export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: readonly PodInfo[]): PolicyTrap[] {
   const namespace = policy.metadata?.namespace ?? '';
+  const compiled = memoOf(world).compiled.get(policy);
   const traps: PolicyTrap[] = [];
   const selector = policy.spec?.podSelector ?? {};
   if (subjects.length === 0) {
-    const here = world.pods.filter((pod) => pod.ref.namespace === namespace).map(labelsOf);
+    const here = podsOfNamespaces(world, (_, ns) => ns === namespace).map(labelsOf);
     traps.push({ code: 'subject-matches-nothing', selector, namespace, nearMisses: labelNearMisses(selector, here) });
   }
   for (const direction of ['ingress', 'egress'] as const) {
@@ -136,26 +251,29 @@ export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: rea
         ? policy.spec?.ingress?.map((r) => ({ peers: r._from, ports: r.ports }))
         : policy.spec?.egress?.map((r) => ({ peers: r.to, ports: r.ports }))) ?? [];
     for (const [index, rule] of rules.entries()) {
+      // The compiled rule, when the policy applies to this direction (policyTypes).
+      const compiledRule = compiled?.[direction]?.[index];
+      const compiledPeers = compiledRule && compiledRule.peers !== 'all' ? compiledRule.peers : undefined;
       const peers = rule.peers ?? [];
       for (const [peerIndex, peer] of peers.entries()) {
-        const trap = peerTrap(world, peer, namespace, { direction, rule: index, peerIndex });
+        const trap = peerTrap(world, peer, compiledPeers?.[peerIndex], namespace, {
+          direction,
+          rule: index,
+          peerIndex,
+        });
         if (trap) traps.push(trap);
       }
       const named = (rule.ports ?? []).filter((p) => typeof p.port === 'string');
       if (named.length === 0) continue;
-      // Destinations: the subjects (ingress), or what the peers admit (egress; every pod without peers).
-      const destinations =
-        direction === 'ingress'
-          ? subjects
-          : peers.length === 0
-            ? world.pods
-            : [...new Set(peers.flatMap((peer) => podsAdmittedByPeer(world, peer, namespace)))];
-      if (destinations.length === 0) continue;
+      const destinations = destinationsOf(world, direction, peers, compiledRule, subjects, namespace);
       for (const port of named) {
         const name = String(port.port);
         const protocol = (port.protocol ?? 'TCP') as Protocol;
-        if (destinations.some((pod) => resolveNamedPort(pod.pod, name, protocol) !== undefined)) continue;
-        const defined = destinations.flatMap((pod) =>
+        if (destinations.resolves(name, protocol)) continue;
+        const pods = destinations.pods();
+        // No destination at all (a peer that admits nothing): said by the peer's trap, not the port's.
+        if (pods.length === 0) break;
+        const defined = pods.flatMap((pod) =>
           (pod.pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).flatMap((p) => (p.name ? [p.name] : []))),
         );
         traps.push({
