@@ -9,7 +9,8 @@ import type { V1LabelSelector, V1NetworkPolicyPeer } from '@kubernetes/client-no
 
 import { addressConnection } from './addresses.js';
 import type { Connection } from './answer.js';
-import { addressesOfBlock, isEmptyAddressSet, subtractAddresses } from './ipblock.js';
+import type { AddressSet } from './ipblock.js';
+import { addressesOfBlock, compileIpBlock, isEmptyAddressSet, subtractAddresses, unionAddresses } from './ipblock.js';
 import type { Direction, IpBlock, PolicyRef, PortSet, RuleRef } from './model.js';
 import { keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
 import { findDnsPeer, dnsEgress, legacyIsolation, namespaceIsolation, type IsolationState } from './isolation.js';
@@ -17,6 +18,7 @@ import { portsOfRule } from './peers.js';
 import { isEmptyPortSet, resolvePorts, subtractPortSets, unionPortSets } from './ports.js';
 import type { CompiledSelector, Requirement } from './selector.js';
 import { workloadOf } from './targets.js';
+import { EVERY_ADDRESS, tierAddressSide } from './tier-addresses.js';
 import { compileTierPolicies, type CompiledTierPolicy, type Tier } from './tiers-compile.js';
 import type { LabelNearMiss } from './traps.js';
 import { policyTraps } from './traps.js';
@@ -119,6 +121,8 @@ const INTERNET: readonly IpBlock[] = [
   { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16'] },
   { cidr: '::/0', except: ['fc00::/7'] },
 ];
+
+const INTERNET_ADDRESSES: readonly AddressSet[] = INTERNET.map((block) => addressesOfBlock(compileIpBlock(block)));
 
 /** The findings of a world, in a stable order (compareFindings). Expectations are checked by the caller. */
 export function auditWorld(world: World, scope: AuditScope = {}): Finding[] {
@@ -244,25 +248,19 @@ interface ExposureGroup {
 function exposures(world: World, isIn: (ns: string) => boolean): Finding[] {
   const internet = new Map<string, ExposureGroup>();
   const everyone = new Map<string, ExposureGroup>();
+  // Classes of one label class (and tier class) differ only in their own addresses, which decide
+  // nothing here (the pods are the destination): their exposure is worked out once.
+  const known = new Map<string, ClassExposure>();
   for (const [namespace, classes] of world.index.classesByNamespace) {
     if (!isIn(namespace)) continue;
     for (const cls of classes) {
-      const pod = cls.representative;
-      const isolated = cls.ingressPolicies.length > 0;
-      const blocks: IpBlock[] = [];
-      const ports: PortSet[] = [];
-      const rules: RuleRef[] = [];
-      for (const block of INTERNET) {
-        const connection = addressConnection(world, pod, block, 'ingress');
-        if (!connection.decision.allowed || !connection.ports || isEmptyPortSet(connection.ports)) continue;
-        blocks.push(block);
-        ports.push(connection.ports);
-        rules.push(...connection.decision.ingress.allowedBy);
-      }
-      if (blocks.length > 0) addExposure(internet, cls, isolated, ports, rules, blocks);
-      const fromAll = isolated ? everyPodRules(cls, pod) : undefined;
+      const key = world.tiers ? `${cls.labelClass}/${world.tiers.classOf[cls.id]}` : String(cls.labelClass);
+      let exposure = known.get(key);
+      if (!exposure) known.set(key, (exposure = exposureOf(world, cls)));
+      const { isolated, internet: open, fromAll } = exposure;
+      if (open.blocks.length > 0) addExposure(internet, cls, isolated, open.ports, open.rules, open.blocks);
       if (!isolated) addExposure(everyone, cls, false, [resolvePorts('all', {})], [], []);
-      else if (fromAll && fromAll.rules.length > 0) addExposure(everyone, cls, true, fromAll.ports, fromAll.rules, []);
+      else if (fromAll.rules.length > 0) addExposure(everyone, cls, true, fromAll.ports, fromAll.rules, []);
     }
   }
   const toFindings = (groups: Map<string, ExposureGroup>, id: 'exposed-to-internet' | 'exposed-to-all-namespaces') =>
@@ -278,6 +276,55 @@ function exposures(world: World, isIn: (ns: string) => boolean): Finding[] {
       return finding(details, g.object, g.namespace);
     });
   return [...toFindings(internet, 'exposed-to-internet'), ...toFindings(everyone, 'exposed-to-all-namespaces')];
+}
+
+/** How a class's pods are exposed: to the public address space (by block), and to every pod of every namespace. */
+interface ClassExposure {
+  isolated: boolean;
+  internet: { blocks: IpBlock[]; ports: PortSet[]; rules: RuleRef[] };
+  fromAll: { rules: RuleRef[]; ports: PortSet[] };
+}
+
+function exposureOf(world: World, cls: PodClass): ClassExposure {
+  const pod = cls.representative;
+  const isolated = cls.ingressPolicies.length > 0;
+  const internet: ClassExposure['internet'] = { blocks: [], ports: [], rules: [] };
+  // Isolated pods (no tier rule naming addresses) admit a whole block on some port only if their
+  // rules together, on any port, name every address of it: else there is nothing to ask.
+  const named =
+    isolated && !tierAddressSide(world, cls, 'ingress')
+      ? unionAddresses(...cls.ingressPolicies.map(addressesNamedBy))
+      : undefined;
+  INTERNET.forEach((block, i) => {
+    if (named && !isEmptyAddressSet(subtractAddresses(INTERNET_ADDRESSES[i], named))) return;
+    const connection = addressConnection(world, pod, block, 'ingress');
+    if (!connection.decision.allowed || !connection.ports || isEmptyPortSet(connection.ports)) return;
+    internet.blocks.push(block);
+    internet.ports.push(connection.ports);
+    internet.rules.push(...connection.decision.ingress.allowedBy);
+  });
+  return { isolated, internet, fromAll: isolated ? everyPodRules(cls, pod) : { rules: [], ports: [] } };
+}
+
+const namedAddresses = new WeakMap<CompiledPolicy, AddressSet>();
+
+/** Every address a policy's ingress rules admit on some port: their ipBlocks, or all for a rule without `from`. */
+function addressesNamedBy(policy: CompiledPolicy): AddressSet {
+  let set = namedAddresses.get(policy);
+  if (!set) {
+    const rules = policy.ingress ?? [];
+    set = rules.some((r) => r.peers === 'all')
+      ? EVERY_ADDRESS
+      : unionAddresses(
+          ...rules.flatMap((r) =>
+            r.peers === 'all'
+              ? []
+              : r.peers.flatMap((peer) => (peer.kind === 'ipBlock' ? [addressesOfBlock(peer.block)] : [])),
+          ),
+        );
+    namedAddresses.set(policy, set);
+  }
+  return set;
 }
 
 /** The ingress rules of a class's policies that admit every pod of every namespace, and their ports on its pods. */
@@ -496,25 +543,25 @@ function shadowedRules(world: World, isIn: (ns: string) => boolean): Finding[] {
   for (const [namespace, policies] of byNamespace) {
     for (const direction of ['ingress', 'egress'] as const) {
       const applying = policies.filter((p) => (p[direction] ?? []).length > 0);
-      const rules = applying.flatMap((policy) => (policy[direction] ?? []).map((rule) => ({ policy, rule })));
-      // Whether policy b selects every pod policy a selects (the same pods, or more).
-      const coversSubjects = new Map<string, boolean>();
-      const subjectsCovered = (a: CompiledPolicy, b: CompiledPolicy): boolean => {
+      const rules = applying.flatMap((policy, at) => (policy[direction] ?? []).map((rule) => ({ at, rule })));
+      // Whether policy b selects every pod policy a selects (the same pods, or more): 0 unknown, 1 yes, 2 no.
+      const n = applying.length;
+      const coversSubjects = new Uint8Array(n * n);
+      const subjectsCovered = (a: number, b: number): boolean => {
         if (a === b) return true;
-        const key = `${a.podSelector.key}\u0000${b.podSelector.key}`;
-        let covered = coversSubjects.get(key);
-        if (covered === undefined) coversSubjects.set(key, (covered = implies(a.podSelector, b.podSelector)));
-        return covered;
+        if (coversSubjects[a * n + b] === 0)
+          coversSubjects[a * n + b] = implies(applying[a].podSelector, applying[b].podSelector) ? 1 : 2;
+        return coversSubjects[a * n + b] === 1;
       };
       const covers = (s: (typeof rules)[number], r: (typeof rules)[number]) =>
-        subjectsCovered(r.policy, s.policy) && ruleCovers(s.rule, r.rule, namespace);
+        subjectsCovered(r.at, s.at) && ruleCovers(s.rule, r.rule, namespace);
       rules.forEach((r, i) => {
         const by = rules.find((s, j) => j !== i && covers(s, r) && (j < i || !covers(r, s)));
         if (!by) return;
         out.push(
           finding(
             { id: 'rule-shadowed', rule: r.rule.ref, by: by.rule.ref },
-            { kind: 'NetworkPolicy', name: r.policy.ref.name },
+            { kind: 'NetworkPolicy', name: r.rule.ref.policy.name },
             namespace,
           ),
         );

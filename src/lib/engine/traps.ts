@@ -6,7 +6,7 @@
 import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 
 import type { Direction, Protocol } from './model.js';
-import { namespacesOfPeer, peerAdmitsClass, podsAdmittedByPeer } from './peers.js';
+import { namespacesOfPeer, podsAdmittedByPeer } from './peers.js';
 import { resolveNamedPort } from './ports.js';
 import type { Labels } from './selector.js';
 import { compileSelector, matchesSelector } from './selector.js';
@@ -75,15 +75,23 @@ function closest(wanted: string, candidates: Iterable<string>): string[] {
   const limit = Math.max(1, Math.floor(wanted.length / 4));
   const scored: [string, number][] = [];
   for (const candidate of new Set(candidates)) {
+    // The distance is at least the difference in length.
+    if (Math.abs(candidate.length - wanted.length) > limit) continue;
     const d = candidate.toLowerCase() === wanted.toLowerCase() ? 0 : distance(wanted, candidate);
     if (d <= limit && candidate !== wanted) scored.push([candidate, d]);
   }
   return scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0])).map(([c]) => c);
 }
 
-/** For each `key=value` a selector requires that none of `objects` carries, the closest label one of them does carry. */
-function labelNearMisses(selector: V1LabelSelector, objects: readonly Labels[]): LabelNearMiss[] {
-  const carried = new Set(objects.flatMap((labels) => Object.entries(labels).map(([k, v]) => `${k}=${v}`)));
+/** The labels some of `objects` carry, as `key=value`. */
+function carriedLabels(objects: Iterable<Labels>): Set<string> {
+  const carried = new Set<string>();
+  for (const labels of objects) for (const key of Object.keys(labels)) carried.add(`${key}=${labels[key]}`);
+  return carried;
+}
+
+/** For each `key=value` a selector requires that nothing carries, the closest label something does carry. */
+function labelNearMisses(selector: V1LabelSelector, carried: ReadonlySet<string>): LabelNearMiss[] {
   const required = [
     ...Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`),
     ...(selector.matchExpressions ?? [])
@@ -109,7 +117,10 @@ const labelsOf = (pod: PodInfo): Labels => pod.pod.metadata?.labels ?? {};
  */
 interface TrapMemo {
   compiled: Map<V1NetworkPolicy, CompiledPolicy>;
-  admitsSome: Map<string, boolean>;
+  /** (peer, question) -> whether some pod the peer admits answers yes. */
+  answers: Map<string, boolean>;
+  /** Namespace -> the labels its pods carry (`key=value`). */
+  labelsByNamespace: Map<string, Set<string>>;
 }
 
 const memos = new WeakMap<World, TrapMemo>();
@@ -117,26 +128,63 @@ const memos = new WeakMap<World, TrapMemo>();
 function memoOf(world: World): TrapMemo {
   let memo = memos.get(world);
   if (!memo) {
-    memo = { compiled: new Map(world.policies.map((p) => [p.source, p])), admitsSome: new Map() };
+    memo = {
+      compiled: new Map(world.policies.map((p) => [p.source, p])),
+      answers: new Map(),
+      labelsByNamespace: new Map(),
+    };
     memos.set(world, memo);
   }
   return memo;
 }
 
-/** Whether a compiled pod peer of a policy in `namespace` admits some pod of the world (memoised by its selectors). */
-function podPeerAdmitsSome(world: World, peer: CompiledPeer & { kind: 'pods' }, namespace: string): boolean {
-  const { admitsSome } = memoOf(world);
-  const key = `${peer.namespaces ? peer.namespaces.key : `@${namespace}`}\u0000${peer.pods ? peer.pods.key : ''}`;
-  let admits = admitsSome.get(key);
-  if (admits === undefined) {
-    admits = namespacesOfPeer(world, peer, namespace).some((ns) =>
-      (world.index.labelClassesByNamespace.get(ns) ?? []).some(
-        (id) => !peer.pods || peer.pods.matches(world.labelClasses[id][0].labels),
-      ),
-    );
-    admitsSome.set(key, admits);
+/** What a compiled peer admits, as a key: its selectors (and the policy's namespace without a namespaceSelector), its block, or everything. */
+function peerKey(peer: CompiledPeer | 'all', namespace: string): string {
+  if (peer === 'all') return '*';
+  if (peer.kind === 'ipBlock') return `#${peer.id}`;
+  return `${peer.namespaces ? peer.namespaces.key : `@${namespace}`}\u0000${peer.pods ? peer.pods.key : ''}`;
+}
+
+/**
+ * Classes that stand for the pods a compiled peer of a policy in `namespace` admits (every pod for
+ * 'all'), found as asked: one per label class for pod peers (its classes differ only in their
+ * addresses), every class holding an address of the block for an ipBlock.
+ */
+function* classesAdmittedBy(world: World, peer: CompiledPeer | 'all', namespace: string): Generator<PodClass> {
+  if (peer === 'all') {
+    for (const classes of world.labelClasses) yield classes[0];
+  } else if (peer.kind === 'ipBlock') {
+    const { signatures, classesBySignature } = world.index;
+    for (const [signature, blocks] of signatures.entries()) {
+      if (blocks.has(peer.id)) for (const id of classesBySignature[signature]) yield world.classes[id];
+    }
+  } else {
+    for (const ns of namespacesOfPeer(world, peer, namespace)) {
+      for (const id of world.index.labelClassesByNamespace.get(ns) ?? []) {
+        const cls = world.labelClasses[id][0];
+        if (!peer.pods || peer.pods.matches(cls.labels)) yield cls;
+      }
+    }
   }
-  return admits;
+}
+
+/** Whether some pod a compiled peer admits passes `test` (asked of the classes that stand for them; memoised by `question`). */
+function admitsSome(
+  world: World,
+  peer: CompiledPeer | 'all',
+  namespace: string,
+  question = '',
+  test: (cls: PodClass) => boolean = () => true,
+): boolean {
+  const { answers } = memoOf(world);
+  const key = `${peerKey(peer, namespace)}\u0001${question}`;
+  let answer = answers.get(key);
+  if (answer === undefined) {
+    answer = false;
+    for (const cls of classesAdmittedBy(world, peer, namespace)) if ((answer = test(cls))) break;
+    answers.set(key, answer);
+  }
+  return answer;
 }
 
 /** Pods of the namespaces (with pods) whose labels `selects` accepts. */
@@ -160,42 +208,21 @@ function peerTrap(
   if (peer.ipBlock) return undefined;
   const admits =
     compiled?.kind === 'pods'
-      ? podPeerAdmitsSome(world, compiled, namespace)
+      ? admitsSome(world, compiled, namespace)
       : podsAdmittedByPeer(world, peer, namespace).length > 0;
   if (admits) return undefined;
   // The world's labels: the API server's kubernetes.io/metadata.name included, which files may leave out.
   const namespaceLabels = [...world.namespaceLabels.values()];
   if (peer.namespaceSelector && !namespaceLabels.some((labels) => matchesSelector(peer.namespaceSelector!, labels))) {
-    const nearMisses = labelNearMisses(peer.namespaceSelector, namespaceLabels);
+    const nearMisses = labelNearMisses(peer.namespaceSelector, carriedLabels(namespaceLabels));
     return { code: 'peer-matches-nothing', ...at, peer, what: 'namespaces', nearMisses };
   }
   const selector = compileSelector(peer.namespaceSelector ?? {});
   const inScope = podsOfNamespaces(world, (labels, ns) =>
     peer.namespaceSelector ? selector.matches(labels) : ns === namespace,
   );
-  const nearMisses = labelNearMisses(peer.podSelector ?? {}, inScope.map(labelsOf));
+  const nearMisses = labelNearMisses(peer.podSelector ?? {}, carriedLabels(inScope.map(labelsOf)));
   return { code: 'peer-matches-nothing', ...at, peer, what: 'pods', nearMisses };
-}
-
-/** The classes a compiled egress rule's peers admit (every class when it has none). */
-function classesAdmittedBy(world: World, rule: CompiledRule): PodClass[] {
-  if (rule.peers === 'all') return world.classes;
-  const ids = new Set<number>();
-  const namespace = rule.ref.policy.namespace;
-  for (const peer of rule.peers) {
-    if (peer.kind === 'ipBlock') {
-      world.index.signatures.forEach((blocks, signature) => {
-        if (blocks.has(peer.id)) for (const id of world.index.classesBySignature[signature]) ids.add(id);
-      });
-      continue;
-    }
-    for (const ns of namespacesOfPeer(world, peer, namespace)) {
-      for (const cls of world.index.classesByNamespace.get(ns) ?? []) {
-        if (peerAdmitsClass(peer, namespace, cls)) ids.add(cls.id);
-      }
-    }
-  }
-  return [...ids].map((id) => world.classes[id]);
 }
 
 /**
@@ -224,12 +251,38 @@ function destinationsOf(
         : [...new Set(peers.flatMap((peer) => podsAdmittedByPeer(world, peer, namespace)))],
     );
   }
-  const classes = classesAdmittedBy(world, compiled);
+  const admitting = compiled.peers === 'all' ? (['all'] as const) : compiled.peers;
   return {
-    pods: () => classes.flatMap((cls) => cls.members),
+    pods: () => {
+      const classes = new Set<PodClass>();
+      for (const peer of admitting) {
+        for (const cls of classesAdmittedBy(world, peer, namespace)) {
+          // A pod peer's class stands for its label class: all of them are admitted.
+          for (const member of peer !== 'all' && peer.kind === 'ipBlock' ? [cls] : world.labelClasses[cls.labelClass])
+            classes.add(member);
+        }
+      }
+      return [...classes].flatMap((cls) => cls.members);
+    },
     resolves: (name, protocol) =>
-      classes.some((cls) => resolveNamedPort(cls.representative.pod, name, protocol) !== undefined),
+      admitting.some((peer) =>
+        admitsSome(
+          world,
+          peer,
+          namespace,
+          `${name}/${protocol}`,
+          (cls) => resolveNamedPort(cls.representative.pod, name, protocol) !== undefined,
+        ),
+      ),
   };
+}
+
+/** The container port names some of the pods define. */
+function portNamesOf(pods: readonly PodInfo[]): Set<string> {
+  const names = new Set<string>();
+  for (const pod of pods)
+    for (const c of pod.pod.spec?.containers ?? []) for (const p of c.ports ?? []) if (p.name) names.add(p.name);
+  return names;
 }
 
 /**
@@ -242,7 +295,12 @@ export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: rea
   const traps: PolicyTrap[] = [];
   const selector = policy.spec?.podSelector ?? {};
   if (subjects.length === 0) {
-    const here = podsOfNamespaces(world, (_, ns) => ns === namespace).map(labelsOf);
+    const { labelsByNamespace } = memoOf(world);
+    let here = labelsByNamespace.get(namespace);
+    if (!here) {
+      here = carriedLabels(podsOfNamespaces(world, (_, ns) => ns === namespace).map(labelsOf));
+      labelsByNamespace.set(namespace, here);
+    }
     traps.push({ code: 'subject-matches-nothing', selector, namespace, nearMisses: labelNearMisses(selector, here) });
   }
   for (const direction of ['ingress', 'egress'] as const) {
@@ -266,6 +324,7 @@ export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: rea
       const named = (rule.ports ?? []).filter((p) => typeof p.port === 'string');
       if (named.length === 0) continue;
       const destinations = destinationsOf(world, direction, peers, compiledRule, subjects, namespace);
+      let defined: Set<string> | undefined;
       for (const port of named) {
         const name = String(port.port);
         const protocol = (port.protocol ?? 'TCP') as Protocol;
@@ -273,9 +332,7 @@ export function policyTraps(world: World, policy: V1NetworkPolicy, subjects: rea
         const pods = destinations.pods();
         // No destination at all (a peer that admits nothing): said by the peer's trap, not the port's.
         if (pods.length === 0) break;
-        const defined = pods.flatMap((pod) =>
-          (pod.pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).flatMap((p) => (p.name ? [p.name] : []))),
-        );
+        defined ??= portNamesOf(pods);
         traps.push({
           code: 'port-name-unknown',
           direction,
