@@ -393,11 +393,13 @@ function sortRules(rules: RuleRef[]): RuleRef[] {
  */
 function policyTrapFindings(world: World, isIn: (ns: string) => boolean): Finding[] {
   const subjects = new Map<CompiledPolicy, PodInfo[]>();
-  for (const cls of world.classes) {
-    for (const policy of new Set([...cls.ingressPolicies, ...cls.egressPolicies])) {
+  // The classes of a label class are selected by the same policies.
+  for (const classes of world.labelClasses) {
+    const members = classes.length === 1 ? classes[0].members : classes.flatMap((c) => c.members);
+    for (const policy of new Set([...classes[0].ingressPolicies, ...classes[0].egressPolicies])) {
       const list = subjects.get(policy);
-      if (list) list.push(...cls.members);
-      else subjects.set(policy, [...cls.members]);
+      if (list) list.push(...members);
+      else subjects.set(policy, [...members]);
     }
   }
   const out: Finding[] = [];
@@ -502,12 +504,20 @@ function peerCovers(s: CompiledPeer, r: CompiledPeer, namespace: string): boolea
   return namespaces && pods;
 }
 
+const numbered = new WeakMap<CompiledRule, PortSet>();
+
+/** The ports a rule names by number or range (its port names left out), worked out once per rule. */
+function numberedPorts(rule: CompiledRule): PortSet {
+  let ports = rule.fixedPorts ?? numbered.get(rule);
+  if (!ports) numbered.set(rule, (ports = resolvePorts(rule.ports, {})));
+  return ports;
+}
+
 /** Whether rule `s` admits every (peer, port) rule `r` admits, provably; both of one namespace and direction. */
 function ruleCovers(s: CompiledRule, r: CompiledRule, namespace: string): boolean {
   if (s.ports !== 'all') {
     if (r.ports === 'all') return false;
-    const fixed = resolvePorts(s.ports, {});
-    if (!isEmptyPortSet(subtractPortSets(resolvePorts(r.ports, {}), fixed))) return false;
+    if (!isEmptyPortSet(subtractPortSets(numberedPorts(r), numberedPorts(s)))) return false;
     // A port name resolves per destination pod: only the same name (or every port of its protocol) surely covers it.
     const sPorts = s.ports;
     const namedCovered = r.ports.every(
