@@ -11,7 +11,7 @@ import { addressConnection } from './addresses.js';
 import type { Connection } from './answer.js';
 import type { AddressSet } from './ipblock.js';
 import { addressesOfBlock, compileIpBlock, isEmptyAddressSet, subtractAddresses, unionAddresses } from './ipblock.js';
-import type { Direction, IpBlock, PolicyRef, PortSet, RuleRef } from './model.js';
+import type { Direction, IpBlock, PolicyRef, PortSet, RuleRef, TierRuleRef } from './model.js';
 import { keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
 import { findDnsPeer, dnsEgress, legacyIsolation, namespaceIsolation, type IsolationState } from './isolation.js';
 import { portsOfRule } from './peers.js';
@@ -19,7 +19,15 @@ import { isEmptyPortSet, resolvePorts, subtractPortSets, unionPortSets } from '.
 import type { CompiledSelector, Requirement } from './selector.js';
 import { workloadOf } from './targets.js';
 import { EVERY_ADDRESS, tierAddressSide } from './tier-addresses.js';
-import { compileTierPolicies, type CompiledTierPolicy, type Tier } from './tiers-compile.js';
+import { hitOf } from './tiers.js';
+import {
+  compileTierPolicies,
+  type CompiledTierPolicy,
+  type Tier,
+  type TierPeer,
+  type TierPort,
+  type TierRule,
+} from './tiers-compile.js';
 import type { LabelNearMiss } from './traps.js';
 import { policyTraps } from './traps.js';
 import { validatePolicy } from './validate.js';
@@ -83,7 +91,9 @@ export type FindingDetails =
       nearMisses: LabelNearMiss[];
     }
   | { id: 'named-port-unresolved'; rule: RuleRef; port: string; protocol: string; nearMisses: string[] }
+  /** A NetworkPolicy rule another admits in full, or a cluster tier rule an earlier rule of its policy matches in full. */
   | { id: 'rule-shadowed'; rule: RuleRef; by: RuleRef }
+  | { id: 'rule-shadowed'; tier: Tier; rule: TierRuleRef; by: TierRuleRef }
   | { id: 'tier-priority-tie'; tier: Tier; priority: number; other: FindingObject; overlapsToday: boolean }
   | { id: 'legacy-annotation'; annotation: string; value: string; isolatesIngress: boolean; isolatedBy: PolicyRef[] }
   | {
@@ -613,7 +623,83 @@ function tierFindings(world: World): Finding[] {
       }
     }
   });
+  for (const policy of set.policies) out.push(...shadowedTierRules(policy));
   return out;
+}
+
+/**
+ * Rules of a tier policy that can never match: an earlier rule of the same policy and direction matches
+ * every peer and port they do, and the first rule that matches decides (whatever its action). Proven
+ * from the rules alone, one earlier rule covering a later one; a rule that fails closed is left to its
+ * warning, and one that fails closed as Deny or Pass (it matches everything) shadows every later rule.
+ */
+function shadowedTierRules(policy: CompiledTierPolicy): Finding[] {
+  const out: Finding[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const rules = policy[direction];
+    rules.forEach((r, i) => {
+      if (r.failClosed) return;
+      const by = rules.slice(0, i).find((s) => tierRuleCovers(s, r));
+      if (!by) return;
+      out.push(
+        finding(
+          {
+            id: 'rule-shadowed',
+            tier: policy.tier,
+            rule: hitOf(policy, direction, r),
+            by: hitOf(policy, direction, by),
+          },
+          policy.ref,
+          undefined,
+        ),
+      );
+    });
+  }
+  return out;
+}
+
+/** Whether tier rule `s` matches every connection rule `r` matches, provably. */
+function tierRuleCovers(s: TierRule, r: TierRule): boolean {
+  // Failing closed, an Accept rule matches nothing; a Deny or Pass rule, everything.
+  if (s.failClosed) return s.action !== 'Accept';
+  if (s.ports !== 'all') {
+    if (r.ports === 'all') return false;
+    const sPorts = s.ports;
+    if (!r.ports.every((p) => sPorts.some((q) => tierPortCovers(q, p)))) return false;
+  }
+  if (s.peers === 'all') return true;
+  if (r.peers === 'all') return false;
+  const sPeers = s.peers;
+  return r.peers.every((p) => sPeers.some((q) => tierPeerCovers(q, p)));
+}
+
+/** A port range inside another of its protocol, or the same port name (resolved on the same destination). */
+function tierPortCovers(s: TierPort, r: TierPort): boolean {
+  if ('namedPort' in r) return 'namedPort' in s && s.namedPort === r.namedPort;
+  return !('namedPort' in s) && s.protocol === r.protocol && s.from <= r.from && r.to <= s.to;
+}
+
+/** Whether tier peer `s` matches every pod or address peer `r` matches, provably. */
+function tierPeerCovers(s: TierPeer, r: TierPeer): boolean {
+  switch (s.kind) {
+    case 'namespaces':
+      // Every pod of the namespaces it selects.
+      return (r.kind === 'namespaces' || r.kind === 'pods') && implies(r.namespaces, s.namespaces);
+    case 'pods':
+      if (r.kind === 'namespaces') return s.pods.isEverything && implies(r.namespaces, s.namespaces);
+      return r.kind === 'pods' && implies(r.namespaces, s.namespaces) && implies(r.pods, s.pods);
+    case 'networks': {
+      if (r.kind !== 'networks') return false;
+      const of = (cidrs: { text: string }[]) =>
+        unionAddresses(...cidrs.map((c) => addressesOfBlock(compileIpBlock({ cidr: c.text, except: [] }))));
+      return isEmptyAddressSet(subtractAddresses(of(r.cidrs), of(s.cidrs)));
+    }
+    case 'domainNames':
+      return r.kind === 'domainNames' && r.names.every((name) => s.names.includes(name));
+    default:
+      // nodes peers: their node selectors are not kept, so nothing is proven.
+      return false;
+  }
 }
 
 /** Whether two tier policies' subjects may hold a pod in common (not provably disjoint). */
@@ -642,7 +728,7 @@ export function findingKey(f: Finding): string {
     case 'named-port-unresolved':
       return `${ruleKey(d.rule)} ${d.port}/${d.protocol}`;
     case 'rule-shadowed':
-      return ruleKey(d.rule);
+      return 'tier' in d ? `${d.rule.direction}[${String(d.rule.rule.index).padStart(6, '0')}]` : ruleKey(d.rule);
     case 'tier-priority-tie':
       return `${d.other.kind}/${d.other.name}`;
     case 'expectation-failed':
