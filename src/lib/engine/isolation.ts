@@ -123,13 +123,17 @@ export function namespaceIsolation(world: World, namespace: string): NamespaceIs
   const classes = world.index.classesByNamespace.get(namespace) ?? [];
   const pods = classes.reduce((n, cls) => n + cls.members.length, 0);
   const inNamespace = policiesByNamespace(world).get(namespace) ?? [];
+  // The labels of one class per label class (its siblings differ only in their addresses).
+  const labelled = (world.index.labelClassesByNamespace.get(namespace) ?? []).map(
+    (id) => world.labelClasses[id][0].labels,
+  );
   const direction = (d: Direction): DirectionIsolation => {
     const applying = inNamespace.filter((p) => p[d] !== undefined);
     const selected = classes
       .filter((cls) => (d === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0)
       .reduce((n, cls) => n + cls.members.length, 0);
     const policies = applying
-      .filter((p) => selectsEveryPod(p) || classes.some((cls) => p.podSelector.matches(cls.labels)))
+      .filter((p) => selectsEveryPod(p) || labelled.some((labels) => p.podSelector.matches(labels)))
       .map((p) => p.ref);
     const denyAll = applying.filter((p) => isDenyAll(p, d)).map((p) => p.ref);
     const state: IsolationState =
@@ -341,8 +345,14 @@ export function dnsEgress(world: World, namespace: string, dns: DnsPeer): Policy
   const servers = dns.pods.map((ref) => world.podsByKey.get(keyOf(ref))).filter((p) => p !== undefined);
   if (servers.length === 0) return [];
   const by = new Map<string, PolicyRef>();
-  // Per class of the namespace (its pods are alike for every policy), in the order of their first pods.
+  // Per class of the namespace (its pods are alike for every policy), in the order of their first pods;
+  // the egress side reads the source's policies (and tier class), not its addresses: one class of each
+  // label class answers for its siblings.
+  const seen = new Set<string>();
   for (const source of world.index.classesByNamespace.get(namespace) ?? []) {
+    const kind = world.tiers ? `${source.labelClass}/${world.tiers.classOf[source.id]}` : String(source.labelClass);
+    if (seen.has(kind)) continue;
+    seen.add(kind);
     let reaches = false;
     for (const server of servers) {
       const egress = decideOnPort(analysePair(world, source, world.classes[server.classId]), 'UDP', 53).egress;
