@@ -606,11 +606,16 @@ describe('docs/errors.md', () => {
     );
   });
 
-  it('37. audit --ignore of an unknown id, a malformed --expect file: exit 2', async () => {
+  it('37. audit --ignore of an unknown id or a malformed object, a malformed --expect file: exit 2', async () => {
     expectOneLine(
       await runCommand(Audit, ['-A', '-f', 'examples/shop', '--ignore', 'bogus']),
       2,
       'error: invalid value "bogus" for --ignore: no finding has this id',
+    );
+    expectOneLine(
+      await runCommand(Audit, ['-A', '-f', 'examples/shop', '--ignore', 'rule-shadowed:web/']),
+      2,
+      'error: invalid value "rule-shadowed:web/" for --ignore: name the object as NAMESPACE/NAME, or NAME when it is cluster-scoped',
     );
     expectOneLine(
       await runCommand(Audit, ['-A', '-f', 'examples/shop', '--expect', 'test/fixtures/audit/bad-expectations.yaml']),

@@ -11,7 +11,7 @@ import { parseExpectations, type Expectation } from '../lib/expectations.js';
 import { formatAuditMarkdown, formatAuditSummary, formatAuditTable, toAuditDocument } from '../lib/output/audit.js';
 import { renderDocument } from '../lib/output/render.js';
 import { toSarifDocument } from '../lib/output/sarif.js';
-import { runAudit, type AuditResult } from '../lib/services/audit.js';
+import { runAudit, type AuditResult, type IgnoredObject } from '../lib/services/audit.js';
 
 /** The -o values audit prints. */
 const AUDIT_OUTPUTS = ['table', 'json', 'yaml', 'sarif', 'markdown'] as const;
@@ -51,7 +51,7 @@ export default class Audit extends BaseCommand {
       options: SEVERITIES,
     })(),
     ignore: Flags.string({
-      description: `Leave out findings of this id; repeatable. One of: (${Object.keys(FINDING_IDS).join(', ')}).`,
+      description: `Leave out findings of this id, or with ID:NAMESPACE/NAME (ID:NAME for a cluster-scoped object) only those about one object; repeatable. Ids: (${Object.keys(FINDING_IDS).join(', ')}).`,
       multiple: true,
       multipleNonGreedy: true,
     }),
@@ -65,7 +65,7 @@ export default class Audit extends BaseCommand {
   };
 
   static override usage = [
-    '[-n NAMESPACE | -A] [-f PATH]... [--expect FILE]... [--fail-on info|warning|error] [--ignore ID]... [-o table|json|yaml|sarif|markdown]',
+    '[-n NAMESPACE | -A] [-f PATH]... [--expect FILE]... [--fail-on info|warning|error] [--ignore ID[:NAMESPACE/NAME]]... [-o table|json|yaml|sarif|markdown]',
   ];
 
   /** Set once the flags are understood: from then on a failure exits 3, never 1 (which means "findings"). */
@@ -73,7 +73,7 @@ export default class Audit extends BaseCommand {
 
   async run(): Promise<AuditResult> {
     const { flags } = await this.parse(Audit);
-    const ignore = ignoredIds(flags);
+    const { ids: ignore, objects: ignoreObjects } = ignored(flags);
     this.isParsed = true;
     const expectations = await readExpectations(flags.expect ?? []);
     const source = await this.openSource(flags);
@@ -84,6 +84,7 @@ export default class Audit extends BaseCommand {
       allNamespaces: flags['all-namespaces'],
       failOn: flags['fail-on'] as Severity,
       ignore,
+      ignoreObjects,
       expectations,
     });
     this.warnAll(result.warnings.map((w) => w.message));
@@ -108,23 +109,44 @@ export default class Audit extends BaseCommand {
   }
 }
 
-/** --ignore's ids, each one the catalogue holds; --selector is refused (audit reads whole namespaces). */
-function ignoredIds(flags: FlagsOf<typeof Audit>): Set<FindingId> {
+/**
+ * --ignore's values: an id the catalogue holds (every finding of it), or `ID:NAMESPACE/NAME` (`ID:NAME`
+ * for a cluster-scoped object) for its findings about one object; --selector is refused (audit reads
+ * whole namespaces).
+ */
+function ignored(flags: FlagsOf<typeof Audit>): { ids: Set<FindingId>; objects: IgnoredObject[] } {
   if (flags.selector !== undefined)
     throw new UsageError('--selector does not apply to audit: it audits whole namespaces');
   if (flags['all-namespaces'] && flags.namespace !== undefined) {
     throw new UsageError('--namespace and --all-namespaces cannot be combined', 'audit one namespace, or all of them');
   }
-  const ids = Object.keys(FINDING_IDS);
-  for (const id of flags.ignore ?? []) {
-    if (!ids.includes(id)) {
+  const known = Object.keys(FINDING_IDS);
+  const ids = new Set<FindingId>();
+  const objects: IgnoredObject[] = [];
+  for (const value of flags.ignore ?? []) {
+    const colon = value.indexOf(':');
+    const id = colon < 0 ? value : value.slice(0, colon);
+    if (!known.includes(id)) {
       throw new UsageError(
-        `invalid value "${id}" for --ignore: no finding has this id`,
-        `the ids are ${ids.join(', ')}`,
+        `invalid value "${value}" for --ignore: no finding has this id`,
+        `the ids are ${known.join(', ')}`,
       );
     }
+    if (colon < 0) {
+      ids.add(id as FindingId);
+      continue;
+    }
+    const parts = value.slice(colon + 1).split('/');
+    if (parts.length > 2 || parts.some((part) => part === '')) {
+      throw new UsageError(
+        `invalid value "${value}" for --ignore: name the object as NAMESPACE/NAME, or NAME when it is cluster-scoped`,
+        `for example --ignore ${id}:web/frontend`,
+      );
+    }
+    const [namespace, name] = parts.length === 2 ? parts : [undefined, parts[0]];
+    objects.push({ id: id as FindingId, ...(namespace === undefined ? {} : { namespace }), name });
   }
-  return new Set((flags.ignore ?? []) as FindingId[]);
+  return { ids, objects };
 }
 
 /** Reads and parses every --expect file (their syntax errors are usage errors, naming the file). */

@@ -77,6 +77,37 @@ describe('findings and exit codes', () => {
     expect(run.stderr).toContain('No findings.\n');
   });
 
+  it('leaves out the findings of one id about one object with --ignore ID:NAMESPACE/NAME', async () => {
+    const all = ids((await audit(...SHOP, '-o', 'json')).stdout);
+    const run = await audit(
+      ...SHOP,
+      '--ignore',
+      'exposed-to-internet:web/frontend',
+      '--ignore',
+      'namespace-not-isolated:kube-system/kube-system',
+      '-o',
+      'json',
+    );
+    const left = (JSON.parse(run.stdout) as Document).findings.map(
+      (f) => `${f.id} ${f.namespace ?? '-'}/${f.object.name}${f.severity === 'info' ? ' (info)' : ''}`,
+    );
+    expect(left.length).toBe(all.length - 3);
+    expect(left).not.toContain('exposed-to-internet web/frontend');
+    // Both directions of kube-system are left out; the other namespaces' are kept.
+    expect(left.filter((f) => f.startsWith('namespace-not-isolated'))).toEqual([
+      'namespace-not-isolated monitoring/monitoring',
+      'namespace-not-isolated web/web',
+      'namespace-not-isolated db/db (info)',
+      'namespace-not-isolated web/web (info)',
+    ]);
+    expect(left).toContain('exposed-to-internet web/toolbox');
+    const bad = await audit(...SHOP, '--ignore', 'exposed-to-internet:web/');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(
+      /^error: invalid value "exposed-to-internet:web\/" for --ignore: name the object as NAMESPACE\/NAME, or NAME when it is cluster-scoped\n/,
+    );
+  });
+
   it('is a usage error (2) for an unknown --ignore id, -n with -A, or a bad --fail-on', async () => {
     const bogus = await audit(...SHOP, '--ignore', 'bogus');
     expect(bogus.exitCode).toBe(2);

@@ -3,6 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 
 import { auditWorld, findingKey } from '../../src/lib/engine/audit.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
+import { formatFix, formatMessage } from '../../src/lib/output/audit.js';
 import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
 import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
 import { WorldBuilder } from './world-builder.js';
@@ -153,6 +154,60 @@ describe('policy-selects-no-pods, peer-selects-nothing, named-port-unresolved', 
     ]);
   });
 
+  it('takes a transposition for one edit: wbe is a near miss of web', () => {
+    const snapshot = isolated()
+      .policy('a/swapped', {
+        podSelector: { matchLabels: { app: 'wbe' } },
+        ingress: [{ ports: [{ port: 'htpt' }] }],
+      })
+      .build();
+    const found = auditWorld(compileWorld(snapshot)).filter((f) => f.id === 'policy-selects-no-pods');
+    expect(found.map((f) => f.details)).toEqual([
+      {
+        id: 'policy-selects-no-pods',
+        selector: { matchLabels: { app: 'wbe' } },
+        nearMisses: [{ wanted: 'app=wbe', closest: 'app=web' }],
+      },
+    ]);
+  });
+
+  describe('egress port names resolve on the pods the peers admit, never on addresses', () => {
+    // a/client reaches out; a/web defines http, a/db defines only postgres (10.0.0.2).
+    const egress = (to: Record<string, unknown>[] | undefined, port: string) =>
+      isolated()
+        .pod('a/client', { app: 'client' }, { ips: ['10.0.0.1'] })
+        .pod('a/db', { app: 'db' }, { ips: ['10.0.0.2'], ports: [{ name: 'postgres', containerPort: 5432 }] })
+        .policy('a/client-out', {
+          podSelector: { matchLabels: { app: 'client' } },
+          policyTypes: ['Egress'],
+          egress: [{ ...(to ? { to } : {}), ports: [{ port }] }],
+        })
+        .build();
+    const unresolved = (snapshot: ClusterSnapshot) =>
+      auditWorld(compileWorld(snapshot))
+        .filter((f) => f.id === 'named-port-unresolved')
+        .map((f) =>
+          f.details.id === 'named-port-unresolved' ? `${f.details.port} ${f.details.nearMisses.join(',')}` : '',
+        );
+
+    it('says nothing of a name toward addresses outside the cluster only (there it opens nothing, and is no typo)', () => {
+      expect(unresolved(egress([{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }], 'https'))).toEqual([]);
+      expect(unresolved(egress([{ ipBlock: { cidr: '203.0.113.0/24' } }], 'postgress'))).toEqual([]);
+    });
+
+    it('finds a name none of the pods an ipBlock holds defines, and says nothing when one does', () => {
+      expect(unresolved(egress([{ ipBlock: { cidr: '10.0.0.2/32' } }], 'postgress'))).toEqual(['postgress postgres']);
+      expect(unresolved(egress([{ ipBlock: { cidr: '10.0.0.2/32' } }], 'postgres'))).toEqual([]);
+    });
+
+    it('resolves on the pods of pod peers, and on every pod without peers', () => {
+      expect(unresolved(egress([{ podSelector: { matchLabels: { app: 'db' } } }], 'htpp'))).toEqual(['htpp ']);
+      expect(unresolved(egress([{ podSelector: { matchLabels: { app: 'web' } } }], 'htpp'))).toEqual(['htpp http']);
+      expect(unresolved(egress(undefined, 'http'))).toEqual([]);
+      expect(unresolved(egress(undefined, 'htpp'))).toEqual(['htpp http']);
+    });
+  });
+
   it('leaves out rules of a direction the policy does not apply to', () => {
     const snapshot = isolated()
       .policy('a/egress-only', {
@@ -276,6 +331,92 @@ describe('tier-priority-tie', () => {
     expect(audit(snapshot)).toEqual([]);
     snapshot.clusterPolicies = [anp('x', 10, named('a')), anp('y', 10, named('a'))];
     expect(audit(snapshot, ['a'])).toEqual([]);
+  });
+});
+
+describe('rule-shadowed in a cluster tier policy', () => {
+  const cnp = (ingress: Record<string, unknown>[], egress: Record<string, unknown>[] = []): ClusterTierPolicy => ({
+    apiVersion: 'policy.networking.k8s.io/v1alpha2',
+    kind: 'ClusterNetworkPolicy',
+    metadata: { name: 'p' },
+    spec: { tier: 'Admin', priority: 10, subject: { namespaces: {} }, ingress, egress },
+  });
+  const team = (value: string) => ({ matchLabels: { team: value } });
+  const tcp = (from: number, to = from) => ({
+    tcp: { destinationPort: from === to ? { number: from } : { range: { start: from, end: to } } },
+  });
+  const shadowed = (policy: ClusterTierPolicy) => {
+    const snapshot = isolated().build();
+    snapshot.clusterPolicies = [policy];
+    return auditWorld(compileWorld(snapshot))
+      .filter((f) => f.id === 'rule-shadowed')
+      .map((f) =>
+        f.details.id === 'rule-shadowed' && 'tier' in f.details ? `${findingKey(f)} by ${f.details.by.rule.name}` : '',
+      );
+  };
+
+  it('finds a later rule an earlier one matches in full, whatever the actions', () => {
+    const policy = cnp(
+      [
+        { name: 'deny-team-x', action: 'Deny', from: [{ namespaces: team('x') }], protocols: [tcp(8000, 8999)] },
+        // Pods of team x namespaces on one port of the range: never reached.
+        {
+          name: 'accept-x-web',
+          action: 'Accept',
+          from: [{ pods: { namespaceSelector: team('x'), podSelector: { matchLabels: { app: 'web' } } } }],
+          protocols: [tcp(8080)],
+        },
+        // Another port, or a wider peer: not shadowed.
+        { name: 'accept-x-other-port', action: 'Accept', from: [{ namespaces: team('x') }], protocols: [tcp(9090)] },
+        { name: 'pass-everyone', action: 'Pass', from: [{ namespaces: {} }], protocols: [tcp(8080)] },
+      ],
+      [
+        { name: 'deny-net', action: 'Deny', to: [{ networks: ['10.0.0.0/8'] }] },
+        {
+          name: 'accept-subnet',
+          action: 'Accept',
+          to: [{ networks: ['10.1.0.0/16', '10.2.0.0/16'] }],
+          protocols: [tcp(443)],
+        },
+        { name: 'accept-wider', action: 'Accept', to: [{ networks: ['10.0.0.0/7'] }] },
+      ],
+    );
+    expect(shadowed(policy)).toEqual(['egress[000001] by deny-net', 'ingress[000001] by deny-team-x']);
+  });
+
+  it('proves nothing from pod selectors that are not implied, or from an earlier rule with fewer ports', () => {
+    const policy = cnp([
+      {
+        name: 'web',
+        action: 'Accept',
+        from: [{ pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'web' } } } }],
+        protocols: [tcp(80)],
+      },
+      { name: 'all-pods', action: 'Deny', from: [{ namespaces: {} }], protocols: [tcp(80)] },
+      {
+        name: 'api-any-port',
+        action: 'Deny',
+        from: [{ pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'api' } } } }],
+      },
+    ]);
+    expect(shadowed(policy)).toEqual([]);
+  });
+
+  it('is worded with the rules and where each is', () => {
+    const policy = cnp([
+      { name: 'deny-all', action: 'Deny', from: [{ namespaces: {} }] },
+      { name: 'accept-x', action: 'Accept', from: [{ namespaces: team('x') }] },
+    ]);
+    const snapshot = isolated().build();
+    snapshot.clusterPolicies = [policy];
+    const [f] = auditWorld(compileWorld(snapshot)).filter((x) => x.id === 'rule-shadowed');
+    expect([f.severity, f.namespace, f.object, formatMessage(f), formatFix(f)]).toEqual([
+      'info',
+      undefined,
+      { kind: 'ClusterNetworkPolicy', name: 'p' },
+      'ingress[1] (accept-x) can never match: ingress[0] (deny-all) before it matches every peer and port it names, and the first rule that matches decides',
+      'remove ingress[1] (accept-x), or move it before ingress[0] (deny-all) if it is meant to decide first',
+    ]);
   });
 });
 

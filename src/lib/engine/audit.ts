@@ -9,15 +9,25 @@ import type { V1LabelSelector, V1NetworkPolicyPeer } from '@kubernetes/client-no
 
 import { addressConnection } from './addresses.js';
 import type { Connection } from './answer.js';
-import { addressesOfBlock, isEmptyAddressSet, subtractAddresses } from './ipblock.js';
-import type { Direction, IpBlock, PolicyRef, PortSet, RuleRef } from './model.js';
+import type { AddressSet } from './ipblock.js';
+import { addressesOfBlock, compileIpBlock, isEmptyAddressSet, subtractAddresses, unionAddresses } from './ipblock.js';
+import type { Direction, IpBlock, PolicyRef, PortSet, RuleRef, TierRuleRef } from './model.js';
 import { keyOf, NAMESPACE_NAME_LABEL, refOf } from './model.js';
 import { findDnsPeer, dnsEgress, legacyIsolation, namespaceIsolation, type IsolationState } from './isolation.js';
-import { namespacesOfPeer, portsOfRule } from './peers.js';
+import { portsOfRule } from './peers.js';
 import { isEmptyPortSet, resolvePorts, subtractPortSets, unionPortSets } from './ports.js';
 import type { CompiledSelector, Requirement } from './selector.js';
 import { workloadOf } from './targets.js';
-import { compileTierPolicies, type CompiledTierPolicy, type Tier } from './tiers-compile.js';
+import { EVERY_ADDRESS, tierAddressSide } from './tier-addresses.js';
+import { hitOf } from './tiers.js';
+import {
+  compileTierPolicies,
+  type CompiledTierPolicy,
+  type Tier,
+  type TierPeer,
+  type TierPort,
+  type TierRule,
+} from './tiers-compile.js';
 import type { LabelNearMiss } from './traps.js';
 import { policyTraps } from './traps.js';
 import { validatePolicy } from './validate.js';
@@ -81,7 +91,9 @@ export type FindingDetails =
       nearMisses: LabelNearMiss[];
     }
   | { id: 'named-port-unresolved'; rule: RuleRef; port: string; protocol: string; nearMisses: string[] }
+  /** A NetworkPolicy rule another admits in full, or a cluster tier rule an earlier rule of its policy matches in full. */
   | { id: 'rule-shadowed'; rule: RuleRef; by: RuleRef }
+  | { id: 'rule-shadowed'; tier: Tier; rule: TierRuleRef; by: TierRuleRef }
   | { id: 'tier-priority-tie'; tier: Tier; priority: number; other: FindingObject; overlapsToday: boolean }
   | { id: 'legacy-annotation'; annotation: string; value: string; isolatesIngress: boolean; isolatedBy: PolicyRef[] }
   | {
@@ -119,6 +131,8 @@ const INTERNET: readonly IpBlock[] = [
   { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '100.64.0.0/10', '172.16.0.0/12', '192.168.0.0/16'] },
   { cidr: '::/0', except: ['fc00::/7'] },
 ];
+
+const INTERNET_ADDRESSES: readonly AddressSet[] = INTERNET.map((block) => addressesOfBlock(compileIpBlock(block)));
 
 /** The findings of a world, in a stable order (compareFindings). Expectations are checked by the caller. */
 export function auditWorld(world: World, scope: AuditScope = {}): Finding[] {
@@ -244,25 +258,19 @@ interface ExposureGroup {
 function exposures(world: World, isIn: (ns: string) => boolean): Finding[] {
   const internet = new Map<string, ExposureGroup>();
   const everyone = new Map<string, ExposureGroup>();
+  // Classes of one label class (and tier class) differ only in their own addresses, which decide
+  // nothing here (the pods are the destination): their exposure is worked out once.
+  const known = new Map<string, ClassExposure>();
   for (const [namespace, classes] of world.index.classesByNamespace) {
     if (!isIn(namespace)) continue;
     for (const cls of classes) {
-      const pod = cls.representative;
-      const isolated = cls.ingressPolicies.length > 0;
-      const blocks: IpBlock[] = [];
-      const ports: PortSet[] = [];
-      const rules: RuleRef[] = [];
-      for (const block of INTERNET) {
-        const connection = addressConnection(world, pod, block, 'ingress');
-        if (!connection.decision.allowed || !connection.ports || isEmptyPortSet(connection.ports)) continue;
-        blocks.push(block);
-        ports.push(connection.ports);
-        rules.push(...connection.decision.ingress.allowedBy);
-      }
-      if (blocks.length > 0) addExposure(internet, cls, isolated, ports, rules, blocks);
-      const fromAll = isolated ? everyPodRules(cls, pod) : undefined;
+      const key = world.tiers ? `${cls.labelClass}/${world.tiers.classOf[cls.id]}` : String(cls.labelClass);
+      let exposure = known.get(key);
+      if (!exposure) known.set(key, (exposure = exposureOf(world, cls)));
+      const { isolated, internet: open, fromAll } = exposure;
+      if (open.blocks.length > 0) addExposure(internet, cls, isolated, open.ports, open.rules, open.blocks);
       if (!isolated) addExposure(everyone, cls, false, [resolvePorts('all', {})], [], []);
-      else if (fromAll && fromAll.rules.length > 0) addExposure(everyone, cls, true, fromAll.ports, fromAll.rules, []);
+      else if (fromAll.rules.length > 0) addExposure(everyone, cls, true, fromAll.ports, fromAll.rules, []);
     }
   }
   const toFindings = (groups: Map<string, ExposureGroup>, id: 'exposed-to-internet' | 'exposed-to-all-namespaces') =>
@@ -278,6 +286,55 @@ function exposures(world: World, isIn: (ns: string) => boolean): Finding[] {
       return finding(details, g.object, g.namespace);
     });
   return [...toFindings(internet, 'exposed-to-internet'), ...toFindings(everyone, 'exposed-to-all-namespaces')];
+}
+
+/** How a class's pods are exposed: to the public address space (by block), and to every pod of every namespace. */
+interface ClassExposure {
+  isolated: boolean;
+  internet: { blocks: IpBlock[]; ports: PortSet[]; rules: RuleRef[] };
+  fromAll: { rules: RuleRef[]; ports: PortSet[] };
+}
+
+function exposureOf(world: World, cls: PodClass): ClassExposure {
+  const pod = cls.representative;
+  const isolated = cls.ingressPolicies.length > 0;
+  const internet: ClassExposure['internet'] = { blocks: [], ports: [], rules: [] };
+  // Isolated pods (no tier rule naming addresses) admit a whole block on some port only if their
+  // rules together, on any port, name every address of it: else there is nothing to ask.
+  const named =
+    isolated && !tierAddressSide(world, cls, 'ingress')
+      ? unionAddresses(...cls.ingressPolicies.map(addressesNamedBy))
+      : undefined;
+  INTERNET.forEach((block, i) => {
+    if (named && !isEmptyAddressSet(subtractAddresses(INTERNET_ADDRESSES[i], named))) return;
+    const connection = addressConnection(world, pod, block, 'ingress');
+    if (!connection.decision.allowed || !connection.ports || isEmptyPortSet(connection.ports)) return;
+    internet.blocks.push(block);
+    internet.ports.push(connection.ports);
+    internet.rules.push(...connection.decision.ingress.allowedBy);
+  });
+  return { isolated, internet, fromAll: isolated ? everyPodRules(cls, pod) : { rules: [], ports: [] } };
+}
+
+const namedAddresses = new WeakMap<CompiledPolicy, AddressSet>();
+
+/** Every address a policy's ingress rules admit on some port: their ipBlocks, or all for a rule without `from`. */
+function addressesNamedBy(policy: CompiledPolicy): AddressSet {
+  let set = namedAddresses.get(policy);
+  if (!set) {
+    const rules = policy.ingress ?? [];
+    set = rules.some((r) => r.peers === 'all')
+      ? EVERY_ADDRESS
+      : unionAddresses(
+          ...rules.flatMap((r) =>
+            r.peers === 'all'
+              ? []
+              : r.peers.flatMap((peer) => (peer.kind === 'ipBlock' ? [addressesOfBlock(peer.block)] : [])),
+          ),
+        );
+    namedAddresses.set(policy, set);
+  }
+  return set;
 }
 
 /** The ingress rules of a class's policies that admit every pod of every namespace, and their ports on its pods. */
@@ -342,43 +399,23 @@ function sortRules(rules: RuleRef[]): RuleRef[] {
 
 /**
  * Policies that select no pod, rule peers that admit no pod or namespace, and port names that no
- * destination pod defines: traps.ts decides each (with its near misses); policies that cannot hold one
- * (a quick check on the compiled world) are not asked.
+ * destination pod defines: traps.ts decides each (with its near misses).
  */
 function policyTrapFindings(world: World, isIn: (ns: string) => boolean): Finding[] {
   const subjects = new Map<CompiledPolicy, PodInfo[]>();
-  for (const cls of world.classes) {
-    for (const policy of new Set([...cls.ingressPolicies, ...cls.egressPolicies])) {
+  // The classes of a label class are selected by the same policies.
+  for (const classes of world.labelClasses) {
+    const members = classes.length === 1 ? classes[0].members : classes.flatMap((c) => c.members);
+    for (const policy of new Set([...classes[0].ingressPolicies, ...classes[0].egressPolicies])) {
       const list = subjects.get(policy);
-      if (list) list.push(...cls.members);
-      else subjects.set(policy, [...cls.members]);
+      if (list) list.push(...members);
+      else subjects.set(policy, [...members]);
     }
   }
-  const admitsSome = new Map<string, boolean>();
-  const peerAdmitsSome = (peer: CompiledPeer & { kind: 'pods' }, namespace: string): boolean => {
-    const key = `${peer.namespaces ? peer.namespaces.key : `@${namespace}`}\u0000${peer.pods ? peer.pods.key : ''}`;
-    let admits = admitsSome.get(key);
-    if (admits === undefined) {
-      admits = namespacesOfPeer(world, peer, namespace).some((ns) =>
-        (world.index.classesByNamespace.get(ns) ?? []).some((cls) => !peer.pods || peer.pods.matches(cls.labels)),
-      );
-      admitsSome.set(key, admits);
-    }
-    return admits;
-  };
   const out: Finding[] = [];
   for (const policy of world.policies) {
     const { namespace, name } = policy.ref;
     if (!isIn(namespace)) continue;
-    const rules = [...(policy.ingress ?? []), ...(policy.egress ?? [])];
-    const mayHaveTrap =
-      !subjects.has(policy) ||
-      rules.some(
-        (rule) =>
-          (rule.ports !== 'all' && rule.ports.some((p) => p.kind === 'named')) ||
-          (rule.peers !== 'all' && rule.peers.some((p) => p.kind === 'pods' && !peerAdmitsSome(p, namespace))),
-      );
-    if (!mayHaveTrap) continue;
     const object = { kind: 'NetworkPolicy', name };
     for (const trap of policyTraps(world, policy.source, subjects.get(policy) ?? [])) {
       if (trap.code === 'subject-matches-nothing') {
@@ -477,12 +514,20 @@ function peerCovers(s: CompiledPeer, r: CompiledPeer, namespace: string): boolea
   return namespaces && pods;
 }
 
+const numbered = new WeakMap<CompiledRule, PortSet>();
+
+/** The ports a rule names by number or range (its port names left out), worked out once per rule. */
+function numberedPorts(rule: CompiledRule): PortSet {
+  let ports = rule.fixedPorts ?? numbered.get(rule);
+  if (!ports) numbered.set(rule, (ports = resolvePorts(rule.ports, {})));
+  return ports;
+}
+
 /** Whether rule `s` admits every (peer, port) rule `r` admits, provably; both of one namespace and direction. */
 function ruleCovers(s: CompiledRule, r: CompiledRule, namespace: string): boolean {
   if (s.ports !== 'all') {
     if (r.ports === 'all') return false;
-    const fixed = resolvePorts(s.ports, {});
-    if (!isEmptyPortSet(subtractPortSets(resolvePorts(r.ports, {}), fixed))) return false;
+    if (!isEmptyPortSet(subtractPortSets(numberedPorts(r), numberedPorts(s)))) return false;
     // A port name resolves per destination pod: only the same name (or every port of its protocol) surely covers it.
     const sPorts = s.ports;
     const namedCovered = r.ports.every(
@@ -518,25 +563,25 @@ function shadowedRules(world: World, isIn: (ns: string) => boolean): Finding[] {
   for (const [namespace, policies] of byNamespace) {
     for (const direction of ['ingress', 'egress'] as const) {
       const applying = policies.filter((p) => (p[direction] ?? []).length > 0);
-      const rules = applying.flatMap((policy) => (policy[direction] ?? []).map((rule) => ({ policy, rule })));
-      // Whether policy b selects every pod policy a selects (the same pods, or more).
-      const coversSubjects = new Map<string, boolean>();
-      const subjectsCovered = (a: CompiledPolicy, b: CompiledPolicy): boolean => {
+      const rules = applying.flatMap((policy, at) => (policy[direction] ?? []).map((rule) => ({ at, rule })));
+      // Whether policy b selects every pod policy a selects (the same pods, or more): 0 unknown, 1 yes, 2 no.
+      const n = applying.length;
+      const coversSubjects = new Uint8Array(n * n);
+      const subjectsCovered = (a: number, b: number): boolean => {
         if (a === b) return true;
-        const key = `${a.podSelector.key}\u0000${b.podSelector.key}`;
-        let covered = coversSubjects.get(key);
-        if (covered === undefined) coversSubjects.set(key, (covered = implies(a.podSelector, b.podSelector)));
-        return covered;
+        if (coversSubjects[a * n + b] === 0)
+          coversSubjects[a * n + b] = implies(applying[a].podSelector, applying[b].podSelector) ? 1 : 2;
+        return coversSubjects[a * n + b] === 1;
       };
       const covers = (s: (typeof rules)[number], r: (typeof rules)[number]) =>
-        subjectsCovered(r.policy, s.policy) && ruleCovers(s.rule, r.rule, namespace);
+        subjectsCovered(r.at, s.at) && ruleCovers(s.rule, r.rule, namespace);
       rules.forEach((r, i) => {
         const by = rules.find((s, j) => j !== i && covers(s, r) && (j < i || !covers(r, s)));
         if (!by) return;
         out.push(
           finding(
             { id: 'rule-shadowed', rule: r.rule.ref, by: by.rule.ref },
-            { kind: 'NetworkPolicy', name: r.policy.ref.name },
+            { kind: 'NetworkPolicy', name: r.rule.ref.policy.name },
             namespace,
           ),
         );
@@ -578,7 +623,83 @@ function tierFindings(world: World): Finding[] {
       }
     }
   });
+  for (const policy of set.policies) out.push(...shadowedTierRules(policy));
   return out;
+}
+
+/**
+ * Rules of a tier policy that can never match: an earlier rule of the same policy and direction matches
+ * every peer and port they do, and the first rule that matches decides (whatever its action). Proven
+ * from the rules alone, one earlier rule covering a later one; a rule that fails closed is left to its
+ * warning, and one that fails closed as Deny or Pass (it matches everything) shadows every later rule.
+ */
+function shadowedTierRules(policy: CompiledTierPolicy): Finding[] {
+  const out: Finding[] = [];
+  for (const direction of ['ingress', 'egress'] as const) {
+    const rules = policy[direction];
+    rules.forEach((r, i) => {
+      if (r.failClosed) return;
+      const by = rules.slice(0, i).find((s) => tierRuleCovers(s, r));
+      if (!by) return;
+      out.push(
+        finding(
+          {
+            id: 'rule-shadowed',
+            tier: policy.tier,
+            rule: hitOf(policy, direction, r),
+            by: hitOf(policy, direction, by),
+          },
+          policy.ref,
+          undefined,
+        ),
+      );
+    });
+  }
+  return out;
+}
+
+/** Whether tier rule `s` matches every connection rule `r` matches, provably. */
+function tierRuleCovers(s: TierRule, r: TierRule): boolean {
+  // Failing closed, an Accept rule matches nothing; a Deny or Pass rule, everything.
+  if (s.failClosed) return s.action !== 'Accept';
+  if (s.ports !== 'all') {
+    if (r.ports === 'all') return false;
+    const sPorts = s.ports;
+    if (!r.ports.every((p) => sPorts.some((q) => tierPortCovers(q, p)))) return false;
+  }
+  if (s.peers === 'all') return true;
+  if (r.peers === 'all') return false;
+  const sPeers = s.peers;
+  return r.peers.every((p) => sPeers.some((q) => tierPeerCovers(q, p)));
+}
+
+/** A port range inside another of its protocol, or the same port name (resolved on the same destination). */
+function tierPortCovers(s: TierPort, r: TierPort): boolean {
+  if ('namedPort' in r) return 'namedPort' in s && s.namedPort === r.namedPort;
+  return !('namedPort' in s) && s.protocol === r.protocol && s.from <= r.from && r.to <= s.to;
+}
+
+/** Whether tier peer `s` matches every pod or address peer `r` matches, provably. */
+function tierPeerCovers(s: TierPeer, r: TierPeer): boolean {
+  switch (s.kind) {
+    case 'namespaces':
+      // Every pod of the namespaces it selects.
+      return (r.kind === 'namespaces' || r.kind === 'pods') && implies(r.namespaces, s.namespaces);
+    case 'pods':
+      if (r.kind === 'namespaces') return s.pods.isEverything && implies(r.namespaces, s.namespaces);
+      return r.kind === 'pods' && implies(r.namespaces, s.namespaces) && implies(r.pods, s.pods);
+    case 'networks': {
+      if (r.kind !== 'networks') return false;
+      const of = (cidrs: { text: string }[]) =>
+        unionAddresses(...cidrs.map((c) => addressesOfBlock(compileIpBlock({ cidr: c.text, except: [] }))));
+      return isEmptyAddressSet(subtractAddresses(of(r.cidrs), of(s.cidrs)));
+    }
+    case 'domainNames':
+      return r.kind === 'domainNames' && r.names.every((name) => s.names.includes(name));
+    default:
+      // nodes peers: their node selectors are not kept, so nothing is proven.
+      return false;
+  }
 }
 
 /** Whether two tier policies' subjects may hold a pod in common (not provably disjoint). */
@@ -607,7 +728,7 @@ export function findingKey(f: Finding): string {
     case 'named-port-unresolved':
       return `${ruleKey(d.rule)} ${d.port}/${d.protocol}`;
     case 'rule-shadowed':
-      return ruleKey(d.rule);
+      return 'tier' in d ? `${d.rule.direction}[${String(d.rule.rule.index).padStart(6, '0')}]` : ruleKey(d.rule);
     case 'tier-priority-tie':
       return `${d.other.kind}/${d.other.name}`;
     case 'expectation-failed':

@@ -106,32 +106,54 @@ function isDenyAll(policy: CompiledPolicy, direction: Direction): boolean {
   return rules.length === 0 || (direction === 'egress' && rules.every(isDnsOnlyRule));
 }
 
+const byNamespace = new WeakMap<World, Map<string, CompiledPolicy[]>>();
+
+/** A world's valid policies per namespace, in the world's order (memoised per world). */
+function policiesByNamespace(world: World): Map<string, CompiledPolicy[]> {
+  let map = byNamespace.get(world);
+  if (!map) {
+    map = new Map();
+    for (const policy of world.policies) {
+      const list = map.get(policy.ref.namespace);
+      if (list) list.push(policy);
+      else map.set(policy.ref.namespace, [policy]);
+    }
+    byNamespace.set(world, map);
+  }
+  return map;
+}
+
 /** The isolation of each direction of a namespace, from a compiled world (invalid policies are left out). */
 export function namespaceIsolation(world: World, namespace: string): NamespaceIsolation {
   const ns = world.snapshot.namespaces.find((n) => n.metadata?.name === namespace);
-  const pods = world.pods.filter((p) => p.ref.namespace === namespace);
-  const inNamespace = world.policies.filter((p) => p.ref.namespace === namespace);
+  // Per class: its members are alike for every compiled selector (its labels stand for theirs).
+  const classes = world.index.classesByNamespace.get(namespace) ?? [];
+  const pods = classes.reduce((n, cls) => n + cls.members.length, 0);
+  const inNamespace = policiesByNamespace(world).get(namespace) ?? [];
+  // The labels of one class per label class (its siblings differ only in their addresses).
+  const labelled = (world.index.labelClassesByNamespace.get(namespace) ?? []).map(
+    (id) => world.labelClasses[id][0].labels,
+  );
   const direction = (d: Direction): DirectionIsolation => {
     const applying = inNamespace.filter((p) => p[d] !== undefined);
-    const selected = pods.filter((p) => {
-      const cls = world.classes[p.classId];
-      return (d === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0;
-    });
+    const selected = classes
+      .filter((cls) => (d === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0)
+      .reduce((n, cls) => n + cls.members.length, 0);
     const policies = applying
-      .filter((p) => selectsEveryPod(p) || pods.some((pod) => p.podSelector.matches(pod.pod.metadata?.labels ?? {})))
+      .filter((p) => selectsEveryPod(p) || labelled.some((labels) => p.podSelector.matches(labels)))
       .map((p) => p.ref);
     const denyAll = applying.filter((p) => isDenyAll(p, d)).map((p) => p.ref);
     const state: IsolationState =
       denyAll.length > 0
         ? 'isolated'
-        : applying.some(selectsEveryPod) || (pods.length > 0 && selected.length === pods.length)
+        : applying.some(selectsEveryPod) || (pods > 0 && selected === pods)
           ? 'all-pods'
-          : selected.length > 0
+          : selected > 0
             ? 'partial'
             : 'open';
-    const result: DirectionIsolation = { state, denyAll, policies, selectedPods: selected.length, pods: pods.length };
+    const result: DirectionIsolation = { state, denyAll, policies, selectedPods: selected, pods };
     if (world.tiers) {
-      const endpoints = [...new Set(pods.map((p) => world.classes[p.classId]))].map(endpointOf);
+      const endpoints = classes.map(endpointOf);
       // In the order they decide: the Admin tier, then (after NetworkPolicy) the Baseline tier.
       result.clusterPolicies = (['Admin', 'Baseline'] as const).flatMap((tier) =>
         world
@@ -352,8 +374,14 @@ export function dnsEgress(world: World, namespace: string, dns: DnsPeer): Policy
   const servers = dns.pods.map((ref) => world.podsByKey.get(keyOf(ref))).filter((p) => p !== undefined);
   if (servers.length === 0) return [];
   const by = new Map<string, PolicyRef>();
-  for (const pod of world.pods.filter((p) => p.ref.namespace === namespace)) {
-    const source = world.classes[pod.classId];
+  // Per class of the namespace (its pods are alike for every policy), in the order of their first pods;
+  // the egress side reads the source's policies (and tier class), not its addresses: one class of each
+  // label class answers for its siblings.
+  const seen = new Set<string>();
+  for (const source of world.index.classesByNamespace.get(namespace) ?? []) {
+    const kind = world.tiers ? `${source.labelClass}/${world.tiers.classOf[source.id]}` : String(source.labelClass);
+    if (seen.has(kind)) continue;
+    seen.add(kind);
     let reaches = false;
     for (const server of servers) {
       const egress = decideOnPort(analysePair(world, source, world.classes[server.classId]), 'UDP', 53).egress;

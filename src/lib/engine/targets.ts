@@ -1,7 +1,7 @@
 /** Resolving what a query names (a pod, a workload, a service, a label selector) to pods. */
 import type { V1LabelSelector, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { PodInfo, World } from './world.js';
-import type { PodRef, PortQuery, Protocol, Warning, WorkloadKind } from './model.js';
+import type { PodRef, PortQuery, Protocol, Warning, Workload, WorkloadKind } from './model.js';
 import { keyOf } from './model.js';
 import { compileSelector, formatSelector } from './selector.js';
 
@@ -16,11 +16,61 @@ export type TargetSpec =
 /** A query that names something the snapshot does not hold (a Service port, say). */
 export class QueryError extends Error {}
 
+/** What resolving names reads many times over one world: its pods per namespace and per owner (in the world's order), and its workloads by kind, namespace and name. */
+interface TargetIndex {
+  podsByNamespace: Map<string, PodInfo[]>;
+  workloads: Map<string, Workload>;
+  owned?: Map<string, PodInfo[]>;
+}
+
+const indexes = new WeakMap<World, TargetIndex>();
+
+function indexOf(world: World): TargetIndex {
+  let index = indexes.get(world);
+  if (!index) {
+    index = { podsByNamespace: new Map(), workloads: new Map() };
+    for (const pod of world.pods) {
+      const list = index.podsByNamespace.get(pod.ref.namespace);
+      if (list) list.push(pod);
+      else index.podsByNamespace.set(pod.ref.namespace, [pod]);
+    }
+    // The first of a kind, namespace and name, as a search in the snapshot's order finds it.
+    for (const w of world.snapshot.workloads) {
+      const key = `${w.kind}/${w.namespace}/${w.name}`;
+      if (!index.workloads.has(key)) index.workloads.set(key, w);
+    }
+    indexes.set(world, index);
+  }
+  return index;
+}
+
+/** Pods by their owner (workloadOf) as `kind/namespace/name`, in the world's order; built on first use. */
+function ownedBy(world: World): Map<string, PodInfo[]> {
+  const index = indexOf(world);
+  if (!index.owned) {
+    index.owned = new Map();
+    for (const pod of world.pods) {
+      const owner = workloadOf(pod.pod);
+      const key = `${owner.kind}/${pod.ref.namespace}/${owner.name}`;
+      const list = index.owned.get(key);
+      if (list) list.push(pod);
+      else index.owned.set(key, [pod]);
+    }
+  }
+  return index.owned;
+}
+
+/** The pods of the namespaces given (undefined: every pod), in the world's order. */
+function podsOf(world: World, namespaces: string[] | undefined): readonly PodInfo[] {
+  if (namespaces?.length === 1) return indexOf(world).podsByNamespace.get(namespaces[0]) ?? [];
+  const inScope = namespaces ? new Set(namespaces) : undefined;
+  return inScope ? world.pods.filter((p) => inScope.has(p.ref.namespace)) : world.pods;
+}
+
 function podsMatching(world: World, namespaces: string[] | undefined, selector: V1LabelSelector): PodRef[] {
   const compiled = compileSelector(selector);
-  const inScope = namespaces ? new Set(namespaces) : undefined;
-  return world.pods
-    .filter((p) => (!inScope || inScope.has(p.ref.namespace)) && compiled.matches(p.pod.metadata?.labels ?? {}))
+  return podsOf(world, namespaces)
+    .filter((p) => compiled.matches(p.pod.metadata?.labels ?? {}))
     .map((p) => p.ref);
 }
 
@@ -50,19 +100,11 @@ export function resolveTargets(world: World, spec: TargetSpec): { pods: PodRef[]
     const pods = podsMatching(world, [spec.namespace], { matchLabels: selector });
     return pods.length ? { pods, warnings: [] } : none(`service ${keyOf(spec)} selects no pods`);
   }
-  const workload = world.snapshot.workloads.find(
-    (w) => w.kind === spec.kind && w.namespace === spec.namespace && w.name === spec.name,
-  );
+  const workload = indexOf(world).workloads.get(`${spec.kind}/${spec.namespace}/${spec.name}`);
   let pods: PodRef[];
   if (workload?.selector) pods = podsMatching(world, [spec.namespace], workload.selector);
   else {
-    pods = world.pods
-      .filter((p) => p.ref.namespace === spec.namespace)
-      .filter((p) => {
-        const owner = workloadOf(p.pod);
-        return owner.kind === spec.kind && owner.name === spec.name;
-      })
-      .map((p) => p.ref);
+    pods = (ownedBy(world).get(`${spec.kind}/${spec.namespace}/${spec.name}`) ?? []).map((p) => p.ref);
   }
   if (pods.length) return { pods, warnings: [] };
   return none(workload ? `${ref} has no pods` : `${ref} not found`);

@@ -202,9 +202,12 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
       }
       continue;
     }
-    const allowedOf = new Map<number, PortSet | true>(
-      Array.from(answer.ids, (id, i) => [id, answer.ports?.[i] ?? true]),
-    );
+    // With sources named (often a few classes of many), only theirs are kept.
+    const allowedOf = new Map<number, PortSet | true>();
+    for (let i = 0; i < answer.ids.length; i++) {
+      const id = answer.ids[i];
+      if (!sourcesByClass || sourcesByClass.has(id)) allowedOf.set(id, answer.ports?.[i] ?? true);
+    }
     const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
     for (const id of classIds) {
       const allowed = allowedOf.get(id);

@@ -7,14 +7,14 @@ import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 
 import type { Connection } from '../engine/answer.js';
 import type { Finding, FindingId } from '../engine/audit.js';
-import type { Peer, PolicyRef } from '../engine/model.js';
+import type { Peer, PolicyRef, RuleRef, TierRuleRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
 import { formatPortSet } from '../engine/ports.js';
 import { formatSelector } from '../engine/selector.js';
 import type { LabelNearMiss } from '../engine/traps.js';
 import type { AuditResult } from '../services/audit.js';
 import { explainAllowance, explainConnection } from './explain.js';
-import { formatIpBlock, formatRuleRef } from './names.js';
+import { formatIpBlock, formatRuleRef, formatTierRuleRef } from './names.js';
 import { portSetDocument } from './reach-document.js';
 import { formatTable } from './table.js';
 
@@ -79,6 +79,11 @@ export const FINDING_CATALOGUE: Record<FindingId, { title: string; description: 
       'Another rule of a policy selecting the same pods (or more) in the same direction admits every peer and port this rule admits.',
   },
 };
+
+/** A rule of a cluster tier policy by its place, and its name when it has one: `egress[1] (allow-dns)`. */
+function tierRuleName(rule: TierRuleRef): string {
+  return `${rule.direction}[${rule.rule.index}]${rule.rule.name ? ` (${rule.rule.name})` : ''}`;
+}
 
 /** `networkpolicy/default-deny`, `deployment/api`, `namespace/web`, as kubectl names objects. */
 export function formatObject(finding: Finding): string {
@@ -160,6 +165,9 @@ export function formatMessage(finding: Finding): string {
       return `${formatRuleRef(d.rule, false)} names port ${d.port}/${d.protocol}, which none of the pods it applies to defines: nothing is opened on it${near}`;
     }
     case 'rule-shadowed':
+      if ('tier' in d) {
+        return `${tierRuleName(d.rule)} can never match: ${tierRuleName(d.by)} before it matches every peer and port it names, and the first rule that matches decides`;
+      }
       return `${formatRuleRef(d.rule, false)} admits nothing that ${formatRuleRef(d.by)} does not already admit to the same pods`;
     case 'tier-priority-tie': {
       const today = d.overlapsToday ? ', and some pods are selected by both today' : '';
@@ -215,6 +223,9 @@ export function formatFix(finding: Finding): string {
     case 'named-port-unresolved':
       return 'use a port name the pods define (spec.containers[].ports[].name), or the port number';
     case 'rule-shadowed':
+      if ('tier' in d) {
+        return `remove ${tierRuleName(d.rule)}, or move it before ${tierRuleName(d.by)} if it is meant to decide first`;
+      }
       return `remove ${formatRuleRef(d.rule, false)}, or narrow ${formatRuleRef(d.by)} if it admits more than intended`;
     case 'tier-priority-tie':
       return `give ${finding.object.name} or ${d.other.name} another priority`;
@@ -253,8 +264,11 @@ function detailsDocument(finding: Finding): Record<string, unknown> {
   for (const [key, value] of Object.entries(finding.details)) {
     if (key === 'id' || key === 'connection') continue;
     if (key === 'ports') out[key] = portSetDocument(value as Parameters<typeof portSetDocument>[0]);
-    else if (key === 'rule' || key === 'by') out[key] = formatRuleRef(value as Parameters<typeof formatRuleRef>[0]);
-    else if (key === 'rules') out[key] = (value as Parameters<typeof formatRuleRef>[0][]).map((r) => formatRuleRef(r));
+    else if (key === 'rule' || key === 'by') {
+      const rule = value as RuleRef | TierRuleRef;
+      out[key] = 'tier' in rule ? formatTierRuleRef(rule) : formatRuleRef(rule);
+    } else if (key === 'rules')
+      out[key] = (value as Parameters<typeof formatRuleRef>[0][]).map((r) => formatRuleRef(r));
     else if (key === 'isolatedBy' || key === 'egressPolicies') out[key] = (value as PolicyRef[]).map(keyOf);
     else out[key] = value;
   }

@@ -23,7 +23,16 @@ interface AuditOptions {
   allNamespaces: boolean;
   failOn: Severity;
   ignore: ReadonlySet<FindingId>;
+  /** Findings of one id about one object left out (`--ignore ID:NAMESPACE/NAME`, or `ID:NAME` cluster-scoped). */
+  ignoreObjects?: readonly IgnoredObject[];
   expectations: Expectation[];
+}
+
+/** A finding id about one object: by its namespace (none for a cluster-scoped object) and name. */
+export interface IgnoredObject {
+  id: FindingId;
+  namespace?: string;
+  name: string;
 }
 
 /** The findings, what fails the run, and the compiler's warnings. */
@@ -48,7 +57,7 @@ export function runAudit(snapshot: ClusterSnapshot, options: AuditOptions): Audi
   const scope = options.allNamespaces ? {} : { namespaces: [options.namespace] };
   const failed = checkExpectations(world, options.expectations, options.namespace);
   const findings = [...auditWorld(world, scope), ...failed]
-    .filter((f) => !options.ignore.has(f.id))
+    .filter((f) => !options.ignore.has(f.id) && !(options.ignoreObjects ?? []).some((o) => isAbout(f, o)))
     .sort(compareFindings);
   const threshold = SEVERITIES.indexOf(options.failOn);
   const counts = { info: 0, warning: 0, error: 0 };
@@ -61,6 +70,10 @@ export function runAudit(snapshot: ClusterSnapshot, options: AuditOptions): Audi
     // Invalid policies are findings of their own; the rest is said as who-can says it.
     warnings: world.warnings.filter((w) => w.code !== 'invalid-policy'),
   };
+}
+
+function isAbout(finding: Finding, object: IgnoredObject): boolean {
+  return finding.id === object.id && finding.object.name === object.name && finding.namespace === object.namespace;
 }
 
 /** The expectations that do not hold in a world, as findings (unqualified names are in `namespace`). */

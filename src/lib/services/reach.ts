@@ -235,9 +235,18 @@ function serviceHints(world: World, destinations: PodRef[], port: PortQuery, sid
   }));
 }
 
-/** The owner of every pod: any of them may be a peer, and this costs pods, not pairs. */
-function workloadsOf(world: World): Map<string, WorkloadRef> {
-  const workloads = new Map<string, WorkloadRef>();
-  for (const pod of world.snapshot.pods) workloads.set(keyOf(refOf(pod)), workloadOf(pod));
+const owners = new WeakMap<World, ReadonlyMap<string, WorkloadRef>>();
+
+/**
+ * The owner of every pod: any of them may be a peer, and this costs pods, not pairs. Worked out once
+ * per world (audit --expect asks many questions of one world) and only read.
+ */
+function workloadsOf(world: World): ReadonlyMap<string, WorkloadRef> {
+  let workloads = owners.get(world);
+  if (!workloads) {
+    const map = new Map<string, WorkloadRef>();
+    for (const pod of world.snapshot.pods) map.set(keyOf(refOf(pod)), workloadOf(pod));
+    owners.set(world, (workloads = map));
+  }
   return workloads;
 }
