@@ -41,7 +41,7 @@ export default class Audit extends BaseCommand {
     'all-namespaces': BaseCommand.baseFlags['all-namespaces'],
     expect: Flags.string({
       description:
-        'YAML or JSON file of connectivity expectations, a list of {from, to, port, allowed} in who-can forms; each one that does not hold is a finding (expectation-failed); repeatable.',
+        'YAML or JSON file of connectivity expectations, a list of {from, to, port, allowed} in who-can forms; each one that does not hold is a finding (expectation-violated); repeatable.',
       multiple: true,
       multipleNonGreedy: true,
     }),

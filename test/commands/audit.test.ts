@@ -147,8 +147,8 @@ describe('--expect', () => {
     expect(run.exitCode).toBe(1);
     const { findings } = JSON.parse(run.stdout) as Document;
     expect(findings.map((f) => [f.id, f.object.name])).toEqual([
-      ['expectation-failed', 'api/deployment/api -> 0.0.0.0/0 on 443'],
-      ['expectation-failed', 'monitoring/deployment/prometheus -> api/deployment/api on 8080/TCP'],
+      ['expectation-violated', 'api/deployment/api -> 0.0.0.0/0 on 443'],
+      ['expectation-violated', 'monitoring/deployment/prometheus -> api/deployment/api on 8080/TCP'],
     ]);
     expect(findings[0].message).toBe(
       'expected api/deployment/api -> 0.0.0.0/0 on 443 to be denied, but some connections are allowed and some denied: api/api-0 -> 0.0.0.0/0: egress: rule backend-egress egress[1] admits only part of 0.0.0.0/0 on 443/TCP (not 0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/5 and 21 more)',

@@ -42,7 +42,7 @@ export const SEVERITIES: readonly Severity[] = ['info', 'warning', 'error'];
 /** Every finding id, with its default severity: the catalogue (docs/audit.md, SARIF's rules). */
 export const FINDING_IDS = {
   'invalid-policy': 'error',
-  'expectation-failed': 'error',
+  'expectation-violated': 'error',
   'exposed-to-internet': 'warning',
   'exposed-to-all-namespaces': 'warning',
   'namespace-not-isolated': 'warning',
@@ -97,7 +97,7 @@ export type FindingDetails =
   | { id: 'tier-priority-tie'; tier: Tier; priority: number; other: FindingObject; overlapsToday: boolean }
   | { id: 'legacy-annotation'; annotation: string; value: string; isolatesIngress: boolean; isolatedBy: PolicyRef[] }
   | {
-      id: 'expectation-failed';
+      id: 'expectation-violated';
       /** The expectation's position in its file (0-based) and its sides as written. */
       index: number;
       from: string;
@@ -731,7 +731,7 @@ export function findingKey(f: Finding): string {
       return 'tier' in d ? `${d.rule.direction}[${String(d.rule.rule.index).padStart(6, '0')}]` : ruleKey(d.rule);
     case 'tier-priority-tie':
       return `${d.other.kind}/${d.other.name}`;
-    case 'expectation-failed':
+    case 'expectation-violated':
       return String(d.index).padStart(6, '0');
     default:
       return '';

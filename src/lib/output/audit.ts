@@ -25,7 +25,7 @@ export const FINDING_CATALOGUE: Record<FindingId, { title: string; description: 
     description:
       'A NetworkPolicy (or cluster-scoped tier policy) that fails the API server validation: it is left out of every answer, so it protects nothing.',
   },
-  'expectation-failed': {
+  'expectation-violated': {
     title: 'Connectivity expectation does not hold',
     description:
       'A connection an --expect file says must be allowed is denied for some pod pair, or one it says must be denied is allowed for some pair.',
@@ -177,7 +177,7 @@ export function formatMessage(finding: Finding): string {
       const asked = d.isolatesIngress ? 'it asks for ingress isolation' : 'it asks for no isolation';
       return `annotation ${d.annotation}=${d.value} is ignored by Kubernetes since 1.7; ${asked}`;
     }
-    case 'expectation-failed': {
+    case 'expectation-violated': {
       const port = d.port ? ` on ${d.port}` : '';
       const actual =
         d.actual === 'all'
@@ -236,7 +236,7 @@ export function formatFix(finding: Finding): string {
         ? `${remove} (isolated already by ${policies(d.isolatedBy)})`
         : `kubectl netpol isolate ${ns}, then ${remove}`;
     }
-    case 'expectation-failed':
+    case 'expectation-violated':
       return d.expected
         ? 'open the connection the reason names (kubectl netpol allow, on the side that denies it), or correct the expectation'
         : 'narrow the rules that allow it (see the reason), or correct the expectation';

@@ -138,11 +138,11 @@ function checkExpectation(world: World, expectation: Expectation, namespace: str
   const connection: Connection | undefined = expectation.allowed ? denied : (allowed ?? partly);
   const { text } = expectation;
   return {
-    id: 'expectation-failed',
-    severity: FINDING_IDS['expectation-failed'],
+    id: 'expectation-violated',
+    severity: FINDING_IDS['expectation-violated'],
     object: { kind: 'Expectation', name: `${text.from} -> ${text.to}${text.port ? ` on ${text.port}` : ''}` },
     details: {
-      id: 'expectation-failed',
+      id: 'expectation-violated',
       index: expectation.index,
       from: text.from,
       to: text.to,
