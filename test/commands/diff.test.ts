@@ -425,6 +425,16 @@ describe('diff', () => {
     );
   });
 
+  it('-o markdown lists only the objects that change; those applied as they are are counted', async () => {
+    const run = await diff('--base', 'examples/shop', '-f', 'examples/shop', '--prune', '-o', 'markdown');
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toBe(
+      ['### kubectl netpol diff', '', '**No connection opened or closed.**', '', '20 objects unchanged.', ''].join(
+        '\n',
+      ),
+    );
+  });
+
   it('-o dot and -o mermaid: opened edges green, closed ones red and dashed, the rules in tooltips', async () => {
     const dot = (await diff(...BASE, ...CHANGE, '-o', 'dot')).stdout;
     expect(dot).toMatch(/^digraph "diff" \{$/m);

@@ -103,14 +103,19 @@ function markdownTable(headers: string[], rows: string[][]): string {
  */
 function formatDiffMarkdown(result: DiffResult): string {
   const parts = ['### kubectl netpol diff\n', `**${formatSummary(result)}**\n`];
-  if (result.objects.length > 0) {
-    const rows = result.objects.map((o) => [
+  // A pull-request comment lists what changes; objects applied as they are only counted (with --prune,
+  // every object of the directories is applied).
+  const changed = result.objects.filter((o) => o.action !== 'unchanged');
+  const same = result.objects.length - changed.length;
+  if (changed.length > 0) {
+    const rows = changed.map((o) => [
       cell(o.kind),
       cell(o.namespace === undefined ? o.name : keyOf({ namespace: o.namespace, name: o.name }), true),
       cell(o.action),
     ]);
     parts.push(markdownTable(['Kind', 'Object', 'Action'], rows));
   }
+  if (same > 0) parts.push(`${plural(same, 'object')} unchanged.\n`);
   const sections = sectionsOf(result);
   const rows = changeRows(sections, { hasRules: true }).map((r) => r.map((text, i) => cell(text, i >= 2 && i !== 4)));
   if (rows.length > 0) {
