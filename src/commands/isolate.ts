@@ -54,13 +54,10 @@ export default class Isolate extends BaseCommand {
     { command: 'kubectl netpol isolate --status', description: 'Which namespaces are isolated, and by which policies' },
     { command: 'kubectl netpol isolate tenant-a --off', description: 'Remove the policy isolate created' },
     {
-      command: 'kubectl netpol isolate tenant-a tenant-b --baseline --egress',
+      command:
+        'kubectl netpol isolate api db --baseline --egress --filename examples/shop --dry-run=client --output yaml',
       description:
-        'Cluster admins: one Baseline-tier ClusterNetworkPolicy denying both directions (DNS kept) for pods no NetworkPolicy selects',
-    },
-    {
-      command: 'kubectl netpol isolate tenant-a tenant-b --baseline --off',
-      description: 'Remove the ClusterNetworkPolicy isolate --baseline created for these namespaces',
+        'Cluster admins: one Baseline-tier ClusterNetworkPolicy denying both directions (DNS kept) for pods no NetworkPolicy selects (on a cluster: without --filename; --off removes it)',
     },
   ];
 

@@ -32,7 +32,7 @@ describe('kubectl netpol <TAB> against the real API server', () => {
   test('completes subcommands, then namespaces of the cluster for isolate', async () => {
     const namespace = await createNamespace();
     const commands = await kubectlComplete('');
-    expect(commands.values).toEqual(['allow', 'completion', 'diff', 'isolate', 'reachable-from', 'who-can']);
+    expect(commands.values).toEqual(['allow', 'audit', 'completion', 'diff', 'isolate', 'reachable-from', 'who-can']);
     const namespaces = await kubectlComplete('isolate', namespace.slice(0, 6));
     expect(namespaces.values).toContain(namespace);
     expect(namespaces.directive).toBe(':4');
