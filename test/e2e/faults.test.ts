@@ -90,7 +90,7 @@ describe('faults at TCP level in front of the real API server (TLS passes throug
       expect(failed.code).toBe(1);
       expectOneErrorLine(
         failed.stderr,
-        /^error: list \S+( in namespace "\S+")?: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: (ECONNRESET|EPIPE)( \(after 3 attempts\))?$/,
+        /^error: (list \S+( in namespace "\S+")?|get apis): cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: (ECONNRESET|EPIPE)( \(after 3 attempts\))?$/,
       );
     },
     TIMEOUT,
@@ -105,7 +105,7 @@ describe('faults at TCP level in front of the real API server (TLS passes throug
       expect(run.code).toBe(1);
       expectOneErrorLine(
         run.stderr,
-        /^error: list \S+( in namespace "\S+")?: timed out after 1s talking to https:\/\/127\.0\.0\.1:\d+$/,
+        /^error: (list \S+( in namespace "\S+")?|get apis): timed out after 1s talking to https:\/\/127\.0\.0\.1:\d+$/,
       );
     },
     TIMEOUT,
@@ -122,7 +122,7 @@ describe('faults at TCP level in front of the real API server (TLS passes throug
       expect(run.code).toBe(1);
       expectOneErrorLine(
         run.stderr,
-        /^error: list \S+( in namespace "\S+")?: no TLS handshake from https:\/\/127\.0\.0\.1:\d+ within 1s$/,
+        /^error: (list \S+( in namespace "\S+")?|get apis): no TLS handshake from https:\/\/127\.0\.0\.1:\d+ within 1s$/,
       );
       expect(run.stderr).toMatch(/^hint: /m);
     },
@@ -137,7 +137,7 @@ describe('faults at TCP level in front of the real API server (TLS passes throug
       const cut = await tcpProxy([{ fault: { kind: 'truncate', bytes: 4000 } }]);
       const run = await runCli(['who-can', '-n', ns], { env: { KUBECONFIG: cut } });
       expect(run.code).toBe(1);
-      expectOneErrorLine(run.stderr, /^error: list \S+( in namespace "\S+")?: /);
+      expectOneErrorLine(run.stderr, /^error: (list \S+( in namespace "\S+")?|get apis): /);
     },
     TIMEOUT,
   );
