@@ -213,6 +213,45 @@ function firstPolicyFinding(
   };
 }
 
+/** Each (subject, other pod) pair of a direction, oriented source to destination, with its pair analysis. */
+function* subjectPairs(world: World, subjects: readonly PodInfo[], direction: Direction) {
+  for (const subject of subjects) {
+    for (const other of world.pods) {
+      if (other === subject) continue;
+      const [source, destination] = direction === 'ingress' ? [other, subject] : [subject, other];
+      const pair = analysePair(world, world.classes[source.classId], world.classes[destination.classId]);
+      const [mine, theirs] = direction === 'ingress' ? [pair.ingress, pair.egress] : [pair.egress, pair.ingress];
+      yield { source, destination, pair, mine, theirs };
+    }
+  }
+}
+
+/** Whether a rule belongs to the policy. */
+function isRuleOf(policy: CompiledPolicy) {
+  return (r: { ref: { policy: { namespace: string; name: string } } }) =>
+    r.ref.policy.namespace === policy.ref.namespace && r.ref.policy.name === policy.ref.name;
+}
+
+/** Pod pairs by the tier rule that decides them (the same rule is met through many pairs of pods). */
+class PairsByTierRule {
+  private readonly byKey = new Map<string, { rule: TierRuleRef; pairs: PodPairPorts[] }>();
+
+  add(rule: TierRuleRef, pair: PodPairPorts): void {
+    const key = `${rule.policy.kind}/${rule.policy.name}/${rule.direction}/${rule.rule.index}`;
+    const entry = this.byKey.get(key);
+    if (entry) entry.pairs.push(pair);
+    else this.byKey.set(key, { rule, pairs: [pair] });
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  overrides(world: World): TierOverride[] {
+    return [...this.byKey.values()].map(({ rule, pairs }) => ({ rule, pairs, groups: groupPairs(world, pairs) }));
+  }
+}
+
 function blockedFinding(
   after: World,
   policy: CompiledPolicy,
@@ -220,26 +259,18 @@ function blockedFinding(
   direction: Direction,
 ): AllowFinding | undefined {
   const blocked: PodPairPorts[] = [];
-  const ours = (r: { ref: { policy: { namespace: string; name: string } } }) =>
-    r.ref.policy.namespace === policy.ref.namespace && r.ref.policy.name === policy.ref.name;
+  const ours = isRuleOf(policy);
   const rules = policy[direction] ?? [];
   const portsListed = rules.some((r) => r.ports !== 'all');
-  for (const subject of subjects) {
-    for (const other of after.pods) {
-      if (other === subject) continue;
-      const [source, destination] = direction === 'ingress' ? [other, subject] : [subject, other];
-      const pair = analysePair(after, after.classes[source.classId], after.classes[destination.classId]);
-      const mine = direction === 'ingress' ? pair.ingress : pair.egress;
-      const theirs = direction === 'ingress' ? pair.egress : pair.ingress;
-      const intended = unionPortSets(...mine.rules.filter(ours).map((r) => r.ports));
-      if (isEmptyPortSet(intended)) continue;
-      const denied = subtractPortSets(intended, theirs.ports);
-      // With every port intended, only a connection denied on every port is worth a warning.
-      const isWorthSaying = portsListed
-        ? !isEmptyPortSet(denied)
-        : isEmptyPortSet(intersectPortSets(intended, theirs.ports));
-      if (isWorthSaying) blocked.push({ from: source.ref, to: destination.ref, ports: denied });
-    }
+  for (const { source, destination, mine, theirs } of subjectPairs(after, subjects, direction)) {
+    const intended = unionPortSets(...mine.rules.filter(ours).map((r) => r.ports));
+    if (isEmptyPortSet(intended)) continue;
+    const denied = subtractPortSets(intended, theirs.ports);
+    // With every port intended, only a connection denied on every port is worth a warning.
+    const isWorthSaying = portsListed
+      ? !isEmptyPortSet(denied)
+      : isEmptyPortSet(intersectPortSets(intended, theirs.ports));
+    if (isWorthSaying) blocked.push({ from: source.ref, to: destination.ref, ports: denied });
   }
   if (blocked.length === 0) return undefined;
   const otherDirection: Direction = direction === 'ingress' ? 'egress' : 'ingress';
@@ -264,55 +295,36 @@ function tierOverrides(
   subjects: PodInfo[],
   direction: Direction,
 ): TierFinding[] {
-  const ours = (r: { ref: { policy: { namespace: string; name: string } } }) =>
-    r.ref.policy.namespace === policy.ref.namespace && r.ref.policy.name === policy.ref.name;
-  // By rule (the same rule is met through many pairs of pods).
-  type ByRule = Map<string, { rule: TierRuleRef; pairs: PodPairPorts[] }>;
-  const moot: ByRule = new Map();
-  const overridden: ByRule = new Map();
-  const add = (into: ByRule, rule: TierRuleRef, pair: PodPairPorts) => {
-    const key = `${rule.policy.kind}/${rule.policy.name}/${rule.direction}/${rule.rule.index}`;
-    const entry = into.get(key);
-    if (entry) entry.pairs.push(pair);
-    else into.set(key, { rule, pairs: [pair] });
-  };
-  for (const subject of subjects) {
-    for (const other of after.pods) {
-      if (other === subject) continue;
-      const [source, destination] = direction === 'ingress' ? [other, subject] : [subject, other];
-      const pair = analysePair(after, after.classes[source.classId], after.classes[destination.classId]);
-      const mine = direction === 'ingress' ? pair.ingress : pair.egress;
-      const intended = unionPortSets(emptyPortSet(), ...mine.rules.filter(ours).map((r) => r.ports));
-      if (isEmptyPortSet(intended)) continue;
-      const ends = { from: source.ref, to: destination.ref };
-      for (const segment of mine.tiers?.admin ?? []) {
-        if (segment.hit.action === 'Pass') continue;
-        const ports = intersectPortSets(segment.ports, intended);
-        if (!isEmptyPortSet(ports)) add(moot, segment.hit, { ...ends, ports });
-      }
-      // Before: was this direction of the pod left to the Baseline tier, and did it deny what we admit?
-      const was = before.podsByKey.get(keyOf(source.ref));
-      const wasTo = before.podsByKey.get(keyOf(destination.ref));
-      if (!was || !wasTo) continue;
-      const old = analysePair(before, before.classes[was.classId], before.classes[wasTo.classId]);
-      const oldSide = direction === 'ingress' ? old.ingress : old.egress;
-      if (oldSide.isolated) continue;
-      for (const segment of oldSide.tiers?.baseline ?? []) {
-        if (segment.hit.action !== 'Deny') continue;
-        // What it now admits and the connection really gets (the other side allows it too).
-        const ports = intersectPortSets(
-          intersectPortSets(segment.ports, intended),
-          intersectPortSets(pair.ingress.ports, pair.egress.ports),
-        );
-        if (!isEmptyPortSet(ports)) add(overridden, segment.hit, { ...ends, ports });
-      }
+  const ours = isRuleOf(policy);
+  const moot = new PairsByTierRule();
+  const overridden = new PairsByTierRule();
+  for (const { source, destination, pair, mine } of subjectPairs(after, subjects, direction)) {
+    const intended = unionPortSets(emptyPortSet(), ...mine.rules.filter(ours).map((r) => r.ports));
+    if (isEmptyPortSet(intended)) continue;
+    const ends = { from: source.ref, to: destination.ref };
+    for (const segment of mine.tiers?.admin ?? []) {
+      if (segment.hit.action === 'Pass') continue;
+      const ports = intersectPortSets(segment.ports, intended);
+      if (!isEmptyPortSet(ports)) moot.add(segment.hit, { ...ends, ports });
+    }
+    // Before: was this direction of the pod left to the Baseline tier, and did it deny what we admit?
+    const was = before.podsByKey.get(keyOf(source.ref));
+    const wasTo = before.podsByKey.get(keyOf(destination.ref));
+    if (!was || !wasTo) continue;
+    const old = analysePair(before, before.classes[was.classId], before.classes[wasTo.classId]);
+    const oldSide = direction === 'ingress' ? old.ingress : old.egress;
+    if (oldSide.isolated) continue;
+    for (const segment of oldSide.tiers?.baseline ?? []) {
+      if (segment.hit.action !== 'Deny') continue;
+      // What it now admits and the connection really gets (the other side allows it too).
+      const allowed = intersectPortSets(pair.ingress.ports, pair.egress.ports);
+      const ports = intersectPortSets(intersectPortSets(segment.ports, intended), allowed);
+      if (!isEmptyPortSet(ports)) overridden.add(segment.hit, { ...ends, ports });
     }
   }
-  const overrides = (from: ByRule): TierOverride[] =>
-    [...from.values()].map(({ rule, pairs }) => ({ rule, pairs, groups: groupPairs(after, pairs) }));
   const out: TierFinding[] = [];
-  if (moot.size > 0) out.push({ code: 'moot-by-admin', direction, overrides: overrides(moot) });
-  if (overridden.size > 0) out.push({ code: 'overrides-baseline', direction, overrides: overrides(overridden) });
+  if (moot.size > 0) out.push({ code: 'moot-by-admin', direction, overrides: moot.overrides(after) });
+  if (overridden.size > 0) out.push({ code: 'overrides-baseline', direction, overrides: overridden.overrides(after) });
   return out;
 }
 
@@ -361,29 +373,17 @@ export function acceptedByAdmin(
   directions: readonly Direction[],
 ): TierOverride[] {
   if (!world.tiers) return [];
-  const byRule = new Map<string, { rule: TierRuleRef; pairs: PodPairPorts[] }>();
-  for (const ref of pods) {
-    const subject = world.podsByKey.get(keyOf(ref));
-    if (!subject) continue;
-    for (const other of world.pods) {
-      if (other === subject) continue;
-      for (const direction of directions) {
-        const [source, destination] = direction === 'ingress' ? [other, subject] : [subject, other];
-        const pair = analysePair(world, world.classes[source.classId], world.classes[destination.classId]);
-        const side = direction === 'ingress' ? pair.ingress : pair.egress;
-        const both = intersectPortSets(pair.ingress.ports, pair.egress.ports);
-        for (const segment of side.tiers?.admin ?? []) {
-          if (segment.hit.action !== 'Accept') continue;
-          const ports = intersectPortSets(segment.ports, both);
-          if (isEmptyPortSet(ports)) continue;
-          const rule = segment.hit;
-          const key = `${rule.policy.kind}/${rule.policy.name}/${rule.direction}/${rule.rule.index}`;
-          const entry = byRule.get(key) ?? { rule, pairs: [] };
-          entry.pairs.push({ from: source.ref, to: destination.ref, ports });
-          byRule.set(key, entry);
-        }
+  const subjects = pods.map((ref) => world.podsByKey.get(keyOf(ref))).filter((p): p is PodInfo => p !== undefined);
+  const kept = new PairsByTierRule();
+  for (const direction of directions) {
+    for (const { source, destination, pair, mine } of subjectPairs(world, subjects, direction)) {
+      const both = intersectPortSets(pair.ingress.ports, pair.egress.ports);
+      for (const segment of mine.tiers?.admin ?? []) {
+        if (segment.hit.action !== 'Accept') continue;
+        const ports = intersectPortSets(segment.ports, both);
+        if (!isEmptyPortSet(ports)) kept.add(segment.hit, { from: source.ref, to: destination.ref, ports });
       }
     }
   }
-  return [...byRule.values()].map(({ rule, pairs }) => ({ rule, pairs, groups: groupPairs(world, pairs) }));
+  return kept.overrides(world);
 }
