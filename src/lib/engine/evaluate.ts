@@ -106,6 +106,11 @@ export function analysePair(world: World, source: PodClass, destination: PodClas
   return analysis;
 }
 
+/** A direction no policy isolates: allowed, nothing responsible. */
+function notIsolated(): DirectionDecision {
+  return { allowed: true, isolated: false, selectedBy: [], allowedBy: [], peerAdmittedBy: [], applies: true };
+}
+
 /** A direction a tier rule decided. */
 function tierDecided(
   side: SideAnalysis,
@@ -144,16 +149,7 @@ function decideTiersOnPort(
   // A Pass in the Baseline tier leaves the port to the default (allowed), as no match would.
   if (baseline && baseline.hit.action !== 'Pass') return tierDecided(side, 'Baseline', baseline.hit, passedBy);
   if (baseline) passedBy.push(baseline.hit);
-  return {
-    allowed: true,
-    isolated: false,
-    selectedBy: [],
-    allowedBy: [],
-    peerAdmittedBy: [],
-    applies: true,
-    decidedBy: 'default',
-    passedBy,
-  };
+  return { ...notIsolated(), decidedBy: 'default', passedBy };
 }
 
 /** One direction's decision over all ports with the cluster tiers, given the ports finally allowed. */
@@ -182,7 +178,7 @@ function decideTiersOnPorts(side: SideAnalysis & { tiers: TierSide }, allowedPor
 function decideSideOnPort(side: SideAnalysis, protocol: Protocol, port: number): DirectionDecision {
   if (side.tiers) return decideTiersOnPort(side as SideAnalysis & { tiers: TierSide }, protocol, port);
   if (!side.isolated) {
-    return { allowed: true, isolated: false, selectedBy: [], allowedBy: [], peerAdmittedBy: [], applies: true };
+    return notIsolated();
   }
   const allowedBy = side.rules.filter((r) => portSetContains(r.ports, protocol, port)).map((r) => r.ref);
   const allowed = allowedBy.length > 0;
@@ -201,7 +197,7 @@ function decideSideOnPort(side: SideAnalysis, protocol: Protocol, port: number):
 function decideSideOnPorts(side: SideAnalysis, allowedPorts: PortSet): DirectionDecision {
   if (side.tiers) return decideTiersOnPorts(side as SideAnalysis & { tiers: TierSide }, allowedPorts);
   if (!side.isolated) {
-    return { allowed: true, isolated: false, selectedBy: [], allowedBy: [], peerAdmittedBy: [], applies: true };
+    return notIsolated();
   }
   const allowedBy = side.rules
     .filter((r) => !isEmptyPortSet(intersectPortSets(r.ports, allowedPorts)))
