@@ -14,6 +14,8 @@ import { parseArgs } from 'node:util';
 
 import type { SizeResult } from './measure.js';
 import { measureSize } from './measure.js';
+import type { LiveResult } from './live.js';
+import { formatLive, measureLive } from './live.js';
 import type { StartupResult } from './startup.js';
 import { formatStartup, measureStartup } from './startup.js';
 
@@ -21,6 +23,7 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const USAGE = `usage: npm run bench -- [--sizes 1000,10000,50000] [--seed N] [--json] [--no-peer]
        [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]
        [--no-startup] [--startup-runs 10] [--tiers 30]
+       [--live [--live-pods 10000] [--live-runs 3]]   (--sizes '' for the live path alone)
        node .cache/bench/bench/run.js --table SAVED.json   (a saved --json run as the table)`;
 
 interface Options {
@@ -36,6 +39,8 @@ interface Options {
   startupRuns: number;
   /** Cluster tier policies added to each generated cluster (0: none; the peer does not read them, so it is not run). */
   tiers: number;
+  /** The live path against a real kube-apiserver (bench/live.ts): pods loaded, runs timed. */
+  live?: { pods: number; runs: number };
 }
 
 function parseOptions(argv: string[]): Options {
@@ -54,6 +59,9 @@ function parseOptions(argv: string[]): Options {
       'no-startup': { type: 'boolean', default: false },
       'startup-runs': { type: 'string', default: '10' },
       tiers: { type: 'string', default: '0' },
+      live: { type: 'boolean', default: false },
+      'live-pods': { type: 'string', default: '10000' },
+      'live-runs': { type: 'string', default: '3' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -67,7 +75,10 @@ function parseOptions(argv: string[]): Options {
     return n;
   };
   return {
-    sizes: values.sizes.split(',').map((s) => num('sizes', s.trim())),
+    sizes: values.sizes
+      .split(',')
+      .filter((s) => s.trim() !== '')
+      .map((s) => num('sizes', s.trim())),
     seed: num('seed', values.seed),
     json: values.json,
     peer: !values['no-peer'],
@@ -78,6 +89,12 @@ function parseOptions(argv: string[]): Options {
     startup: values.startup && !values['no-startup'],
     startupRuns: Math.max(1, Math.round(num('startup-runs', values['startup-runs']))),
     tiers: Math.round(num('tiers', values.tiers)),
+    live: values.live
+      ? {
+          pods: Math.round(num('live-pods', values['live-pods'])),
+          runs: Math.max(1, Math.round(num('live-runs', values['live-runs']))),
+        }
+      : undefined,
   };
 }
 
@@ -226,10 +243,18 @@ async function main(argv: string[]): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  if (options.json) process.stdout.write(`${JSON.stringify({ sizes, startup })}\n`);
+  // Last: it starts its own control plane and loads the cluster through the API.
+  let live: LiveResult | undefined;
+  if (options.live) {
+    live = await measureLive({ pods: options.live.pods, seed: options.seed, runs: options.live.runs }, (line) =>
+      process.stderr.write(`${line}\n`),
+    );
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ sizes, startup, live })}\n`);
   else {
-    process.stdout.write(formatTable(sizes));
+    if (sizes.length > 0) process.stdout.write(formatTable(sizes));
     if (startup) process.stdout.write(`\n${formatStartup(startup)}`);
+    if (live) process.stdout.write(`\n${formatLive(live)}`);
   }
 }
 
