@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { generateCluster } from './generate.js';
+import { runningStatus } from './kubelet-status.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const CONTROL_PLANE = join(REPO, 'test', 'e2e', 'control-plane');
@@ -149,16 +150,7 @@ async function loadCluster(admin: Admin, options: LiveOptions, log: (line: strin
   await pool(pods, 32, async (p) => {
     const ns = p.metadata.namespace!;
     await admin.send('POST', `/api/v1/namespaces/${ns}/pods`, forCreate(p));
-    // What a kubelet reports for a running pod (podIP+podIPs and hostIP+hostIPs go together).
-    const { podIP, hostIP } = p.status ?? {};
-    const status = {
-      phase: 'Running',
-      hostIP,
-      hostIPs: [{ ip: hostIP }],
-      podIP,
-      podIPs: [{ ip: podIP }],
-      conditions: [{ type: 'Ready', status: 'True' }],
-    };
+    const status = runningStatus(p.status?.podIP ?? '', p.status?.hostIP ?? '');
     await admin.send(
       'PATCH',
       `/api/v1/namespaces/${ns}/pods/${p.metadata.name}/status`,

@@ -7,6 +7,7 @@ import { accessSync, constants, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
+import { runningStatus } from '../../bench/kubelet-status.js';
 
 export interface RunResult {
   code: number;
@@ -157,19 +158,6 @@ function rewriteNamespaceSelectors(value: unknown, mapping: NamespaceMapping): v
     }
   }
   Object.values(record).forEach((child) => rewriteNamespaceSelectors(child, mapping));
-}
-
-/** Pod status as a kubelet would report it for a running pod. Sending podIP+podIPs and
- * hostIP+hostIPs together is what the API validates (and what kwok does). */
-function runningStatus(podIP: string, hostIP: string): Record<string, unknown> {
-  return {
-    phase: 'Running',
-    hostIP,
-    hostIPs: [{ ip: hostIP }],
-    podIP,
-    podIPs: [{ ip: podIP }],
-    conditions: [{ type: 'Ready', status: 'True' }],
-  };
 }
 
 /**
