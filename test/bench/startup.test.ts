@@ -43,8 +43,9 @@ describe('checkLoads', () => {
     const help = checkLoads([bin, '--help'], { cwd: root });
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain('who-can');
-    // The checker did record the CLI's modules, so "not loaded" is not an empty log.
-    expect(packagesOf(help.modules)).toContain('@oclif/core');
+    // The checker did record the CLI's modules, so "not loaded" is not an empty log (oclif is inside
+    // the bundle, so the CLI's own files are what it sees).
+    expect(help.modules.some((m) => m.endsWith('/dist/cli.js'))).toBe(true);
     expect(help.clientNodeLoaded).toBe(false);
 
     const whoCan = checkLoads([bin, 'who-can', 'backend', '-n', 'tenant-a', '--port', '80', '-f', 'examples/seed'], {
