@@ -55,6 +55,11 @@ export interface StartupResult {
   /** `kubectl version --client`, or null when no kubectl is found (see kubectlNote). */
   kubectl: (Timing & { path: string; version: string }) | null;
   kubectlNote?: string;
+  /** The medians issue 19's targets compare (wall ms): `--help`, the `-f` who-can and kubectl's. */
+  helpMs: number;
+  whoCanFileMs: number;
+  /** null when no kubectl was found. */
+  kubectlVersionMs: number | null;
 }
 
 export interface LoadCheck {
@@ -311,7 +316,24 @@ export function measureStartup(
       ? `KUBECTL=${process.env.KUBECTL} is not an executable file`
       : 'no kubectl on PATH or in ~/.cache/kubectl-netpol/v1.35.4/bin (WITH_KUBECTL=1 test/e2e/control-plane/build.sh builds one)';
   }
-  return { runs, warmup, node: process.version, commands, nodeBaseline, kubectl, kubectlNote };
+  return {
+    runs,
+    warmup,
+    node: process.version,
+    commands,
+    nodeBaseline,
+    kubectl,
+    kubectlNote,
+    // COMMANDS order: --help, then the -f who-can.
+    helpMs: commands[0].medianMs,
+    whoCanFileMs: commands[1].medianMs,
+    kubectlVersionMs: kubectl?.medianMs ?? null,
+  };
+}
+
+/** How many times kubectl's start-up a median is, as `1.62x`, or '-' without kubectl. */
+function timesKubectl(medianMs: number, s: StartupResult): string {
+  return s.kubectlVersionMs ? `${(medianMs / s.kubectlVersionMs).toFixed(2)}x` : '-';
 }
 
 const ms = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(0));
@@ -352,6 +374,12 @@ export function formatStartup(s: StartupResult): string {
     `(${s.runs} interleaved rounds after ${s.warmup} warm-up, wall time from spawn to exit; CPU MS: median user + system time; node ${s.node})`,
   );
   if (s.kubectlNote) out.push(`kubectl: ${s.kubectlNote}`);
+  // Saved runs from before these fields existed have no helpMs: the table alone then.
+  if (s.helpMs !== undefined) {
+    out.push(
+      `median wall time over kubectl version --client: --help ${timesKubectl(s.helpMs, s)} (target 1.5x), who-can -f ${timesKubectl(s.whoCanFileMs, s)} (target 2x)`,
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -25,7 +25,16 @@ const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
 const TIMEOUT_MS = 300_000;
 
 /** What `npm pack` needs to build: package.json's `files` come from these (dist/ is built). */
-const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'examples'];
+const SOURCES = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'bin',
+  'src',
+  'scripts',
+  'examples',
+];
 const DOCS = ['README.md', 'LICENSE'];
 
 let work: string;
