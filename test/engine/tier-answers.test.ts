@@ -712,6 +712,29 @@ describe('addresses through networks peers (egress)', () => {
     expect(wide?.tierRules?.map((r) => r.rule.name)).toEqual(['deny-wide']);
   });
 
+  test('a pod without an IP: the warning says networks peers never match it (and ipBlocks, when there are some)', async () => {
+    const pending = `
+apiVersion: v1
+kind: Pod
+metadata: {namespace: a, name: pending}
+---`;
+    const warning = (world: World) => world.warnings.find((w) => w.code === 'pod-without-ip')?.message;
+    const inPods = cnp(
+      'deny-pods-net',
+      `  tier: Admin
+  priority: 1
+  subject: {namespaces: {matchLabels: {team: a}}}
+  egress:
+  - {name: deny-net, action: Deny, to: [{networks: [10.0.0.0/8]}]}`,
+    );
+    expect(warning(await worldWith(pending + inPods))).toBe(
+      '1 pod(s) have no IP address (pending, or workloads read from manifests), so networks peers of cluster policies never match them',
+    );
+    expect(warning(await worldWith(pending + inPods + clientEgressTo('client-to-ten', '10.0.0.0/8')))).toBe(
+      '1 pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules and networks peers of cluster policies never match them',
+    );
+  });
+
   test('the blocks listed: every address but the CIDR on 443/TCP', async () => {
     const world = await worldWith(policy);
     const listed = reachablePairs(world, { sources: [ref(CLIENT)], port: tcp(443) }).external.map(
