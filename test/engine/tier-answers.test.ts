@@ -221,16 +221,20 @@ describe('named ports on egress', () => {
   });
 });
 
-describe('nodes peers', () => {
-  const toNodes = (name: string, action: string, nodes: string, then = '', tier = 'Admin') =>
-    cnp(
-      name,
-      `  tier: ${tier}
+/** A ClusterNetworkPolicy (priority 1) whose subject is namespace a, with egress rules (the first one inline, YAML flow). */
+const egressOfTeamA = (name: string, rules: string, tier = 'Admin') =>
+  cnp(
+    name,
+    `  tier: ${tier}
   priority: 1
   subject: {namespaces: {matchLabels: {team: a}}}
   egress:
-  - {name: to-nodes, action: ${action}, to: [{nodes: ${nodes}}]}${then}`,
-    );
+  - ${rules}`,
+  );
+
+describe('nodes peers', () => {
+  const toNodes = (name: string, action: string, nodes: string, then = '', tier = 'Admin') =>
+    egressOfTeamA(name, `{name: to-nodes, action: ${action}, to: [{nodes: ${nodes}}]}${then}`, tier);
   // Nodes n1 (worker, the address of b/node-agent), n2 (control, an internal and an external address)
   // and n3 (no labels, no address); b/agent-2 is a host-network pod on n2 with node-agent's labels
   // (found by its name and its IP), b/agent-3 one on n3 with no IP (found by its node's name).
@@ -719,14 +723,7 @@ kind: Pod
 metadata: {namespace: a, name: pending}
 ---`;
     const warning = (world: World) => world.warnings.find((w) => w.code === 'pod-without-ip')?.message;
-    const inPods = cnp(
-      'deny-pods-net',
-      `  tier: Admin
-  priority: 1
-  subject: {namespaces: {matchLabels: {team: a}}}
-  egress:
-  - {name: deny-net, action: Deny, to: [{networks: [10.0.0.0/8]}]}`,
-    );
+    const inPods = egressOfTeamA('deny-pods-net', '{name: deny-net, action: Deny, to: [{networks: [10.0.0.0/8]}]}');
     expect(warning(await worldWith(pending + inPods))).toBe(
       '1 pod(s) have no IP address (pending, or workloads read from manifests), so networks peers of cluster policies never match them',
     );
