@@ -396,6 +396,31 @@ describe('loadManifests: wrong types the engine reads (regressions found by test
       '<stdin>:1: Pod p: status.podIPs must be a list',
     ],
     [
+      'a nodeName that is not a string',
+      pod('spec:\n  nodeName: 3\n'),
+      '<stdin>:1: Pod p: spec.nodeName must be a string',
+    ],
+    [
+      'hostIPs that are not a list',
+      pod('status:\n  hostIPs: 10.0.0.1\n'),
+      '<stdin>:1: Pod p: status.hostIPs must be a list',
+    ],
+    [
+      'Node addresses that are not a list',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n}\nstatus: {addresses: 10.0.0.1}\n',
+      '<stdin>:1: Node n: status.addresses must be a list',
+    ],
+    [
+      'a Node address without a type',
+      '---\napiVersion: v1\nkind: Node\nmetadata: {name: n}\nstatus:\n  addresses: [{address: 10.0.0.1}]\n',
+      '<stdin>:2: Node n: status.addresses[0] must be an object with a string type and address',
+    ],
+    [
+      'a Node InternalIP that is not an IP',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n}\nstatus: {addresses: [{type: InternalIP, address: node-1}]}\n',
+      '<stdin>:1: Node n: status.addresses[0].address must be an IP address (type InternalIP), found "node-1"',
+    ],
+    [
       'a Deployment selector that is not a selector',
       'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  selector: {matchExpressions: 3}\n',
       '<stdin>:1: Deployment d: spec.selector.matchExpressions must be a list',
@@ -404,5 +429,40 @@ describe('loadManifests: wrong types the engine reads (regressions found by test
     const err = await rejectionOf(loadManifests(['-'], { stdin: text }));
     expect(err).toBeInstanceOf(ManifestError);
     expect(err.message.startsWith(message)).toBe(true);
+  });
+});
+
+describe("loadManifests: Node objects (what cluster policies' nodes peers select)", () => {
+  it('reads name, labels and the InternalIP/ExternalIP addresses; a namespace on one is ignored', async () => {
+    const loaded = await loadManifests(['-'], {
+      stdin: `apiVersion: v1
+kind: Node
+metadata: {name: n1, namespace: x, labels: {role: worker}}
+status:
+  addresses:
+  - {type: Hostname, address: n1}
+  - {type: InternalIP, address: 10.0.0.1}
+  - {type: ExternalIP, address: "2001:db8::1"}
+  - {type: InternalDNS, address: n1.internal}
+---
+apiVersion: v1
+kind: NodeList
+items:
+- metadata: {name: n2}
+`,
+    });
+    expect(loaded.snapshot.nodes).toEqual([
+      { name: 'n1', labels: { role: 'worker' }, addresses: ['10.0.0.1', '2001:db8::1'] },
+      { name: 'n2', labels: {}, addresses: [] },
+    ]);
+    expect(loaded.warnings).toEqual([]);
+    // Cluster-scoped: no namespace is implied by it.
+    expect(loaded.snapshot.namespaces).toEqual([]);
+    expect(loaded.origins?.get('Node/n1')).toEqual({ file: '<stdin>', line: 1 });
+  });
+
+  it('a snapshot without Node manifests has none', async () => {
+    const loaded = await loadManifests(['-'], { stdin: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n' });
+    expect(loaded.snapshot.nodes).toBeUndefined();
   });
 });

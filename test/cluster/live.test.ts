@@ -501,6 +501,90 @@ describe('connectLive: cluster-scoped tier policies', () => {
   });
 });
 
+describe('connectLive: Node objects, for the nodes peers of cluster-scoped policies', () => {
+  const nodesSpec = {
+    ...cnpSpec(5),
+    egress: [{ name: 'deny-workers', action: 'Deny', to: [{ nodes: { matchLabels: { role: 'worker' } } }] }],
+  };
+  const nodeList = (items: unknown[], cont = ''): Reply => ({
+    status: 200,
+    body: { apiVersion: 'v1', kind: 'NodeList', metadata: { resourceVersion: '9', continue: cont }, items },
+  });
+  const node = (name: string, labels: Record<string, string>, addresses: { type: string; address: string }[]) => ({
+    metadata: { name, labels, uid: `uid-${name}` },
+    status: { addresses },
+  });
+  const nodeRequests = () => server!.requests.filter((r) => r.path === '/api/v1/nodes');
+
+  it('are not asked for when no policy has a nodes peer', async () => {
+    const live = await connect(
+      tierRoutes(['v1beta1'], { 'v1beta1/clusternetworkpolicies': [{ name: 'dns', spec: cnpSpec(5) }] }),
+    );
+
+    const { snapshot } = await live.loadSnapshot({});
+
+    expect(nodeRequests()).toEqual([]);
+    expect(snapshot).not.toHaveProperty('nodes');
+    expect(snapshot).not.toHaveProperty('nodesUnreadable');
+  });
+
+  it('are listed, paged, when one has: name, labels, InternalIP and ExternalIP addresses', async () => {
+    const pages: Record<string, Reply> = {
+      '': nodeList(
+        [
+          node('n1', { role: 'worker' }, [
+            { type: 'Hostname', address: 'n1' },
+            { type: 'InternalIP', address: '192.168.5.5' },
+          ]),
+        ],
+        'page-2',
+      ),
+      'page-2': nodeList([node('n2', {}, [{ type: 'ExternalIP', address: '203.0.113.6' }])]),
+    };
+    const live = await connect({
+      ...tierRoutes(['v1beta1'], { 'v1beta1/clusternetworkpolicies': [{ name: 'workers', spec: nodesSpec }] }),
+      'GET /api/v1/nodes': (req) => pages[req.query.get('continue') ?? ''],
+    });
+
+    const { snapshot, warnings } = await live.loadSnapshot({ namespaces: ['shop'] });
+
+    expect(nodeRequests().map((r) => [r.query.get('limit'), r.query.get('continue')])).toEqual([
+      [`${PAGE_SIZE}`, null],
+      [`${PAGE_SIZE}`, 'page-2'],
+    ]);
+    expect(snapshot.nodes).toEqual([
+      { name: 'n1', labels: { role: 'worker' }, addresses: ['192.168.5.5'] },
+      { name: 'n2', labels: {}, addresses: ['203.0.113.6'] },
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('forbidden: one warning, and the snapshot says they could not be read (the rules fail closed)', async () => {
+    const live = await connect({
+      ...tierRoutes(['v1beta1'], { 'v1beta1/clusternetworkpolicies': [{ name: 'workers', spec: nodesSpec }] }),
+      'GET /api/v1/nodes': {
+        status: 403,
+        body: {
+          kind: 'Status',
+          code: 403,
+          reason: 'Forbidden',
+          message:
+            'nodes is forbidden: User "e2e-viewer" cannot list resource "nodes" in API group "" at the cluster scope',
+        },
+      },
+    });
+
+    const { snapshot, warnings } = await live.loadSnapshot({});
+
+    expect(warnings).toEqual([
+      'cannot list nodes (forbidden); answers involving the nodes peers of cluster-scoped policies may be incomplete: those rules fail closed (an Accept matches nothing, a Deny or Pass denies everything)',
+    ]);
+    expect(snapshot.nodesUnreadable).toBe(true);
+    expect(snapshot).not.toHaveProperty('nodes');
+    expect(nodeRequests()).toHaveLength(1);
+  });
+});
+
 describe('connectLive: API errors', () => {
   it('maps 401 to an ApiError naming the context', async () => {
     const live = await connect(clusterRoutes({ 'GET /api/v1/namespaces': failure('status-401') }));

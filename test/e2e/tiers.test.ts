@@ -3,7 +3,9 @@
  * after), so the other files see a cluster without them. Checked: without the CRDs nothing is said about
  * tiers; with them, live answers equal the offline answers for the same objects written to files, the
  * loader reads every kind at the version it should, and a user who may not list them gets one warning
- * and the answer. */
+ * and the answer; Node objects created in the apiserver are what nodes peers select, live as offline;
+ * `isolate --baseline` writes its ClusterNetworkPolicy, answers account for it, --off removes only it,
+ * and without the CRDs it refuses. */
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +165,11 @@ function ours(run: RunResult): string[] {
     .sort();
 }
 
+/** who-can TARGET --from SOURCE --port PORT --explain, in a namespace. */
+function explain(namespace: string, target: string, source: string, port: string): Promise<RunResult> {
+  return runCli(['who-can', '-n', namespace, target, '--from', source, '--port', port, '--explain']);
+}
+
 /** The stderr lines that speak of the cluster tiers. */
 function tierLines(run: RunResult): string[] {
   return run.stderr.split('\n').filter((line) => /cluster-scoped|policy\.networking\.k8s\.io/.test(line));
@@ -179,7 +186,8 @@ async function applyTiers(yaml: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const result = await kubectl(['apply', '-f', '-'], { input: yaml, allowFailure: true });
     if (result.code === 0) return;
-    if (attempt === 10 || !/no matches for kind|ensure CRDs are installed/.test(result.stderr))
+    // A CRD just replaced (the experimental channel's) may not be served with its new schema yet.
+    if (attempt === 10 || !/no matches for kind|ensure CRDs are installed|strict decoding error/.test(result.stderr))
       throw new Error(`kubectl apply exited ${result.code}: ${result.stderr.trim()}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -259,6 +267,26 @@ describe('a cluster without the tier CRDs', () => {
       expect(restricted.code).toBe(0);
       expect(restricted.stdout).toContain(`${ns.a}/client`);
       expect(tierLines(restricted)).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  test(
+    'isolate --baseline refuses, naming what the cluster serves, and writes nothing',
+    async () => {
+      const run = await runCli(['isolate', ns.c, '--baseline', '--yes']);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expect(run.stderr.split('\n')).toContain(
+        `error: the cluster does not serve ClusterNetworkPolicy (${TIER_GROUP} v1beta1 or v1alpha2): the API group ${TIER_GROUP} is absent; nothing was written`,
+      );
+      expect(await kubectl(['get', '--raw', `/apis/${TIER_GROUP}`], { allowFailure: true })).toMatchObject({
+        code: 1,
+      });
+      // Offline it writes v1beta1 (nothing to ask): the refusal is the live cluster's.
+      const offline = await runCli(['isolate', ns.c, '--baseline', '--dry-run=client', '-o', 'yaml', '-f', worldDir]);
+      expect(offline.code).toBe(0);
+      expect(offline.stdout).toContain(`apiVersion: ${TIER_GROUP}/v1beta1`);
     },
     TIMEOUT,
   );
@@ -347,4 +375,245 @@ describe('a cluster serving policy.networking.k8s.io v1alpha1, v1alpha2 and v1be
     },
     TIMEOUT,
   );
+
+  describe('nodes peers and Node objects', () => {
+    const nsN = uniqueNamespaceName();
+    const hosts = `10.252.${randomInt(256)}`;
+    const nodeName = (n: number) => `e2e-${id}-n${n}`;
+    const nodeLabels = (role: string) => ({ 'tiers-e2e-node': id, role });
+    const nodes = [
+      { name: nodeName(1), labels: nodeLabels('worker'), address: `${hosts}.1` },
+      { name: nodeName(2), labels: nodeLabels('control'), address: `${hosts}.2` },
+    ];
+    let dir: string;
+
+    /** One namespace: a client, and a host-network pod on each node (their IP is their node's). */
+    function nodesWorld(): string {
+      const agent = (n: number) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { namespace: nsN, name: `agent-${n}`, labels: { app: 'agent' } },
+        spec: {
+          hostNetwork: true,
+          nodeName: nodeName(n),
+          containers: [{ name: 'main', image: 'example.invalid/none:0' }],
+        },
+        status: { podIP: nodes[n - 1].address, hostIP: nodes[n - 1].address },
+      });
+      const client = {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { namespace: nsN, name: 'client', labels: { app: 'client' } },
+        spec: { containers: [{ name: 'main', image: 'example.invalid/none:0' }] },
+        status: { podIP: `${net}.50` },
+      };
+      const cnp = {
+        apiVersion: `${TIER_GROUP}/v1beta1`,
+        kind: 'ClusterNetworkPolicy',
+        metadata: { name: `e2e-${id}-nodes` },
+        spec: {
+          tier: 'Admin',
+          priority: 30,
+          subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': nsN } } },
+          egress: [{ name: 'deny-workers', action: 'Deny', to: [{ nodes: { matchLabels: nodeLabels('worker') } }] }],
+        },
+      };
+      return [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsN } }, client, agent(1), agent(2), cnp]
+        .map((o) => stringify(o))
+        .join('---\n');
+    }
+
+    beforeAll(async () => {
+      // The standard channel's ClusterNetworkPolicy has no nodes peer (it is experimental): the
+      // experimental channel's CRD (same versions, more fields) replaces it for the rest of this file.
+      const experimental = join(CRDS_DIR, 'experimental', `${TIER_GROUP}_clusternetworkpolicies.yaml`);
+      await kubectl(['apply', '--server-side', '--force-conflicts', '-f', experimental]);
+      // Nodes by POST with their labels; their addresses through the status subresource.
+      const manifests = nodes.map((n) =>
+        stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: n.name, labels: n.labels } }),
+      );
+      await kubectl(['apply', '-f', '-'], { input: manifests.join('---\n') });
+      for (const n of nodes) {
+        const status = {
+          addresses: [
+            { type: 'InternalIP', address: n.address },
+            { type: 'Hostname', address: n.name },
+          ],
+        };
+        await kubectl([
+          'patch',
+          'node',
+          n.name,
+          '--subresource=status',
+          '--type=merge',
+          `--patch=${JSON.stringify({ status })}`,
+        ]);
+      }
+      const world = nodesWorld();
+      await applyWorld(
+        {},
+        world
+          .split('---\n')
+          .filter((d) => !d.includes('ClusterNetworkPolicy'))
+          .join('---\n'),
+      );
+      await applyTiers(world.split('---\n').find((d) => d.includes('ClusterNetworkPolicy'))!);
+      dir = mkdtempSync(join(tmpdir(), 'netpol-tiers-nodes-e2e-'));
+      const nodeFiles = nodes.map((n) =>
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: n.name, labels: n.labels },
+          status: { addresses: [{ type: 'InternalIP', address: n.address }] },
+        }),
+      );
+      writeFileSync(join(dir, 'world.yaml'), [world, ...nodeFiles].join('---\n'));
+    }, TIMEOUT);
+
+    afterAll(async () => {
+      await kubectl(['delete', 'node', ...nodes.map((n) => n.name), '--ignore-not-found']);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }, TIMEOUT);
+
+    test(
+      'the live loader reads the Node objects a nodes peer needs, as the -f loader reads them',
+      async () => {
+        const live = await connectLive({ kubeconfig: process.env.KUBECONFIG });
+        const loaded = await live.loadSnapshot({ namespaces: [nsN] });
+        const offline = await loadManifests([dir]);
+        expect(loaded.warnings).toEqual([]);
+        const mine = (loaded.snapshot.nodes ?? []).filter((n) => n.labels['tiers-e2e-node'] === id);
+        expect(mine.sort((a, b) => a.name.localeCompare(b.name))).toEqual(offline.snapshot.nodes);
+      },
+      TIMEOUT,
+    );
+
+    test(
+      'reachable-from answers live as offline: the host-network pod on the worker node and its address are denied',
+      async () => {
+        const inN = (run: RunResult) => {
+          expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
+          const connections = (JSON.parse(run.stdout) as { connections: Connection[] }).connections;
+          return connections
+            .filter((c) => c.to.ipBlock !== undefined || c.to.namespace === nsN)
+            .map((c) => JSON.stringify(c.to))
+            .sort();
+        };
+        const query = ['reachable-from', '-n', nsN, 'client', '--port', '443/TCP', '-o', 'json'];
+        const [offline, live] = await Promise.all([runCli([...query, '-f', dir]), runCli(query)]);
+        const expected = inN(offline);
+        expect(inN(live)).toEqual(expected);
+        expect(expected).toEqual(
+          [
+            JSON.stringify({ namespace: nsN, pod: 'agent-2' }),
+            JSON.stringify({ ipBlock: { cidr: '0.0.0.0/0', except: [`${hosts}.1/32`] } }),
+            JSON.stringify({ ipBlock: { cidr: '::/0', except: [] } }),
+          ].sort(),
+        );
+        expect(tierLines(live)).toEqual([]);
+        // --explain names the rule.
+        const why = await explain(nsN, 'agent-1', `${nsN}/client`, '443');
+        expect(why.code).toBe(1);
+        expect(why.stdout).toContain(
+          `egress: denied by ClusterNetworkPolicy/e2e-${id}-nodes (Admin, priority 30) rule deny-workers`,
+        );
+      },
+      TIMEOUT,
+    );
+  });
+
+  describe('isolate --baseline', () => {
+    const nsX = uniqueNamespaceName();
+    const nsY = uniqueNamespaceName();
+    const name = `netpol-baseline-${nsX}`;
+    const foreign = `e2e-${id}-foreign`;
+    const cnps = async (): Promise<
+      { metadata: { name: string; managedFields?: { manager: string; apiVersion: string }[] } }[]
+    > =>
+      (
+        JSON.parse(
+          (await kubectl(['get', `clusternetworkpolicies.${TIER_GROUP}`, '-o', 'json', '--show-managed-fields']))
+            .stdout,
+        ) as { items: { metadata: { name: string; managedFields?: { manager: string; apiVersion: string }[] } }[] }
+      ).items.filter((p) => p.metadata.name === name || p.metadata.name === foreign);
+
+    beforeAll(async () => {
+      const pod = (namespace: string, podName: string, ports: unknown[] = []) => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { namespace, name: podName, labels: { app: podName } },
+        spec: { containers: [{ name: 'main', image: 'example.invalid/none:0', ports }] },
+      });
+      await applyWorld(
+        {},
+        [
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsX } },
+          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsY } },
+          pod(nsX, 'server', [{ containerPort: 80 }]),
+          pod(nsY, 'client'),
+        ]
+          .map((o) => stringify(o))
+          .join('---\n'),
+      );
+      // Someone else's Baseline policy, not labelled as ours: --off must leave it.
+      await applyTiers(
+        stringify({
+          apiVersion: `${TIER_GROUP}/v1beta1`,
+          kind: 'ClusterNetworkPolicy',
+          metadata: { name: foreign },
+          spec: {
+            tier: 'Baseline',
+            priority: 900,
+            subject: { namespaces: { matchLabels: { 'kubernetes.io/metadata.name': nsY } } },
+            ingress: [
+              {
+                name: 'deny-x',
+                action: 'Deny',
+                from: [{ namespaces: { matchLabels: { 'kubernetes.io/metadata.name': nsX } } }],
+              },
+            ],
+          },
+        }),
+      );
+    }, TIMEOUT);
+
+    afterAll(async () => {
+      await kubectl(['delete', `clusternetworkpolicies.${TIER_GROUP}`, name, foreign, '--ignore-not-found']);
+    }, TIMEOUT);
+
+    test(
+      '--dry-run -o yaml round-trips into the apiserver; the write is v1beta1; answers, --status and --off account for it',
+      async () => {
+        const preview = await runCli(['isolate', nsX, '--baseline', '--dry-run=client', '-o', 'yaml']);
+        expect(preview.code).toBe(0);
+        expect(preview.stdout).toContain(`apiVersion: ${TIER_GROUP}/v1beta1`);
+        const validated = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: preview.stdout });
+        expect(validated.stdout.trim()).toBe(`clusternetworkpolicy.${TIER_GROUP}/${name} created (server dry run)`);
+        expect((await cnps()).map((p) => p.metadata.name)).toEqual([foreign]);
+
+        const write = await runCli(['isolate', nsX, '--baseline', '--yes']);
+        expect(write).toMatchObject({ code: 0, stdout: `clusternetworkpolicy.${TIER_GROUP}/${name} created\n` });
+        const written = (await cnps()).find((p) => p.metadata.name === name);
+        // Written at the newest version served (one stored object: the managed fields keep the writer's version).
+        expect(written?.metadata.managedFields?.find((f) => f.manager === 'kubectl-netpol')?.apiVersion).toBe(
+          `${TIER_GROUP}/v1beta1`,
+        );
+
+        const who = await explain(nsX, 'server', `${nsY}/client`, '80');
+        expect(who.code).toBe(1);
+        expect(who.stdout).toContain(
+          `ingress: denied by ClusterNetworkPolicy/${name} (Baseline, priority 1000) rule deny-all-ingress`,
+        );
+        const status = await runCli(['isolate', '--status', nsX, '--no-headers']);
+        expect(status).toMatchObject({ code: 0, stdout: `${nsX}   pods (Baseline)   no   0   1\n` });
+
+        const off = await runCli(['isolate', nsX, '--baseline', '--off', '--yes']);
+        expect(off).toMatchObject({ code: 0, stdout: `clusternetworkpolicy.${TIER_GROUP}/${name} deleted\n` });
+        expect((await cnps()).map((p) => p.metadata.name)).toEqual([foreign]);
+        const after = await runCli(['who-can', '-n', nsX, 'server', '--from', `${nsY}/client`, '--port', '80']);
+        expect(after.code).toBe(0);
+      },
+      TIMEOUT,
+    );
+  });
 });

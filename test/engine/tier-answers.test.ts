@@ -221,25 +221,150 @@ describe('named ports on egress', () => {
   });
 });
 
-describe('nodes peers', () => {
-  test('match no pod (host-network pods included), with a tier-nodes warning naming the rule', async () => {
-    const world = await worldWith(
-      cnp(
-        'deny-nodes',
-        `  tier: Admin
+/** A ClusterNetworkPolicy (priority 1) whose subject is namespace a, with egress rules (the first one inline, YAML flow). */
+const egressOfTeamA = (name: string, rules: string, tier = 'Admin') =>
+  cnp(
+    name,
+    `  tier: ${tier}
   priority: 1
-  subject: {namespaces: {}}
+  subject: {namespaces: {matchLabels: {team: a}}}
   egress:
-  - {name: to-nodes, action: Deny, to: [{nodes: {}}]}`,
-      ),
+  - ${rules}`,
+  );
+
+describe('nodes peers', () => {
+  const toNodes = (name: string, action: string, nodes: string, then = '', tier = 'Admin') =>
+    egressOfTeamA(name, `{name: to-nodes, action: ${action}, to: [{nodes: ${nodes}}]}${then}`, tier);
+  // Nodes n1 (worker, the address of b/node-agent), n2 (control, an internal and an external address)
+  // and n3 (no labels, no address); b/agent-2 is a host-network pod on n2 with node-agent's labels
+  // (found by its name and its IP), b/agent-3 one on n3 with no IP (found by its node's name).
+  const NODES = `
+apiVersion: v1
+kind: Node
+metadata: {name: n1, labels: {role: worker}}
+status: {addresses: [{type: InternalIP, address: 192.168.5.5}, {type: Hostname, address: n1}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n2, labels: {role: control}}
+status: {addresses: [{type: InternalIP, address: 192.168.6.6}, {type: ExternalIP, address: 203.0.113.6}]}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n3}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: b, name: agent-2, labels: {app: agent}}
+spec: {hostNetwork: true, nodeName: n2, containers: [{name: c}]}
+status: {podIP: 192.168.6.6, hostIP: 192.168.6.6}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: b, name: agent-3, labels: {app: agent}}
+spec: {hostNetwork: true, nodeName: n3, containers: [{name: c}]}
+---`;
+  const AGENT2 = 'b/agent-2';
+  const AGENT3 = 'b/agent-3';
+  const withNodes = (policies: string) => worldWith(NODES + policies);
+  const reachesAddress = (world: World, cidr: string) =>
+    reachablePairs(world, { sources: [ref(CLIENT)], destinationBlock: { cidr, except: [] }, port: tcp(443) }).external
+      .length === 1;
+
+  test('Deny: the host-network pods on the selected nodes and their addresses, no other pod', async () => {
+    const world = await withNodes(toNodes('deny-workers', 'Deny', '{matchLabels: {role: worker}}'));
+    // node-agent is on n1 (its IP is n1's); agent-2 has its labels but is on n2: told apart.
+    expect(destinationsOf(world, CLIENT)).toEqual([SERVER, OTHER, AGENT2, AGENT3]);
+    const d = decisionOf(world, CLIENT, AGENT, tcp(443));
+    expect(d.egress).toMatchObject({ allowed: false, decidedBy: 'Admin', reason: 'denied-by-tier' });
+    expect(d.egress.tierRules?.map((r) => `${r.policy.name} ${r.rule.name} ${r.action}`)).toEqual([
+      'deny-workers to-nodes Deny',
+    ]);
+    // n1's address, as an address outside the pod network: denied; n2's are not selected.
+    expect(reachesAddress(world, '192.168.5.5/32')).toBe(false);
+    expect(reachesAddress(world, '192.168.6.6/32')).toBe(true);
+    expect(reachesAddress(world, '203.0.113.6/32')).toBe(true);
+    // Nodes are in the snapshot: no tier-nodes warning.
+    expect(codes(world)).not.toContain('tier-nodes');
+  });
+
+  test('every address of a selected node (InternalIP and ExternalIP), and the pods on it by name or IP', async () => {
+    const world = await withNodes(toNodes('deny-control', 'Deny', '{matchLabels: {role: control}}'));
+    expect(destinationsOf(world, CLIENT)).toEqual([SERVER, OTHER, AGENT, AGENT3]);
+    expect(reachesAddress(world, '192.168.6.6/32')).toBe(false);
+    expect(reachesAddress(world, '203.0.113.6/32')).toBe(false);
+    expect(reachesAddress(world, '192.168.5.5/32')).toBe(true);
+    // The blocks reachable-from lists leave out exactly n2's two addresses.
+    const listed = reachablePairs(world, { sources: [ref(CLIENT)], port: tcp(443) }).external.map(
+      (c) => (c.to as { ipBlock: { cidr: string; except: string[] } }).ipBlock,
     );
+    expect(listed).toEqual([
+      { cidr: '0.0.0.0/0', except: ['192.168.6.6/32', '203.0.113.6/32'] },
+      { cidr: '::/0', except: [] },
+    ]);
+  });
+
+  test('a node with no labels: selected by an empty selector and by DoesNotExist, not by a label', async () => {
+    const none = '{matchExpressions: [{key: role, operator: DoesNotExist}]}';
+    const byAbsence = await withNodes(toNodes('deny-unlabelled', 'Deny', none));
+    expect(destinationsOf(byAbsence, CLIENT)).toEqual([SERVER, OTHER, AGENT, AGENT2]);
+    const all = await withNodes(toNodes('deny-all-nodes', 'Deny', '{}'));
+    expect(destinationsOf(all, CLIENT)).toEqual([SERVER, OTHER]);
+    // Host-network pods are never the subject: their own egress is untouched.
+    expect(destinationsOf(all, AGENT)).toEqual([CLIENT, SERVER, OTHER, AGENT2, AGENT3]);
+  });
+
+  const denyRest = `
+  - {name: deny-hosts, action: Deny, to: [{networks: [192.168.0.0/16]}]}`;
+
+  test('Accept: final, before a later Deny of the same addresses', async () => {
+    const world = await withNodes(toNodes('accept-workers', 'Accept', '{matchLabels: {role: worker}}', denyRest));
+    // node-agent accepted; agent-2 denied by the networks rule; agent-3 has no IP: neither matches.
+    expect(destinationsOf(world, CLIENT)).toEqual([SERVER, OTHER, AGENT, AGENT3]);
+    expect(decisionOf(world, CLIENT, AGENT, tcp(443)).egress.tierRules?.map((r) => r.action)).toEqual(['Accept']);
+    expect(reachesAddress(world, '192.168.5.5/32')).toBe(true);
+    expect(reachesAddress(world, '192.168.6.6/32')).toBe(false);
+  });
+
+  test('Pass: skips the rest of the Admin tier; a Baseline Deny of the nodes then decides', async () => {
+    const baseline = toNodes('baseline-nodes', 'Deny', '{}', '', 'Baseline');
+    const world = await withNodes(toNodes('pass-workers', 'Pass', '{matchLabels: {role: worker}}', denyRest));
+    // Passed, nothing below decides: allowed; agent-2 is denied by the Admin networks rule.
+    expect(destinationsOf(world, CLIENT)).toEqual([SERVER, OTHER, AGENT, AGENT3]);
+    expect(decisionOf(world, CLIENT, AGENT, tcp(443)).egress.passedBy?.map((r) => r.policy.name)).toEqual([
+      'pass-workers',
+    ]);
+    const withBaseline = await withNodes(
+      toNodes('pass-workers', 'Pass', '{matchLabels: {role: worker}}', denyRest) + baseline,
+    );
+    // The Baseline Deny selects every node: node-agent (passed) and agent-3 (nothing above matched it).
+    expect(destinationsOf(withBaseline, CLIENT)).toEqual([SERVER, OTHER]);
+    expect(reachesAddress(withBaseline, '192.168.5.5/32')).toBe(false);
+  });
+
+  test('no Node objects in the snapshot: it matches nothing, with a tier-nodes warning naming the rule', async () => {
+    const world = await worldWith(toNodes('deny-nodes', 'Deny', '{}'));
     expect(destinationsOf(world, CLIENT)).toEqual([SERVER, OTHER, AGENT]);
     expect(world.warnings.filter((w) => w.code === 'tier-nodes').map((w) => w.message)).toEqual([
-      'ClusterNetworkPolicy/deny-nodes egress[0] (to-nodes) names nodes; no Node objects are read, so it matches no pod (host-network pods included) and no address in these answers',
+      'ClusterNetworkPolicy/deny-nodes egress[0] (to-nodes) names nodes, but there are no Node objects in the snapshot: it matches no host-network pod and no node address in these answers',
     ]);
-    // No address either: the client reaches every address.
-    const out = reachablePairs(world, { sources: [ref(CLIENT)], destinationBlock: { cidr: '0.0.0.0/0', except: [] } });
-    expect(out.external.length).toBe(1);
+    expect(reachesAddress(world, '192.168.5.5/32')).toBe(true);
+  });
+
+  test.each([
+    ['Accept', [SERVER, OTHER, AGENT, AGENT2, AGENT3]],
+    ['Deny', []],
+    ['Pass', []],
+  ])('Node objects unreadable: a %s rule fails closed', async (action, expected) => {
+    const loaded = await loadManifests([WORLD, '-'], {
+      stdin: NODES + toNodes('to-nodes', action, '{matchLabels: {role: worker}}'),
+    });
+    const world = compileWorld({ ...loaded.snapshot, nodes: undefined, nodesUnreadable: true });
+    expect(destinationsOf(world, CLIENT)).toEqual(expected);
+    expect(world.warnings.filter((w) => w.code === 'tier-fail-closed').map((w) => w.message)).toEqual([
+      'ClusterNetworkPolicy/to-nodes spec.egress[0].to[0] is a nodes peer and the Node objects could not be read: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says for a peer it cannot evaluate',
+    ]);
+    expect(reachesAddress(world, '198.51.100.1/32')).toBe(action === 'Accept');
   });
 });
 
@@ -589,6 +714,22 @@ describe('addresses through networks peers (egress)', () => {
     const wide = to(world, '198.51.7.0/24', tcp(443)).deniedExternal[0]?.decision.egress;
     expect(wide).toMatchObject({ allowed: false, reason: 'denied-by-tier' });
     expect(wide?.tierRules?.map((r) => r.rule.name)).toEqual(['deny-wide']);
+  });
+
+  test('a pod without an IP: the warning says networks peers never match it (and ipBlocks, when there are some)', async () => {
+    const pending = `
+apiVersion: v1
+kind: Pod
+metadata: {namespace: a, name: pending}
+---`;
+    const warning = (world: World) => world.warnings.find((w) => w.code === 'pod-without-ip')?.message;
+    const inPods = egressOfTeamA('deny-pods-net', '{name: deny-net, action: Deny, to: [{networks: [10.0.0.0/8]}]}');
+    expect(warning(await worldWith(pending + inPods))).toBe(
+      '1 pod(s) have no IP address (pending, or workloads read from manifests), so networks peers of cluster policies never match them',
+    );
+    expect(warning(await worldWith(pending + inPods + clientEgressTo('client-to-ten', '10.0.0.0/8')))).toBe(
+      '1 pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules and networks peers of cluster policies never match them',
+    );
   });
 
   test('the blocks listed: every address but the CIDR on 443/TCP', async () => {

@@ -3,7 +3,8 @@
  * written from the network-policy-api type comments, over the NetworkPolicy v1 reference) on small
  * generated clusters: NetworkPolicies together with AdminNetworkPolicy and BaselineAdminNetworkPolicy
  * (v1alpha1) and ClusterNetworkPolicy (v1alpha2, v1beta1) of both tiers, equal priorities included,
- * every peer and port shape, rules that fail closed, host-network pods. For every pod pair and probe
+ * every peer and port shape, rules that fail closed, host-network pods on generated Node objects (nodes
+ * peers; sometimes the Node objects unreadable). For every pod pair and probe
  * port, who-can's and reachable-from's answers (with and without --from/--to and --explain) and the
  * all-ports sets must equal the reference's; with --explain, the layer that decided each direction and
  * the tier rule. A failure prints the seed (FC_SEED=<seed> replays it) and the cluster as JSON.
@@ -79,6 +80,27 @@ const tierPodSelector = fc.oneof(
   { weight: 2, arbitrary: podSelector },
 );
 
+/** Node selectors: every node, by role, or by the absence of a role. */
+const nodeSelector = fc.oneof(
+  fc.constant({}),
+  fc.constantFrom('a', 'b').map((role) => ({ matchLabels: { role } })),
+  fc.constant({ matchExpressions: [{ key: 'role', operator: 'DoesNotExist' }] }),
+  fc.constant({ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['x'] }] }),
+);
+
+/**
+ * Node objects n0..n2 (labels role, zone; an internal address 172.16.0.<i>, sometimes an external one
+ * that is also a generated pod's IP, 10.0.<i%3>.<i+1>, and an IPv6 one fd00::1:<i>).
+ */
+const node = fc.record({
+  labels: fc.dictionary(fc.constantFrom('role', 'zone'), fc.constantFrom('a', 'b', 'x'), { maxKeys: 2 }),
+  external: fc.boolean(),
+  v6: fc.boolean(),
+});
+
+/** Where a host-network pod runs: a node index (3: a node not in the snapshot), and how it is found. */
+const placement = fc.record({ node: fc.integer({ min: 0, max: 3 }), byName: fc.boolean(), byIp: fc.boolean() });
+
 /** A peer of a rule; `unknown` is a field no version knows (pruned by the API server: the peer fails closed). */
 const peerOf = (kind: Kind, direction: 'ingress' | 'egress'): fc.Arbitrary<Obj> => {
   // NamespacedPod.namespaceSelector: required in v1alpha1, optional (empty: all namespaces) in v1alpha2.
@@ -103,7 +125,7 @@ const peerOf = (kind: Kind, direction: 'ingress' | 'egress'): fc.Arbitrary<Obj> 
         .uniqueArray(fc.constantFrom(...NETWORKS), { minLength: 1, maxLength: 3 })
         .map((networks) => ({ networks })),
     },
-    { weight: 1, arbitrary: fc.constant({ nodes: {} }) },
+    { weight: 3, arbitrary: nodeSelector.map((nodes) => ({ nodes })) },
     { weight: 1, arbitrary: fc.constant({ domainNames: ['example.com', '*.example.org'] }) },
   );
 };
@@ -223,11 +245,26 @@ const world = fc
   .record({
     namespaceLabels,
     pods: fc.array(
-      fc.tuple(pod, fc.integer({ min: 0, max: 7 })).map(([p, n]) => (n === 0 ? { ...p, hostNetwork: true } : p)),
+      // Host-network pods, some alike but for their node (a DaemonSet's): classes must still tell them apart.
+      fc
+        .tuple(pod, fc.integer({ min: 0, max: 7 }))
+        .map(([p, n]) =>
+          n === 0
+            ? { ...p, hostNetwork: true }
+            : n <= 2
+              ? { ...p, namespace: 'a', labels: { app: 'agent' }, ips: [], hostNetwork: true }
+              : p,
+        ),
       { minLength: 2, maxLength: 6 },
     ),
     policies: fc.array(policy, { maxLength: 3 }),
     clusterPolicies: fc.array(tierPolicy, { minLength: 1, maxLength: 5 }),
+    nodes: fc.array(node, { maxLength: 3 }),
+    placements: fc.array(placement, { minLength: 6, maxLength: 6 }),
+    nodesUnreadable: fc.oneof(
+      { weight: 9, arbitrary: fc.constant(false) },
+      { weight: 1, arbitrary: fc.constant(true) },
+    ),
   })
   .map((w) => {
     // Names: unique across kinds; the one BaselineAdminNetworkPolicy a cluster may hold is `default`.
@@ -241,6 +278,38 @@ const world = fc
     });
     return { ...w, clusterPolicies };
   });
+
+/** The Node objects of a generated world, and its host-network pods placed on them (nodeName, hostIP). */
+function withNodes(
+  snapshot: ClusterSnapshot,
+  w: {
+    nodes: { labels: Record<string, string>; external: boolean; v6: boolean }[];
+    placements: { node: number; byName: boolean; byIp: boolean }[];
+    nodesUnreadable: boolean;
+  },
+): ClusterSnapshot {
+  const nodes = w.nodes.map((n, i) => ({
+    name: `n${i}`,
+    labels: { ...n.labels },
+    addresses: [`172.16.0.${i}`, ...(n.external ? [`10.0.${i % 3}.${i + 1}`] : []), ...(n.v6 ? [`fd00::1:${i}`] : [])],
+  }));
+  const pods = snapshot.pods.map((p, i) => {
+    const at = w.placements[i];
+    if (!p.spec?.hostNetwork || !at) return p;
+    const hostIP = at.byIp ? (nodes[at.node]?.addresses[0] ?? `172.16.0.${at.node}`) : undefined;
+    return {
+      ...p,
+      spec: { ...p.spec, ...(at.byName ? { nodeName: `n${at.node}` } : {}) },
+      status: { ...p.status, ...(hostIP ? { hostIP } : {}) },
+    };
+  });
+  return {
+    ...snapshot,
+    pods,
+    ...(nodes.length ? { nodes } : {}),
+    ...(w.nodesUnreadable ? { nodesUnreadable: true } : {}),
+  };
+}
 
 /** Each port on a protocol, as probes. */
 const on = (protocol: Protocol, ...ports: number[]) => ports.map((port) => ({ port, protocol }));
@@ -276,9 +345,16 @@ function directionDifference(engine: DirectionDecision, reference: TierRefDirect
 }
 
 /** What the generated worlds exercise, counted on the reference's directions at the numeric probes. */
-type Seen = Record<TierRefDirection['decidedBy'] | 'passed' | 'hostNetwork' | 'ties', number>;
+type Seen = Record<TierRefDirection['decidedBy'] | 'passed' | 'hostNetwork' | 'ties' | 'nodes', number>;
 
-function tally(reference: TierReference, reversed: TierReference, seen: Seen): void {
+/** Whether a rule the reference names has a nodes peer. */
+function hasNodesPeer(snapshot: ClusterSnapshot, rule: TierRefDirection['rule']): boolean {
+  const policy = snapshot.clusterPolicies?.find((p) => p.metadata.name === rule?.name);
+  const raw = (policy?.spec.egress as Obj[] | undefined)?.[rule?.index ?? -1];
+  return Array.isArray(raw?.to) && raw.to.some((p: Obj) => p.nodes !== undefined);
+}
+
+function tally(snapshot: ClusterSnapshot, reference: TierReference, reversed: TierReference, seen: Seen): void {
   for (const src of reference.pods) {
     for (const dst of reference.pods) {
       if (src === dst) continue;
@@ -289,6 +365,14 @@ function tally(reference: TierReference, reversed: TierReference, seen: Seen): v
           if (d.passedBy.length > 0) seen.passed++;
           if (reference.isHostNetwork(direction === 'ingress' ? dst : src) && d.decidedBy !== 'default')
             seen.hostNetwork++;
+          // A nodes peer deciding traffic to a host-network pod (a rule that fails closed is not counted).
+          if (
+            direction === 'egress' &&
+            reference.isHostNetwork(dst) &&
+            !snapshot.nodesUnreadable &&
+            hasNodesPeer(snapshot, d.rule)
+          )
+            seen.nodes++;
           // Same-priority policies in the other order: where the answer differs, the tie decided.
           const other = reversed.decide(direction, { pod: src }, { pod: dst }, port, protocol);
           if (other.allowed !== d.allowed) seen.ties++;
@@ -308,6 +392,9 @@ const ASKED_BLOCKS = [
   'fd00::40/122',
   'fd00::/56',
   '2001:db8::/32',
+  '172.16.0.0/30',
+  '172.16.0.1/32',
+  'fd00::1:0/126',
 ];
 const ADDRESS_PROBES = [...on('TCP', 80, 443, 1025, 9000), ...on('UDP', 53), ...on('SCTP', 7777)];
 
@@ -320,6 +407,8 @@ function cidrsOf(snapshot: ClusterSnapshot): string[] {
     else if (typeof value === 'object' && value !== null) Object.values(value).forEach(walk);
   };
   walk([snapshot.policies, snapshot.clusterPolicies]);
+  // Node addresses: where a nodes peer's addresses begin and end.
+  for (const n of snapshot.nodes ?? []) for (const a of n.addresses) found.add(`${a}/${a.includes(':') ? 128 : 32}`);
   return [...found];
 }
 
@@ -403,17 +492,26 @@ function addressDifference(snapshot: ClusterSnapshot, reference: TierReference, 
 describe('engine with cluster tiers vs the tier reference on generated clusters', () => {
   test('every pod pair and probe port, four ways of asking, all ports, and the --explain decisions', () => {
     const asked: Asked = { pairs: 0, questions: 0 };
-    const seen: Seen = { Admin: 0, NetworkPolicy: 0, Baseline: 0, default: 0, passed: 0, hostNetwork: 0, ties: 0 };
+    const seen: Seen = {
+      Admin: 0,
+      NetworkPolicy: 0,
+      Baseline: 0,
+      default: 0,
+      passed: 0,
+      hostNetwork: 0,
+      ties: 0,
+      nodes: 0,
+    };
     let tierPolicies = 0;
     fc.assert(
       fc.property(world, (w) => {
-        const snapshot = toSnapshot(w);
+        const snapshot = withNodes(toSnapshot(w), w);
         // Neither reference validates: every generated object must be one the API server accepts.
         for (const p of snapshot.policies) expect(validatePolicy(p)).toEqual([]);
         for (const p of snapshot.clusterPolicies ?? []) expect(validateTierPolicy(p)).toEqual([]);
         tierPolicies += snapshot.clusterPolicies?.length ?? 0;
         const reference = new TierReference(snapshot);
-        tally(reference, new TierReference(snapshot, 'reverse'), seen);
+        tally(snapshot, reference, new TierReference(snapshot, 'reverse'), seen);
         const difference = firstDifference(snapshot, reference, PROBES, asked, (src, dst, port, proto, decision) => {
           for (const direction of ['egress', 'ingress'] as const) {
             const expected = reference.decide(direction, { pod: src }, { pod: dst }, port, proto);
@@ -434,7 +532,7 @@ describe('engine with cluster tiers vs the tier reference on generated clusters'
       );
     expect(asked.pairs).toBeGreaterThan(1000);
     expect(tierPolicies).toBeGreaterThan(300);
-    // The generator reaches every layer, Pass, host-network pods and same-priority policies whose order decides.
+    // The generator reaches every layer, Pass, host-network pods, nodes peers and same-priority policies whose order decides.
     for (const count of Object.values(seen)) expect(count).toBeGreaterThan(20);
   }, 180_000);
 
@@ -442,7 +540,7 @@ describe('engine with cluster tiers vs the tier reference on generated clusters'
     const asked = { addresses: 0 };
     fc.assert(
       fc.property(world, (w) => {
-        const snapshot = toSnapshot(w);
+        const snapshot = withNodes(toSnapshot(w), w);
         const difference = addressDifference(snapshot, new TierReference(snapshot), asked);
         if (difference) {
           throw new Error(`${difference}\nreplay: FC_SEED=${SEED}\ncluster: ${JSON.stringify(snapshot)}`);
@@ -459,7 +557,7 @@ describe('engine with cluster tiers vs the tier reference on generated clusters'
     let pairs = 0;
     fc.assert(
       fc.property(world, (w) => {
-        const snapshot = toSnapshot(w);
+        const snapshot = withNodes(toSnapshot(w), w);
         const engine = compileWorld(snapshot);
         const reference = new TierReference(snapshot);
         const refPods = new Map(reference.pods.map((p) => [`${p.namespace}/${p.name}`, p]));

@@ -8,10 +8,11 @@
  *
  * Where the API text leaves a choice open, the reference makes the engine's (docs/semantics.md), each
  * said where it is made: same-priority policies in name order, a BaselineAdminNetworkPolicy at
- * priority 0, no Node objects (a `nodes` peer matches nothing), `domainNames` match no pod and no
- * address, a `networks` CIDR matches a pod holding any address in it.
+ * priority 0, a `nodes` peer matches its nodes' addresses and the host-network pods on them (by node
+ * name or address) and fails closed when the Node objects could not be read, `domainNames` match no
+ * pod and no address, a `networks` CIDR matches a pod holding any address in it.
  */
-import type { ClusterSnapshot, Direction, Protocol } from '../../src/lib/engine/model.js';
+import type { ClusterNode, ClusterSnapshot, Direction, Protocol } from '../../src/lib/engine/model.js';
 import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
 import { cidrContains, parseAddress, ReferenceEvaluator, selectorMatches, type RefPod } from './reference-evaluator.js';
 
@@ -107,10 +108,20 @@ interface Traffic {
   protocol: Protocol;
 }
 
-/** A pod's view for the tiers: its namespace's labels and whether it uses the host network. */
+/** A pod's view for the tiers: its namespace's labels, whether it uses the host network, and its node. */
 interface TierPodFacts {
   namespaceLabels: Labels;
   isHostNetwork: boolean;
+  nodeName?: string;
+  /** The pod's IPs and its host IPs: a host-network pod's are its node's. */
+  addresses: string[];
+}
+
+/** Whether two addresses are the same (any spelling). */
+function sameAddress(a: string, b: string): boolean {
+  const x = parseAddress(a);
+  const y = parseAddress(b);
+  return x !== undefined && y !== undefined && x.v6 === y.v6 && x.value === y.value;
 }
 
 /** A snapshot prepared for per-connection questions with the cluster tiers. */
@@ -120,6 +131,9 @@ export class TierReference {
   readonly pods: RefPod[];
   private readonly facts: TierPodFacts[] = [];
   private readonly tiers: Record<'Admin' | 'Baseline', ClusterTierPolicy[]>;
+  private readonly nodes: readonly ClusterNode[];
+  /** The Node objects could not be read: a nodes peer is one this reference cannot evaluate. */
+  private readonly nodesUnknown: boolean;
 
   /** `ties`: the order of same-priority policies, name order as the engine assumes (or the reverse, to find where it matters). */
   constructor(snapshot: ClusterSnapshot, ties: 'name' | 'reverse' = 'name') {
@@ -134,11 +148,16 @@ export class TierReference {
       const raw = snapshot.pods.find(
         (p) => (p.metadata?.namespace ?? 'default') === pod.namespace && p.metadata?.name === pod.name,
       );
+      const hostIps = [raw?.status?.hostIP, ...(raw?.status?.hostIPs ?? []).map((h) => h.ip)];
       this.facts[pod.index] = {
         namespaceLabels: namespaceLabels.get(pod.namespace) ?? { 'kubernetes.io/metadata.name': pod.namespace },
         isHostNetwork: raw?.spec?.hostNetwork === true,
+        nodeName: raw?.spec?.nodeName,
+        addresses: [...pod.ips, ...hostIps.filter((ip): ip is string => typeof ip === 'string')],
       };
     }
+    this.nodes = snapshot.nodes ?? [];
+    this.nodesUnknown = snapshot.nodesUnreadable === true;
     const all = snapshot.clusterPolicies ?? [];
     this.tiers = {
       Admin: inEvaluationOrder(
@@ -253,8 +272,10 @@ export class TierReference {
     const { direction, other, dst, port, protocol } = traffic;
     const peers = (rule[direction === 'ingress' ? 'from' : 'to'] ?? []) as unknown[];
     const ports = rule[policy.kind === 'ClusterNetworkPolicy' ? 'protocols' : 'ports'] as unknown[] | undefined;
+    // A nodes peer when the Node objects could not be read cannot be evaluated: as an unknown peer.
     const unknown =
       peers.some((p) => setsNoKnownField(p, knownPeerFields(policy.kind, direction))) ||
+      (this.nodesUnknown && peers.some((p) => isObj(p) && isObj(p.nodes))) ||
       (ports ?? []).some((p) => setsNoKnownField(p, knownPortFields(policy.kind)));
     if (unknown) return actionOf(rule) === 'Accept' ? false : 'deny-all';
     const peerMatches = peers.some((p) => this.peerMatches(p as Obj, other));
@@ -285,9 +306,19 @@ export class TierReference {
       const addresses = 'pod' in other ? other.pod.ips : [other.address];
       return (peer.networks as string[]).some((cidr) => addresses.some((ip) => cidrContains(cidr, ip)));
     }
-    // Nodes select node IPs from Node objects; a snapshot holds none. Domain names are resolved at run
-    // time: they match no pod and, statically, no address.
-    if (peer.nodes !== undefined || peer.domainNames !== undefined) return false;
+    // "It selects the nodeIPs ... present in the node.Status.Addresses field of the node": the node's
+    // own addresses, and so the host-network pods on it (they share its IPs); found by its name too.
+    if (isObj(peer.nodes)) {
+      const selected = this.nodes.filter((n) => selectorMatches(peer.nodes as Obj, n.labels));
+      if (!('pod' in other)) return selected.some((n) => n.addresses.some((a) => sameAddress(a, other.address)));
+      const facts = this.facts[other.pod.index];
+      if (!facts.isHostNetwork) return false;
+      return selected.some(
+        (n) => n.name === facts.nodeName || n.addresses.some((a) => facts.addresses.some((b) => sameAddress(a, b))),
+      );
+    }
+    // Domain names are resolved at run time: they match no pod and, statically, no address.
+    if (peer.domainNames !== undefined) return false;
     if (!('pod' in other)) return false;
     const facts = this.facts[other.pod.index];
     // "Note that host-networked pods are not included in this type of peer."

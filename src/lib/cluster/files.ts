@@ -7,7 +7,7 @@ import { extname, join } from 'node:path';
 
 import type { V1LabelSelector, V1Namespace, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes/client-node';
 
-import type { Workload, WorkloadKind } from '../engine/model.js';
+import type { ClusterNode, Workload, WorkloadKind } from '../engine/model.js';
 import type { ClusterTierPolicy } from '../engine/tiers-compile.js';
 import { NAMESPACE_NAME_LABEL } from '../engine/model.js';
 import { compileSelector } from '../engine/selector.js';
@@ -16,6 +16,7 @@ import { ManifestError, UsageError } from '../errors.js';
 import {
   checkContainers,
   checkLabels,
+  checkNode,
   checkPod,
   checkSelector,
   checkService,
@@ -26,7 +27,7 @@ import {
   type RawObject,
 } from './manifest-checks.js';
 import { toTypedPolicy } from './policy-shape.js';
-import { isTierPolicy, readTierPolicy } from './tier-policies.js';
+import { isTierPolicy, readTierPolicy, toClusterNode } from './tier-policies.js';
 import type { LoadedSnapshot, ObjectOrigin } from './types.js';
 import { parseYamlDocuments } from './yaml-documents.js';
 
@@ -48,6 +49,7 @@ const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 /** API groups each supported kind may come from (the group of apiVersion; '' is the core group). */
 const KIND_GROUPS: Record<string, readonly string[]> = {
   Namespace: [''],
+  Node: [''],
   Pod: [''],
   Service: [''],
   // extensions/v1beta1 NetworkPolicy has the same shape as networking.k8s.io/v1.
@@ -87,6 +89,7 @@ class SnapshotBuilder {
   private readonly services = new Map<string, V1Service>();
   private readonly workloads = new Map<string, Workload>();
   private readonly clusterPolicies = new Map<string, ClusterTierPolicy>();
+  private readonly nodes = new Map<string, ClusterNode>();
   private readonly origins = new Map<string, ObjectOrigin>();
   private readonly mentionedNamespaces: string[] = [];
   private readonly skippedKinds = new Set<string>();
@@ -119,6 +122,12 @@ class SnapshotBuilder {
     }
     if (obj.kind === 'Namespace') {
       this.addNamespace(obj, doc);
+      return;
+    }
+    if (obj.kind === 'Node') {
+      // Cluster-scoped: a namespace written on it is ignored, as the API server does.
+      checkNode(obj, doc);
+      this.put(this.nodes, 'Node', obj.metadata.name, toClusterNode(obj), doc);
       return;
     }
     const namespace = obj.metadata.namespace || this.defaultNamespace;
@@ -171,6 +180,7 @@ class SnapshotBuilder {
         services: [...this.services.values()],
         workloads: [...this.workloads.values()],
         ...(this.clusterPolicies.size > 0 ? { clusterPolicies: [...this.clusterPolicies.values()] } : {}),
+        ...(this.nodes.size > 0 ? { nodes: [...this.nodes.values()] } : {}),
       },
       warnings: this.warnings,
       impliedNamespaces: [...implied],

@@ -64,6 +64,7 @@ export async function loadLiveSnapshot(
       services,
       workloads,
       ...(tiers.policies.length > 0 ? { clusterPolicies: tiers.policies } : {}),
+      ...(tiers.nodes === 'forbidden' ? { nodesUnreadable: true } : tiers.nodes ? { nodes: tiers.nodes } : {}),
     },
     // The tiers' lines last, in one order whichever request answered first.
     warnings: [...warnings, ...tierWarnings],

@@ -4,11 +4,13 @@
  * cluster serves the group and at which versions; each kind served is then listed, paged, at the
  * newest version this tool reads. A group or kind the cluster does not serve changes nothing and
  * prints nothing; kinds the user may not list make one warning, and the query goes on without them.
+ * Node objects are listed too, only when some policy has a `nodes` peer (they are what it selects).
  */
-import { TIER_API_GROUP, type ClusterTierPolicy } from '../engine/tiers-compile.js';
+import type { ClusterNode } from '../engine/model.js';
+import { hasNodesPeer, TIER_API_GROUP, type ClusterTierPolicy } from '../engine/tiers-compile.js';
 import { ApiError } from '../errors.js';
 import { PAGE_SIZE, type Connection, type RequestTarget } from './live-transport.js';
-import { tierVersionsToRead, toTierPolicy } from './tier-policies.js';
+import { tierVersionsToRead, toClusterNode, toTierPolicy } from './tier-policies.js';
 import type { ServedApiGroup } from './types.js';
 
 /** The snapshot's limiter: runs a task when a slot is free. */
@@ -25,6 +27,8 @@ const RESOURCES: Readonly<Record<ClusterTierPolicy['kind'], string>> = {
 interface LiveTiers {
   apiGroups?: ServedApiGroup[];
   policies: ClusterTierPolicy[];
+  /** Read when some policy has a nodes peer; 'forbidden' when the user may not list them. */
+  nodes?: ClusterNode[] | 'forbidden';
 }
 
 /** A list's raw answer: custom resources come back as JSON, `metadata.continue` not renamed. */
@@ -64,7 +68,27 @@ export async function loadTierPolicies(conn: Connection, limit: Limit, warnings:
       `cannot list ${forbidden.join(', ')} (forbidden); answers may be incomplete: cluster-scoped policies could not be read`,
     );
   }
-  return { apiGroups, policies };
+  if (!policies.some(hasNodesPeer)) return { apiGroups, policies };
+  const nodes = await limit(() => listNodes(conn));
+  if (nodes === 'forbidden') {
+    warnings.push(
+      'cannot list nodes (forbidden); answers involving the nodes peers of cluster-scoped policies may be incomplete: those rules fail closed (an Accept matches nothing, a Deny or Pass denies everything)',
+    );
+  }
+  return { apiGroups, policies, nodes };
+}
+
+/** Every Node, paged, as the tiers read it; 'forbidden' when RBAC says no. */
+async function listNodes(conn: Connection): Promise<ClusterNode[] | 'forbidden'> {
+  try {
+    const nodes = await conn.listAll({ verb: 'list', resource: 'nodes', group: '' }, (cont) =>
+      conn.core.listNode({ limit: PAGE_SIZE, _continue: cont }),
+    );
+    return nodes.map(toClusterNode);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 403) return 'forbidden';
+    throw err;
+  }
 }
 
 /** The API groups and versions the cluster serves; [] when it has no /apis, undefined when the user may not read it. */

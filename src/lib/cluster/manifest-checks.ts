@@ -1,8 +1,9 @@
 /**
  * What the -f loader checks of a manifest before taking it in: a Kubernetes object (apiVersion, kind,
- * metadata.name), and the fields of pods, services and workloads that the engine reads having the
+ * metadata.name), and the fields of pods, nodes, services and workloads that the engine reads having the
  * API's types, so that a file the API server would refuse is one error naming the file and line.
  */
+import { parseIp } from '../engine/ipblock.js';
 import { ManifestError } from '../errors.js';
 
 /** One top-level document (or List item) with where it came from. */
@@ -65,7 +66,8 @@ export function checkLabels(labels: unknown, doc: Located, field: string): Recor
 
 /**
  * The fields of a Pod the engine reads must have the API's types (the API server would refuse the
- * object otherwise): spec.containers[].ports[], spec.hostNetwork, status.phase/podIP/podIPs, owners.
+ * object otherwise): spec.containers[].ports[], spec.hostNetwork, spec.nodeName,
+ * status.phase/podIP/podIPs/hostIP/hostIPs, owners.
  */
 export function checkPod(obj: RawObject, doc: Located): void {
   const problem = podProblem(obj);
@@ -85,20 +87,50 @@ function podProblem(obj: RawObject): string | undefined {
     if (spec.hostNetwork !== undefined && spec.hostNetwork !== null && typeof spec.hostNetwork !== 'boolean') {
       return 'spec.hostNetwork must be true or false';
     }
+    if (spec.nodeName !== undefined && spec.nodeName !== null && typeof spec.nodeName !== 'string') {
+      return 'spec.nodeName must be a string';
+    }
     const problem = checkContainers(spec.containers, 'spec.containers');
     if (problem) return problem;
   }
   if (status === undefined || status === null) return undefined;
   if (!isPlainObject(status)) return 'status must be an object';
-  for (const field of ['phase', 'podIP'] as const) {
+  for (const field of ['phase', 'podIP', 'hostIP'] as const) {
     const value = status[field];
     if (value !== undefined && value !== null && typeof value !== 'string') return `status.${field} must be a string`;
   }
-  const ips = status.podIPs;
-  if (ips === undefined || ips === null) return undefined;
-  if (!Array.isArray(ips)) return 'status.podIPs must be a list';
-  const bad = ips.findIndex((ip) => !isPlainObject(ip) || (ip.ip !== undefined && typeof ip.ip !== 'string'));
-  return bad >= 0 ? `status.podIPs[${bad}] must be an object with a string ip` : undefined;
+  for (const field of ['podIPs', 'hostIPs'] as const) {
+    const ips = status[field];
+    if (ips === undefined || ips === null) continue;
+    if (!Array.isArray(ips)) return `status.${field} must be a list`;
+    const bad = ips.findIndex((ip) => !isPlainObject(ip) || (ip.ip !== undefined && typeof ip.ip !== 'string'));
+    if (bad >= 0) return `status.${field}[${bad}] must be an object with a string ip`;
+  }
+  return undefined;
+}
+
+/**
+ * The fields of a Node the tiers' nodes peers read (metadata.labels is checked with every object):
+ * status.addresses, a list of {type, address} strings, and an InternalIP or ExternalIP an IP address.
+ */
+export function checkNode(obj: RawObject, doc: Located): void {
+  const problem = nodeProblem(obj.status);
+  if (problem) throw new ManifestError(`Node ${obj.metadata.name}: ${problem}`, doc.file, doc.line);
+}
+
+function nodeProblem(status: unknown): string | undefined {
+  if (status === undefined || status === null) return undefined;
+  if (!isPlainObject(status)) return 'status must be an object';
+  const addresses = status.addresses;
+  if (addresses === undefined || addresses === null) return undefined;
+  if (!Array.isArray(addresses)) return 'status.addresses must be a list';
+  for (const [i, a] of addresses.entries()) {
+    if (!isPlainObject(a) || typeof a.type !== 'string' || typeof a.address !== 'string')
+      return `status.addresses[${i}] must be an object with a string type and address`;
+    if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && parseIp(a.address) === undefined)
+      return `status.addresses[${i}].address must be an IP address (type ${a.type}), found "${a.address}"`;
+  }
+  return undefined;
 }
 
 /** containers[].ports[]: a list of objects; name a string, containerPort 1-65535, protocol TCP/UDP/SCTP. */

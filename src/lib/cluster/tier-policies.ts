@@ -2,8 +2,10 @@
  * The -f loader's reading of cluster-scoped tier policies: AdminNetworkPolicy and
  * BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1), ClusterNetworkPolicy (v1alpha2,
  * v1beta1). They are cluster-scoped: a namespace written on one is ignored, as the API server does.
+ * And of the Node objects their `nodes` peers select from, from files and live alike.
  */
 import { TIER_API_GROUP, TIER_KINDS, validateTierPolicy, type ClusterTierPolicy } from '../engine/tiers-compile.js';
+import type { ClusterNode } from '../engine/model.js';
 import { isPlainObject, type Located, type RawObject } from './manifest-checks.js';
 
 /** Whether an object is one of the tier kinds at an API version this tool reads. */
@@ -84,4 +86,23 @@ function compareVersions(a: string, b: string): number {
   };
   const [x, y] = [rank(a), rank(b)];
   return y[0] - x[0] || y[1] - x[1] || y[2] - x[2];
+}
+
+/** The address types a node's IPs are listed under (status.addresses; Hostname and the DNS types are names). */
+const NODE_IP_TYPES = new Set(['InternalIP', 'ExternalIP']);
+
+/**
+ * A Node as the snapshot carries it (what the tiers' nodes peers read): its name, labels and the IP
+ * addresses of status.addresses. One reading for files (after checkNode) and the live API.
+ */
+export function toClusterNode(obj: { metadata?: { name?: string; labels?: unknown }; status?: unknown }): ClusterNode {
+  const status = isPlainObject(obj.status) ? obj.status : {};
+  const addresses = Array.isArray(status.addresses) ? status.addresses : [];
+  return {
+    name: obj.metadata?.name ?? '',
+    labels: isStringMap(obj.metadata?.labels) ? { ...obj.metadata.labels } : {},
+    addresses: addresses
+      .filter((a) => isPlainObject(a) && NODE_IP_TYPES.has(String(a.type)) && typeof a.address === 'string')
+      .map((a: { address: string }) => a.address),
+  };
 }

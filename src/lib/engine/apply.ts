@@ -59,6 +59,18 @@ const CONTROLLER_LABELS = ['pod-template-hash', 'controller-revision-hash'];
 /** The label the StatefulSet controller sets to the pod's name. */
 const STATEFULSET_POD_NAME = 'statefulset.kubernetes.io/pod-name';
 
+function nodesAfter(
+  before: ClusterSnapshot,
+  change: ClusterSnapshot,
+): Pick<ClusterSnapshot, 'nodes' | 'nodesUnreadable'> {
+  const nodes = new Map((before.nodes ?? []).map((n) => [n.name, n]));
+  for (const n of change.nodes ?? []) nodes.set(n.name, n);
+  return {
+    ...(nodes.size > 0 ? { nodes: [...nodes.values()] } : {}),
+    ...(before.nodesUnreadable ? { nodesUnreadable: true } : {}),
+  };
+}
+
 /** Applies a change to a snapshot (neither is modified). */
 export function applyChange(before: ClusterSnapshot, input: ChangeInput): AppliedChange {
   const { change } = input;
@@ -95,6 +107,8 @@ export function applyChange(before: ClusterSnapshot, input: ChangeInput): Applie
       services: [...services.values()],
       workloads: [...workloads.values()],
       ...(tiers.after.length > 0 ? { clusterPolicies: tiers.after } : {}),
+      // Node objects (what tier nodes peers select): the change's replace the cluster's of the same name.
+      ...nodesAfter(before, change),
     },
     objects,
     policies: policies.changed,

@@ -22,6 +22,7 @@ import { EVERY_ADDRESS, tierAddressSide } from './tier-addresses.js';
 import { hitOf } from './tiers.js';
 import {
   compileTierPolicies,
+  snapshotNodes,
   type CompiledTierPolicy,
   type Tier,
   type TierPeer,
@@ -593,7 +594,7 @@ function shadowedRules(world: World, isIn: (ns: string) => boolean): Finding[] {
 
 /** Cluster-scoped policies: those the API server would reject, and ties of priority within a tier whose subjects may overlap. */
 function tierFindings(world: World): Finding[] {
-  const set = compileTierPolicies(world.snapshot.clusterPolicies ?? []);
+  const set = compileTierPolicies(world.snapshot.clusterPolicies ?? [], snapshotNodes(world.snapshot));
   const out: Finding[] = set.warnings
     .filter((w) => w.code === 'invalid-policy')
     .map((w) =>

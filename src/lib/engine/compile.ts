@@ -25,8 +25,16 @@ import { effectivePolicyTypes, keyOf, NAMESPACE_NAME_LABEL, refOf } from './mode
 import { compilePorts, namedPortSignature, PortSetInterner, resolvePorts } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import { compileSelector } from './selector.js';
-import { buildTierWorld, tierWarnings, tierPodKeys, tierPortNames, tierNetworks } from './tier-world.js';
-import { compileTierPolicies } from './tiers-compile.js';
+import {
+  buildTierWorld,
+  tierWarnings,
+  tierPodKeys,
+  tierPortNames,
+  tierNetworks,
+  tierNodesSignature,
+} from './tier-world.js';
+import { hostOf } from './tiers.js';
+import { compileTierPolicies, snapshotNodes } from './tiers-compile.js';
 import { ValidationMemo, validatePolicy } from './validate.js';
 import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, PodInfo, World, WorldIndex } from './world.js';
 import { Class, PodIndex } from './world.js';
@@ -183,7 +191,11 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   }
 
   // Cluster-scoped tier policies: their selectors, port names and networks tell pods apart too.
-  const tiers = snapshot.clusterPolicies?.length ? compileTierPolicies(snapshot.clusterPolicies) : undefined;
+  const tiers = snapshot.clusterPolicies?.length
+    ? compileTierPolicies(snapshot.clusterPolicies, snapshotNodes(snapshot))
+    : undefined;
+  // ipBlocks[0, v1Blocks) are NetworkPolicy's; those after, the tiers' networks.
+  const v1Blocks = ipBlocks.length;
   if (tiers) {
     for (const k of tierPodKeys(tiers)) podKeys.add(k);
     for (const n of tierPortNames(tiers)) portNames.add(n);
@@ -313,8 +325,9 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     }
     const portKey = portNames.size === 0 ? '' : namedPortSignature(pod, portNames);
     labelKey += `\u0001${portKey}`;
-    // Tier subjects and pod/namespace peers never match host-network pods.
-    if (tiers && pod.spec?.hostNetwork === true) labelKey += '\u0002';
+    // Tier subjects and pod/namespace peers never match host-network pods; nodes peers match them by their node.
+    if (tiers && pod.spec?.hostNetwork === true)
+      labelKey += `\u0002${tierNodesSignature(tiers, { isHostNetwork: true, ips, ...hostOf(pod) })}`;
     let labelClass = labelClassByKey.get(labelKey);
     // A class is a label class and an address signature.
     let cls: PodClass | undefined;
@@ -379,9 +392,14 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     signatures.some((sig) => sig.ids.length > 0) ||
     ipBlocks.some((block) => addressesOverlap(addressesOfBlock(block), POD_ADDRESS_RANGES));
   if (podsWithoutIp > 0 && ipBlocks.length > 0 && couldHoldPods()) {
+    // What reads pod IPs: NetworkPolicy's ipBlocks, the tiers' networks peers, or both.
+    const readers = [
+      ...(v1Blocks > 0 ? ['ipBlock rules'] : []),
+      ...(tiers && tierNetworks(tiers).length > 0 ? ['networks peers of cluster policies'] : []),
+    ];
     warnings.push({
       code: 'pod-without-ip',
-      message: `${podsWithoutIp} pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules never match them`,
+      message: `${podsWithoutIp} pod(s) have no IP address (pending, or workloads read from manifests), so ${readers.join(' and ')} never match them`,
     });
   }
   if (tiers) warnings.push(...tierWarnings(tiers, classes));

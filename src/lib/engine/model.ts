@@ -41,6 +41,20 @@ export interface ClusterSnapshot {
   workloads: Workload[];
   /** Cluster-scoped tier policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy), when read. */
   clusterPolicies?: ClusterTierPolicy[];
+  /**
+   * Node objects, for the tiers' `nodes` peers: absent or [] when the snapshot holds none (-f files
+   * without `kind: Node`; live, read only when some tier rule has a `nodes` peer).
+   */
+  nodes?: ClusterNode[];
+  /** Live: Node objects were needed but could not be read (forbidden): `nodes` peers fail closed. */
+  nodesUnreadable?: boolean;
+}
+
+/** A Node as the tiers read it: its name, labels and IP addresses (status.addresses InternalIP, ExternalIP). */
+export interface ClusterNode {
+  name: string;
+  labels: Record<string, string>;
+  addresses: string[];
 }
 
 /** A pod by namespace and name. */

@@ -2,10 +2,17 @@
  * Addresses outside the cluster with cluster tiers: the addresses a pod's side of a direction admits
  * on a port when Admin and Baseline rules may match them. Tier ingress peers are pods and namespaces
  * only, so from outside only a rule that fails closed (it denies everything) can match; egress rules
- * match addresses through `networks`. The first matching rule decides each address, as for pods.
+ * match addresses through `networks` and through `nodes` (the selected nodes' addresses). The first matching rule decides each address, as for pods.
  */
 import type { AddressSet } from './ipblock.js';
-import { addressesOfBlock, compileIpBlock, isEmptyAddressSet, subtractAddresses, unionAddresses } from './ipblock.js';
+import {
+  addressesOfBlock,
+  compileIpBlock,
+  formatCidr,
+  isEmptyAddressSet,
+  subtractAddresses,
+  unionAddresses,
+} from './ipblock.js';
 import type { Direction, PortSet, Protocol } from './model.js';
 import { emptyPortSet, fullPortSet, portSetContains, portSetOf, unionPortSets } from './ports.js';
 import { endpointOf } from './tier-sides.js';
@@ -41,11 +48,15 @@ function intersectAddresses(a: AddressSet, b: AddressSet): AddressSet {
 
 function addressesOf(rule: TierRule): AddressSet | undefined {
   if (rule.peers === 'all') return EVERY_ADDRESS;
-  const sets = rule.peers.flatMap((peer) =>
+  // networks: their CIDRs; nodes: the selected nodes' own addresses (each one address).
+  const cidrs = rule.peers.flatMap((peer) =>
     peer.kind === 'networks'
-      ? peer.cidrs.map((c) => addressesOfBlock(compileIpBlock({ cidr: c.text, except: [] })))
-      : [],
+      ? peer.cidrs.map((c) => c.text)
+      : peer.kind === 'nodes'
+        ? peer.ips.map((ip) => formatCidr(ip.family, ip.value, ip.family === 4 ? 32 : 128))
+        : [],
   );
+  const sets = cidrs.map((cidr) => addressesOfBlock(compileIpBlock({ cidr, except: [] })));
   return sets.length ? unionAddresses(...sets) : undefined;
 }
 

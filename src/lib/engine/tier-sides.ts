@@ -17,7 +17,7 @@ import {
   unionPortSets,
 } from './ports.js';
 import type { TierRuleHit } from './tiers.js';
-import { hitOf, selectsSubject, peerMatches, type TierEndpoint } from './tiers.js';
+import { hitOf, hostOf, selectsSubject, peerMatches, type TierEndpoint } from './tiers.js';
 import type { CompiledTierPolicy, Tier, TierPort, TierRule, TierSet } from './tiers-compile.js';
 import type { PodClass } from './world.js';
 
@@ -51,6 +51,7 @@ export function endpointOf(cls: PodClass): TierEndpoint {
     ips: pod.ips,
     ports,
     isHostNetwork: pod.isHostNetwork,
+    ...(pod.isHostNetwork ? hostOf(pod.pod) : {}),
   };
 }
 

@@ -7,7 +7,7 @@
 import { cidrContains, parseCidr } from './ipblock.js';
 import { keyOf, type Direction, type Warning } from './model.js';
 import { namedPortSignature } from './ports.js';
-import { peerMatches, selectsSubject, type TierEndpoint } from './tiers.js';
+import { onSelectedNode, peerMatches, selectsSubject, type TierEndpoint, type TierHost } from './tiers.js';
 import type { CompiledTierPolicy, TierPolicyRef, TierSet } from './tiers-compile.js';
 import { endpointOf, tierSide, type TierSide } from './tier-sides.js';
 import type { PodClass, TierSignatures, TierWorld } from './world.js';
@@ -47,6 +47,18 @@ export function tierNetworks(set: TierSet): string[] {
   return [...cidrs];
 }
 
+/**
+ * Which nodes peers select a host-network pod's node, one character per peer ('' for a pod on the pod
+ * network, which no nodes peer matches): pods on different nodes must not share a class when a nodes
+ * peer tells their nodes apart.
+ */
+export function tierNodesSignature(set: TierSet, pod: TierHost): string {
+  if (!pod.isHostNetwork) return '';
+  let key = '';
+  for (const peer of set.nodePeers) key += onSelectedNode(peer, pod) ? '1' : '0';
+  return key;
+}
+
 /** `AdminNetworkPolicy/name`. */
 function nameOf(ref: TierPolicyRef): string {
   return `${ref.kind}/${ref.name}`;
@@ -76,6 +88,11 @@ export function tierWarnings(set: TierSet, classes: readonly PodClass[]): Warnin
       warnings.push({
         code: 'invalid-policy',
         message: `${nameOf(w.policy)} is invalid and left out: ${(w.problems ?? []).slice(0, 3).join('; ')}`,
+      });
+    } else if (w.code === 'unreadable-nodes') {
+      warnings.push({
+        code: 'tier-fail-closed',
+        message: `${nameOf(w.policy)} ${w.field} is a nodes peer and the Node objects could not be read: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says for a peer it cannot evaluate`,
       });
     } else {
       const what = w.code === 'unknown-peer' ? 'a peer' : 'a port';
@@ -111,10 +128,10 @@ export function tierWarnings(set: TierSet, classes: readonly PodClass[]): Warnin
             message: `${at} names domainNames, which are resolved at run time and not evaluated here: they match no pod; answers about addresses outside the cluster do not account for them`,
           });
         }
-        if (rule.peers.some((p) => p.kind === 'nodes')) {
+        if (set.nodes === 'none' && rule.peers.some((p) => p.kind === 'nodes')) {
           warnings.push({
             code: 'tier-nodes',
-            message: `${at} names nodes; no Node objects are read, so it matches no pod (host-network pods included) and no address in these answers`,
+            message: `${at} names nodes, but there are no Node objects in the snapshot: it matches no host-network pod and no node address in these answers`,
           });
         }
       }
@@ -141,7 +158,8 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
     let key = cls.namespace;
     for (const k of keys)
       key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
-    key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${pod.isHostNetwork ? 'h' : ''}`;
+    const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
+    key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${hostNetwork}`;
     for (const cidr of networks) key += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
     let id = byKey.get(key);
     if (id === undefined) {

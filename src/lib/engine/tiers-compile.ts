@@ -6,8 +6,8 @@
  */
 import type { V1LabelSelector } from '@kubernetes/client-node';
 
-import { cidrContains, parseCidr, type Cidr, type Ip } from './ipblock.js';
-import type { Protocol } from './model.js';
+import { cidrContains, parseCidr, parseIp, type Cidr, type Ip } from './ipblock.js';
+import type { ClusterNode, Protocol } from './model.js';
 import { compileSelector, validateSelector, type CompiledSelector } from './selector.js';
 
 /** The API group of the three kinds. */
@@ -49,10 +49,35 @@ export type TierPeer =
   | { kind: 'namespaces'; namespaces: CompiledSelector }
   | { kind: 'pods'; namespaces: CompiledSelector; pods: CompiledSelector }
   | { kind: 'networks'; cidrs: Cidr[] }
-  /** Node IPs: no pod of a snapshot is a node, so these match no pod. */
-  | { kind: 'nodes' }
+  /** Nodes by label: their IPs, so host-network pods on them and their addresses (tiers.ts onSelectedNode). */
+  | NodesPeer
   /** Domain names: resolved at run time, so not evaluated statically. */
   | { kind: 'domainNames'; names: string[] };
+
+/**
+ * A nodes peer, resolved against the snapshot's Node objects once: the nodes its selector selects (by
+ * name) and their IP addresses (status.addresses), as the API says the peer matches "the nodeIPs".
+ */
+export interface NodesPeer {
+  kind: 'nodes';
+  /** Position among the set's nodes peers (TierSet.nodePeers). */
+  id: number;
+  names: ReadonlySet<string>;
+  /** The selected nodes' addresses, parsed, and as `family/value` keys for lookup. */
+  ips: readonly Ip[];
+  addressKeys: ReadonlySet<string>;
+}
+
+/** `family/value` of an address: equal addresses, equal keys. */
+export function ipKey(ip: Ip): string {
+  return `${ip.family}/${ip.value}`;
+}
+
+/**
+ * The Node objects a set's nodes peers select from: 'unreadable' when they were needed and could not
+ * be read (the peers fail closed).
+ */
+type TierNodes = readonly ClusterNode[] | 'unreadable';
 
 /** A port matcher of a rule: a range on a protocol, or a container port name resolved on the destination. */
 export type TierPort = { protocol: Protocol; from: number; to: number } | { namedPort: string };
@@ -62,7 +87,9 @@ export type TierWarningCode =
   /** A peer with no field this version understands (an unknown or empty peer). */
   | 'unknown-peer'
   /** A protocols/ports entry with no field this version understands. */
-  | 'unknown-port';
+  | 'unknown-port'
+  /** A nodes peer, when the Node objects could not be read. */
+  | 'unreadable-nodes';
 
 /** One ingress or egress rule, compiled. */
 export interface TierRule {
@@ -107,6 +134,10 @@ export interface TierSet {
   /** In evaluation order: priority, then name. */
   policies: CompiledTierPolicy[];
   warnings: TierWarning[];
+  /** Every compiled nodes peer, by id (a host-network pod's class is cut by which of them select its node). */
+  nodePeers: NodesPeer[];
+  /** Whether the snapshot held Node objects: 'none' makes every nodes peer match nothing (warned per rule). */
+  nodes: 'listed' | 'none' | 'unreadable';
 }
 
 type Obj = Record<string, unknown>;
@@ -353,7 +384,7 @@ function legacyNamespaces(value: Obj): CompiledSelector | 'unsupported' | undefi
 }
 
 /** A peer compiled; undefined when it sets no field this version knows (it fails closed). */
-function compilePeer(peer: Obj, known: readonly string[]): TierPeer | undefined {
+function compilePeer(peer: Obj, known: readonly string[], nodes: NodeResolver): TierPeer | undefined {
   if (peer.namespaces !== undefined && peer.namespaces !== null) {
     const legacy = isObj(peer.namespaces) ? legacyNamespaces(peer.namespaces) : undefined;
     if (legacy === 'unsupported') return undefined;
@@ -374,7 +405,7 @@ function compilePeer(peer: Obj, known: readonly string[]): TierPeer | undefined 
   }
   if (known.includes('networks') && Array.isArray(peer.networks))
     return { kind: 'networks', cidrs: peer.networks.map((n) => parseCidr(String(n))).filter((c) => c !== undefined) };
-  if (known.includes('nodes') && peer.nodes !== undefined && peer.nodes !== null) return { kind: 'nodes' };
+  if (known.includes('nodes') && peer.nodes !== undefined && peer.nodes !== null) return nodes(peer.nodes);
   if (known.includes('domainNames') && Array.isArray(peer.domainNames))
     return { kind: 'domainNames', names: peer.domainNames.map(String) };
   return undefined;
@@ -413,7 +444,37 @@ function compilePort(policy: ClusterTierPolicy, entry: Obj): TierPort | undefine
   return undefined;
 }
 
-function compileRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress', warnings: TierWarning[]): TierRule[] {
+/** Resolves a nodes peer's selector to the nodes it selects (and numbers the peer). */
+type NodeResolver = (selector: unknown) => NodesPeer;
+
+function nodeResolver(nodes: TierNodes, peers: NodesPeer[]): NodeResolver {
+  // Each node's addresses parsed once: status.addresses of type InternalIP and ExternalIP that are IPs.
+  const parsed = (nodes === 'unreadable' ? [] : nodes).map((n) => ({
+    node: n,
+    ips: n.addresses.map(parseIp).filter((ip): ip is Ip => ip !== undefined),
+  }));
+  return (selector) => {
+    const matches = selectorOf(selector);
+    const selected = parsed.filter((n) => matches.matches(n.node.labels));
+    const ips = selected.flatMap((n) => n.ips);
+    const peer: NodesPeer = {
+      kind: 'nodes',
+      id: peers.length,
+      names: new Set(selected.map((n) => n.node.name)),
+      ips,
+      addressKeys: new Set(ips.map(ipKey)),
+    };
+    peers.push(peer);
+    return peer;
+  };
+}
+
+function compileRules(
+  policy: ClusterTierPolicy,
+  direction: 'ingress' | 'egress',
+  warnings: TierWarning[],
+  nodes: { resolve: NodeResolver; unreadable: boolean },
+): TierRule[] {
   const rules = policy.spec[direction];
   if (!Array.isArray(rules)) return [];
   const ref = { kind: policy.kind, name: policy.metadata.name };
@@ -425,11 +486,16 @@ function compileRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress'
     const peers: TierPeer[] = [];
     let failClosed: TierWarningCode | undefined;
     (raw[peersField] as Obj[]).forEach((p, j) => {
-      const peer = compilePeer(p, peerFieldsOf(policy.kind, direction));
-      if (peer) peers.push(peer);
+      const peer = compilePeer(p, peerFieldsOf(policy.kind, direction), nodes.resolve);
+      const field = `spec.${direction}[${index}].${peersField}[${j}]`;
+      if (peer?.kind === 'nodes' && nodes.unreadable) {
+        // Which nodes it selects is unknown: as for a peer this version does not understand.
+        failClosed ??= 'unreadable-nodes';
+        warnings.push({ code: 'unreadable-nodes', policy: ref, field });
+      } else if (peer) peers.push(peer);
       else {
         failClosed ??= 'unknown-peer';
-        warnings.push({ code: 'unknown-peer', policy: ref, field: `spec.${direction}[${index}].${peersField}[${j}]` });
+        warnings.push({ code: 'unknown-peer', policy: ref, field });
       }
     });
     let ports: TierPort[] | 'all' = 'all';
@@ -464,7 +530,11 @@ function compileRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress'
 }
 
 /** Compiles one valid policy (validateTierPolicy returned nothing). */
-function compileTierPolicy(policy: ClusterTierPolicy, warnings: TierWarning[]): CompiledTierPolicy {
+function compileTierPolicy(
+  policy: ClusterTierPolicy,
+  warnings: TierWarning[],
+  nodes: { resolve: NodeResolver; unreadable: boolean },
+): CompiledTierPolicy {
   const subject = policy.spec.subject as Obj;
   const tier = tierOf(policy) ?? 'Admin';
   return {
@@ -474,14 +544,19 @@ function compileTierPolicy(policy: ClusterTierPolicy, warnings: TierWarning[]): 
     subject: isObj(subject.pods)
       ? { namespaces: selectorOf(subject.pods.namespaceSelector), pods: selectorOf(subject.pods.podSelector) }
       : { namespaces: selectorOf(subject.namespaces) },
-    ingress: compileRules(policy, 'ingress', warnings),
-    egress: compileRules(policy, 'egress', warnings),
+    ingress: compileRules(policy, 'ingress', warnings, nodes),
+    egress: compileRules(policy, 'egress', warnings, nodes),
   };
 }
 
-/** Compiles cluster-scoped policies once; invalid ones are left out with an invalid-policy warning. */
-export function compileTierPolicies(policies: readonly ClusterTierPolicy[]): TierSet {
+/**
+ * Compiles cluster-scoped policies once; invalid ones are left out with an invalid-policy warning.
+ * `nodes`: the snapshot's Node objects, which nodes peers select from.
+ */
+export function compileTierPolicies(policies: readonly ClusterTierPolicy[], nodes: TierNodes = []): TierSet {
   const warnings: TierWarning[] = [];
+  const nodePeers: NodesPeer[] = [];
+  const resolver = { resolve: nodeResolver(nodes, nodePeers), unreadable: nodes === 'unreadable' };
   const compiled: CompiledTierPolicy[] = [];
   for (const policy of policies) {
     const problems = validateTierPolicy(policy);
@@ -494,12 +569,27 @@ export function compileTierPolicies(policies: readonly ClusterTierPolicy[]): Tie
       });
       continue;
     }
-    compiled.push(compileTierPolicy(policy, warnings));
+    compiled.push(compileTierPolicy(policy, warnings, resolver));
   }
   // Evaluation order within a tier: priority, lower first; equal priorities by name (an assumption
   // the evaluator reports when it matters).
   compiled.sort((a, b) => a.priority - b.priority || (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
-  return { policies: compiled, warnings };
+  const state = nodes === 'unreadable' ? 'unreadable' : nodes.length > 0 ? 'listed' : 'none';
+  return { policies: compiled, warnings, nodePeers, nodes: state };
+}
+
+/** The Node objects of a snapshot as nodes peers select from them. */
+export function snapshotNodes(snapshot: { nodes?: ClusterNode[]; nodesUnreadable?: boolean }): TierNodes {
+  return snapshot.nodesUnreadable ? 'unreadable' : (snapshot.nodes ?? []);
+}
+
+/** Whether a policy (as written) has a nodes peer: what makes the live loader read Node objects. */
+export function hasNodesPeer(policy: ClusterTierPolicy): boolean {
+  const rules = policy.spec.egress;
+  if (!Array.isArray(rules)) return false;
+  return rules.some(
+    (r) => isObj(r) && Array.isArray(r.to) && r.to.some((p) => isObj(p) && p.nodes !== undefined && p.nodes !== null),
+  );
 }
 
 /** Whether one of an endpoint's IPs is in a networks peer's CIDRs. */

@@ -3,11 +3,15 @@
  * Admin tier, then NetworkPolicy v1, then the Baseline tier, then the default (allowed). The order is
  * ClusterNetworkPolicySpec.tier's comment in network-policy-api apis/v1alpha2.
  */
-import type { Ip } from './ipblock.js';
+import type { V1Pod } from '@kubernetes/client-node';
+
+import { parseIp, type Ip } from './ipblock.js';
 import type { Direction, Protocol } from './model.js';
 import type { Labels } from './selector.js';
 import {
+  ipKey,
   networksContain,
+  type NodesPeer,
   type CompiledTierPolicy,
   type Tier,
   type TierAction,
@@ -28,6 +32,36 @@ export interface TierEndpoint {
   ports: readonly { name?: string; port: number; protocol: Protocol }[];
   /** Host-network pods are never selected by subject, namespaces or pods (upstream comments). */
   isHostNetwork?: boolean;
+  /** The pod's node (spec.nodeName) and its addresses (status.hostIP, hostIPs): what a nodes peer matches. */
+  nodeName?: string;
+  hostIps?: readonly Ip[];
+}
+
+/** What a nodes peer reads of a pod. */
+export type TierHost = Pick<TierEndpoint, 'isHostNetwork' | 'ips' | 'nodeName' | 'hostIps'>;
+
+/** A pod's node as the tiers see it: spec.nodeName and status.hostIP / hostIPs. */
+export function hostOf(pod: V1Pod): Pick<TierEndpoint, 'nodeName' | 'hostIps'> {
+  const texts = new Set<string>();
+  if (pod.status?.hostIP) texts.add(pod.status.hostIP);
+  for (const h of pod.status?.hostIPs ?? []) if (h?.ip) texts.add(h.ip);
+  const hostIps = [...texts].map(parseIp).filter((ip): ip is Ip => ip !== undefined);
+  return { ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}), ...(hostIps.length ? { hostIps } : {}) };
+}
+
+/**
+ * Whether a pod is a node a nodes peer selects, as traffic to it goes: the peer matches the nodes'
+ * IPs, which a host-network pod shares. So a host-network pod whose spec.nodeName is a selected node,
+ * or one of whose IPs (pod IPs, host IPs) is a selected node's address; never a pod on the pod network.
+ */
+export function onSelectedNode(peer: NodesPeer, pod: TierHost): boolean {
+  if (!pod.isHostNetwork) return false;
+  if (pod.nodeName !== undefined && peer.names.has(pod.nodeName)) return true;
+  if (peer.addressKeys.size === 0) return false;
+  return (
+    pod.ips.some((ip) => peer.addressKeys.has(ipKey(ip))) ||
+    (pod.hostIps ?? []).some((ip) => peer.addressKeys.has(ipKey(ip)))
+  );
 }
 
 /** What NetworkPolicy v1 says about one direction: whether some v1 policy selects the pod for it, and its verdict. */
@@ -102,8 +136,9 @@ export function peerMatches(peer: TierPeer, other: TierEndpoint): boolean {
     // Networks: cluster-internal traffic is checked against the CIDRs too (upstream comment).
     case 'networks':
       return networksContain(peer.cidrs, other.ips);
-    // A snapshot's pods are not nodes; domain names are resolved at run time (recorded by the caller).
     case 'nodes':
+      return onSelectedNode(peer, other);
+    // Domain names are resolved at run time (recorded by the caller).
     case 'domainNames':
       return false;
   }
