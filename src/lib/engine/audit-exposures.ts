@@ -5,16 +5,19 @@
 import { addressConnection } from './addresses.js';
 import type { AddressSet } from './ipblock.js';
 import { addressesOfBlock, compileIpBlock, isEmptyAddressSet, subtractAddresses, unionAddresses } from './ipblock.js';
-import type { IpBlock, PortSet, RuleRef } from './model.js';
+import type { IpBlock, PortSet, RuleRef, TierRuleRef } from './model.js';
 import { portsOfRule } from './peers.js';
-import { isEmptyPortSet, resolvePorts, unionPortSets } from './ports.js';
+import { emptyPortSet, fullPortSet, intersectPortSets, isEmptyPortSet, unionPortSets } from './ports.js';
 import { workloadOf } from './targets.js';
 import { EVERY_ADDRESS, tierAddressSide } from './tier-addresses.js';
-import type { CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './world.js';
+import type { CompiledPolicy, PodClass, PodInfo, World } from './world.js';
+import { admitsEveryPod, everyPodSide } from './audit-every-pod.js';
 import {
   finding,
   ruleKey,
   sortRules,
+  sortTierRules,
+  tierRuleKey,
   type Exposure,
   type Finding,
   type FindingDetails,
@@ -29,21 +32,6 @@ const INTERNET: readonly IpBlock[] = [
 
 const INTERNET_ADDRESSES: readonly AddressSet[] = INTERNET.map((block) => addressesOfBlock(compileIpBlock(block)));
 
-/**
- * Whether a rule admits every pod of every namespace, today's and tomorrow's: no `from`/`to` at all,
- * or a peer with `namespaceSelector: {}` and no podSelector (or `{}`) (NetworkPolicyPeer).
- */
-function admitsEveryPod(rule: CompiledRule): boolean {
-  if (rule.peers === 'all') return true;
-  return rule.peers.some(
-    (peer) =>
-      peer.kind === 'pods' &&
-      peer.namespaces !== undefined &&
-      peer.namespaces.isEverything &&
-      (!peer.pods || peer.pods.isEverything),
-  );
-}
-
 /** An exposure of some pods, as found per class and merged per workload. */
 interface ExposureGroup {
   namespace: string;
@@ -52,13 +40,25 @@ interface ExposureGroup {
   ports: PortSet[];
   rules: Map<string, RuleRef>;
   blocks: Map<string, IpBlock>;
+  accepting: Map<string, TierRuleRef>;
+  denying: Map<string, TierRuleRef>;
   isolated: boolean;
   classes: Set<number>;
 }
 
+/** How a class's pods are open to some peers: the ports, the rules and tier rules behind it, the blocks. */
+interface Opening {
+  ports: PortSet[];
+  rules: RuleRef[];
+  blocks: IpBlock[];
+  /** Tier rules that open some of the ports, and those that keep pods out on others. */
+  accepting: TierRuleRef[];
+  denying: TierRuleRef[];
+}
+
 /**
  * Pods that the whole internet may reach (every public address, addresses.ts decides, on some
- * port), and pods that every pod of every namespace may reach, per workload.
+ * port), and pods that every pod of every namespace may reach, per workload; both with the tiers.
  */
 export function exposures(world: World, isIn: (ns: string) => boolean): Finding[] {
   const internet = new Map<string, ExposureGroup>();
@@ -73,16 +73,19 @@ export function exposures(world: World, isIn: (ns: string) => boolean): Finding[
       let exposure = known.get(key);
       if (!exposure) known.set(key, (exposure = exposureOf(world, cls)));
       const { isolated, internet: open, fromAll } = exposure;
-      if (open.blocks.length > 0) addExposure(internet, cls, isolated, open.ports, open.rules, open.blocks);
-      if (!isolated) addExposure(everyone, cls, false, [resolvePorts('all', {})], [], []);
-      else if (fromAll.rules.length > 0) addExposure(everyone, cls, true, fromAll.ports, fromAll.rules, []);
+      if (open.blocks.length > 0) addExposure(internet, cls, isolated, open);
+      if (fromAll.ports.length > 0) addExposure(everyone, cls, isolated, fromAll);
     }
   }
   const toFindings = (groups: Map<string, ExposureGroup>, id: 'exposed-to-internet' | 'exposed-to-all-namespaces') =>
     [...groups.values()].map((g) => {
+      const tierRules =
+        g.accepting.size + g.denying.size > 0
+          ? { tierRules: { accepting: sortTierRules(g.accepting), denying: sortTierRules(g.denying) } }
+          : {};
       const exposure: Exposure = g.isolated
-        ? { isolated: true, rules: sortRules([...g.rules.values()]) }
-        : { isolated: false };
+        ? { isolated: true, rules: sortRules([...g.rules.values()]), ...tierRules }
+        : { isolated: false, ...tierRules };
       const ports = unionPortSets(...g.ports);
       const details: FindingDetails =
         id === 'exposed-to-internet'
@@ -96,14 +99,26 @@ export function exposures(world: World, isIn: (ns: string) => boolean): Finding[
 /** How a class's pods are exposed: to the public address space (by block), and to every pod of every namespace. */
 interface ClassExposure {
   isolated: boolean;
-  internet: { blocks: IpBlock[]; ports: PortSet[]; rules: RuleRef[] };
-  fromAll: { rules: RuleRef[]; ports: PortSet[] };
+  internet: Opening;
+  /** Empty `ports`: no exposure. */
+  fromAll: Opening;
 }
 
 function exposureOf(world: World, cls: PodClass): ClassExposure {
   const pod = cls.representative;
   const isolated = cls.ingressPolicies.length > 0;
-  const internet: ClassExposure['internet'] = { blocks: [], ports: [], rules: [] };
+  // Any pod of any namespace: the rules admitting every pod (isolated), or every port, then the tiers.
+  const v1 = isolated ? everyPodRules(cls, pod) : { rules: [], ports: [fullPortSet()] };
+  const tiers = everyPodSide(world, cls, 'ingress', isolated, unionPortSets(emptyPortSet(), ...v1.ports));
+  const fromAll: Opening = { ...v1, blocks: [], accepting: [], denying: [] };
+  if (tiers) {
+    // NetworkPolicy's rules count where the tiers leave it the ports they open.
+    fromAll.rules = v1.rules.filter((_, i) => !isEmptyPortSet(intersectPortSets(v1.ports[i], tiers.ports)));
+    fromAll.ports = isEmptyPortSet(tiers.ports) ? [] : [tiers.ports];
+    fromAll.accepting = tiers.accepting;
+    fromAll.denying = tiers.denying;
+  }
+  const internet: Opening = { blocks: [], ports: [], rules: [], accepting: [], denying: tiers?.denying ?? [] };
   // Isolated pods (no tier rule naming addresses) admit a whole block on some port only if their
   // rules together, on any port, name every address of it: else there is nothing to ask.
   const named =
@@ -117,8 +132,9 @@ function exposureOf(world: World, cls: PodClass): ClassExposure {
     internet.blocks.push(block);
     internet.ports.push(connection.ports);
     internet.rules.push(...connection.decision.ingress.allowedBy);
+    internet.accepting.push(...(connection.decision.ingress.tierRules ?? []));
   });
-  return { isolated, internet, fromAll: isolated ? everyPodRules(cls, pod) : { rules: [], ports: [] } };
+  return { isolated, internet, fromAll };
 }
 
 const namedAddresses = new WeakMap<CompiledPolicy, AddressSet>();
@@ -159,14 +175,7 @@ function everyPodRules(cls: PodClass, pod: PodInfo): { rules: RuleRef[]; ports: 
 }
 
 /** Adds a class's exposure to its workloads' groups (members of one class may belong to several workloads). */
-function addExposure(
-  groups: Map<string, ExposureGroup>,
-  cls: PodClass,
-  isolated: boolean,
-  ports: PortSet[],
-  rules: RuleRef[],
-  blocks: IpBlock[],
-): void {
+function addExposure(groups: Map<string, ExposureGroup>, cls: PodClass, isolated: boolean, opening: Opening): void {
   for (const member of cls.members) {
     const owner = workloadOf(member.pod);
     const key = `${cls.namespace}\u0000${owner.kind}\u0000${owner.name}\u0000${isolated}`;
@@ -179,6 +188,8 @@ function addExposure(
         ports: [],
         rules: new Map(),
         blocks: new Map(),
+        accepting: new Map(),
+        denying: new Map(),
         isolated,
         classes: new Set(),
       };
@@ -188,8 +199,10 @@ function addExposure(
     // A class's exposure is the same for all its members: merged once per group.
     if (group.classes.has(cls.id)) continue;
     group.classes.add(cls.id);
-    group.ports.push(...ports);
-    for (const rule of rules) group.rules.set(ruleKey(rule), rule);
-    for (const block of blocks) group.blocks.set(block.cidr, block);
+    group.ports.push(...opening.ports);
+    for (const rule of opening.rules) group.rules.set(ruleKey(rule), rule);
+    for (const block of opening.blocks) group.blocks.set(block.cidr, block);
+    for (const rule of opening.accepting) group.accepting.set(tierRuleKey(rule), rule);
+    for (const rule of opening.denying) group.denying.set(tierRuleKey(rule), rule);
   }
 }

@@ -43,7 +43,14 @@ export interface FindingObject {
 }
 
 /** How pods are exposed: no policy selects them for ingress, or rules (`rules`) admit the peers. */
-export type Exposure = { isolated: false } | { isolated: true; rules: RuleRef[] };
+export type Exposure = ({ isolated: false } | { isolated: true; rules: RuleRef[] }) & {
+  /**
+   * With cluster tiers deciding for these pods: the tier rules that open some of the ports (`accepting`),
+   * and those that keep every pod of any namespace out on others (`denying`; for `exposed-to-internet`,
+   * rules that close the pods to pods only, since tier ingress peers are never outside addresses).
+   */
+  tierRules?: { accepting: TierRuleRef[]; denying: TierRuleRef[] };
+};
 
 /** The facts of each kind of finding, from which the views word the message and the fix. */
 export type FindingDetails =
@@ -54,6 +61,12 @@ export type FindingDetails =
       state: Exclude<IsolationState, 'isolated' | 'all-pods'>;
       pods: number;
       selectedPods: number;
+      /**
+       * With cluster tiers, when tier rules decide for every pod no NetworkPolicy selects: the rules that
+       * deny any pod of any namespace (ingress: toward them; egress: from them), and the ports they leave
+       * open to such a pod (empty: closed to pods). Outside addresses are not pods.
+       */
+      tierRules?: { denying: TierRuleRef[]; openPorts: PortSet };
     }
   | ({ id: 'exposed-to-internet'; pods: number; ports: PortSet; blocks: IpBlock[] } & Exposure)
   | ({ id: 'exposed-to-all-namespaces'; pods: number; ports: PortSet } & Exposure)
@@ -109,6 +122,17 @@ export function finding(
 
 export function ruleKey(rule: RuleRef): string {
   return `${keyOf(rule.policy)} ${rule.direction}[${String(rule.index).padStart(6, '0')}]`;
+}
+
+/** A tier rule by its place in the evaluation order: tier, priority, policy, direction and index. */
+export function tierRuleKey(rule: TierRuleRef): string {
+  const where = `${rule.tier} ${String(rule.priority).padStart(10, '0')} ${rule.policy.kind}/${rule.policy.name}`;
+  return `${where} ${rule.direction}[${String(rule.rule.index).padStart(6, '0')}]`;
+}
+
+/** Tier rules kept by tierRuleKey, in evaluation order. */
+export function sortTierRules(rules: ReadonlyMap<string, TierRuleRef>): TierRuleRef[] {
+  return [...rules.keys()].sort().map((k) => rules.get(k)!);
 }
 
 export function sortRules(rules: RuleRef[]): RuleRef[] {

@@ -6,12 +6,14 @@
  * cluster tiers (tiers-compile.ts, tier-sides.ts); only rule shadowing and tier overlap are decided in
  * audit-shadowing.ts and audit-tiers.ts. The findings as data are in audit-findings.ts.
  */
+import { everyPodSide } from './audit-every-pod.js';
 import { exposures } from './audit-exposures.js';
-import { compareFindings, finding, type Finding, type Severity } from './audit-findings.js';
+import { compareFindings, finding, sortTierRules, tierRuleKey, type Finding, type Severity } from './audit-findings.js';
 import { shadowedRules } from './audit-shadowing.js';
 import { tierFindings } from './audit-tiers.js';
 import { findDnsPeer, dnsEgress, legacyIsolation, namespaceIsolation } from './isolation.js';
-import { refOf } from './model.js';
+import { refOf, type Direction, type PortSet, type TierRuleRef } from './model.js';
+import { fullPortSet, unionPortSets } from './ports.js';
 import { policyTraps } from './traps.js';
 import { validatePolicy } from './validate.js';
 import type { CompiledPolicy, PodInfo, World } from './world.js';
@@ -22,6 +24,7 @@ export {
   findingKey,
   SEVERITIES,
   type Finding,
+  type FindingDetails,
   type FindingId,
   type Severity,
 } from './audit-findings.js';
@@ -89,8 +92,14 @@ function namespaceFindings(world: World, isIn: (ns: string) => boolean): Finding
       if (state !== 'open' && state !== 'partial') continue;
       // Ingress is what exposes pods; egress isolation is defence in depth, said at a lower severity.
       const severity: Severity = direction === 'ingress' ? 'warning' : 'info';
+      const tierRules = tierClosure(world, namespace, direction);
       out.push(
-        finding({ id: 'namespace-not-isolated', direction, state, pods, selectedPods }, object, namespace, severity),
+        finding(
+          { id: 'namespace-not-isolated', direction, state, pods, selectedPods, ...(tierRules ? { tierRules } : {}) },
+          object,
+          namespace,
+          severity,
+        ),
       );
     }
     if (status.egress.selectedPods === 0) continue;
@@ -111,6 +120,30 @@ function namespaceFindings(world: World, isIn: (ns: string) => boolean): Finding
     );
   }
   return out;
+}
+
+/**
+ * How the tiers close a namespace's pods that no NetworkPolicy selects for a direction to any pod of any
+ * namespace (audit-every-pod.ts): the denying rules and the ports left open, when tier rules deny some
+ * port for every such pod; undefined when some of them are open to every pod on every port.
+ */
+function tierClosure(
+  world: World,
+  namespace: string,
+  direction: Direction,
+): { denying: TierRuleRef[]; openPorts: PortSet } | undefined {
+  if (!world.tiers) return undefined;
+  const denying = new Map<string, TierRuleRef>();
+  const open: PortSet[] = [];
+  for (const cls of world.index.classesByNamespace.get(namespace) ?? []) {
+    if ((direction === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0) continue;
+    const side = everyPodSide(world, cls, direction, false, fullPortSet());
+    if (!side || side.denying.length === 0) return undefined;
+    open.push(side.ports);
+    for (const rule of side.denying) denying.set(tierRuleKey(rule), rule);
+  }
+  if (open.length === 0) return undefined;
+  return { denying: sortTierRules(denying), openPorts: unionPortSets(...open) };
 }
 
 /**
