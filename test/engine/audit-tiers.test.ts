@@ -183,3 +183,53 @@ describe('exposed-to-all-namespaces without tiers', () => {
     expect(exposures(world([], { named }))).toEqual([]);
   });
 });
+
+describe('rule-shadowed across the policies of a tier', () => {
+  const policy = (
+    name: string,
+    tier: 'Admin' | 'Baseline',
+    priority: number,
+    subject: Record<string, unknown>,
+    ingress: unknown[],
+  ): ClusterTierPolicy => ({
+    apiVersion: 'policy.networking.k8s.io/v1beta1',
+    kind: 'ClusterNetworkPolicy',
+    metadata: { name },
+    spec: { tier, priority, subject, ingress },
+  });
+  const teamX = { namespaces: { matchLabels: { team: 'x' } } };
+  const xWeb = {
+    pods: { namespaceSelector: { matchLabels: { team: 'x' } }, podSelector: { matchLabels: { app: 'web' } } },
+  };
+  const range = { tcp: { destinationPort: { range: { start: 8000, end: 8999 } } } };
+  const earlier = (priority: number, subject: Record<string, unknown> = { namespaces: {} }, action = 'Deny') =>
+    policy('earlier', 'Admin', priority, subject, [{ name: 'team-x', action, from: [teamX], protocols: [range] }]);
+  const later = policy('later', 'Admin', 20, { namespaces: { matchLabels: { team: 'a' } } }, [
+    { name: 'x-web', action: 'Accept', from: [xWeb], protocols: [tcp(8080)] },
+    { name: 'x-9090', action: 'Accept', from: [teamX], protocols: [tcp(9090)] },
+  ]);
+  const shadowed = (...tiers: ClusterTierPolicy[]) =>
+    auditWorld(compileWorld(world(tiers)))
+      .filter((f) => f.id === 'rule-shadowed')
+      .map((f) => (f.details.id === 'rule-shadowed' && 'tier' in f.details ? formatMessage(f) : ''));
+
+  it('finds a rule that a rule of a policy deciding first for all its pods matches in full, whatever its action', () => {
+    const message =
+      'ingress[0] (x-web) can never match: ClusterNetworkPolicy/earlier (Admin, priority 10) rule team-x decides first for every pod this policy selects and matches every peer and port it names, and the first rule that matches decides';
+    expect(shadowed(earlier(10), later)).toEqual([message]);
+    expect(shadowed(earlier(10, { namespaces: {} }, 'Pass'), later)).toEqual([message]);
+    expect(shadowed(earlier(10, { namespaces: { matchLabels: { team: 'a', env: 'prod' } } }), later)).toEqual([]);
+  });
+
+  it('proves nothing from a policy of the same priority, a later one, one selecting fewer pods, or another tier', () => {
+    expect(shadowed(earlier(20), later)).toEqual([]);
+    expect(shadowed(earlier(30), later)).toEqual([]);
+    expect(
+      shadowed(earlier(10, { pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'web' } } } }), later),
+    ).toEqual([]);
+    const baseline = policy('base', 'Baseline', 10, { namespaces: {} }, [
+      { name: 'all', action: 'Deny', from: [teamX] },
+    ]);
+    expect(shadowed(baseline, later)).toEqual([]);
+  });
+});

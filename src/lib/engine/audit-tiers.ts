@@ -47,32 +47,40 @@ export function tierFindings(world: World): Finding[] {
       }
     }
   });
-  for (const policy of set.policies) out.push(...shadowedTierRules(policy));
+  for (const policy of set.policies) out.push(...shadowedTierRules(policy, set.policies));
   return out;
 }
 
 /**
  * Rules of a tier policy that can never match: an earlier rule of the same policy and direction matches
- * every peer and port they do, and the first rule that matches decides (whatever its action). Proven
- * from the rules alone, one earlier rule covering a later one; a rule that fails closed is left to its
- * warning, and one that fails closed as Deny or Pass (it matches everything) shadows every later rule.
+ * every peer and port they do, or a rule of a policy of the same tier that decides before it (a lower
+ * priority, never the same: that order is not defined) and selects every pod this one selects does;
+ * the first rule that matches decides, whatever its action (a Pass skips the rest of the tier). Proven
+ * from the rules alone, one rule covering another; a rule that fails closed is left to its warning, and
+ * one that fails closed as Deny or Pass (it matches everything) shadows every later rule.
  */
-function shadowedTierRules(policy: CompiledTierPolicy): Finding[] {
+function shadowedTierRules(policy: CompiledTierPolicy, policies: readonly CompiledTierPolicy[]): Finding[] {
   const out: Finding[] = [];
+  const before = policies.filter(
+    (p) => p.tier === policy.tier && p.priority < policy.priority && subjectCovers(p, policy),
+  );
   for (const direction of ['ingress', 'egress'] as const) {
     const rules = policy[direction];
     rules.forEach((r, i) => {
       if (r.failClosed) return;
-      const by = rules.slice(0, i).find((s) => tierRuleCovers(s, r));
+      const own = rules.slice(0, i).find((s) => tierRuleCovers(s, r));
+      let by = own && hitOf(policy, direction, own);
+      for (const earlier of by ? [] : before) {
+        const s = earlier[direction].find((rule) => tierRuleCovers(rule, r));
+        if (s) {
+          by = hitOf(earlier, direction, s);
+          break;
+        }
+      }
       if (!by) return;
       out.push(
         finding(
-          {
-            id: 'rule-shadowed',
-            tier: policy.tier,
-            rule: hitOf(policy, direction, r),
-            by: hitOf(policy, direction, by),
-          },
+          { id: 'rule-shadowed', tier: policy.tier, rule: hitOf(policy, direction, r), by },
           policy.ref,
           undefined,
         ),
@@ -80,6 +88,13 @@ function shadowedTierRules(policy: CompiledTierPolicy): Finding[] {
     });
   }
   return out;
+}
+
+/** Whether policy `p` selects every pod policy `q` selects, provably (spec.subject: namespaces, or namespaces AND pods). */
+function subjectCovers(p: CompiledTierPolicy, q: CompiledTierPolicy): boolean {
+  if (!implies(q.subject.namespaces, p.subject.namespaces)) return false;
+  if (!p.subject.pods || p.subject.pods.isEverything) return true;
+  return q.subject.pods !== undefined && implies(q.subject.pods, p.subject.pods);
 }
 
 /** Whether tier rule `s` matches every connection rule `r` matches, provably. */

@@ -76,13 +76,17 @@ export const FINDING_CATALOGUE: Record<FindingId, { title: string; description: 
   'rule-shadowed': {
     title: 'Rule admitting nothing new',
     description:
-      'Another rule of a policy selecting the same pods (or more) in the same direction admits every peer and port this rule admits.',
+      'Another rule of a policy selecting the same pods (or more) in the same direction admits every peer and port this rule admits; in cluster tiers, an earlier rule of the same policy, or of a policy of the tier that decides first for every pod it selects, matches everything it does.',
   },
 };
 
 /** A rule of a cluster tier policy by its place, and its name when it has one: `egress[1] (allow-dns)`. */
 function tierRuleName(rule: TierRuleRef): string {
   return `${rule.direction}[${rule.rule.index}]${rule.rule.name ? ` (${rule.rule.name})` : ''}`;
+}
+
+function isOtherPolicy(rule: TierRuleRef, by: TierRuleRef): boolean {
+  return rule.policy.kind !== by.policy.kind || rule.policy.name !== by.policy.name;
 }
 
 /** `networkpolicy/default-deny`, `deployment/api`, `namespace/web`, as kubectl names objects. */
@@ -195,6 +199,9 @@ export function formatMessage(finding: Finding): string {
     }
     case 'rule-shadowed':
       if ('tier' in d) {
+        if (isOtherPolicy(d.rule, d.by)) {
+          return `${tierRuleName(d.rule)} can never match: ${formatTierRuleRef(d.by)} decides first for every pod this policy selects and matches every peer and port it names, and the first rule that matches decides`;
+        }
         return `${tierRuleName(d.rule)} can never match: ${tierRuleName(d.by)} before it matches every peer and port it names, and the first rule that matches decides`;
       }
       return `${formatRuleRef(d.rule, false)} admits nothing that ${formatRuleRef(d.by)} does not already admit to the same pods`;
@@ -253,6 +260,9 @@ export function formatFix(finding: Finding): string {
       return 'use a port name the pods define (spec.containers[].ports[].name), or the port number';
     case 'rule-shadowed':
       if ('tier' in d) {
+        if (isOtherPolicy(d.rule, d.by)) {
+          return `remove ${tierRuleName(d.rule)}, or give this policy a lower priority than ${d.by.policy.kind}/${d.by.policy.name} (${d.by.priority}) if it is meant to decide first`;
+        }
         return `remove ${tierRuleName(d.rule)}, or move it before ${tierRuleName(d.by)} if it is meant to decide first`;
       }
       return `remove ${formatRuleRef(d.rule, false)}, or narrow ${formatRuleRef(d.by)} if it admits more than intended`;
