@@ -50,11 +50,6 @@ export function parseExpectations(document: unknown, file: string): Expectation[
     if (from.kind === 'address' && to.kind === 'address') {
       throw new UsageError(`${where}: from and to are both addresses; one side must be pods`);
     }
-    if (from.kind === 'selector' && to.kind === 'selector') {
-      throw new UsageError(
-        `${where}: from and to are both selectors; name one side (a pod, a workload or service/NAME)`,
-      );
-    }
     const portText = item.port === undefined || item.port === null ? undefined : String(item.port);
     const port =
       portText === undefined ? undefined : parsePortText(portText, { flag: `${where}: port`, isRangeAllowed: false });

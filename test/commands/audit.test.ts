@@ -241,3 +241,24 @@ describe('-o markdown', () => {
     );
   });
 });
+
+describe('with cluster tiers', () => {
+  it('says which tier policy closes a namespace to pods, and that outside addresses still reach it', async () => {
+    const run = await audit('-n', 'monitoring', '-f', 'examples/shop', '-f', 'examples/shop-tiers', '-o', 'json');
+    expect(run.exitCode).toBe(1);
+    const findings = (JSON.parse(run.stdout) as { findings: { id: string; details: Record<string, unknown> }[] })
+      .findings;
+    const baseline = 'ClusterNetworkPolicy/namespaces-closed-by-default (Baseline, priority 10) rule';
+    expect(findings.map((f) => [f.id, f.details.tierRules])).toEqual([
+      [
+        'exposed-to-all-namespaces',
+        { accepting: [`${baseline} http-from-any-pod`], denying: [`${baseline} deny-other-pods`] },
+      ],
+      ['exposed-to-internet', { accepting: [], denying: [`${baseline} deny-other-pods`] }],
+      [
+        'namespace-not-isolated',
+        { denying: [`${baseline} deny-other-pods`], openPorts: [{ protocol: 'TCP', port: 8080 }] },
+      ],
+    ]);
+  });
+});

@@ -6,10 +6,10 @@
 import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 
 import type { Connection } from '../engine/answer.js';
-import type { Finding, FindingId } from '../engine/audit.js';
-import type { Peer, PolicyRef, RuleRef, TierRuleRef } from '../engine/model.js';
+import type { Finding, FindingDetails, FindingId } from '../engine/audit.js';
+import type { Direction, Peer, PolicyRef, PortSet, RuleRef, TierRuleRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
-import { formatPortSet } from '../engine/ports.js';
+import { formatPortSet, isEmptyPortSet } from '../engine/ports.js';
 import { formatSelector } from '../engine/selector.js';
 import type { LabelNearMiss } from '../engine/traps.js';
 import type { AuditResult } from '../services/audit.js';
@@ -76,13 +76,17 @@ export const FINDING_CATALOGUE: Record<FindingId, { title: string; description: 
   'rule-shadowed': {
     title: 'Rule admitting nothing new',
     description:
-      'Another rule of a policy selecting the same pods (or more) in the same direction admits every peer and port this rule admits.',
+      'Another rule of a policy selecting the same pods (or more) in the same direction admits every peer and port this rule admits; in cluster tiers, an earlier rule of the same policy, or of a policy of the tier that decides first for every pod it selects, matches everything it does.',
   },
 };
 
 /** A rule of a cluster tier policy by its place, and its name when it has one: `egress[1] (allow-dns)`. */
 function tierRuleName(rule: TierRuleRef): string {
   return `${rule.direction}[${rule.rule.index}]${rule.rule.name ? ` (${rule.rule.name})` : ''}`;
+}
+
+function isOtherPolicy(rule: TierRuleRef, by: TierRuleRef): boolean {
+  return rule.policy.kind !== by.policy.kind || rule.policy.name !== by.policy.name;
 }
 
 /** `networkpolicy/default-deny`, `deployment/api`, `namespace/web`, as kubectl names objects. */
@@ -126,6 +130,30 @@ function explainOf(connection: Connection): string {
   return explainConnection(connection, peerLabel(connection.from), peerLabel(connection.to)).join('; ');
 }
 
+function tierRulesText(rules: readonly TierRuleRef[]): string {
+  return rules.map(formatTierRuleRef).join(', ');
+}
+
+/** What opens an exposure: NetworkPolicy rules, tier rules that accept, or no isolation at all. */
+function exposureVia(d: Extract<FindingDetails, { id: 'exposed-to-internet' | 'exposed-to-all-namespaces' }>): string {
+  const accepting = d.tierRules?.accepting ?? [];
+  const rules = [...(d.isolated ? d.rules.map((r) => formatRuleRef(r)) : []), ...accepting.map(formatTierRuleRef)];
+  if (rules.length > 0) return `through ${rules.join(', ')}`;
+  if (!d.tierRules) return 'no policy isolates them for ingress';
+  return d.id === 'exposed-to-internet'
+    ? 'no NetworkPolicy isolates them for ingress'
+    : 'no NetworkPolicy isolates them for ingress, and no tier rule keeps every pod out there';
+}
+
+/** How tier rules close pods no NetworkPolicy selects to any pod (never to outside addresses in ingress). */
+function tierClosureText(direction: Direction, tiers: { denying: TierRuleRef[]; openPorts: PortSet }): string {
+  const but = isEmptyPortSet(tiers.openPorts) ? '' : ` except on ${portsText(tiers.openPorts)}`;
+  const rules = `${tierRulesText(tiers.denying)} ${tiers.denying.length === 1 ? 'keeps' : 'keep'}`;
+  return direction === 'ingress'
+    ? `${rules} every pod out${but}, but any outside address may reach them (tier ingress peers are pods and namespaces, never addresses)`
+    : `${rules} them from every pod${but}; outside addresses only as tier networks rules allow`;
+}
+
 /** The finding in one sentence. */
 export function formatMessage(finding: Finding): string {
   const d = finding.details;
@@ -134,23 +162,28 @@ export function formatMessage(finding: Finding): string {
     case 'invalid-policy':
       return `invalid, so left out of every answer: ${d.problems.join('; ')}`;
     case 'namespace-not-isolated': {
-      const what =
-        d.direction === 'ingress' ? 'any pod or address may reach them' : 'they may reach any pod or address';
+      const what = d.tierRules
+        ? tierClosureText(d.direction, d.tierRules)
+        : d.direction === 'ingress'
+          ? 'any pod or address may reach them'
+          : 'they may reach any pod or address';
+      const policy = d.tierRules ? 'NetworkPolicy' : 'policy';
       return d.state === 'open'
-        ? `no policy selects the ${pods(d.pods)} of namespace ${ns} for ${d.direction}: ${what}`
-        : `${d.pods - d.selectedPods} of the ${pods(d.pods)} of namespace ${ns} are selected by no ${d.direction} policy: ${what}`;
+        ? `no ${policy} selects the ${pods(d.pods)} of namespace ${ns} for ${d.direction}: ${what}`
+        : `${d.pods - d.selectedPods} of the ${pods(d.pods)} of namespace ${ns} are selected by no ${d.direction} ${policy}: ${what}`;
     }
     case 'exposed-to-internet': {
-      const via = d.isolated
-        ? `through ${d.rules.map((r) => formatRuleRef(r)).join(', ')}`
-        : 'no policy isolates them for ingress';
-      return `${pods(d.pods)} may be reached from every public address (${d.blocks.map(formatIpBlock).join('; ')}) on ${portsText(d.ports)}: ${via}`;
+      const denying = d.tierRules?.denying ?? [];
+      const kept =
+        denying.length > 0
+          ? `; ${tierRulesText(denying)} ${denying.length === 1 ? 'denies' : 'deny'} pods only (tier ingress peers are pods and namespaces, never outside addresses)`
+          : '';
+      return `${pods(d.pods)} may be reached from every public address (${d.blocks.map(formatIpBlock).join('; ')}) on ${portsText(d.ports)}: ${exposureVia(d)}${kept}`;
     }
     case 'exposed-to-all-namespaces': {
-      const via = d.isolated
-        ? `through ${d.rules.map((r) => formatRuleRef(r)).join(', ')}`
-        : 'no policy isolates them for ingress';
-      return `${pods(d.pods)} may be reached by every pod of every namespace, including namespaces not created yet, on ${portsText(d.ports)}: ${via}`;
+      const denying = d.tierRules?.denying ?? [];
+      const kept = denying.length > 0 ? `; other ports closed by ${tierRulesText(denying)}` : '';
+      return `${pods(d.pods)} may be reached by every pod of every namespace, including namespaces not created yet, on ${portsText(d.ports)}: ${exposureVia(d)}${kept}`;
     }
     case 'egress-without-dns':
       return `pods isolated for egress (by ${policies(d.egressPolicies)}) cannot reach the cluster DNS (${pods(d.dnsPods)} in ${d.dnsNamespace}) on 53/UDP: name resolution fails`;
@@ -166,6 +199,9 @@ export function formatMessage(finding: Finding): string {
     }
     case 'rule-shadowed':
       if ('tier' in d) {
+        if (isOtherPolicy(d.rule, d.by)) {
+          return `${tierRuleName(d.rule)} can never match: ${formatTierRuleRef(d.by)} decides first for every pod this policy selects and matches every peer and port it names, and the first rule that matches decides`;
+        }
         return `${tierRuleName(d.rule)} can never match: ${tierRuleName(d.by)} before it matches every peer and port it names, and the first rule that matches decides`;
       }
       return `${formatRuleRef(d.rule, false)} admits nothing that ${formatRuleRef(d.by)} does not already admit to the same pods`;
@@ -224,6 +260,9 @@ export function formatFix(finding: Finding): string {
       return 'use a port name the pods define (spec.containers[].ports[].name), or the port number';
     case 'rule-shadowed':
       if ('tier' in d) {
+        if (isOtherPolicy(d.rule, d.by)) {
+          return `remove ${tierRuleName(d.rule)}, or give this policy a lower priority than ${d.by.policy.kind}/${d.by.policy.name} (${d.by.priority}) if it is meant to decide first`;
+        }
         return `remove ${tierRuleName(d.rule)}, or move it before ${tierRuleName(d.by)} if it is meant to decide first`;
       }
       return `remove ${formatRuleRef(d.rule, false)}, or narrow ${formatRuleRef(d.by)} if it admits more than intended`;
@@ -270,7 +309,14 @@ function detailsDocument(finding: Finding): Record<string, unknown> {
     } else if (key === 'rules')
       out[key] = (value as Parameters<typeof formatRuleRef>[0][]).map((r) => formatRuleRef(r));
     else if (key === 'isolatedBy' || key === 'egressPolicies') out[key] = (value as PolicyRef[]).map(keyOf);
-    else out[key] = value;
+    else if (key === 'tierRules') {
+      const tiers = value as { accepting?: TierRuleRef[]; denying: TierRuleRef[]; openPorts?: PortSet };
+      out[key] = {
+        ...(tiers.accepting ? { accepting: tiers.accepting.map(formatTierRuleRef) } : {}),
+        denying: tiers.denying.map(formatTierRuleRef),
+        ...(tiers.openPorts ? { openPorts: portSetDocument(tiers.openPorts) } : {}),
+      };
+    } else out[key] = value;
   }
   return out;
 }
