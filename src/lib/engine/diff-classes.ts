@@ -3,16 +3,14 @@
  * sets as small numbers, one world's answers for one class as a column, the decisions between
  * classes shared by the pairs that read the same rules, and changed pairs collected into blocks.
  */
-import type { CompiledPolicy, PodClass, PodInfo, World } from './world.js';
-import { isSameDirection } from './apply.js';
+import type { CompiledPolicy, PodInfo, World } from './world.js';
 import type { ChangeBlock } from './diff.js';
 import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
-import { keyOf } from './model.js';
 import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } from './ports.js';
 import { analysePair, decideOnAllPorts } from './evaluate.js';
 import { allowedSourceClasses } from './matrix.js';
-import { allowedDestinations, ingressRulesAdmittingClass } from './outbound.js';
+import { allowedDestinations } from './outbound.js';
 import { tierSourceClasses } from './tier-matrix.js';
 
 /** A pod of either world: its info in each (undefined: not in that world), and whether the change can touch it. */
@@ -140,35 +138,26 @@ export function destinationsFrom(world: World, classId: number) {
  * alike in these share one decision, worked out once.
  */
 export class Decisions {
-  private readonly byKey = new Map<string, { decision: Decision; ports: PortSet }>();
+  private readonly byKey = new Map<string, Decision>();
   private readonly ids = new Map<Decision, number>();
   private readonly readsAddresses = { ingress: new Map<unknown, boolean>(), egress: new Map<unknown, boolean>() };
 
   constructor(private readonly world: World) {}
 
   of(source: number, target: number): Decision {
-    return this.answer(source, target).decision;
-  }
-
-  /** The ports allowed from one class to another. */
-  ports(source: number, target: number): PortSet {
-    return source < 0 || target < 0 ? emptyPortSet() : this.answer(source, target).ports;
-  }
-
-  private answer(source: number, target: number): { decision: Decision; ports: PortSet } {
     const { world } = this;
     const [s, t] = [world.classes[source], world.classes[target]];
     const sourceAddresses = this.reads(t.ingressPolicies, 'ingress') ? s.ipSignature : -1;
     const targetAddresses = this.reads(s.egressPolicies, 'egress') ? t.ipSignature : -1;
     const tiers = world.tiers ? ` ${world.tiers.classOf[source]} ${world.tiers.classOf[target]}` : '';
     const key = `${s.labelClass} ${t.labelClass} ${sourceAddresses} ${targetAddresses}${tiers}`;
-    let answer = this.byKey.get(key);
-    if (!answer) {
-      answer = decideOnAllPorts(analysePair(world, s, t));
-      this.byKey.set(key, answer);
-      this.ids.set(answer.decision, this.ids.size + 1);
+    let decision = this.byKey.get(key);
+    if (!decision) {
+      decision = decideOnAllPorts(analysePair(world, s, t)).decision;
+      this.byKey.set(key, decision);
+      this.ids.set(decision, this.ids.size + 1);
     }
-    return answer;
+    return decision;
   }
 
   /** A number per decision object (0: none). */
@@ -208,7 +197,7 @@ export class BlockCollector {
 
   constructor(
     private readonly ids: PortSetIds,
-    readonly decisions: [Decisions, Decisions],
+    private readonly decisions: [Decisions, Decisions],
   ) {}
 
   /** Starts the blocks around one group: its pods are the destinations (`to`) or the sources (`from`). */
@@ -259,90 +248,4 @@ export class BlockCollector {
     this.open = new Map();
     return this.blocks;
   }
-}
-
-/**
- * The destinations whose answer from an affected source may differ, found without asking every
- * destination. For a destination the change leaves alone (the same pod, labels and namespace labels,
- * the same policies selecting it for ingress, none of them changed: AffectedPods), the answer from a
- * source reads the source's egress rules against it and its ingress rules against the source. When
- * the source's egress policies ask the same in both worlds, only the second part can differ, and
- * only through the ingress rules that admit the source in one world and not in the other: the
- * destinations are those the policies of these rules select. Not with cluster tiers (a source's tier
- * class may change what any tier rule does to it), nor for a pod of one world only.
- */
-export class SourceNarrowing {
-  /** Per world: class id -> the unaffected destination groups of that class. */
-  private readonly groupsByClass: [Map<number, PodGroup[]>, Map<number, PodGroup[]>] = [new Map(), new Map()];
-  /** Per world: policy key -> the classes it selects for ingress (made on first use). */
-  private readonly selected: (Map<string, number[]> | undefined)[] = [undefined, undefined];
-
-  constructor(
-    private readonly worlds: [World, World],
-    unaffectedTargets: PodGroup[],
-  ) {
-    for (const t of unaffectedTargets) {
-      for (const [which, id] of [t.classBefore, t.classAfter].entries()) {
-        if (id < 0) continue;
-        const list = this.groupsByClass[which].get(id);
-        if (list) list.push(t);
-        else this.groupsByClass[which].set(id, [t]);
-      }
-    }
-  }
-
-  /** The unaffected destination groups the answer from `s` may differ to, in group order; undefined: any of them. */
-  targetsOf(s: PodGroup): PodGroup[] | undefined {
-    const [before, after] = this.worlds;
-    if (before.tiers || after.tiers || s.classBefore < 0 || s.classAfter < 0) return undefined;
-    const [was, now] = [before.classes[s.classBefore], after.classes[s.classAfter]];
-    if (!isSameEgress(was.egressPolicies, now.egressPolicies)) return undefined;
-    const [rulesBefore, rulesAfter] = [admittingRules(before, was), admittingRules(after, now)];
-    const policies = new Set<string>();
-    for (const [rule, policy] of rulesBefore) if (!rulesAfter.has(rule)) policies.add(policy);
-    for (const [rule, policy] of rulesAfter) if (!rulesBefore.has(rule)) policies.add(policy);
-    const found = new Set<PodGroup>();
-    for (const which of [0, 1]) {
-      const selected = this.selectedIn(which);
-      for (const policy of policies)
-        for (const id of selected.get(policy) ?? [])
-          for (const t of this.groupsByClass[which].get(id) ?? []) found.add(t);
-    }
-    return [...found].sort((x, y) => x.id - y.id);
-  }
-
-  private selectedIn(which: number): Map<string, number[]> {
-    let selected = this.selected[which];
-    if (!selected) {
-      selected = new Map();
-      for (const cls of this.worlds[which].classes) {
-        for (const policy of cls.ingressPolicies) {
-          const key = keyOf(policy.ref);
-          const list = selected.get(key);
-          if (list) list.push(cls.id);
-          else selected.set(key, [cls.id]);
-        }
-      }
-      this.selected[which] = selected;
-    }
-    return selected;
-  }
-}
-
-/** The ingress rules whose peers admit a class: rule key (policy and index) -> policy key. */
-function admittingRules(world: World, cls: PodClass): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const { policy, rule } of ingressRulesAdmittingClass(world, cls))
-    out.set(`${keyOf(policy.ref)} ${rule.ref.index}`, keyOf(policy.ref));
-  return out;
-}
-
-/** Whether two lists of egress policies (of one pod in two worlds) are the same policies asking the same. */
-function isSameEgress(was: CompiledPolicy[], now: CompiledPolicy[]): boolean {
-  if (was.length !== now.length) return false;
-  const byKey = new Map(now.map((p) => [keyOf(p.ref), p.source]));
-  return was.every((p) => {
-    const other = byKey.get(keyOf(p.ref));
-    return other !== undefined && (other === p.source || isSameDirection(p.source, other, 'egress'));
-  });
 }

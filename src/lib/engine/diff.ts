@@ -15,7 +15,6 @@ import {
   destinationsFrom,
   groupPods,
   PortSetIds,
-  SourceNarrowing,
   sourcesInto,
 } from './diff-classes.js';
 import { diffAddresses, podsOfEither, portsInScope } from './diff-addresses.js';
@@ -199,19 +198,8 @@ export function diffBlocks(
   }
   // Out of each affected source group: the destination groups not compared above.
   const unaffectedTargets = targets.groups.filter((t) => !t.isAffected);
-  const narrowing = new SourceNarrowing([before, after], unaffectedTargets);
-  const [decisionsBefore, decisionsAfter] = collector.decisions;
   for (const s of sources.groups) {
     if (!s.isAffected || unaffectedTargets.length === 0) continue;
-    const narrowed = narrowing.targetsOf(s);
-    if (narrowed) {
-      collector.start('from');
-      for (const t of narrowed) {
-        const was = ids.id(decisionsBefore.ports(s.classBefore, t.classBefore));
-        compare(t, s, was, ids.id(decisionsAfter.ports(s.classAfter, t.classAfter)));
-      }
-      continue;
-    }
     columns[0].fill(destinationsFrom(before, s.classBefore));
     columns[1].fill(destinationsFrom(after, s.classAfter));
     collector.start('from');

@@ -155,11 +155,6 @@ function ingressRulesAdmitting(index: OutboundIndex, source: PodClass): RuleOf[]
   return out;
 }
 
-/** The ingress rules (of policies selecting some pod) whose peers admit the pods of a source class, with their policies. */
-export function ingressRulesAdmittingClass(world: World, source: PodClass): RuleOf[] {
-  return ingressRulesAdmitting(outboundIndex(world, layoutOf(world)), source);
-}
-
 /** The named-port kinds of the pods a policy selects for ingress: where its named ports can resolve. */
 function policyKinds(index: OutboundIndex, world: World, policy: CompiledPolicy): PodClass[] {
   let kinds = index.policyKinds.get(policy);
