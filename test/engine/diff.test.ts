@@ -71,3 +71,39 @@ describe('podsSelectedBy', () => {
     expect(keys(podsSelectedBy(built, [{ namespace: 'y', name: 'only-a' }]))).toEqual([]);
   });
 });
+
+describe('diffReachability: a relabelled source', () => {
+  // x/src moves from app=old to app=new; its egress policy is the same in both worlds, so only the
+  // destinations whose ingress rules admit it in one world alone can change: x/old-only and x/new-only.
+  const cluster = (app: string) =>
+    new WorldBuilder()
+      .namespace('x')
+      .pod('x/src', { app }, { ips: ['10.0.0.1'] })
+      .pod('x/old-only', { role: 'old-only' }, { ips: ['10.0.0.2'] })
+      .pod('x/new-only', { role: 'new-only' }, { ips: ['10.0.0.3'] })
+      .pod('x/open', { role: 'open' }, { ips: ['10.0.0.4'] })
+      .pod('x/by-address', { role: 'by-address' }, { ips: ['10.0.0.5'] })
+      .policy('x/egress', { podSelector: { matchExpressions: [{ key: 'app', operator: 'Exists' }] }, egress: [{}] })
+      .policy('x/old-only', {
+        podSelector: { matchLabels: { role: 'old-only' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'old' } } }], ports: [{ port: 80 }] }],
+      })
+      .policy('x/new-only', {
+        podSelector: { matchLabels: { role: 'new-only' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'new' } } }], ports: [{ port: 443 }] }],
+      })
+      .policy('x/by-address', {
+        podSelector: { matchLabels: { role: 'by-address' } },
+        ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.1/32' } }] }],
+      })
+      .build();
+
+  test('loses the destinations that admitted its old labels and gains those that admit its new ones, nothing else', () => {
+    const [before, after] = [compileWorld(cluster('old')), compileWorld(cluster('new'))];
+    const diff = diffReachability(before, after, [{ namespace: 'x', name: 'src' }]);
+    const show = (changes: typeof diff.cut) =>
+      changes.map((c) => `${c.from.name}->${c.to.name} ${formatPortSet(c.before)} => ${formatPortSet(c.after)}`);
+    expect(show(diff.cut)).toEqual(['src->old-only 80/TCP => none']);
+    expect(show(diff.opened)).toEqual(['src->new-only none => 443/TCP']);
+  });
+});

@@ -161,4 +161,44 @@ describe('diff vs two who-can matrices of the reference evaluator', () => {
     );
     expect(reported).toBeGreaterThan(0);
   }, 120_000);
+
+  // diff compares only the pods a change can touch, and for a source whose egress asks the same in
+  // both worlds only the destinations of the ingress rules that admit it in one world alone: larger
+  // worlds (most pairs unchanged) and changes of one kind at a time, peers alone included.
+  test('larger worlds, one kind of change: relabels, namespace labels, added pods, policies, peers only', () => {
+    const larger = fc.record({
+      namespaceLabels: world.map((w) => w.namespaceLabels),
+      pods: fc.array(pod, { minLength: 6, maxLength: 12 }),
+      policies: fc.array(policy, { minLength: 3, maxLength: 8 }),
+    });
+    const relabels = fc.array(fc.tuple(fc.nat(11), pod), { minLength: 1, maxLength: 4 });
+    const none = { relabel: [], namespaces: [], added: [], policies: [], deletes: [] };
+    const oneKind = fc.oneof(
+      relabels.map((relabel) => ({ ...none, relabel })),
+      change.map((c) => ({ ...none, namespaces: c.namespaces })),
+      change.map((c) => ({ ...none, added: c.added })),
+      change.map((c) => ({ ...none, policies: c.policies, deletes: c.deletes })),
+    );
+    fc.assert(
+      fc.property(larger, oneKind, fc.boolean(), (w, c, peersOnly) => {
+        const before = toSnapshot(w);
+        // Peers only: a policy keeps its namespace, podSelector and policyTypes; its rules change.
+        const policies = peersOnly
+          ? c.policies.map(([index, p]): [number, typeof p] => {
+              const old = w.policies[index % w.policies.length];
+              const spec = { ...p.spec, podSelector: old.spec.podSelector, policyTypes: old.spec.policyTypes };
+              return [index % w.policies.length, { namespace: old.namespace, spec }];
+            })
+          : c.policies;
+        const generated = { ...c, policies };
+        const difference = firstDifference(before, generated);
+        if (difference) {
+          throw new Error(
+            `${difference}\nreplay: FC_SEED=${SEED}\nworld: ${JSON.stringify(before)}\nchange: ${JSON.stringify(changeOf(before, generated))}`,
+          );
+        }
+      }),
+      runs(Number(process.env.DIFFERENTIAL_RUNS ?? 400)),
+    );
+  }, 120_000);
 });

@@ -372,6 +372,20 @@ function isSameSpec(a: V1NetworkPolicy, b: V1NetworkPolicy): boolean {
   return isSameData(defaultedSpec(a), defaultedSpec(b));
 }
 
+/**
+ * Whether two policies ask for the same in one direction: the same pods selected, and (as
+ * isSameSpec compares them) the same rules of that direction, or neither applies to it.
+ */
+export function isSameDirection(a: V1NetworkPolicy, b: V1NetworkPolicy, direction: 'ingress' | 'egress'): boolean {
+  const part = (policy: V1NetworkPolicy) => {
+    const spec = defaultedSpec(policy) as V1NetworkPolicySpec;
+    const type = direction === 'ingress' ? 'Ingress' : 'Egress';
+    if (!spec.policyTypes?.includes(type)) return null;
+    return { podSelector: spec.podSelector, rules: spec[direction] ?? [] };
+  };
+  return isSameData(part(a), part(b));
+}
+
 function defaultedSpec(policy: V1NetworkPolicy): unknown {
   const spec = JSON.parse(JSON.stringify(policy.spec ?? {})) as V1NetworkPolicySpec;
   const types = effectivePolicyTypes(policy);
@@ -382,18 +396,24 @@ function defaultedSpec(policy: V1NetworkPolicy): unknown {
   return spec;
 }
 
-/** Whether two plain values hold the same data (objects in any key order, undefined fields dropped). */
+/**
+ * Whether two plain values hold the same data (objects in any key order, undefined fields dropped),
+ * as their canonical JSON would compare, without writing it: an array's undefined is its null, and
+ * values JSON writes alike (NaN and null) are alike.
+ */
 function isSameData(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((x, i) => isSameData(x ?? null, b[i] ?? null));
   }
-  return JSON.stringify(value) ?? 'undefined';
+  if (a !== null && typeof a === 'object' && b !== null && typeof b === 'object') {
+    const keys = (o: object) => Object.keys(o).filter((k) => (o as Record<string, unknown>)[k] !== undefined);
+    const [x, y] = [a as Record<string, unknown>, b as Record<string, unknown>];
+    const xKeys = keys(x);
+    if (xKeys.length !== keys(y).length) return false;
+    return xKeys.every((k) => Object.prototype.hasOwnProperty.call(y, k) && isSameData(x[k], y[k]));
+  }
+  if ((a !== null && typeof a === 'object') || (b !== null && typeof b === 'object')) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -9,7 +9,7 @@ import type { V1LabelSelector } from '@kubernetes/client-node';
 
 import type { SnapshotScope } from '../cluster/types.js';
 import type { ObjectChange } from '../engine/apply.js';
-import { ApplyError, applyChange } from '../engine/apply.js';
+import { ApplyError, applyChange, isSameDirection } from '../engine/apply.js';
 import { compileWorld } from '../engine/compile.js';
 import type { BlockDiff, ChangeGroup, DiffScope } from '../engine/diff.js';
 import { diffBlocks, groupChanges, podsSelectedBy } from '../engine/diff.js';
@@ -92,9 +92,11 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
     ...applied.pods,
     ...worlds.flatMap((w) => w.pods.filter((p) => relabelled.has(p.ref.namespace)).map((p) => p.ref)),
   ];
+  const touching = (direction: 'ingress' | 'egress') =>
+    worlds.flatMap((w) => podsSelectedBy(w, policiesChangedIn(beforeWorld, afterWorld, applied.policies, direction)));
   const affected = {
-    ingress: [...changed, ...worlds.flatMap((w) => podsSelectedBy(w, applied.policies, 'ingress'))],
-    egress: [...changed, ...worlds.flatMap((w) => podsSelectedBy(w, applied.policies, 'egress'))],
+    ingress: [...changed, ...touching('ingress')],
+    egress: [...changed, ...touching('egress')],
   };
   // A cluster tier policy may select any pod and admit or deny any peer: every pod is compared.
   if (applied.tiersChanged) {
@@ -118,6 +120,24 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
     hasChanges: [diff.blocks, diff.cutAddresses, diff.openedAddresses].some((list) => list.length > 0),
     warnings: [...warnings.values()],
   };
+}
+
+/**
+ * The policies of a change that may answer differently in one direction: those valid in one world
+ * only (created, deleted, or made valid or invalid), and those valid in both whose pods or rules of
+ * that direction differ (a new ingress rule touches no pod's egress).
+ */
+function policiesChangedIn(
+  before: World,
+  after: World,
+  refs: readonly PolicyRef[],
+  direction: 'ingress' | 'egress',
+): PolicyRef[] {
+  const [was, now] = [before, after].map((w) => new Map(w.policies.map((p) => [keyOf(p.ref), p.source])));
+  return refs.filter((ref) => {
+    const [a, b] = [was.get(keyOf(ref)), now.get(keyOf(ref))];
+    return !a || !b || !isSameDirection(a, b, direction);
+  });
 }
 
 /** The filters as the engine takes them: names resolved to pods of either world. */

@@ -1,0 +1,251 @@
+/**
+ * The class machinery of the diff engine: pods of both worlds grouped by their classes in each, port
+ * sets as small numbers, one world's answers for one class as a column, the decisions between
+ * classes shared by the pairs that read the same rules, and changed pairs collected into blocks.
+ */
+import type { CompiledPolicy, PodInfo, World } from './world.js';
+import type { ChangeBlock } from './diff.js';
+import { portSetKey } from './diff-groups.js';
+import type { Decision, PodRef, PortSet } from './model.js';
+import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } from './ports.js';
+import { analysePair, decideOnAllPorts } from './evaluate.js';
+import { allowedSourceClasses } from './matrix.js';
+import { allowedDestinations } from './outbound.js';
+import { tierSourceClasses } from './tier-matrix.js';
+
+/** A pod of either world: its info in each (undefined: not in that world), and whether the change can touch it. */
+export interface JointPod {
+  ref: PodRef;
+  was?: PodInfo;
+  now?: PodInfo;
+  /** The change can touch what reaches the pod (ingress), what it reaches (egress). */
+  isAffectedIn: boolean;
+  isAffectedOut: boolean;
+}
+
+/** Pods alike in both worlds at one end of the pairs: same class before, same class after, same scope port. */
+export interface PodGroup {
+  id: number;
+  classBefore: number;
+  classAfter: number;
+  /** The scope's port on these pods in each world (a name resolves per pod), as a port set id; undefined: every port. */
+  portBefore?: number;
+  portAfter?: number;
+  isAffected: boolean;
+  pods: PodRef[];
+}
+
+/** Groups pods by their classes in both worlds (and whatever `extra` tells apart), in first-seen order. */
+export function groupPods(
+  pods: JointPod[],
+  isAffected: (p: JointPod) => boolean,
+  extra: (p: JointPod) => string,
+): { groups: PodGroup[]; groupOf: Map<PodRef, number> } {
+  const byKey = new Map<string, PodGroup>();
+  const groups: PodGroup[] = [];
+  const groupOf = new Map<PodRef, number>();
+  for (const p of pods) {
+    const classBefore = p.was?.classId ?? -1;
+    const classAfter = p.now?.classId ?? -1;
+    const affected = isAffected(p);
+    const key = `${classBefore} ${classAfter} ${affected ? 1 : 0} ${extra(p)}`;
+    let group = byKey.get(key);
+    if (!group) {
+      group = { id: groups.length, classBefore, classAfter, isAffected: affected, pods: [] };
+      byKey.set(key, group);
+      groups.push(group);
+    }
+    group.pods.push(p.ref);
+    groupOf.set(p.ref, group.id);
+  }
+  return { groups, groupOf };
+}
+
+/** Port sets of both worlds as small numbers: equal sets, equal numbers (0: empty). */
+export class PortSetIds {
+  private readonly byKey = new Map<string, number>();
+  private readonly ids = new Map<PortSet, number>();
+  /** Id -> a port set with it. */
+  readonly sets: PortSet[] = [emptyPortSet()];
+  /** (id, scope port id) -> id of their intersection. */
+  private readonly within = new Map<number, number>();
+
+  id(ports: PortSet | undefined): number {
+    if (!ports) return 0;
+    let id = this.ids.get(ports);
+    if (id === undefined) {
+      const key = isEmptyPortSet(ports) ? '' : portSetKey(ports);
+      id = key === '' ? 0 : this.byKey.get(key);
+      if (id === undefined) {
+        this.byKey.set(key, (id = this.sets.length));
+        this.sets.push(ports);
+      }
+      this.ids.set(ports, id);
+    }
+    return id;
+  }
+
+  /** The id of the ports of `id` that are also in `scope` (an id); `id` itself without a scope. */
+  intersect(id: number, scope: number | undefined): number {
+    if (scope === undefined || id === 0) return id;
+    const key = id * 65536 + scope;
+    let out = this.within.get(key);
+    if (out === undefined) this.within.set(key, (out = this.id(intersectPortSets(this.sets[id], this.sets[scope]))));
+    return out;
+  }
+}
+
+/** The port set id each class of one world allows, from (or to) one class of it: filled per query, cleared after. */
+export class Column {
+  private readonly ids: Int32Array;
+  private filled: ArrayLike<number> = [];
+
+  constructor(
+    size: number,
+    private readonly portIds: PortSetIds,
+  ) {
+    this.ids = new Int32Array(size);
+  }
+
+  fill(answer: { ids: ArrayLike<number>; ports?: PortSet[] } | undefined): void {
+    for (let i = 0; i < this.filled.length; i++) this.ids[this.filled[i]] = 0;
+    this.filled = answer?.ids ?? [];
+    for (let i = 0; i < this.filled.length; i++) this.ids[this.filled[i]] = this.portIds.id(answer!.ports![i]);
+  }
+
+  at(classId: number): number {
+    return classId < 0 ? 0 : this.ids[classId];
+  }
+}
+
+/** The source classes allowed into a class, with their ports (cluster tiers: their own evaluator). */
+export function sourcesInto(world: World, classId: number) {
+  if (classId < 0) return undefined;
+  const cls = world.classes[classId];
+  return world.tiers ? tierSourceClasses(world, cls) : allowedSourceClasses(world, cls);
+}
+
+/** The destination classes a class may reach, with their ports. */
+export function destinationsFrom(world: World, classId: number) {
+  return classId < 0 ? undefined : allowedDestinations(world, world.classes[classId]);
+}
+
+/**
+ * The decisions of one world between classes, one object per distinct answer. A pair's answer reads
+ * the destination's ingress rules against the source and the source's egress rules against the
+ * destination: the classes' label classes (namespace, labels, named ports), their addresses only when
+ * one of those rules has an ipBlock peer, and the cluster tiers between their tier classes. Pairs
+ * alike in these share one decision, worked out once.
+ */
+export class Decisions {
+  private readonly byKey = new Map<string, Decision>();
+  private readonly ids = new Map<Decision, number>();
+  private readonly readsAddresses = { ingress: new Map<unknown, boolean>(), egress: new Map<unknown, boolean>() };
+
+  constructor(private readonly world: World) {}
+
+  of(source: number, target: number): Decision {
+    const { world } = this;
+    const [s, t] = [world.classes[source], world.classes[target]];
+    const sourceAddresses = this.reads(t.ingressPolicies, 'ingress') ? s.ipSignature : -1;
+    const targetAddresses = this.reads(s.egressPolicies, 'egress') ? t.ipSignature : -1;
+    const tiers = world.tiers ? ` ${world.tiers.classOf[source]} ${world.tiers.classOf[target]}` : '';
+    const key = `${s.labelClass} ${t.labelClass} ${sourceAddresses} ${targetAddresses}${tiers}`;
+    let decision = this.byKey.get(key);
+    if (!decision) {
+      decision = decideOnAllPorts(analysePair(world, s, t)).decision;
+      this.byKey.set(key, decision);
+      this.ids.set(decision, this.ids.size + 1);
+    }
+    return decision;
+  }
+
+  /** A number per decision object (0: none). */
+  id(decision: Decision | undefined): number {
+    return decision ? this.ids.get(decision)! : 0;
+  }
+
+  /** Whether some rule of these policies in this direction has an ipBlock peer (memoised per policy list). */
+  private reads(policies: CompiledPolicy[], direction: 'ingress' | 'egress'): boolean {
+    const memo = this.readsAddresses[direction];
+    let reads = memo.get(policies);
+    if (reads === undefined) {
+      reads = policies.some((p) =>
+        (p[direction] ?? []).some((r) => r.peers !== 'all' && r.peers.some((peer) => peer.kind === 'ipBlock')),
+      );
+      memo.set(policies, reads);
+    }
+    return reads;
+  }
+}
+
+/** A block being filled: the pod lists of the groups at its open end, joined when it is closed. */
+interface OpenBlock {
+  block: ChangeBlock;
+  lists: PodRef[][];
+  self: PodRef[][];
+}
+
+/**
+ * Collects the changed group pairs around one group (the block's fixed end) into blocks: one per
+ * distinct answer (ports and decisions before and after), its other end the groups that have it.
+ */
+export class BlockCollector {
+  readonly blocks: ChangeBlock[] = [];
+  private open = new Map<string, OpenBlock>();
+  private isOpenAtSource = true;
+
+  constructor(
+    private readonly ids: PortSetIds,
+    private readonly decisions: [Decisions, Decisions],
+  ) {}
+
+  /** Starts the blocks around one group: its pods are the destinations (`to`) or the sources (`from`). */
+  start(fixed: 'to' | 'from'): void {
+    this.close();
+    this.isOpenAtSource = fixed === 'to';
+  }
+
+  /**
+   * Adds the pairs from `s` to `t` (their port set ids in scope before and after; `self`: pods at both
+   * ends, `count`: the pairs) to the block of their answer.
+   */
+  add(s: PodGroup, t: PodGroup, was: number, now: number, self: PodRef[], count: number): void {
+    const [before, after] = this.decisions;
+    const decisionBefore = was === 0 ? undefined : before.of(s.classBefore, t.classBefore);
+    const decisionAfter = now === 0 ? undefined : after.of(s.classAfter, t.classAfter);
+    const key = `${was} ${now} ${before.id(decisionBefore)} ${after.id(decisionAfter)}`;
+    let open = this.open.get(key);
+    if (!open) {
+      const [beforePorts, afterPorts] = [this.ids.sets[was], this.ids.sets[now]];
+      const block: ChangeBlock = {
+        from: this.isOpenAtSource ? [] : s.pods,
+        to: this.isOpenAtSource ? t.pods : [],
+        count: 0,
+        before: beforePorts,
+        after: afterPorts,
+        lost: subtractPortSets(beforePorts, afterPorts),
+        gained: subtractPortSets(afterPorts, beforePorts),
+      };
+      if (decisionBefore) block.decisionBefore = decisionBefore;
+      if (decisionAfter) block.decisionAfter = decisionAfter;
+      this.open.set(key, (open = { block, lists: [], self: [] }));
+      this.blocks.push(block);
+    }
+    open.lists.push(this.isOpenAtSource ? s.pods : t.pods);
+    if (self.length > 0) open.self.push(self);
+    open.block.count += count;
+  }
+
+  /** Joins the open ends of the blocks around the last group (one list: shared, not copied). */
+  close(): ChangeBlock[] {
+    for (const { block, lists, self } of this.open.values()) {
+      const pods = lists.length === 1 ? lists[0] : lists.flat();
+      if (this.isOpenAtSource) block.from = pods;
+      else block.to = pods;
+      if (self.length > 0) block.both = self.flat();
+    }
+    this.open = new Map();
+    return this.blocks;
+  }
+}
