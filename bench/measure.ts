@@ -4,7 +4,9 @@
  * matrices, then (outside the timings and the RSS figure) netpol-analyzer on the same files.
  * Uses only the engine's public functions (compileWorld, whoCan, reachableFrom, reachabilityMatrix).
  */
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { loadManifests } from '../src/lib/cluster/files.js';
 import { compileWorld } from '../src/lib/engine/compile.js';
@@ -18,6 +20,7 @@ import { parseSourceSpec } from '../src/lib/target-spec.js';
 import type { PeerDifferences } from './compare-peer.js';
 import { comparePeer, ensurePeer, runPeer, runPeerDiff } from './compare-peer.js';
 import { changeCluster, Rng, writeManifests } from './generate.js';
+import { findRoot } from './startup.js';
 
 /** What to measure. */
 export interface MeasureOptions {
@@ -107,11 +110,60 @@ export interface SizeResult {
   auditFindings?: number;
   expectations1000Ms?: number;
   peakRssMb: number;
+  /** `who-can -A -o json -f DIR` through the CLI (bin/run.js), stdout counted and dropped: wall time, peak RSS, bytes (runs saved before lack it). */
+  jsonAllMs?: number | null;
+  jsonAllRssMb?: number | null;
+  jsonAllBytes?: number;
+  /** The same with `--group-by workload`. */
+  jsonGroupedMs?: number | null;
+  jsonGroupedRssMb?: number | null;
+  jsonGroupedBytes?: number;
   peer: PeerResult | null;
   errors?: string[];
 }
 
 const ONE_PORT: PortQuery = { port: 80, protocol: 'TCP' };
+
+/** One run of the CLI's whole-cluster document: wall time (null past the timeout), peak RSS, bytes written. */
+export interface DocumentRun {
+  ms: number | null;
+  rssMb: number | null;
+  bytes: number;
+}
+
+/**
+ * Runs `node bin/run.js who-can -A -o json -f DIR [extra]` as a user would, its stdout read and
+ * dropped (counted), under /usr/bin/time for the peak RSS when it is there (else rssMb is null).
+ * Past `timeoutMs` the process is killed: ms is null, bytes what it had written.
+ */
+export function measureDocument(dir: string, extra: string[], timeoutMs: number): Promise<DocumentRun> {
+  const cli = join(findRoot(), 'bin', 'run.js');
+  const argv = [process.execPath, cli, 'who-can', '--all-namespaces', '-o', 'json', '-f', dir, ...extra];
+  const timed = existsSync('/usr/bin/time');
+  return new Promise((resolve, reject) => {
+    const start = performance.now();
+    const child = timed
+      ? spawn('/usr/bin/time', ['-f', 'maxrss-kb %M', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let stderr = '';
+    let isTimedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4096)));
+    const timer = setTimeout(() => {
+      isTimedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const ms = performance.now() - start;
+      const rss = /maxrss-kb (\d+)/.exec(stderr);
+      if (!isTimedOut && code !== 0) reject(new Error(`who-can -A -o json exited ${code}: ${stderr.trim()}`));
+      else resolve({ ms: isTimedOut ? null : ms, rssMb: rss ? Number(rss[1]) / 1024 : null, bytes });
+    });
+  });
+}
 
 /** Nearest-rank percentile of sorted values. */
 export function percentile(sorted: number[], p: number): number {

@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import type { SizeResult } from './measure.js';
-import { measureSize } from './measure.js';
+import { measureDocument, measureSize } from './measure.js';
 import type { LiveResult } from './live.js';
 import { formatLive, measureLive } from './live.js';
 import type { StartupResult } from './startup.js';
@@ -22,7 +22,7 @@ import { formatStartup, measureStartup } from './startup.js';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const USAGE = `usage: npm run bench -- [--sizes 1000,10000,50000] [--seed N] [--json] [--no-peer]
        [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]
-       [--no-startup] [--startup-runs 10] [--tiers 30]
+       [--no-startup] [--startup-runs 10] [--tiers 30] [--no-json-all] [--json-all-timeout-s 900]
        [--live [--live-pods 10000] [--live-runs 3]]   (--sizes '' for the live path alone)
        node .cache/bench/bench/run.js --table SAVED.json   (a saved --json run as the table)`;
 
@@ -37,6 +37,9 @@ interface Options {
   samples: number;
   startup: boolean;
   startupRuns: number;
+  /** Time `who-can -A -o json` (pairs and --group-by workload) through the CLI, each up to this long. */
+  jsonAll: boolean;
+  jsonAllTimeoutMs: number;
   /** Cluster tier policies added to each generated cluster (0: none; the peer does not read them, so it is not run). */
   tiers: number;
   /** The live path against a real kube-apiserver (bench/live.ts): pods loaded, runs timed. */
@@ -62,6 +65,8 @@ function parseOptions(argv: string[]): Options {
       live: { type: 'boolean', default: false },
       'live-pods': { type: 'string', default: '10000' },
       'live-runs': { type: 'string', default: '3' },
+      'no-json-all': { type: 'boolean', default: false },
+      'json-all-timeout-s': { type: 'string', default: '900' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -95,6 +100,8 @@ function parseOptions(argv: string[]): Options {
           runs: Math.max(1, Math.round(num('live-runs', values['live-runs']))),
         }
       : undefined,
+    jsonAll: !values['no-json-all'],
+    jsonAllTimeoutMs: num('json-all-timeout-s', values['json-all-timeout-s']) * 1000,
   };
 }
 
@@ -238,6 +245,17 @@ async function main(argv: string[]): Promise<void> {
         await runNode(['--max-old-space-size=16384', join(HERE, 'run.js'), '--child', JSON.stringify(child)]),
       ) as SizeResult;
       result.manifestBytes = generated.bytes;
+      if (options.jsonAll) {
+        // The CLI in a process of its own, after the measuring child has exited.
+        for (const [name, extra] of [
+          ['jsonAll', []],
+          ['jsonGrouped', ['--group-by', 'workload']],
+        ] as const) {
+          process.stderr.write(`${pods} pods: who-can -A -o json ${extra.join(' ')}\n`);
+          const run = await measureDocument(dir, [...extra], options.jsonAllTimeoutMs);
+          Object.assign(result, { [`${name}Ms`]: run.ms, [`${name}RssMb`]: run.rssMb, [`${name}Bytes`]: run.bytes });
+        }
+      }
       sizes.push(result);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 
 import { ReachCommand, reachFlags } from '../lib/reach-command.js';
+import type { ReachAnswer, StreamedAnswer } from '../lib/engine/answer.js';
 import type { ReachReport } from '../lib/services/report.js';
 
 export default class ReachableFrom extends ReachCommand {
@@ -52,7 +53,7 @@ export default class ReachableFrom extends ReachCommand {
     }),
   };
 
-  async run(): Promise<ReachReport> {
+  async run(): Promise<ReachReport<ReachAnswer | StreamedAnswer>> {
     const { args, flags } = await this.parse(ReachableFrom);
     return this.answer({ orientation: 'outbound', subject: args.source, other: flags.to, flags });
   }

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 
 import { ReachCommand, reachFlags } from '../lib/reach-command.js';
+import type { ReachAnswer, StreamedAnswer } from '../lib/engine/answer.js';
 import type { ReachReport } from '../lib/services/report.js';
 
 export default class WhoCan extends ReachCommand {
@@ -58,7 +59,7 @@ export default class WhoCan extends ReachCommand {
     }),
   };
 
-  async run(): Promise<ReachReport> {
+  async run(): Promise<ReachReport<ReachAnswer | StreamedAnswer>> {
     const { args, flags } = await this.parse(WhoCan);
     return this.answer({ orientation: 'inbound', subject: args.target, other: flags.from, flags });
   }

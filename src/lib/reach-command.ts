@@ -7,12 +7,13 @@ import type { V1LabelSelector } from '@kubernetes/client-node';
 import { Flags, type Interfaces } from '@oclif/core';
 
 import { BaseCommand } from './base-command.js';
-import type { Orientation } from './engine/answer.js';
+import { isStreamed, type Orientation, type ReachAnswer, type StreamedAnswer } from './engine/answer.js';
 import { compileWorld } from './engine/compile.js';
 import { parseSelector, SelectorSyntaxError } from './engine/selector.js';
 import { asNoAnswer, DeniedResult, UsageError } from './errors.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from './output/graph.js';
 import { writeReachDocument } from './output/reach-document.js';
+import { writeGroupedDocument } from './output/who-can-groups.js';
 import { formatAnswer, formatReachTable } from './output/reach-table.js';
 import { isColorEnabled, OUTPUT_FORMATS, type OutputFormat } from './output/render.js';
 import { parsePortText } from './peer-syntax.js';
@@ -26,6 +27,12 @@ export function reachFlags(peers: 'sources' | 'destinations') {
     explain: Flags.boolean({
       description: `also list the ${peers} that are denied, and which policies and rules deny them`,
     }),
+    'group-by': Flags.option({
+      default: 'pod',
+      description:
+        'with -o json or yaml: one entry per pod pair (pod), or per pair of workloads whose pods share the answer (workload: the pods of each end listed, as the table groups them); tables and pictures always group by workload',
+      options: ['pod', 'workload'] as const,
+    })(),
     output: Flags.option({
       char: 'o',
       default: 'table',
@@ -74,7 +81,7 @@ export abstract class ReachCommand extends BaseCommand {
   private isQuestion = false;
 
   /** Parses the question once, loads what it needs, answers and renders it; "no" throws DeniedResult (exit 1). */
-  protected async answer(input: ReachInput): Promise<ReachReport> {
+  protected async answer(input: ReachInput): Promise<ReachReport<ReachAnswer | StreamedAnswer>> {
     const { flags, orientation } = input;
     this.isQuestion = input.other !== undefined;
     const view: ReachView = { format: flags.output, noHeaders: flags['no-headers'], quiet: flags.quiet };
@@ -92,7 +99,9 @@ export abstract class ReachCommand extends BaseCommand {
     }
     const request = completeReach(options, source.namespace);
     const loaded = await source.load(scopeOf(request));
-    const report = answerReach(compileWorld(loaded.snapshot), request);
+    // A document is written as its answer is computed, share by share: never all pairs, nor all groups.
+    const isDocument = view.format === 'json' || view.format === 'yaml';
+    const report = answerReach(compileWorld(loaded.snapshot), request, { streamed: isDocument });
     report.warnings.unshift(...loaded.warnings.map((message) => ({ code: 'manifest', message })));
     if (!view.quiet) {
       this.warnAll(report.warnings.map((warning) => warning.message));
@@ -100,10 +109,15 @@ export abstract class ReachCommand extends BaseCommand {
       if (view.format === 'json' || view.format === 'yaml') {
         // A question's "no" says which pairs are denied, as --explain does.
         const explain = options.explain || this.isQuestion;
-        await writeReachDocument(report, view.format, process.stdout, { explain });
-      } else this.print(render(report, view, options.explain));
-      const isPlainTable = (view.format === 'table' || view.format === 'wide') && !options.explain && !this.isQuestion;
-      if (isPlainTable && report.answer.subjects.length > 0 && isEmpty(report)) this.report('No connections found.\n');
+        const write = flags['group-by'] === 'workload' ? writeGroupedDocument : writeReachDocument;
+        await write(report, view.format, process.stdout, { explain });
+      } else if (!isStreamed(report.answer)) {
+        const eager = { ...report, answer: report.answer };
+        this.print(render(eager, view, options.explain));
+        const isPlainTable =
+          (view.format === 'table' || view.format === 'wide') && !options.explain && !this.isQuestion;
+        if (isPlainTable && eager.answer.subjects.length > 0 && isEmpty(eager)) this.report('No connections found.\n');
+      }
     }
     if (report.allowed === false) {
       const what = orientation === 'inbound' ? 'every target pod' : `every destination of ${NAMES.outbound.other}`;

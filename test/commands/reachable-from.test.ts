@@ -4,15 +4,17 @@ import { parse as parseYaml } from 'yaml';
 import ReachableFrom from '../../src/commands/reachable-from.js';
 import { loadManifests } from '../../src/lib/cluster/files.js';
 import type { ClusterApi, ClusterConnection, LiveOptions, SnapshotScope } from '../../src/lib/cluster/types.js';
-import { connectionsOf } from '../../src/lib/engine/answer.js';
+import { connectionsOf, type ReachAnswer, type StreamedAnswer } from '../../src/lib/engine/answer.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { Peer } from '../../src/lib/engine/model.js';
 import { EXIT_NO_ANSWER } from '../../src/lib/errors.js';
 import { renderDocument } from '../../src/lib/output/render.js';
 import { toReachDocument } from '../../src/lib/output/reach-document.js';
 import { answerReach, completeReach } from '../../src/lib/services/reach.js';
-import type { ReachReport } from '../../src/lib/services/report.js';
+import type { ReachReport as Report } from '../../src/lib/services/report.js';
 import { expectGolden, runCommand } from './run-command.js';
+
+type ReachReport = Report<ReachAnswer | StreamedAnswer>;
 
 const SHOP = ['--filename', 'examples/shop'];
 const SMALL_FILE = 'test/fixtures/who-can/worlds/small.yaml';

@@ -9,9 +9,12 @@ import { connectionsOf } from '../../src/lib/engine/answer.js';
 import { EXIT_NO_ANSWER } from '../../src/lib/errors.js';
 import { renderDocument } from '../../src/lib/output/render.js';
 import { toReachDocument } from '../../src/lib/output/reach-document.js';
-import type { ReachReport as WhoCanReport } from '../../src/lib/services/report.js';
+import type { ReachAnswer, StreamedAnswer } from '../../src/lib/engine/answer.js';
+import type { ReachReport } from '../../src/lib/services/report.js';
 import { expectGolden, runCommand } from './run-command.js';
-import { podOf } from '../support/pairs.js';
+import { eager, podOf } from '../support/pairs.js';
+
+type WhoCanReport = ReachReport<ReachAnswer | StreamedAnswer>;
 
 const SEED = ['--filename', 'examples/seed'];
 const SHOP = ['--filename', 'examples/shop'];
@@ -54,7 +57,8 @@ describe('who-can on the seed world', () => {
     expect(run.exitCode).toBe(0);
     expect(run.stderr).toBe('');
     expect(pairs(run.result)).toEqual(['tenant-a/frontend -> tenant-a/backend']);
-    expect(run.result!.answer.decide(run.result!.answer.groups[0]).ingress.allowedBy).toEqual([
+    const { answer } = eager(run.result!);
+    expect(answer.decide(answer.groups[0]).ingress.allowedBy).toEqual([
       { policy: { namespace: 'tenant-a', name: 'pol1' }, direction: 'ingress', index: 0 },
     ]);
     expectGolden(run.stdout, 'seed-backend-port.txt');

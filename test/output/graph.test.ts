@@ -12,16 +12,20 @@ import { describe, expect, it } from '@jest/globals';
 
 import WhoCan from '../../src/commands/who-can.js';
 import { buildReachGraph, dotString, formatDot, formatMermaid, mermaidString } from '../../src/lib/output/graph.js';
-import type { ReachReport as WhoCanReport } from '../../src/lib/services/report.js';
-import { splitIntoPairs } from '../support/pairs.js';
+import type { ReachAnswer, StreamedAnswer } from '../../src/lib/engine/answer.js';
+import type { ReachReport } from '../../src/lib/services/report.js';
+import { eager, splitIntoPairs } from '../support/pairs.js';
+
+type WhoCanReport = ReachReport;
 import { ROOT, runCommand } from '../commands/run-command.js';
 import { requirePrograms } from '../support/programs.js';
 
 const SHOP = ['--filename', 'examples/shop'];
 const REPLICAS = ['--filename', 'test/fixtures/graph/replicas.yaml'];
 
-function whoCan(...argv: string[]) {
-  return runCommand<WhoCanReport>(WhoCan, argv);
+async function whoCan(...argv: string[]) {
+  const run = await runCommand<ReachReport<ReachAnswer | StreamedAnswer>>(WhoCan, argv);
+  return { ...run, result: run.result && eager(run.result) };
 }
 
 /** Compares with test/fixtures/graph/NAME; UPDATE_GOLDEN=1 rewrites it. */

@@ -9,7 +9,15 @@ import {
   type ConnectionGroup,
   type Orientation,
   type ReachAnswer,
+  type StreamedAnswer,
 } from '../../src/lib/engine/answer.js';
+import type { ReachReport } from '../../src/lib/services/report.js';
+
+/** A command's report as the table views take it: fails when its answer was streamed (-o json, -o yaml). */
+export function eager(report: ReachReport<ReachAnswer | StreamedAnswer>): ReachReport {
+  if ('shares' in report.answer) throw new Error('the answer was streamed: its groups are computed as it is written');
+  return { ...report, answer: report.answer };
+}
 
 /** whoCan's result plus every allowed and denied (source, target) pair, expanded by connectionsOf. */
 export function whoCanPairs(

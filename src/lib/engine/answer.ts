@@ -62,6 +62,60 @@ export interface ReachAnswer {
   decide(group: ConnectionGroup): Decision;
 }
 
+/** The groups of one subject share of a streamed answer, with the decisions of their own. */
+export interface ShareGroups {
+  groups: ConnectionGroup[];
+  deniedGroups: ConnectionGroup[];
+  /** As ReachAnswer.decide, for these groups (kept while the share is). */
+  decide(group: ConnectionGroup): Decision;
+}
+
+/** Subject pods that share their groups (one subject class, one port), the groups computed when asked. */
+export interface LazyShare {
+  subjects: PodRef[];
+  compute(): ShareGroups;
+}
+
+/**
+ * An answer whose groups are not held: each share computes them when a walk (connectionsOf) reaches
+ * its first subject pod, and the walk drops them after its last. Memory is bounded by the world and
+ * the shares open at once, not by the pairs: what whole-cluster documents are written from.
+ */
+export interface StreamedAnswer extends Omit<ReachAnswer, 'groups' | 'deniedGroups' | 'decide'> {
+  /** In the order of their first subject pod (the order of a ReachAnswer's groups). */
+  shares: LazyShare[];
+}
+
+/** True for an answer that computes its groups as it is walked. */
+export function isStreamed(answer: ReachAnswer | StreamedAnswer): answer is StreamedAnswer {
+  return 'shares' in answer;
+}
+
+/** Any answer as shares: a streamed one as it is, a held one with its groups split by subject pods. */
+export function sharesOf(answer: ReachAnswer | StreamedAnswer): StreamedAnswer {
+  if (isStreamed(answer)) return answer;
+  const bySubjects = new Map<readonly PodRef[], Omit<ShareGroups, 'decide'>>();
+  const shareOf = (group: ConnectionGroup) => {
+    let share = bySubjects.get(group.subjects);
+    if (!share) bySubjects.set(group.subjects, (share = { groups: [], deniedGroups: [] }));
+    return share;
+  };
+  for (const group of answer.groups) shareOf(group).groups.push(group);
+  for (const group of answer.deniedGroups) shareOf(group).deniedGroups.push(group);
+  const { orientation, subjects, external, deniedExternal, warnings, decide } = answer;
+  return {
+    orientation,
+    subjects,
+    external,
+    deniedExternal,
+    warnings,
+    shares: [...bySubjects].map(([subjects, share]) => ({
+      subjects: [...subjects],
+      compute: () => ({ ...share, decide }),
+    })),
+  };
+}
+
 /** The pod a connection of an answer is about (the subject): its destination inbound, its source outbound. */
 export function subjectOf(answer: Pick<ReachAnswer, 'orientation'>, connection: Connection): PodRef {
   const side = answer.orientation === 'inbound' ? connection.to : connection.from;
@@ -123,15 +177,16 @@ export function* pairsOf(answer: ReachAnswer, which: 'allowed' | 'denied'): Gene
  * The connections of an answer, one (source, destination) pair at a time, with their decisions: per
  * subject (in the order of `subjects`), its pod peers group by group (as pairsOf), then its address blocks.
  */
-export function* connectionsOf(answer: ReachAnswer, which: 'allowed' | 'denied'): Generator<Connection> {
-  const bySubject = sharesBySubject(which === 'allowed' ? answer.groups : answer.deniedGroups);
-  const externalOf = new Map<string, Connection[]>();
-  for (const connection of which === 'allowed' ? answer.external : answer.deniedExternal) {
-    const key = keyOf(subjectOf(answer, connection));
-    const list = externalOf.get(key);
-    if (list) list.push(connection);
-    else externalOf.set(key, [connection]);
+export function* connectionsOf(
+  answer: ReachAnswer | StreamedAnswer,
+  which: 'allowed' | 'denied',
+): Generator<Connection> {
+  if (isStreamed(answer)) {
+    yield* streamedConnectionsOf(answer, which);
+    return;
   }
+  const bySubject = sharesBySubject(which === 'allowed' ? answer.groups : answer.deniedGroups);
+  const externalOf = externalBySubject(answer, which);
   for (const subject of uniqueSubjects(answer)) {
     for (const { subject: s, peer, group } of pairsOfSubject(bySubject, subject))
       yield connectionOf(answer, group, s, peer);
@@ -139,8 +194,77 @@ export function* connectionsOf(answer: ReachAnswer, which: 'allowed' | 'denied')
   }
 }
 
+/** The address blocks of an answer per subject pod, keyed `namespace/name`. */
+function externalBySubject(
+  answer: Pick<ReachAnswer, 'orientation' | 'external' | 'deniedExternal'>,
+  which: 'allowed' | 'denied',
+): Map<string, Connection[]> {
+  const externalOf = new Map<string, Connection[]>();
+  for (const connection of which === 'allowed' ? answer.external : answer.deniedExternal) {
+    const key = keyOf(subjectOf(answer, connection));
+    const list = externalOf.get(key);
+    if (list) list.push(connection);
+    else externalOf.set(key, [connection]);
+  }
+  return externalOf;
+}
+
+/**
+ * The shares of a streamed answer as a walk in subject order meets them: per subject pod, each share
+ * holding it with its groups (computed on the share's first subject pod, dropped after its last).
+ */
+export function* openShares(answer: StreamedAnswer): Generator<{ subject: PodRef; shares: ShareGroups[] }> {
+  const sharesOf = new Map<string, number[]>();
+  answer.shares.forEach((share, index) => {
+    for (const pod of share.subjects) {
+      const key = keyOf(pod);
+      const list = sharesOf.get(key);
+      if (!list) sharesOf.set(key, [index]);
+      else if (list[list.length - 1] !== index) list.push(index);
+    }
+  });
+  const subjects = [...uniqueSubjects(answer)];
+  const last = new Map<number, number>();
+  subjects.forEach((subject, position) => {
+    for (const index of sharesOf.get(keyOf(subject)) ?? []) last.set(index, position);
+  });
+  const open = new Map<number, ShareGroups>();
+  for (let position = 0; position < subjects.length; position++) {
+    const subject = subjects[position];
+    const shares: ShareGroups[] = [];
+    for (const index of sharesOf.get(keyOf(subject)) ?? []) {
+      const groups = open.get(index) ?? answer.shares[index].compute();
+      if (last.get(index)! > position) open.set(index, groups);
+      else open.delete(index);
+      shares.push(groups);
+    }
+    yield { subject, shares };
+  }
+}
+
+function* streamedConnectionsOf(answer: StreamedAnswer, which: 'allowed' | 'denied'): Generator<Connection> {
+  const externalOf = externalBySubject(answer, which);
+  for (const { subject, shares } of openShares(answer)) {
+    for (const share of shares) {
+      const view = { orientation: answer.orientation, decide: share.decide };
+      for (const group of which === 'allowed' ? share.groups : share.deniedGroups) {
+        for (const peer of group.peers) {
+          if (peer.namespace !== subject.namespace || peer.name !== subject.name)
+            yield connectionOf(view, group, subject, peer);
+        }
+      }
+    }
+    yield* externalOf.get(keyOf(subject)) ?? [];
+  }
+}
+
 /** One pair of a group, standing for all of them (they share the answer), oriented from source to destination. */
-export function connectionOf(answer: ReachAnswer, group: ConnectionGroup, subject: PodRef, peer: PodRef): Connection {
+export function connectionOf(
+  answer: Pick<ReachAnswer, 'orientation' | 'decide'>,
+  group: ConnectionGroup,
+  subject: PodRef,
+  peer: PodRef,
+): Connection {
   const [from, to] = answer.orientation === 'inbound' ? [peer, subject] : [subject, peer];
   const connection: Connection = { from: { pod: from }, to: { pod: to }, decision: answer.decide(group) };
   if (group.port !== undefined) connection.port = group.port;
@@ -151,7 +275,7 @@ export function connectionOf(answer: ReachAnswer, group: ConnectionGroup, subjec
 }
 
 /** The subjects of an answer, each once, in order. */
-function* uniqueSubjects(answer: ReachAnswer): Generator<PodRef> {
+function* uniqueSubjects(answer: Pick<ReachAnswer, 'subjects'>): Generator<PodRef> {
   const seen = new Set<string>();
   for (const subject of answer.subjects) {
     const key = keyOf(subject);

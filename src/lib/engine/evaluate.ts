@@ -96,12 +96,20 @@ function analyseClassPair(world: World, source: PodClass, destination: PodClass)
   };
 }
 
-/** Analyses traffic from the pods of one class to the pods of another (memoised per world). */
+/**
+ * Class pairs whose analysis a world keeps. A whole-cluster answer analyses about as many pairs as
+ * there are pod pairs (pods with their own IP are classes of their own when ipBlocks cover pod IPs):
+ * past this many the memo starts over, so memory stays bounded by the world, not by the answer.
+ */
+const PAIR_MEMO_LIMIT = 1 << 16;
+
+/** Analyses traffic from the pods of one class to the pods of another (memoised per world, up to PAIR_MEMO_LIMIT pairs). */
 export function analysePair(world: World, source: PodClass, destination: PodClass): PairAnalysis {
   const key = source.id * world.classes.length + destination.id;
   const known = world.cache.get(key) as PairAnalysis | undefined;
   if (known) return known;
   const analysis = analyseClassPair(world, source, destination);
+  if (world.cache.size >= PAIR_MEMO_LIMIT) world.cache.clear();
   world.cache.set(key, analysis);
   return analysis;
 }

@@ -4,7 +4,7 @@ import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import type { ClassMatrix, MatrixOptions } from './matrix.js';
 import { allowedSourceClasses, reachabilityMatrix as v1Matrix } from './matrix.js';
 import { tierReachabilityMatrix, tierSourceClasses } from './tier-matrix.js';
-import type { Connection, ConnectionGroup, ReachAnswer } from './answer.js';
+import type { Connection, ConnectionGroup, ReachAnswer, StreamedAnswer } from './answer.js';
 import type { Decision, IpBlock, PodRef, PortQuery, PortSet, Protocol, Warning } from './model.js';
 import { keyOf } from './model.js';
 import { emptyPortSet, resolveNamedPort } from './ports.js';
@@ -38,16 +38,57 @@ interface TargetGroup {
   pods: PodInfo[];
 }
 
-/** Answers a who-can query over a compiled world. */
+/** Answers a who-can query over a compiled world, every group at once. */
 export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
-  const warnings: Warning[] = [];
-  const external: Connection[][] = [];
-  const deniedExternal: Connection[][] = [];
+  const { shares, groupsOf, ...rest } = prepareWhoCan(world, query);
   const groups: ConnectionGroup[] = [];
   const deniedGroups: ConnectionGroup[] = [];
   // How to decide each group (by its decisionId), and the decisions made so far.
   const deciders: (() => Decision)[] = [];
   const decisions: (Decision | undefined)[] = [];
+  for (const share of shares) {
+    const found = groupsOf(share, deciders);
+    groups.push(...found.groups);
+    deniedGroups.push(...found.deniedGroups);
+  }
+  return {
+    ...rest,
+    groups,
+    deniedGroups,
+    decide(group) {
+      return (decisions[group.decisionId] ??= deciders[group.decisionId]());
+    },
+  };
+}
+
+/**
+ * The same answer with its groups computed target class by target class as a walk reaches them
+ * (connectionsOf), each class's groups and decisions dropped after its last target pod: what a
+ * whole-cluster document streams from, in memory bounded by the world, not by the answer.
+ */
+export function whoCanStreamed(world: World, query: WhoCanQuery): StreamedAnswer {
+  const { shares, groupsOf, ...rest } = prepareWhoCan(world, query);
+  return {
+    ...rest,
+    shares: shares.map((share) => ({
+      subjects: share.pods.map((pod) => pod.ref),
+      compute() {
+        const deciders: (() => Decision)[] = [];
+        const decisions: (Decision | undefined)[] = [];
+        return {
+          ...groupsOf(share, deciders),
+          decide: (group) => (decisions[group.decisionId] ??= deciders[group.decisionId]()),
+        };
+      },
+    })),
+  };
+}
+
+/** A who-can query up to its groups: the target groups, how to compute each one's groups, the address blocks. */
+function prepareWhoCan(world: World, query: WhoCanQuery) {
+  const warnings: Warning[] = [];
+  const external: Connection[][] = [];
+  const deniedExternal: Connection[][] = [];
   const lookup = (ref: PodRef, role: string): PodInfo | undefined => {
     const info = world.podsByKey.get(keyOf(ref));
     if (!info) warnings.push({ code: 'no-target', message: `${role} pod ${keyOf(ref)} not found` });
@@ -148,10 +189,19 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
     if (wanted && lackingPort[which].length > 0) warnings.push(...missingPortWarnings(lackingPort[which], wanted));
   });
 
-  for (const { cls, port, portName, protocol, lacksPort, pods } of targetGroups.values()) {
+  /**
+   * The groups of one target group (a class with one resolved port): its allowed and (when asked)
+   * denied source classes, each with a decider pushed on `deciders` (its decisionId is the index).
+   */
+  const groupsOfTarget = (
+    { cls, port, portName, protocol, lacksPort, pods }: TargetGroup,
+    deciders: (() => Decision)[],
+  ): { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[] } => {
+    const groups: ConnectionGroup[] = [];
+    const deniedGroups: ConnectionGroup[] = [];
     const targetRefs = pods.map((p) => p.ref);
     if (lacksPort) {
-      if (!query.includeDenied) continue;
+      if (!query.includeDenied) return { groups, deniedGroups };
       const decisionId = deciders.length;
       const decision = noSuchPortDecision(cls);
       deciders.push(() => decision);
@@ -162,7 +212,7 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
           continue;
         deniedGroups.push({ subjects: targetRefs, peers: sources, protocol, portName, decisionId });
       }
-      continue;
+      return { groups, deniedGroups };
     }
     // Cluster tiers can allow what NetworkPolicy v1 denies: their own evaluator, on the same bitsets.
     const answer = world.tiers ? tierSourceClasses(world, cls, port) : allowedSourceClasses(world, cls, port);
@@ -200,7 +250,7 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
         const g = make(answer.ids[i], answer.ports ? answer.ports[i] : true);
         if (g) groups.push(g);
       }
-      continue;
+      return { groups, deniedGroups };
     }
     // With sources named (often a few classes of many), only theirs are kept.
     const allowedOf = new Map<number, PortSet | true>();
@@ -215,8 +265,8 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
       const g = make(id, allowed);
       if (g) (allowed === undefined ? deniedGroups : groups).push(g);
     }
-  }
-
+    return { groups, deniedGroups };
+  };
   const hostNetworkSources = query.sources ? sourceInfos.filter((s) => s.isHostNetwork).length : 0;
   if (hostNetworkSources > 0) {
     warnings.push({
@@ -225,16 +275,14 @@ export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
     });
   }
   return {
-    orientation: 'inbound',
+    orientation: 'inbound' as const,
     subjects: targets.map((t) => t.ref),
-    groups,
-    deniedGroups,
     external: external.flatMap((list) => list ?? []),
     deniedExternal: deniedExternal.flatMap((list) => list ?? []),
     warnings,
-    decide(group) {
-      return (decisions[group.decisionId] ??= deciders[group.decisionId]());
-    },
+    // Target groups, in order of their first target.
+    shares: [...targetGroups.values()],
+    groupsOf: groupsOfTarget,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { Decision, DirectionDecision, Peer, PodRef, PortSet, Protocol, TierRuleRef } from '../engine/model.js';
 import { keyOf, PROTOCOLS } from '../engine/model.js';
-import type { Connection } from '../engine/answer.js';
+import type { Connection, ReachAnswer, StreamedAnswer } from '../engine/answer.js';
 import { connectionsOf } from '../engine/answer.js';
 import type { ReachReport, ReportWarning } from '../services/report.js';
 import { explainConnection, unique } from './explain.js';
@@ -82,7 +82,7 @@ function tierRulesOf(sides: DirectionDecision[], which: 'tierRules' | 'passedBy'
 }
 
 /** One connection in the document. */
-interface ConnectionDocument {
+export interface ConnectionDocument {
   from: PeerDocument;
   to: PeerDocument;
   port?: number;
@@ -168,7 +168,15 @@ export function allowedByDocument(
   };
 }
 
-function connectionDocument(connection: Connection, denied: boolean): ConnectionDocument {
+/**
+ * The entry of a connection; a denied one's reason names its ends as `names` says (default: the pod
+ * or address block of each end).
+ */
+export function connectionDocument(
+  connection: Connection,
+  denied: boolean,
+  names: [from: string, to: string] = [peerName(connection.from), peerName(connection.to)],
+): ConnectionDocument {
   const { ingress, egress } = connection.decision;
   const ports: Partial<ConnectionDocument> = {};
   if (connection.port !== undefined) {
@@ -194,14 +202,17 @@ function connectionDocument(connection: Connection, denied: boolean): Connection
     document.passedBy = tierRulesOf(sides, 'passedBy');
   }
   if (denied) {
-    document.reason = explainConnection(connection, peerName(connection.from), peerName(connection.to)).join('; ');
+    document.reason = explainConnection(connection, ...names).join('; ');
     document.reasons = reasonDocuments(connection);
   }
   return document;
 }
 
 /** The document of a report; `denied` only when asked (--explain). */
-export function toReachDocument(report: ReachReport, opts: { explain?: boolean } = {}): ReachDocument {
+export function toReachDocument(
+  report: ReachReport<ReachAnswer | StreamedAnswer>,
+  opts: { explain?: boolean } = {},
+): ReachDocument {
   return {
     ...(report.allowed === undefined ? {} : { allowed: report.allowed }),
     connections: [...connectionsOf(report.answer, 'allowed')].map((connection) =>
@@ -258,7 +269,7 @@ function allowedEntryText(): (item: unknown) => string {
  * lazily: the bytes of renderDocument(toReachDocument(...)), at any size.
  */
 export async function writeReachDocument(
-  report: ReachReport,
+  report: ReachReport<ReachAnswer | StreamedAnswer>,
   format: 'json' | 'yaml',
   sink: DocumentSink,
   opts: { explain?: boolean } = {},
@@ -267,8 +278,6 @@ export async function writeReachDocument(
     for (const connection of connectionsOf(report.answer, which === 'connections' ? 'allowed' : 'denied'))
       yield connectionDocument(connection, which === 'denied');
   };
-  const fields: DocumentField[] = [];
-  if (report.allowed !== undefined) fields.push({ key: 'allowed', value: report.allowed });
   if (format === 'json') {
     // Allowed entries are rendered by allowedEntryText; denied ones (with their sentences) in full.
     const allowedText = allowedEntryText();
@@ -277,14 +286,22 @@ export async function writeReachDocument(
         yield which === 'connections' ? allowedText(connection) : jsonAt(connectionDocument(connection, true), 2);
       }
     };
-    fields.push({ key: 'connections', items: texts('connections') });
-    if (opts.explain) fields.push({ key: 'denied', items: texts('denied') });
-    fields.push({ key: 'warnings', value: report.warnings });
-    await writeDocument(fields, format, sink, (text) => text as string);
+    await writeDocument(reachFields(report, opts, texts), format, sink, (text) => text as string);
     return;
   }
-  fields.push({ key: 'connections', items: documents('connections') });
-  if (opts.explain) fields.push({ key: 'denied', items: documents('denied') });
+  await writeDocument(reachFields(report, opts, documents), format, sink);
+}
+
+/** The top-level fields of a reachability document (docs/output.md), its lists given by `items`. */
+export function reachFields(
+  report: Pick<ReachReport<ReachAnswer | StreamedAnswer>, 'allowed' | 'warnings'>,
+  opts: { explain?: boolean },
+  items: (which: 'connections' | 'denied') => Iterable<unknown>,
+): DocumentField[] {
+  const fields: DocumentField[] = [];
+  if (report.allowed !== undefined) fields.push({ key: 'allowed', value: report.allowed });
+  fields.push({ key: 'connections', items: items('connections') });
+  if (opts.explain) fields.push({ key: 'denied', items: items('denied') });
   fields.push({ key: 'warnings', value: report.warnings });
-  await writeDocument(fields, format, sink);
+  return fields;
 }

@@ -9,7 +9,7 @@
 import type { V1LabelSelector } from '@kubernetes/client-node';
 
 import type { SnapshotScope } from '../cluster/types.js';
-import type { Orientation, ReachAnswer } from '../engine/answer.js';
+import type { Orientation, ReachAnswer, StreamedAnswer } from '../engine/answer.js';
 import { pairsOf } from '../engine/answer.js';
 import type { IpBlock, PodRef, PortQuery, Warning } from '../engine/model.js';
 import { keyOf, refOf } from '../engine/model.js';
@@ -22,7 +22,7 @@ import {
   servicePorts,
   workloadOf,
 } from '../engine/targets.js';
-import { whoCan } from '../engine/who-can.js';
+import { whoCan, whoCanStreamed } from '../engine/who-can.js';
 import type { World } from '../engine/world.js';
 import { NamespaceNotFoundError, NetpolError, NoAnswerError } from '../errors.js';
 import type { PortText } from '../peer-syntax.js';
@@ -99,8 +99,22 @@ export function scopeOf(request: ReachRequest): SnapshotScope {
   return { workloads, services, listServices: false, hintServices: hint };
 }
 
-/** Runs the query: resolve the subject, the other side and the port, ask the engine, and collect what the views need. */
-export function answerReach(world: World, request: ReachRequest): ReachReport {
+/**
+ * Runs the query: resolve the subject, the other side and the port, ask the engine, and collect what
+ * the views need. With `streamed` (a document is written from it), who-can's answer that is no
+ * question computes its groups as it is walked.
+ */
+export function answerReach(world: World, request: ReachRequest): ReachReport;
+export function answerReach(
+  world: World,
+  request: ReachRequest,
+  opts: { streamed: boolean },
+): ReachReport<ReachAnswer | StreamedAnswer>;
+export function answerReach(
+  world: World,
+  request: ReachRequest,
+  opts: { streamed: boolean } = { streamed: false },
+): ReachReport<ReachAnswer | StreamedAnswer> {
   const warnings: Warning[] = [...world.warnings];
   let subjects: PodRef[];
   if (request.subject !== undefined) {
@@ -135,9 +149,14 @@ export function answerReach(world: World, request: ReachRequest): ReachReport {
     warnings.push(...serviceHints(world, destinations, single, side));
   }
   const includeDenied = request.explain || isQuestion;
+  const inbound = { targets: subjects, sources: others, sourceBlock: block, port, includeDenied };
+  if (opts.streamed && !isQuestion && request.orientation === 'inbound') {
+    const answer = whoCanStreamed(world, inbound);
+    return reportOf(world, answer, single, notes, undefined, [...warnings, ...answer.warnings]);
+  }
   const answer =
     request.orientation === 'inbound'
-      ? whoCan(world, { targets: subjects, sources: others, sourceBlock: block, port, includeDenied })
+      ? whoCan(world, inbound)
       : reachableFrom(world, { sources: subjects, destinations: others, destinationBlock: block, port, includeDenied });
   warnings.push(...answer.warnings);
   // "Yes" means at least one pair was checked and every one is allowed: never yes over nothing.
@@ -152,17 +171,23 @@ export function answerReach(world: World, request: ReachRequest): ReachReport {
       );
     }
   }
+  // A denied pair exists exactly when a denied group does (the engine drops groups of a pod to itself only).
+  const allowed = isQuestion ? answer.deniedGroups.length === 0 && answer.deniedExternal.length === 0 : undefined;
+  return reportOf(world, answer, single, notes, allowed, warnings);
+}
+
+/** The report of an answer: its warnings each once, and the owners of the pods. */
+function reportOf<Answer extends ReachAnswer | StreamedAnswer>(
+  world: World,
+  answer: Answer,
+  port: PortQuery | undefined,
+  notes: string[],
+  allowed: boolean | undefined,
+  warnings: Warning[],
+): ReachReport<Answer> {
   const reported = new Map<string, ReportWarning>();
   for (const warning of warnings) reported.set(`${warning.code}\u0000${warning.message}`, warning);
-  return {
-    answer,
-    port: single,
-    notes,
-    // A denied pair exists exactly when a denied group does (the engine drops groups of a pod to itself only).
-    allowed: isQuestion ? answer.deniedGroups.length === 0 && answer.deniedExternal.length === 0 : undefined,
-    warnings: [...reported.values()],
-    workloads: workloadsOf(world),
-  };
+  return { answer, port, notes, allowed, warnings: [...reported.values()], workloads: workloadsOf(world) };
 }
 
 /** Why an answer holds no (source, destination) pair at all, or undefined when it holds one. */
