@@ -33,6 +33,8 @@ export interface MeasureOptions {
   samples: number;
   peer: boolean;
   peerTimeoutMs: number;
+  /** Measure diff (and the peer's diff); false with `--no-diff` (at 50k and more it takes minutes). */
+  diff?: boolean;
 }
 
 /** A matrix that ran out of budget: how far it got and where the pace would have ended. */
@@ -238,7 +240,7 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
   const outbound = sample('reachable-from', (source) => reachableFrom(world, { sources: [source], port: ONE_PORT }));
   world = undefined as never;
   const audited = measureAudit(snapshot, options.seed, log);
-  const diffed = await measureDiff(options, snapshot, log);
+  const diffed = options.diff === false ? {} : await measureDiff(options, snapshot, log);
 
   const result: SizeResult = {
     ...audited,
@@ -284,7 +286,8 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
 
   if (options.peer) {
     result.peer = await measurePeer(options, snapshot, result, log);
-    result.peerDiff = await measurePeerDiff(options, result.diffWithLoadMs!, log);
+    if (result.diffWithLoadMs !== undefined)
+      result.peerDiff = await measurePeerDiff(options, result.diffWithLoadMs, log);
   }
   rmSync(changedDir(options.dir), { recursive: true, force: true });
   if (errors.length) result.errors = errors;

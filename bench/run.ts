@@ -22,7 +22,7 @@ import { formatStartup, measureStartup } from './startup.js';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const USAGE = `usage: npm run bench -- [--sizes 1000,10000,50000] [--seed N] [--json] [--no-peer]
        [--peer-max-pods 10000] [--peer-timeout-s 1800] [--budget-s 120] [--samples 200]
-       [--no-startup] [--startup-runs 10] [--tiers 30] [--no-json-all] [--json-all-timeout-s 900]
+       [--no-startup] [--startup-runs 10] [--tiers 30] [--no-json-all] [--json-all-timeout-s 900] [--no-diff]
        [--live [--live-pods 10000] [--live-runs 3]]   (--sizes '' for the live path alone)
        node .cache/bench/bench/run.js --table SAVED.json   (a saved --json run as the table)`;
 
@@ -39,6 +39,8 @@ interface Options {
   startupRuns: number;
   /** Time `who-can -A -o json` (pairs and --group-by workload) through the CLI, each up to this long. */
   jsonAll: boolean;
+  /** diff per size (false: `--no-diff`). */
+  diff: boolean;
   jsonAllTimeoutMs: number;
   /** Cluster tier policies added to each generated cluster (0: none; the peer does not read them, so it is not run). */
   tiers: number;
@@ -66,6 +68,7 @@ function parseOptions(argv: string[]): Options {
       'live-pods': { type: 'string', default: '10000' },
       'live-runs': { type: 'string', default: '3' },
       'no-json-all': { type: 'boolean', default: false },
+      'no-diff': { type: 'boolean', default: false },
       'json-all-timeout-s': { type: 'string', default: '900' },
       help: { type: 'boolean', default: false },
     },
@@ -101,6 +104,7 @@ function parseOptions(argv: string[]): Options {
         }
       : undefined,
     jsonAll: !values['no-json-all'],
+    diff: !values['no-diff'],
     jsonAllTimeoutMs: num('json-all-timeout-s', values['json-all-timeout-s']) * 1000,
   };
 }
@@ -240,6 +244,7 @@ async function main(argv: string[]): Promise<void> {
         samples: options.samples,
         peer: options.peer && pods <= options.peerMaxPods && options.tiers === 0,
         peerTimeoutMs: options.peerTimeoutMs,
+        diff: options.diff,
       };
       const result = JSON.parse(
         await runNode(['--max-old-space-size=16384', join(HERE, 'run.js'), '--child', JSON.stringify(child)]),
