@@ -268,10 +268,17 @@ async function main(argv: string[]): Promise<void> {
       seed: { type: 'string', default: '1' },
       runs: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
+      // Extra who-can arguments, e.g. '--group-by workload'.
+      'who-can-args': { type: 'string', default: '' },
     },
   });
   const result = await measureLive(
-    { pods: Number(values.pods), seed: Number(values.seed), runs: Math.max(1, Number(values.runs)) },
+    {
+      pods: Number(values.pods),
+      seed: Number(values.seed),
+      runs: Math.max(1, Number(values.runs)),
+      whoCanArgs: values['who-can-args'].split(' ').filter((a) => a !== ''),
+    },
     (line) => process.stderr.write(`${line}\n`),
   );
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : formatLive(result));
