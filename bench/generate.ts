@@ -815,7 +815,7 @@ export function tierPolicies(snapshot: ClusterSnapshot, count: number, seed: num
 }
 
 /** A policy in YAML shape: client-node's `_from` written back as `from`. */
-function toManifestPolicy(p: V1NetworkPolicy): Record<string, unknown> {
+export function toManifestPolicy(p: V1NetworkPolicy): Record<string, unknown> {
   const spec = p.spec;
   if (!spec?.ingress) return p as unknown as Record<string, unknown>;
   const ingress = spec.ingress.map((rule) => {

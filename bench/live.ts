@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { generateCluster } from './generate.js';
+import { generateCluster, toManifestPolicy } from './generate.js';
 import { runningStatus } from './kubelet-status.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
@@ -115,22 +115,15 @@ async function pool<T>(items: readonly T[], width: number, work: (item: T) => Pr
 
 interface Manifest {
   metadata: { name: string; namespace?: string; uid?: string; [key: string]: unknown };
-  spec?: { ingress?: { _from?: unknown; [key: string]: unknown }[]; [key: string]: unknown };
   status?: { podIP?: string; hostIP?: string; [key: string]: unknown };
   [key: string]: unknown;
 }
 
-/** The object as a client creates it: no uid, no status; client-node's `_from` written `from`. */
+/** The object as a client creates it: no uid, no status. */
 function forCreate(object: Manifest): Manifest {
   const out: Manifest = { ...object, metadata: { ...object.metadata } };
   delete out.status;
   delete out.metadata.uid;
-  if (object.spec?.ingress) {
-    out.spec = {
-      ...object.spec,
-      ingress: object.spec.ingress.map(({ _from, ...rule }) => (_from === undefined ? rule : { from: _from, ...rule })),
-    };
-  }
   return out;
 }
 
@@ -138,7 +131,8 @@ async function loadCluster(admin: Admin, options: LiveOptions, log: (line: strin
   const { snapshot } = generateCluster({ pods: options.pods, seed: options.seed });
   const namespaces = snapshot.namespaces as unknown as Manifest[];
   const pods = snapshot.pods as unknown as Manifest[];
-  const policies = snapshot.policies as unknown as Manifest[];
+  // Policies as manifests (client-node's `_from` written `from`), as the bench's files have them.
+  const policies = snapshot.policies.map(toManifestPolicy) as unknown as Manifest[];
   const started = performance.now();
   // kube-system exists already; the rest are created.
   await pool(
