@@ -6,7 +6,7 @@
  * and `kubectl netpol who-can -A -o json` (the built CLI, `node bin/run.js`), both into a pipe that
  * counts the bytes, and stops the control plane. Progress on stderr; `--json`: one JSON line on stdout.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { countedRun } from './counted-run.js';
 import { generateCluster, toManifestPolicy } from './generate.js';
 import { runningStatus } from './kubelet-status.js';
 
@@ -165,30 +166,12 @@ async function loadCluster(admin: Admin, options: LiveOptions, log: (line: strin
   };
 }
 
-/** Runs a command with stdout into a byte counter: wall time, bytes, and (GNU time) peak RSS. */
-function timed(
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ ms: number; bytes: number; rssMb: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn('/usr/bin/time', ['-f', '%M', command, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let bytes = 0;
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - started;
-      const lines = stderr.trim().split('\n');
-      const rssKb = Number(lines.pop());
-      // who-can exits 1 when nothing is allowed; anything above is a failure.
-      if (code !== 0 && code !== 1)
-        reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${lines.join('\n')}`));
-      else resolve({ ms, bytes, rssMb: rssKb / 1024 });
-    });
-  });
+/** Runs a command with stdout into a byte counter: wall time, bytes and peak RSS. */
+async function timed(argv: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; bytes: number; rssMb: number }> {
+  const run = await countedRun(argv, { env });
+  // who-can exits 1 when nothing is allowed; anything above is a failure.
+  if (run.code !== 0 && run.code !== 1) throw new Error(`${argv.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return { ms: run.ms!, bytes: run.bytes, rssMb: run.rssMb ?? NaN };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
@@ -215,8 +198,8 @@ export async function measureLive(options: LiveOptions, log: (line: string) => v
     const ours: { ms: number; bytes: number; rssMb: number }[] = [];
     const theirs: { ms: number; bytes: number; rssMb: number }[] = [];
     for (let run = 0; run < options.runs; run++) {
-      theirs.push(await timed(kubectl, kubectlArgs, env));
-      ours.push(await timed(process.execPath, [join(REPO, 'bin', 'run.js'), ...whoCanArgs], env));
+      theirs.push(await timed([kubectl, ...kubectlArgs], env));
+      ours.push(await timed([process.execPath, join(REPO, 'bin', 'run.js'), ...whoCanArgs], env));
       log(
         `  run ${run + 1}: kubectl get ${theirs[run].ms.toFixed(0)} ms (${theirs[run].bytes} bytes), ` +
           `who-can ${ours[run].ms.toFixed(0)} ms (${ours[run].bytes} bytes, ${ours[run].rssMb.toFixed(0)} MB)`,

@@ -4,8 +4,7 @@
  * matrices, then (outside the timings and the RSS figure) netpol-analyzer on the same files.
  * Uses only the engine's public functions (compileWorld, whoCan, reachableFrom, reachabilityMatrix).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { loadManifests } from '../src/lib/cluster/files.js';
@@ -18,6 +17,7 @@ import { checkExpectations, runAudit } from '../src/lib/services/audit.js';
 import { planDiff } from '../src/lib/services/diff.js';
 import { parseSourceSpec } from '../src/lib/target-spec.js';
 import type { PeerDifferences } from './compare-peer.js';
+import { countedRun } from './counted-run.js';
 import { comparePeer, ensurePeer, runPeer, runPeerDiff } from './compare-peer.js';
 import { changeCluster, Rng, writeManifests } from './generate.js';
 import { findRoot } from './startup.js';
@@ -138,33 +138,12 @@ export interface DocumentRun {
  * dropped (counted), under /usr/bin/time for the peak RSS when it is there (else rssMb is null).
  * Past `timeoutMs` the process is killed: ms is null, bytes what it had written.
  */
-export function measureDocument(dir: string, extra: string[], timeoutMs: number): Promise<DocumentRun> {
+export async function measureDocument(dir: string, extra: string[], timeoutMs: number): Promise<DocumentRun> {
   const cli = join(findRoot(), 'bin', 'run.js');
   const argv = [process.execPath, cli, 'who-can', '--all-namespaces', '-o', 'json', '-f', dir, ...extra];
-  const timed = existsSync('/usr/bin/time');
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = timed
-      ? spawn('/usr/bin/time', ['-f', 'maxrss-kb %M', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let bytes = 0;
-    let stderr = '';
-    let isTimedOut = false;
-    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4096)));
-    const timer = setTimeout(() => {
-      isTimedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = performance.now() - start;
-      const rss = /maxrss-kb (\d+)/.exec(stderr);
-      if (!isTimedOut && code !== 0) reject(new Error(`who-can -A -o json exited ${code}: ${stderr.trim()}`));
-      else resolve({ ms: isTimedOut ? null : ms, rssMb: rss ? Number(rss[1]) / 1024 : null, bytes });
-    });
-  });
+  const run = await countedRun(argv, { timeoutMs });
+  if (run.ms !== null && run.code !== 0) throw new Error(`who-can -A -o json exited ${run.code}: ${run.stderr}`);
+  return { ms: run.ms, rssMb: run.rssMb, bytes: run.bytes };
 }
 
 /** Nearest-rank percentile of sorted values. */
