@@ -284,8 +284,8 @@ spec: {hostNetwork: true, nodeName: n3, containers: [{name: c}]}
     expect(reachesAddress(world, '192.168.5.5/32')).toBe(false);
     expect(reachesAddress(world, '192.168.6.6/32')).toBe(true);
     expect(reachesAddress(world, '203.0.113.6/32')).toBe(true);
-    // Nodes are in the snapshot: no tier-nodes warning.
-    expect(codes(world)).not.toContain('tier-nodes');
+    // Nodes are in the snapshot: nothing fails closed.
+    expect(codes(world)).not.toContain('tier-fail-closed');
   });
 
   test('every address of a selected node (InternalIP and ExternalIP), and the pods on it by name or IP', async () => {
@@ -342,29 +342,34 @@ spec: {hostNetwork: true, nodeName: n3, containers: [{name: c}]}
     expect(reachesAddress(withBaseline, '192.168.5.5/32')).toBe(false);
   });
 
-  test('no Node objects in the snapshot: it matches nothing, with a tier-nodes warning naming the rule', async () => {
-    const world = await worldWith(toNodes('deny-nodes', 'Deny', '{}'));
-    expect(destinationsOf(world, CLIENT)).toEqual([SERVER, OTHER, AGENT]);
-    expect(world.warnings.filter((w) => w.code === 'tier-nodes').map((w) => w.message)).toEqual([
-      'ClusterNetworkPolicy/deny-nodes egress[0] (to-nodes) names nodes, but there are no Node objects in the snapshot: it matches no host-network pod and no node address in these answers',
-    ]);
-    expect(reachesAddress(world, '192.168.5.5/32')).toBe(true);
+  test('a cluster listed with no nodes: a nodes peer selects nothing, without a warning', async () => {
+    const loaded = await loadManifests([WORLD, '-'], { stdin: NODES + toNodes('deny-nodes', 'Deny', '{}') });
+    const listed = compileWorld({ ...loaded.snapshot, nodes: [] });
+    expect(destinationsOf(listed, CLIENT)).toEqual([SERVER, OTHER, AGENT, AGENT2, AGENT3]);
+    expect(codes(listed)).not.toContain('tier-fail-closed');
+    expect(reachesAddress(listed, '192.168.5.5/32')).toBe(true);
   });
 
   test.each([
     ['Accept', [SERVER, OTHER, AGENT, AGENT2, AGENT3]],
     ['Deny', []],
     ['Pass', []],
-  ])('Node objects unreadable: a %s rule fails closed', async (action, expected) => {
-    const loaded = await loadManifests([WORLD, '-'], {
-      stdin: NODES + toNodes('to-nodes', action, '{matchLabels: {role: worker}}'),
-    });
-    const world = compileWorld({ ...loaded.snapshot, nodes: undefined, nodesUnreadable: true });
-    expect(destinationsOf(world, CLIENT)).toEqual(expected);
-    expect(world.warnings.filter((w) => w.code === 'tier-fail-closed').map((w) => w.message)).toEqual([
-      'ClusterNetworkPolicy/to-nodes spec.egress[0].to[0] is a nodes peer and the Node objects could not be read: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says for a peer it cannot evaluate',
-    ]);
-    expect(reachesAddress(world, '198.51.100.1/32')).toBe(action === 'Accept');
+  ])('Node objects unreadable or not in the files: a %s rule fails closed', async (action, expected) => {
+    const policy = toNodes('to-nodes', action, '{matchLabels: {role: worker}}');
+    const loaded = await loadManifests([WORLD, '-'], { stdin: NODES + policy });
+    const unreadable = compileWorld({ ...loaded.snapshot, nodes: undefined, nodesUnreadable: true });
+    // The same pods without their Node objects: which nodes the peer selects is as unknown.
+    const absent = compileWorld({ ...loaded.snapshot, nodes: undefined });
+    for (const [world, why] of [
+      [unreadable, 'the Node objects could not be read'],
+      [absent, 'the snapshot holds no Node objects (give them with -f, e.g. kubectl get nodes -o yaml)'],
+    ] as const) {
+      expect(destinationsOf(world, CLIENT)).toEqual(expected);
+      expect(world.warnings.filter((w) => w.code === 'tier-fail-closed').map((w) => w.message)).toEqual([
+        `ClusterNetworkPolicy/to-nodes spec.egress[0].to[0] is a nodes peer and ${why}: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says for a peer it cannot evaluate`,
+      ]);
+      expect(reachesAddress(world, '198.51.100.1/32')).toBe(action === 'Accept');
+    }
   });
 });
 

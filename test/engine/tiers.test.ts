@@ -10,7 +10,7 @@ import { loadManifests } from '../../src/lib/cluster/files.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import { analysePair, decideOnPort } from '../../src/lib/engine/evaluate.js';
 import type { Protocol } from '../../src/lib/engine/model.js';
-import { compileTierPolicies, type TierSet } from '../../src/lib/engine/tiers-compile.js';
+import { compileTierPolicies, snapshotNodes, type TierSet } from '../../src/lib/engine/tiers-compile.js';
 import { decideWithTiers, type TierDecision, type TierEndpoint } from '../../src/lib/engine/tiers.js';
 import type { PodInfo, World } from '../../src/lib/engine/world.js';
 import { tierCases, tierManifest } from '../support/tier-cases.js';
@@ -26,7 +26,7 @@ async function loadWorld(paths: string[], stdin?: string): Promise<TierWorld> {
   const loaded = await loadManifests(paths, stdin === undefined ? {} : { stdin });
   return {
     world: compileWorld(loaded.snapshot),
-    tiers: compileTierPolicies(loaded.snapshot.clusterPolicies ?? []),
+    tiers: compileTierPolicies(loaded.snapshot.clusterPolicies ?? [], snapshotNodes(loaded.snapshot)),
     warnings: loaded.warnings,
   };
 }

@@ -265,6 +265,7 @@ const world = fc
       { weight: 9, arbitrary: fc.constant(false) },
       { weight: 1, arbitrary: fc.constant(true) },
     ),
+    nodesListedEmpty: fc.boolean(),
   })
   .map((w) => {
     // Names: unique across kinds; the one BaselineAdminNetworkPolicy a cluster may hold is `default`.
@@ -286,6 +287,7 @@ function withNodes(
     nodes: { labels: Record<string, string>; external: boolean; v6: boolean }[];
     placements: { node: number; byName: boolean; byIp: boolean }[];
     nodesUnreadable: boolean;
+    nodesListedEmpty: boolean;
   },
 ): ClusterSnapshot {
   const nodes = w.nodes.map((n, i) => ({
@@ -306,7 +308,8 @@ function withNodes(
   return {
     ...snapshot,
     pods,
-    ...(nodes.length ? { nodes } : {}),
+    // No Node objects: absent (none read: nodes peers fail closed) or listed empty (they select none).
+    ...(nodes.length || w.nodesListedEmpty ? { nodes } : {}),
     ...(w.nodesUnreadable ? { nodesUnreadable: true } : {}),
   };
 }
@@ -370,6 +373,7 @@ function tally(snapshot: ClusterSnapshot, reference: TierReference, reversed: Ti
             direction === 'egress' &&
             reference.isHostNetwork(dst) &&
             !snapshot.nodesUnreadable &&
+            snapshot.nodes !== undefined &&
             hasNodesPeer(snapshot, d.rule)
           )
             seen.nodes++;

@@ -157,7 +157,8 @@ export class TierReference {
       };
     }
     this.nodes = snapshot.nodes ?? [];
-    this.nodesUnknown = snapshot.nodesUnreadable === true;
+    // Which nodes exist is unknown when they could not be read or none were read (not an empty list).
+    this.nodesUnknown = snapshot.nodesUnreadable === true || snapshot.nodes === undefined;
     const all = snapshot.clusterPolicies ?? [];
     this.tiers = {
       Admin: inEvaluationOrder(
@@ -272,7 +273,7 @@ export class TierReference {
     const { direction, other, dst, port, protocol } = traffic;
     const peers = (rule[direction === 'ingress' ? 'from' : 'to'] ?? []) as unknown[];
     const ports = rule[policy.kind === 'ClusterNetworkPolicy' ? 'protocols' : 'ports'] as unknown[] | undefined;
-    // A nodes peer when the Node objects could not be read cannot be evaluated: as an unknown peer.
+    // A nodes peer when the Node objects are unknown cannot be evaluated: as an unknown peer.
     const unknown =
       peers.some((p) => setsNoKnownField(p, knownPeerFields(policy.kind, direction))) ||
       (this.nodesUnknown && peers.some((p) => isObj(p) && isObj(p.nodes))) ||

@@ -66,7 +66,8 @@ function nodesAfter(
   const nodes = new Map((before.nodes ?? []).map((n) => [n.name, n]));
   for (const n of change.nodes ?? []) nodes.set(n.name, n);
   return {
-    ...(nodes.size > 0 ? { nodes: [...nodes.values()] } : {}),
+    // None read before nor in the change stays "none read" (nodes peers fail closed); [] stays [].
+    ...(before.nodes || change.nodes ? { nodes: [...nodes.values()] } : {}),
     ...(before.nodesUnreadable ? { nodesUnreadable: true } : {}),
   };
 }

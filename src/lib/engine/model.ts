@@ -42,8 +42,9 @@ export interface ClusterSnapshot {
   /** Cluster-scoped tier policies (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy), when read. */
   clusterPolicies?: ClusterTierPolicy[];
   /**
-   * Node objects, for the tiers' `nodes` peers: absent or [] when the snapshot holds none (-f files
-   * without `kind: Node`; live, read only when some tier rule has a `nodes` peer).
+   * Node objects, for the tiers' `nodes` peers. Absent when none were read (-f files without
+   * `kind: Node`; live, listed only when some tier rule has a `nodes` peer): the peers then fail
+   * closed, since which nodes they select is unknown. [] is a cluster listed with no nodes.
    */
   nodes?: ClusterNode[];
   /** Live: Node objects were needed but could not be read (forbidden): `nodes` peers fail closed. */
@@ -199,7 +200,6 @@ export interface Warning {
     | 'service-port'
     | 'tier-fail-closed'
     | 'tier-ambiguous'
-    | 'tier-domain-names'
-    | 'tier-nodes';
+    | 'tier-domain-names';
   message: string;
 }

@@ -89,10 +89,14 @@ export function tierWarnings(set: TierSet, classes: readonly PodClass[]): Warnin
         code: 'invalid-policy',
         message: `${nameOf(w.policy)} is invalid and left out: ${(w.problems ?? []).slice(0, 3).join('; ')}`,
       });
-    } else if (w.code === 'unreadable-nodes') {
+    } else if (w.code === 'unreadable-nodes' || w.code === 'absent-nodes') {
+      const why =
+        w.code === 'unreadable-nodes'
+          ? 'the Node objects could not be read'
+          : 'the snapshot holds no Node objects (give them with -f, e.g. kubectl get nodes -o yaml)';
       warnings.push({
         code: 'tier-fail-closed',
-        message: `${nameOf(w.policy)} ${w.field} is a nodes peer and the Node objects could not be read: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says for a peer it cannot evaluate`,
+        message: `${nameOf(w.policy)} ${w.field} is a nodes peer and ${why}: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says for a peer it cannot evaluate`,
       });
     } else {
       const what = w.code === 'unknown-peer' ? 'a peer' : 'a port';
@@ -126,12 +130,6 @@ export function tierWarnings(set: TierSet, classes: readonly PodClass[]): Warnin
           warnings.push({
             code: 'tier-domain-names',
             message: `${at} names domainNames, which are resolved at run time and not evaluated here: they match no pod; answers about addresses outside the cluster do not account for them`,
-          });
-        }
-        if (set.nodes === 'none' && rule.peers.some((p) => p.kind === 'nodes')) {
-          warnings.push({
-            code: 'tier-nodes',
-            message: `${at} names nodes, but there are no Node objects in the snapshot: it matches no host-network pod and no node address in these answers`,
           });
         }
       }

@@ -75,9 +75,10 @@ export function ipKey(ip: Ip): string {
 
 /**
  * The Node objects a set's nodes peers select from: 'unreadable' when they were needed and could not
- * be read (the peers fail closed).
+ * be read, 'absent' when the snapshot holds none (files without `kind: Node`): either way which nodes a
+ * peer selects is unknown and the peers fail closed. An empty list is a cluster listed with no nodes.
  */
-type TierNodes = readonly ClusterNode[] | 'unreadable';
+type TierNodes = readonly ClusterNode[] | 'unreadable' | 'absent';
 
 /** A port matcher of a rule: a range on a protocol, or a container port name resolved on the destination. */
 export type TierPort = { protocol: Protocol; from: number; to: number } | { namedPort: string };
@@ -89,7 +90,9 @@ export type TierWarningCode =
   /** A protocols/ports entry with no field this version understands. */
   | 'unknown-port'
   /** A nodes peer, when the Node objects could not be read. */
-  | 'unreadable-nodes';
+  | 'unreadable-nodes'
+  /** A nodes peer, when the snapshot holds no Node objects (files without `kind: Node`). */
+  | 'absent-nodes';
 
 /** One ingress or egress rule, compiled. */
 export interface TierRule {
@@ -136,8 +139,6 @@ export interface TierSet {
   warnings: TierWarning[];
   /** Every compiled nodes peer, by id (a host-network pod's class is cut by which of them select its node). */
   nodePeers: NodesPeer[];
-  /** Whether the snapshot held Node objects: 'none' makes every nodes peer match nothing (warned per rule). */
-  nodes: 'listed' | 'none' | 'unreadable';
 }
 
 type Obj = Record<string, unknown>;
@@ -449,7 +450,7 @@ type NodeResolver = (selector: unknown) => NodesPeer;
 
 function nodeResolver(nodes: TierNodes, peers: NodesPeer[]): NodeResolver {
   // Each node's addresses parsed once: status.addresses of type InternalIP and ExternalIP that are IPs.
-  const parsed = (nodes === 'unreadable' ? [] : nodes).map((n) => ({
+  const parsed = (typeof nodes === 'string' ? [] : nodes).map((n) => ({
     node: n,
     ips: n.addresses.map(parseIp).filter((ip): ip is Ip => ip !== undefined),
   }));
@@ -473,7 +474,7 @@ function compileRules(
   policy: ClusterTierPolicy,
   direction: 'ingress' | 'egress',
   warnings: TierWarning[],
-  nodes: { resolve: NodeResolver; unreadable: boolean },
+  nodes: { resolve: NodeResolver; unknown?: 'unreadable-nodes' | 'absent-nodes' },
 ): TierRule[] {
   const rules = policy.spec[direction];
   if (!Array.isArray(rules)) return [];
@@ -488,10 +489,10 @@ function compileRules(
     (raw[peersField] as Obj[]).forEach((p, j) => {
       const peer = compilePeer(p, peerFieldsOf(policy.kind, direction), nodes.resolve);
       const field = `spec.${direction}[${index}].${peersField}[${j}]`;
-      if (peer?.kind === 'nodes' && nodes.unreadable) {
+      if (peer?.kind === 'nodes' && nodes.unknown) {
         // Which nodes it selects is unknown: as for a peer this version does not understand.
-        failClosed ??= 'unreadable-nodes';
-        warnings.push({ code: 'unreadable-nodes', policy: ref, field });
+        failClosed ??= nodes.unknown;
+        warnings.push({ code: nodes.unknown, policy: ref, field });
       } else if (peer) peers.push(peer);
       else {
         failClosed ??= 'unknown-peer';
@@ -533,7 +534,7 @@ function compileRules(
 function compileTierPolicy(
   policy: ClusterTierPolicy,
   warnings: TierWarning[],
-  nodes: { resolve: NodeResolver; unreadable: boolean },
+  nodes: { resolve: NodeResolver; unknown?: 'unreadable-nodes' | 'absent-nodes' },
 ): CompiledTierPolicy {
   const subject = policy.spec.subject as Obj;
   const tier = tierOf(policy) ?? 'Admin';
@@ -551,12 +552,15 @@ function compileTierPolicy(
 
 /**
  * Compiles cluster-scoped policies once; invalid ones are left out with an invalid-policy warning.
- * `nodes`: the snapshot's Node objects, which nodes peers select from.
+ * `nodes`: the snapshot's Node objects, which nodes peers select from (snapshotNodes).
  */
-export function compileTierPolicies(policies: readonly ClusterTierPolicy[], nodes: TierNodes = []): TierSet {
+export function compileTierPolicies(policies: readonly ClusterTierPolicy[], nodes: TierNodes): TierSet {
   const warnings: TierWarning[] = [];
   const nodePeers: NodesPeer[] = [];
-  const resolver = { resolve: nodeResolver(nodes, nodePeers), unreadable: nodes === 'unreadable' };
+  const resolver = {
+    resolve: nodeResolver(nodes, nodePeers),
+    unknown: typeof nodes === 'string' ? (`${nodes}-nodes` as const) : undefined,
+  };
   const compiled: CompiledTierPolicy[] = [];
   for (const policy of policies) {
     const problems = validateTierPolicy(policy);
@@ -574,13 +578,12 @@ export function compileTierPolicies(policies: readonly ClusterTierPolicy[], node
   // Evaluation order within a tier: priority, lower first; equal priorities by name (an assumption
   // the evaluator reports when it matters).
   compiled.sort((a, b) => a.priority - b.priority || (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
-  const state = nodes === 'unreadable' ? 'unreadable' : nodes.length > 0 ? 'listed' : 'none';
-  return { policies: compiled, warnings, nodePeers, nodes: state };
+  return { policies: compiled, warnings, nodePeers };
 }
 
-/** The Node objects of a snapshot as nodes peers select from them. */
+/** The Node objects of a snapshot as nodes peers select from them (absent: none were read). */
 export function snapshotNodes(snapshot: { nodes?: ClusterNode[]; nodesUnreadable?: boolean }): TierNodes {
-  return snapshot.nodesUnreadable ? 'unreadable' : (snapshot.nodes ?? []);
+  return snapshot.nodesUnreadable ? 'unreadable' : (snapshot.nodes ?? 'absent');
 }
 
 /** Whether a policy (as written) has a nodes peer: what makes the live loader read Node objects. */
