@@ -193,6 +193,50 @@ async function applyTiers(yaml: string): Promise<void> {
   }
 }
 
+/** What the reader may do: read pods, namespaces, services and NetworkPolicies. */
+const READER_RULES = [
+  { apiGroups: [''], resources: ['pods', 'namespaces', 'services'], verbs: ['get', 'list'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list'] },
+];
+
+/**
+ * A kubeconfig for a user (a ServiceAccount's token, in ns.a) bound to a ClusterRole of its own with
+ * `rules`; the ServiceAccount, ClusterRole and binding are all named `name`.
+ */
+async function userKubeconfig(name: string, rules: unknown[]): Promise<string> {
+  await kubectl(['create', 'serviceaccount', name, '-n', ns.a]);
+  const rbac = [
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: ns.a }],
+    },
+  ];
+  await kubectl(['apply', '-f', '-'], { input: rbac.map((o) => stringify(o)).join('---\n') });
+  const token = (await kubectl(['create', 'token', name, '-n', ns.a, '--duration=1h'])).stdout.trim();
+  const admin = JSON.parse((await kubectl(['config', 'view', '--raw', '--minify', '-o', 'json'])).stdout) as {
+    clusters: { name: string; cluster: unknown }[];
+  };
+  const file = join(worldDir, `kubeconfig-${name}`);
+  const cluster = admin.clusters[0];
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [cluster],
+      users: [{ name, user: { token } }],
+      contexts: [{ name, context: { cluster: cluster.name, user: name } }],
+      'current-context': name,
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
 beforeAll(async () => {
   expect(CRDS_DIR).not.toBe('');
   await applyWorld({}, worldYaml());
@@ -207,44 +251,7 @@ beforeAll(async () => {
 
   // The reader: a ServiceAccount bound to a ClusterRole of its own (the shared e2e-viewer may not list
   // NetworkPolicies, and widening it would change what the other files check).
-  await kubectl(['create', 'serviceaccount', 'tier-reader', '-n', ns.a]);
-  const rbac = [
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRole',
-      metadata: { name: reader },
-      rules: [
-        { apiGroups: [''], resources: ['pods', 'namespaces', 'services'], verbs: ['get', 'list'] },
-        { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['get', 'list'] },
-      ],
-    },
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: reader },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: reader },
-      subjects: [{ kind: 'ServiceAccount', name: 'tier-reader', namespace: ns.a }],
-    },
-  ];
-  await kubectl(['apply', '-f', '-'], { input: rbac.map((o) => stringify(o)).join('---\n') });
-  const token = (await kubectl(['create', 'token', 'tier-reader', '-n', ns.a, '--duration=1h'])).stdout.trim();
-  const admin = JSON.parse((await kubectl(['config', 'view', '--raw', '--minify', '-o', 'json'])).stdout) as {
-    clusters: { name: string; cluster: unknown }[];
-  };
-  readerKubeconfig = join(worldDir, 'kubeconfig-reader');
-  const cluster = admin.clusters[0];
-  writeFileSync(
-    readerKubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [cluster],
-      users: [{ name: 'tier-reader', user: { token } }],
-      contexts: [{ name: 'tier-reader', context: { cluster: cluster.name, user: 'tier-reader' } }],
-      'current-context': 'tier-reader',
-    }),
-    { mode: 0o600 },
-  );
+  readerKubeconfig = await userKubeconfig(reader, READER_RULES);
 }, TIMEOUT);
 
 afterAll(async () => {
@@ -386,6 +393,7 @@ describe('a cluster serving policy.networking.k8s.io v1alpha1, v1alpha2 and v1be
       { name: nodeName(2), labels: nodeLabels('control'), address: `${hosts}.2` },
     ];
     let dir: string;
+    let worldText: string;
 
     /** One namespace: a client, and a host-network pod on each node (their IP is their node's). */
     function nodesWorld(): string {
@@ -450,6 +458,7 @@ describe('a cluster serving policy.networking.k8s.io v1alpha1, v1alpha2 and v1be
         ]);
       }
       const world = nodesWorld();
+      worldText = world;
       await applyWorld(
         {},
         world
@@ -517,6 +526,44 @@ describe('a cluster serving policy.networking.k8s.io v1alpha1, v1alpha2 and v1be
         expect(why.stdout).toContain(
           `egress: denied by ClusterNetworkPolicy/e2e-${id}-nodes (Admin, priority 30) rule deny-workers`,
         );
+      },
+      TIMEOUT,
+    );
+
+    test(
+      'a user who may list the tiers but not the nodes: one warning, and the nodes rule fails closed as offline without Node objects',
+      async () => {
+        const nodeless = await userKubeconfig(`${reader}-nodeless`, [
+          ...READER_RULES,
+          { apiGroups: [TIER_GROUP], resources: TIER_RESOURCES, verbs: ['get', 'list'] },
+        ]);
+        try {
+          const query = ['reachable-from', '-n', nsN, 'client', '--port', '443/TCP', '-o', 'json'];
+          const [restricted, offline, admin] = await Promise.all([
+            runCli(query, { env: { KUBECONFIG: nodeless } }),
+            runCli([...query, '-f', '-'], { input: worldText }),
+            runCli(query),
+          ]);
+          // The Deny rule cannot tell which nodes it selects: it denies everything, never a wrong yes.
+          const connections = (run: RunResult) => (JSON.parse(run.stdout) as { connections: unknown[] }).connections;
+          expect(connections(restricted)).toEqual([]);
+          expect(connections(restricted)).toEqual(connections(offline));
+          expect(restricted.code).toBe(offline.code);
+          // The admin, who may list the nodes, gets the answer of the nodes it reads.
+          expect(connections(admin)).not.toEqual([]);
+          const failClosed = (why: string) =>
+            `Warning: ClusterNetworkPolicy/e2e-${id}-nodes spec.egress[0].to[0] is a nodes peer and ${why}: the rule fails closed (an Accept rule matches nothing, a Deny or Pass rule denies everything), as the API says for a peer it cannot evaluate`;
+          const lines = (run: RunResult) => run.stderr.split('\n').filter((l) => /nodes/.test(l));
+          expect(lines(restricted)).toEqual([
+            'Warning: cannot list nodes (forbidden); answers involving the nodes peers of cluster-scoped policies may be incomplete: those rules fail closed (an Accept matches nothing, a Deny or Pass denies everything)',
+            failClosed('the Node objects could not be read'),
+          ]);
+          expect(lines(offline)).toEqual([
+            failClosed('the snapshot holds no Node objects (give them with -f, e.g. kubectl get nodes -o yaml)'),
+          ]);
+        } finally {
+          await kubectl(['delete', 'clusterrolebinding,clusterrole', `${reader}-nodeless`, '--ignore-not-found']);
+        }
       },
       TIMEOUT,
     );
