@@ -2,11 +2,12 @@
  * (the built CLI with outside programs: packaging into an npm tarball, a standalone executable and a
  * krew release, completion in real shells under tmux, the shared conformance checker in python)
  * and `e2e` (the built CLI against a real kube-apiserver started by test/e2e/global-setup).
- * ts-jest only transpiles (tsconfig.json has isolatedModules): `tsc --noEmit` checks the types. */
+ * Test files are transpiled one at a time by esbuild (test/support/esbuild-transform.js; tsconfig.json
+ * has isolatedModules): `tsc --noEmit` checks the types. */
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
+  transform: { '^.+\\.ts$': '<rootDir>/test/support/esbuild-transform.js' },
   testEnvironment: 'node',
 };
 

@@ -69,8 +69,8 @@ function canonical(entries: Entry[]): string[] {
 }
 
 describe.each([
-  [120, 1],
-  [90, 5],
+  [60, 1],
+  [45, 5],
 ])('on a generated world of %i pods (seed %i)', (pods, seed) => {
   const world: World = compileWorld(generateCluster({ pods, seed }).snapshot);
 
@@ -84,8 +84,9 @@ describe.each([
         await writeReachDocument(answerReach(world, request(options), { streamed: true }), format, sink, { explain });
         const text = sink.text();
         expect(text).toBe(renderDocument(toReachDocument(held, { explain }), format));
-        const parsed = (format === 'json' ? JSON.parse(text) : parseYaml(text)) as { connections: unknown[] };
-        expect(parsed.connections.length).toBeGreaterThan(50);
+        // The held YAML is the yaml package's own rendering: counting entries in the JSON is enough.
+        if (format === 'json')
+          expect((JSON.parse(text) as { connections: unknown[] }).connections.length).toBeGreaterThan(50);
         expect(sink.chunks.length).toBeGreaterThan(1);
       }
     },
