@@ -3,9 +3,7 @@
  * iterable, so a document of millions of entries never becomes one string (V8 caps strings at ~512 MB).
  * The bytes are those of renderDocument on the whole document.
  */
-import { stringify } from 'yaml';
-
-import { YAML_OPTIONS } from './render.js';
+import { yamlText } from './yaml.js';
 
 /** A top-level field: a plain value, or a list given as an iterable of items (written one by one). */
 export type DocumentField = { key: string; value: unknown } | { key: string; items: Iterable<unknown> };
@@ -83,16 +81,16 @@ export async function writeDocument(
   } else {
     for (const field of fields) {
       if (!('items' in field)) {
-        await out.add(stringify({ [field.key]: field.value }, YAML_OPTIONS));
+        await out.add(yamlText({ [field.key]: field.value }));
         continue;
       }
       let isFirstItem = true;
       for (const item of field.items) {
         if (isFirstItem) await out.add(`${field.key}:\n`);
         isFirstItem = false;
-        await out.add('  ' + stringify([item], YAML_OPTIONS).replace(/\n(?!$)/g, '\n  '));
+        await out.add('  ' + yamlText([item], '  '));
       }
-      if (isFirstItem) await out.add(stringify({ [field.key]: [] }, YAML_OPTIONS));
+      if (isFirstItem) await out.add(yamlText({ [field.key]: [] }));
     }
     if (fields.length === 0) await out.add('{}\n');
   }
