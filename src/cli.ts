@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 
+import type { ManifestCommand, PackageJson } from './cli-help.js';
+import { renderHelpFast } from './cli-help.js';
 import { flagTableOf, normalizeArgv } from './lib/argv.js';
 
 const SKIP_ENGINE_CHECK = 'OCLIF_DISABLE_ENGINE_WARNING';
@@ -28,15 +30,22 @@ async function loadOclif() {
   }
 }
 
+function readJson<T>(path: string, binUrl: string): T {
+  return JSON.parse(readFileSync(new URL(path, binUrl), 'utf8')) as T;
+}
+
 /** `kubectl netpol ...`: kubectl-style argv, oclif's run, one-line errors. */
 export async function runCli(argv: readonly string[], binUrl: string): Promise<void> {
   try {
-    const { flush, run } = await loadOclif();
     // Which flags take a value comes from the flag definitions, as `npm run build` wrote them for oclif.
-    const manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', binUrl), 'utf8')) as {
-      commands: Parameters<typeof flagTableOf>[0];
-    };
-    await run(normalizeArgv(argv, flagTableOf(manifest.commands)), binUrl);
+    const manifest = readJson<{
+      commands: Record<string, ManifestCommand & Parameters<typeof flagTableOf>[0][string]>;
+    }>('../oclif.manifest.json', binUrl);
+    const oclifArgv = normalizeArgv(argv, flagTableOf(manifest.commands));
+    // Help and the version from the manifest, without the rest of oclif, when that is what oclif would print.
+    if (await renderHelpFast(oclifArgv, readJson<PackageJson>('../package.json', binUrl), manifest.commands)) return;
+    const { flush, run } = await loadOclif();
+    await run(oclifArgv, binUrl);
     await flush();
   } catch (error) {
     // base-command (and the YAML libraries behind it) only when there is an error to report.
