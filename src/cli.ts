@@ -1,9 +1,10 @@
 /**
  * What bin/run.js and bin/kubectl_complete-netpol run, bundled by `npm run build` (scripts/build.sh)
  * with @oclif/core and the commands into dist/, so that start-up reads a few files rather than a few
- * hundred. The bins pass their own URL: oclif finds package.json and oclif.manifest.json from it.
+ * hundred. The bins pass their own URL: package.json and oclif.manifest.json are found from it.
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 import type { ManifestCommand, PackageJson } from './cli-help.js';
 import { renderHelpFast } from './cli-help.js';
@@ -34,6 +35,14 @@ function readJson<T>(path: string, binUrl: string): T {
   return JSON.parse(readFileSync(new URL(path, binUrl), 'utf8')) as T;
 }
 
+/**
+ * What oclif's Config.load would find from the bin's URL, given to it: the package root (the bin's
+ * parent directory) and its package.json, which spares it walking up to find and read it.
+ */
+function loadOptions(binUrl: string, pjson: PackageJson = readJson<PackageJson>('../package.json', binUrl)) {
+  return { root: fileURLToPath(new URL('..', binUrl)), pjson: pjson as never };
+}
+
 /** `kubectl netpol ...`: kubectl-style argv, oclif's run, one-line errors. */
 export async function runCli(argv: readonly string[], binUrl: string): Promise<void> {
   try {
@@ -43,9 +52,10 @@ export async function runCli(argv: readonly string[], binUrl: string): Promise<v
     }>('../oclif.manifest.json', binUrl);
     const oclifArgv = normalizeArgv(argv, flagTableOf(manifest.commands));
     // Help and the version from the manifest, without the rest of oclif, when that is what oclif would print.
-    if (await renderHelpFast(oclifArgv, readJson<PackageJson>('../package.json', binUrl), manifest.commands)) return;
+    const pjson = readJson<PackageJson>('../package.json', binUrl);
+    if (await renderHelpFast(oclifArgv, pjson, manifest.commands)) return;
     const { flush, run } = await loadOclif();
-    await run(oclifArgv, binUrl);
+    await run(oclifArgv, loadOptions(binUrl, pjson));
     await flush();
   } catch (error) {
     // base-command (and the YAML libraries behind it) only when there is an error to report.
@@ -62,7 +72,7 @@ export async function completeCli(words: readonly string[], binUrl: string): Pro
   try {
     const { flush, run } = await loadOclif();
     // `--` keeps oclif from taking a --help or --version on the line for its own.
-    await run(['__complete', '--', ...words], binUrl);
+    await run(['__complete', '--', ...words], loadOptions(binUrl));
     await flush();
   } catch {
     // Silent on error: no candidates, and the shell's default.

@@ -1,6 +1,7 @@
 /**
- * scripts/build/ejs-verbatim.cjs stands in for ejs in the bundle: it must render every text oclif
- * renders as ejs does, whether it skips ejs (no tag) or hands the text on (a tag).
+ * What scripts/build.sh bundles in place of two of oclif's dependencies must answer as they do:
+ * ejs-verbatim.cjs renders every text oclif renders as ejs does, whether it skips ejs (no tag) or
+ * hands the text on (a tag); tinyglobby-lazy.cjs globs as tinyglobby does.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +15,9 @@ type Render = (template: string, data: object) => string;
 const require = createRequire(import.meta.url);
 const verbatim = require(join(ROOT, 'scripts', 'build', 'ejs-verbatim.cjs')) as { render: Render };
 const ejs = require('ejs') as { render: Render };
+type Glob = (patterns: string[], options: { cwd: string }) => Promise<string[]>;
+const lazyGlob = require(join(ROOT, 'scripts', 'build', 'tinyglobby-lazy.cjs')) as { glob: Glob };
+const tinyglobby = require('tinyglobby') as { glob: Glob };
 
 /** Every string in a JSON value. */
 function stringsOf(value: unknown): string[] {
@@ -40,5 +44,14 @@ describe('ejs-verbatim', () => {
   ])('renders %j as ejs does', (text, rendered) => {
     expect(verbatim.render(text, data)).toBe(rendered);
     expect(ejs.render(text, data)).toBe(rendered);
+  });
+});
+
+describe('tinyglobby-lazy', () => {
+  it('globs as tinyglobby does', async () => {
+    const patterns = ['**/*.ts', '!**/*.test.ts'];
+    const found = await lazyGlob.glob(patterns, { cwd: join(ROOT, 'src') });
+    expect(found).toContain('commands/who-can.ts');
+    expect(found.sort()).toEqual((await tinyglobby.glob(patterns, { cwd: join(ROOT, 'src') })).sort());
   });
 });
