@@ -29,6 +29,15 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS stand-ins the build bundles (scripts/build/*.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { exports: 'writable', module: 'writable', require: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/lib/cluster/live*.ts', 'test/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },

@@ -6,7 +6,10 @@
 # of files instead of some three hundred (@oclif/core alone is 66 files and semver 47), which was most
 # of its cost. Kept out of the bundle: @kubernetes/client-node and @inquirer/prompts (imported lazily,
 # only on the live path and for prompts, from node_modules as before) and typescript (oclif asks for it
-# only in development). Last, oclif writes oclif.manifest.json from the bundled commands.
+# only in development). ejs, which oclif runs every help text through, is replaced by
+# scripts/build/ejs-verbatim.cjs (a text without a tag is its own rendering; ejs itself only for one
+# with a tag). tinyglobby, which oclif requires as it loads but calls only for a package without
+# oclif.manifest.json, is loaded when called (scripts/build/tinyglobby-lazy.cjs). Last, oclif writes oclif.manifest.json from the bundled commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
@@ -17,6 +20,7 @@ rm -rf dist
 "$bin/esbuild" src/cli.ts src/commands/*.ts --bundle --splitting --format=esm --platform=node --target=node20 \
   --outdir=dist --outbase=src --chunk-names='chunks/[name]-[hash]' \
   --external:@kubernetes/client-node --external:@inquirer/prompts --external:typescript \
+  --alias:ejs=./scripts/build/ejs-verbatim.cjs --alias:tinyglobby=./scripts/build/tinyglobby-lazy.cjs \
   --banner:js="import { createRequire as __netpolCreateRequire } from 'node:module'; const require = __netpolCreateRequire(import.meta.url);" \
   --legal-comments=none --log-level=warning
 "$bin/oclif" manifest
