@@ -3,7 +3,7 @@
  * sets as small numbers, one world's answers for one class as a column, the decisions between
  * classes shared by the pairs that read the same rules, and changed pairs collected into blocks.
  */
-import type { CompiledPolicy, PodInfo, World } from './world.js';
+import type { CompiledPolicy, PodClass, PodInfo, World } from './world.js';
 import type { ChangeBlock } from './diff.js';
 import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
@@ -242,22 +242,25 @@ export function destinationsFrom(world: World, classId: number) {
 /**
  * The decisions of one world between classes, one object per distinct answer. A pair's answer reads
  * the destination's ingress rules against the source and the source's egress rules against the
- * destination: the classes' label classes (namespace, labels, named ports), their addresses only when
- * one of those rules has an ipBlock peer, and the cluster tiers between their tier classes. Pairs
- * alike in these share one decision, worked out once.
+ * destination: the classes' label classes (namespace, labels, named ports), of their addresses only
+ * which of those rules' ipBlock peers hold them, and the cluster tiers between their tier classes.
+ * Pairs alike in these share one decision, worked out once.
  */
 export class Decisions {
   private readonly byKey = new Map<string, Decision>();
   private readonly ids = new Map<Decision, number>();
-  private readonly readsAddresses = { ingress: new Map<unknown, boolean>(), egress: new Map<unknown, boolean>() };
+  private readonly blocksRead = {
+    ingress: new Map<CompiledPolicy[], BlocksRead>(),
+    egress: new Map<CompiledPolicy[], BlocksRead>(),
+  };
 
   constructor(private readonly world: World) {}
 
   of(source: number, target: number): Decision {
     const { world } = this;
     const [s, t] = [world.classes[source], world.classes[target]];
-    const sourceAddresses = this.reads(t.ingressPolicies, 'ingress') ? s.ipSignature : -1;
-    const targetAddresses = this.reads(s.egressPolicies, 'egress') ? t.ipSignature : -1;
+    const sourceAddresses = this.held(t.ingressPolicies, 'ingress', s);
+    const targetAddresses = this.held(s.egressPolicies, 'egress', t);
     const tiers = world.tiers ? ` ${world.tiers.classOf[source]} ${world.tiers.classOf[target]}` : '';
     const key = `${s.labelClass} ${t.labelClass} ${sourceAddresses} ${targetAddresses}${tiers}`;
     let decision = this.byKey.get(key);
@@ -274,18 +277,36 @@ export class Decisions {
     return decision ? this.ids.get(decision)! : 0;
   }
 
-  /** Whether some rule of these policies in this direction has an ipBlock peer (memoised per policy list). */
-  private reads(policies: CompiledPolicy[], direction: 'ingress' | 'egress'): boolean {
-    const memo = this.readsAddresses[direction];
-    let reads = memo.get(policies);
-    if (reads === undefined) {
-      reads = policies.some((p) =>
-        (p[direction] ?? []).some((r) => r.peers !== 'all' && r.peers.some((peer) => peer.kind === 'ipBlock')),
-      );
-      memo.set(policies, reads);
+  /**
+   * Which of the ipBlock peers of these policies' rules in this direction hold the addresses of the
+   * class at the other end (peerAdmitsClass reads no more of them), as a key; memoised per policy
+   * list and address signature.
+   */
+  private held(policies: CompiledPolicy[], direction: 'ingress' | 'egress', other: PodClass): string {
+    const memo = this.blocksRead[direction];
+    let read = memo.get(policies);
+    if (!read) {
+      const ids = new Set<number>();
+      for (const p of policies)
+        for (const r of p[direction] ?? [])
+          if (r.peers !== 'all') for (const peer of r.peers) if (peer.kind === 'ipBlock') ids.add(peer.id);
+      read = { ids: [...ids].sort((a, b) => a - b), bySignature: new Map() };
+      memo.set(policies, read);
     }
-    return reads;
+    if (read.ids.length === 0) return '';
+    let key = read.bySignature.get(other.ipSignature);
+    if (key === undefined) {
+      key = read.ids.filter((id) => other.ipBlockIds.has(id)).join(',');
+      read.bySignature.set(other.ipSignature, key);
+    }
+    return key;
   }
+}
+
+/** The ipBlock peers some policies' rules read, and which of them each address signature is in. */
+interface BlocksRead {
+  ids: number[];
+  bySignature: Map<number, string>;
 }
 
 /** A block being filled: the pod lists of the groups at its open end, joined when it is closed. */
