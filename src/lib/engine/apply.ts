@@ -90,8 +90,8 @@ export function applyChange(before: ClusterSnapshot, input: ChangeInput): Applie
   const tiers = applyTierPolicies(before, change, objects);
   const workloads = new Map(before.workloads.map((w) => [workloadKey(w), w]));
   for (const w of change.workloads) workloads.set(workloadKey(w), w);
-  for (const [key, w] of workloads)
-    if (covered.has(w.namespace) && !change.workloads.some((c) => workloadKey(c) === key)) workloads.delete(key);
+  const inChange = new Set(change.workloads.map(workloadKey));
+  for (const [key, w] of workloads) if (covered.has(w.namespace) && !inChange.has(key)) workloads.delete(key);
   const services = new Map(before.services.map((s) => [keyOf(refOf(s)), s]));
   for (const s of change.services) services.set(keyOf(refOf(s)), s);
   objects.sort(
@@ -235,6 +235,8 @@ function applyPods(
     if (!wanted.has(key)) wanted.set(key, []);
   }
   const after = new Map(before.pods.map((p) => [keyOf(refOf(p)), p]));
+  const workloadsBefore = firstByKey(before.workloads);
+  const workloadsChanged = firstByKey(change.workloads);
   const touched = new Set<string>();
   const drop = (pods: V1Pod[]) => {
     for (const pod of pods) {
@@ -262,12 +264,11 @@ function applyPods(
     }
     const old = was.get(owner) ?? [];
     const next = pods.map((pod, i) => (i < old.length ? inPlaceOf(old[i], pod) : pod));
-    const object = (w: Workload) => workloadKey(w) === owner;
     const isSame =
       old.length === next.length &&
       old.every((pod, i) => isSamePod(pod, next[i])) &&
-      isSameData(before.workloads.find(object), change.workloads.find(object));
-    const existed = old.length > 0 || before.workloads.some(object);
+      isSameData(workloadsBefore.get(owner), workloadsChanged.get(owner));
+    const existed = old.length > 0 || workloadsBefore.has(owner);
     objects.push({ kind, namespace, name, action: !existed ? 'created' : isSame ? 'unchanged' : 'configured' });
     drop(old);
     for (const pod of next) {
@@ -350,6 +351,13 @@ function ownerKey(pod: V1Pod): string {
 function splitOwner(key: string): [string, string, string] {
   const [namespace, kind, ...name] = key.split('/');
   return [namespace, kind, name.join('/')];
+}
+
+/** Workloads by key, the first of a key kept (as `find` would return it). */
+function firstByKey(workloads: Workload[]): Map<string, Workload> {
+  const byKey = new Map<string, Workload>();
+  for (const w of workloads) if (!byKey.has(workloadKey(w))) byKey.set(workloadKey(w), w);
+  return byKey;
 }
 
 function workloadKey(w: Workload): string {

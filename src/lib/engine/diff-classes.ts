@@ -3,13 +3,15 @@
  * sets as small numbers, one world's answers for one class as a column, the decisions between
  * classes shared by the pairs that read the same rules, and changed pairs collected into blocks.
  */
-import type { CompiledPolicy, PodInfo, World } from './world.js';
+import type { CompiledPolicy, PodClass, PodInfo, World } from './world.js';
 import type { ChangeBlock } from './diff.js';
 import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
 import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } from './ports.js';
 import { analysePair, decideOnAllPorts } from './evaluate.js';
-import { allowedSourceClasses } from './matrix.js';
+import { allowedSourceClasses, Evaluator } from './matrix.js';
+import type { Acc, Layout } from './layout.js';
+import { layoutOf } from './layout.js';
 import { allowedDestinations } from './outbound.js';
 import { tierSourceClasses } from './tier-matrix.js';
 
@@ -116,13 +118,120 @@ export class Column {
   at(classId: number): number {
     return classId < 0 ? 0 : this.ids[classId];
   }
+
+  /** The classes given a port set by the last fill (the others have none). */
+  get classes(): ArrayLike<number> {
+    return this.filled;
+  }
 }
 
-/** The source classes allowed into a class, with their ports (cluster tiers: their own evaluator). */
+/**
+ * The groups of pods by their class in one world: the groups a column can give ports to. A pair of
+ * groups whose columns are empty in both worlds is denied in both, so it need not be compared.
+ */
+export class GroupsByClass {
+  private readonly first: Int32Array;
+  private readonly next: Int32Array;
+  private readonly seen: Int32Array;
+  private stamp = 0;
+
+  constructor(
+    classes: number,
+    private readonly groups: readonly PodGroup[],
+  ) {
+    this.first = new Int32Array(classes * 2).fill(-1);
+    this.next = new Int32Array(groups.length * 2).fill(-1);
+    this.seen = new Int32Array(groups.length);
+    // Chains per class, one for each world (before: 2 * class, after: 2 * class + 1), newest first.
+    for (let g = groups.length - 1; g >= 0; g--) {
+      const { classBefore, classAfter } = groups[g];
+      if (classBefore >= 0) this.link(2 * classBefore, 2 * g);
+      if (classAfter >= 0) this.link(2 * classAfter + 1, 2 * g + 1);
+    }
+  }
+
+  private link(head: number, entry: number): void {
+    this.next[entry] = this.first[head];
+    this.first[head] = entry;
+  }
+
+  /** The groups whose class before is in `before` or whose class after is in `after`, in group order. */
+  of(before: ArrayLike<number>, after: ArrayLike<number>): PodGroup[] {
+    this.stamp++;
+    const ids: number[] = [];
+    const take = (classes: ArrayLike<number>, world: number) => {
+      for (let i = 0; i < classes.length; i++) {
+        for (let e = this.first[2 * classes[i] + world]; e >= 0; e = this.next[e]) {
+          const g = e >>> 1;
+          if (this.seen[g] === this.stamp) continue;
+          this.seen[g] = this.stamp;
+          ids.push(g);
+        }
+      }
+    };
+    take(before, 0);
+    take(after, 1);
+    ids.sort((a, b) => a - b);
+    return ids.map((g) => this.groups[g]);
+  }
+}
+
+/** One evaluator per world, reused by every query of a diff (its scratch sets are full width). */
+const evaluators = new WeakMap<World, Evaluator>();
+
+/**
+ * The source classes allowed into a class, with their ports (cluster tiers: their own evaluator), as
+ * allowedSourceClasses answers them.
+ */
 export function sourcesInto(world: World, classId: number) {
   if (classId < 0) return undefined;
   const cls = world.classes[classId];
-  return world.tiers ? tierSourceClasses(world, cls) : allowedSourceClasses(world, cls);
+  if (world.tiers) return tierSourceClasses(world, cls);
+  let evaluator = evaluators.get(world);
+  if (!evaluator) evaluators.set(world, (evaluator = new Evaluator(layoutOf(world))));
+  return allowedSourceClasses(world, cls, undefined, evaluator);
+}
+
+/**
+ * Who-can's evaluator of one world walked over target classes in label-class order, reading only
+ * some sources' bits: the label-class part is computed once per label class, whatever the number of
+ * sources asked about.
+ */
+export class SourceReader {
+  private readonly evaluator: Evaluator;
+  private readonly layout: Layout;
+  private labelClass = -1;
+  private reached: Acc | undefined;
+
+  constructor(private readonly world: World) {
+    this.layout = layoutOf(world);
+    this.evaluator = new Evaluator(this.layout);
+  }
+
+  /** Answers for target class `classId` (-1: none) until the next call. */
+  target(classId: number): void {
+    if (classId < 0) {
+      this.reached = undefined;
+      return;
+    }
+    const cls = this.world.classes[classId];
+    if (cls.labelClass !== this.labelClass) {
+      this.labelClass = cls.labelClass;
+      this.evaluator.labelClass(this.world.labelClasses[cls.labelClass]);
+    }
+    this.reached = this.evaluator.classSources(cls);
+  }
+
+  /** The first pod's bit of a source class (-1: none), for `ports`. */
+  bitOf(classId: number): number {
+    return classId < 0 ? -1 : this.layout.start[classId];
+  }
+
+  /** The ports the source at `bit` (bitOf) may reach the last target on; undefined: none. */
+  ports(bit: number): PortSet | undefined {
+    if (bit < 0 || !this.reached?.has(bit)) return undefined;
+    return this.evaluator.portsAt(bit);
+  }
 }
 
 /** The destination classes a class may reach, with their ports. */
@@ -133,22 +242,25 @@ export function destinationsFrom(world: World, classId: number) {
 /**
  * The decisions of one world between classes, one object per distinct answer. A pair's answer reads
  * the destination's ingress rules against the source and the source's egress rules against the
- * destination: the classes' label classes (namespace, labels, named ports), their addresses only when
- * one of those rules has an ipBlock peer, and the cluster tiers between their tier classes. Pairs
- * alike in these share one decision, worked out once.
+ * destination: the classes' label classes (namespace, labels, named ports), of their addresses only
+ * which of those rules' ipBlock peers hold them, and the cluster tiers between their tier classes.
+ * Pairs alike in these share one decision, worked out once.
  */
 export class Decisions {
   private readonly byKey = new Map<string, Decision>();
   private readonly ids = new Map<Decision, number>();
-  private readonly readsAddresses = { ingress: new Map<unknown, boolean>(), egress: new Map<unknown, boolean>() };
+  private readonly blocksRead = {
+    ingress: new Map<CompiledPolicy[], BlocksRead>(),
+    egress: new Map<CompiledPolicy[], BlocksRead>(),
+  };
 
   constructor(private readonly world: World) {}
 
   of(source: number, target: number): Decision {
     const { world } = this;
     const [s, t] = [world.classes[source], world.classes[target]];
-    const sourceAddresses = this.reads(t.ingressPolicies, 'ingress') ? s.ipSignature : -1;
-    const targetAddresses = this.reads(s.egressPolicies, 'egress') ? t.ipSignature : -1;
+    const sourceAddresses = this.held(t.ingressPolicies, 'ingress', s);
+    const targetAddresses = this.held(s.egressPolicies, 'egress', t);
     const tiers = world.tiers ? ` ${world.tiers.classOf[source]} ${world.tiers.classOf[target]}` : '';
     const key = `${s.labelClass} ${t.labelClass} ${sourceAddresses} ${targetAddresses}${tiers}`;
     let decision = this.byKey.get(key);
@@ -165,18 +277,36 @@ export class Decisions {
     return decision ? this.ids.get(decision)! : 0;
   }
 
-  /** Whether some rule of these policies in this direction has an ipBlock peer (memoised per policy list). */
-  private reads(policies: CompiledPolicy[], direction: 'ingress' | 'egress'): boolean {
-    const memo = this.readsAddresses[direction];
-    let reads = memo.get(policies);
-    if (reads === undefined) {
-      reads = policies.some((p) =>
-        (p[direction] ?? []).some((r) => r.peers !== 'all' && r.peers.some((peer) => peer.kind === 'ipBlock')),
-      );
-      memo.set(policies, reads);
+  /**
+   * Which of the ipBlock peers of these policies' rules in this direction hold the addresses of the
+   * class at the other end (peerAdmitsClass reads no more of them), as a key; memoised per policy
+   * list and address signature.
+   */
+  private held(policies: CompiledPolicy[], direction: 'ingress' | 'egress', other: PodClass): string {
+    const memo = this.blocksRead[direction];
+    let read = memo.get(policies);
+    if (!read) {
+      const ids = new Set<number>();
+      for (const p of policies)
+        for (const r of p[direction] ?? [])
+          if (r.peers !== 'all') for (const peer of r.peers) if (peer.kind === 'ipBlock') ids.add(peer.id);
+      read = { ids: [...ids].sort((a, b) => a - b), bySignature: new Map() };
+      memo.set(policies, read);
     }
-    return reads;
+    if (read.ids.length === 0) return '';
+    let key = read.bySignature.get(other.ipSignature);
+    if (key === undefined) {
+      key = read.ids.filter((id) => other.ipBlockIds.has(id)).join(',');
+      read.bySignature.set(other.ipSignature, key);
+    }
+    return key;
   }
+}
+
+/** The ipBlock peers some policies' rules read, and which of them each address signature is in. */
+interface BlocksRead {
+  ids: number[];
+  bySignature: Map<number, string>;
 }
 
 /** A block being filled: the pod lists of the groups at its open end, joined when it is closed. */

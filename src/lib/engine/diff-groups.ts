@@ -176,9 +176,15 @@ function endKey(end: ChangeEnd): string {
   return `${end.namespace}/${end.kind}/${end.name}`;
 }
 
+/** Keys of port sets and rules already written (blocks share their port sets and decisions). */
+const portSetKeys = new WeakMap<PortSet, string>();
+const rulesKeys = new WeakMap<Decision, string>();
+
 /** A port set as a string: equal sets, equal strings. */
 export function portSetKey(ports: PortSet): string {
-  return JSON.stringify(ports);
+  let key = portSetKeys.get(ports);
+  if (key === undefined) portSetKeys.set(ports, (key = JSON.stringify(ports)));
+  return key;
 }
 
 /**
@@ -187,6 +193,12 @@ export function portSetKey(ports: PortSet): string {
  */
 function rulesKey(decision: Decision | undefined): string {
   if (!decision) return '-';
+  let key = rulesKeys.get(decision);
+  if (key === undefined) rulesKeys.set(decision, (key = rulesKeyOf(decision)));
+  return key;
+}
+
+function rulesKeyOf(decision: Decision): string {
   const sides = [decision.ingress, ...(decision.egress.applies ? [decision.egress] : [])];
   return sides
     .map(

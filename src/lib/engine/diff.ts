@@ -13,8 +13,10 @@ import {
   Column,
   Decisions,
   destinationsFrom,
+  GroupsByClass,
   groupPods,
   PortSetIds,
+  SourceReader,
   sourcesInto,
 } from './diff-classes.js';
 import { diffAddresses, podsOfEither, portsInScope } from './diff-addresses.js';
@@ -188,26 +190,77 @@ export function diffBlocks(
     if (count > 0) collector.add(s, t, wasInScope, nowInScope, self, count);
   };
   // Into each affected destination group: every source group, from who-can's columns of both worlds.
+  // Only the groups some column gives ports to are compared: the others are denied in both worlds.
   const columns = [new Column(before.classes.length, ids), new Column(after.classes.length, ids)];
+  const classes = Math.max(before.classes.length, after.classes.length);
+  const sourcesByClass = new GroupsByClass(classes, sources.groups);
   for (const t of targets.groups) {
     if (!t.isAffected || sources.groups.length === 0) continue;
     columns[0].fill(sourcesInto(before, t.classBefore));
     columns[1].fill(sourcesInto(after, t.classAfter));
     collector.start('to');
-    for (const s of sources.groups) compare(t, s, columns[0].at(s.classBefore), columns[1].at(s.classAfter));
+    for (const s of sourcesByClass.of(columns[0].classes, columns[1].classes))
+      compare(t, s, columns[0].at(s.classBefore), columns[1].at(s.classAfter));
   }
   // Out of each affected source group: the destination groups not compared above.
-  const unaffectedTargets = targets.groups.filter((t) => !t.isAffected);
-  for (const s of sources.groups) {
-    if (!s.isAffected || unaffectedTargets.length === 0) continue;
-    columns[0].fill(destinationsFrom(before, s.classBefore));
-    columns[1].fill(destinationsFrom(after, s.classAfter));
-    collector.start('from');
-    for (const t of unaffectedTargets) compare(t, s, columns[0].at(t.classBefore), columns[1].at(t.classAfter));
+  const unaffected = targets.groups.filter((t) => !t.isAffected);
+  const affectedSources = sources.groups.filter((s) => s.isAffected);
+  if (unaffected.length > 0 && affectedSources.length > 0) {
+    if (before.tiers || after.tiers) {
+      const unaffectedTargets = new GroupsByClass(classes, unaffected);
+      for (const s of affectedSources) {
+        columns[0].fill(destinationsFrom(before, s.classBefore));
+        columns[1].fill(destinationsFrom(after, s.classAfter));
+        collector.start('from');
+        for (const t of unaffectedTargets.of(columns[0].classes, columns[1].classes))
+          compare(t, s, columns[0].at(t.classBefore), columns[1].at(t.classAfter));
+      }
+    } else compareIntoUnaffected(before, after, unaffected, affectedSources, ids, collector, compare);
   }
   columns[0].fill(undefined);
   columns[1].fill(undefined);
   return { blocks: collector.close(), ...diffAddresses(before, after, affectedIn, affectedOut, scope) };
+}
+
+/**
+ * The affected sources against the unaffected targets, target by target in label-class order of both
+ * worlds (who-can's evaluator, its label-class part once per label class), reading only the affected
+ * sources' bits: the same answers as each source's destinations (reachable-from's) without a pass over
+ * every pod per source. NetworkPolicy v1 worlds only.
+ */
+function compareIntoUnaffected(
+  before: World,
+  after: World,
+  targets: PodGroup[],
+  sources: PodGroup[],
+  ids: PortSetIds,
+  collector: BlockCollector,
+  compare: (t: PodGroup, s: PodGroup, was: number, now: number) => void,
+): void {
+  const readers = [new SourceReader(before), new SourceReader(after)];
+  const bits = sources.map((s) => [readers[0].bitOf(s.classBefore), readers[1].bitOf(s.classAfter)]);
+  const labelClassOf = (world: World, classId: number) => (classId < 0 ? -1 : world.classes[classId].labelClass);
+  const ordered = targets
+    .map((t) => ({ t, lcBefore: labelClassOf(before, t.classBefore), lcAfter: labelClassOf(after, t.classAfter) }))
+    .sort((x, y) => x.lcBefore - y.lcBefore || x.lcAfter - y.lcAfter || x.t.id - y.t.id);
+  // Per source, the targets whose port set ids differ (target index, before, after), then compared
+  // source by source: blocks around a source, as many pairs each as around a target of one pod.
+  const differing: number[][] = sources.map(() => []);
+  for (const { t } of ordered) {
+    readers[0].target(t.classBefore);
+    readers[1].target(t.classAfter);
+    for (let i = 0; i < sources.length; i++) {
+      const [was, now] = [ids.id(readers[0].ports(bits[i][0])), ids.id(readers[1].ports(bits[i][1]))];
+      if (was !== now || t.portBefore !== t.portAfter) differing[i].push(t.id, was, now);
+    }
+  }
+  const byId = new Map(targets.map((t) => [t.id, t]));
+  sources.forEach((s, i) => {
+    const found = differing[i];
+    const order = Array.from({ length: found.length / 3 }, (_, k) => 3 * k).sort((a, b) => found[a] - found[b]);
+    collector.start('from');
+    for (const k of order) compare(byId.get(found[k])!, s, found[k + 1], found[k + 2]);
+  });
 }
 
 /** The pod pairs of blocks, one at a time, each with its block's ports and decisions. */

@@ -190,14 +190,15 @@ export class Evaluator {
 
 /**
  * The source classes allowed to reach the pods of one class, with their ports when no port is given.
- * Computed with the world's bitsets: a few word passes whatever the number of sources.
+ * Computed with the world's bitsets: a few word passes whatever the number of sources. `evaluator`
+ * (of this world) may be one kept for many queries.
  */
 export function allowedSourceClasses(
   world: World,
   target: PodClass,
   port?: { port: number; protocol: Protocol },
+  evaluator = new Evaluator(layoutOf(world)),
 ): { ids: Int32Array; ports?: PortSet[] } {
-  const evaluator = new Evaluator(layoutOf(world));
   evaluator.labelClass(world.labelClasses[target.labelClass], port);
   const sources = evaluator.classSources(target);
   const ids = evaluator.layout.classesIn(sources);

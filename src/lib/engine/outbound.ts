@@ -370,16 +370,18 @@ function sidesAt(q: Outbound, point: Point): Sides {
   }
   const egress = reach.words;
   const ingress = admit.words;
+  // What the named egress rules add on destinations of one kind (none when the egress is not isolated).
+  const egressNamed = new Acc(q.isolated ? n : 0);
   for (const cls of q.kinds) {
-    // What the named rules add on destinations of this kind.
-    const egressNamed = new Acc(n);
+    egressNamed.clear();
     if (q.isolated) egressOf(q.egress.named, egressNamed, cls);
     const admitted = admitNamed.get(cls);
     if (egressNamed.hi <= egressNamed.lo && !admitted) continue;
     const kind = index.namedPortBits.get(cls.namedPorts)!;
+    const named = egressNamed.hi > egressNamed.lo ? egressNamed.words : undefined;
     for (let w = 0; w < kind.words.length; w++) {
       const i = kind.lo + w;
-      egress[i] |= egressNamed.words[i] & kind.words[w];
+      if (named) egress[i] |= named[i] & kind.words[w];
       if (admitted) ingress[i] |= admitted.words[i] & kind.words[w];
     }
   }

@@ -92,8 +92,10 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
     ...applied.pods,
     ...worlds.flatMap((w) => w.pods.filter((p) => relabelled.has(p.ref.namespace)).map((p) => p.ref)),
   ];
-  const touching = (direction: 'ingress' | 'egress') =>
-    worlds.flatMap((w) => podsSelectedBy(w, policiesChangedIn(beforeWorld, afterWorld, applied.policies, direction)));
+  const touching = (direction: 'ingress' | 'egress') => {
+    const policies = policiesChangedIn(beforeWorld, afterWorld, applied.policies, direction);
+    return worlds.flatMap((w) => podsSelectedBy(w, policies));
+  };
   const affected = {
     ingress: [...changed, ...touching('ingress')],
     egress: [...changed, ...touching('egress')],
@@ -136,7 +138,7 @@ function policiesChangedIn(
   const [was, now] = [before, after].map((w) => new Map(w.policies.map((p) => [keyOf(p.ref), p.source])));
   return refs.filter((ref) => {
     const [a, b] = [was.get(keyOf(ref)), now.get(keyOf(ref))];
-    return !a || !b || !isSameDirection(a, b, direction);
+    return !a || !b || (a !== b && !isSameDirection(a, b, direction));
   });
 }
 
