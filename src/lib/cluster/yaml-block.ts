@@ -96,6 +96,10 @@ function resolvePlain(source: string): unknown {
   return source;
 }
 
+/** Indicators that cannot start a plain scalar here, or start something not read here, by character code. */
+const IS_INDICATOR = new Uint8Array(128);
+for (const c of '-?:,]}#&*!|>%@`') IS_INDICATOR[c.charCodeAt(0)] = 1;
+
 /** Whether a character may appear in a key read here: letters, digits and `_ . / -`. */
 function isKeyChar(c: number): boolean {
   return (
@@ -358,10 +362,7 @@ class BlockReader {
       this.pos = pos + 2;
       return c === 123 ? {} : [];
     }
-    // Indicators that cannot start a plain scalar here, or start something not read here.
-    if ('-?:,]}#&*!|>%@`'.includes(text[pos]) && !(c === DASH && isDigit(text.charCodeAt(pos + 1)))) {
-      throw UNSUPPORTED;
-    }
+    if (c < 128 && IS_INDICATOR[c] === 1 && !(c === DASH && isDigit(text.charCodeAt(pos + 1)))) throw UNSUPPORTED;
     let stop = pos;
     let last = pos;
     let hash = FNV_OFFSET;
