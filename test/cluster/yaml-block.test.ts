@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
 import { generateCluster, writeManifests } from '../../bench/generate.js';
-import { readBlockDocument } from '../../src/lib/cluster/yaml-block.js';
+import { readBlockDocument, readJsonDocument } from '../../src/lib/cluster/yaml-block.js';
 import { parseYamlDocuments, parseYamlStream } from '../../src/lib/cluster/yaml-documents.js';
 import type { YamlDocument } from '../../src/lib/cluster/yaml-documents.js';
 import { runs } from '../property/arbitraries.js';
@@ -184,5 +184,42 @@ describe('reads', () => {
 
     expect(readBlock(text)).toStrictEqual(readYaml(text));
     expect(readBlockDocument(text, 0, text.length)?.value).toMatchObject({ labels: { a: 'on', b: 'yes' }, n: 31 });
+  });
+});
+
+describe('a stream that is one JSON object', () => {
+  const json: fc.Arbitrary<unknown> = fc.letrec<{ node: unknown }>((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.oneof(fc.string(), fc.constantFrom('a # b', 'x\ty', '"q"', '\\', 'é', '\u2028'), fc.integer(), fc.double()),
+      fc.constantFrom(true, false, null, 2 ** 64, -0, 1e300),
+      fc.dictionary(fc.oneof(fc.string(), fc.constantFrom('items', 'a:b', '#')), tie('node'), { maxKeys: 4 }),
+      fc.array(tie('node'), { maxLength: 4 }),
+    ),
+  })).node;
+  const root = fc.record({ kind: fc.constantFrom('List', 'PodList'), items: fc.array(json, { maxLength: 4 }) });
+
+  it('is read as the yaml package reads it, with its List item lines', () => {
+    let readHere = 0;
+    fc.assert(
+      fc.property(fc.oneof(root, fc.dictionary(fc.string(), json)), fc.constantFrom(0, 1, 2, 4), (value, indent) => {
+        const text = `\n${JSON.stringify(value, null, indent)}\n`;
+        if (readJsonDocument(text)) readHere++;
+        expect(read(parseYamlDocuments(text, 'x'))).toStrictEqual(readYaml(text));
+      }),
+      runs(500),
+    );
+    expect(readHere).toBeGreaterThan(250);
+  });
+
+  it.each([
+    ['two documents', '{"a": 1}\n---\n{"b": 2}\n'],
+    ['a second items', '{"items": [1], "items": [2]}\n'],
+    ['__proto__', '{"__proto__": {"a": 1}}\n'],
+    ['a tab', '{\t"a": 1}\n'],
+    ['a root array', '[{"a": 1}]\n'],
+    ['YAML flow', '{a: 1}\n'],
+  ])('left to the full readers: %s', (_what, text) => {
+    expect(readJsonDocument(text)).toBeUndefined();
   });
 });

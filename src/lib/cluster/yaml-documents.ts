@@ -11,7 +11,7 @@ import type { State } from 'js-yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 
 import { ManifestError } from '../errors.js';
-import { CORE_SCALAR_TYPES, readBlockDocument } from './yaml-block.js';
+import { CORE_SCALAR_TYPES, readBlockDocument, readJsonDocument } from './yaml-block.js';
 
 /** One non-empty document: its value, the 1-based line where it starts, and where a List's items start. */
 export interface YamlDocument {
@@ -52,13 +52,13 @@ const NEEDS_WHOLE_STREAM = /^%|^\.\.\.(?:[ \t\r]|$)/m;
 /** Reads every non-empty document of a YAML stream; a syntax error is a ManifestError naming file and line. */
 export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
   if (NEEDS_WHOLE_STREAM.test(text) || text.indexOf('\uFEFF', 1) >= 0) return parseYamlStream(text, file);
+  const json = readJsonDocument(text);
+  if (json) return [toYamlDocument(json, 1)];
   const documents: YamlDocument[] = [];
   for (const chunk of splitDocuments(text)) {
     const block = readBlockDocument(text, chunk.start, chunk.start + chunk.text.length);
     if (block) {
-      const document: YamlDocument = { value: block.value, line: chunk.startLine + block.line };
-      if (block.itemLines) document.itemLines = block.itemLines.map((l) => chunk.startLine + l);
-      documents.push(document);
+      documents.push(toYamlDocument(block, chunk.startLine));
       continue;
     }
     const parsed =
@@ -72,6 +72,13 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
     documents.push(...parsed);
   }
   return documents;
+}
+
+/** A document read by yaml-block.ts, its lines counted from `startLine` (1-based). */
+function toYamlDocument(read: NonNullable<ReturnType<typeof readJsonDocument>>, startLine: number): YamlDocument {
+  const document: YamlDocument = { value: read.value, line: startLine + read.line };
+  if (read.itemLines) document.itemLines = read.itemLines.map((l) => startLine + l);
+  return document;
 }
 
 function needsYamlPackage(text: string): boolean {
