@@ -1,11 +1,12 @@
 /**
- * Multi-document YAML to plain values, fast: the stream is cut into documents at `---` lines and each
- * document is read by js-yaml with a schema that resolves scalars exactly as the `yaml` package's YAML 1.2
+ * Multi-document YAML to plain values, fast: a stream that is one JSON object is read by JSON.parse, and
+ * otherwise the stream is cut into documents at `---` lines. Each document of plain block YAML (the
+ * common case: `kubectl get -o yaml`, generated manifests) is read in one pass by yaml-block.ts; the
+ * others by js-yaml with a schema that resolves scalars exactly as the `yaml` package's YAML 1.2
  * core schema does (so `on` and `yes` stay strings, timestamps stay strings, `<<` is an ordinary key).
  * Whatever js-yaml might read differently from `yaml` (anchors, aliases, tags, complex or null keys,
  * directives) and every document js-yaml refuses is read by the `yaml` package instead, so values,
- * lines and error messages are the ones the `yaml` package gives for the whole stream.
- */
+ * lines and error messages are the ones the `yaml` package gives for the whole stream. */
 import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
 import type { State } from 'js-yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
