@@ -446,7 +446,10 @@ function parseJson(source: Source): Located[] {
 }
 
 function parseYaml(source: Source): Located[] {
-  return parseYamlDocuments(source.text, source.name).map((doc) => ({ ...doc, file: source.name }));
+  // The documents are new objects: naming their file on them saves a copy of each (100k at 100k pods).
+  const documents = parseYamlDocuments(source.text, source.name) as Located[];
+  for (const doc of documents) doc.file = source.name;
+  return documents;
 }
 
 /** The 1-based line holding the character at `offset`. */
