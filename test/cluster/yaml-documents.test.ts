@@ -17,6 +17,7 @@ import { parseYamlDocuments, parseYamlStream } from '../../src/lib/cluster/yaml-
 import type { YamlDocument } from '../../src/lib/cluster/yaml-documents.js';
 import { ManifestError } from '../../src/lib/errors.js';
 import { runs } from '../property/arbitraries.js';
+import { yamlTrees, type YamlTree } from './yaml-trees.js';
 
 /** files.ts as it was: every YAML stream read whole by the `yaml` package. */
 let loadManifestsBefore: typeof loadManifests;
@@ -157,15 +158,8 @@ describe('generated YAML streams', () => {
     fc.stringMatching(/^[a-z][a-z0-9.-]{0,8}$/),
   );
   const key = fc.oneof(fc.stringMatching(/^[a-z][a-zA-Z0-9./-]{0,10}$/), fc.constantFrom('items', '1', 'true', '"q"'));
-  type Tree = string | { map: [string, Tree][] } | { seq: Tree[] };
-  const tree: fc.Arbitrary<Tree> = fc.letrec<{ node: Tree }>((tie) => ({
-    node: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      scalar,
-      fc.record({ map: fc.array(fc.tuple(key, tie('node')), { maxLength: 4 }) }),
-      fc.record({ seq: fc.array(tie('node'), { maxLength: 4 }) }),
-    ),
-  })).node;
+  type Tree = YamlTree;
+  const tree = yamlTrees(scalar, key);
 
   /** Block-style YAML of a tree at an indentation (a scalar's block header keeps its own lines). */
   function write(node: Tree, indent: string): string {

@@ -1,16 +1,18 @@
 /**
- * Multi-document YAML to plain values, fast: the stream is cut into documents at `---` lines and each
- * document is read by js-yaml with a schema that resolves scalars exactly as the `yaml` package's YAML 1.2
+ * Multi-document YAML to plain values, fast: a stream that is one JSON object is read by JSON.parse, and
+ * otherwise the stream is cut into documents at `---` lines. Each document of plain block YAML (the
+ * common case: `kubectl get -o yaml`, generated manifests) is read in one pass by yaml-block.ts; the
+ * others by js-yaml with a schema that resolves scalars exactly as the `yaml` package's YAML 1.2
  * core schema does (so `on` and `yes` stay strings, timestamps stay strings, `<<` is an ordinary key).
  * Whatever js-yaml might read differently from `yaml` (anchors, aliases, tags, complex or null keys,
  * directives) and every document js-yaml refuses is read by the `yaml` package instead, so values,
- * lines and error messages are the ones the `yaml` package gives for the whole stream.
- */
+ * lines and error messages are the ones the `yaml` package gives for the whole stream. */
 import { FAILSAFE_SCHEMA, load, Type } from 'js-yaml';
 import type { State } from 'js-yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 
 import { ManifestError } from '../errors.js';
+import { CORE_SCALAR_TYPES, readBlockDocument, readJsonDocument } from './yaml-block.js';
 
 /** One non-empty document: its value, the 1-based line where it starts, and where a List's items start. */
 export interface YamlDocument {
@@ -28,43 +30,22 @@ interface Chunk {
   startLine: number;
 }
 
-/**
- * The scalar types of the `yaml` package's core schema (yaml/dist/schema/core), resolved the same way, in
- * its order. js-yaml keeps one implicit type per tag, so each tag tests its patterns itself.
- */
-const CORE_SCALARS = [
-  makeScalarType('tag:yaml.org,2002:null', '~nN', [[/^(?:~|[Nn]ull|NULL)?$/, () => null]]),
-  makeScalarType('tag:yaml.org,2002:bool', 'tTfF', [
-    [/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T'],
-  ]),
-  makeScalarType('tag:yaml.org,2002:int', '+-0123456789', [
-    [/^0o[0-7]+$/, (s) => parseInt(s.substring(2), 8)],
-    [/^[-+]?[0-9]+$/, (s) => parseInt(s, 10)],
-    [/^0x[0-9a-fA-F]+$/, (s) => parseInt(s.substring(2), 16)],
-  ]),
-  makeScalarType('tag:yaml.org,2002:float', '+-.0123456789', [
-    [
-      /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      (s) =>
-        s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
-    ],
-    [/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/, parseFloat],
-    [/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/, parseFloat],
-  ]),
-];
+/** The `yaml` package's core scalar types for js-yaml, which keeps one implicit type per tag. */
+const CORE_SCALARS = CORE_SCALAR_TYPES.map(({ tag, starts, forms }) => makeScalarType(tag, starts, forms));
 const CORE_SCHEMA = FAILSAFE_SCHEMA.extend({ implicit: CORE_SCALARS });
 
 /**
  * Text js-yaml and `yaml` may read differently, so the `yaml` package reads the document: a node
  * property or alias (`&`, `*`, `!` after a space or a flow indicator), a complex key (`? `), an empty or
  * null key (`yaml` names it '', js-yaml 'null'), `__proto__`, content on the `---` line, a sequence entry
- * with nothing after its dash on the line (js-yaml misplaces the entries after an empty one).
+ * with nothing after its dash on the line, nested ones (`- -`) too (js-yaml misplaces the entries after an
+ * empty one).
  */
 const NEEDS_YAML_PACKAGE =
-  /(?:^|[\s[\]{},:])[&*!]|(?:^|[\s[{,])\?(?:\s|$)|(?:^|[\s[{,])(?:~|null|Null|NULL)?:(?:\s|$)|__proto__|^---[ \t]*[^\s#]|^[ \t]*-[ \t]*(?:#.*)?\r?$/m;
+  /(?:^|[\s[\]{},:])[&*!]|(?:^|[\s[{,])\?(?:\s|$)|(?:^|[\s[{,])(?:~|null|Null|NULL)?:(?:\s|$)|__proto__|^---[ \t]*[^\s#]|^[ \t]*(?:-[ \t]+)*-[ \t]*(?:#.*)?\r?$/m;
 /** A quick test that NEEDS_YAML_PACKAGE cannot match (it is slow on the `:` of every line). */
 const MAY_NEED_YAML_PACKAGE =
-  /[&*!?~]|__proto__|(?:^|[\s[{,])[Nn]ull:|NULL:|(?:^|[\s[{,]):|^---[ \t]*[^\s#]|^[ \t]*-[ \t]*(?:#.*)?\r?$/m;
+  /[&*!?~]|__proto__|(?:^|[\s[{,])[Nn]ull:|NULL:|(?:^|[\s[{,]):|^---[ \t]*[^\s#]|^[ \t]*(?:-[ \t]+)*-[ \t]*(?:#.*)?\r?$/m;
 
 /** Text that makes documents depend on each other (directives, `...` ends, a byte order mark past the start). */
 const NEEDS_WHOLE_STREAM = /^%|^\.\.\.(?:[ \t\r]|$)/m;
@@ -72,8 +53,15 @@ const NEEDS_WHOLE_STREAM = /^%|^\.\.\.(?:[ \t\r]|$)/m;
 /** Reads every non-empty document of a YAML stream; a syntax error is a ManifestError naming file and line. */
 export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
   if (NEEDS_WHOLE_STREAM.test(text) || text.indexOf('\uFEFF', 1) >= 0) return parseYamlStream(text, file);
+  const json = readJsonDocument(text);
+  if (json) return [toYamlDocument(json, 1)];
   const documents: YamlDocument[] = [];
   for (const chunk of splitDocuments(text)) {
+    const block = readBlockDocument(text, chunk.start, chunk.start + chunk.text.length);
+    if (block) {
+      documents.push(toYamlDocument(block, chunk.startLine));
+      continue;
+    }
     const parsed =
       (needsYamlPackage(chunk.text) ? undefined : parseWithJsYaml(chunk)) ?? parseChunkWithYamlPackage(chunk, file);
     if (!parsed) {
@@ -85,6 +73,13 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
     documents.push(...parsed);
   }
   return documents;
+}
+
+/** A document read by yaml-block.ts, its lines counted from `startLine` (1-based). */
+function toYamlDocument(read: NonNullable<ReturnType<typeof readJsonDocument>>, startLine: number): YamlDocument {
+  const document: YamlDocument = { value: read.value, line: startLine + read.line };
+  if (read.itemLines) document.itemLines = read.itemLines.map((l) => startLine + l);
+  return document;
 }
 
 function needsYamlPackage(text: string): boolean {
@@ -243,7 +238,7 @@ function parseWithYamlPackage(text: string, file: string, lineOffset: number): Y
  * first character the patterns accept. js-yaml calls construct right after a successful resolve, with
  * the same text, so the matched form is remembered.
  */
-function makeScalarType(tag: string, starts: string, forms: [RegExp, (source: string) => unknown][]): Type {
+function makeScalarType(tag: string, starts: string, forms: readonly [RegExp, (source: string) => unknown][]): Type {
   // Most plain scalars (names, words) are told apart by their first character alone.
   const allowsEmpty = forms.some(([pattern]) => pattern.test(''));
   let matched: ((source: string) => unknown) | undefined;
