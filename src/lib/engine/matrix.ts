@@ -16,7 +16,7 @@ import { PROTOCOLS } from './model.js';
 import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
 
 /** A set of ports no rule of a target tells apart: answered once, at `point`. */
-interface Atom {
+export interface Atom {
   point: Point;
   ports: PortSet;
 }

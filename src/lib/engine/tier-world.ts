@@ -215,7 +215,7 @@ function signaturesOf(
 }
 
 /** Tier classes that get the same answer from one side, grouped (for masks: each group once). */
-type TierGrouping = 'otherIn' | 'subjectOut' | 'otherOut+ports' | 'subjectIn+ports';
+type TierGrouping = 'otherIn' | 'subjectOut' | 'otherOut+ports' | 'subjectIn+ports' | 'subjectIn+otherOut+ports';
 
 /** The tier classes grouped by what a grouping's answers depend on: per group, a tier class of it and its classes. */
 export function tierGroups(tiers: TierWorld, grouping: TierGrouping): { rep: number; classes: number[] }[] {
@@ -232,6 +232,8 @@ export function tierGroups(tiers: TierWorld, grouping: TierGrouping): { rep: num
         return `${sig.otherOut[t]}|${sig.ports[t]}`;
       case 'subjectIn+ports':
         return `${sig.subjectIn[t]}|${sig.ports[t]}`;
+      case 'subjectIn+otherOut+ports':
+        return `${sig.subjectIn[t]}|${sig.otherOut[t]}|${sig.ports[t]}`;
     }
   };
   const byKey = new Map<string, { rep: number; classes: number[] }>();
