@@ -153,13 +153,20 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
   const reps: PodClass[] = [];
   const members: number[][] = [];
   const byKey = new Map<string, number>();
+  // The classes of a label class share namespace, labels, port names and host network (compile.ts cuts
+  // label classes by every tier selector key, port name and nodes peer): that part of the key once each.
+  const labelKeys = new Map<number, string>();
   for (const cls of classes) {
     const pod = cls.representative;
-    let key = cls.namespace;
-    for (const k of keys)
-      key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
-    const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
-    key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${hostNetwork}`;
+    let key = labelKeys.get(cls.labelClass);
+    if (key === undefined) {
+      key = cls.namespace;
+      for (const k of keys)
+        key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
+      const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
+      key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${hostNetwork}`;
+      labelKeys.set(cls.labelClass, key);
+    }
     for (const cidr of networks) key += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
     let id = byKey.get(key);
     if (id === undefined) {
