@@ -1,11 +1,13 @@
 /** The bitset matrix (what the bench times) holds exactly the pairs and ports who-can lists pod by pod. */
 import { describe, expect, test } from '@jest/globals';
 
-import { generateCluster } from '../../bench/generate.js';
+import { generateCluster, tierPolicies } from '../../bench/generate.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
-import { formatPortSet } from '../../src/lib/engine/ports.js';
+import type { Protocol } from '../../src/lib/engine/model.js';
+import { formatPortSet, portSetContains } from '../../src/lib/engine/ports.js';
 import { reachabilityMatrix } from '../../src/lib/engine/who-can.js';
-import { whoCanPairs, podOf } from '../support/pairs.js';
+import { matrixPodPairs, whoCanPairs, podOf } from '../support/pairs.js';
+import { TierReference } from '../support/tier-reference.js';
 
 describe('reachabilityMatrix', () => {
   test.each([1, 2, 3])('seed %i: every pair and its ports equal who-can over every target', (seed) => {
@@ -47,5 +49,48 @@ describe('reachabilityMatrix', () => {
     expect(partial.complete).toBe(false);
     expect(calls).toBe(3);
     expect(partial.pairCount).toBeLessThan(reachabilityMatrix(world).pairCount);
+  });
+
+  test.each([1])('seed %i with cluster tier policies: every pod pair and port equals the tier reference', (seed) => {
+    // who-can shares the tier evaluator with the matrix, so the independent reference is the judge here.
+    const { snapshot } = generateCluster({ pods: 120, seed });
+    snapshot.clusterPolicies = tierPolicies(snapshot, 12, seed);
+    const world = compileWorld(snapshot);
+    const reference = new TierReference(snapshot);
+    const refPods = new Map(reference.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
+    // Every container port, and the edges of the generated rules' ranges (tier rules: 5000-6000, 8080).
+    const probes = new Map<string, { port: number; protocol: Protocol }>();
+    const probe = (port: number, protocol: Protocol) => probes.set(`${port}/${protocol}`, { port, protocol });
+    for (const pod of snapshot.pods)
+      for (const c of pod.spec?.containers ?? [])
+        for (const p of c.ports ?? []) probe(p.containerPort, (p.protocol ?? 'TCP') as Protocol);
+    for (const port of [1, 80, 443, 4999, 5000, 5001, 5999, 6000, 6001, 8080, 8081, 65535]) probe(port, 'TCP');
+    probe(53, 'UDP');
+    probe(1, 'SCTP');
+    for (const port of [{ port: 8080, protocol: 'TCP' as const }, undefined]) {
+      const { matrix, pairs: allowed } = matrixPodPairs(world, port);
+      const checks = port ? [port] : [...probes.values()];
+      const wrong: string[] = [];
+      let pairs = 0;
+      for (const src of reference.pods)
+        for (const dst of reference.pods) {
+          if (src === dst) continue;
+          const key = `${src.namespace}/${src.name}>${dst.namespace}/${dst.name}`;
+          const ports = allowed.get(key);
+          if (ports !== undefined) pairs++;
+          for (const check of checks) {
+            const got = ports !== undefined && (ports === true || portSetContains(ports, check.protocol, check.port));
+            const want = reference.allows(
+              refPods.get(`${src.namespace}/${src.name}`)!,
+              dst,
+              check.port,
+              check.protocol,
+            );
+            if (got !== want) wrong.push(`${key} ${check.port}/${check.protocol}: matrix ${got}, reference ${want}`);
+          }
+        }
+      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(matrix.pairCount).toBe(pairs);
+    }
   });
 });

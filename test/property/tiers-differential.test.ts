@@ -14,9 +14,10 @@ import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 
 import { compileWorld } from '../../src/lib/engine/compile.js';
-import type { ClusterSnapshot, DirectionDecision, IpBlock, PortSet, Protocol } from '../../src/lib/engine/model.js';
+import type { ClusterSnapshot, DirectionDecision, IpBlock, Protocol } from '../../src/lib/engine/model.js';
 import { reachableFrom } from '../../src/lib/engine/reachable-from.js';
-import { reachabilityMatrix, whoCan } from '../../src/lib/engine/who-can.js';
+import { whoCan } from '../../src/lib/engine/who-can.js';
+import { matrixPodPairs } from '../support/pairs.js';
 import { portSetContains } from '../../src/lib/engine/ports.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
 import { validateTierPolicy, type ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
@@ -567,16 +568,7 @@ describe('engine with cluster tiers vs the tier reference on generated clusters'
         const refPods = new Map(reference.pods.map((p) => [`${p.namespace}/${p.name}`, p]));
         const probes = [undefined, ...NUMBER_PROBES.slice(0, 6)];
         for (const probe of probes) {
-          const allowed = new Map<string, true | PortSet>();
-          const { pairCount } = reachabilityMatrix(engine, probe, {
-            visit: (target, sources) => {
-              for (const [id, ports] of sources)
-                for (const src of engine.classes[id].members)
-                  for (const dst of target.members)
-                    if (src !== dst)
-                      allowed.set(`${src.ref.namespace}/${src.ref.name}>${dst.ref.namespace}/${dst.ref.name}`, ports);
-            },
-          });
+          const { matrix, pairs: allowed } = matrixPodPairs(engine, probe);
           let expected = 0;
           for (const src of reference.pods) {
             for (const dst of reference.pods) {
@@ -602,7 +594,7 @@ describe('engine with cluster tiers vs the tier reference on generated clusters'
               pairs++;
             }
           }
-          expect(pairCount).toBe(expected);
+          expect(matrix.pairCount).toBe(expected);
         }
       }),
       runs(Math.ceil(Number(process.env.DIFFERENTIAL_TIER_RUNS ?? 500) / 5)),

@@ -2,7 +2,9 @@
 import type { World } from '../../src/lib/engine/world.js';
 import type { Decision, Peer, PodRef } from '../../src/lib/engine/model.js';
 import { reachableFrom, type ReachableQuery } from '../../src/lib/engine/reachable-from.js';
-import { whoCan, type WhoCanQuery } from '../../src/lib/engine/who-can.js';
+import type { ClassMatrix } from '../../src/lib/engine/matrix.js';
+import type { PortSet, Protocol } from '../../src/lib/engine/model.js';
+import { reachabilityMatrix, whoCan, type WhoCanQuery } from '../../src/lib/engine/who-can.js';
 import {
   connectionsOf,
   type Connection,
@@ -30,6 +32,27 @@ export function whoCanPairs(
     connections: [...connectionsOf(result, 'allowed')],
     denied: [...connectionsOf(result, 'denied')],
   };
+}
+
+/**
+ * The whole matrix (one port, or all ports) with its class pairs expanded to pod pairs, keyed
+ * `ns/source>ns/target` (a pod to itself left out), each with its ports or `true` (one port).
+ */
+export function matrixPodPairs(
+  world: World,
+  port?: { port: number; protocol: Protocol },
+): { matrix: ClassMatrix; pairs: Map<string, PortSet | true> } {
+  const pairs = new Map<string, PortSet | true>();
+  const matrix = reachabilityMatrix(world, port, {
+    visit: (target, sources) => {
+      for (const [id, ports] of sources)
+        for (const src of world.classes[id].members)
+          for (const dst of target.members)
+            if (src !== dst)
+              pairs.set(`${src.ref.namespace}/${src.ref.name}>${dst.ref.namespace}/${dst.ref.name}`, ports);
+    },
+  });
+  return { matrix, pairs };
 }
 
 /** reachableFrom's answer plus every allowed and denied (source, destination) pair, expanded by connectionsOf. */

@@ -8,7 +8,7 @@
  * Without a port, the port space is cut into atoms (ranges no rule tells apart) and each atom is
  * answered as one port.
  */
-import type { CompiledPolicy, CompiledRule, PodClass, World } from './world.js';
+import type { CompiledPolicy, CompiledRule, PodClass, World, WorldIndex } from './world.js';
 import type { Bits, Point } from './layout.js';
 import { Acc, count, Layout, layoutOf } from './layout.js';
 import type { PortSet, Protocol } from './model.js';
@@ -16,7 +16,7 @@ import { PROTOCOLS } from './model.js';
 import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
 
 /** A set of ports no rule of a target tells apart: answered once, at `point`. */
-interface Atom {
+export interface Atom {
   point: Point;
   ports: PortSet;
 }
@@ -67,8 +67,11 @@ export interface MatrixOptions {
 export class Evaluator {
   readonly ingressAcc: Acc[] = [];
   private readonly labelAcc: Acc[] = [];
-  /** With `keepEgress`: per atom, the sources whose egress admits the label class by labels (before ingress). */
-  readonly egressAcc: Acc[] = [];
+  /**
+   * With `keepEgress`: per atom, the sources whose egress admits the label class by labels (before
+   * ingress), in place of the label part: the caller combines them with ingressAcc (tier-matrix.ts).
+   */
+  readonly egressAcc: Acc[];
   /** Sources allowed on some atom, by labels alone (before the ipBlock part of egress). */
   readonly union: Acc;
   private readonly scratch: Acc;
@@ -83,6 +86,7 @@ export class Evaluator {
   ) {
     this.union = new Acc(layout.nWords);
     this.scratch = new Acc(layout.nWords);
+    this.egressAcc = keepEgress ? this.labelAcc : [];
   }
 
   /** Computes the label-class part for the pods of `classes` (one label class); returns its source count. */
@@ -111,7 +115,6 @@ export class Evaluator {
     while (this.ingressAcc.length < atoms.length) {
       this.ingressAcc.push(new Acc(n));
       this.labelAcc.push(new Acc(n));
-      if (this.keepEgress) this.egressAcc.push(new Acc(n));
     }
     union.clear();
     for (let a = 0; a < atoms.length; a++) {
@@ -135,7 +138,8 @@ export class Evaluator {
       label.or(layout.egressOpen);
       for (const r of egressRules)
         if (portSetContains(r.ports, point.protocol, point.port)) label.or(layout.policyEgress(r.policy));
-      if (this.keepEgress) this.egressAcc[a].copyFrom(label);
+      // With keepEgress the caller takes it from here.
+      if (this.keepEgress) continue;
       // Sources admitted by both, before the ipBlock part of egress: kept in `label`.
       for (let i = label.lo; i < label.hi; i++) label.words[i] &= ingress.words[i];
       for (let i = label.lo; i < label.hi; i++) union.words[i] |= label.words[i];
@@ -245,22 +249,62 @@ function portOf(port: { port: number; protocol: Protocol }): PortSet {
   return set;
 }
 
+type DestinationEntry = WorldIndex['egressByDestinationNamespace'] extends Map<string, (infer E)[]> ? E : never;
+
+/**
+ * A namespace's egress peers split by an `In` requirement of their pod selector: a pod can only match
+ * the peers listed under one of its key=value labels, or those without one (`rest`).
+ */
+interface NarrowedPeers {
+  byLabel: Map<string, DestinationEntry[]>;
+  rest: DestinationEntry[];
+}
+
+const narrowed = new WeakMap<World, Map<string, NarrowedPeers>>();
+
+function narrowedPeers(world: World, namespace: string): NarrowedPeers {
+  let byNamespace = narrowed.get(world);
+  if (!byNamespace) narrowed.set(world, (byNamespace = new Map()));
+  let out = byNamespace.get(namespace);
+  if (out) return out;
+  out = { byLabel: new Map(), rest: [] };
+  for (const entry of world.index.egressByDestinationNamespace.get(namespace) ?? []) {
+    const narrowing = entry.peer.pods?.requirements.find((r) => r.operator === 'In');
+    if (!narrowing) {
+      out.rest.push(entry);
+      continue;
+    }
+    for (const value of new Set(narrowing.values)) {
+      const key = `${narrowing.key}=${value}`;
+      const list = out.byLabel.get(key);
+      if (list) list.push(entry);
+      else out.byLabel.set(key, [entry]);
+    }
+  }
+  byNamespace.set(namespace, out);
+  return out;
+}
+
 /** Egress rules (with their policies and ports on the target) whose pod peers admit the pods of a label class. */
 function egressRulesAdmitting(
   layout: Layout,
   target: PodClass,
 ): { policy: CompiledPolicy; rule: CompiledRule; ports: PortSet }[] {
-  const { index } = layout.world;
+  const { world } = layout;
   const out: { policy: CompiledPolicy; rule: CompiledRule; ports: PortSet }[] = [];
-  for (const { policy, rule } of index.egressToAll) out.push({ policy, rule, ports: layout.ports(rule, target) });
+  for (const { policy, rule } of world.index.egressToAll) out.push({ policy, rule, ports: layout.ports(rule, target) });
   let seen: Set<CompiledRule> | undefined;
-  for (const { policy, rule, peer } of index.egressByDestinationNamespace.get(target.namespace) ?? []) {
-    if (peer.pods && !peer.pods.matches(target.labels)) continue;
+  const admit = ({ policy, rule, peer }: DestinationEntry) => {
+    if (peer.pods && !peer.pods.matches(target.labels)) return;
     // A rule with two peers that both admit the target counts once.
     seen ??= new Set();
-    if (seen.has(rule)) continue;
+    if (seen.has(rule)) return;
     seen.add(rule);
     out.push({ policy, rule, ports: layout.ports(rule, target) });
-  }
+  };
+  const peers = narrowedPeers(world, target.namespace);
+  peers.rest.forEach(admit);
+  // A peer whose selector requires key In (values) can only admit a pod carrying one of those key=value.
+  for (const [key, value] of Object.entries(target.labels)) peers.byLabel.get(`${key}=${value}`)?.forEach(admit);
   return out;
 }

@@ -11,7 +11,7 @@
 import type { Acc, Bits, Layout, Point } from './layout.js';
 import { Acc as Accumulator, count, layoutOf } from './layout.js';
 import type { ClassMatrix, MatrixOptions } from './matrix.js';
-import { Evaluator } from './matrix.js';
+import { atomsOf, Evaluator, type Atom } from './matrix.js';
 import type { PortSet, Protocol } from './model.js';
 import { emptyPortSet, portSetOf, unionPortSets } from './ports.js';
 import { segmentAt } from './tier-sides.js';
@@ -20,16 +20,34 @@ import type { TierEndpoint } from './tiers.js';
 import type { TierRule } from './tiers-compile.js';
 import type { PodClass, TierWorld, World } from './world.js';
 
-/** Full-width masks of sources by what the tiers say toward one tier class of targets at one point. */
+/**
+ * What the tiers say toward one target signature at one tier atom, as full-width masks of sources
+ * (`keep*` are the sources the tiers leave to NetworkPolicy v1 for the direction):
+ *
+ *   keepIn         = ~(adminAccept | adminDeny | baselineDeny)   (targets v1 does not isolate for ingress)
+ *   keepInIsolated = ~(adminAccept | adminDeny)                  (v1 isolates the target: no Baseline)
+ *   keepOut        = ~(adminAccept | adminDeny | (baselineDeny & sources v1 does not isolate))
+ */
 interface Masks {
   acceptIn: Int32Array;
-  denyIn: Int32Array;
-  baselineDenyIn: Int32Array;
+  keepIn: Int32Array;
+  keepInIsolated: Int32Array;
   acceptOut: Int32Array;
-  denyOut: Int32Array;
-  baselineDenyOut: Int32Array;
+  keepOut: Int32Array;
   /** No tier rule says anything at this point: v1 alone decides. */
   silent: boolean;
+}
+
+/**
+ * Targets alike for the tiers (the policies selecting them for ingress, the egress rules matching
+ * them, their port names): the ports where what the tiers say toward them changes, cut into tier
+ * atoms, and the masks of each atom, computed when first asked.
+ */
+interface TargetTiers {
+  /** The ports of every tier segment toward these targets: the cuts the port atoms need. */
+  cuts: PortSet[];
+  atoms: Atom[];
+  masks: (Masks | undefined)[];
 }
 
 /** The ports of every tier rule on destinations like these (named ports resolve there): the cuts atoms need. */
@@ -57,25 +75,52 @@ export function tierPortCuts(tw: TierWorld): PortSet[] {
   return sets;
 }
 
-/** Answers targets of a tier world class by class, reusing the v1 evaluator and memoised masks. */
+/** Sources grouped by what the answer depends on: the rules matching them (ingress), the policies selecting them (egress). */
+const SOURCE_GROUPING = { ingress: 'otherIn', egress: 'subjectOut' } as const;
+
+/**
+ * Answers targets of a tier world label class by label class, reusing the v1 evaluator. Per atom of
+ * ports, with the masks of the target's tier atom:
+ *
+ *   labelPart = inWord & (acceptOut | (v1Egress & keepOut))   where inWord = acceptIn | (v1Ingress & keepIn)
+ *   ipKeep    = inWord & keepOut
+ *   allowed   = labelPart | (ipKeep & ipEgress(class))
+ *
+ * (the formula of the header with v1's egress split into its label part and the ipBlock part of each
+ * class), so only the ipBlock part is per class.
+ */
 class TierEvaluator {
   readonly evaluator: Evaluator;
   private readonly tw: TierWorld;
   private readonly tierBits = new Map<string, Bits>();
-  private readonly masks = new Map<string, Masks>();
+  /** Class id -> its target signature (tier classes whose tier sides toward them are alike). */
+  private readonly targetOf: Int32Array;
+  private readonly targets: TargetTiers[] = [];
   private readonly egressOpen: Int32Array;
-  private readonly all: Int32Array;
-  /** Per atom of the last class: the sources finally allowed. */
-  final: Acc[] = [];
-  readonly union: Acc;
+  /** Per atom of the last label class and target signature: the sources allowed by labels, and the ipBlock keep. */
+  private readonly labelPart: Acc[] = [];
+  private readonly ipKeep: Acc[] = [];
+  /** Per atom: the ipKeep in use (ipKeep[a], or v1's ingress when the tiers are silent there). */
+  private keeps: Acc[] = [];
+  /** The union of labelPart over the atoms, and its count. */
+  private readonly labelUnion: Acc;
+  private labelCount = 0;
+  /** What labelPart was computed for: the target signature and v1 isolation, or -1 after labelClass. */
+  private computedFor = -1;
+  private ipParts: Bits[] = [];
+  private readonly scratch: Acc;
   private readonly portsByAtoms = new Map<string, PortSet>();
 
   constructor(readonly layout: Layout) {
     this.evaluator = new Evaluator(layout, true);
     this.tw = layout.world.tiers!;
     this.egressOpen = this.full(layout.egressOpen);
-    this.all = this.full(layout.all);
-    this.union = new Accumulator(layout.nWords);
+    this.labelUnion = new Accumulator(layout.nWords);
+    this.scratch = new Accumulator(layout.nWords);
+    this.targetOf = new Int32Array(layout.world.classes.length);
+    tierGroups(this.tw, 'subjectIn+otherOut+ports').forEach((group, g) => {
+      for (const id of group.classes) this.targetOf[id] = g;
+    });
   }
 
   private full(bits: Bits): Int32Array {
@@ -91,108 +136,204 @@ class TierEvaluator {
     return bits;
   }
 
-  /** What the tiers say about every tier class of sources toward `target`'s tier class, at `point`. */
-  private masksAt(target: number, point: Point): Masks {
-    const key = `${target}|${point.key}`;
-    let m = this.masks.get(key);
-    if (m) return m;
+  /** The tier atoms of one target signature: the segments of every tier side toward it, cut. */
+  private targetTiers(t: number): TargetTiers {
+    let tt = this.targets[t];
+    if (tt) return tt;
+    const target = tierGroups(this.tw, 'subjectIn+otherOut+ports')[t].rep;
+    const sets = new Set<PortSet>();
+    const interned = this.layout.world.portSets;
+    for (const direction of ['ingress', 'egress'] as const)
+      for (const group of tierGroups(this.tw, SOURCE_GROUPING[direction])) {
+        const side = tierSideBetween(this.tw, direction, group.rep, target);
+        if (!side) continue;
+        for (const s of [...side.admin, ...side.baseline]) sets.add(interned.intern(s.ports));
+      }
+    const cutsOf = [...sets];
+    tt = { cuts: cutsOf, atoms: atomsOf(cutsOf), masks: [] };
+    this.targets[t] = tt;
+    return tt;
+  }
+
+  /** The masks of the tier atom of `tt` that holds `point`. */
+  private masksAt(t: number, point: Point): Masks {
+    const tt = this.targetTiers(t);
+    const a = tt.atoms.findIndex((atom) =>
+      atom.ports[point.protocol].some((r) => r.from <= point.port && point.port <= r.to),
+    );
+    return (tt.masks[a] ??= this.masksOf(tierGroups(this.tw, 'subjectIn+otherOut+ports')[t].rep, tt.atoms[a].point));
+  }
+
+  /** What the tiers say about every group of sources toward the tier class `target`, at `point`. */
+  private masksOf(target: number, point: Point): Masks {
     const n = this.layout.nWords;
-    m = {
-      acceptIn: new Int32Array(n),
-      denyIn: new Int32Array(n),
-      baselineDenyIn: new Int32Array(n),
-      acceptOut: new Int32Array(n),
-      denyOut: new Int32Array(n),
-      baselineDenyOut: new Int32Array(n),
-      silent: true,
-    };
+    const acceptIn = new Int32Array(n);
+    const denyIn = new Int32Array(n);
+    const baselineDenyIn = new Int32Array(n);
+    const acceptOut = new Int32Array(n);
+    const denyOut = new Int32Array(n);
+    const baselineDenyOut = new Int32Array(n);
+    let silent = true;
     const put = (into: Int32Array, bits: Bits) => {
       for (let i = 0; i < bits.words.length; i++) into[bits.lo + i] |= bits.words[i];
     };
-    // Sources grouped by what the answer depends on: the rules matching them (ingress), the policies
-    // selecting them (egress).
     for (const direction of ['ingress', 'egress'] as const) {
-      const grouping = direction === 'ingress' ? 'otherIn' : 'subjectOut';
+      const grouping = SOURCE_GROUPING[direction];
+      const isIn = direction === 'ingress';
       tierGroups(this.tw, grouping).forEach((group, g) => {
         const side = tierSideBetween(this.tw, direction, group.rep, target);
         if (!side) return;
-        const admin = segmentAt(side.admin, point.protocol, point.port);
-        const action = admin?.hit.action;
-        const isIn = direction === 'ingress';
+        const action = segmentAt(side.admin, point.protocol, point.port)?.hit.action;
         const bits = () => this.bitsOf(grouping, g, group.classes);
-        if (action === 'Accept') put(isIn ? m.acceptIn : m.acceptOut, bits());
-        else if (action === 'Deny') put(isIn ? m.denyIn : m.denyOut, bits());
+        if (action === 'Accept') put(isIn ? acceptIn : acceptOut, bits());
+        else if (action === 'Deny') put(isIn ? denyIn : denyOut, bits());
         else if (segmentAt(side.baseline, point.protocol, point.port)?.hit.action === 'Deny')
-          put(isIn ? m.baselineDenyIn : m.baselineDenyOut, bits());
+          put(isIn ? baselineDenyIn : baselineDenyOut, bits());
         else if (!action) return;
-        m.silent = false;
+        silent = false;
       });
     }
-    this.masks.set(key, m);
-    return m;
+    const keepIn = new Int32Array(n);
+    const keepInIsolated = new Int32Array(n);
+    const keepOut = new Int32Array(n);
+    const open = this.egressOpen;
+    for (let i = 0; i < n; i++) {
+      keepInIsolated[i] = ~(acceptIn[i] | denyIn[i]);
+      keepIn[i] = keepInIsolated[i] & ~baselineDenyIn[i];
+      keepOut[i] = ~(acceptOut[i] | denyOut[i] | (open[i] & baselineDenyOut[i]));
+    }
+    return { acceptIn, keepIn, keepInIsolated, acceptOut, keepOut, silent };
   }
 
-  /** The label-class part (v1), then call classSources for each class of the label class. */
+  /** The label-class part (v1), cut also where the tiers toward its targets change. */
   labelClass(classes: PodClass[], port?: { port: number; protocol: Protocol }): void {
-    const extra = port ? [] : tierPortSets(this.tw, [this.tw.endpoints[this.tw.classOf[classes[0].id]]]);
+    const extra: PortSet[] = [];
+    if (!port) {
+      const seen = new Set<number>();
+      for (const c of classes) {
+        const t = this.targetOf[c.id];
+        if (seen.has(t)) continue;
+        seen.add(t);
+        extra.push(...this.targetTiers(t).cuts);
+      }
+    }
     this.evaluator.labelClass(classes, port, extra);
+    this.computedFor = -1;
     // Atoms are numbered per label class: sets of them name other ports in the next one.
     this.portsByAtoms.clear();
   }
 
-  /** The sources allowed to reach the pods of `target` (of the last label class), per atom and in all. */
-  classSources(target: PodClass): Acc {
-    const { layout, evaluator } = this;
-    const n = layout.nWords;
+  /** labelPart, ipKeep and their union for the targets of one signature (and v1 isolation) of the last label class. */
+  private computeLabelPart(t: number, isolated: boolean): void {
+    const key = t * 2 + (isolated ? 1 : 0);
+    if (this.computedFor === key) return;
+    this.computedFor = key;
+    const { evaluator } = this;
+    const n = this.layout.nWords;
     const atoms = evaluator.atoms;
-    while (this.final.length < atoms.length) this.final.push(new Accumulator(n));
-    const isolated = target.ingressPolicies.length > 0;
-    const tierClass = this.tw.classOf[target.id];
-    const union = this.union;
+    while (this.labelPart.length < atoms.length) {
+      this.labelPart.push(new Accumulator(n));
+      this.ipKeep.push(new Accumulator(n));
+    }
+    const union = this.labelUnion;
     union.clear();
+    this.keeps = [];
     for (let a = 0; a < atoms.length; a++) {
-      const out = this.final[a];
+      const ingressAcc = evaluator.ingressAcc[a];
+      const egressAcc = evaluator.egressAcc[a];
+      const ingress = ingressAcc.words;
+      const egress = egressAcc.words;
+      const out = this.labelPart[a];
       out.clear();
-      const ingress = evaluator.ingressAcc[a].words;
-      const egress = evaluator.egressAcc[a].words;
-      const ip = layout.ipEgress(target, atoms[a].point);
-      const m = this.masksAt(tierClass, atoms[a].point);
       const w = out.words;
+      const m = this.masksAt(t, atoms[a].point);
       let lo = n;
       let hi = 0;
-      for (let i = 0; i < n; i++) {
-        const j = i - ip.lo;
-        const v1Out = egress[i] | (j >= 0 && j < ip.words.length ? ip.words[j] : 0);
-        let word: number;
-        if (m.silent) word = ingress[i] & v1Out;
-        else {
-          const undecidedIn = ~(m.acceptIn[i] | m.denyIn[i]);
-          const inWord = m.acceptIn[i] | (undecidedIn & ingress[i] & ~(isolated ? 0 : m.baselineDenyIn[i]));
-          const undecidedOut = ~(m.acceptOut[i] | m.denyOut[i]);
-          const outWord = m.acceptOut[i] | (undecidedOut & v1Out & ~(this.egressOpen[i] & m.baselineDenyOut[i]));
-          word = inWord & outWord;
-        }
-        word &= this.all[i];
-        w[i] = word;
-        if (word !== 0) {
+      if (m.silent) {
+        // v1 alone: its ingress AND its egress, where both have bits; ipBlocks keep v1's ingress.
+        this.keeps.push(ingressAcc);
+        const end = Math.min(ingressAcc.hi, egressAcc.hi);
+        for (let i = Math.max(ingressAcc.lo, egressAcc.lo); i < end; i++) {
+          const word = ingress[i] & egress[i];
+          if (word === 0) continue;
+          w[i] = word;
           if (i < lo) lo = i;
           hi = i + 1;
-          union.words[i] |= word;
         }
+      } else {
+        const keep = this.ipKeep[a];
+        keep.clear();
+        this.keeps.push(keep);
+        const k = keep.words;
+        const { acceptIn, acceptOut, keepOut } = m;
+        const keepIn = isolated ? m.keepInIsolated : m.keepIn;
+        let klo = n;
+        let khi = 0;
+        for (let i = 0; i < n; i++) {
+          const inWord = acceptIn[i] | (ingress[i] & keepIn[i]);
+          if (inWord === 0) continue;
+          const kw = inWord & keepOut[i];
+          if (kw !== 0) {
+            k[i] = kw;
+            if (i < klo) klo = i;
+            khi = i + 1;
+          }
+          const word = inWord & (acceptOut[i] | (egress[i] & keepOut[i]));
+          if (word === 0) continue;
+          w[i] = word;
+          if (i < lo) lo = i;
+          hi = i + 1;
+        }
+        keep.lo = klo;
+        keep.hi = khi;
       }
       out.lo = lo;
       out.hi = hi;
+      for (let i = lo; i < hi; i++) union.words[i] |= w[i];
       if (lo < union.lo) union.lo = lo;
       if (hi > union.hi) union.hi = hi;
     }
-    return union;
+    this.labelCount = count(union);
   }
 
-  /** The ports allowed to the source at `bit` by the last classSources. */
+  /** The sources allowed to reach the pods of `target` (of the last label class), in all; valid until the next call. */
+  classSources(target: PodClass): { sources: Acc; count: number } {
+    const { layout, evaluator, scratch } = this;
+    const atoms = evaluator.atoms;
+    this.computeLabelPart(this.targetOf[target.id], target.ingressPolicies.length > 0);
+    this.ipParts = atoms.map((atom) => layout.ipEgress(target, atom.point));
+    if (!this.ipParts.some((b) => b.words.length > 0)) return { sources: this.labelUnion, count: this.labelCount };
+    scratch.copyFrom(this.labelUnion);
+    for (let a = 0; a < atoms.length; a++) {
+      const x = this.ipParts[a];
+      if (x.words.length === 0) continue;
+      const keep = this.keeps[a].words;
+      let lo = scratch.lo;
+      let hi = scratch.hi;
+      for (let i = 0; i < x.words.length; i++) {
+        const w = x.lo + i;
+        const word = x.words[i] & keep[w];
+        if (word === 0) continue;
+        scratch.words[w] |= word;
+        if (w < lo) lo = w;
+        if (w + 1 > hi) hi = w + 1;
+      }
+      scratch.lo = lo;
+      scratch.hi = hi;
+    }
+    return { sources: scratch, count: count(scratch) };
+  }
+
+  /** The ports allowed to the source at `bit` by the last classSources: the atoms whose answer holds it. */
   portsAt(bit: number): PortSet {
     const atoms = this.evaluator.atoms;
     const held: number[] = [];
-    for (let a = 0; a < atoms.length; a++) if (this.final[a].has(bit)) held.push(a);
+    for (let a = 0; a < atoms.length; a++) {
+      const x = this.ipParts[a];
+      const w = (bit >>> 5) - x.lo;
+      const viaIp = w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && this.keeps[a].has(bit);
+      if (viaIp || this.labelPart[a].has(bit)) held.push(a);
+    }
     const key = held.join(',');
     let ports = this.portsByAtoms.get(key);
     if (!ports) {
@@ -216,7 +357,7 @@ export function tierSourceClasses(
   let evaluator = evaluators.get(world);
   if (!evaluator) evaluators.set(world, (evaluator = new TierEvaluator(layoutOf(world))));
   evaluator.labelClass(world.labelClasses[target.labelClass], port);
-  const sources = evaluator.classSources(target);
+  const { sources } = evaluator.classSources(target);
   const ids = evaluator.layout.classesIn(sources);
   if (port) return { ids };
   return { ids, ports: Array.from(ids, (id) => evaluator.portsAt(evaluator.layout.start[id])) };
@@ -236,14 +377,14 @@ export function tierReachabilityMatrix(
     const classes = world.labelClasses[lc];
     evaluator.labelClass(classes, port);
     for (const cls of classes) {
-      const sources = evaluator.classSources(cls);
+      const { sources, count: allowed } = evaluator.classSources(cls);
       const members = layout.size[cls.id];
       const self = members > 0 && sources.has(layout.start[cls.id]);
-      pairCount += members * count(sources) - (self ? members : 0);
+      pairCount += members * allowed - (self ? members : 0);
       if (options.visit) {
-        const allowed = new Map<number, PortSet | true>();
-        for (const id of layout.classesIn(sources)) allowed.set(id, port ? true : evaluator.portsAt(layout.start[id]));
-        options.visit(cls, allowed);
+        const byClass = new Map<number, PortSet | true>();
+        for (const id of layout.classesIn(sources)) byClass.set(id, port ? true : evaluator.portsAt(layout.start[id]));
+        options.visit(cls, byClass);
       }
     }
     if (options.progress && !options.progress(lc + 1, total)) return { pairCount, complete: false };

@@ -151,13 +151,20 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
   const reps: PodClass[] = [];
   const members: number[][] = [];
   const byKey = new Map<string, number>();
+  // The classes of a label class share namespace, labels, port names and host network (compile.ts cuts
+  // label classes by every tier selector key, port name and nodes peer): that part of the key once each.
+  const labelKeys = new Map<number, string>();
   for (const cls of classes) {
     const pod = cls.representative;
-    let key = cls.namespace;
-    for (const k of keys)
-      key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
-    const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
-    key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${hostNetwork}`;
+    let key = labelKeys.get(cls.labelClass);
+    if (key === undefined) {
+      key = cls.namespace;
+      for (const k of keys)
+        key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
+      const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
+      key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${hostNetwork}`;
+      labelKeys.set(cls.labelClass, key);
+    }
     for (const cidr of networks) key += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
     let id = byKey.get(key);
     if (id === undefined) {
@@ -213,7 +220,7 @@ function signaturesOf(
 }
 
 /** Tier classes that get the same answer from one side, grouped (for masks: each group once). */
-type TierGrouping = 'otherIn' | 'subjectOut' | 'otherOut+ports' | 'subjectIn+ports';
+type TierGrouping = 'otherIn' | 'subjectOut' | 'otherOut+ports' | 'subjectIn+ports' | 'subjectIn+otherOut+ports';
 
 /** The tier classes grouped by what a grouping's answers depend on: per group, a tier class of it and its classes. */
 export function tierGroups(tiers: TierWorld, grouping: TierGrouping): { rep: number; classes: number[] }[] {
@@ -230,6 +237,8 @@ export function tierGroups(tiers: TierWorld, grouping: TierGrouping): { rep: num
         return `${sig.otherOut[t]}|${sig.ports[t]}`;
       case 'subjectIn+ports':
         return `${sig.subjectIn[t]}|${sig.ports[t]}`;
+      case 'subjectIn+otherOut+ports':
+        return `${sig.subjectIn[t]}|${sig.otherOut[t]}|${sig.ports[t]}`;
     }
   };
   const byKey = new Map<string, { rep: number; classes: number[] }>();
