@@ -38,27 +38,52 @@ interface TargetGroup {
   pods: PodInfo[];
 }
 
+/**
+ * How each group of an answer is decided, as data: per decisionId its target group and source class
+ * (no closure and no object per group; a view may never ask), each decision made on its first ask.
+ */
+class GroupDecider {
+  private readonly targets: TargetGroup[] = [];
+  private readonly sources: number[] = [];
+  private readonly made: (Decision | undefined)[] = [];
+
+  constructor(private readonly world: World) {}
+
+  /** The decisionId of the pairs from a source class to a target group. */
+  add(target: TargetGroup, sourceClass: number): number {
+    this.targets.push(target);
+    return this.sources.push(sourceClass) - 1;
+  }
+
+  decide(id: number): Decision {
+    return (this.made[id] ??= this.make(id));
+  }
+
+  private make(id: number): Decision {
+    const { cls, port, lacksPort } = this.targets[id];
+    // Nothing reaches a pod on a port name it lacks.
+    if (lacksPort) return noSuchPortDecision(cls);
+    const pair = analysePair(this.world, this.world.classes[this.sources[id]], cls);
+    return port ? decideOnPort(pair, port.protocol, port.port) : decideOnAllPorts(pair).decision;
+  }
+}
+
 /** Answers a who-can query over a compiled world, every group at once. */
 export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
   const { shares, groupsOf, ...rest } = prepareWhoCan(world, query);
-  const groups: ConnectionGroup[] = [];
-  const deniedGroups: ConnectionGroup[] = [];
-  // How to decide each group (by its decisionId), and the decisions made so far.
-  const deciders: (() => Decision)[] = [];
-  const decisions: (Decision | undefined)[] = [];
+  const decider = new GroupDecider(world);
+  let groups: ConnectionGroup[] = [];
+  let deniedGroups: ConnectionGroup[] = [];
   for (const share of shares) {
-    const found = groupsOf(share, deciders);
-    groups.push(...found.groups);
-    deniedGroups.push(...found.deniedGroups);
+    const found = groupsOf(share, decider);
+    // One target group (a pod, a workload) is the common case: its lists as they are.
+    if (shares.length === 1) ({ groups, deniedGroups } = found);
+    else {
+      for (const g of found.groups) groups.push(g);
+      for (const g of found.deniedGroups) deniedGroups.push(g);
+    }
   }
-  return {
-    ...rest,
-    groups,
-    deniedGroups,
-    decide(group) {
-      return (decisions[group.decisionId] ??= deciders[group.decisionId]());
-    },
-  };
+  return { ...rest, groups, deniedGroups, decide: (group) => decider.decide(group.decisionId) };
 }
 
 /**
@@ -73,12 +98,8 @@ export function whoCanStreamed(world: World, query: WhoCanQuery): StreamedAnswer
     shares: shares.map((share) => ({
       subjects: share.pods.map((pod) => pod.ref),
       compute() {
-        const deciders: (() => Decision)[] = [];
-        const decisions: (Decision | undefined)[] = [];
-        return {
-          ...groupsOf(share, deciders),
-          decide: (group) => (decisions[group.decisionId] ??= deciders[group.decisionId]()),
-        };
+        const decider = new GroupDecider(world);
+        return { ...groupsOf(share, decider), decide: (group) => decider.decide(group.decisionId) };
       },
     })),
   };
@@ -191,26 +212,32 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
 
   /**
    * The groups of one target group (a class with one resolved port): its allowed and (when asked)
-   * denied source classes, each with a decider pushed on `deciders` (its decisionId is the index).
+   * denied source classes, each given a decisionId by `decider`.
    */
   const groupsOfTarget = (
-    { cls, port, portName, protocol, lacksPort, pods }: TargetGroup,
-    deciders: (() => Decision)[],
+    target: TargetGroup,
+    decider: GroupDecider,
   ): { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[] } => {
+    const { cls, port, portName, protocol, lacksPort, pods } = target;
     const groups: ConnectionGroup[] = [];
     const deniedGroups: ConnectionGroup[] = [];
     const targetRefs = pods.map((p) => p.ref);
+    // The only target pod, when there is one: a group whose only pair is that pod to itself is skipped.
+    const self = targetRefs.length === 1 ? targetRefs[0] : undefined;
+    const isSelfOnly = (sources: PodRef[]) => sources.length === 0 || (sources.length === 1 && sources[0] === self);
     if (lacksPort) {
       if (!query.includeDenied) return { groups, deniedGroups };
-      const decisionId = deciders.length;
-      const decision = noSuchPortDecision(cls);
-      deciders.push(() => decision);
       const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
       for (const id of classIds) {
         const sources = membersOf(id);
-        if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
-          continue;
-        deniedGroups.push({ subjects: targetRefs, peers: sources, protocol, portName, decisionId });
+        if (isSelfOnly(sources)) continue;
+        deniedGroups.push({
+          subjects: targetRefs,
+          peers: sources,
+          protocol,
+          portName,
+          decisionId: decider.add(target, id),
+        });
       }
       return { groups, deniedGroups };
     }
@@ -218,36 +245,30 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
     const answer = world.tiers ? tierSourceClasses(world, cls, port) : allowedSourceClasses(world, cls, port);
     const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
       const sources = membersOf(sourceClass);
-      // Skip groups whose only pair would be a pod to itself.
-      if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
-        return undefined;
-      const pair = () => analysePair(world, world.classes[sourceClass], cls);
-      const decisionId = deciders.length;
-      if (port) {
-        deciders.push(() => decideOnPort(pair(), port.protocol, port.port));
-        const group: ConnectionGroup = {
-          subjects: targetRefs,
-          peers: sources,
-          port: port.port,
-          protocol: port.protocol,
-          decisionId,
-        };
-        if (portName !== undefined) group.portName = portName;
-        return group;
+      if (isSelfOnly(sources)) return undefined;
+      const decisionId = decider.add(target, sourceClass);
+      if (!port) {
+        const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
+        return { subjects: targetRefs, peers: sources, ports, decisionId };
       }
-      deciders.push(() => decideOnAllPorts(pair()).decision);
-      const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
-      return { subjects: targetRefs, peers: sources, ports, decisionId };
+      return portName === undefined
+        ? { subjects: targetRefs, peers: sources, port: port.port, protocol: port.protocol, decisionId }
+        : { subjects: targetRefs, peers: sources, port: port.port, protocol: port.protocol, portName, decisionId };
     };
     if (!sourcesByClass && !query.includeDenied) {
-      // Only the allowed classes are visited, in class order.
-      // (class id, position) packed in one number, so a numeric sort orders them.
-      const order = new Float64Array(answer.ids.length);
-      for (let i = 0; i < order.length; i++) order[i] = answer.ids[i] * 1048576 + i;
-      order.sort();
-      for (const packed of order) {
-        const i = packed % 1048576;
-        const g = make(answer.ids[i], answer.ports ? answer.ports[i] : true);
+      // Only the allowed classes are visited, in class order (the evaluators give them in that order
+      // already; sorted here only if not).
+      const { ids } = answer;
+      let order: ArrayLike<number> | undefined;
+      for (let i = 1; i < ids.length; i++) {
+        if (ids[i - 1] > ids[i]) {
+          order = Array.from(ids.keys()).sort((a, b) => ids[a] - ids[b] || a - b);
+          break;
+        }
+      }
+      for (let k = 0; k < ids.length; k++) {
+        const i = order ? order[k] : k;
+        const g = make(ids[i], answer.ports ? answer.ports[i] : true);
         if (g) groups.push(g);
       }
       return { groups, deniedGroups };
