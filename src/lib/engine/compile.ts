@@ -451,6 +451,7 @@ function buildIndex(
     egressOpenClasses: Int32Array.from(open),
     egressClassesByPolicy: new Map([...egressClasses].map(([p, ids]) => [p, Int32Array.from(ids)])),
     classesBySignature: bySignature,
+    memberRefs: classes.map((c) => c.memberRefs),
     signatures,
     egressToAll: [],
     egressByDestinationNamespace: new Map(),

@@ -39,31 +39,44 @@ interface TargetGroup {
 }
 
 /**
- * How each group of an answer is decided, as data: per decisionId its target group and source class
- * (no closure and no object per group; a view may never ask), each decision made on its first ask.
+ * How each group of an answer is decided, as data: a target group's candidate source classes get a
+ * run of decisionIds (start + position in its list), so no closure, object or entry is made per
+ * group (a view may never ask); each decision is made on its first ask.
  */
 class GroupDecider {
-  private readonly targets: TargetGroup[] = [];
-  private readonly sources: number[] = [];
-  private readonly made: (Decision | undefined)[] = [];
+  private readonly runs: { start: number; target: TargetGroup; sources: ArrayLike<number> }[] = [];
+  private next = 0;
+  private readonly made = new Map<number, Decision>();
 
   constructor(private readonly world: World) {}
 
-  /** The decisionId of the pairs from a source class to a target group. */
-  add(target: TargetGroup, sourceClass: number): number {
-    this.targets.push(target);
-    return this.sources.push(sourceClass) - 1;
+  /** The first decisionId of a target group's source classes: the one of `sources[i]` is that plus i. */
+  add(target: TargetGroup, sources: ArrayLike<number>): number {
+    this.runs.push({ start: this.next, target, sources });
+    this.next += sources.length;
+    return this.next - sources.length;
   }
 
   decide(id: number): Decision {
-    return (this.made[id] ??= this.make(id));
+    let decision = this.made.get(id);
+    if (!decision) this.made.set(id, (decision = this.make(id)));
+    return decision;
   }
 
   private make(id: number): Decision {
-    const { cls, port, lacksPort } = this.targets[id];
+    // The run holding the id: the last that starts at or before it (runs are in start order).
+    let lo = 0;
+    let hi = this.runs.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (this.runs[mid].start <= id) lo = mid;
+      else hi = mid;
+    }
+    const { start, target, sources } = this.runs[lo];
+    const { cls, port, lacksPort } = target;
     // Nothing reaches a pod on a port name it lacks.
     if (lacksPort) return noSuchPortDecision(cls);
-    const pair = analysePair(this.world, this.world.classes[this.sources[id]], cls);
+    const pair = analysePair(this.world, this.world.classes[sources[id - start]], cls);
     return port ? decideOnPort(pair, port.protocol, port.port) : decideOnAllPorts(pair).decision;
   }
 }
@@ -129,8 +142,6 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
       sourcesByClass.set(s.classId, list);
     }
   }
-  const membersOf = (classId: number): PodRef[] =>
-    sourcesByClass ? (sourcesByClass.get(classId) ?? []) : world.classes[classId].memberRefs;
   // One port, several (a Service's ports), or every port (undefined).
   const asked: (PortQuery | undefined)[] = query.port === undefined ? [undefined] : [query.port].flat();
 
@@ -222,43 +233,46 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
     const groups: ConnectionGroup[] = [];
     const deniedGroups: ConnectionGroup[] = [];
     const targetRefs = pods.map((p) => p.ref);
-    // The only target pod, when there is one: a group whose only pair is that pod to itself is skipped.
+    // A group whose only pair is the only target pod to itself is skipped: only the target's own class
+    // can be that, unless the sources were named (their lists are the query's).
     const self = targetRefs.length === 1 ? targetRefs[0] : undefined;
-    const isSelfOnly = (sources: PodRef[]) => sources.length === 0 || (sources.length === 1 && sources[0] === self);
+    const refsOf = world.index.memberRefs;
+    const peersOf = (sourceClass: number): PodRef[] | undefined => {
+      if (!sourcesByClass) {
+        if (sourceClass !== cls.id) return refsOf[sourceClass];
+        const sources = refsOf[sourceClass];
+        return sources.length === 1 && sources[0] === self ? undefined : sources;
+      }
+      const sources = sourcesByClass.get(sourceClass);
+      return !sources || sources.length === 0 || (sources.length === 1 && sources[0] === self) ? undefined : sources;
+    };
+    const namedIds = () => (sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id));
     if (lacksPort) {
       if (!query.includeDenied) return { groups, deniedGroups };
-      const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
-      for (const id of classIds) {
-        const sources = membersOf(id);
-        if (isSelfOnly(sources)) continue;
-        deniedGroups.push({
-          subjects: targetRefs,
-          peers: sources,
-          protocol,
-          portName,
-          decisionId: decider.add(target, id),
-        });
+      const classIds = namedIds();
+      const start = decider.add(target, classIds);
+      for (let i = 0; i < classIds.length; i++) {
+        const peers = peersOf(classIds[i]);
+        if (peers) deniedGroups.push({ subjects: targetRefs, peers, protocol, portName, decisionId: start + i });
       }
       return { groups, deniedGroups };
     }
     // Cluster tiers can allow what NetworkPolicy v1 denies: their own evaluator, on the same bitsets.
     const answer = world.tiers ? tierSourceClasses(world, cls, port) : allowedSourceClasses(world, cls, port);
-    const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
-      const sources = membersOf(sourceClass);
-      if (isSelfOnly(sources)) return undefined;
-      const decisionId = decider.add(target, sourceClass);
+    const make = (peers: PodRef[], allowed: PortSet | true | undefined, decisionId: number): ConnectionGroup => {
       if (!port) {
         const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
-        return { subjects: targetRefs, peers: sources, ports, decisionId };
+        return { subjects: targetRefs, peers, ports, decisionId };
       }
       return portName === undefined
-        ? { subjects: targetRefs, peers: sources, port: port.port, protocol: port.protocol, decisionId }
-        : { subjects: targetRefs, peers: sources, port: port.port, protocol: port.protocol, portName, decisionId };
+        ? { subjects: targetRefs, peers, port: port.port, protocol: port.protocol, decisionId }
+        : { subjects: targetRefs, peers, port: port.port, protocol: port.protocol, portName, decisionId };
     };
     if (!sourcesByClass && !query.includeDenied) {
       // Only the allowed classes are visited, in class order (the evaluators give them in that order
       // already; sorted here only if not).
       const { ids } = answer;
+      const start = decider.add(target, ids);
       let order: ArrayLike<number> | undefined;
       for (let i = 1; i < ids.length; i++) {
         if (ids[i - 1] > ids[i]) {
@@ -268,8 +282,8 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
       }
       for (let k = 0; k < ids.length; k++) {
         const i = order ? order[k] : k;
-        const g = make(ids[i], answer.ports ? answer.ports[i] : true);
-        if (g) groups.push(g);
+        const peers = peersOf(ids[i]);
+        if (peers) groups.push(make(peers, answer.ports ? answer.ports[i] : true, start + i));
       }
       return { groups, deniedGroups };
     }
@@ -279,12 +293,13 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
       const id = answer.ids[i];
       if (!sourcesByClass || sourcesByClass.has(id)) allowedOf.set(id, answer.ports?.[i] ?? true);
     }
-    const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
-    for (const id of classIds) {
-      const allowed = allowedOf.get(id);
+    const classIds = namedIds();
+    const start = decider.add(target, classIds);
+    for (let i = 0; i < classIds.length; i++) {
+      const allowed = allowedOf.get(classIds[i]);
       if (allowed === undefined && !query.includeDenied) continue;
-      const g = make(id, allowed);
-      if (g) (allowed === undefined ? deniedGroups : groups).push(g);
+      const peers = peersOf(classIds[i]);
+      if (peers) (allowed === undefined ? deniedGroups : groups).push(make(peers, allowed, start + i));
     }
     return { groups, deniedGroups };
   };

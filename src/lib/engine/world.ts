@@ -173,6 +173,8 @@ export interface WorldIndex {
   egressClassesByPolicy: Map<CompiledPolicy, Int32Array>;
   /** ipBlock signature id -> classes that have it (few signatures: one per address interval). */
   classesBySignature: number[][];
+  /** Class id -> its members' references (PodClass.memberRefs side by side: an answer listing many classes reads one array). */
+  memberRefs: PodRef[][];
   /** ipBlock signature id -> the ipBlock ids in it. */
   signatures: BlockIds[];
   /** Egress rules that admit every destination (`to` empty). */
