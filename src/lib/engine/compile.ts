@@ -276,9 +276,9 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
 
   const pods: PodInfo[] = [];
   const podsByKey = new PodIndex();
-  const classes: PodClass[] = [];
-  const classesBySignature: (Map<number, PodClass> | undefined)[] = [];
-  const labelClasses: PodClass[][] = [];
+  const classes: Class[] = [];
+  const classesBySignature: (Map<number, Class> | undefined)[] = [];
+  const labelClasses: Class[][] = [];
   const labelClassByKey = new Map<string, number>();
   const namedPortIds = new Map<string, number>();
   const sortedKeys = [...podKeys].sort();
@@ -330,7 +330,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       labelKey += `\u0002${tierNodesSignature(tiers, { isHostNetwork: true, ips, ...hostOf(pod) })}`;
     let labelClass = labelClassByKey.get(labelKey);
     // A class is a label class and an address signature.
-    let cls: PodClass | undefined;
+    let cls: Class | undefined;
     if (labelClass !== undefined) {
       const bySignature = classesBySignature[labelClass];
       if (bySignature) cls = bySignature.get(signature);
@@ -382,7 +382,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       if (bySignature) bySignature.set(signature, cls);
       else if (siblings.length > 8) classesBySignature[labelClass] = new Map(siblings.map((c) => [c.ipSignature, c]));
     }
-    cls.members.push(info);
+    cls.add(info);
     pods.push(info);
     podsByKey.add(info);
   }
@@ -451,6 +451,7 @@ function buildIndex(
     egressOpenClasses: Int32Array.from(open),
     egressClassesByPolicy: new Map([...egressClasses].map(([p, ids]) => [p, Int32Array.from(ids)])),
     classesBySignature: bySignature,
+    memberRefs: classes.map((c) => c.memberRefs),
     signatures,
     egressToAll: [],
     egressByDestinationNamespace: new Map(),

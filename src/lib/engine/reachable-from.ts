@@ -62,6 +62,19 @@ export function reachableFrom(world: World, query: ReachableQuery): ReachAnswer 
   };
 }
 
+/** A group of a whole destination class reached without a port name (as `make` writes it, shape for shape). */
+function plainGroup(
+  subjects: PodRef[],
+  peers: PodRef[],
+  decisionId: number,
+  asked: PortQuery | undefined,
+  port: number | undefined,
+  ports: PortSet | undefined,
+): ConnectionGroup {
+  if (!asked) return ports ? { subjects, peers, ports, decisionId } : { subjects, peers, decisionId };
+  return { subjects, peers, port, protocol: asked.protocol, decisionId };
+}
+
 type SinglePortQuery = Omit<ReachableQuery, 'port'> & { port?: PortQuery };
 
 function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
@@ -192,11 +205,20 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
       const allowed = query.includeDenied ? new Set<number>() : undefined;
       const keyOfEntry = (id: number, port: number | undefined) => id * 65537 + (port ?? 65536);
       const isPlain = !destinationsByClass && portName === undefined;
+      const refsOf = world.index.memberRefs;
       for (let i = 0; i < entries.ids.length; i++) {
         const id = entries.ids[i];
         const port = entries.port?.[i];
         allowed?.add(keyOfEntry(id, port));
-        // Every pod of the class, one port: the class as it is (the common case, kept cheap).
+        if (isPlain && id !== classId) {
+          // Every pod of another class, one port: the class's own list, its class object not read
+          // (the common case, tens of thousands of times per answer: kept cheap).
+          const decisionId = decideSource.push(classId) - 1;
+          decidePeer.push(id);
+          decidePort.push(query.port === undefined ? ALL_PORTS : (port ?? NO_SUCH_PORT));
+          groups.push(plainGroup(subjects, refsOf[id], decisionId, query.port, port, entries.ports?.[i]));
+          continue;
+        }
         let peerPods = world.classes[id].members;
         if (!isPlain) {
           const pods = podsOf(id);

@@ -38,27 +38,65 @@ interface TargetGroup {
   pods: PodInfo[];
 }
 
+/**
+ * How each group of an answer is decided, as data: a target group's candidate source classes get a
+ * run of decisionIds (start + position in its list), so no closure, object or entry is made per
+ * group (a view may never ask); each decision is made on its first ask.
+ */
+class GroupDecider {
+  private readonly runs: { start: number; target: TargetGroup; sources: ArrayLike<number> }[] = [];
+  private next = 0;
+  private readonly made = new Map<number, Decision>();
+
+  constructor(private readonly world: World) {}
+
+  /** The first decisionId of a target group's source classes: the one of `sources[i]` is that plus i. */
+  add(target: TargetGroup, sources: ArrayLike<number>): number {
+    this.runs.push({ start: this.next, target, sources });
+    this.next += sources.length;
+    return this.next - sources.length;
+  }
+
+  decide(id: number): Decision {
+    let decision = this.made.get(id);
+    if (!decision) this.made.set(id, (decision = this.make(id)));
+    return decision;
+  }
+
+  private make(id: number): Decision {
+    // The run holding the id: the last that starts at or before it (runs are in start order).
+    let lo = 0;
+    let hi = this.runs.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (this.runs[mid].start <= id) lo = mid;
+      else hi = mid;
+    }
+    const { start, target, sources } = this.runs[lo];
+    const { cls, port, lacksPort } = target;
+    // Nothing reaches a pod on a port name it lacks.
+    if (lacksPort) return noSuchPortDecision(cls);
+    const pair = analysePair(this.world, this.world.classes[sources[id - start]], cls);
+    return port ? decideOnPort(pair, port.protocol, port.port) : decideOnAllPorts(pair).decision;
+  }
+}
+
 /** Answers a who-can query over a compiled world, every group at once. */
 export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
   const { shares, groupsOf, ...rest } = prepareWhoCan(world, query);
-  const groups: ConnectionGroup[] = [];
-  const deniedGroups: ConnectionGroup[] = [];
-  // How to decide each group (by its decisionId), and the decisions made so far.
-  const deciders: (() => Decision)[] = [];
-  const decisions: (Decision | undefined)[] = [];
+  const decider = new GroupDecider(world);
+  let groups: ConnectionGroup[] = [];
+  let deniedGroups: ConnectionGroup[] = [];
   for (const share of shares) {
-    const found = groupsOf(share, deciders);
-    groups.push(...found.groups);
-    deniedGroups.push(...found.deniedGroups);
+    const found = groupsOf(share, decider);
+    // One target group (a pod, a workload) is the common case: its lists as they are.
+    if (shares.length === 1) ({ groups, deniedGroups } = found);
+    else {
+      for (const g of found.groups) groups.push(g);
+      for (const g of found.deniedGroups) deniedGroups.push(g);
+    }
   }
-  return {
-    ...rest,
-    groups,
-    deniedGroups,
-    decide(group) {
-      return (decisions[group.decisionId] ??= deciders[group.decisionId]());
-    },
-  };
+  return { ...rest, groups, deniedGroups, decide: (group) => decider.decide(group.decisionId) };
 }
 
 /**
@@ -73,12 +111,8 @@ export function whoCanStreamed(world: World, query: WhoCanQuery): StreamedAnswer
     shares: shares.map((share) => ({
       subjects: share.pods.map((pod) => pod.ref),
       compute() {
-        const deciders: (() => Decision)[] = [];
-        const decisions: (Decision | undefined)[] = [];
-        return {
-          ...groupsOf(share, deciders),
-          decide: (group) => (decisions[group.decisionId] ??= deciders[group.decisionId]()),
-        };
+        const decider = new GroupDecider(world);
+        return { ...groupsOf(share, decider), decide: (group) => decider.decide(group.decisionId) };
       },
     })),
   };
@@ -108,8 +142,6 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
       sourcesByClass.set(s.classId, list);
     }
   }
-  const membersOf = (classId: number): PodRef[] =>
-    sourcesByClass ? (sourcesByClass.get(classId) ?? []) : world.classes[classId].memberRefs;
   // One port, several (a Service's ports), or every port (undefined).
   const asked: (PortQuery | undefined)[] = query.port === undefined ? [undefined] : [query.port].flat();
 
@@ -191,64 +223,67 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
 
   /**
    * The groups of one target group (a class with one resolved port): its allowed and (when asked)
-   * denied source classes, each with a decider pushed on `deciders` (its decisionId is the index).
+   * denied source classes, each given a decisionId by `decider`.
    */
   const groupsOfTarget = (
-    { cls, port, portName, protocol, lacksPort, pods }: TargetGroup,
-    deciders: (() => Decision)[],
+    target: TargetGroup,
+    decider: GroupDecider,
   ): { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[] } => {
+    const { cls, port, portName, protocol, lacksPort, pods } = target;
     const groups: ConnectionGroup[] = [];
     const deniedGroups: ConnectionGroup[] = [];
     const targetRefs = pods.map((p) => p.ref);
+    // A group whose only pair is the only target pod to itself is skipped: only the target's own class
+    // can be that, unless the sources were named (their lists are the query's).
+    const self = targetRefs.length === 1 ? targetRefs[0] : undefined;
+    const refsOf = world.index.memberRefs;
+    const peersOf = (sourceClass: number): PodRef[] | undefined => {
+      if (!sourcesByClass) {
+        if (sourceClass !== cls.id) return refsOf[sourceClass];
+        const sources = refsOf[sourceClass];
+        return sources.length === 1 && sources[0] === self ? undefined : sources;
+      }
+      const sources = sourcesByClass.get(sourceClass);
+      return !sources || sources.length === 0 || (sources.length === 1 && sources[0] === self) ? undefined : sources;
+    };
+    const namedIds = () => (sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id));
     if (lacksPort) {
       if (!query.includeDenied) return { groups, deniedGroups };
-      const decisionId = deciders.length;
-      const decision = noSuchPortDecision(cls);
-      deciders.push(() => decision);
-      const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
-      for (const id of classIds) {
-        const sources = membersOf(id);
-        if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
-          continue;
-        deniedGroups.push({ subjects: targetRefs, peers: sources, protocol, portName, decisionId });
+      const classIds = namedIds();
+      const start = decider.add(target, classIds);
+      for (let i = 0; i < classIds.length; i++) {
+        const peers = peersOf(classIds[i]);
+        if (peers) deniedGroups.push({ subjects: targetRefs, peers, protocol, portName, decisionId: start + i });
       }
       return { groups, deniedGroups };
     }
     // Cluster tiers can allow what NetworkPolicy v1 denies: their own evaluator, on the same bitsets.
     const answer = world.tiers ? tierSourceClasses(world, cls, port) : allowedSourceClasses(world, cls, port);
-    const make = (sourceClass: number, allowed: PortSet | true | undefined): ConnectionGroup | undefined => {
-      const sources = membersOf(sourceClass);
-      // Skip groups whose only pair would be a pod to itself.
-      if (sources.length === 0 || (sources.length === 1 && targetRefs.length === 1 && sources[0] === targetRefs[0]))
-        return undefined;
-      const pair = () => analysePair(world, world.classes[sourceClass], cls);
-      const decisionId = deciders.length;
-      if (port) {
-        deciders.push(() => decideOnPort(pair(), port.protocol, port.port));
-        const group: ConnectionGroup = {
-          subjects: targetRefs,
-          peers: sources,
-          port: port.port,
-          protocol: port.protocol,
-          decisionId,
-        };
-        if (portName !== undefined) group.portName = portName;
-        return group;
+    const make = (peers: PodRef[], allowed: PortSet | true | undefined, decisionId: number): ConnectionGroup => {
+      if (!port) {
+        const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
+        return { subjects: targetRefs, peers, ports, decisionId };
       }
-      deciders.push(() => decideOnAllPorts(pair()).decision);
-      const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
-      return { subjects: targetRefs, peers: sources, ports, decisionId };
+      return portName === undefined
+        ? { subjects: targetRefs, peers, port: port.port, protocol: port.protocol, decisionId }
+        : { subjects: targetRefs, peers, port: port.port, protocol: port.protocol, portName, decisionId };
     };
     if (!sourcesByClass && !query.includeDenied) {
-      // Only the allowed classes are visited, in class order.
-      // (class id, position) packed in one number, so a numeric sort orders them.
-      const order = new Float64Array(answer.ids.length);
-      for (let i = 0; i < order.length; i++) order[i] = answer.ids[i] * 1048576 + i;
-      order.sort();
-      for (const packed of order) {
-        const i = packed % 1048576;
-        const g = make(answer.ids[i], answer.ports ? answer.ports[i] : true);
-        if (g) groups.push(g);
+      // Only the allowed classes are visited, in class order (the evaluators give them in that order
+      // already; sorted here only if not).
+      const { ids } = answer;
+      const start = decider.add(target, ids);
+      let order: ArrayLike<number> | undefined;
+      for (let i = 1; i < ids.length; i++) {
+        if (ids[i - 1] > ids[i]) {
+          order = Array.from(ids.keys()).sort((a, b) => ids[a] - ids[b] || a - b);
+          break;
+        }
+      }
+      for (let k = 0; k < ids.length; k++) {
+        const i = order ? order[k] : k;
+        const peers = peersOf(ids[i]);
+        if (peers) groups.push(make(peers, answer.ports ? answer.ports[i] : true, start + i));
       }
       return { groups, deniedGroups };
     }
@@ -258,12 +293,13 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
       const id = answer.ids[i];
       if (!sourcesByClass || sourcesByClass.has(id)) allowedOf.set(id, answer.ports?.[i] ?? true);
     }
-    const classIds = sourcesByClass ? [...sourcesByClass.keys()] : world.classes.map((c) => c.id);
-    for (const id of classIds) {
-      const allowed = allowedOf.get(id);
+    const classIds = namedIds();
+    const start = decider.add(target, classIds);
+    for (let i = 0; i < classIds.length; i++) {
+      const allowed = allowedOf.get(classIds[i]);
       if (allowed === undefined && !query.includeDenied) continue;
-      const g = make(id, allowed);
-      if (g) (allowed === undefined ? deniedGroups : groups).push(g);
+      const peers = peersOf(classIds[i]);
+      if (peers) (allowed === undefined ? deniedGroups : groups).push(make(peers, allowed, start + i));
     }
     return { groups, deniedGroups };
   };

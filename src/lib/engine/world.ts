@@ -80,10 +80,11 @@ export interface PodClass {
   readonly memberRefs: PodRef[];
 }
 
-/** A PodClass as compileWorld makes it: one shape for all, memberRefs made when an answer first lists them. */
+/** A PodClass as compileWorld makes it: one shape for all, its members' references kept beside them. */
 export class Class implements PodClass {
   readonly members: PodInfo[] = [];
-  private refs: PodRef[] | undefined;
+  /** Filled with members (add), so the first answer that lists a class pays nothing for it. */
+  readonly memberRefs: PodRef[] = [];
 
   constructor(
     readonly id: number,
@@ -99,9 +100,10 @@ export class Class implements PodClass {
     readonly egressPolicies: CompiledPolicy[],
   ) {}
 
-  get memberRefs(): PodRef[] {
-    // Members are all added while the world is built, before any answer reads this.
-    return (this.refs ??= this.members.map((m) => m.ref));
+  /** Adds a member while the world is built (members are never added after). */
+  add(pod: PodInfo): void {
+    this.members.push(pod);
+    this.memberRefs.push(pod.ref);
   }
 }
 
@@ -171,6 +173,8 @@ export interface WorldIndex {
   egressClassesByPolicy: Map<CompiledPolicy, Int32Array>;
   /** ipBlock signature id -> classes that have it (few signatures: one per address interval). */
   classesBySignature: number[][];
+  /** Class id -> its members' references (PodClass.memberRefs side by side: an answer listing many classes reads one array). */
+  memberRefs: PodRef[][];
   /** ipBlock signature id -> the ipBlock ids in it. */
   signatures: BlockIds[];
   /** Egress rules that admit every destination (`to` empty). */
