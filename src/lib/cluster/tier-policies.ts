@@ -4,7 +4,8 @@
  * v1beta1). They are cluster-scoped: a namespace written on one is ignored, as the API server does.
  * And of the Node objects their `nodes` peers select from, from files and live alike.
  */
-import { TIER_API_GROUP, TIER_KINDS, validateTierPolicy, type ClusterTierPolicy } from '../engine/tiers-compile.js';
+import { TIER_API_GROUP, TIER_KINDS, type ClusterTierPolicy } from '../engine/tiers-compile.js';
+import { validateTierPolicy } from '../engine/tiers-validate.js';
 import type { ClusterNode } from '../engine/model.js';
 import { isPlainObject, type Located, type RawObject } from './manifest-checks.js';
 
