@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 
 import { generateCluster, writeManifests } from '../../bench/generate.js';
-import { readBlockDocument, readJsonDocument } from '../../src/lib/cluster/yaml-block.js';
+import { readJsonDocument } from '../../src/lib/cluster/json-document.js';
+import { readBlockDocument } from '../../src/lib/cluster/yaml-block.js';
 import { parseYamlDocuments, parseYamlStream } from '../../src/lib/cluster/yaml-documents.js';
 import type { YamlDocument } from '../../src/lib/cluster/yaml-documents.js';
 import { runs } from '../property/arbitraries.js';

@@ -12,7 +12,8 @@ import type { State } from 'js-yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 
 import { ManifestError } from '../errors.js';
-import { CORE_SCALAR_TYPES, readBlockDocument, readJsonDocument } from './yaml-block.js';
+import { readJsonDocument } from './json-document.js';
+import { CORE_SCALAR_TYPES, readBlockDocument } from './yaml-block.js';
 
 /** One non-empty document: its value, the 1-based line where it starts, and where a List's items start. */
 export interface YamlDocument {
