@@ -102,7 +102,9 @@ export abstract class ReachCommand extends BaseCommand {
     // A document is written as its answer is computed, share by share: never all pairs, nor all groups.
     const isDocument = view.format === 'json' || view.format === 'yaml';
     const report = answerReach(compileWorld(loaded.snapshot), request, { streamed: isDocument });
-    report.warnings.unshift(...loaded.warnings.map((message) => ({ code: 'manifest', message })));
+    // What the loader said: about the files (-f), or about reading the cluster.
+    const loaderCode = (flags.filename ?? []).length > 0 ? 'manifest' : 'cluster';
+    report.warnings.unshift(...loaded.warnings.map((message) => ({ code: loaderCode, message })));
     if (!view.quiet) {
       this.warnAll(report.warnings.map((warning) => warning.message));
       this.report(report.notes.map((note) => `${note}\n`).join(''));

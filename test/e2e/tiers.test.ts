@@ -548,6 +548,13 @@ describe('a cluster serving policy.networking.k8s.io v1alpha1, v1alpha2 and v1be
           const connections = (run: RunResult) => (JSON.parse(run.stdout) as { connections: unknown[] }).connections;
           expect(connections(restricted)).toEqual([]);
           expect(connections(restricted)).toEqual(connections(offline));
+          // What reading the cluster said is told apart from what the files said.
+          const warningCodes = (run: RunResult) =>
+            (JSON.parse(run.stdout) as { warnings: { code: string; message: string }[] }).warnings
+              .filter((w) => w.message.includes('nodes'))
+              .map((w) => w.code);
+          expect(warningCodes(restricted)).toEqual(['cluster', 'tier-fail-closed']);
+          expect(warningCodes(offline)).toEqual(['tier-fail-closed']);
           expect(restricted.code).toBe(offline.code);
           // The admin, who may list the nodes, gets the answer of the nodes it reads.
           expect(connections(admin)).not.toEqual([]);

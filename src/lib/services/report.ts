@@ -8,7 +8,7 @@ export interface WorkloadRef {
   name: string;
 }
 
-/** A warning as reported: engine warnings keep their code, loader warnings have code 'manifest'. */
+/** A warning as reported: engine warnings keep their code; the loader's have code 'manifest' (-f) or 'cluster' (live). */
 export interface ReportWarning {
   code: string;
   message: string;
