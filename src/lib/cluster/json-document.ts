@@ -2,13 +2,7 @@
  * The fast path for a stream that is one JSON object (`kubectl get -o json | kubectl netpol ... -f -`):
  * JSON.parse, with the line of each element of its root `items` found by one scan of the text.
  */
-import type { BlockDocument } from './yaml-block.js';
-
-const SPACE = 32;
-const NEWLINE = 10;
-const COLON = 58;
-const DOUBLE_QUOTE = 34;
-const BACKSLASH = 92;
+import { BACKSLASH, COLON, DOUBLE_QUOTE, NEWLINE, SPACE, type BlockDocument } from './yaml-block.js';
 
 /**
  * A stream that is one JSON object (`kubectl get -o json`), read by JSON.parse, which reads JSON as the

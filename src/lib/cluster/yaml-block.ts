@@ -18,14 +18,14 @@ export interface BlockDocument {
 /** Thrown (and caught in readBlockDocument) when the text is not of the plain kind read here. */
 const UNSUPPORTED = new Error('not plain block YAML');
 
-const SPACE = 32;
-const NEWLINE = 10;
+export const SPACE = 32;
+export const NEWLINE = 10;
 const HASH = 35;
-const COLON = 58;
+export const COLON = 58;
 const DASH = 45;
-const DOUBLE_QUOTE = 34;
+export const DOUBLE_QUOTE = 34;
 const SINGLE_QUOTE = 39;
-const BACKSLASH = 92;
+export const BACKSLASH = 92;
 
 /**
  * The scalar forms of the `yaml` package's core schema (yaml/dist/schema/core), in its order: null, bool,
