@@ -7,7 +7,7 @@ import { asNoAnswer, DeniedResult, UsageError } from '../lib/errors.js';
 import { DIFF_FORMATS, renderDiff, type DiffFormat } from '../lib/output/diff.js';
 import { parsePortText, type PortText } from '../lib/peer-syntax.js';
 import { parseSelectorFlag } from '../lib/reach-command.js';
-import { DIFF_SCOPE, planDiff, type DiffResult } from '../lib/services/diff.js';
+import { diffScope, planDiff, type DiffResult } from '../lib/services/diff.js';
 import type { AddressText, TargetText } from '../lib/target-spec.js';
 import { completeTarget, parseSourceSpec, parseTargetSpec } from '../lib/target-spec.js';
 
@@ -130,7 +130,7 @@ export default class Diff extends BaseCommand {
       options.files.length > 0
         ? await loadManifests(options.files, { defaultNamespace: source.namespace })
         : { snapshot: { namespaces: [], pods: [], policies: [], services: [], workloads: [] }, warnings: [] };
-    const before = await source.load(DIFF_SCOPE);
+    const before = await source.load(diffScope(change.snapshot));
     this.warnAll([...before.warnings, ...change.warnings]);
     const result = planDiff(before.snapshot, change.snapshot, {
       deletes: options.deletes.map((name) => ({ namespace: source.namespace, name })),

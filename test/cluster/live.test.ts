@@ -559,6 +559,27 @@ describe('connectLive: Node objects, for the nodes peers of cluster-scoped polic
     expect(warnings).toEqual([]);
   });
 
+  it.each([
+    ['no cluster policy has a nodes peer', ['v1beta1']],
+    ['the cluster does not serve the tier API at all', []],
+  ])('are listed when the scope asks (a change from files adds a nodes peer) though %s', async (_why, versions) => {
+    const live = await connect({
+      ...(versions.length > 0
+        ? tierRoutes(versions, { 'v1beta1/clusternetworkpolicies': [{ name: 'dns', spec: cnpSpec(5) }] })
+        : clusterRoutes({ 'GET /apis': discovery({}) })),
+      'GET /api/v1/nodes': nodeList([node('n1', { role: 'worker' }, [{ type: 'InternalIP', address: '192.168.5.5' }])]),
+    });
+
+    const without = await live.loadSnapshot({});
+    expect(nodeRequests()).toEqual([]);
+    expect(without.snapshot).not.toHaveProperty('nodes');
+
+    const { snapshot, warnings } = await live.loadSnapshot({ nodes: true });
+    expect(nodeRequests()).toHaveLength(1);
+    expect(snapshot.nodes).toEqual([{ name: 'n1', labels: { role: 'worker' }, addresses: ['192.168.5.5'] }]);
+    expect(warnings).toEqual([]);
+  });
+
   it('forbidden: one warning, and the snapshot says they could not be read (the rules fail closed)', async () => {
     const live = await connect({
       ...tierRoutes(['v1beta1'], { 'v1beta1/clusternetworkpolicies': [{ name: 'workers', spec: nodesSpec }] }),

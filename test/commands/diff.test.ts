@@ -463,6 +463,24 @@ describe('diff', () => {
     expect(cluster.calls.filter((c) => c.verb !== 'get' && c.verb !== 'list')).toEqual([]);
   });
 
+  it('live: a change that adds a nodes peer has the Nodes read, though no policy of the cluster has one', async () => {
+    const cluster = new MemoryCluster((await loadManifests(['test/fixtures/diff/nodes-base.yaml'])).snapshot);
+    const change = ['-f', 'test/fixtures/diff/nodes-change.yaml', '-A', '-o', 'json'];
+    const run = await against(cluster)(...change);
+    const offline = await diff('--base', 'test/fixtures/diff/nodes-base.yaml', ...change);
+    expect({ stdout: run.stdout, stderr: run.stderr, exitCode: run.exitCode }).toEqual({
+      stdout: offline.stdout,
+      stderr: '',
+      exitCode: 1,
+    });
+    // Only the worker node's agent and address are cut: the rule knew which nodes it selects.
+    const removed = (JSON.parse(run.stdout) as Document).removed.map((c) => c.to);
+    expect(removed).toEqual([
+      { namespace: 'infra', pod: 'agent-1' },
+      { ipBlock: { cidr: '192.168.1.1/32', except: [] } },
+    ]);
+  });
+
   it("live: a policy as written is unchanged from the cluster's copy with the API server's defaults", async () => {
     const snapshot = (await loadManifests(['test/fixtures/diff/base.yaml'])).snapshot;
     const cluster = new MemoryCluster(snapshot);

@@ -21,6 +21,7 @@ import type {
 import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
 import type { ClusterSnapshot } from '../../src/lib/engine/model.js';
 import { ApiError } from '../../src/lib/errors.js';
+import { hasNodesPeer } from '../../src/lib/engine/tiers-compile.js';
 
 /** The verbs the API calls use, as RBAC names them. */
 type Verb = 'list' | 'get' | 'create' | 'update' | 'delete';
@@ -133,6 +134,10 @@ export class MemoryCluster implements ClusterConnection {
         services: s.services.filter((p) => inScope(p.metadata?.namespace)),
         workloads: s.workloads.filter((w) => inScope(w.namespace)),
         ...(s.clusterPolicies?.length ? { clusterPolicies: s.clusterPolicies } : {}),
+        // As the live loader: Nodes only when a cluster policy's nodes peer, or the scope, asks for them.
+        ...(s.nodes && (scope.nodes === true || (s.clusterPolicies ?? []).some(hasNodesPeer))
+          ? { nodes: s.nodes }
+          : {}),
       }),
       warnings: [],
       ...(this.apiGroups ? { apiGroups: clone(this.apiGroups) } : {}),

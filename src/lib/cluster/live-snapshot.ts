@@ -46,7 +46,7 @@ export async function loadLiveSnapshot(
       Promise.all((scope.workloads ?? []).map((w) => limit(() => readWorkload(conn, w.kind, w.namespace, w.name)))),
       Promise.all(hinted.map((ns) => limit(() => listHintServices(conn, ns, warnings)))).then((lists) => lists.flat()),
       // Cluster-scoped: read whatever the scope, since their subjects and peers reach into every namespace.
-      loadTierPolicies(conn, limit, tierWarnings),
+      loadTierPolicies(conn, limit, tierWarnings, scope.nodes === true),
     ],
   );
   const named = extraServices.filter((s): s is V1Service => s !== undefined);

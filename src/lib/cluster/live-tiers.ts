@@ -4,7 +4,8 @@
  * cluster serves the group and at which versions; each kind served is then listed, paged, at the
  * newest version this tool reads. A group or kind the cluster does not serve changes nothing and
  * prints nothing; kinds the user may not list make one warning, and the query goes on without them.
- * Node objects are listed too, only when some policy has a `nodes` peer (they are what it selects).
+ * Node objects are listed too, only when some policy has a `nodes` peer (they are what it selects) or
+ * the caller asks for them (a change read from files adds such a peer: `diff -f`).
  */
 import type { ClusterNode } from '../engine/model.js';
 import { hasNodesPeer, TIER_API_GROUP, type ClusterTierPolicy } from '../engine/tiers-compile.js';
@@ -41,16 +42,21 @@ interface RawList {
  * Discovers the tier API and lists its policies; each request goes through `limit`. Objects the CRD's
  * validation would reject are left out with a warning naming the field (as from files).
  */
-export async function loadTierPolicies(conn: Connection, limit: Limit, warnings: string[]): Promise<LiveTiers> {
+export async function loadTierPolicies(
+  conn: Connection,
+  limit: Limit,
+  warnings: string[],
+  readsNodes = false,
+): Promise<LiveTiers> {
   const apiGroups = await limit(() => discoverApiGroups(conn));
   if (apiGroups === undefined) {
     warnings.push(
       `cannot list the API groups the cluster serves (forbidden); answers may be incomplete: cluster-scoped policies (${TIER_API_GROUP}) could not be read`,
     );
-    return { policies: [] };
+    return withNodes({ policies: [] }, readsNodes, conn, limit, warnings);
   }
   const group = apiGroups.find((g) => g.name === TIER_API_GROUP);
-  if (!group) return { apiGroups, policies: [] };
+  if (!group) return withNodes({ apiGroups, policies: [] }, readsNodes, conn, limit, warnings);
   const toRead = Object.entries(tierVersionsToRead(group.versions)) as [ClusterTierPolicy['kind'], string][];
   const lists = await Promise.all(toRead.map(([kind, version]) => limit(() => listKind(conn, kind, version))));
   const policies: ClusterTierPolicy[] = [];
@@ -68,14 +74,25 @@ export async function loadTierPolicies(conn: Connection, limit: Limit, warnings:
       `cannot list ${forbidden.join(', ')} (forbidden); answers may be incomplete: cluster-scoped policies could not be read`,
     );
   }
-  if (!policies.some(hasNodesPeer)) return { apiGroups, policies };
+  return withNodes({ apiGroups, policies }, readsNodes || policies.some(hasNodesPeer), conn, limit, warnings);
+}
+
+/** The tiers read, with every Node when `reads` (a nodes peer selects among them). */
+async function withNodes(
+  tiers: LiveTiers,
+  reads: boolean,
+  conn: Connection,
+  limit: Limit,
+  warnings: string[],
+): Promise<LiveTiers> {
+  if (!reads) return tiers;
   const nodes = await limit(() => listNodes(conn));
   if (nodes === 'forbidden') {
     warnings.push(
       'cannot list nodes (forbidden); answers involving the nodes peers of cluster-scoped policies may be incomplete: those rules fail closed (an Accept matches nothing, a Deny or Pass denies everything)',
     );
   }
-  return { apiGroups, policies, nodes };
+  return { ...tiers, nodes };
 }
 
 /** Every Node, paged, as the tiers read it; 'forbidden' when RBAC says no. */

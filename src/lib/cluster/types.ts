@@ -24,6 +24,11 @@ export interface SnapshotScope {
    * not list them still gets the answer, with a warning. Ignored when listServices lists them anyway.
    */
   hintServices?: string[];
+  /**
+   * Whether Node objects are listed even when no cluster policy read has a `nodes` peer: the query
+   * adds policies of its own that have one (`diff -f`).
+   */
+  nodes?: boolean;
 }
 
 /** A loaded snapshot and what the loader wants the user to know about it. */

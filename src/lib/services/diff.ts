@@ -17,6 +17,7 @@ import type { ClusterSnapshot, PodRef, PolicyRef, Warning } from '../engine/mode
 import { keyOf, refOf } from '../engine/model.js';
 import type { TargetSpec } from '../engine/targets.js';
 import { resolveTargets } from '../engine/targets.js';
+import { hasNodesPeer } from '../engine/tiers-compile.js';
 import type { World } from '../engine/world.js';
 import { NetpolError, UsageError } from '../errors.js';
 import type { PortText } from '../peer-syntax.js';
@@ -56,8 +57,14 @@ export interface DiffResult {
   warnings: Warning[];
 }
 
-/** What the live loader must list for the before-world: every namespace; no Service (a change of policies needs none). */
-export const DIFF_SCOPE: SnapshotScope = { listServices: false };
+/**
+ * What the live loader must list for the before-world: every namespace; no Service (a change of
+ * policies needs none); the Nodes when the change brings a `nodes` peer (the cluster's policies may
+ * have none, and without the Nodes such a rule fails closed).
+ */
+export function diffScope(change: ClusterSnapshot): SnapshotScope {
+  return { listServices: false, ...((change.clusterPolicies ?? []).some(hasNodesPeer) ? { nodes: true } : {}) };
+}
 
 /** The before-world with the change applied, and what that does to the connections the request keeps. */
 export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, request: DiffRequest): DiffResult {
