@@ -13,7 +13,7 @@ async function lintAs(path: string, code: string): Promise<string[]> {
 
 describe('the engine imports only the engine, and types', () => {
   it.each([
-    ["import { paint } from '../output/render.js';\nexport const x = paint;\n", 'nothing outside the engine'],
+    ["import { paint } from '../output/style.js';\nexport const x = paint;\n", 'nothing outside the engine'],
     ["import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n", 'no module but types'],
     ["import { stringify } from 'yaml';\nexport const x = stringify;\n", 'no module but types'],
     ["import { KubeConfig } from '@kubernetes/client-node';\nexport const x = KubeConfig;\n", 'no module but types'],

@@ -36,7 +36,7 @@ export default class Complete extends Command {
     const completion = await complete(words, commandSpecsOf(this.config.commands), {
       data: ({ filenames, kubeconfig, context, namespace }) =>
         filenames.length > 0
-          ? fileData(filenames, namespace ?? contextNamespace({ kubeconfig, context }, process.env))
+          ? fileData(filenames, async () => namespace ?? (await contextNamespace({ kubeconfig, context }, process.env)))
           : clusterData(() => connect({ kubeconfig, context, requestTimeoutMs: ms }), ms),
       // Loading client-node and the kubeconfig comes on top of the cluster's time.
       deadlineMs: 5 * ms,

@@ -176,7 +176,7 @@ export default class Allow extends BaseCommand {
   ): Promise<AllowResult> {
     const file = flags.import!;
     const namespace =
-      flags.namespace ?? imported.metadata?.namespace ?? contextNamespace(flags, process.env) ?? 'default';
+      flags.namespace ?? imported.metadata?.namespace ?? (await contextNamespace(flags, process.env)) ?? 'default';
     const policy = withIdentity(imported, name ?? imported.metadata?.name, namespace, file);
     this.warnAll(nonCanonicalCidrWarnings(policy));
     const meaning = describePolicy(policy);

@@ -11,7 +11,7 @@ import type { ClusterConnection, LiveOptions, LoadedSnapshot, SnapshotScope } fr
 import { NetpolError, DeniedResult } from './errors.js';
 import { parseRequestTimeout } from './flags.js';
 import { startProgress, type Progress } from './output/progress.js';
-import { isColorEnabled, OUTPUT_FORMATS, paint } from './output/render.js';
+import { isColorEnabled, OUTPUT_FORMATS, paint } from './output/style.js';
 import type { PromptFunctions } from './prompts/types.js';
 
 /** The flags a command parses, typed from its definitions: its own, and the shared ones it does not redefine. */
@@ -175,7 +175,7 @@ export abstract class BaseCommand extends Command {
     if (files.length > 0) {
       // Objects that name no namespace go to -n, else the context's namespace, as `kubectl apply -f`
       // puts them (the kubeconfig is only read for that: no cluster is asked).
-      const namespace = flags.namespace ?? contextNamespace(flags, process.env) ?? 'default';
+      const namespace = flags.namespace ?? (await contextNamespace(flags, process.env)) ?? 'default';
       return {
         namespace,
         isNamespaceExplicit,

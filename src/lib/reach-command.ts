@@ -15,7 +15,7 @@ import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from './o
 import { writeReachDocument } from './output/reach-document.js';
 import { writeGroupedDocument } from './output/who-can-groups.js';
 import { formatAnswer, formatReachTable } from './output/reach-table.js';
-import { isColorEnabled, OUTPUT_FORMATS, type OutputFormat } from './output/render.js';
+import { isColorEnabled, OUTPUT_FORMATS, type OutputFormat } from './output/style.js';
 import { parsePortText } from './peer-syntax.js';
 import type { ReachReport } from './services/report.js';
 import { answerReach, completeReach, scopeOf, type ReachOptions } from './services/reach.js';

@@ -1,11 +1,12 @@
 /**
  * The start-up checker of bench/startup.ts: it must see @kubernetes/client-node when something loads
  * it (an import from an ES module, a CommonJS require), and must not see it for the built CLI's --help
- * and a `-f` who-can. No timing assertions: the times depend on the machine.
+ * and a `-f` who-can (nor a YAML library there). No timing assertions: the times depend on the machine.
  */
 import { describe, expect, test } from '@jest/globals';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import type { StartupResult } from '../../bench/startup.js';
 import { checkLoads, findRoot, formatStartup, packagesOf, summarize } from '../../bench/startup.js';
@@ -56,6 +57,21 @@ describe('checkLoads', () => {
     expect(whoCan.stdout).toContain('tenant-a/frontend');
     expect(whoCan.modules.some((m) => m.endsWith('/dist/commands/who-can.js'))).toBe(true);
     expect(whoCan.clientNodeLoaded).toBe(false);
+
+    // Nor a YAML library: plain manifests are read by our own reader, a table needs no YAML writer.
+    // The bundle keeps esbuild's `// node_modules/PACKAGE/...` comments, so a chunk says what it holds.
+    const yamlLibraries = (modules: string[]) =>
+      modules
+        .filter((m) => m.startsWith('file:') && m.includes('/dist/'))
+        .flatMap((m) => [...readFileSync(fileURLToPath(m), 'utf8').matchAll(/^\/\/ node_modules\/(yaml|js-yaml)\//gm)])
+        .map((match) => match[1]);
+    expect(yamlLibraries(whoCan.modules)).toEqual([]);
+    // The check sees them when they are loaded: -o yaml needs the writer (and the `yaml` package).
+    const asYaml = checkLoads([bin, 'who-can', 'backend', '-n', 'tenant-a', '-f', 'examples/seed', '-o', 'yaml'], {
+      cwd: root,
+    });
+    expect(asYaml.exitCode).toBe(0);
+    expect(new Set(yamlLibraries(asYaml.modules))).toEqual(new Set(['yaml']));
   }, 120_000);
 });
 

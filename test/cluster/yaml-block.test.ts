@@ -14,7 +14,7 @@ import { generateCluster, writeManifests } from '../../bench/generate.js';
 import { readJsonDocument } from '../../src/lib/cluster/json-document.js';
 import { readBlockDocument } from '../../src/lib/cluster/yaml-block.js';
 import { parseYamlDocuments, parseYamlStream } from '../../src/lib/cluster/yaml-documents.js';
-import type { YamlDocument } from '../../src/lib/cluster/yaml-documents.js';
+import type { YamlDocument } from '../../src/lib/cluster/yaml-stream.js';
 import { runs } from '../property/arbitraries.js';
 import { yamlTrees, type YamlTree } from './yaml-trees.js';
 

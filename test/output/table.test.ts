@@ -2,7 +2,8 @@ import { stripVTControlCharacters } from 'node:util';
 
 import { describe, expect, it } from '@jest/globals';
 
-import { isColorEnabled, paint, renderDocument } from '../../src/lib/output/render.js';
+import { renderDocument } from '../../src/lib/output/render.js';
+import { isColorEnabled, paint } from '../../src/lib/output/style.js';
 import { formatTable } from '../../src/lib/output/table.js';
 
 describe('formatTable', () => {

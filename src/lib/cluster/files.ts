@@ -29,7 +29,7 @@ import {
 import { toTypedPolicy } from './policy-shape.js';
 import { isTierPolicy, readTierPolicy, toClusterNode } from './tier-policies.js';
 import type { LoadedSnapshot, ObjectOrigin } from './types.js';
-import { parseYamlDocuments } from './yaml-documents.js';
+import { readFastDocuments } from './yaml-stream.js';
 
 /** Options of loadManifests. */
 interface LoadManifestsOptions {
@@ -357,7 +357,7 @@ export async function loadManifests(paths: string[], opts: LoadManifestsOptions 
   for (const path of paths) {
     const sources = path === '-' ? [await readStdin(opts.stdin ?? process.stdin)] : await readPath(path);
     for (const source of sources) {
-      for (const doc of parseSource(source)) {
+      for (const doc of await parseSource(source)) {
         builder.add(doc);
         documents++;
       }
@@ -422,7 +422,7 @@ function failRead(err: unknown, path: string): never {
 }
 
 /** Splits a source into its non-empty documents, each with its 1-based line. */
-function parseSource(source: Source): Located[] {
+async function parseSource(source: Source): Promise<Located[]> {
   return source.isJson ? parseJson(source) : parseYaml(source);
 }
 
@@ -445,9 +445,15 @@ function parseJson(source: Source): Located[] {
   return [{ value, file: source.name, line }];
 }
 
-function parseYaml(source: Source): Located[] {
+async function parseYaml(source: Source): Promise<Located[]> {
   // The documents are new objects: naming their file on them saves a copy of each (100k at 100k pods).
-  const documents = parseYamlDocuments(source.text, source.name) as Located[];
+  const fast = readFastDocuments(source.text);
+  // js-yaml and the `yaml` package are loaded only for a stream the fast readers leave a document of.
+  const documents = (
+    fast.rest !== 'whole' && fast.rest.length === 0
+      ? fast.documents
+      : (await import('./yaml-documents.js')).finishYamlDocuments(source.text, source.name, fast)
+  ) as Located[];
   for (const doc of documents) doc.file = source.name;
   return documents;
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
-import { load } from 'js-yaml';
+import { readBlockDocument } from './yaml-block.js';
 
 /** The kubeconfig files kubectl would read, in order (KUBECONFIG entries that do not exist are skipped, as kubectl does). */
 export function kubeconfigFiles(opts: { kubeconfig?: string }, env: NodeJS.ProcessEnv): string[] {
@@ -29,16 +29,16 @@ interface ContextsOnly {
  * or the kubeconfig cannot be read: `-f` works without a cluster, so a broken kubeconfig is not its
  * concern (the live path reports it).
  */
-export function contextNamespace(
+export async function contextNamespace(
   opts: { kubeconfig?: string; context?: string },
   env: NodeJS.ProcessEnv,
-): string | undefined {
+): Promise<string | undefined> {
   let current = opts.context;
   const namespaces = new Map<string, string | undefined>();
   for (const file of kubeconfigFiles(opts, env)) {
     let config: ContextsOnly;
     try {
-      config = (load(readFileSync(file, 'utf8')) ?? {}) as ContextsOnly;
+      config = ((await readKubeconfig(readFileSync(file, 'utf8'))) ?? {}) as ContextsOnly;
     } catch {
       return undefined;
     }
@@ -52,4 +52,15 @@ export function contextNamespace(
     }
   }
   return current === undefined ? undefined : namespaces.get(current);
+}
+
+/**
+ * A kubeconfig's value: plain block YAML (what kubectl writes) by yaml-block.ts; anything else by
+ * js-yaml, loaded only then (a `-f` query starts without it).
+ */
+async function readKubeconfig(text: string): Promise<unknown> {
+  const block = readBlockDocument(text, 0, text.length);
+  if (block) return block.value;
+  const { load } = await import('js-yaml');
+  return load(text);
 }

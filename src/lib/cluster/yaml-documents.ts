@@ -1,8 +1,6 @@
 /**
- * Multi-document YAML to plain values, fast: a stream that is one JSON object is read by JSON.parse, and
- * otherwise the stream is cut into documents at `---` lines. Each document of plain block YAML (the
- * common case: `kubectl get -o yaml`, generated manifests) is read in one pass by yaml-block.ts; the
- * others by js-yaml with a schema that resolves scalars exactly as the `yaml` package's YAML 1.2
+ * Multi-document YAML to plain values, the documents the fast readers of yaml-stream.ts leave: each is
+ * read by js-yaml with a schema that resolves scalars exactly as the `yaml` package's YAML 1.2
  * core schema does (so `on` and `yes` stay strings, timestamps stay strings, `<<` is an ordinary key).
  * Whatever js-yaml might read differently from `yaml` (anchors, aliases, tags, complex or null keys,
  * directives) and every document js-yaml refuses is read by the `yaml` package instead, so values,
@@ -12,24 +10,9 @@ import type { State } from 'js-yaml';
 import { LineCounter, parseAllDocuments } from 'yaml';
 
 import { ManifestError } from '../errors.js';
-import { readJsonDocument } from './json-document.js';
 import { CORE_SCALAR_TYPES, readBlockDocument } from './yaml-block.js';
-
-/** One non-empty document: its value, the 1-based line where it starts, and where a List's items start. */
-export interface YamlDocument {
-  value: unknown;
-  line: number;
-  /** Lines of the elements of a top-level `items` sequence, when there is one. */
-  itemLines?: number[];
-}
-
-/** A slice of the stream holding one document (its `---` line included) and the line it starts on. */
-interface Chunk {
-  text: string;
-  /** Offset of the chunk in the stream. */
-  start: number;
-  startLine: number;
-}
+import type { Chunk, FastReading, YamlDocument } from './yaml-stream.js';
+import { isDocumentStart, readFastDocuments, toYamlDocument } from './yaml-stream.js';
 
 /** The `yaml` package's core scalar types for js-yaml, which keeps one implicit type per tag. */
 const CORE_SCALARS = CORE_SCALAR_TYPES.map(({ tag, starts, forms }) => makeScalarType(tag, starts, forms));
@@ -48,16 +31,20 @@ const NEEDS_YAML_PACKAGE =
 const MAY_NEED_YAML_PACKAGE =
   /[&*!?~]|__proto__|(?:^|[\s[{,])[Nn]ull:|NULL:|(?:^|[\s[{,]):|^---[ \t]*[^\s#]|^[ \t]*(?:-[ \t]+)*-[ \t]*(?:#.*)?\r?$/m;
 
-/** Text that makes documents depend on each other (directives, `...` ends, a byte order mark past the start). */
-const NEEDS_WHOLE_STREAM = /^%|^\.\.\.(?:[ \t\r]|$)/m;
-
-/** Reads every non-empty document of a YAML stream; a syntax error is a ManifestError naming file and line. */
+/**
+ * Reads every non-empty document of a YAML stream; a syntax error is a ManifestError naming file and
+ * line. Synchronous, with every reader at hand: files.ts goes through readYamlDocuments, which loads
+ * this module only when the fast readers leave a document to it.
+ */
 export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
-  if (NEEDS_WHOLE_STREAM.test(text) || text.indexOf('\uFEFF', 1) >= 0) return parseYamlStream(text, file);
-  const json = readJsonDocument(text);
-  if (json) return [toYamlDocument(json, 1)];
-  const documents: YamlDocument[] = [];
-  for (const chunk of splitDocuments(text)) {
+  return finishYamlDocuments(text, file, readFastDocuments(text));
+}
+
+/** Reads what the fast readers left: the rest of the stream from the chunk they stopped at. */
+export function finishYamlDocuments(text: string, file: string, fast: FastReading): YamlDocument[] {
+  if (fast.rest === 'whole') return parseYamlStream(text, file);
+  const documents = fast.documents;
+  for (const chunk of fast.rest) {
     const block = readBlockDocument(text, chunk.start, chunk.start + chunk.text.length);
     if (block) {
       documents.push(toYamlDocument(block, chunk.startLine));
@@ -76,42 +63,8 @@ export function parseYamlDocuments(text: string, file: string): YamlDocument[] {
   return documents;
 }
 
-/** A document read by yaml-block.ts, its lines counted from `startLine` (1-based). */
-function toYamlDocument(read: NonNullable<ReturnType<typeof readJsonDocument>>, startLine: number): YamlDocument {
-  const document: YamlDocument = { value: read.value, line: startLine + read.line };
-  if (read.itemLines) document.itemLines = read.itemLines.map((l) => startLine + l);
-  return document;
-}
-
 function needsYamlPackage(text: string): boolean {
   return MAY_NEED_YAML_PACKAGE.test(text) && NEEDS_YAML_PACKAGE.test(text);
-}
-
-/** Cuts a stream before every `---` line (a document start marker at column 0 followed by a space or the end of line). */
-function splitDocuments(text: string): Chunk[] {
-  const chunks: Chunk[] = [];
-  let start = 0;
-  let startLine = 1;
-  let line = 1;
-  for (let pos = 0; pos < text.length; line++) {
-    if (pos > start && isDocumentStart(text, pos)) {
-      chunks.push({ text: text.slice(start, pos), start, startLine });
-      start = pos;
-      startLine = line;
-    }
-    const newline = text.indexOf('\n', pos);
-    if (newline < 0) break;
-    pos = newline + 1;
-  }
-  chunks.push({ text: text.slice(start), start, startLine });
-  return chunks;
-}
-
-function isDocumentStart(text: string, pos: number): boolean {
-  if (!text.startsWith('---', pos)) return false;
-  const next = text.charCodeAt(pos + 3);
-  // End of text, space, tab, CR or LF.
-  return Number.isNaN(next) || next === 32 || next === 9 || next === 13 || next === 10;
 }
 
 /** One document read by js-yaml; undefined when js-yaml refuses it or cannot place a List's items. */

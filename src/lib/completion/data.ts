@@ -73,16 +73,26 @@ export function clusterData(connect: () => Promise<ClusterConnection>, timeoutMs
   };
 }
 
-/** Names from manifest files (-f), read once. */
-export function fileData(paths: string[], defaultNamespace = 'default'): CompletionData {
-  const snapshot = memo(async () => (await loadManifests(paths, { defaultNamespace })).snapshot);
+/**
+ * Names from manifest files (-f), read once; objects that name no namespace go to the namespace
+ * `namespaceOf` gives (read when first needed), else default.
+ */
+export function fileData(
+  paths: string[],
+  namespaceOf: () => Promise<string | undefined> = async () => undefined,
+): CompletionData {
+  const defaultNamespace = memo(async () => (await namespaceOf()) ?? 'default');
+  const snapshot = memo(
+    async () => (await loadManifests(paths, { defaultNamespace: await defaultNamespace() })).snapshot,
+  );
   return {
-    defaultNamespace: async () => defaultNamespace,
+    defaultNamespace,
     namespaces: async () => {
       const { namespaces, pods, services } = await snapshot();
+      const fallback = await defaultNamespace();
       return sortedNames([
         ...namespaces.map((ns) => ns.metadata?.name ?? ''),
-        ...[...pods, ...services].map((object) => object.metadata?.namespace ?? defaultNamespace),
+        ...[...pods, ...services].map((object) => object.metadata?.namespace ?? fallback),
       ]);
     },
     objects: async (namespace) => objectsIn(await snapshot(), namespace),

@@ -11,7 +11,7 @@ import { formatPortSet } from '../engine/ports.js';
 import type { ReachReport, WorkloadRef } from '../services/report.js';
 import { explainAllowance, explainConnection, formatAllowedBy, formatRules } from './explain.js';
 import { formatIpBlock, formatWorkloadRef } from './names.js';
-import { paint } from './render.js';
+import { paint } from './style.js';
 import { formatTable } from './table.js';
 
 /** How to draw the table. */

@@ -3,7 +3,6 @@
  * iterable, so a document of millions of entries never becomes one string (V8 caps strings at ~512 MB).
  * The bytes are those of renderDocument on the whole document.
  */
-import { yamlText } from './yaml.js';
 
 /** A top-level field: a plain value, or a list given as an iterable of items (written one by one). */
 export type DocumentField = { key: string; value: unknown } | { key: string; items: Iterable<unknown> };
@@ -79,6 +78,8 @@ export async function writeDocument(
     }
     await out.add(isFirstField ? '}\n' : '\n}\n');
   } else {
+    // The YAML writer (and the `yaml` package it asks about strings) is loaded only for YAML.
+    const { yamlText } = await import('./yaml.js');
     for (const field of fields) {
       if (!('items' in field)) {
         await out.add(yamlText({ [field.key]: field.value }));
