@@ -224,7 +224,7 @@ const pairKey = (from: { namespace: string; name: string }, to: { namespace: str
   `${from.namespace}/${from.name}->${to.namespace}/${to.name}`;
 
 /** What the engine is held against: a reference's pods (snapshot order, completed pods left out) and its verdict per pair and port. */
-interface Reference {
+export interface Reference {
   readonly pods: RefPod[];
   allows(src: RefPod, dst: RefPod, port: number, protocol: Protocol): boolean;
 }
