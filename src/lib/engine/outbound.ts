@@ -11,7 +11,7 @@ import { Acc, layoutOf } from './layout.js';
 import { atomsOf } from './matrix.js';
 import type { PortSet, Protocol } from './model.js';
 import { namespacesOfPeer } from './peers.js';
-import { portSetContains, resolveNamedPort, unionPortSets } from './ports.js';
+import { portSetContains, portsHold, resolveNamedPort, unionPortSets } from './ports.js';
 import { tierPortCuts } from './tier-matrix.js';
 import { segmentAt } from './tier-sides.js';
 import { tierGroups, tierSideBetween } from './tier-world.js';
@@ -25,8 +25,20 @@ interface RuleOf {
   kindsOn?: Map<string, PodClass[]>;
 }
 
+/**
+ * Ingress rules that admit the same sources (one bucket of the index), with what every source they admit
+ * reuses: the rules split by their kind of ports, and per point the destinations their numeric-port
+ * rules open (kept), so a source ORs one set per bucket rather than one per rule.
+ */
+interface RuleList {
+  rules: RuleOf[];
+  split?: SideRules;
+  /** Point key -> the pods selected for ingress by the policies of the fixed rules holding the point. */
+  admitAt?: Map<string, Bits>;
+}
+
 /** Rules by the podSelector of their peer (`*` when absent). */
-type PodSelectorBuckets = Map<string, { pods?: (CompiledPeer & { kind: 'pods' })['pods']; rules: RuleOf[] }>;
+type PodSelectorBuckets = Map<string, RuleList & { pods?: (CompiledPeer & { kind: 'pods' })['pods'] }>;
 
 /** What outbound questions need beyond the world's own indexes, built on the first one. */
 interface OutboundIndex {
@@ -36,7 +48,7 @@ interface OutboundIndex {
   ingressClasses: Map<CompiledPolicy, number[]>;
   policyIngress: Map<CompiledPolicy, Bits>;
   /** Ingress rules that admit every source (`from` empty). */
-  ingressToAll: RuleOf[];
+  ingressToAll: RuleList;
   /**
    * The ingress rules with a pod peer, by the source namespaces they look at: the policy's own
    * (peers without a namespaceSelector, keyed by namespace) or a namespaceSelector's (keyed by it:
@@ -45,7 +57,7 @@ interface OutboundIndex {
   ingressByOwnNamespace: Map<string, PodSelectorBuckets>;
   ingressByNamespaceSelector: Map<string, { namespaces: Set<string>; buckets: PodSelectorBuckets }>;
   /** ipBlock peer id -> ingress rules with that peer. */
-  ingressByIpBlock: Map<number, RuleOf[]>;
+  ingressByIpBlock: Map<number, RuleList>;
   /** Named-port set id -> a class that has it (its pods resolve every rule's port names alike). */
   namedPortClass: Map<number, PodClass>;
   /** Named-port set id -> the pods whose class has it. */
@@ -81,7 +93,7 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
     ingressOpen: layout.ofClasses(open),
     ingressClasses,
     policyIngress: new Map(),
-    ingressToAll: [],
+    ingressToAll: { rules: [] },
     ingressByOwnNamespace: new Map(),
     ingressByNamespaceSelector: new Map(),
     ingressByIpBlock: new Map(),
@@ -92,13 +104,13 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
   for (const policy of ingressClasses.keys()) {
     for (const rule of policy.ingress ?? []) {
       if (rule.peers === 'all') {
-        index.ingressToAll.push({ policy, rule });
+        index.ingressToAll.rules.push({ policy, rule });
         continue;
       }
       for (const peer of rule.peers) {
         if (peer.kind === 'ipBlock') {
-          const list = index.ingressByIpBlock.get(peer.id) ?? [];
-          list.push({ policy, rule });
+          const list = index.ingressByIpBlock.get(peer.id) ?? { rules: [] };
+          list.rules.push({ policy, rule });
           index.ingressByIpBlock.set(peer.id, list);
           continue;
         }
@@ -136,23 +148,52 @@ function policyIngress(index: OutboundIndex, layout: Layout, policy: CompiledPol
 }
 
 /**
- * The ingress rules (of policies selecting some pod) whose peers admit the pods of a source class. A
- * rule with two peers that both admit the source comes twice: what is done with them (OR) does not mind.
+ * The lists of ingress rules (of policies selecting some pod) whose peers admit the pods of a source
+ * class. A rule with two peers that both admit the source comes twice: what is done with them (OR)
+ * does not mind.
  */
-function ingressRulesAdmitting(index: OutboundIndex, source: PodClass): RuleOf[] {
-  const out: RuleOf[] = [...index.ingressToAll];
+function ingressRulesAdmitting(index: OutboundIndex, source: PodClass): RuleList[] {
+  const out: RuleList[] = [index.ingressToAll];
   const take = (buckets: PodSelectorBuckets | undefined) => {
-    for (const { pods, rules } of buckets?.values() ?? []) {
+    for (const bucket of buckets?.values() ?? []) {
       // podSelector absent: every pod of those namespaces; present, it must match too (AND).
-      if (!pods || pods.matches(source.labels)) for (const r of rules) out.push(r);
+      if (!bucket.pods || bucket.pods.matches(source.labels)) out.push(bucket);
     }
   };
   take(index.ingressByOwnNamespace.get(source.namespace));
   for (const { namespaces, buckets } of index.ingressByNamespaceSelector.values()) {
     if (namespaces.has(source.namespace)) take(buckets);
   }
-  for (const id of source.ipBlockIds) for (const r of index.ingressByIpBlock.get(id) ?? []) out.push(r);
+  for (const id of source.ipBlockIds) {
+    const list = index.ingressByIpBlock.get(id);
+    if (list) out.push(list);
+  }
   return out;
+}
+
+/** A list's rules split by their kind of ports (kept on the list). */
+function splitOf(list: RuleList): SideRules {
+  return (list.split ??= split(list.rules));
+}
+
+/**
+ * The pods whose ingress the numeric-port rules of a list open on a point: those selected by the
+ * policies of its rules holding the point (kept per list and point; the same for every source the
+ * list admits).
+ */
+function fixedAdmitAt(index: OutboundIndex, layout: Layout, list: RuleList, point: Point): Bits {
+  list.admitAt ??= new Map();
+  let bits = list.admitAt.get(point.key);
+  if (bits) return bits;
+  const policies = new Set<CompiledPolicy>();
+  for (const r of splitOf(list).fixed) {
+    if (portSetContains(r.rule.fixedPorts!, point.protocol, point.port)) policies.add(r.policy);
+  }
+  const ids: number[] = [];
+  for (const policy of policies) for (const id of index.ingressClasses.get(policy) ?? []) ids.push(id);
+  bits = layout.ofClasses(ids);
+  list.admitAt.set(point.key, bits);
+  return bits;
 }
 
 /** The named-port kinds of the pods a policy selects for ingress: where its named ports can resolve. */
@@ -234,8 +275,10 @@ interface Outbound {
   /** The source's egress is isolated: only its egress rules reach anything. */
   isolated: boolean;
   egress: SideRules;
-  /** The ingress rules (of any destination) whose peers admit the source. */
-  ingress: SideRules;
+  /** The ingress rules (of any destination) whose peers admit the source, by the lists they come in. */
+  ingressLists: RuleList[];
+  /** Of those, the rules whose ports name container ports. */
+  ingressNamed: RuleOf[];
   /** Named-port kinds (a class of each) on which some named rule is asked. */
   kinds: PodClass[];
 }
@@ -256,8 +299,10 @@ export function allowedDestinations(world: World, source: PodClass, port?: Outbo
   if (isolated && egress.fixed.length === 0 && egress.named.length === 0 && !world.tiers) {
     return port === undefined ? { ids: [], ports: [] } : { ids: [], port: [] };
   }
-  const ingress = split(ingressRulesAdmitting(index, source));
-  const hasNamed = egress.named.length > 0 || ingress.named.length > 0;
+  const ingressLists = ingressRulesAdmitting(index, source);
+  const ingressNamed: RuleOf[] = [];
+  for (const list of ingressLists) for (const r of splitOf(list).named) ingressNamed.push(r);
+  const hasNamed = egress.named.length > 0 || ingressNamed.length > 0;
   const q: Outbound = {
     world,
     source,
@@ -265,7 +310,8 @@ export function allowedDestinations(world: World, source: PodClass, port?: Outbo
     index,
     isolated,
     egress,
-    ingress,
+    ingressLists,
+    ingressNamed,
     kinds: hasNamed ? [...index.namedPortClass.values()] : [],
   };
 
@@ -286,8 +332,9 @@ export function allowedDestinations(world: World, source: PodClass, port?: Outbo
   }
 
   // Every port: the port space cut where any rule's ports (on any kind of destination) begin or end.
-  const sets = [...egress.fixed, ...ingress.fixed].map((r) => r.rule.fixedPorts!);
-  for (const r of [...egress.named, ...ingress.named]) for (const k of q.kinds) sets.push(layout.ports(r.rule, k));
+  const ingressFixed = ingressLists.flatMap((list) => splitOf(list).fixed);
+  const sets = [...egress.fixed, ...ingressFixed].map((r) => r.rule.fixedPorts!);
+  for (const r of [...egress.named, ...ingressNamed]) for (const k of q.kinds) sets.push(layout.ports(r.rule, k));
   if (world.tiers) sets.push(...tierPortCuts(world.tiers));
   const atPoints: { acc: Acc; ports: PortSet }[] = [];
   const union = new Acc(layout.nWords);
@@ -335,8 +382,11 @@ interface Sides {
 function sidesAt(q: Outbound, point: Point): Sides {
   const { layout, index } = q;
   const n = layout.nWords;
+  // On a kind of destination, a port name resolves on its representative (as layout.ports does).
   const on = (r: RuleOf, cls?: PodClass) =>
-    portSetContains(cls ? layout.ports(r.rule, cls) : r.rule.fixedPorts!, point.protocol, point.port);
+    cls
+      ? portsHold(r.rule.ports, cls.representative.pod, point.protocol, point.port)
+      : portSetContains(r.rule.fixedPorts!, point.protocol, point.port);
   // Egress of the source: every pod when it is not isolated, else what its rules on this point admit.
   const reach = new Acc(n);
   const egressOf = (rules: RuleOf[], into: Acc, cls?: PodClass): void => {
@@ -355,10 +405,10 @@ function sidesAt(q: Outbound, point: Point): Sides {
   // Ingress of the destinations: those not isolated, and those a rule admitting the source selects.
   const admit = new Acc(n);
   admit.or(index.ingressOpen);
-  for (const r of q.ingress.fixed) if (on(r)) admit.or(policyIngress(index, layout, r.policy));
+  for (const list of q.ingressLists) admit.or(fixedAdmitAt(index, layout, list, point));
   // What the named ingress rules admit, per kind of destination (only the kinds their policies select).
   const admitNamed = new Map<PodClass, Acc>();
-  for (const r of q.ingress.named) {
+  for (const r of q.ingressNamed) {
     r.kindsOn ??= new Map();
     let kinds = r.kindsOn.get(point.key);
     if (!kinds) r.kindsOn.set(point.key, (kinds = policyKinds(index, q.world, r.policy).filter((cls) => on(r, cls))));

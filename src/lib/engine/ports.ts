@@ -141,6 +141,27 @@ export function resolvePorts(ports: CompiledPort[] | 'all', destination: V1Pod):
   return unionPortSets(...parts);
 }
 
+/**
+ * Whether the ports of a rule hold one port of a protocol on a destination pod: the same answer as
+ * `portSetContains(resolvePorts(ports, destination), protocol, port)`, without building the set (a
+ * question asked for thousands of rules on one port).
+ */
+export function portsHold(
+  ports: CompiledPort[] | 'all',
+  destination: V1Pod,
+  protocol: Protocol,
+  port: number,
+): boolean {
+  if (ports === 'all') return true;
+  for (const p of ports) {
+    if (p.protocol !== protocol) continue;
+    if (p.kind === 'all') return true;
+    if (p.kind === 'range' ? p.from <= port && port <= p.to : resolveNamedPort(destination, p.name, protocol) === port)
+      return true;
+  }
+  return false;
+}
+
 const IANA_SVC_NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 /** Problems with a port name (validation.IsValidPortName), or []. */

@@ -271,6 +271,8 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
     if (!sourcesByClass && !query.includeDenied) {
       // Only the allowed classes are visited, in class order (the evaluators give them in that order
       // already; sorted here only if not).
+      // A target no policy isolates has tens of thousands of them: the list is sized once (at most one
+      // group per class) and cut to what was filled, not grown push by push.
       const { ids } = answer;
       const start = decider.add(target, ids);
       let order: ArrayLike<number> | undefined;
@@ -280,12 +282,24 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
           break;
         }
       }
-      for (let k = 0; k < ids.length; k++) {
-        const i = order ? order[k] : k;
-        const peers = peersOf(ids[i]);
-        if (peers) groups.push(make(peers, answer.ports ? answer.ports[i] : true, start + i));
+      const filled: ConnectionGroup[] = new Array<ConnectionGroup>(ids.length);
+      let n = 0;
+      if (port && portName === undefined && !order) {
+        // The common case (a port number asked): one object shape, written here.
+        const { port: number, protocol } = port;
+        for (let i = 0; i < ids.length; i++) {
+          const peers = peersOf(ids[i]);
+          if (peers) filled[n++] = { subjects: targetRefs, peers, port: number, protocol, decisionId: start + i };
+        }
+      } else {
+        for (let k = 0; k < ids.length; k++) {
+          const i = order ? order[k] : k;
+          const peers = peersOf(ids[i]);
+          if (peers) filled[n++] = make(peers, answer.ports ? answer.ports[i] : true, start + i);
+        }
       }
-      return { groups, deniedGroups };
+      filled.length = n;
+      return { groups: filled, deniedGroups };
     }
     // With sources named (often a few classes of many), only theirs are kept.
     const allowedOf = new Map<number, PortSet | true>();
