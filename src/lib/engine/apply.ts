@@ -378,7 +378,69 @@ function naturalOrder(a = '', b = ''): number {
  * TCP) filled in on both sides, undefined fields dropped, the metadata it adds ignored.
  */
 function isSameSpec(a: V1NetworkPolicy, b: V1NetworkPolicy): boolean {
-  return isSameData(defaultedSpec(a), defaultedSpec(b));
+  const [x, y] = [a.spec ?? {}, b.spec ?? {}] as Record<string, unknown>[];
+  // Specs of an unusual shape (rules or ports that are not lists of objects) take the copies.
+  if (!hasPlainRules(x) || !hasPlainRules(y)) return isSameData(defaultedSpec(a), defaultedSpec(b));
+  const [typesA, typesB] = [effectivePolicyTypes(a), effectivePolicyTypes(b)];
+  if (typesA.ingress !== typesB.ingress || typesA.egress !== typesB.egress) return false;
+  // The rest as isSameData compares defaultedSpec's copies, read in place.
+  const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined && k !== 'policyTypes');
+  const xKeys = keys(x);
+  if (xKeys.length !== keys(y).length) return false;
+  return xKeys.every(
+    (k) =>
+      Object.prototype.hasOwnProperty.call(y, k) &&
+      (k === 'ingress' || k === 'egress' ? isSameRules(x[k] as Rule[], y[k] as Rule[]) : isSameData(x[k], y[k])),
+  );
+}
+
+/** A rule as isSameSpec reads it: its ports compared with the protocol the API server defaults. */
+type Rule = Record<string, unknown> & { ports?: Record<string, unknown>[] };
+
+/** Whether a spec's rules are lists of objects whose ports are lists of objects (or absent). */
+function hasPlainRules(spec: Record<string, unknown>): boolean {
+  const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  return [spec.ingress, spec.egress].every(
+    (rules) =>
+      rules === undefined ||
+      rules === null ||
+      (Array.isArray(rules) &&
+        rules.every(
+          (r) =>
+            isObject(r) &&
+            ((r as Rule).ports === undefined ||
+              (Array.isArray((r as Rule).ports) && (r as Rule).ports!.every(isObject))),
+        )),
+  );
+}
+
+function isSameRules(a: Rule[] | undefined, b: Rule[] | undefined): boolean {
+  if (!Array.isArray(a) || !Array.isArray(b)) return isSameData(a, b);
+  if (a.length !== b.length) return false;
+  return a.every((rule, i) => {
+    const other = b[i];
+    const keys = (o: Rule) => Object.keys(o).filter((k) => o[k] !== undefined);
+    const ruleKeys = keys(rule);
+    if (ruleKeys.length !== keys(other).length) return false;
+    return ruleKeys.every(
+      (k) =>
+        Object.prototype.hasOwnProperty.call(other, k) &&
+        (k === 'ports' ? isSamePorts(rule.ports!, other.ports) : isSameData(rule[k], other[k])),
+    );
+  });
+}
+
+/** Ports compared with their protocol defaulted to TCP (SetDefaults_NetworkPolicy). */
+function isSamePorts(a: Record<string, unknown>[], b: Record<string, unknown>[] | undefined): boolean {
+  if (!Array.isArray(b) || a.length !== b.length) return false;
+  return a.every((port, i) => {
+    const other = b[i];
+    if ((port.protocol ?? 'TCP') !== (other.protocol ?? 'TCP')) return false;
+    const keys = (o: Record<string, unknown>) => Object.keys(o).filter((k) => o[k] !== undefined && k !== 'protocol');
+    const portKeys = keys(port);
+    if (portKeys.length !== keys(other).length) return false;
+    return portKeys.every((k) => Object.prototype.hasOwnProperty.call(other, k) && isSameData(port[k], other[k]));
+  });
 }
 
 /**

@@ -71,6 +71,8 @@ export class PortSetIds {
   readonly sets: PortSet[] = [emptyPortSet()];
   /** (id, scope port id) -> id of their intersection. */
   private readonly within = new Map<number, number>();
+  /** (id before, id after) -> the ports of both and what is lost and gained between them, one object each. */
+  private readonly changes = new Map<number, Pick<ChangeBlock, 'before' | 'after' | 'lost' | 'gained'>>();
 
   id(ports: PortSet | undefined): number {
     if (!ports) return 0;
@@ -85,6 +87,18 @@ export class PortSetIds {
       this.ids.set(ports, id);
     }
     return id;
+  }
+
+  /** The ports of ids `was` and `now`, and those lost and gained between them: the same objects for the same ids. */
+  change(was: number, now: number): Pick<ChangeBlock, 'before' | 'after' | 'lost' | 'gained'> {
+    const key = pairKey(was, now);
+    let change = this.changes.get(key);
+    if (!change) {
+      const [before, after] = [this.sets[was], this.sets[now]];
+      change = { before, after, lost: subtractPortSets(before, after), gained: subtractPortSets(after, before) };
+      this.changes.set(key, change);
+    }
+    return change;
   }
 
   /** The id of the ports of `id` that are also in `scope` (an id); `id` itself without a scope. */
@@ -247,28 +261,45 @@ export function destinationsFrom(world: World, classId: number) {
  * Pairs alike in these share one decision, worked out once.
  */
 export class Decisions {
-  private readonly byKey = new Map<string, Decision>();
+  /**
+   * Decisions by key, in levels of numbers: the label classes (source, target), the ipBlock peers
+   * holding their addresses (held), the tier classes. Numbers, not strings: there is about one key
+   * per changed pair of groups.
+   */
+  private readonly byKey = new Map<number, Map<number, Decision | Map<number, Decision>>>();
   private readonly ids = new Map<Decision, number>();
   private readonly blocksRead = {
     ingress: new Map<CompiledPolicy[], BlocksRead>(),
     egress: new Map<CompiledPolicy[], BlocksRead>(),
   };
+  /** The lists of held ipBlock peers, by number (0: none). */
+  private readonly heldIds = new Map<string, number>([['', 0]]);
 
   constructor(private readonly world: World) {}
 
   of(source: number, target: number): Decision {
     const { world } = this;
     const [s, t] = [world.classes[source], world.classes[target]];
-    const sourceAddresses = this.held(t.ingressPolicies, 'ingress', s);
-    const targetAddresses = this.held(s.egressPolicies, 'egress', t);
-    const tiers = world.tiers ? ` ${world.tiers.classOf[source]} ${world.tiers.classOf[target]}` : '';
-    const key = `${s.labelClass} ${t.labelClass} ${sourceAddresses} ${targetAddresses}${tiers}`;
-    let decision = this.byKey.get(key);
-    if (!decision) {
-      decision = decideOnAllPorts(analysePair(world, s, t)).decision;
-      this.byKey.set(key, decision);
-      this.ids.set(decision, this.ids.size + 1);
+    const labels = s.labelClass * world.labelClasses.length + t.labelClass;
+    const addresses = pairKey(this.held(t.ingressPolicies, 'ingress', s), this.held(s.egressPolicies, 'egress', t));
+    let byAddresses = this.byKey.get(labels);
+    if (!byAddresses) this.byKey.set(labels, (byAddresses = new Map()));
+    if (world.tiers) {
+      const tiers = pairKey(world.tiers.classOf[source], world.tiers.classOf[target]);
+      let byTiers = byAddresses.get(addresses) as Map<number, Decision> | undefined;
+      if (!byTiers) byAddresses.set(addresses, (byTiers = new Map()));
+      let decision = byTiers.get(tiers);
+      if (!decision) byTiers.set(tiers, (decision = this.decide(s, t)));
+      return decision;
     }
+    let decision = byAddresses.get(addresses) as Decision | undefined;
+    if (!decision) byAddresses.set(addresses, (decision = this.decide(s, t)));
+    return decision;
+  }
+
+  private decide(s: PodClass, t: PodClass): Decision {
+    const decision = decideOnAllPorts(analysePair(this.world, s, t)).decision;
+    this.ids.set(decision, this.ids.size + 1);
     return decision;
   }
 
@@ -279,10 +310,10 @@ export class Decisions {
 
   /**
    * Which of the ipBlock peers of these policies' rules in this direction hold the addresses of the
-   * class at the other end (peerAdmitsClass reads no more of them), as a key; memoised per policy
-   * list and address signature.
+   * class at the other end (peerAdmitsClass reads no more of them), as a number (0: none, or no such
+   * peer); memoised per policy list and address signature.
    */
-  private held(policies: CompiledPolicy[], direction: 'ingress' | 'egress', other: PodClass): string {
+  private held(policies: CompiledPolicy[], direction: 'ingress' | 'egress', other: PodClass): number {
     const memo = this.blocksRead[direction];
     let read = memo.get(policies);
     if (!read) {
@@ -293,20 +324,22 @@ export class Decisions {
       read = { ids: [...ids].sort((a, b) => a - b), bySignature: new Map() };
       memo.set(policies, read);
     }
-    if (read.ids.length === 0) return '';
-    let key = read.bySignature.get(other.ipSignature);
-    if (key === undefined) {
-      key = read.ids.filter((id) => other.ipBlockIds.has(id)).join(',');
-      read.bySignature.set(other.ipSignature, key);
+    if (read.ids.length === 0) return 0;
+    let id = read.bySignature.get(other.ipSignature);
+    if (id === undefined) {
+      const key = read.ids.filter((peer) => other.ipBlockIds.has(peer)).join(',');
+      id = this.heldIds.get(key);
+      if (id === undefined) this.heldIds.set(key, (id = this.heldIds.size));
+      read.bySignature.set(other.ipSignature, id);
     }
-    return key;
+    return id;
   }
 }
 
-/** The ipBlock peers some policies' rules read, and which of them each address signature is in. */
+/** The ipBlock peers some policies' rules read, and which of them each address signature is in (held's number). */
 interface BlocksRead {
   ids: number[];
-  bySignature: Map<number, string>;
+  bySignature: Map<number, number>;
 }
 
 /** A block being filled: the pod lists of the groups at its open end, joined when it is closed. */
@@ -322,7 +355,8 @@ interface OpenBlock {
  */
 export class BlockCollector {
   readonly blocks: ChangeBlock[] = [];
-  private open = new Map<string, OpenBlock>();
+  /** The blocks open around the group, by ports (before, after) then decisions (before, after): pairs of ids. */
+  private open = new Map<number, Map<number, OpenBlock>>();
   private isOpenAtSource = true;
 
   constructor(
@@ -344,22 +378,20 @@ export class BlockCollector {
     const [before, after] = this.decisions;
     const decisionBefore = was === 0 ? undefined : before.of(s.classBefore, t.classBefore);
     const decisionAfter = now === 0 ? undefined : after.of(s.classAfter, t.classAfter);
-    const key = `${was} ${now} ${before.id(decisionBefore)} ${after.id(decisionAfter)}`;
-    let open = this.open.get(key);
+    let byRules = this.open.get(pairKey(was, now));
+    if (!byRules) this.open.set(pairKey(was, now), (byRules = new Map()));
+    const rules = pairKey(before.id(decisionBefore), after.id(decisionAfter));
+    let open = byRules.get(rules);
     if (!open) {
-      const [beforePorts, afterPorts] = [this.ids.sets[was], this.ids.sets[now]];
       const block: ChangeBlock = {
         from: this.isOpenAtSource ? [] : s.pods,
         to: this.isOpenAtSource ? t.pods : [],
         count: 0,
-        before: beforePorts,
-        after: afterPorts,
-        lost: subtractPortSets(beforePorts, afterPorts),
-        gained: subtractPortSets(afterPorts, beforePorts),
+        ...this.ids.change(was, now),
       };
       if (decisionBefore) block.decisionBefore = decisionBefore;
       if (decisionAfter) block.decisionAfter = decisionAfter;
-      this.open.set(key, (open = { block, lists: [], self: [] }));
+      byRules.set(rules, (open = { block, lists: [], self: [] }));
       this.blocks.push(block);
     }
     open.lists.push(this.isOpenAtSource ? s.pods : t.pods);
@@ -369,13 +401,20 @@ export class BlockCollector {
 
   /** Joins the open ends of the blocks around the last group (one list: shared, not copied). */
   close(): ChangeBlock[] {
-    for (const { block, lists, self } of this.open.values()) {
-      const pods = lists.length === 1 ? lists[0] : lists.flat();
-      if (this.isOpenAtSource) block.from = pods;
-      else block.to = pods;
-      if (self.length > 0) block.both = self.flat();
+    for (const byRules of this.open.values()) {
+      for (const { block, lists, self } of byRules.values()) {
+        const pods = lists.length === 1 ? lists[0] : lists.flat();
+        if (this.isOpenAtSource) block.from = pods;
+        else block.to = pods;
+        if (self.length > 0) block.both = self.flat();
+      }
     }
     this.open = new Map();
     return this.blocks;
   }
+}
+
+/** Two ids (port sets, decisions: far fewer than 2^26 each) as one number. */
+function pairKey(a: number, b: number): number {
+  return a * 0x4000000 + b;
 }

@@ -34,19 +34,28 @@ export interface PairPorts {
   ports: PortSet;
 }
 
-/** A workload (or addresses) at one end, with its key. */
-interface KeyedEnd {
-  end: ChangeEnd;
-  key: string;
-}
-
 /** Groups changes by their ends and ports, largest group first, then by the names at the ends. */
 class Grouper {
-  private readonly groups = new Map<string, ChangeGroup>();
-  /** The workload of each pod, by reference (blocks and pairs share the references). */
-  private readonly ofPod = new Map<PodRef, KeyedEnd>();
-  /** The pods of one end of blocks by workload, with how many each has (once per array: blocks share them). */
-  private readonly ends = new Map<PodRef[], Map<string, { end: ChangeEnd; pods: number }>>();
+  /** Each end seen (workload, bare pod or addresses), by number, and the numbers by key. */
+  private readonly ends: ChangeEnd[] = [];
+  private readonly endKeys: string[] = [];
+  private readonly endIds = new Map<string, number>();
+  /** The end of each pod, by reference (blocks and pairs share the references). */
+  private readonly ofPod = new Map<PodRef, number>();
+  /** The pods of one end of blocks by end (once per array: blocks share them): end numbers and pod counts. */
+  private readonly podsByEnd = new Map<PodRef[], { ends: number[]; pods: number[] }>();
+  /** What the ends are joined with (ports, and rules when groups tell them apart), by number. */
+  private readonly suffixIds = new Map<string, number>();
+  /** The same numbers by the objects of blocks (which share their port sets and decisions): ports, kept, before, after. */
+  private readonly suffixOfObjects = new Map<
+    PortSet,
+    Map<PortSet, Map<Decision | undefined, Map<Decision | undefined, number>>>
+  >();
+  /** Groups by suffix, then by their ends (from, to); and all of them in the order they were made. */
+  private readonly groups = new Map<number, Map<number, ChangeGroup>>();
+  private readonly made: ChangeGroup[] = [];
+  /** What groups of one count are sorted by: the names at the ends (to, then from). */
+  private readonly labels = new Map<ChangeGroup, string>();
 
   constructor(
     private readonly worlds: World[],
@@ -54,77 +63,126 @@ class Grouper {
     private readonly isByRules = false,
   ) {}
 
-  workload(ref: PodRef): KeyedEnd {
-    let found = this.ofPod.get(ref);
-    if (!found) {
-      const key = keyOf(ref);
-      const pod = this.worlds.map((w) => w.podsByKey.get(key)?.pod).find((p) => p !== undefined);
-      const end = { namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) };
-      this.ofPod.set(ref, (found = { end, key: endKey(end) }));
+  /** The number of an end. */
+  end(end: ChangeEnd): number {
+    const key = endKey(end);
+    let id = this.endIds.get(key);
+    if (id === undefined) {
+      this.endIds.set(key, (id = this.ends.length));
+      this.ends.push(end);
+      this.endKeys.push(key);
     }
-    return found;
+    return id;
   }
 
-  /** What the ends' keys are joined with: the ports, and the rules when groups tell them apart. */
-  suffix(ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): string {
+  /** The end (workload, or the pod itself) of a pod, by number. */
+  workload(ref: PodRef): number {
+    let id = this.ofPod.get(ref);
+    if (id === undefined) {
+      const key = keyOf(ref);
+      const pod = this.worlds.map((w) => w.podsByKey.get(key)?.pod).find((p) => p !== undefined);
+      id = this.end({ namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) });
+      this.ofPod.set(ref, id);
+    }
+    return id;
+  }
+
+  /** The number of what the ends are joined with: the ports, and the rules when groups tell them apart. */
+  suffix(ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): number {
     const rules = this.isByRules ? [rulesKey(why.before), rulesKey(why.after)] : [];
-    return [portSetKey(ports), portSetKey(kept), ...rules].join('\u0000');
+    const key = [portSetKey(ports), portSetKey(kept), ...rules].join('\u0000');
+    let id = this.suffixIds.get(key);
+    if (id === undefined) this.suffixIds.set(key, (id = this.suffixIds.size));
+    return id;
+  }
+
+  /** suffix, remembered by the objects. */
+  private blockSuffix(ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): number {
+    const [before, after] = this.isByRules ? [why.before, why.after] : [undefined, undefined];
+    const level = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
+      let value = map.get(key);
+      if (value === undefined) map.set(key, (value = make()));
+      return value;
+    };
+    const byBefore = level(
+      level(this.suffixOfObjects, ports, () => new Map()),
+      kept,
+      () => new Map(),
+    );
+    return level(
+      level(byBefore, before, () => new Map()),
+      after,
+      () => this.suffix(ports, kept, why),
+    );
   }
 
   put(
-    from: KeyedEnd,
-    to: KeyedEnd,
+    from: number,
+    to: number,
     ports: PortSet,
     kept: PortSet,
     why: Pick<ChangeGroup, 'before' | 'after'> = {},
     count = 1,
     suffix = this.suffix(ports, kept, why),
   ): void {
-    const key = `${from.key}\u0000${to.key}\u0000${suffix}`;
-    let group = this.groups.get(key);
+    let bySuffix = this.groups.get(suffix);
+    if (!bySuffix) this.groups.set(suffix, (bySuffix = new Map()));
+    // Ends are numbered from 0 and far fewer than 2^26.
+    const ends = from * 0x4000000 + to;
+    let group = bySuffix.get(ends);
     if (!group) {
-      group = { from: from.end, to: to.end, count: 0, ports, kept, ...(this.isByRules ? why : {}) };
-      this.groups.set(key, group);
+      group = { from: this.ends[from], to: this.ends[to], count: 0, ports, kept, ...(this.isByRules ? why : {}) };
+      bySuffix.set(ends, group);
+      this.made.push(group);
+      this.labels.set(group, `${this.endKeys[to]} ${this.endKeys[from]}`);
     }
     group.count += count;
   }
 
-  workloads(pods: PodRef[]): Map<string, { end: ChangeEnd; pods: number }> {
-    let byKey = this.ends.get(pods);
-    if (!byKey) {
-      byKey = new Map();
+  /** The ends of some pods, with how many pods each has, in the order first seen. */
+  workloads(pods: PodRef[]): { ends: number[]; pods: number[] } {
+    let found = this.podsByEnd.get(pods);
+    if (!found) {
+      found = { ends: [], pods: [] };
+      const at = new Map<number, number>();
       for (const pod of pods) {
-        const { end, key } = this.workload(pod);
-        const entry = byKey.get(key);
-        if (entry) entry.pods++;
-        else byKey.set(key, { end, pods: 1 });
+        const end = this.workload(pod);
+        const i = at.get(end);
+        if (i !== undefined) found.pods[i]++;
+        else {
+          at.set(end, found.ends.length);
+          found.ends.push(end);
+          found.pods.push(1);
+        }
       }
-      this.ends.set(pods, byKey);
+      this.podsByEnd.set(pods, found);
     }
-    return byKey;
+    return found;
   }
 
   /** A block's pairs, by the workloads at either end: the pods of each pair of workloads multiplied, less a pod with itself. */
   putBlock(block: ChangeBlock, ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): void {
-    const self = new Map<string, number>();
+    const self = new Map<number, number>();
     for (const pod of block.both ?? []) {
-      const { key } = this.workload(pod);
-      self.set(key, (self.get(key) ?? 0) + 1);
+      const end = this.workload(pod);
+      self.set(end, (self.get(end) ?? 0) + 1);
     }
-    const suffix = this.suffix(ports, kept, why);
-    const froms = [...this.workloads(block.from)];
-    for (const [toKey, to] of this.workloads(block.to)) {
-      for (const [fromKey, from] of froms) {
-        const count = to.pods * from.pods - (toKey === fromKey ? (self.get(toKey) ?? 0) : 0);
-        if (count > 0) this.put({ ...from, key: fromKey }, { ...to, key: toKey }, ports, kept, why, count, suffix);
+    const suffix = this.blockSuffix(ports, kept, why);
+    const froms = this.workloads(block.from);
+    const tos = this.workloads(block.to);
+    for (let i = 0; i < tos.ends.length; i++) {
+      const to = tos.ends[i];
+      for (let j = 0; j < froms.ends.length; j++) {
+        const from = froms.ends[j];
+        const count = tos.pods[i] * froms.pods[j] - (to === from ? (self.get(to) ?? 0) : 0);
+        if (count > 0) this.put(from, to, ports, kept, why, count, suffix);
       }
     }
   }
 
   sorted(): ChangeGroup[] {
-    const labels = new Map<ChangeGroup, string>();
-    for (const g of this.groups.values()) labels.set(g, `${endKey(g.to)} ${endKey(g.from)}`);
-    return [...this.groups.values()].sort((a, b) => b.count - a.count || labels.get(a)!.localeCompare(labels.get(b)!));
+    const { labels } = this;
+    return this.made.sort((a, b) => b.count - a.count || labels.get(a)!.localeCompare(labels.get(b)!));
   }
 }
 
@@ -154,8 +212,7 @@ export function groupChanges(
   }
   for (const change of which === 'cut' ? diff.cutAddresses : diff.openedAddresses) {
     const pod = grouper.workload(change.pod);
-    const end = { addresses: change.blocks };
-    const addresses = { end, key: endKey(end) };
+    const addresses = grouper.end({ addresses: change.blocks });
     const why = which === 'cut' ? { before: change.decision } : { after: change.decision };
     if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, emptyPortSet(), why);
     else grouper.put(pod, addresses, change.ports, emptyPortSet(), why);
