@@ -381,8 +381,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       const bySignature = classesBySignature[labelClass];
       if (bySignature) bySignature.set(signature, cls);
       else if (siblings.length > 8) classesBySignature[labelClass] = new Map(siblings.map((c) => [c.ipSignature, c]));
-    }
-    cls.add(info);
+    } else cls.add(info);
     pods.push(info);
     podsByKey.add(info);
   }
