@@ -459,16 +459,17 @@ function buildIndex(
   const bySignature: number[][] = signatures.map(() => []);
   const egressClasses = new Map<CompiledPolicy, number[]>();
   const open: number[] = [];
+  // One lookup per class and policy; a map entry is set only when its list is new.
   for (const cls of classes) {
-    const list = classesByNamespace.get(cls.namespace) ?? [];
-    list.push(cls);
-    classesByNamespace.set(cls.namespace, list);
+    const list = classesByNamespace.get(cls.namespace);
+    if (list) list.push(cls);
+    else classesByNamespace.set(cls.namespace, [cls]);
     bySignature[cls.ipSignature].push(cls.id);
     if (cls.egressPolicies.length === 0) open.push(cls.id);
     for (const p of cls.egressPolicies) {
-      const ids = egressClasses.get(p) ?? [];
-      ids.push(cls.id);
-      egressClasses.set(p, ids);
+      const ids = egressClasses.get(p);
+      if (ids) ids.push(cls.id);
+      else egressClasses.set(p, [cls.id]);
     }
   }
   const index: WorldIndex = {
