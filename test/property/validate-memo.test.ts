@@ -41,13 +41,56 @@ const peer = fc.oneof(
   fc.record({ podSelector: anySelector, namespaceSelector: anySelector }),
   fc.record({ ipBlock }),
 );
-const rule = fc.record({ from: fc.array(peer, { maxLength: 3 }) }, { requiredKeys: [] });
+// Peers as snapshots hold them (an ingress rule's `from` under `_from`), odd shapes included.
+const anyPeer = fc.oneof(
+  peer as fc.Arbitrary<unknown>,
+  fc.record({ ipBlock, podSelector: selector }),
+  fc.constantFrom<unknown>({}, null, 'x', { ipBlock: null, podSelector: {} }),
+);
+const port = fc.oneof(
+  fc.record(
+    {
+      protocol: fc.constantFrom<unknown>('TCP', 'UDP', 'SCTP', 'ICMP', undefined),
+      port: fc.constantFrom<unknown>(80, 0, 70000, 8.5, 'http', 'Bad_Name', 'x'.repeat(16), true, undefined),
+      endPort: fc.constantFrom<unknown>(undefined, null, 90, 70, 70000),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.constantFrom<unknown>(null, 3, []),
+);
+const peers = fc.oneof(fc.array(anyPeer, { maxLength: 3 }), fc.constantFrom<unknown>(null, {}, 'x'));
+const ports = fc.oneof(fc.array(port, { maxLength: 2 }), fc.constantFrom<unknown>(null, {}));
+const ingressRule = fc.oneof(
+  fc.record({ _from: peers, ports }, { requiredKeys: [] }) as fc.Arbitrary<unknown>,
+  fc.constantFrom<unknown>(null, 'x'),
+);
+const egressRule = fc.oneof(
+  fc.record({ to: peers, ports }, { requiredKeys: [] }) as fc.Arbitrary<unknown>,
+  fc.constantFrom<unknown>(null, 7),
+);
+const rules = (rule: fc.Arbitrary<unknown>) =>
+  fc.oneof(fc.array(rule, { maxLength: 2 }) as fc.Arbitrary<unknown>, fc.constantFrom<unknown>(null, {}));
+const policyTypes = fc.oneof(
+  fc.array(fc.constantFrom<unknown>('Ingress', 'Egress', 'ingress', null), { maxLength: 3 }) as fc.Arbitrary<unknown>,
+  fc.constantFrom<unknown>('Ingress', null, undefined),
+);
 const policy = fc
-  .record({ podSelector: anySelector, ingress: fc.array(rule, { maxLength: 2 }) }, { requiredKeys: ['ingress'] })
-  .map((spec): V1NetworkPolicy => ({
-    metadata: { name: 'p', namespace: 'ns' },
-    spec: spec as V1NetworkPolicy['spec'],
-  }));
+  .record(
+    {
+      name: fc.constantFrom<unknown>('p', 'web.v2', 'Bad_Name', '', undefined, 7),
+      spec: fc.oneof(
+        fc.record(
+          { podSelector: anySelector, ingress: rules(ingressRule), egress: rules(egressRule), policyTypes },
+          { requiredKeys: ['ingress'] },
+        ) as fc.Arbitrary<unknown>,
+        fc.constantFrom<unknown>(null, undefined, 'x'),
+      ),
+    },
+    { requiredKeys: [] },
+  )
+  .map(
+    ({ name, spec }): V1NetworkPolicy => ({ metadata: { name, namespace: 'ns' }, spec }) as unknown as V1NetworkPolicy,
+  );
 
 describe('ValidationMemo', () => {
   test('policies validated in turn with one memo: each answer equals validating it alone', () => {

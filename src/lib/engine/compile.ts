@@ -282,6 +282,23 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const labelClassByKey = new Map<string, number>();
   const namedPortIds = new Map<string, number>();
   const sortedKeys = [...podKeys].sort();
+  // A label class is keyed by ids rather than by its texts: a short string of two UTF-16 units per
+  // id (namespace, each read key's value or 0 for its absence, named ports, host-network nodes), so a
+  // pod costs a few lookups of strings whose hashes are cached instead of one long string built,
+  // flattened and hashed per pod.
+  const namespaceIds = new Map<string, number>();
+  const valueIds = sortedKeys.map(() => new Map<string, number>());
+  const nodesIds = new Map<string, number>();
+  const keyUnits: number[] = new Array<number>(2 * (sortedKeys.length + 3)).fill(0);
+  const putId = (at: number, id: number): void => {
+    keyUnits[at] = id >>> 16;
+    keyUnits[at + 1] = id & 0xffff;
+  };
+  const idOf = (ids: Map<string, number>, text: string): number => {
+    let id = ids.get(text);
+    if (id === undefined) ids.set(text, (id = ids.size + 1));
+    return id;
+  };
   let podsWithoutIp = 0;
   // Pods in one address interval share one array of block ids; each distinct array becomes a signature.
   const signatures: BlockIds[] = [];
@@ -319,15 +336,24 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
             false,
           );
     // Namespace, then per label key some selector reads its value or absence, then the named ports.
-    let labelKey = ref.namespace;
-    for (const k of sortedKeys) {
-      labelKey += Object.prototype.hasOwnProperty.call(labels, k) ? `\u0000=${labels[k]}` : '\u0000';
+    putId(0, idOf(namespaceIds, ref.namespace));
+    for (let i = 0; i < sortedKeys.length; i++) {
+      const k = sortedKeys[i];
+      // A value is told apart by its text (as a selector compares it).
+      const isSet = Object.prototype.hasOwnProperty.call(labels, k);
+      putId(2 + 2 * i, isSet ? idOf(valueIds[i], String(labels[k])) : 0);
     }
     const portKey = portNames.size === 0 ? '' : namedPortSignature(pod, portNames);
-    labelKey += `\u0001${portKey}`;
+    const portId = namedPortIds.get(portKey) ?? namedPortIds.set(portKey, namedPortIds.size).size - 1;
+    putId(2 + 2 * sortedKeys.length, portId);
     // Tier subjects and pod/namespace peers never match host-network pods; nodes peers match them by their node.
-    if (tiers && pod.spec?.hostNetwork === true)
-      labelKey += `\u0002${tierNodesSignature(tiers, { isHostNetwork: true, ips, ...hostOf(pod) })}`;
+    putId(
+      4 + 2 * sortedKeys.length,
+      tiers && pod.spec?.hostNetwork === true
+        ? idOf(nodesIds, tierNodesSignature(tiers, { isHostNetwork: true, ips, ...hostOf(pod) }))
+        : 0,
+    );
+    const labelKey = String.fromCharCode.apply(null, keyUnits);
     let labelClass = labelClassByKey.get(labelKey);
     // A class is a label class and an address signature.
     let cls: Class | undefined;
@@ -364,7 +390,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       cls = new Class(
         classes.length,
         labelClass,
-        namedPortIds.get(portKey) ?? namedPortIds.set(portKey, namedPortIds.size).size - 1,
+        portId,
         ref.namespace,
         info,
         labels,
@@ -381,8 +407,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       const bySignature = classesBySignature[labelClass];
       if (bySignature) bySignature.set(signature, cls);
       else if (siblings.length > 8) classesBySignature[labelClass] = new Map(siblings.map((c) => [c.ipSignature, c]));
-    }
-    cls.add(info);
+    } else cls.add(info);
     pods.push(info);
     podsByKey.add(info);
   }
@@ -434,16 +459,17 @@ function buildIndex(
   const bySignature: number[][] = signatures.map(() => []);
   const egressClasses = new Map<CompiledPolicy, number[]>();
   const open: number[] = [];
+  // One lookup per class and policy; a map entry is set only when its list is new.
   for (const cls of classes) {
-    const list = classesByNamespace.get(cls.namespace) ?? [];
-    list.push(cls);
-    classesByNamespace.set(cls.namespace, list);
+    const list = classesByNamespace.get(cls.namespace);
+    if (list) list.push(cls);
+    else classesByNamespace.set(cls.namespace, [cls]);
     bySignature[cls.ipSignature].push(cls.id);
     if (cls.egressPolicies.length === 0) open.push(cls.id);
     for (const p of cls.egressPolicies) {
-      const ids = egressClasses.get(p) ?? [];
-      ids.push(cls.id);
-      egressClasses.set(p, ids);
+      const ids = egressClasses.get(p);
+      if (ids) ids.push(cls.id);
+      else egressClasses.set(p, [cls.id]);
     }
   }
   const index: WorldIndex = {

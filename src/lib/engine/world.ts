@@ -82,9 +82,10 @@ export interface PodClass {
 
 /** A PodClass as compileWorld makes it: one shape for all, its members' references kept beside them. */
 export class Class implements PodClass {
-  readonly members: PodInfo[] = [];
+  /** Starts as the representative alone: most classes have one member, and an array made by a literal holds just it (one pushed to an empty array reserves room for 17). */
+  readonly members: PodInfo[];
   /** Filled with members (add), so the first answer that lists a class pays nothing for it. */
-  readonly memberRefs: PodRef[] = [];
+  readonly memberRefs: PodRef[];
 
   constructor(
     readonly id: number,
@@ -98,9 +99,12 @@ export class Class implements PodClass {
     readonly ipSignature: number,
     readonly ingressPolicies: CompiledPolicy[],
     readonly egressPolicies: CompiledPolicy[],
-  ) {}
+  ) {
+    this.members = [representative];
+    this.memberRefs = [representative.ref];
+  }
 
-  /** Adds a member while the world is built (members are never added after). */
+  /** Adds a member (after the representative) while the world is built (members are never added after). */
   add(pod: PodInfo): void {
     this.members.push(pod);
     this.memberRefs.push(pod.ref);
