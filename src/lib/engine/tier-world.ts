@@ -150,22 +150,44 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
   const classOf = new Int32Array(classes.length);
   const reps: PodClass[] = [];
   const members: number[][] = [];
-  const byKey = new Map<string, number>();
   // The classes of a label class share namespace, labels, port names and host network (compile.ts cuts
-  // label classes by every tier selector key, port name and nodes peer): that part of the key once each.
-  const labelKeys = new Map<number, string>();
+  // label classes by every tier selector key, port name and nodes peer): that part of the key once per
+  // label class, as a number.
+  const labelIds = new Map<string, number>();
+  const labelIdOf: number[] = [];
+  // Classes with the same named ports id resolve every port name alike (compile.ts reads the tiers' too).
+  const portKeyOf: string[] = [];
+  // Which networks hold a class's addresses is the same for every class of an address signature
+  // (compile.ts adds each networks CIDR as an address block): once per signature, as a number.
+  const networkIds = new Map<string, number>();
+  const networkIdOf: number[] = [];
+  // A tier class is a (label part, networks part) pair; both ids are below classes.length + 1.
+  const stride = classes.length + 1;
+  const byKey = new Map<number, number>();
   for (const cls of classes) {
     const pod = cls.representative;
-    let key = labelKeys.get(cls.labelClass);
-    if (key === undefined) {
-      key = cls.namespace;
+    let label = labelIdOf[cls.labelClass];
+    if (label === undefined) {
+      let key = cls.namespace;
       for (const k of keys)
         key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
       const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
-      key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${hostNetwork}`;
-      labelKeys.set(cls.labelClass, key);
+      const ports = names.size ? (portKeyOf[cls.namedPorts] ??= namedPortSignature(pod.pod, names)) : '';
+      key += `\u0001${ports}\u0001${hostNetwork}`;
+      label = idOf(labelIds, key);
+      labelIdOf[cls.labelClass] = label;
     }
-    for (const cidr of networks) key += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
+    let network = 0;
+    if (networks.length > 0) {
+      network = networkIdOf[cls.ipSignature];
+      if (network === undefined) {
+        let bits = '';
+        for (const cidr of networks) bits += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
+        network = idOf(networkIds, bits);
+        networkIdOf[cls.ipSignature] = network;
+      }
+    }
+    const key = label * stride + network;
     let id = byKey.get(key);
     if (id === undefined) {
       id = reps.length;
@@ -187,6 +209,13 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
     signatures: signaturesOf(set, endpoints, reps, names),
     groups: new Map(),
   };
+}
+
+/** The number a map gives a key, a new one (its size) when it has none. */
+function idOf(ids: Map<string, number>, key: string): number {
+  let id = ids.get(key);
+  if (id === undefined) ids.set(key, (id = ids.size));
+  return id;
 }
 
 /**
