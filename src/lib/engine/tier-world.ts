@@ -7,8 +7,9 @@
 import { cidrContains, parseCidr } from './ipblock.js';
 import { keyOf, type Direction, type Warning } from './model.js';
 import { namedPortSignature } from './ports.js';
+import type { Labels } from './selector.js';
 import { onSelectedNode, peerMatches, selectsSubject, type TierEndpoint, type TierHost } from './tiers.js';
-import type { CompiledTierPolicy, TierPolicyRef, TierSet } from './tiers-compile.js';
+import type { CompiledTierPolicy, TierPeer, TierPolicyRef, TierSet } from './tiers-compile.js';
 import { endpointOf, tierSide, type TierSide } from './tier-sides.js';
 import type { PodClass, TierSignatures, TierWorld } from './world.js';
 
@@ -157,6 +158,8 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
   const labelIdOf: number[] = [];
   // Classes with the same named ports id resolve every port name alike (compile.ts reads the tiers' too).
   const portKeyOf: string[] = [];
+  const portsOf = (cls: PodClass): string =>
+    names.size ? (portKeyOf[cls.namedPorts] ??= namedPortSignature(cls.representative.pod, names)) : '';
   // Which networks hold a class's addresses is the same for every class of an address signature
   // (compile.ts adds each networks CIDR as an address block): once per signature, as a number.
   const networkIds = new Map<string, number>();
@@ -172,8 +175,7 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
       for (const k of keys)
         key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
       const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
-      const ports = names.size ? (portKeyOf[cls.namedPorts] ??= namedPortSignature(pod.pod, names)) : '';
-      key += `\u0001${ports}\u0001${hostNetwork}`;
+      key += `\u0001${portsOf(cls)}\u0001${hostNetwork}`;
       label = idOf(labelIds, key);
       labelIdOf[cls.labelClass] = label;
     }
@@ -206,7 +208,7 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
     members,
     sides: new Map(),
     endpoints,
-    signatures: signaturesOf(set, endpoints, reps, names),
+    signatures: signaturesOf(set, endpoints, reps.map(portsOf)),
     groups: new Map(),
   };
 }
@@ -218,33 +220,62 @@ function idOf(ids: Map<string, number>, key: string): number {
   return id;
 }
 
+/** What a pod of one namespace can meet in one direction: the policies and rule peers its namespace does not rule out. */
+interface NamespaceCandidates {
+  /** Policies with rules in the direction whose subject's namespace selector selects the namespace. */
+  subjects: { index: number; policy: CompiledTierPolicy }[];
+  /** Rules with peers, in evaluation order, with the peers that may match a pod there (none: left out). */
+  rules: { name: string; peers: TierPeer[] }[];
+}
+
+/** The policies and rules of a direction a pod in a namespace with these labels may meet. */
+function candidatesIn(set: TierSet, direction: Direction, namespaceLabels: Labels): NamespaceCandidates {
+  const out: NamespaceCandidates = { subjects: [], rules: [] };
+  set.policies.forEach((policy, i) => {
+    if (policy[direction].length === 0) return;
+    if (policy.subject.namespaces.matches(namespaceLabels)) out.subjects.push({ index: i, policy });
+    for (const rule of policy[direction]) {
+      if (rule.peers === 'all') continue;
+      // Namespaces and pods peers match only pods of the namespaces their selector selects.
+      const peers = rule.peers.filter(
+        (peer) => (peer.kind !== 'namespaces' && peer.kind !== 'pods') || peer.namespaces.matches(namespaceLabels),
+      );
+      if (peers.length > 0) out.rules.push({ name: `${i}.${rule.index}`, peers });
+    }
+  });
+  return out;
+}
+
 /**
  * Per tier class, what a tier side depends on: which policies select it as the subject (per
  * direction), which rules' peers match it as the other end (per direction), and its port names (named
- * ports resolve on the destination). Tier classes with the same signatures get the same answers.
+ * ports resolve on the destination). Tier classes with the same signatures get the same answers. The
+ * namespace selectors are read once per namespace; each tier class checks only what its namespace
+ * leaves (tiers.ts decides each match).
  */
-function signaturesOf(
-  set: TierSet,
-  endpoints: readonly TierEndpoint[],
-  reps: readonly PodClass[],
-  names: ReadonlySet<string>,
-): TierSignatures {
-  const out: TierSignatures = { subjectIn: [], subjectOut: [], otherIn: [], otherOut: [], ports: [] };
-  endpoints.forEach((e, t) => {
-    for (const direction of ['ingress', 'egress'] as const) {
-      const subject: number[] = [];
-      const other: string[] = [];
-      set.policies.forEach((policy, i) => {
-        if (policy[direction].length === 0) return;
-        if (selectsSubject(policy, e)) subject.push(i);
-        for (const rule of policy[direction])
-          if (rule.peers !== 'all' && rule.peers.some((peer) => peerMatches(peer, e))) other.push(`${i}.${rule.index}`);
-      });
-      (direction === 'ingress' ? out.subjectIn : out.subjectOut).push(subject.join(','));
-      (direction === 'ingress' ? out.otherIn : out.otherOut).push(other.join(','));
+function signaturesOf(set: TierSet, endpoints: readonly TierEndpoint[], ports: readonly string[]): TierSignatures {
+  const out: TierSignatures = { subjectIn: [], subjectOut: [], otherIn: [], otherOut: [], ports: [...ports] };
+  const byNamespace = new Map<string, Record<Direction, NamespaceCandidates>>();
+  for (const e of endpoints) {
+    let candidates = byNamespace.get(e.namespace);
+    if (!candidates) {
+      candidates = {
+        ingress: candidatesIn(set, 'ingress', e.namespaceLabels),
+        egress: candidatesIn(set, 'egress', e.namespaceLabels),
+      };
+      byNamespace.set(e.namespace, candidates);
     }
-    out.ports.push(names.size ? namedPortSignature(reps[t].representative.pod, names) : '');
-  });
+    for (const direction of ['ingress', 'egress'] as const) {
+      const { subjects, rules } = candidates[direction];
+      const subject: number[] = [];
+      for (const { index, policy } of subjects) if (selectsSubject(policy, e)) subject.push(index);
+      let other = '';
+      for (const rule of rules)
+        if (rule.peers.some((peer) => peerMatches(peer, e))) other += other ? `,${rule.name}` : rule.name;
+      (direction === 'ingress' ? out.subjectIn : out.subjectOut).push(subject.join(','));
+      (direction === 'ingress' ? out.otherIn : out.otherOut).push(other);
+    }
+  }
   return out;
 }
 
