@@ -206,7 +206,6 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
     classOf,
     reps,
     members,
-    sides: new Map(),
     endpoints,
     signatures: signaturesOf(set, endpoints, reps.map(portsOf)),
     groups: new Map(),
@@ -324,20 +323,61 @@ export function tierSideBetween(
   source: number,
   destination: number,
 ): TierSide | undefined {
-  const sig = tiers.signatures;
+  const memo = sideMemoOf(tiers);
   // What the side depends on: the subject's selecting policies, the rules matching the other end, the
   // destination's port names (named ports resolve there).
-  const [subject, other] =
-    direction === 'ingress'
-      ? [sig.subjectIn[destination], sig.otherIn[source]]
-      : [sig.subjectOut[source], sig.otherOut[destination]];
-  if (subject === '') return undefined;
-  const key = `${direction}|${subject}|${other}|${sig.ports[destination]}`;
-  let side = tiers.sides.get(key);
+  const isIn = direction === 'ingress';
+  const subject = isIn ? memo.subjectIn[destination] : memo.subjectOut[source];
+  if (subject === memo.none) return undefined;
+  const other = isIn ? memo.otherIn[source] : memo.otherOut[destination];
+  const key = memo.keyOf(subject, other, memo.ports[destination]);
+  const sides = isIn ? memo.ingress : memo.egress;
+  let side = sides.get(key);
   if (side === undefined) {
     const endpoints: TierEndpoint[] = tiers.endpoints;
     side = tierSide(tiers.set, direction, endpoints[source], endpoints[destination], false) ?? null;
-    tiers.sides.set(key, side);
+    sides.set(key, side);
   }
   return side ?? undefined;
+}
+
+/** A tier world's signatures as numbers (equal texts, equal numbers) and tierSideBetween's memo, keyed by them. */
+interface SideMemo {
+  subjectIn: Int32Array;
+  subjectOut: Int32Array;
+  otherIn: Int32Array;
+  otherOut: Int32Array;
+  ports: Int32Array;
+  /** The number of the empty signature (no policy selects the subject). */
+  none: number;
+  /** The memo key of a (subject, other, ports) triple. */
+  keyOf: (subject: number, other: number, ports: number) => number | string;
+  ingress: Map<number | string, TierSide | null>;
+  egress: Map<number | string, TierSide | null>;
+}
+
+const sideMemos = new WeakMap<TierWorld, SideMemo>();
+
+function sideMemoOf(tiers: TierWorld): SideMemo {
+  let memo = sideMemos.get(tiers);
+  if (memo) return memo;
+  const ids = new Map<string, number>();
+  const none = idOf(ids, '');
+  const sig = tiers.signatures;
+  const numbered = (texts: readonly string[]) => Int32Array.from(texts, (text) => idOf(ids, text));
+  const [subjectIn, subjectOut, otherIn, otherOut, ports] = [
+    sig.subjectIn,
+    sig.subjectOut,
+    sig.otherIn,
+    sig.otherOut,
+    sig.ports,
+  ].map(numbered);
+  // A triple as one number in base n while that is exact (n^3 under 2^53: some 40,000 tier classes).
+  const n = ids.size;
+  const keyOf = Number.isSafeInteger(n ** 3)
+    ? (a: number, b: number, c: number) => (a * n + b) * n + c
+    : (a: number, b: number, c: number) => `${a},${b},${c}`;
+  memo = { subjectIn, subjectOut, otherIn, otherOut, ports, none, keyOf, ingress: new Map(), egress: new Map() };
+  sideMemos.set(tiers, memo);
+  return memo;
 }
