@@ -17,8 +17,8 @@ import type { Direction, PortSet, Protocol } from './model.js';
 import { emptyPortSet, fullPortSet, portSetContains, portSetOf, unionPortSets } from './ports.js';
 import { endpointOf } from './tier-sides.js';
 import { hitOf, selectsSubject, type TierRuleHit } from './tiers.js';
-import type { Tier, TierRule } from './tiers-compile.js';
-import type { PodClass, World } from './world.js';
+import type { Tier, TierRule, TierSet } from './tiers-compile.js';
+import type { PodClass, TierWorld, World } from './world.js';
 
 /** Every address of each family. */
 export const EVERY_ADDRESS: AddressSet = unionAddresses(
@@ -75,12 +75,34 @@ function portsOf(rule: TierRule, cls: PodClass, direction: Direction): PortSet {
   );
 }
 
-/** The tier rules that can match addresses for a pod class in a direction; undefined when there are none. */
+const addressSides = new WeakMap<TierWorld, Map<number, TierAddressSide | null>>();
+
+/**
+ * The tier rules that can match addresses for a pod class in a direction; undefined when there are none.
+ * Worked out once per tier class (its classes share what the tier selectors and port names read),
+ * direction and NetworkPolicy isolation.
+ */
 export function tierAddressSide(world: World, cls: PodClass, direction: Direction): TierAddressSide | undefined {
-  if (!world.tiers) return undefined;
+  const tw = world.tiers;
+  if (!tw) return undefined;
+  const isolated = (direction === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0;
+  let memo = addressSides.get(tw);
+  if (!memo) addressSides.set(tw, (memo = new Map()));
+  const key = tw.classOf[cls.id] * 4 + (direction === 'ingress' ? 2 : 0) + (isolated ? 1 : 0);
+  let side = memo.get(key);
+  if (side === undefined) memo.set(key, (side = addressSideOf(tw.set, cls, direction, isolated) ?? null));
+  return side ?? undefined;
+}
+
+function addressSideOf(
+  set: TierSet,
+  cls: PodClass,
+  direction: Direction,
+  isolated: boolean,
+): TierAddressSide | undefined {
   const endpoint = endpointOf(cls);
   const side: Record<Tier, TierAddressRule[]> = { Admin: [], Baseline: [] };
-  for (const policy of world.tiers.set.policies) {
+  for (const policy of set.policies) {
     if (policy[direction].length === 0 || !selectsSubject(policy, endpoint)) continue;
     for (const rule of policy[direction]) {
       const addresses = addressesOf(rule);
@@ -93,7 +115,6 @@ export function tierAddressSide(world: World, cls: PodClass, direction: Directio
     }
   }
   if (side.Admin.length === 0 && side.Baseline.length === 0) return undefined;
-  const isolated = (direction === 'ingress' ? cls.ingressPolicies : cls.egressPolicies).length > 0;
   return { admin: side.Admin, baseline: side.Baseline, isolated };
 }
 

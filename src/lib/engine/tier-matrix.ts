@@ -30,6 +30,9 @@ import type { PodClass, TierWorld, World } from './world.js';
  */
 interface Masks {
   acceptIn: Int32Array;
+  /** The words where acceptIn has bits: [acceptInLo, acceptInHi) (elsewhere only v1's ingress can admit). */
+  acceptInLo: number;
+  acceptInHi: number;
   keepIn: Int32Array;
   keepInIsolated: Int32Array;
   acceptOut: Int32Array;
@@ -197,12 +200,17 @@ class TierEvaluator {
     const keepInIsolated = new Int32Array(n);
     const keepOut = new Int32Array(n);
     const open = this.egressOpen;
+    let acceptInLo = n;
+    let acceptInHi = 0;
     for (let i = 0; i < n; i++) {
       keepInIsolated[i] = ~(acceptIn[i] | denyIn[i]);
       keepIn[i] = keepInIsolated[i] & ~baselineDenyIn[i];
       keepOut[i] = ~(acceptOut[i] | denyOut[i] | (open[i] & baselineDenyOut[i]));
+      if (acceptIn[i] === 0) continue;
+      if (i < acceptInLo) acceptInLo = i;
+      acceptInHi = i + 1;
     }
-    return { acceptIn, keepIn, keepInIsolated, acceptOut, keepOut, silent };
+    return { acceptIn, acceptInLo, acceptInHi, keepIn, keepInIsolated, acceptOut, keepOut, silent };
   }
 
   /** The label-class part (v1), cut also where the tiers toward its targets change. */
@@ -269,7 +277,9 @@ class TierEvaluator {
         const keepIn = isolated ? m.keepInIsolated : m.keepIn;
         let klo = n;
         let khi = 0;
-        for (let i = 0; i < n; i++) {
+        // inWord is 0 where neither v1's ingress nor an Admin Accept has bits: only their span is read.
+        const end = Math.max(ingressAcc.hi, m.acceptInHi);
+        for (let i = Math.min(ingressAcc.lo, m.acceptInLo); i < end; i++) {
           const inWord = acceptIn[i] | (ingress[i] & keepIn[i]);
           if (inWord === 0) continue;
           const kw = inWord & keepOut[i];

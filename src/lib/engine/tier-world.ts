@@ -7,8 +7,9 @@
 import { cidrContains, parseCidr } from './ipblock.js';
 import { keyOf, type Direction, type Warning } from './model.js';
 import { namedPortSignature } from './ports.js';
+import type { Labels } from './selector.js';
 import { onSelectedNode, peerMatches, selectsSubject, type TierEndpoint, type TierHost } from './tiers.js';
-import type { CompiledTierPolicy, TierPolicyRef, TierSet } from './tiers-compile.js';
+import type { CompiledTierPolicy, TierPeer, TierPolicyRef, TierSet } from './tiers-compile.js';
 import { endpointOf, tierSide, type TierSide } from './tier-sides.js';
 import type { PodClass, TierSignatures, TierWorld } from './world.js';
 
@@ -150,22 +151,45 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
   const classOf = new Int32Array(classes.length);
   const reps: PodClass[] = [];
   const members: number[][] = [];
-  const byKey = new Map<string, number>();
   // The classes of a label class share namespace, labels, port names and host network (compile.ts cuts
-  // label classes by every tier selector key, port name and nodes peer): that part of the key once each.
-  const labelKeys = new Map<number, string>();
+  // label classes by every tier selector key, port name and nodes peer): that part of the key once per
+  // label class, as a number.
+  const labelIds = new Map<string, number>();
+  const labelIdOf: number[] = [];
+  // Classes with the same named ports id resolve every port name alike (compile.ts reads the tiers' too).
+  const portKeyOf: string[] = [];
+  const portsOf = (cls: PodClass): string =>
+    names.size ? (portKeyOf[cls.namedPorts] ??= namedPortSignature(cls.representative.pod, names)) : '';
+  // Which networks hold a class's addresses is the same for every class of an address signature
+  // (compile.ts adds each networks CIDR as an address block): once per signature, as a number.
+  const networkIds = new Map<string, number>();
+  const networkIdOf: number[] = [];
+  // A tier class is a (label part, networks part) pair; both ids are below classes.length + 1.
+  const stride = classes.length + 1;
+  const byKey = new Map<number, number>();
   for (const cls of classes) {
     const pod = cls.representative;
-    let key = labelKeys.get(cls.labelClass);
-    if (key === undefined) {
-      key = cls.namespace;
+    let label = labelIdOf[cls.labelClass];
+    if (label === undefined) {
+      let key = cls.namespace;
       for (const k of keys)
         key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
       const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
-      key += `\u0001${names.size ? namedPortSignature(pod.pod, names) : ''}\u0001${hostNetwork}`;
-      labelKeys.set(cls.labelClass, key);
+      key += `\u0001${portsOf(cls)}\u0001${hostNetwork}`;
+      label = idOf(labelIds, key);
+      labelIdOf[cls.labelClass] = label;
     }
-    for (const cidr of networks) key += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
+    let network = 0;
+    if (networks.length > 0) {
+      network = networkIdOf[cls.ipSignature];
+      if (network === undefined) {
+        let bits = '';
+        for (const cidr of networks) bits += pod.ips.some((ip) => cidrContains(cidr, ip)) ? '1' : '0';
+        network = idOf(networkIds, bits);
+        networkIdOf[cls.ipSignature] = network;
+      }
+    }
+    const key = label * stride + network;
     let id = byKey.get(key);
     if (id === undefined) {
       id = reps.length;
@@ -182,40 +206,75 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
     classOf,
     reps,
     members,
-    sides: new Map(),
     endpoints,
-    signatures: signaturesOf(set, endpoints, reps, names),
+    signatures: signaturesOf(set, endpoints, reps.map(portsOf)),
     groups: new Map(),
   };
+}
+
+/** The number a map gives a key, a new one (its size) when it has none. */
+function idOf(ids: Map<string, number>, key: string): number {
+  let id = ids.get(key);
+  if (id === undefined) ids.set(key, (id = ids.size));
+  return id;
+}
+
+/** What a pod of one namespace can meet in one direction: the policies and rule peers its namespace does not rule out. */
+interface NamespaceCandidates {
+  /** Policies with rules in the direction whose subject's namespace selector selects the namespace. */
+  subjects: { index: number; policy: CompiledTierPolicy }[];
+  /** Rules with peers, in evaluation order, with the peers that may match a pod there (none: left out). */
+  rules: { name: string; peers: TierPeer[] }[];
+}
+
+/** The policies and rules of a direction a pod in a namespace with these labels may meet. */
+function candidatesIn(set: TierSet, direction: Direction, namespaceLabels: Labels): NamespaceCandidates {
+  const out: NamespaceCandidates = { subjects: [], rules: [] };
+  set.policies.forEach((policy, i) => {
+    if (policy[direction].length === 0) return;
+    if (policy.subject.namespaces.matches(namespaceLabels)) out.subjects.push({ index: i, policy });
+    for (const rule of policy[direction]) {
+      if (rule.peers === 'all') continue;
+      // Namespaces and pods peers match only pods of the namespaces their selector selects.
+      const peers = rule.peers.filter(
+        (peer) => (peer.kind !== 'namespaces' && peer.kind !== 'pods') || peer.namespaces.matches(namespaceLabels),
+      );
+      if (peers.length > 0) out.rules.push({ name: `${i}.${rule.index}`, peers });
+    }
+  });
+  return out;
 }
 
 /**
  * Per tier class, what a tier side depends on: which policies select it as the subject (per
  * direction), which rules' peers match it as the other end (per direction), and its port names (named
- * ports resolve on the destination). Tier classes with the same signatures get the same answers.
+ * ports resolve on the destination). Tier classes with the same signatures get the same answers. The
+ * namespace selectors are read once per namespace; each tier class checks only what its namespace
+ * leaves (tiers.ts decides each match).
  */
-function signaturesOf(
-  set: TierSet,
-  endpoints: readonly TierEndpoint[],
-  reps: readonly PodClass[],
-  names: ReadonlySet<string>,
-): TierSignatures {
-  const out: TierSignatures = { subjectIn: [], subjectOut: [], otherIn: [], otherOut: [], ports: [] };
-  endpoints.forEach((e, t) => {
-    for (const direction of ['ingress', 'egress'] as const) {
-      const subject: number[] = [];
-      const other: string[] = [];
-      set.policies.forEach((policy, i) => {
-        if (policy[direction].length === 0) return;
-        if (selectsSubject(policy, e)) subject.push(i);
-        for (const rule of policy[direction])
-          if (rule.peers !== 'all' && rule.peers.some((peer) => peerMatches(peer, e))) other.push(`${i}.${rule.index}`);
-      });
-      (direction === 'ingress' ? out.subjectIn : out.subjectOut).push(subject.join(','));
-      (direction === 'ingress' ? out.otherIn : out.otherOut).push(other.join(','));
+function signaturesOf(set: TierSet, endpoints: readonly TierEndpoint[], ports: readonly string[]): TierSignatures {
+  const out: TierSignatures = { subjectIn: [], subjectOut: [], otherIn: [], otherOut: [], ports: [...ports] };
+  const byNamespace = new Map<string, Record<Direction, NamespaceCandidates>>();
+  for (const e of endpoints) {
+    let candidates = byNamespace.get(e.namespace);
+    if (!candidates) {
+      candidates = {
+        ingress: candidatesIn(set, 'ingress', e.namespaceLabels),
+        egress: candidatesIn(set, 'egress', e.namespaceLabels),
+      };
+      byNamespace.set(e.namespace, candidates);
     }
-    out.ports.push(names.size ? namedPortSignature(reps[t].representative.pod, names) : '');
-  });
+    for (const direction of ['ingress', 'egress'] as const) {
+      const { subjects, rules } = candidates[direction];
+      const subject: number[] = [];
+      for (const { index, policy } of subjects) if (selectsSubject(policy, e)) subject.push(index);
+      let other = '';
+      for (const rule of rules)
+        if (rule.peers.some((peer) => peerMatches(peer, e))) other += other ? `,${rule.name}` : rule.name;
+      (direction === 'ingress' ? out.subjectIn : out.subjectOut).push(subject.join(','));
+      (direction === 'ingress' ? out.otherIn : out.otherOut).push(other);
+    }
+  }
   return out;
 }
 
@@ -264,20 +323,61 @@ export function tierSideBetween(
   source: number,
   destination: number,
 ): TierSide | undefined {
-  const sig = tiers.signatures;
+  const memo = sideMemoOf(tiers);
   // What the side depends on: the subject's selecting policies, the rules matching the other end, the
   // destination's port names (named ports resolve there).
-  const [subject, other] =
-    direction === 'ingress'
-      ? [sig.subjectIn[destination], sig.otherIn[source]]
-      : [sig.subjectOut[source], sig.otherOut[destination]];
-  if (subject === '') return undefined;
-  const key = `${direction}|${subject}|${other}|${sig.ports[destination]}`;
-  let side = tiers.sides.get(key);
+  const isIn = direction === 'ingress';
+  const subject = isIn ? memo.subjectIn[destination] : memo.subjectOut[source];
+  if (subject === memo.none) return undefined;
+  const other = isIn ? memo.otherIn[source] : memo.otherOut[destination];
+  const key = memo.keyOf(subject, other, memo.ports[destination]);
+  const sides = isIn ? memo.ingress : memo.egress;
+  let side = sides.get(key);
   if (side === undefined) {
     const endpoints: TierEndpoint[] = tiers.endpoints;
     side = tierSide(tiers.set, direction, endpoints[source], endpoints[destination], false) ?? null;
-    tiers.sides.set(key, side);
+    sides.set(key, side);
   }
   return side ?? undefined;
+}
+
+/** A tier world's signatures as numbers (equal texts, equal numbers) and tierSideBetween's memo, keyed by them. */
+interface SideMemo {
+  subjectIn: Int32Array;
+  subjectOut: Int32Array;
+  otherIn: Int32Array;
+  otherOut: Int32Array;
+  ports: Int32Array;
+  /** The number of the empty signature (no policy selects the subject). */
+  none: number;
+  /** The memo key of a (subject, other, ports) triple. */
+  keyOf: (subject: number, other: number, ports: number) => number | string;
+  ingress: Map<number | string, TierSide | null>;
+  egress: Map<number | string, TierSide | null>;
+}
+
+const sideMemos = new WeakMap<TierWorld, SideMemo>();
+
+function sideMemoOf(tiers: TierWorld): SideMemo {
+  let memo = sideMemos.get(tiers);
+  if (memo) return memo;
+  const ids = new Map<string, number>();
+  const none = idOf(ids, '');
+  const sig = tiers.signatures;
+  const numbered = (texts: readonly string[]) => Int32Array.from(texts, (text) => idOf(ids, text));
+  const [subjectIn, subjectOut, otherIn, otherOut, ports] = [
+    sig.subjectIn,
+    sig.subjectOut,
+    sig.otherIn,
+    sig.otherOut,
+    sig.ports,
+  ].map(numbered);
+  // A triple as one number in base n while that is exact (n^3 under 2^53: some 40,000 tier classes).
+  const n = ids.size;
+  const keyOf = Number.isSafeInteger(n ** 3)
+    ? (a: number, b: number, c: number) => (a * n + b) * n + c
+    : (a: number, b: number, c: number) => `${a},${b},${c}`;
+  memo = { subjectIn, subjectOut, otherIn, otherOut, ports, none, keyOf, ingress: new Map(), egress: new Map() };
+  sideMemos.set(tiers, memo);
+  return memo;
 }

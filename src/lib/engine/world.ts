@@ -10,7 +10,6 @@ import type { ClusterSnapshot, PodRef, PolicyRef, PortSet, RuleRef, Warning } fr
 import type { CompiledPort, PortSetInterner } from './ports.js';
 import type { CompiledSelector, Labels } from './selector.js';
 import type { TierEndpoint } from './tiers.js';
-import type { TierSide } from './tier-sides.js';
 import type { TierSet } from './tiers-compile.js';
 
 /** A peer of a rule, compiled. */
@@ -144,8 +143,6 @@ export interface TierWorld {
   endpoints: TierEndpoint[];
   /** Tier class id -> its class ids. */
   members: number[][];
-  /** Memo of tierSideBetween, by what a side depends on (tier-world.ts), or null for none. */
-  sides: Map<string, TierSide | null>;
   /** Per tier class, what tier sides depend on. */
   signatures: TierSignatures;
   /** Memo of tierGroups. */
