@@ -4,8 +4,8 @@
  */
 import type { Decision, DirectionDecision, Peer, PodRef, PortSet, Protocol, TierRuleRef } from '../engine/model.js';
 import { keyOf, PROTOCOLS } from '../engine/model.js';
-import type { Connection, ReachAnswer, StreamedAnswer } from '../engine/answer.js';
-import { connectionsOf } from '../engine/answer.js';
+import type { Connection, ConnectionGroup, ReachAnswer, ShareGroups, StreamedAnswer } from '../engine/answer.js';
+import { connectionOf, connectionsOf, openShares, sharesOf, subjectOf } from '../engine/answer.js';
 import type { ReachReport, ReportWarning } from '../services/report.js';
 import { explainConnection, unique } from './explain.js';
 import { formatIpBlock, formatPolicyRef, formatRuleRef, formatTierPolicyRef, formatTierRuleRef } from './names.js';
@@ -227,12 +227,24 @@ export function toReachDocument(
   };
 }
 
+/** A port set as a string, equal for equal sets (the same ranges). */
+export function portSetKey(ports: PortSet): string {
+  let key = '';
+  for (const protocol of PROTOCOLS) {
+    key += '|';
+    for (const range of ports[protocol]) key += `${range.from}-${range.to},`;
+  }
+  return key;
+}
+
 /**
- * The JSON text of allowed entries, fast: pairs of one group share everything but `from` and `to`,
- * so that part is rendered once per answer and each pair only adds its two pods.
+ * The JSON texts of allowed entries, in connectionsOf's order, fast: the pairs of a group share
+ * everything but `from` and `to`, and groups with the same decision object and ports share that text
+ * too (whole-cluster answers share their decisions: engine/whole-cluster.ts), so it is rendered once
+ * per distinct entry and each pair only adds its two pods.
  */
-function allowedEntryText(): (item: unknown) => string {
-  const rests = new WeakMap<Decision, Map<unknown, string>>();
+function* allowedEntryTexts(answer: StreamedAnswer): Generator<string> {
+  const rests = new Map<Decision, Map<string, string>>();
   const pods = new Map<PodRef, string>();
   const podText = (pod: PodRef) => {
     let text = pods.get(pod);
@@ -242,26 +254,52 @@ function allowedEntryText(): (item: unknown) => string {
     }
     return text;
   };
-  return (item) => {
-    const connection = item as Connection;
-    if (!('pod' in connection.from) || !('pod' in connection.to))
-      return jsonAt(connectionDocument(connection, false), 2);
+  const isInbound = answer.orientation === 'inbound';
+  const restOf = (share: ShareGroups, group: ConnectionGroup, subject: PodRef, peer: PodRef): string => {
+    const connection = connectionOf({ orientation: answer.orientation, decide: share.decide }, group, subject, peer);
     let byPorts = rests.get(connection.decision);
-    if (!byPorts) {
-      byPorts = new Map();
-      rests.set(connection.decision, byPorts);
-    }
-    const portKey = connection.ports ?? `${connection.port}/${connection.protocol}/${connection.portName}`;
-    let rest = byPorts.get(portKey);
+    if (!byPorts) rests.set(connection.decision, (byPorts = new Map()));
+    const key = group.ports ? portSetKey(group.ports) : `${group.port}/${group.protocol}/${group.portName}`;
+    let rest = byPorts.get(key);
     if (rest === undefined) {
       const others: Partial<ConnectionDocument> = connectionDocument(connection, false);
       delete others.from;
       delete others.to;
       rest = jsonAt(others, 2).slice(1);
-      byPorts.set(portKey, rest);
+      byPorts.set(key, rest);
     }
-    return `{\n      "from": ${podText(connection.from.pod)},\n      "to": ${podText(connection.to.pod)},${rest}`;
+    return rest;
   };
+  const external = externalsBySubject(answer, answer.external);
+  for (const { subject, shares } of openShares(answer)) {
+    const own = podText(subject);
+    for (const share of shares) {
+      for (const group of share.groups) {
+        let rest: string | undefined;
+        for (const peer of group.peers) {
+          if (peer.namespace === subject.namespace && peer.name === subject.name) continue;
+          rest ??= restOf(share, group, subject, peer);
+          const other = podText(peer);
+          yield isInbound
+            ? `{\n      "from": ${other},\n      "to": ${own},${rest}`
+            : `{\n      "from": ${own},\n      "to": ${other},${rest}`;
+        }
+      }
+    }
+    for (const connection of external.get(keyOf(subject)) ?? []) yield jsonAt(connectionDocument(connection, false), 2);
+  }
+}
+
+/** Address-block connections per subject pod, keyed `namespace/name`. */
+function externalsBySubject(answer: StreamedAnswer, connections: Connection[]): Map<string, Connection[]> {
+  const bySubject = new Map<string, Connection[]>();
+  for (const connection of connections) {
+    const key = keyOf(subjectOf(answer, connection));
+    const list = bySubject.get(key);
+    if (list) list.push(connection);
+    else bySubject.set(key, [connection]);
+  }
+  return bySubject;
 }
 
 /**
@@ -279,12 +317,14 @@ export async function writeReachDocument(
       yield connectionDocument(connection, which === 'denied');
   };
   if (format === 'json') {
-    // Allowed entries are rendered by allowedEntryText; denied ones (with their sentences) in full.
-    const allowedText = allowedEntryText();
+    // Allowed entries are rendered by allowedEntryTexts; denied ones (with their sentences) in full.
     const texts = function* (which: 'connections' | 'denied'): Generator<string> {
-      for (const connection of connectionsOf(report.answer, which === 'connections' ? 'allowed' : 'denied')) {
-        yield which === 'connections' ? allowedText(connection) : jsonAt(connectionDocument(connection, true), 2);
+      if (which === 'connections') {
+        yield* allowedEntryTexts(sharesOf(report.answer));
+        return;
       }
+      for (const connection of connectionsOf(report.answer, 'denied'))
+        yield jsonAt(connectionDocument(connection, true), 2);
     };
     await writeDocument(reachFields(report, opts, texts), format, sink, (text) => text as string);
     return;

@@ -19,21 +19,23 @@ const CHUNK = 1 << 16;
 
 /** Buffers text and flushes it in chunks, waiting for 'drain' when the sink asks to. */
 class ChunkWriter {
-  private parts: string[] = [];
-  private size = 0;
+  private text = '';
   constructor(private readonly sink: DocumentSink) {}
 
+  /** Adds text; true when a chunk is full and should be flushed (awaited) before more is added. */
+  push(text: string): boolean {
+    this.text += text;
+    return this.text.length >= CHUNK;
+  }
+
   async add(text: string): Promise<void> {
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= CHUNK) await this.flush();
+    if (this.push(text)) await this.flush();
   }
 
   async flush(): Promise<void> {
-    if (this.size === 0) return;
-    const chunk = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
+    if (this.text.length === 0) return;
+    const chunk = this.text;
+    this.text = '';
     const { once } = this.sink;
     if (!this.sink.write(chunk) && once) await new Promise<void>((resolve) => once.call(this.sink, 'drain', resolve));
   }
@@ -72,7 +74,9 @@ export async function writeDocument(
       }
       let isFirstItem = true;
       for (const item of field.items) {
-        await out.add(`${isFirstItem ? '[' : ','}\n    ${itemText ? itemText(item) : jsonAt(item, 2)}`);
+        // Only a full chunk waits: an await per entry costs more than the entry's text.
+        if (out.push(`${isFirstItem ? '[' : ','}\n    ${itemText ? itemText(item) : jsonAt(item, 2)}`))
+          await out.flush();
         isFirstItem = false;
       }
       await out.add(isFirstItem ? '[]' : '\n  ]');

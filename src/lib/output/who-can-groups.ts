@@ -6,11 +6,17 @@
  */
 import type { Connection, ConnectionGroup, ReachAnswer, ShareGroups, StreamedAnswer } from '../engine/answer.js';
 import { connectionOf, openShares, peerOf, sharesOf, subjectOf } from '../engine/answer.js';
-import type { PodRef } from '../engine/model.js';
+import type { Decision, PodRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
 import type { ReachReport, WorkloadRef } from '../services/report.js';
 import { formatIpBlock, formatWorkloadRef } from './names.js';
-import { connectionDocument, reachFields, type ConnectionDocument, type PeerDocument } from './reach-document.js';
+import {
+  connectionDocument,
+  portSetKey,
+  reachFields,
+  type ConnectionDocument,
+  type PeerDocument,
+} from './reach-document.js';
 import { writeDocument, type DocumentSink } from './stream.js';
 
 /** The pods of one workload (or one bare pod) at one end of a grouped entry. */
@@ -99,19 +105,36 @@ function* groupedEntries(
   let open = new Set<string>();
   const subjectSlices = new Map<string, Slice>();
   const sliceOfSubject = (pod: PodRef): Slice => subjectSlices.get(keyOf(pod))!;
+  // An entry's rest is the same for groups with the same decision object and ports (whole-cluster
+  // answers share decisions: engine/whole-cluster.ts), and for denied ones the same names: made once.
+  const rests = new Map<Decision, Map<string, { rest: Pending['rest']; text: string }>>();
   const rested = (connection: Connection, subject: string, peer: string) => {
-    const rest: Partial<ConnectionDocument> = connectionDocument(
-      connection,
-      denied,
-      isInbound ? [peer, subject] : [subject, peer],
-    );
-    delete rest.from;
-    delete rest.to;
-    return rest as Pending['rest'];
+    let byKey = rests.get(connection.decision);
+    if (!byKey) rests.set(connection.decision, (byKey = new Map()));
+    const { ports, port, protocol, portName } = connection;
+    const key = `${ports ? portSetKey(ports) : `${port}/${protocol}/${portName}`}${denied ? `\u0000${subject}\u0000${peer}` : ''}`;
+    let known = byKey.get(key);
+    if (!known) {
+      const rest: Partial<ConnectionDocument> = connectionDocument(
+        connection,
+        denied,
+        isInbound ? [peer, subject] : [subject, peer],
+      );
+      delete rest.from;
+      delete rest.to;
+      known = { rest: rest as Pending['rest'], text: JSON.stringify(rest) };
+      byKey.set(key, known);
+    }
+    return known;
   };
-  const add = (subject: Slice, subjectPods: readonly PodRef[], peer: Slice | PeerDocument, rest: Pending['rest']) => {
+  const add = (
+    subject: Slice,
+    subjectPods: readonly PodRef[],
+    peer: Slice | PeerDocument,
+    { rest, text }: ReturnType<typeof rested>,
+  ) => {
     const peerKey = 'pods' in peer ? `${peer.label}\u0000${peer.pods.map(keyOf).join(',')}` : JSON.stringify(peer);
-    const key = `${subject.label}\u0000${peerKey}\u0000${JSON.stringify(rest)}`;
+    const key = `${subject.label}\u0000${peerKey}\u0000${text}`;
     let entry = pending.get(key);
     if (!entry) pending.set(key, (entry = { subject: { ...subject, pods: [] }, peer, rest }));
     const known = new Set(entry.subject.pods);
@@ -126,6 +149,13 @@ function* groupedEntries(
     pending.clear();
     open = new Set();
   }
+  // Groups of one peer class share its pods array: split by workload once.
+  const slicesOfPeers = new WeakMap<readonly PodRef[], Slice[]>();
+  const peerSlices = (pods: readonly PodRef[]): Slice[] => {
+    let slices = slicesOfPeers.get(pods);
+    if (!slices) slicesOfPeers.set(pods, (slices = slicesOf(pods, report.workloads)));
+    return slices;
+  };
   const folded = new WeakSet<ShareGroups>();
   const external = new Map<string, Connection[]>();
   for (const connection of denied ? answer.deniedExternal : answer.external) {
@@ -161,13 +191,13 @@ function* groupedEntries(
     const view = { orientation: answer.orientation, decide: share.decide };
     for (const subject of slices) {
       // Peers of one workload whose entries say the same are one entry.
-      const byPeer = new Map<string, { peer: Slice; rest: Pending['rest'] }>();
+      const byPeer = new Map<string, { peer: Slice; rest: ReturnType<typeof rested> }>();
       for (const group of groups) {
-        for (const peer of slicesOf(group.peers, report.workloads)) {
+        for (const peer of peerSlices(group.peers)) {
           const isSelfOnly = subject.pods.length === 1 && peer.pods.length === 1 && subject.pods[0] === peer.pods[0];
           if (isSelfOnly) continue;
           const rest = rested(connectionOf(view, group, subject.pods[0], peer.pods[0]), subject.label, peer.label);
-          const key = `${peer.label}\u0000${JSON.stringify(rest)}`;
+          const key = `${peer.label}\u0000${rest.text}`;
           const known = byPeer.get(key);
           if (known) known.peer.pods.push(...peer.pods);
           else byPeer.set(key, { peer: { ...peer, pods: [...peer.pods] }, rest });
