@@ -52,4 +52,17 @@ describe.each([
     // Pods with addresses of their own are classes of their own; their decisions are not.
     expect(distinct.size).toBeLessThan(groups / 2);
   });
+
+  it.each(PORTS)('a memo that starts over every few decisions gives the same decisions (%s)', (_port, port) => {
+    const query = { targets: world.pods.map((pod) => pod.ref), port, includeDenied: true };
+    const own = [...openShares(whoCanStreamed(world, query))];
+    const small = [...openShares(shareDecisions(world, whoCanStreamed(world, query), { memoLimit: 3 }))];
+    small.forEach(({ shares }, position) =>
+      shares.forEach((share, index) => {
+        const theirs = own[position].shares[index];
+        for (const which of ['groups', 'deniedGroups'] as const)
+          share[which].forEach((group, g) => expect(share.decide(group)).toEqual(theirs.decide(theirs[which][g])));
+      }),
+    );
+  });
 });

@@ -12,14 +12,24 @@ import { keyOf } from './model.js';
 import type { World } from './world.js';
 
 /**
+ * Distinct decisions kept at once: a 10k-pod cluster has some 1.6 M (of 17 M groups), too many to
+ * hold under 1 GB; past this many the memo starts over. Targets come workload by workload, so the
+ * decisions a target reads were mostly made for the targets just before it.
+ */
+const DECISION_MEMO_LIMIT = 1 << 17;
+
+/**
  * The decisions of a world between classes, shared by every group alike in what it reads: the key is
  * Decisions' (label classes, the addresses the rules' ipBlock peers read, tier classes) and the port.
  */
 class SharedDecisions {
-  private readonly keys: Decisions;
+  private keys: Decisions;
   private readonly onPort = new Map<string, Decision>();
 
-  constructor(private readonly world: World) {
+  constructor(
+    private readonly world: World,
+    private readonly limit: number,
+  ) {
     this.keys = new Decisions(world);
   }
 
@@ -30,14 +40,23 @@ class SharedDecisions {
     port?: { port: number; protocol: ConnectionGroup['protocol'] & string },
   ): Decision {
     const allPorts = this.keys.of(source, target);
-    if (!port) return allPorts;
-    // Decisions gives one object per key: its id stands for the key.
-    const key = `${this.keys.id(allPorts)} ${port.port}/${port.protocol}`;
-    let decision = this.onPort.get(key);
-    if (!decision) {
-      const { classes } = this.world;
-      decision = decideOnPort(analysePair(this.world, classes[source], classes[target]), port.protocol, port.port);
-      this.onPort.set(key, decision);
+    // Decisions gives one object per key, numbered: its id stands for the key.
+    const id = this.keys.id(allPorts);
+    let decision = allPorts;
+    if (port) {
+      const key = `${id} ${port.port}/${port.protocol}`;
+      const known = this.onPort.get(key);
+      if (known) decision = known;
+      else {
+        const { classes } = this.world;
+        decision = decideOnPort(analysePair(this.world, classes[source], classes[target]), port.protocol, port.port);
+        this.onPort.set(key, decision);
+      }
+    }
+    // Both memos start over together: a key's id is only valid with the Decisions that gave it.
+    if (id >= this.limit) {
+      this.keys = new Decisions(this.world);
+      this.onPort.clear();
     }
     return decision;
   }
@@ -46,13 +65,18 @@ class SharedDecisions {
 /**
  * A streamed inbound answer (who-can) whose groups share their decisions across shares: a group
  * whose pods are one whole class on each side (every group of who-can without named sources) gets
- * the decision of its class pair from one memo; any other group keeps the answer's own.
+ * the decision of its class pair from one memo; any other group keeps the answer's own. `memoLimit`:
+ * distinct decisions kept at once (DECISION_MEMO_LIMIT).
  */
-export function shareDecisions(world: World, answer: StreamedAnswer): StreamedAnswer {
+export function shareDecisions(
+  world: World,
+  answer: StreamedAnswer,
+  opts: { memoLimit?: number } = {},
+): StreamedAnswer {
   if (answer.orientation !== 'inbound') return answer;
   const classOfPeers = new Map<readonly unknown[], number>();
   world.index.memberRefs.forEach((refs, id) => classOfPeers.set(refs, id));
-  const shared = new SharedDecisions(world);
+  const shared = new SharedDecisions(world, opts.memoLimit ?? DECISION_MEMO_LIMIT);
   return {
     ...answer,
     shares: answer.shares.map((share) => ({

@@ -244,7 +244,7 @@ export function portSetKey(ports: PortSet): string {
  * per distinct entry and each pair only adds its two pods.
  */
 function* allowedEntryTexts(answer: StreamedAnswer): Generator<string> {
-  const rests = new Map<Decision, Map<string, string>>();
+  const rests = new WeakMap<Decision, Map<string, string>>();
   const pods = new Map<PodRef, string>();
   const podText = (pod: PodRef) => {
     let text = pods.get(pod);

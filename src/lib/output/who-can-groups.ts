@@ -107,7 +107,7 @@ function* groupedEntries(
   const sliceOfSubject = (pod: PodRef): Slice => subjectSlices.get(keyOf(pod))!;
   // An entry's rest is the same for groups with the same decision object and ports (whole-cluster
   // answers share decisions: engine/whole-cluster.ts), and for denied ones the same names: made once.
-  const rests = new Map<Decision, Map<string, { rest: Pending['rest']; text: string }>>();
+  const rests = new WeakMap<Decision, Map<string, { rest: Pending['rest']; text: string }>>();
   const rested = (connection: Connection, subject: string, peer: string) => {
     let byKey = rests.get(connection.decision);
     if (!byKey) rests.set(connection.decision, (byKey = new Map()));
