@@ -20,14 +20,14 @@ import { answerReach, completeReach, type ReachOptions } from '../../src/lib/ser
 
 /** A sink that keeps what is written, asking for 'drain' now and then as a pipe does. */
 function memorySink() {
-  const chunks: string[] = [];
+  const chunks: Uint8Array[] = [];
   let drains = 0;
   return {
     chunks,
     get drains() {
       return drains;
     },
-    write(chunk: string) {
+    write(chunk: Uint8Array) {
       chunks.push(chunk);
       return chunks.length % 3 !== 0;
     },
@@ -35,7 +35,7 @@ function memorySink() {
       drains++;
       setImmediate(listener);
     },
-    text: () => chunks.join(''),
+    text: () => Buffer.concat(chunks).toString(),
   };
 }
 
