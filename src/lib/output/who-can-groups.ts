@@ -49,6 +49,9 @@ interface Pending {
   rest: Omit<ConnectionDocument, 'from' | 'to'>;
 }
 
+/** Distinct entry rests remembered at once (memory stays bounded by the world, not by the answer). */
+const RESTS_KEPT = 1 << 15;
+
 /**
  * Writes the grouped document of a report (who-can's `--group-by workload`) to a sink, entry by
  * entry; with `explain`, the denied entries too (reasons name the workloads, as the table's do).
@@ -107,7 +110,9 @@ function* groupedEntries(
   const sliceOfSubject = (pod: PodRef): Slice => subjectSlices.get(keyOf(pod))!;
   // An entry's rest is the same for groups with the same decision object and ports (whole-cluster
   // answers share decisions: engine/whole-cluster.ts), and for denied ones the same names: made once.
-  const rests = new WeakMap<Decision, Map<string, { rest: Pending['rest']; text: string }>>();
+  let rests = new WeakMap<Decision, Map<string, { rest: Pending['rest']; id: number }>>();
+  // Rests are told apart by a number while entries are pending: equal rests (by their JSON) share one.
+  let restIds = new Map<string, number>();
   const rested = (connection: Connection, subject: string, peer: string) => {
     let byKey = rests.get(connection.decision);
     if (!byKey) rests.set(connection.decision, (byKey = new Map()));
@@ -122,7 +127,10 @@ function* groupedEntries(
       );
       delete rest.from;
       delete rest.to;
-      known = { rest: rest as Pending['rest'], text: JSON.stringify(rest) };
+      const text = JSON.stringify(rest);
+      let id = restIds.get(text);
+      if (id === undefined) restIds.set(text, (id = restIds.size));
+      known = { rest: rest as Pending['rest'], id };
       byKey.set(key, known);
     }
     return known;
@@ -131,10 +139,10 @@ function* groupedEntries(
     subject: Slice,
     subjectPods: readonly PodRef[],
     peer: Slice | PeerDocument,
-    { rest, text }: ReturnType<typeof rested>,
+    { rest, id }: ReturnType<typeof rested>,
   ) => {
     const peerKey = 'pods' in peer ? `${peer.label}\u0000${peer.pods.map(keyOf).join(',')}` : JSON.stringify(peer);
-    const key = `${subject.label}\u0000${peerKey}\u0000${text}`;
+    const key = `${subject.label}\u0000${peerKey}\u0000${id}`;
     let entry = pending.get(key);
     if (!entry) pending.set(key, (entry = { subject: { ...subject, pods: [] }, peer, rest }));
     const known = new Set(entry.subject.pods);
@@ -148,6 +156,11 @@ function* groupedEntries(
     }
     pending.clear();
     open = new Set();
+    // Nothing pending reads a rest's number now: past RESTS_KEPT rests, both memos start over.
+    if (restIds.size > RESTS_KEPT) {
+      rests = new WeakMap();
+      restIds = new Map();
+    }
   }
   // Groups of one peer class share its pods array: split by workload once.
   const slicesOfPeers = new WeakMap<readonly PodRef[], Slice[]>();
@@ -197,7 +210,7 @@ function* groupedEntries(
           const isSelfOnly = subject.pods.length === 1 && peer.pods.length === 1 && subject.pods[0] === peer.pods[0];
           if (isSelfOnly) continue;
           const rest = rested(connectionOf(view, group, subject.pods[0], peer.pods[0]), subject.label, peer.label);
-          const key = `${peer.label}\u0000${rest.text}`;
+          const key = `${peer.label}\u0000${rest.id}`;
           const known = byPeer.get(key);
           if (known) known.peer.pods.push(...peer.pods);
           else byPeer.set(key, { peer: { ...peer, pods: [...peer.pods] }, rest });
