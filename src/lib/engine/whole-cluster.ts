@@ -16,7 +16,7 @@ import type { World } from './world.js';
  * 81 k (of 847 k groups), and holding them all broke 1 GB; past this many the memo starts over. Targets come workload by workload, so the
  * decisions a target reads were mostly made for the targets just before it.
  */
-const DECISION_MEMO_LIMIT = 1 << 15;
+const DECISION_MEMO_LIMIT = 1 << 13;
 
 /**
  * The decisions of a world between classes, shared by every group alike in what it reads: the key is

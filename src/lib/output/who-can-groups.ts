@@ -50,7 +50,7 @@ interface Pending {
 }
 
 /** Distinct entry rests remembered at once (memory stays bounded by the world, not by the answer). */
-const RESTS_KEPT = 1 << 15;
+const RESTS_KEPT = 1 << 13;
 
 /**
  * Writes the grouped document of a report (who-can's `--group-by workload`) to a sink, entry by
