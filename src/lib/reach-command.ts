@@ -9,6 +9,7 @@ import { Flags, type Interfaces } from '@oclif/core';
 import { BaseCommand } from './base-command.js';
 import { isStreamed, type Orientation, type ReachAnswer, type StreamedAnswer } from './engine/answer.js';
 import { compileWorld } from './engine/compile.js';
+import { shareDecisions } from './engine/whole-cluster.js';
 import { parseSelector, SelectorSyntaxError } from './engine/selector.js';
 import { asNoAnswer, DeniedResult, UsageError } from './errors.js';
 import { GRAPH_FORMATS, isGraphFormat, renderGraph, type GraphFormat } from './output/graph.js';
@@ -101,7 +102,10 @@ export abstract class ReachCommand extends BaseCommand {
     const loaded = await source.load(scopeOf(request));
     // A document is written as its answer is computed, share by share: never all pairs, nor all groups.
     const isDocument = view.format === 'json' || view.format === 'yaml';
-    const report = answerReach(compileWorld(loaded.snapshot), request, { streamed: isDocument });
+    const world = compileWorld(loaded.snapshot);
+    const report = answerReach(world, request, { streamed: isDocument });
+    // Pairs alike share a decision, so a document renders each distinct entry once.
+    if (isStreamed(report.answer)) report.answer = shareDecisions(world, report.answer);
     // What the loader said: about the files (-f), or about reading the cluster.
     const loaderCode = (flags.filename ?? []).length > 0 ? 'manifest' : 'cluster';
     report.warnings.unshift(...loaded.warnings.map((message) => ({ code: loaderCode, message })));

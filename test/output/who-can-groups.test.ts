@@ -8,6 +8,8 @@ import { parse as parseYaml } from 'yaml';
 
 import { generateCluster } from '../../bench/generate.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
+import { isStreamed } from '../../src/lib/engine/answer.js';
+import { shareDecisions } from '../../src/lib/engine/whole-cluster.js';
 import type { World } from '../../src/lib/engine/world.js';
 import { renderDocument } from '../../src/lib/output/render.js';
 import { toReachDocument, writeReachDocument } from '../../src/lib/output/reach-document.js';
@@ -18,14 +20,14 @@ import { answerReach, completeReach, type ReachOptions } from '../../src/lib/ser
 
 /** A sink that keeps what is written, asking for 'drain' now and then as a pipe does. */
 function memorySink() {
-  const chunks: string[] = [];
+  const chunks: Uint8Array[] = [];
   let drains = 0;
   return {
     chunks,
     get drains() {
       return drains;
     },
-    write(chunk: string) {
+    write(chunk: Uint8Array) {
       chunks.push(chunk);
       return chunks.length % 3 !== 0;
     },
@@ -33,7 +35,7 @@ function memorySink() {
       drains++;
       setImmediate(listener);
     },
-    text: () => chunks.join(''),
+    text: () => Buffer.concat(chunks).toString(),
   };
 }
 
@@ -45,6 +47,13 @@ const ASKED: [string, Partial<ReachOptions>][] = [
 
 function request(options: Partial<ReachOptions>) {
   return completeReach({ orientation: 'inbound', allNamespaces: true, explain: false, ...options }, 'default');
+}
+
+/** The streamed answer as who-can writes its documents: groups alike share their decisions. */
+function sharedAnswer(world: World, options: Partial<ReachOptions>) {
+  const report = answerReach(world, request(options), { streamed: true });
+  if (!isStreamed(report.answer)) throw new Error('a whole-cluster who-can answer is streamed');
+  return { ...report, answer: shareDecisions(world, report.answer) };
 }
 
 type Entry = Record<string, unknown> & { from: Record<string, unknown>; to: Record<string, unknown> };
@@ -84,6 +93,10 @@ describe.each([
         await writeReachDocument(answerReach(world, request(options), { streamed: true }), format, sink, { explain });
         const text = sink.text();
         expect(text).toBe(renderDocument(toReachDocument(held, { explain }), format));
+        // With decisions shared across groups, as who-can writes it: the same bytes.
+        const shared = memorySink();
+        await writeReachDocument(sharedAnswer(world, options), format, shared, { explain });
+        expect(shared.text()).toBe(text);
         // The held YAML is the yaml package's own rendering: counting entries in the JSON is enough.
         if (format === 'json')
           expect((JSON.parse(text) as { connections: unknown[] }).connections.length).toBeGreaterThan(50);
@@ -113,6 +126,12 @@ describe.each([
         await writeGroupedDocument(answerReach(world, request(options), { streamed }), 'yaml', yaml, { explain });
         expect(parseYaml(yaml.text())).toEqual(document);
       }
+      // With decisions shared across groups, as who-can writes it: the same bytes.
+      const held = memorySink();
+      await writeGroupedDocument(answerReach(world, request(options)), 'json', held, { explain });
+      const shared = memorySink();
+      await writeGroupedDocument(sharedAnswer(world, options), 'json', shared, { explain });
+      expect(shared.text()).toBe(held.text());
     },
     300_000,
   );

@@ -4,12 +4,12 @@
  */
 import type { Decision, DirectionDecision, Peer, PodRef, PortSet, Protocol, TierRuleRef } from '../engine/model.js';
 import { keyOf, PROTOCOLS } from '../engine/model.js';
-import type { Connection, ReachAnswer, StreamedAnswer } from '../engine/answer.js';
-import { connectionsOf } from '../engine/answer.js';
+import type { Connection, ConnectionGroup, ReachAnswer, ShareGroups, StreamedAnswer } from '../engine/answer.js';
+import { connectionOf, connectionsOf, openShares, sharesOf, subjectOf } from '../engine/answer.js';
 import type { ReachReport, ReportWarning } from '../services/report.js';
 import { explainConnection, unique } from './explain.js';
 import { formatIpBlock, formatPolicyRef, formatRuleRef, formatTierPolicyRef, formatTierRuleRef } from './names.js';
-import { jsonAt, writeDocument, type DocumentField, type DocumentSink } from './stream.js';
+import { jsonAt, writeDocument, type DocumentField, type DocumentSink, type ItemOut } from './stream.js';
 
 /** True when a range covers every port. */
 function isFullRange(ranges: { from: number; to: number }[]): boolean {
@@ -227,41 +227,112 @@ export function toReachDocument(
   };
 }
 
+/** A port set as a string, equal for equal sets (the same ranges). */
+export function portSetKey(ports: PortSet): string {
+  let key = '';
+  for (const protocol of PROTOCOLS) {
+    key += '|';
+    for (const range of ports[protocol]) key += `${range.from}-${range.to},`;
+  }
+  return key;
+}
+
+/** A pod pair's entry as UTF-8 pieces: `from`, `to`, and what follows them (shared by alike pairs). */
+interface PairPieces {
+  from: Uint8Array;
+  to: Uint8Array;
+  rest: Uint8Array;
+}
+
+const FROM = Buffer.from('{\n      "from": ');
+const TO = Buffer.from(',\n      "to": ');
+
+/** Writes an item of allowedEntries: a pair from its pieces, anything else as the JSON text it is. */
+function writeAllowedEntry(item: unknown, out: ItemOut): void {
+  if (typeof item === 'string') {
+    out.text(item);
+    return;
+  }
+  const { from, to, rest } = item as PairPieces;
+  out.bytes(FROM);
+  out.bytes(from);
+  out.bytes(TO);
+  out.bytes(to);
+  out.bytes(rest);
+}
+
 /**
- * The JSON text of allowed entries, fast: pairs of one group share everything but `from` and `to`,
- * so that part is rendered once per answer and each pair only adds its two pods.
+ * The allowed entries, in connectionsOf's order, fast: the pairs of a group share everything but
+ * `from` and `to`, and groups with the same decision object and ports share that part too
+ * (whole-cluster answers share their decisions: engine/whole-cluster.ts), so it is rendered and
+ * encoded once per distinct entry and each pair only copies its pieces. A pod pair is one PairPieces
+ * object, refilled for each pair (read it before the next); an address block is its JSON text.
  */
-function allowedEntryText(): (item: unknown) => string {
-  const rests = new WeakMap<Decision, Map<unknown, string>>();
-  const pods = new Map<PodRef, string>();
-  const podText = (pod: PodRef) => {
-    let text = pods.get(pod);
-    if (text === undefined) {
-      text = jsonAt({ namespace: pod.namespace, pod: pod.name }, 3);
-      pods.set(pod, text);
+function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string> {
+  const rests = new WeakMap<Decision, Map<string, Uint8Array>>();
+  const pods = new Map<PodRef, Uint8Array>();
+  const podBytes = (pod: PodRef) => {
+    let bytes = pods.get(pod);
+    if (bytes === undefined) {
+      bytes = Buffer.from(jsonAt({ namespace: pod.namespace, pod: pod.name }, 3));
+      pods.set(pod, bytes);
     }
-    return text;
+    return bytes;
   };
-  return (item) => {
-    const connection = item as Connection;
-    if (!('pod' in connection.from) || !('pod' in connection.to))
-      return jsonAt(connectionDocument(connection, false), 2);
-    let byPorts = rests.get(connection.decision);
-    if (!byPorts) {
-      byPorts = new Map();
-      rests.set(connection.decision, byPorts);
-    }
-    const portKey = connection.ports ?? `${connection.port}/${connection.protocol}/${connection.portName}`;
-    let rest = byPorts.get(portKey);
+  const isInbound = answer.orientation === 'inbound';
+  const restOf = (share: ShareGroups, group: ConnectionGroup, subject: PodRef, peer: PodRef): Uint8Array => {
+    const decision = share.decide(group);
+    let byPorts = rests.get(decision);
+    if (!byPorts) rests.set(decision, (byPorts = new Map()));
+    const key = group.ports ? portSetKey(group.ports) : `${group.port}/${group.protocol}/${group.portName}`;
+    let rest = byPorts.get(key);
     if (rest === undefined) {
+      const connection = connectionOf(
+        { orientation: answer.orientation, decide: () => decision },
+        group,
+        subject,
+        peer,
+      );
       const others: Partial<ConnectionDocument> = connectionDocument(connection, false);
       delete others.from;
       delete others.to;
-      rest = jsonAt(others, 2).slice(1);
-      byPorts.set(portKey, rest);
+      rest = Buffer.from(`,${jsonAt(others, 2).slice(1)}`);
+      byPorts.set(key, rest);
     }
-    return `{\n      "from": ${podText(connection.from.pod)},\n      "to": ${podText(connection.to.pod)},${rest}`;
+    return rest;
   };
+  const external = externalsBySubject(answer, answer.external);
+  const pieces: PairPieces = { from: FROM, to: TO, rest: FROM };
+  for (const { subject, shares } of openShares(answer)) {
+    const own = podBytes(subject);
+    for (const share of shares) {
+      for (const group of share.groups) {
+        let rest: Uint8Array | undefined;
+        for (const peer of group.peers) {
+          if (peer.namespace === subject.namespace && peer.name === subject.name) continue;
+          rest ??= restOf(share, group, subject, peer);
+          const other = podBytes(peer);
+          pieces.from = isInbound ? other : own;
+          pieces.to = isInbound ? own : other;
+          pieces.rest = rest;
+          yield pieces;
+        }
+      }
+    }
+    for (const connection of external.get(keyOf(subject)) ?? []) yield jsonAt(connectionDocument(connection, false), 2);
+  }
+}
+
+/** Address-block connections per subject pod, keyed `namespace/name`. */
+function externalsBySubject(answer: StreamedAnswer, connections: Connection[]): Map<string, Connection[]> {
+  const bySubject = new Map<string, Connection[]>();
+  for (const connection of connections) {
+    const key = keyOf(subjectOf(answer, connection));
+    const list = bySubject.get(key);
+    if (list) list.push(connection);
+    else bySubject.set(key, [connection]);
+  }
+  return bySubject;
 }
 
 /**
@@ -279,14 +350,16 @@ export async function writeReachDocument(
       yield connectionDocument(connection, which === 'denied');
   };
   if (format === 'json') {
-    // Allowed entries are rendered by allowedEntryText; denied ones (with their sentences) in full.
-    const allowedText = allowedEntryText();
-    const texts = function* (which: 'connections' | 'denied'): Generator<string> {
-      for (const connection of connectionsOf(report.answer, which === 'connections' ? 'allowed' : 'denied')) {
-        yield which === 'connections' ? allowedText(connection) : jsonAt(connectionDocument(connection, true), 2);
+    // Allowed entries are written by allowedEntries' pieces; denied ones (with their sentences) in full.
+    const items = function* (which: 'connections' | 'denied'): Generator<PairPieces | string> {
+      if (which === 'connections') {
+        yield* allowedEntries(sharesOf(report.answer));
+        return;
       }
+      for (const connection of connectionsOf(report.answer, 'denied'))
+        yield jsonAt(connectionDocument(connection, true), 2);
     };
-    await writeDocument(reachFields(report, opts, texts), format, sink, (text) => text as string);
+    await writeDocument(reachFields(report, opts, items), format, sink, writeAllowedEntry);
     return;
   }
   await writeDocument(reachFields(report, opts, documents), format, sink);

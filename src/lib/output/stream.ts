@@ -7,36 +7,88 @@
 /** A top-level field: a plain value, or a list given as an iterable of items (written one by one). */
 export type DocumentField = { key: string; value: unknown } | { key: string; items: Iterable<unknown> };
 
-/** Where the document goes: process.stdout, or anything with its write/drain contract. */
+/** Where the document goes: process.stdout, or anything with its write/drain contract. Chunks are UTF-8, never splitting a character. */
 export interface DocumentSink {
-  write(chunk: string): boolean;
+  write(chunk: Uint8Array): boolean;
   once?(event: 'drain', listener: () => void): unknown;
 }
 
-/** Text is handed to the sink in chunks of about this many characters. */
+/** Where an item writer puts a list item: UTF-8 bytes as they are, or text (encoded as it is added). */
+export interface ItemOut {
+  bytes(chunk: Uint8Array): void;
+  text(chunk: string): void;
+}
+
+/** Bytes are handed to the sink in chunks of about this size. */
 const CHUNK = 1 << 16;
 
-/** Buffers text and flushes it in chunks, waiting for 'drain' when the sink asks to. */
-class ChunkWriter {
-  private parts: string[] = [];
-  private size = 0;
+/**
+ * Gathers the document in chunk-sized buffers (text encoded straight into them, bytes copied), and
+ * hands full ones to the sink, waiting for 'drain' when the sink asks to.
+ */
+class ChunkWriter implements ItemOut {
+  private buffer = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
+  /** Full chunks not yet handed to the sink. */
+  private ready: Uint8Array[] = [];
   constructor(private readonly sink: DocumentSink) {}
 
-  async add(text: string): Promise<void> {
-    this.parts.push(text);
-    this.size += text.length;
-    if (this.size >= CHUNK) await this.flush();
+  /** True when a chunk is full: flush (awaited) before more is added. */
+  get isFull(): boolean {
+    return this.ready.length > 0;
   }
 
-  async flush(): Promise<void> {
-    if (this.size === 0) return;
-    const chunk = this.parts.join('');
-    this.parts = [];
-    this.size = 0;
+  bytes(chunk: Uint8Array): void {
+    if (chunk.length > CHUNK - this.used) {
+      this.close();
+      if (chunk.length > CHUNK) {
+        this.ready.push(chunk);
+        return;
+      }
+    }
+    this.buffer.set(chunk, this.used);
+    this.used += chunk.length;
+  }
+
+  text(chunk: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    if (chunk.length * 3 > CHUNK - this.used) {
+      this.close();
+      if (chunk.length * 3 > CHUNK) {
+        this.ready.push(Buffer.from(chunk));
+        return;
+      }
+    }
+    this.used += this.buffer.write(chunk, this.used);
+  }
+
+  async add(text: string): Promise<void> {
+    this.text(text);
+    if (this.isFull) await this.flush();
+  }
+
+  /** Hands the full chunks to the sink; with `isLast`, what is left too. */
+  async flush(isLast = false): Promise<void> {
+    if (isLast) this.close();
+    const chunks = this.ready;
+    this.ready = [];
     const { once } = this.sink;
-    if (!this.sink.write(chunk) && once) await new Promise<void>((resolve) => once.call(this.sink, 'drain', resolve));
+    for (const chunk of chunks)
+      if (!this.sink.write(chunk) && once) await new Promise<void>((resolve) => once.call(this.sink, 'drain', resolve));
+  }
+
+  /** Ends the current chunk (the sink may keep it: a new buffer is taken). */
+  private close(): void {
+    if (this.used === 0) return;
+    this.ready.push(this.buffer.subarray(0, this.used));
+    this.buffer = Buffer.allocUnsafe(CHUNK);
+    this.used = 0;
   }
 }
+
+/** What comes before the first item of a JSON list, and before each later one. */
+const FIRST_ITEM = Buffer.from('[\n    ');
+const NEXT_ITEM = Buffer.from(',\n    ');
 
 /** `text` with every line after the first indented by `spaces`. */
 function indentRest(text: string, spaces: number): string {
@@ -49,14 +101,14 @@ export function jsonAt(value: unknown, depth: number): string {
 }
 
 /**
- * Writes a document as JSON (2-space indent) or YAML, ending with a newline. `itemText` may render a
- * list item itself (JSON at depth 2, i.e. indented by 4 after its first line), for speed.
+ * Writes a document as JSON (2-space indent) or YAML, ending with a newline. `writeItem` may write a
+ * JSON list item itself (at depth 2, i.e. indented by 4 after its first line), for speed.
  */
 export async function writeDocument(
   fields: DocumentField[],
   format: 'json' | 'yaml',
   sink: DocumentSink,
-  itemText?: (item: unknown) => string,
+  writeItem?: (item: unknown, out: ItemOut) => void,
 ): Promise<void> {
   const out = new ChunkWriter(sink);
   if (format === 'json') {
@@ -71,7 +123,11 @@ export async function writeDocument(
       }
       let isFirstItem = true;
       for (const item of field.items) {
-        await out.add(`${isFirstItem ? '[' : ','}\n    ${itemText ? itemText(item) : jsonAt(item, 2)}`);
+        out.bytes(isFirstItem ? FIRST_ITEM : NEXT_ITEM);
+        if (writeItem) writeItem(item, out);
+        else out.text(jsonAt(item, 2));
+        // Only a full chunk waits: an await per entry costs more than the entry's text.
+        if (out.isFull) await out.flush();
         isFirstItem = false;
       }
       await out.add(isFirstItem ? '[]' : '\n  ]');
@@ -95,5 +151,5 @@ export async function writeDocument(
     }
     if (fields.length === 0) await out.add('{}\n');
   }
-  await out.flush();
+  await out.flush(true);
 }

@@ -6,11 +6,17 @@
  */
 import type { Connection, ConnectionGroup, ReachAnswer, ShareGroups, StreamedAnswer } from '../engine/answer.js';
 import { connectionOf, openShares, peerOf, sharesOf, subjectOf } from '../engine/answer.js';
-import type { PodRef } from '../engine/model.js';
+import type { Decision, PodRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
 import type { ReachReport, WorkloadRef } from '../services/report.js';
 import { formatIpBlock, formatWorkloadRef } from './names.js';
-import { connectionDocument, reachFields, type ConnectionDocument, type PeerDocument } from './reach-document.js';
+import {
+  connectionDocument,
+  portSetKey,
+  reachFields,
+  type ConnectionDocument,
+  type PeerDocument,
+} from './reach-document.js';
 import { writeDocument, type DocumentSink } from './stream.js';
 
 /** The pods of one workload (or one bare pod) at one end of a grouped entry. */
@@ -42,6 +48,9 @@ interface Pending {
   peer: Slice | PeerDocument;
   rest: Omit<ConnectionDocument, 'from' | 'to'>;
 }
+
+/** Distinct entry rests remembered at once (memory stays bounded by the world, not by the answer). */
+const RESTS_KEPT = 1 << 13;
 
 /**
  * Writes the grouped document of a report (who-can's `--group-by workload`) to a sink, entry by
@@ -99,19 +108,41 @@ function* groupedEntries(
   let open = new Set<string>();
   const subjectSlices = new Map<string, Slice>();
   const sliceOfSubject = (pod: PodRef): Slice => subjectSlices.get(keyOf(pod))!;
+  // An entry's rest is the same for groups with the same decision object and ports (whole-cluster
+  // answers share decisions: engine/whole-cluster.ts), and for denied ones the same names: made once.
+  let rests = new WeakMap<Decision, Map<string, { rest: Pending['rest']; id: number }>>();
+  // Rests are told apart by a number while entries are pending: equal rests (by their JSON) share one.
+  let restIds = new Map<string, number>();
   const rested = (connection: Connection, subject: string, peer: string) => {
-    const rest: Partial<ConnectionDocument> = connectionDocument(
-      connection,
-      denied,
-      isInbound ? [peer, subject] : [subject, peer],
-    );
-    delete rest.from;
-    delete rest.to;
-    return rest as Pending['rest'];
+    let byKey = rests.get(connection.decision);
+    if (!byKey) rests.set(connection.decision, (byKey = new Map()));
+    const { ports, port, protocol, portName } = connection;
+    const key = `${ports ? portSetKey(ports) : `${port}/${protocol}/${portName}`}${denied ? `\u0000${subject}\u0000${peer}` : ''}`;
+    let known = byKey.get(key);
+    if (!known) {
+      const rest: Partial<ConnectionDocument> = connectionDocument(
+        connection,
+        denied,
+        isInbound ? [peer, subject] : [subject, peer],
+      );
+      delete rest.from;
+      delete rest.to;
+      const text = JSON.stringify(rest);
+      let id = restIds.get(text);
+      if (id === undefined) restIds.set(text, (id = restIds.size));
+      known = { rest: rest as Pending['rest'], id };
+      byKey.set(key, known);
+    }
+    return known;
   };
-  const add = (subject: Slice, subjectPods: readonly PodRef[], peer: Slice | PeerDocument, rest: Pending['rest']) => {
+  const add = (
+    subject: Slice,
+    subjectPods: readonly PodRef[],
+    peer: Slice | PeerDocument,
+    { rest, id }: ReturnType<typeof rested>,
+  ) => {
     const peerKey = 'pods' in peer ? `${peer.label}\u0000${peer.pods.map(keyOf).join(',')}` : JSON.stringify(peer);
-    const key = `${subject.label}\u0000${peerKey}\u0000${JSON.stringify(rest)}`;
+    const key = `${subject.label}\u0000${peerKey}\u0000${id}`;
     let entry = pending.get(key);
     if (!entry) pending.set(key, (entry = { subject: { ...subject, pods: [] }, peer, rest }));
     const known = new Set(entry.subject.pods);
@@ -125,7 +156,19 @@ function* groupedEntries(
     }
     pending.clear();
     open = new Set();
+    // Nothing pending reads a rest's number now: past RESTS_KEPT rests, both memos start over.
+    if (restIds.size > RESTS_KEPT) {
+      rests = new WeakMap();
+      restIds = new Map();
+    }
   }
+  // Groups of one peer class share its pods array: split by workload once.
+  const slicesOfPeers = new WeakMap<readonly PodRef[], Slice[]>();
+  const peerSlices = (pods: readonly PodRef[]): Slice[] => {
+    let slices = slicesOfPeers.get(pods);
+    if (!slices) slicesOfPeers.set(pods, (slices = slicesOf(pods, report.workloads)));
+    return slices;
+  };
   const folded = new WeakSet<ShareGroups>();
   const external = new Map<string, Connection[]>();
   for (const connection of denied ? answer.deniedExternal : answer.external) {
@@ -161,13 +204,13 @@ function* groupedEntries(
     const view = { orientation: answer.orientation, decide: share.decide };
     for (const subject of slices) {
       // Peers of one workload whose entries say the same are one entry.
-      const byPeer = new Map<string, { peer: Slice; rest: Pending['rest'] }>();
+      const byPeer = new Map<string, { peer: Slice; rest: ReturnType<typeof rested> }>();
       for (const group of groups) {
-        for (const peer of slicesOf(group.peers, report.workloads)) {
+        for (const peer of peerSlices(group.peers)) {
           const isSelfOnly = subject.pods.length === 1 && peer.pods.length === 1 && subject.pods[0] === peer.pods[0];
           if (isSelfOnly) continue;
           const rest = rested(connectionOf(view, group, subject.pods[0], peer.pods[0]), subject.label, peer.label);
-          const key = `${peer.label}\u0000${JSON.stringify(rest)}`;
+          const key = `${peer.label}\u0000${rest.id}`;
           const known = byPeer.get(key);
           if (known) known.peer.pods.push(...peer.pods);
           else byPeer.set(key, { peer: { ...peer, pods: [...peer.pods] }, rest });
