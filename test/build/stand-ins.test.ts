@@ -1,13 +1,15 @@
 /**
  * What scripts/build.sh bundles in place of two of oclif's dependencies must answer as they do:
  * ejs-verbatim.cjs renders every text oclif renders as ejs does, whether it skips ejs (no tag) or
- * hands the text on (a tag); tinyglobby-lazy.cjs globs as tinyglobby does.
+ * hands the text on (a tag); tinyglobby-lazy.cjs globs as tinyglobby does; command-order.cjs, given to
+ * oclif's sort of the commands, orders ids as localeCompare does.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 
 import { ROOT } from '../commands/run-command.js';
 
@@ -53,5 +55,33 @@ describe('tinyglobby-lazy', () => {
     const found = await lazyGlob.glob(patterns, { cwd: join(ROOT, 'src') });
     expect(found).toContain('commands/who-can.ts');
     expect(found.sort()).toEqual((await tinyglobby.glob(patterns, { cwd: join(ROOT, 'src') })).sort());
+  });
+});
+
+describe('command-order', () => {
+  const { compareIds } = require(join(ROOT, 'scripts', 'build', 'command-order.cjs')) as {
+    compareIds: (a: string, b: string) => number;
+  };
+  const sign = (n: number) => Math.sign(n);
+
+  it("orders the manifest's command ids as localeCompare does", () => {
+    const ids = Object.keys(
+      (JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as { commands: object }).commands,
+    );
+    expect(ids.length).toBeGreaterThan(5);
+    const reversed = [...ids].reverse();
+    expect([...reversed].sort(compareIds)).toEqual([...reversed].sort((a, b) => a.localeCompare(b)));
+  });
+
+  it('compares ids of its alphabet, and any other strings, as localeCompare does', () => {
+    const alphabet = fc.constantFrom(...'_-:0123456789abcdefghijklmnopqrstuvwxyz'.split(''));
+    const ranked = fc.array(alphabet, { maxLength: 8 }).map((cs) => cs.join(''));
+    const any = fc.oneof(ranked, fc.string({ maxLength: 6 }), fc.constantFrom('B', 'é', 'who-can', 'Who-can', 'a b'));
+    fc.assert(
+      fc.property(fc.oneof(ranked, any), fc.oneof(ranked, any), (a, b) => {
+        expect(sign(compareIds(a, b))).toBe(sign(a.localeCompare(b)));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
