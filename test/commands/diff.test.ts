@@ -122,6 +122,53 @@ describe('diff', () => {
     });
   });
 
+  it('an address block allowed before and after on other ports is `changed`, with both port sets; one allowed on one side only is added or removed', async () => {
+    const files = [
+      '--base',
+      'test/fixtures/diff/addresses-base.yaml',
+      '-f',
+      'test/fixtures/diff/addresses-change.yaml',
+    ];
+    const table = await diff(...files);
+    expect(table.stdout.split('\n').slice(2, 6)).toEqual([
+      'CHANGE   CONNECTIONS   FROM             TO         PORTS                    ALLOWED BY BEFORE   ALLOWED BY AFTER',
+      'opens    1             10.1.0.0/16      shop/web   443/TCP (keeps 80/TCP)   shop/web-ingress    shop/web-ingress',
+      'opens    1             192.168.0.0/16   shop/web   80/TCP                   -                   shop/web-ingress',
+      'cuts     1             172.16.0.0/12    shop/web   80/TCP                   shop/web-ingress    -',
+    ]);
+    const run = await diff(...files, '-o', 'json');
+    expect(run.exitCode).toBe(1);
+    const web = { namespace: 'shop', pod: 'web' };
+    const block = (cidr: string) => ({ ipBlock: { cidr, except: [] } });
+    const rule = (index: number) => ({
+      ingress: ['shop/web-ingress'],
+      egress: [],
+      rules: [`shop/web-ingress ingress[${index}]`],
+    });
+    const http = { protocol: 'TCP', port: 80 };
+    const document = JSON.parse(run.stdout) as Document;
+    expect({ added: document.added, removed: document.removed, changed: document.changed }).toEqual({
+      added: [{ from: block('192.168.0.0/16'), to: web, ports: [http], ...rule(2) }],
+      removed: [{ from: block('172.16.0.0/12'), to: web, ports: [http], ...rule(1) }],
+      changed: [
+        {
+          from: block('10.1.0.0/16'),
+          to: web,
+          // The rules of each side: those that admit the block on the first of its ports.
+          before: { ports: [http], ...rule(0) },
+          after: { ports: [http, { protocol: 'TCP', port: 443 }], ...rule(0) },
+        },
+      ],
+    });
+    // --port 443/TCP: the block only gains, so it is added on that port.
+    const https = JSON.parse((await diff(...files, '--port', '443/TCP', '-o', 'json')).stdout) as Document;
+    expect([https.added.map((c) => [c.from, c.ports]), https.removed, https.changed]).toEqual([
+      [[block('10.1.0.0/16'), [{ protocol: 'TCP', port: 443 }]]],
+      [],
+      [],
+    ]);
+  });
+
   it('--delete networkpolicy/NAME removes a policy of -n: what it admitted is opened to everyone', async () => {
     const run = await diff(...BASE, '--delete', 'networkpolicy/api-ingress', '-n', 'shop');
     expect(run.exitCode).toBe(1);

@@ -277,7 +277,8 @@ describe('isolate --baseline over HTTP (fake API server)', () => {
       [`/apis/${GROUP}/v1beta1/clusternetworkpolicies`, null, 'kubectl-netpol'],
     ]);
     expect((posts[1].body as ClusterTierPolicy).metadata.name).toBe('netpol-baseline-web');
-  });
+    // The first HTTP test of the file loads @kubernetes/client-node: more than 5 s on a busy machine.
+  }, 30_000);
 
   it('refuses, naming the group as absent, when the cluster does not serve it', async () => {
     const kubeconfig = await connect([]);

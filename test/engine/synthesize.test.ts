@@ -1,7 +1,7 @@
 /** Policy builders for `allow`: the object, its name, its meaning, the preview and its findings, imports. */
 import { describe, expect, test } from '@jest/globals';
 
-import { formatPortSet, fullPortSet } from '../../src/lib/engine/ports.js';
+import { emptyPortSet, formatPortSet, fullPortSet } from '../../src/lib/engine/ports.js';
 import { translatePolicy, TranslationError } from '../../src/lib/cluster/import-policy.js';
 import { previewPolicy } from '../../src/lib/engine/preview.js';
 import { buildAllowPolicy, deriveName, type AllowSpec } from '../../src/lib/engine/synthesize.js';
@@ -205,8 +205,13 @@ describe('previewPolicy', () => {
           { cidr: '::/0', except: [] },
         ],
         ports: fullPortSet(),
+        before: fullPortSet(),
+        after: emptyPortSet(),
         // Allowed before because nothing isolated the backend's ingress.
-        decision: expect.objectContaining({ allowed: true, ingress: expect.objectContaining({ isolated: false }) }),
+        decisionBefore: expect.objectContaining({
+          allowed: true,
+          ingress: expect.objectContaining({ isolated: false }),
+        }),
       },
     ]);
     expect(finding.connections).toBe(4);

@@ -8,12 +8,15 @@
 import fc from 'fast-check';
 import type { V1Namespace, V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 
-import type { ReachabilityChange } from '../../src/lib/engine/diff.js';
+import type { AddressChange, ReachabilityChange } from '../../src/lib/engine/diff.js';
 import { changesOf } from '../../src/lib/engine/diff.js';
-import type { ClusterSnapshot, PolicyRef } from '../../src/lib/engine/model.js';
+import type { ClusterSnapshot, PolicyRef, PortSet, Protocol } from '../../src/lib/engine/model.js';
 import { portSetContains } from '../../src/lib/engine/ports.js';
 import type { ClusterTierPolicy } from '../../src/lib/engine/tiers-compile.js';
 import { planDiff } from '../../src/lib/services/diff.js';
+import { cidrContains } from '../support/reference-evaluator.js';
+import { addressesToCheck, TierReference } from '../support/tier-reference.js';
+import { cidrsOf } from './tier-worlds.js';
 import { NAMESPACES, NUMBER_PROBES, pod, policy, toSnapshot, type Reference } from './worlds.js';
 
 /** A change: policies to add or replace (by index: an existing one's name, or a new one), to delete, pods to relabel or add, namespace labels. */
@@ -138,6 +141,21 @@ function applied(
   };
 }
 
+/** Where diff's row (or its absence) disagrees with the reference allowing `b` before and `a` after. */
+function wrongSide(
+  label: string,
+  row: { before: PortSet; after: PortSet } | undefined,
+  probe: { port: number; protocol: Protocol },
+  b: boolean,
+  a: boolean,
+): string | undefined {
+  if (!row && b !== a)
+    return `${label}: reference ${b ? 'allows' : 'denies'} before, ${a ? 'allows' : 'denies'} after; diff says nothing`;
+  if (row && portSetContains(row.before, probe.protocol, probe.port) !== b) return `${label}: diff's before is wrong`;
+  if (row && portSetContains(row.after, probe.protocol, probe.port) !== a) return `${label}: diff's after is wrong`;
+  return undefined;
+}
+
 /** The first pair and probe where diff and the two reference matrices disagree. */
 export function firstDifference(
   before: ClusterSnapshot,
@@ -169,12 +187,8 @@ export function firstDifference(
         const [b, a] = [allows(was), allows(now)];
         if (b !== a) differs = true;
         const label = `${src} -> ${dst} on ${probe.port}/${probe.protocol}`;
-        if (!change && b !== a)
-          return `${label}: reference ${b ? 'allows' : 'denies'} before, ${a ? 'allows' : 'denies'} after; diff says nothing`;
-        if (change && portSetContains(change.before, probe.protocol, probe.port) !== b)
-          return `${label}: diff's before is wrong`;
-        if (change && portSetContains(change.after, probe.protocol, probe.port) !== a)
-          return `${label}: diff's after is wrong`;
+        const wrong = wrongSide(label, change, probe, b, a);
+        if (wrong) return wrong;
       }
       if (differs) differing++;
     }
@@ -185,5 +199,51 @@ export function firstDifference(
     if (!keys.includes(src) || !keys.includes(dst)) return `diff reports ${k}, a pair of no world`;
   }
   if (changes.size < differing) return `diff reports ${changes.size} pairs, the reference ${differing} at least`;
+  return addressDifference(before, after, [...result.diff.cutAddresses, ...result.diff.openedAddresses]);
+}
+
+/**
+ * diff's address rows against the tier reference (NetworkPolicy v1 alone where there are no tiers) in
+ * both worlds: for every pod of either world, direction, probe port and address that stands for the
+ * others (the edges of every CIDR of either world and of the blocks diff lists), the address is in a
+ * row of that pod and direction exactly when its answer differs, and the row's ports before and after
+ * hold the port exactly when each world admits it.
+ */
+function addressDifference(before: ClusterSnapshot, after: ClusterSnapshot, rows: AddressChange[]): string | undefined {
+  const [was, now] = [new TierReference(before), new TierReference(after)];
+  const edges = rows.flatMap((r) => r.blocks.flatMap((b) => [b.cidr, ...b.except]));
+  const cidrs = [...cidrsOf(before), ...cidrsOf(after), ...edges];
+  const addresses = ['0.0.0.0/0', '::/0'].flatMap((all) => addressesToCheck(all, cidrs));
+  const key = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+  const keys = [...new Set([...was.pods, ...now.pods].map(key))];
+  for (const podKey of keys) {
+    for (const direction of ['ingress', 'egress'] as const) {
+      const mine = rows.filter((r) => key(r.pod) === podKey && r.direction === direction);
+      for (const address of addresses) {
+        const holding = mine.filter((r) =>
+          r.blocks.some((b) => cidrContains(b.cidr, address) && !b.except.some((e) => cidrContains(e, address))),
+        );
+        // A row is in the cuts, the openings or both: the same ports each time.
+        const sides = new Set(holding.map((r) => JSON.stringify([r.before, r.after])));
+        const label = `${podKey} ${direction} ${address}`;
+        if (sides.size > 1) return `${label}: in rows with different ports`;
+        const row = holding[0];
+        for (const probe of NUMBER_PROBES) {
+          const admits = (reference: TierReference) => {
+            const pod = reference.pods.find((p) => key(p) === podKey);
+            if (!pod) return false;
+            const { port, protocol } = probe;
+            return direction === 'ingress'
+              ? reference.decide('ingress', { address }, { pod }, port, protocol).allowed
+              : reference.decide('egress', { pod }, { address }, port, protocol).allowed;
+          };
+          const [b, a] = [admits(was), admits(now)];
+          const on = `${label} on ${probe.port}/${probe.protocol}`;
+          const wrong = wrongSide(on, row, probe, b, a);
+          if (wrong) return wrong;
+        }
+      }
+    }
+  }
   return undefined;
 }

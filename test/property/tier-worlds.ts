@@ -287,3 +287,17 @@ export function withNodes(
     ...(w.nodesUnreadable ? { nodesUnreadable: true } : {}),
   };
 }
+
+/** Every CIDR written in a snapshot's policies (ipBlock cidr and except, networks). */
+export function cidrsOf(snapshot: ClusterSnapshot): string[] {
+  const found = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string' && /^[0-9a-f.:]+\/\d+$/.test(value)) found.add(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (typeof value === 'object' && value !== null) Object.values(value).forEach(walk);
+  };
+  walk([snapshot.policies, snapshot.clusterPolicies]);
+  // Node addresses: where a nodes peer's addresses begin and end.
+  for (const n of snapshot.nodes ?? []) for (const a of n.addresses) found.add(`${a}/${a.includes(':') ? 128 : 32}`);
+  return [...found];
+}

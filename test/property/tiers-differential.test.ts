@@ -23,7 +23,7 @@ import { validatePolicy } from '../../src/lib/engine/validate.js';
 import { validateTierPolicy } from '../../src/lib/engine/tiers-validate.js';
 import { cidrContains } from '../support/reference-evaluator.js';
 import { addressesToCheck, TierReference, type TierRefDirection } from '../support/tier-reference.js';
-import { NETWORKS, tierWorld, withNodes } from './tier-worlds.js';
+import { cidrsOf, NETWORKS, tierWorld, withNodes } from './tier-worlds.js';
 import { runs, SEED } from './arbitraries.js';
 import { firstDifference, NAMED_PROBES, NUMBER_PROBES, toSnapshot, type Asked } from './worlds.js';
 
@@ -116,20 +116,6 @@ const ASKED_BLOCKS = [
   'fd00::1:0/126',
 ];
 const ADDRESS_PROBES = [...on('TCP', 80, 443, 1025, 9000), ...on('UDP', 53), ...on('SCTP', 7777)];
-
-/** Every CIDR written in a snapshot's policies (ipBlock cidr and except, networks). */
-function cidrsOf(snapshot: ClusterSnapshot): string[] {
-  const found = new Set<string>();
-  const walk = (value: unknown): void => {
-    if (typeof value === 'string' && /^[0-9a-f.:]+\/\d+$/.test(value)) found.add(value);
-    else if (Array.isArray(value)) value.forEach(walk);
-    else if (typeof value === 'object' && value !== null) Object.values(value).forEach(walk);
-  };
-  walk([snapshot.policies, snapshot.clusterPolicies]);
-  // Node addresses: where a nodes peer's addresses begin and end.
-  for (const n of snapshot.nodes ?? []) for (const a of n.addresses) found.add(`${a}/${a.includes(':') ? 128 : 32}`);
-  return [...found];
-}
 
 /** Whether an address is in an answer's block (cidr less except). */
 const inBlock = (block: IpBlock, address: string) =>

@@ -23,6 +23,7 @@ import {
   emptyPortSet,
   fullPortSet,
   isEmptyPortSet,
+  subtractPortSets,
   portSetContains,
   portSetOf,
   resolvePorts,
@@ -349,10 +350,11 @@ export function deniedExternalConnections(
   return out;
 }
 
-/** Addresses and the ports on which a change of policies denies (or allows) them all. */
+/** Addresses and the ports allowed to (or from) every one of them before a change and after it. */
 export interface AddressPorts {
   addresses: AddressSet;
-  ports: PortSet;
+  before: PortSet;
+  after: PortSet;
 }
 
 /** The addresses a pod's side of a direction admits on one port: every one when it is not isolated. */
@@ -365,8 +367,8 @@ function admittedOn(isolated: boolean, rules: AddressRule[], point: Point): Addr
 
 /**
  * What a change of policies does to one pod's traffic with addresses outside the cluster in a
- * direction (ingress: from them; egress: to them): the addresses it loses and gains, each with the
- * ports on which it does (ports with the same addresses lost, or gained, are one entry).
+ * direction (ingress: from them; egress: to them): the addresses whose allowed ports differ, split
+ * into regions whose every address has the same ports before and the same after (one entry each).
  */
 export function addressChanges(
   before: World,
@@ -374,7 +376,7 @@ export function addressChanges(
   after: World,
   afterPod: PodInfo,
   direction: Direction,
-): { lost: AddressPorts[]; gained: AddressPorts[] } {
+): AddressPorts[] {
   const was = {
     isolated: policiesOf(before, beforePod, direction).length > 0,
     rules: addressRules(before, beforePod, direction),
@@ -385,33 +387,67 @@ export function addressChanges(
     rules: addressRules(after, afterPod, direction),
     tiers: tierAddressSide(after, after.classes[afterPod.classId], direction),
   };
+  if (!was.isolated && !now.isolated && !was.tiers && !now.tiers) return [];
   const admitted = (side: typeof was, point: Point) => {
     const v1 = admittedOn(side.isolated, side.rules, point);
     return side.tiers ? admittedWithTiers(side.tiers, side.isolated, v1, point) : v1;
   };
-  const lost = new Map<string, { addresses: AddressSet; ports: PortSet[] }>();
-  const gained = new Map<string, { addresses: AddressSet; ports: PortSet[] }>();
-  const add = (into: typeof lost, addresses: AddressSet, ports: PortSet) => {
-    if (isEmptyAddressSet(addresses)) return;
-    const key = cidrsOf(addresses).join(',');
-    const entry = into.get(key) ?? { addresses, ports: [] };
-    entry.ports.push(ports);
-    into.set(key, entry);
-  };
-  if (!was.isolated && !now.isolated && !was.tiers && !now.tiers) return { lost: [], gained: [] };
-  // Ports no rule of either world tells apart are decided once.
-  const sets = [
+  // Ports no rule of either world tells apart are decided once (atoms).
+  const atoms = atomsOf([
     ...[...was.rules, ...now.rules].map((r) => r.ports),
     ...tierPortSets(was.tiers),
     ...tierPortSets(now.tiers),
-  ];
-  for (const { point, ports } of atomsOf(sets)) {
-    const before = admitted(was, point);
-    const after = admitted(now, point);
-    add(lost, subtractAddresses(before, after), ports);
-    add(gained, subtractAddresses(after, before), ports);
+  ]);
+  return splitAddresses(
+    atoms.map(({ point, ports }) => ({ before: admitted(was, point), after: admitted(now, point), ports })),
+  );
+}
+
+/**
+ * Addresses split into regions whose every address has the same ports before and the same after,
+ * given what each world admits on each of some port sets; the regions whose ports differ. A region
+ * starts as every address admitted anywhere, and each port set splits it by what it admits before
+ * and after.
+ */
+export function splitAddresses(sides: { before: AddressSet; after: AddressSet; ports: PortSet }[]): AddressPorts[] {
+  interface Region {
+    addresses: AddressSet;
+    before: PortSet[];
+    after: PortSet[];
   }
-  const entries = (from: typeof lost) =>
-    [...from.values()].map((e) => ({ addresses: e.addresses, ports: unionPortSets(...e.ports) }));
-  return { lost: entries(lost), gained: entries(gained) };
+  let regions: Region[] = [
+    { addresses: unionAddresses(...sides.flatMap((s) => [s.before, s.after])), before: [], after: [] },
+  ];
+  for (const side of sides) {
+    const next: Region[] = [];
+    for (const region of regions) {
+      const inBefore = intersectAddresses(region.addresses, side.before);
+      const outBefore = subtractAddresses(region.addresses, side.before);
+      const parts: [AddressSet, boolean, boolean][] = [
+        [intersectAddresses(inBefore, side.after), true, true],
+        [subtractAddresses(inBefore, side.after), true, false],
+        [intersectAddresses(outBefore, side.after), false, true],
+        [subtractAddresses(outBefore, side.after), false, false],
+      ];
+      for (const [addresses, isBefore, isAfter] of parts)
+        if (!isEmptyAddressSet(addresses))
+          next.push({
+            addresses,
+            before: isBefore ? [...region.before, side.ports] : region.before,
+            after: isAfter ? [...region.after, side.ports] : region.after,
+          });
+    }
+    regions = next;
+  }
+  return regions
+    .map((r) => ({ addresses: r.addresses, before: unionPortSets(...r.before), after: unionPortSets(...r.after) }))
+    .filter(
+      (r) =>
+        !isEmptyPortSet(subtractPortSets(r.before, r.after)) || !isEmptyPortSet(subtractPortSets(r.after, r.before)),
+    );
+}
+
+/** The addresses in both sets. */
+function intersectAddresses(a: AddressSet, b: AddressSet): AddressSet {
+  return subtractAddresses(a, subtractAddresses(a, b));
 }

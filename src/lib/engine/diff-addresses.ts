@@ -5,7 +5,7 @@
 import type { PodInfo, World } from './world.js';
 import type { AddressChange, BlockDiff, DiffScope } from './diff.js';
 import type { AddressPorts } from './addresses.js';
-import { addressChanges, addressConnection, externalConnections } from './addresses.js';
+import { addressChanges, addressConnection, externalConnections, splitAddresses } from './addresses.js';
 import { portSetKey } from './diff-groups.js';
 import {
   addressesOfBlock,
@@ -17,7 +17,14 @@ import {
 } from './ipblock.js';
 import type { Direction, PodRef, PortQuery, PortSet, Protocol } from './model.js';
 import { keyOf, PROTOCOLS } from './model.js';
-import { emptyPortSet, intersectPortSets, isEmptyPortSet, portSetOf, resolveNamedPort } from './ports.js';
+import {
+  emptyPortSet,
+  intersectPortSets,
+  isEmptyPortSet,
+  portSetOf,
+  resolveNamedPort,
+  subtractPortSets,
+} from './ports.js';
 
 /** The ports of `ports` that the scope's port is on `destination` (a name resolves on the pod); all without one. */
 export function portsInScope(ports: PortSet, port: PortQuery | undefined, destination: PodInfo | undefined): PortSet {
@@ -61,19 +68,44 @@ export function diffAddresses(
           ? affectedIn.has(key) && !sourceKeys && (!targetKeys || targetKeys.has(key))
           : affectedOut.has(key) && !targetKeys && !block && (!sourceKeys || sourceKeys.has(key));
       if (!inScope) continue;
-      const { lost, gained } = addressChangesOf(before, was, after, now, direction);
-      const change = (e: AddressPorts, world: World, pod: PodInfo | undefined): AddressChange[] => {
-        const addresses = block ? subtractAddresses(e.addresses, subtractAddresses(e.addresses, block)) : e.addresses;
-        // A port name resolves on the destination: the pod for ingress; an address has none.
-        const ports = portsInScope(e.ports, scope.port, direction === 'ingress' ? (now ?? was) : undefined);
-        if (isEmptyAddressSet(addresses) || isEmptyPortSet(ports) || !pod) return [];
-        const blocks = blocksOf(addresses);
-        const point = firstPort(ports);
-        const decision = addressConnection(world, pod, blocks[0], direction, point).decision;
-        return [{ pod: ref, direction, blocks, ports, ...(decision.allowed ? { decision } : {}) }];
-      };
-      diff.cutAddresses.push(...lost.flatMap((e) => change(e, before, was)));
-      diff.openedAddresses.push(...gained.flatMap((e) => change(e, after, now)));
+      // Regions alike within the scope (the same ports before and after) are one change.
+      const alike = new Map<string, AddressPorts>();
+      for (const region of addressChangesOf(before, was, after, now, direction)) {
+        const addresses = block
+          ? subtractAddresses(region.addresses, subtractAddresses(region.addresses, block))
+          : region.addresses;
+        // A port name resolves on the destination: the pod for ingress, in each world; an address has none.
+        const wasPorts = portsInScope(region.before, scope.port, direction === 'ingress' ? was : undefined);
+        const nowPorts = portsInScope(region.after, scope.port, direction === 'ingress' ? now : undefined);
+        if (isEmptyAddressSet(addresses) || portSetKey(wasPorts) === portSetKey(nowPorts)) continue;
+        const key = `${portSetKey(wasPorts)} ${portSetKey(nowPorts)}`;
+        const seen = alike.get(key);
+        if (seen) seen.addresses = unionAddresses(seen.addresses, addresses);
+        else alike.set(key, { addresses, before: wasPorts, after: nowPorts });
+      }
+      for (const region of alike.values()) {
+        const blocks = blocksOf(region.addresses);
+        const why = (world: World, pod: PodInfo | undefined, ports: PortSet) => {
+          if (!pod || isEmptyPortSet(ports)) return {};
+          const decision = addressConnection(world, pod, blocks[0], direction, firstPort(ports)).decision;
+          return decision.allowed ? { decision } : {};
+        };
+        const { decision: decisionBefore } = why(before, was, region.before);
+        const { decision: decisionAfter } = why(after, now, region.after);
+        const change: AddressChange = {
+          pod: ref,
+          direction,
+          blocks,
+          ports: subtractPortSets(region.before, region.after),
+          before: region.before,
+          after: region.after,
+          ...(decisionBefore ? { decisionBefore } : {}),
+          ...(decisionAfter ? { decisionAfter } : {}),
+        };
+        if (!isEmptyPortSet(change.ports)) diff.cutAddresses.push(change);
+        const gained = subtractPortSets(region.after, region.before);
+        if (!isEmptyPortSet(gained)) diff.openedAddresses.push({ ...change, ports: gained });
+      }
     }
   }
   return diff;
@@ -85,6 +117,8 @@ function firstPort(ports: PortSet): { port: number; protocol: Protocol } {
   return { port: ports[protocol][0].from, protocol };
 }
 
+const NO_ADDRESS = unionAddresses();
+
 /** What a change does to a pod's traffic with addresses; a pod of one world only has all of it lost, or gained. */
 function addressChangesOf(
   before: World,
@@ -92,20 +126,19 @@ function addressChangesOf(
   after: World,
   now: PodInfo | undefined,
   direction: Direction,
-): { lost: AddressPorts[]; gained: AddressPorts[] } {
+): AddressPorts[] {
   if (was && now) return addressChanges(before, was, after, now, direction);
-  // Every address the pod's rules admit, the blocks of one port set as one entry (as addressChanges gives them).
-  const all = (world: World, pod: PodInfo): AddressPorts[] => {
-    const byPorts = new Map<string, AddressPorts>();
-    for (const c of externalConnections(world, pod, direction)) {
-      const peer = direction === 'ingress' ? c.from : c.to;
-      if (!('ipBlock' in peer) || !c.ports) continue;
-      const addresses = addressesOfBlock(compileIpBlock(peer.ipBlock));
-      const key = portSetKey(c.ports);
-      const entry = byPorts.get(key);
-      byPorts.set(key, { addresses: entry ? unionAddresses(entry.addresses, addresses) : addresses, ports: c.ports });
-    }
-    return [...byPorts.values()];
-  };
-  return { lost: was ? all(before, was) : [], gained: now ? all(after, now) : [] };
+  // Every address the pod's rules admit is lost, or gained.
+  const [world, pod] = was ? [before, was] : [after, now!];
+  const sides = externalConnections(world, pod, direction).flatMap((c) => {
+    const peer = direction === 'ingress' ? c.from : c.to;
+    if (!('ipBlock' in peer) || !c.ports) return [];
+    const addresses = addressesOfBlock(compileIpBlock(peer.ipBlock));
+    return [
+      was
+        ? { before: addresses, after: NO_ADDRESS, ports: c.ports }
+        : { before: NO_ADDRESS, after: addresses, ports: c.ports },
+    ];
+  });
+  return splitAddresses(sides);
 }

@@ -213,9 +213,10 @@ export function groupChanges(
   for (const change of which === 'cut' ? diff.cutAddresses : diff.openedAddresses) {
     const pod = grouper.workload(change.pod);
     const addresses = grouper.end({ addresses: change.blocks });
-    const why = which === 'cut' ? { before: change.decision } : { after: change.decision };
-    if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, emptyPortSet(), why);
-    else grouper.put(pod, addresses, change.ports, emptyPortSet(), why);
+    const why = { before: change.decisionBefore, after: change.decisionAfter };
+    const kept = which === 'cut' ? change.after : change.before;
+    if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, kept, why);
+    else grouper.put(pod, addresses, change.ports, kept, why);
   }
   return grouper.sorted();
 }

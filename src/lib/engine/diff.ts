@@ -56,8 +56,16 @@ export interface AddressChange {
   blocks: IpBlock[];
   /** The ports lost (in `cutAddresses`) or gained (in `openedAddresses`) for every one of them. */
   ports: PortSet;
-  /** Why the first block was admitted on the first of the ports (before a cut, after an opening). */
-  decision?: Decision;
+  /**
+   * Every port allowed for them before the change, and after it: one set is empty when the blocks
+   * are only added or removed; with both non-empty the same blocks may be in both lists (ports lost
+   * and ports gained).
+   */
+  before: PortSet;
+  after: PortSet;
+  /** Why the first block was admitted on the first of the ports allowed before (when any), and after. */
+  decisionBefore?: Decision;
+  decisionAfter?: Decision;
 }
 
 /** Pairs that lose ports and pairs that gain ports (a pair may be in both), and the same for addresses. */

@@ -10,7 +10,7 @@ import { changesOf } from '../engine/diff.js';
 import type { ObjectChange } from '../engine/apply.js';
 import type { Decision, PortSet } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
-import { isEmptyPortSet } from '../engine/ports.js';
+import { isEmptyPortSet, subtractPortSets } from '../engine/ports.js';
 import type { DiffResult } from '../services/diff.js';
 import {
   changeHeaders,
@@ -227,13 +227,35 @@ function pairEnds(change: ReachabilityChange): { from: PeerDocument; to: PeerDoc
   };
 }
 
-function addressConnections(change: AddressChange): DiffConnection[] {
+/** An address change's blocks, each with the pod at its end. */
+function addressEnds(change: AddressChange): { from: PeerDocument; to: PeerDocument }[] {
   const pod = { namespace: change.pod.namespace, pod: change.pod.name };
   return change.blocks.map((block) => {
     const addresses = { ipBlock: { cidr: block.cidr, except: [...block.except] } };
     const [from, to] = change.direction === 'ingress' ? [addresses, pod] : [pod, addresses];
-    return { from, to, ...sideOf(change.ports, change.decision) };
+    return { from, to };
   });
+}
+
+/**
+ * The address changes as the document's three lists. A change with ports on both sides is in
+ * `changed`, once: it is among the cuts when it loses ports, and among the openings only when it
+ * loses none.
+ */
+function addressDocument(diff: DiffResult['diff']): Pick<DiffDocument, 'added' | 'removed' | 'changed'> {
+  const out: Pick<DiffDocument, 'added' | 'removed' | 'changed'> = { added: [], removed: [], changed: [] };
+  const before = (c: AddressChange) => sideOf(c.before, c.decisionBefore);
+  const after = (c: AddressChange) => sideOf(c.after, c.decisionAfter);
+  for (const c of diff.openedAddresses) {
+    if (isEmptyPortSet(c.before)) out.added.push(...addressEnds(c).map((ends) => ({ ...ends, ...after(c) })));
+    else if (isEmptyPortSet(subtractPortSets(c.before, c.after)))
+      out.changed.push(...addressEnds(c).map((ends) => ({ ...ends, before: before(c), after: after(c) })));
+  }
+  for (const c of diff.cutAddresses) {
+    if (isEmptyPortSet(c.after)) out.removed.push(...addressEnds(c).map((ends) => ({ ...ends, ...before(c) })));
+    else out.changed.push(...addressEnds(c).map((ends) => ({ ...ends, before: before(c), after: after(c) })));
+  }
+  return out;
 }
 
 /** The document: each object's action, then each pair added (allowed after only), removed (before only) or changed (both, on other ports). */
@@ -258,7 +280,9 @@ function toDiffDocument(result: DiffResult): DiffDocument {
         after: sideOf(c.after, c.decisionAfter),
       })),
   };
-  document.added.push(...diff.openedAddresses.flatMap(addressConnections));
-  document.removed.push(...diff.cutAddresses.flatMap(addressConnections));
+  const addresses = addressDocument(diff);
+  document.added.push(...addresses.added);
+  document.removed.push(...addresses.removed);
+  document.changed.push(...addresses.changed);
   return document;
 }
