@@ -9,6 +9,7 @@ import { parseSelector, SelectorSyntaxError } from './engine/selector.js';
 import { UsageError } from './errors.js';
 import { parsePortText, type PortText } from './peer-syntax.js';
 import { parseSourceSpec, type AddressText, type TargetText } from './target-spec.js';
+import { isObject } from './engine/json.js';
 
 /** One side of an expectation: who-can's TARGET or --from as parsed, or pods by label selector. */
 export type ExpectationSide =
@@ -65,10 +66,6 @@ export function parseExpectations(document: unknown, file: string): Expectation[
       text: { from: sideText(item.from), to: sideText(item.to), ...(portText ? { port: portText } : {}) },
     };
   });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function sideText(value: unknown): string {

@@ -21,11 +21,11 @@ import {
   checkSelector,
   checkService,
   checkStringMap,
-  isPlainObject,
   validateObject,
   type Located,
   type RawObject,
 } from './manifest-checks.js';
+import { isObject } from '../engine/json.js';
 import { toTypedPolicy } from './policy-shape.js';
 import { isTierPolicy, readTierPolicy, toClusterNode } from './tier-policies.js';
 import type { LoadedSnapshot, ObjectOrigin } from './types.js';
@@ -226,7 +226,7 @@ class SnapshotBuilder {
     const impliedKind = list.kind === 'List' ? undefined : list.kind.slice(0, -'List'.length);
     items.forEach((item: unknown, index) => {
       if (item === null || item === undefined) return;
-      if (impliedKind && isPlainObject(item)) {
+      if (impliedKind && isObject(item)) {
         item.kind ??= impliedKind;
         item.apiVersion ??= list.apiVersion;
       }
@@ -241,12 +241,12 @@ class SnapshotBuilder {
   }
 
   private addWorkload(obj: RawObject, kind: WorkloadKind, doc: Located): void {
-    const spec = isPlainObject(obj.spec) ? obj.spec : {};
-    const jobSpec = kind === 'CronJob' && isPlainObject(spec.jobTemplate) ? spec.jobTemplate.spec : undefined;
-    const template = kind === 'CronJob' ? (isPlainObject(jobSpec) ? jobSpec.template : undefined) : spec.template;
-    const templateObj = isPlainObject(template) ? template : {};
-    const templateMeta = isPlainObject(templateObj.metadata) ? templateObj.metadata : {};
-    const templateSpec = isPlainObject(templateObj.spec) ? templateObj.spec : {};
+    const spec = isObject(obj.spec) ? obj.spec : {};
+    const jobSpec = kind === 'CronJob' && isObject(spec.jobTemplate) ? spec.jobTemplate.spec : undefined;
+    const template = kind === 'CronJob' ? (isObject(jobSpec) ? jobSpec.template : undefined) : spec.template;
+    const templateObj = isObject(template) ? template : {};
+    const templateMeta = isObject(templateObj.metadata) ? templateObj.metadata : {};
+    const templateSpec = isObject(templateObj.spec) ? templateObj.spec : {};
     const templateLabels = checkLabels(templateMeta.labels, doc, 'spec.template.metadata.labels') ?? {};
     const problem =
       checkContainers(templateSpec.containers, 'spec.template.spec.containers') ??
@@ -309,7 +309,7 @@ class SnapshotBuilder {
       return 1;
     }
     const field = kind === 'Job' || kind === 'CronJob' ? 'parallelism' : 'replicas';
-    const value = isPlainObject(spec) ? spec[field] : undefined;
+    const value = isObject(spec) ? spec[field] : undefined;
     if (value === undefined || value === null) return 1;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
       throw new ManifestError(`${kind} ${ref}: spec.${field} must be a whole number`, doc.file, doc.line);
@@ -473,7 +473,7 @@ function firstContentLine(text: string, offset: number): number {
 
 /** spec.selector as a LabelSelector; ReplicationController's map form becomes matchLabels. */
 function toSelector(kind: WorkloadKind, selector: unknown): V1LabelSelector | undefined {
-  if (!isPlainObject(selector)) return undefined;
+  if (!isObject(selector)) return undefined;
   if (kind === 'ReplicationController') return { matchLabels: { ...(selector as Record<string, string>) } };
   return selector as V1LabelSelector;
 }

@@ -15,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 
 import { ManifestError } from '../errors.js';
+import { isObject } from '../engine/json.js';
 
 /** A policy that cannot be translated into networking.k8s.io/v1, with the fields at fault. */
 export class TranslationError extends Error {
@@ -45,10 +46,6 @@ const SERVER_METADATA = new Set([
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Collects the fields an import cannot carry over, by path. */
 class FieldCheck {

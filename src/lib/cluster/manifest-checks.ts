@@ -5,6 +5,7 @@
  */
 import { parseIp } from '../engine/ipblock.js';
 import { ManifestError } from '../errors.js';
+import { isObject } from '../engine/json.js';
 
 /** One top-level document (or List item) with where it came from. */
 export interface Located {
@@ -26,7 +27,7 @@ export interface RawObject {
 /** Checks that a document is a Kubernetes object: an object with apiVersion, kind and metadata.name. */
 export function validateObject(doc: Located): RawObject {
   const { value, file, line } = doc;
-  if (!isPlainObject(value)) {
+  if (!isObject(value)) {
     const found = Array.isArray(value) ? 'a list' : `a ${typeof value}`;
     throw new ManifestError(`expected a Kubernetes object, found ${found}`, file, line);
   }
@@ -39,14 +40,14 @@ export function validateObject(doc: Located): RawObject {
   const isList = kind === 'List' || kind.endsWith('List');
   if (!isList) {
     const metadata = value.metadata;
-    if (!isPlainObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
+    if (!isObject(metadata) || typeof metadata.name !== 'string' || metadata.name === '') {
       throw new ManifestError(`${kind} has no metadata.name`, file, line);
     }
     if (metadata.namespace !== undefined && typeof metadata.namespace !== 'string') {
       throw new ManifestError(`${kind} ${metadata.name}: metadata.namespace must be a string`, file, line);
     }
     checkLabels(metadata.labels, doc, 'metadata.labels');
-  } else if (!isPlainObject(value.metadata)) {
+  } else if (!isObject(value.metadata)) {
     value.metadata = {};
   }
   return value as RawObject;
@@ -55,7 +56,7 @@ export function validateObject(doc: Located): RawObject {
 /** Label values must be strings (`version: 1` in YAML is a number and the API rejects it). */
 export function checkLabels(labels: unknown, doc: Located, field: string): Record<string, string> | undefined {
   if (labels === undefined || labels === null) return undefined;
-  if (!isPlainObject(labels)) throw new ManifestError(`${field} must be a map of strings`, doc.file, doc.line);
+  if (!isObject(labels)) throw new ManifestError(`${field} must be a map of strings`, doc.file, doc.line);
   for (const [key, value] of Object.entries(labels)) {
     if (typeof value !== 'string') {
       throw new ManifestError(`${field}.${key} must be a string (quote it)`, doc.file, doc.line);
@@ -78,12 +79,12 @@ function podProblem(obj: RawObject): string | undefined {
   const owners = obj.metadata.ownerReferences;
   if (owners !== undefined && owners !== null) {
     if (!Array.isArray(owners)) return 'metadata.ownerReferences must be a list';
-    const bad = owners.findIndex((o) => !isPlainObject(o) || typeof o.kind !== 'string' || typeof o.name !== 'string');
+    const bad = owners.findIndex((o) => !isObject(o) || typeof o.kind !== 'string' || typeof o.name !== 'string');
     if (bad >= 0) return `metadata.ownerReferences[${bad}] must be an object with kind and name`;
   }
   const { spec, status } = obj;
   if (spec !== undefined && spec !== null) {
-    if (!isPlainObject(spec)) return 'spec must be an object';
+    if (!isObject(spec)) return 'spec must be an object';
     if (spec.hostNetwork !== undefined && spec.hostNetwork !== null && typeof spec.hostNetwork !== 'boolean') {
       return 'spec.hostNetwork must be true or false';
     }
@@ -94,7 +95,7 @@ function podProblem(obj: RawObject): string | undefined {
     if (problem) return problem;
   }
   if (status === undefined || status === null) return undefined;
-  if (!isPlainObject(status)) return 'status must be an object';
+  if (!isObject(status)) return 'status must be an object';
   for (const field of ['phase', 'podIP', 'hostIP'] as const) {
     const value = status[field];
     if (value !== undefined && value !== null && typeof value !== 'string') return `status.${field} must be a string`;
@@ -103,7 +104,7 @@ function podProblem(obj: RawObject): string | undefined {
     const ips = status[field];
     if (ips === undefined || ips === null) continue;
     if (!Array.isArray(ips)) return `status.${field} must be a list`;
-    const bad = ips.findIndex((ip) => !isPlainObject(ip) || (ip.ip !== undefined && typeof ip.ip !== 'string'));
+    const bad = ips.findIndex((ip) => !isObject(ip) || (ip.ip !== undefined && typeof ip.ip !== 'string'));
     if (bad >= 0) return `status.${field}[${bad}] must be an object with a string ip`;
   }
   return undefined;
@@ -120,12 +121,12 @@ export function checkNode(obj: RawObject, doc: Located): void {
 
 function nodeProblem(status: unknown): string | undefined {
   if (status === undefined || status === null) return undefined;
-  if (!isPlainObject(status)) return 'status must be an object';
+  if (!isObject(status)) return 'status must be an object';
   const addresses = status.addresses;
   if (addresses === undefined || addresses === null) return undefined;
   if (!Array.isArray(addresses)) return 'status.addresses must be a list';
   for (const [i, a] of addresses.entries()) {
-    if (!isPlainObject(a) || typeof a.type !== 'string' || typeof a.address !== 'string')
+    if (!isObject(a) || typeof a.type !== 'string' || typeof a.address !== 'string')
       return `status.addresses[${i}] must be an object with a string type and address`;
     if ((a.type === 'InternalIP' || a.type === 'ExternalIP') && parseIp(a.address) === undefined)
       return `status.addresses[${i}].address must be an IP address (type ${a.type}), found "${a.address}"`;
@@ -138,13 +139,13 @@ export function checkContainers(containers: unknown, field: string): string | un
   if (containers === undefined || containers === null) return undefined;
   if (!Array.isArray(containers)) return `${field} must be a list`;
   for (const [i, container] of containers.entries()) {
-    if (!isPlainObject(container)) return `${field}[${i}] must be an object`;
+    if (!isObject(container)) return `${field}[${i}] must be an object`;
     const ports = container.ports;
     if (ports === undefined || ports === null) continue;
     if (!Array.isArray(ports)) return `${field}[${i}].ports must be a list`;
     for (const [j, port] of ports.entries()) {
       const at = `${field}[${i}].ports[${j}]`;
-      if (!isPlainObject(port)) return `${at} must be an object`;
+      if (!isObject(port)) return `${at} must be an object`;
       if (port.name !== undefined && port.name !== null && typeof port.name !== 'string') {
         return `${at}.name must be a string`;
       }
@@ -169,7 +170,7 @@ export function checkService(obj: RawObject, doc: Located): void {
   const spec = obj.spec;
   let problem: string | undefined;
   if (spec !== undefined && spec !== null) {
-    if (!isPlainObject(spec)) problem = 'spec must be an object';
+    if (!isObject(spec)) problem = 'spec must be an object';
     else {
       problem = checkStringMap(spec.selector, 'spec.selector');
       const ports = spec.ports;
@@ -178,7 +179,7 @@ export function checkService(obj: RawObject, doc: Located): void {
         else {
           const bad = ports.findIndex(
             (p) =>
-              !isPlainObject(p) ||
+              !isObject(p) ||
               typeof p.port !== 'number' ||
               (p.name !== undefined && p.name !== null && typeof p.name !== 'string') ||
               (p.protocol !== undefined && p.protocol !== null && typeof p.protocol !== 'string') ||
@@ -196,7 +197,7 @@ export function checkService(obj: RawObject, doc: Located): void {
 
 export function checkStringMap(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isPlainObject(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+  if (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string')) {
     return `${field} must be a map of strings`;
   }
   return undefined;
@@ -205,7 +206,7 @@ export function checkStringMap(value: unknown, field: string): string | undefine
 /** A workload's spec.selector: matchLabels a map of strings, matchExpressions a list of {key, operator, values}. */
 export function checkSelector(selector: unknown): string | undefined {
   if (selector === undefined || selector === null) return undefined;
-  if (!isPlainObject(selector)) return 'spec.selector must be a label selector';
+  if (!isObject(selector)) return 'spec.selector must be a label selector';
   const problem = checkStringMap(selector.matchLabels, 'spec.selector.matchLabels');
   if (problem) return problem;
   const exprs = selector.matchExpressions;
@@ -213,7 +214,7 @@ export function checkSelector(selector: unknown): string | undefined {
   if (!Array.isArray(exprs)) return 'spec.selector.matchExpressions must be a list';
   const bad = exprs.findIndex(
     (e) =>
-      !isPlainObject(e) ||
+      !isObject(e) ||
       typeof e.key !== 'string' ||
       typeof e.operator !== 'string' ||
       (e.values !== undefined &&
@@ -221,9 +222,4 @@ export function checkSelector(selector: unknown): string | undefined {
         (!Array.isArray(e.values) || e.values.some((v) => typeof v !== 'string'))),
   );
   return bad >= 0 ? `spec.selector.matchExpressions[${bad}] must be {key, operator, values: [strings]}` : undefined;
-}
-
-/** Whether a value is a JSON object (not null, not a list). */
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

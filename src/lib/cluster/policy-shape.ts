@@ -4,6 +4,7 @@
  * `kubectl apply -f -` and the API server read. Objects change shape here and nowhere else.
  */
 import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyIngressRule } from '@kubernetes/client-node';
+import { isObject } from '../engine/json.js';
 
 /**
  * Returns a NetworkPolicy in client-node's typed shape: apiVersion networking.k8s.io/v1
@@ -12,19 +13,15 @@ import type { V1NetworkPolicy, V1NetworkPolicyEgressRule, V1NetworkPolicyIngress
  * `from` sent as is would be dropped and the rule would admit every peer.
  */
 export function toTypedPolicy(policy: V1NetworkPolicy | Record<string, unknown>): V1NetworkPolicy {
-  const spec = isPlainObject(policy.spec) ? policy.spec : undefined;
+  const spec = isObject(policy.spec) ? policy.spec : undefined;
   const ingress = spec && Array.isArray(spec.ingress) ? spec.ingress : undefined;
   const typedIngress = ingress?.map((rule: unknown) => {
-    if (!isPlainObject(rule) || !('from' in rule)) return rule;
+    if (!isObject(rule) || !('from' in rule)) return rule;
     const { from, ...rest } = rule;
     return { ...rest, _from: rest._from ?? from };
   });
   const typedSpec = typedIngress ? { ...spec, ingress: typedIngress } : spec;
   return { ...policy, apiVersion: 'networking.k8s.io/v1', spec: typedSpec } as V1NetworkPolicy;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -7,7 +7,8 @@
 import { TIER_API_GROUP, TIER_KINDS, type ClusterTierPolicy } from '../engine/tiers-compile.js';
 import { validateTierPolicy } from '../engine/tiers-validate.js';
 import type { ClusterNode } from '../engine/model.js';
-import { isPlainObject, type Located, type RawObject } from './manifest-checks.js';
+import { isObject } from '../engine/json.js';
+import type { Located, RawObject } from './manifest-checks.js';
 
 /** Whether an object is one of the tier kinds at an API version this tool reads. */
 export function isTierPolicy(obj: RawObject): boolean {
@@ -34,9 +35,9 @@ export function toTierPolicy(obj: TierObject, where?: string): { policy: Cluster
     apiVersion: obj.apiVersion,
     kind: obj.kind,
     metadata: { name: obj.name, ...(isStringMap(obj.labels) ? { labels: { ...obj.labels } } : {}) },
-    spec: isPlainObject(obj.spec) ? obj.spec : {},
+    spec: isObject(obj.spec) ? obj.spec : {},
   };
-  const problems = isPlainObject(obj.spec) ? validateTierPolicy(policy) : ['spec: required'];
+  const problems = isObject(obj.spec) ? validateTierPolicy(policy) : ['spec: required'];
   if (problems.length === 0) return { policy };
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
   const prefix = where === undefined ? '' : `${where}: `;
@@ -57,7 +58,7 @@ export function readTierPolicy(obj: RawObject, doc: Located): { policy: ClusterT
 
 /** Whether labels as read are a map of strings (anything else is not kept). */
 function isStringMap(value: unknown): value is Record<string, string> {
-  return isPlainObject(value) && Object.values(value).every((v) => typeof v === 'string');
+  return isObject(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 /**
@@ -97,13 +98,13 @@ const NODE_IP_TYPES = new Set(['InternalIP', 'ExternalIP']);
  * addresses of status.addresses. One reading for files (after checkNode) and the live API.
  */
 export function toClusterNode(obj: { metadata?: { name?: string; labels?: unknown }; status?: unknown }): ClusterNode {
-  const status = isPlainObject(obj.status) ? obj.status : {};
+  const status = isObject(obj.status) ? obj.status : {};
   const addresses = Array.isArray(status.addresses) ? status.addresses : [];
   return {
     name: obj.metadata?.name ?? '',
     labels: isStringMap(obj.metadata?.labels) ? { ...obj.metadata.labels } : {},
     addresses: addresses
-      .filter((a) => isPlainObject(a) && NODE_IP_TYPES.has(String(a.type)) && typeof a.address === 'string')
+      .filter((a) => isObject(a) && NODE_IP_TYPES.has(String(a.type)) && typeof a.address === 'string')
       .map((a: { address: string }) => a.address),
   };
 }

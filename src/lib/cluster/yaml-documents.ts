@@ -13,6 +13,7 @@ import { ManifestError } from '../errors.js';
 import { CORE_SCALAR_TYPES, readBlockDocument } from './yaml-block.js';
 import type { Chunk, FastReading, YamlDocument } from './yaml-stream.js';
 import { isDocumentStart, readFastDocuments, toYamlDocument } from './yaml-stream.js';
+import { isObject } from '../engine/json.js';
 
 /** The `yaml` package's core scalar types for js-yaml, which keeps one implicit type per tag. */
 const CORE_SCALARS = CORE_SCALAR_TYPES.map(({ tag, starts, forms }) => makeScalarType(tag, starts, forms));
@@ -81,7 +82,7 @@ function parseWithJsYaml(chunk: Chunk): YamlDocument[] | undefined {
   }
   if (value === null || value === undefined) return [];
   const document: YamlDocument = { value, line: chunk.startLine + firstContentLine(chunk.text) };
-  const items = isPlainObject(value) ? value.items : undefined;
+  const items = isObject(value) ? value.items : undefined;
   if (Array.isArray(items)) {
     // Every element of a top-level `items` sequence opens a node at depth 3 (document, value of `items`, element).
     if (!tracker || tracker.lines.length !== items.length) return undefined;
@@ -205,8 +206,4 @@ function makeScalarType(tag: string, starts: string, forms: readonly [RegExp, (s
     },
     construct: (data: string) => matched!(data),
   });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

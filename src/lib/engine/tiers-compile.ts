@@ -9,7 +9,8 @@ import type { V1LabelSelector } from '@kubernetes/client-node';
 import { cidrContains, parseCidr, parseIp, type Cidr, type Ip } from './ipblock.js';
 import type { ClusterNode, Protocol } from './model.js';
 import { compileSelector, type CompiledSelector } from './selector.js';
-import { actionsOf, isObj, isV1alpha1, peerFieldsOf, tierOf, validateTierPolicy, type Obj } from './tiers-validate.js';
+import { isObject } from './json.js';
+import { actionsOf, isV1alpha1, peerFieldsOf, tierOf, validateTierPolicy, type Obj } from './tiers-validate.js';
 
 /** The API group of the three kinds. */
 export const TIER_API_GROUP = 'policy.networking.k8s.io';
@@ -143,7 +144,7 @@ export interface TierSet {
 }
 
 function selectorOf(value: unknown): CompiledSelector {
-  return compileSelector(isObj(value) ? (value as V1LabelSelector) : {});
+  return compileSelector(isObject(value) ? (value as V1LabelSelector) : {});
 }
 
 /**
@@ -162,14 +163,14 @@ function legacyNamespaces(value: Obj): CompiledSelector | 'unsupported' | undefi
 /** A peer compiled; undefined when it sets no field this version knows (it fails closed). */
 function compilePeer(peer: Obj, known: readonly string[], nodes: NodeResolver): TierPeer | undefined {
   if (peer.namespaces !== undefined && peer.namespaces !== null) {
-    const legacy = isObj(peer.namespaces) ? legacyNamespaces(peer.namespaces) : undefined;
+    const legacy = isObject(peer.namespaces) ? legacyNamespaces(peer.namespaces) : undefined;
     if (legacy === 'unsupported') return undefined;
     return { kind: 'namespaces', namespaces: legacy ?? selectorOf(peer.namespaces) };
   }
-  if (isObj(peer.pods)) {
+  if (isObject(peer.pods)) {
     // v0.1.x: pods: {namespaces: {namespaceSelector | sameLabels | notSameLabels}, podSelector}.
     if (peer.pods.namespaces !== undefined) {
-      const legacy = isObj(peer.pods.namespaces) ? legacyNamespaces(peer.pods.namespaces) : undefined;
+      const legacy = isObject(peer.pods.namespaces) ? legacyNamespaces(peer.pods.namespaces) : undefined;
       if (legacy === undefined || legacy === 'unsupported') return undefined;
       return { kind: 'pods', namespaces: legacy, pods: selectorOf(peer.pods.podSelector) };
     }
@@ -191,12 +192,12 @@ function compilePeer(peer: Obj, known: readonly string[], nodes: NodeResolver): 
 function compilePort(policy: ClusterTierPolicy, entry: Obj): TierPort | undefined {
   if (isV1alpha1(policy)) {
     // AdminNetworkPolicyPort: portNumber {protocol (default TCP), port}, namedPort, portRange {protocol, start, end}.
-    if (isObj(entry.portNumber)) {
+    if (isObject(entry.portNumber)) {
       const port = Number(entry.portNumber.port);
       return { protocol: (entry.portNumber.protocol as Protocol | undefined) ?? 'TCP', from: port, to: port };
     }
     if (typeof entry.namedPort === 'string') return { namedPort: entry.namedPort };
-    if (isObj(entry.portRange))
+    if (isObject(entry.portRange))
       return {
         protocol: (entry.portRange.protocol as Protocol | undefined) ?? 'TCP',
         from: Number(entry.portRange.start),
@@ -211,9 +212,9 @@ function compilePort(policy: ClusterTierPolicy, entry: Obj): TierPort | undefine
     ['sctp', 'SCTP'],
   ] as const) {
     const value = entry[field];
-    if (!isObj(value) || !isObj(value.destinationPort)) continue;
+    if (!isObject(value) || !isObject(value.destinationPort)) continue;
     const port = value.destinationPort;
-    if (isObj(port.range)) return { protocol, from: Number(port.range.start), to: Number(port.range.end) };
+    if (isObject(port.range)) return { protocol, from: Number(port.range.start), to: Number(port.range.end) };
     return { protocol, from: Number(port.number), to: Number(port.number) };
   }
   if (typeof entry.destinationNamedPort === 'string') return { namedPort: entry.destinationNamedPort };
@@ -317,7 +318,7 @@ function compileTierPolicy(
     ref: { kind: policy.kind, name: policy.metadata.name },
     tier,
     priority: typeof policy.spec.priority === 'number' ? policy.spec.priority : 0,
-    subject: isObj(subject.pods)
+    subject: isObject(subject.pods)
       ? { namespaces: selectorOf(subject.pods.namespaceSelector), pods: selectorOf(subject.pods.podSelector) }
       : { namespaces: selectorOf(subject.namespaces) },
     ingress: compileRules(policy, 'ingress', warnings, nodes),
@@ -366,7 +367,8 @@ export function hasNodesPeer(policy: ClusterTierPolicy): boolean {
   const rules = policy.spec.egress;
   if (!Array.isArray(rules)) return false;
   return rules.some(
-    (r) => isObj(r) && Array.isArray(r.to) && r.to.some((p) => isObj(p) && p.nodes !== undefined && p.nodes !== null),
+    (r) =>
+      isObject(r) && Array.isArray(r.to) && r.to.some((p) => isObject(p) && p.nodes !== undefined && p.nodes !== null),
   );
 }
 

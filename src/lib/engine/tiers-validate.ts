@@ -8,12 +8,9 @@ import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { ClusterTierPolicy, Tier, TierAction } from './tiers-compile.js';
 import { parseCidr } from './ipblock.js';
 import { validateSelector } from './selector.js';
+import { isObject } from './json.js';
 
 export type Obj = Record<string, unknown>;
-
-export function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The tier of a policy: spec.tier of a ClusterNetworkPolicy, else the kind's. */
 export function tierOf(policy: ClusterTierPolicy): Tier | undefined {
@@ -46,7 +43,7 @@ export function isV1alpha1(policy: ClusterTierPolicy): boolean {
 }
 
 function checkSelectorAt(value: unknown, field: string, problems: string[]): void {
-  if (!isObj(value)) {
+  if (!isObject(value)) {
     problems.push(`${field}: must be a label selector`);
     return;
   }
@@ -79,20 +76,20 @@ function knownFields(value: Obj, fields: readonly string[]): string[] {
 function checkPortEntry(policy: ClusterTierPolicy, entry: unknown, field: string, problems: string[]): void {
   // Both shapes: exactly one field (MinProperties=1, MaxProperties=1); unknown fields are pruned by
   // the API server, so an entry of unknown fields only is kept and fails closed.
-  if (!isObj(entry) || Object.keys(entry).length === 0) {
+  if (!isObject(entry) || Object.keys(entry).length === 0) {
     problems.push(`${field}: must set one field`);
     return;
   }
   if (isV1alpha1(policy)) {
     const set = knownFields(entry, ['portNumber', 'namedPort', 'portRange']);
     if (set.length > 1) problems.push(`${field}: must set only one of portNumber, namedPort, portRange`);
-    if (isObj(entry.portNumber)) {
+    if (isObject(entry.portNumber)) {
       checkProtocol(entry.portNumber.protocol, `${field}.portNumber.protocol`, problems);
       checkPort(entry.portNumber.port, `${field}.portNumber.port`, problems);
     } else if (entry.portNumber !== undefined) problems.push(`${field}.portNumber: must be {protocol, port}`);
     if (entry.namedPort !== undefined && typeof entry.namedPort !== 'string')
       problems.push(`${field}.namedPort: must be a string`);
-    if (isObj(entry.portRange)) {
+    if (isObject(entry.portRange)) {
       checkProtocol(entry.portRange.protocol, `${field}.portRange.protocol`, problems);
       checkRange(entry.portRange, `${field}.portRange`, problems);
     } else if (entry.portRange !== undefined) problems.push(`${field}.portRange: must be {protocol, start, end}`);
@@ -103,8 +100,8 @@ function checkPortEntry(policy: ClusterTierPolicy, entry: unknown, field: string
   for (const proto of ['tcp', 'udp', 'sctp']) {
     const value = entry[proto];
     if (value === undefined) continue;
-    const port = isObj(value) ? value.destinationPort : undefined;
-    if (!isObj(port)) {
+    const port = isObject(value) ? value.destinationPort : undefined;
+    if (!isObject(port)) {
       problems.push(`${field}.${proto}.destinationPort: must be set`);
       continue;
     }
@@ -112,7 +109,7 @@ function checkPortEntry(policy: ClusterTierPolicy, entry: unknown, field: string
     if (portSet.length !== 1) problems.push(`${field}.${proto}.destinationPort: must set one of number, range`);
     if (port.number !== undefined) checkPort(port.number, `${field}.${proto}.destinationPort.number`, problems);
     if (port.range !== undefined) {
-      if (isObj(port.range)) checkRange(port.range, `${field}.${proto}.destinationPort.range`, problems);
+      if (isObject(port.range)) checkRange(port.range, `${field}.${proto}.destinationPort.range`, problems);
       else problems.push(`${field}.${proto}.destinationPort.range: must be {start, end}`);
     }
   }
@@ -123,7 +120,7 @@ function checkPortEntry(policy: ClusterTierPolicy, entry: unknown, field: string
 function checkPeer(peer: unknown, known: readonly string[], field: string, problems: string[]): void {
   // Exactly one field (MinProperties=1, MaxProperties=1); one the CRD does not know is pruned, which
   // leaves the peer empty to us: that is kept and fails closed (compilePeer).
-  if (!isObj(peer) || Object.keys(peer).length === 0) {
+  if (!isObject(peer) || Object.keys(peer).length === 0) {
     problems.push(`${field}: must set one field`);
     return;
   }
@@ -132,7 +129,7 @@ function checkPeer(peer: unknown, known: readonly string[], field: string, probl
   if (peer.namespaces !== undefined) checkSelectorAt(peer.namespaces, `${field}.namespaces`, problems);
   if (known.includes('nodes') && peer.nodes !== undefined) checkSelectorAt(peer.nodes, `${field}.nodes`, problems);
   if (peer.pods !== undefined) {
-    if (!isObj(peer.pods)) problems.push(`${field}.pods: must be {namespaceSelector, podSelector}`);
+    if (!isObject(peer.pods)) problems.push(`${field}.pods: must be {namespaceSelector, podSelector}`);
     else {
       // NamespacedPod: podSelector is required; namespaceSelector is required in v1alpha1 and optional
       // (empty = all namespaces) in v1alpha2, so an absent one is read as {}.
@@ -172,7 +169,7 @@ function checkRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress', 
   const portsField = isV1alpha1(policy) ? 'ports' : 'protocols';
   rules.forEach((rule: unknown, i) => {
     const at = `spec.${direction}[${i}]`;
-    if (!isObj(rule)) {
+    if (!isObject(rule)) {
       problems.push(`${at}: must be a rule`);
       return;
     }
@@ -194,9 +191,10 @@ function checkRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress', 
       else ports.forEach((p, j) => checkPortEntry(policy, p, `${at}.${portsField}[${j}]`, problems));
       // Egress rule XValidation: networks/nodes/domainNames peers have no named ports.
       const named =
-        Array.isArray(ports) && ports.some((p) => isObj(p) && (p.namedPort ?? p.destinationNamedPort) !== undefined);
+        Array.isArray(ports) && ports.some((p) => isObject(p) && (p.namedPort ?? p.destinationNamedPort) !== undefined);
       const addresses =
-        Array.isArray(peers) && peers.some((p) => isObj(p) && (p.networks ?? p.nodes ?? p.domainNames) !== undefined);
+        Array.isArray(peers) &&
+        peers.some((p) => isObject(p) && (p.networks ?? p.nodes ?? p.domainNames) !== undefined);
       if (direction === 'egress' && named && addresses)
         problems.push(`${at}.${portsField}: a named port cannot be used with networks, nodes or domainNames peers`);
     }
@@ -210,7 +208,7 @@ function checkRules(policy: ClusterTierPolicy, direction: 'ingress' | 'egress', 
 export function validateTierPolicy(policy: ClusterTierPolicy): string[] {
   const problems: string[] = [];
   const spec = policy.spec;
-  if (!isObj(spec)) return ['spec: required'];
+  if (!isObject(spec)) return ['spec: required'];
   if (policy.kind === 'ClusterNetworkPolicy' && tierOf(policy) === undefined)
     problems.push('spec.tier: must be Admin or Baseline');
   // Priority: 0..1000 (v1alpha1 ANP and v1alpha2 CNP); BANP has none.
@@ -224,7 +222,7 @@ export function validateTierPolicy(policy: ClusterTierPolicy): string[] {
   }
   // Subject: exactly one of namespaces, pods.
   const subject = spec.subject;
-  if (!isObj(subject)) problems.push('spec.subject: required');
+  if (!isObject(subject)) problems.push('spec.subject: required');
   else {
     const set = knownFields(subject, ['namespaces', 'pods']);
     if (set.length !== 1) problems.push('spec.subject: must set exactly one of namespaces, pods');
