@@ -11,8 +11,10 @@
 # with a tag). tinyglobby, which oclif requires as it loads but calls only for a package without
 # oclif.manifest.json, is loaded when called (scripts/build/tinyglobby-lazy.cjs). oclif's sort of the
 # commands by localeCompare (10-15 ms of ICU data on every start) is given scripts/build/command-order.cjs
-# (scripts/build/bundle.mjs runs esbuild with that plugin). Last, oclif writes oclif.manifest.json from
-# the bundled commands.
+# (scripts/build/bundle.mjs runs esbuild with that plugin). @oclif/core and its dependencies are one
+# CommonJS file, dist/oclif.cjs, which the ES modules load through scripts/build/compiled.mjs with V8's
+# compiled code kept between runs (Node 20 has no compile cache; `@oclif/core/help`, the help path,
+# stays in the ES modules). Last, oclif writes oclif.manifest.json from the bundled commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=node_modules/.bin
