@@ -170,6 +170,13 @@ export class Layout {
     return bits;
   }
 
+  /** The pods of these label classes as bits (each is a run of bits). */
+  ofLabelClasses(ids: ArrayLike<number>): Bits {
+    const runs: number[] = [];
+    for (let i = 0; i < ids.length; i++) runs.push(...this.labelClassRun(ids[i]));
+    return this.ofRuns(runs);
+  }
+
   /** [first bit, bits] of a label class. */
   private labelClassRun(lc: number): [number, number] {
     const classes = this.world.labelClasses[lc];

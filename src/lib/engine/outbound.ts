@@ -20,32 +20,37 @@ import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, World } from
 interface RuleOf {
   policy: CompiledPolicy;
   rule: CompiledRule;
-  /** A named ingress rule: per point, the kinds of its policy's pods on which its ports hold the point (kept). */
-  kindsOn?: Map<string, PodClass[]>;
 }
 
 /**
- * Ingress rules that admit the same sources (one bucket of the index), with what every source they admit
- * reuses: the rules split by their kind of ports, and per point the destinations their numeric-port
- * rules open (kept), so a source ORs one set per bucket rather than one per rule.
+ * Ingress rules that admit the same sources (one bucket of the index), with what every source they
+ * admit reuses: per point, the destinations their rules open (kept), so a source ORs one set per
+ * bucket rather than one per rule.
  */
 interface RuleList {
   rules: RuleOf[];
-  split?: SideRules;
-  /** Point key -> the pods selected for ingress by the policies of the fixed rules holding the point. */
+  /** A list made of other lists (their rules together): its sets are theirs, ORed. */
+  parts?: RuleList[];
+  /** Point key -> the pods for whose ingress a rule of the list holds the point. */
   admitAt?: Map<string, Bits>;
+  /** The port sets of its rules on the pods their policies select (where the port space is cut). */
+  cuts?: PortSet[];
 }
 
 /** Rules by the podSelector of their peer (`*` when absent). */
 type PodSelectorBuckets = Map<string, RuleList & { pods?: (CompiledPeer & { kind: 'pods' })['pods'] }>;
 
-/** What outbound questions need beyond the world's own indexes, built on the first one. */
+/**
+ * What outbound questions need beyond the world's own indexes, built on the first one: the pods no
+ * policy isolates for ingress, the label classes each policy selects for ingress, and the ingress
+ * rules by the sources they admit. What only some questions read is made when first read: the
+ * named-port kinds, and each list's destinations per point.
+ */
 interface OutboundIndex {
   /** Pods no policy selects for ingress: they admit every source. */
   ingressOpen: Bits;
-  /** Policy -> the classes it selects for ingress. */
-  ingressClasses: Map<CompiledPolicy, number[]>;
-  policyIngress: Map<CompiledPolicy, Bits>;
+  /** Policy -> the label classes it selects for ingress (a label class's classes share their policies). */
+  ingressLabelClasses: Map<CompiledPolicy, number[]>;
   /** Ingress rules that admit every source (`from` empty). */
   ingressToAll: RuleList;
   /**
@@ -57,12 +62,13 @@ interface OutboundIndex {
   ingressByNamespaceSelector: Map<string, { namespaces: Set<string>; buckets: PodSelectorBuckets }>;
   /** ipBlock peer id -> ingress rules with that peer. */
   ingressByIpBlock: Map<number, RuleList>;
-  /** Named-port set id -> a class that has it (its pods resolve every rule's port names alike). */
-  namedPortClass: Map<number, PodClass>;
-  /** Named-port set id -> the pods whose class has it. */
-  namedPortBits: Map<number, Bits>;
-  /** Policy -> the named-port kinds (a class of each) among the pods it selects for ingress. */
-  policyKinds: Map<CompiledPolicy, PodClass[]>;
+  /**
+   * Address signature -> the ingress rules with an ipBlock peer holding its addresses, in one list
+   * (a pod's address may lie in hundreds of blocks; made when a source of the signature is first asked about).
+   */
+  ingressBySignature: Map<number, RuleList>;
+  /** The named-port kinds: a class of each, and the pods of each (made when a rule naming a port reads them). */
+  kinds?: { classes: PodClass[]; bits: Map<number, Bits> };
 }
 
 const indexes = new WeakMap<World, OutboundIndex>();
@@ -70,37 +76,30 @@ const indexes = new WeakMap<World, OutboundIndex>();
 function outboundIndex(world: World, layout: Layout): OutboundIndex {
   let index = indexes.get(world);
   if (index) return index;
-  const ingressClasses = new Map<CompiledPolicy, number[]>();
+  // Per label class rather than per class: its classes share one list of policies (and are one run of bits).
   const open: number[] = [];
-  const namedPortClasses = new Map<number, number[]>();
-  const namedPortClass = new Map<number, PodClass>();
-  for (const cls of world.classes) {
-    if (cls.ingressPolicies.length === 0) open.push(cls.id);
-    for (const p of cls.ingressPolicies) {
-      const list = ingressClasses.get(p);
-      if (list) list.push(cls.id);
-      else ingressClasses.set(p, [cls.id]);
-    }
-    const same = namedPortClasses.get(cls.namedPorts);
-    if (same) same.push(cls.id);
-    else {
-      namedPortClasses.set(cls.namedPorts, [cls.id]);
-      namedPortClass.set(cls.namedPorts, cls);
+  const ingressLabelClasses = new Map<CompiledPolicy, number[]>();
+  const { labelClasses } = world;
+  for (let lc = 0; lc < labelClasses.length; lc++) {
+    const policies = labelClasses[lc][0].ingressPolicies;
+    if (policies.length === 0) open.push(lc);
+    for (const p of policies) {
+      const ids = ingressLabelClasses.get(p);
+      if (ids) ids.push(lc);
+      else ingressLabelClasses.set(p, [lc]);
     }
   }
   index = {
-    ingressOpen: layout.ofClasses(open),
-    ingressClasses,
-    policyIngress: new Map(),
+    ingressOpen: layout.ofLabelClasses(open),
+    ingressLabelClasses,
     ingressToAll: { rules: [] },
     ingressByOwnNamespace: new Map(),
     ingressByNamespaceSelector: new Map(),
     ingressByIpBlock: new Map(),
-    namedPortClass,
-    namedPortBits: new Map([...namedPortClasses].map(([k, ids]) => [k, layout.ofClasses(ids)])),
-    policyKinds: new Map(),
+    ingressBySignature: new Map(),
   };
-  for (const policy of ingressClasses.keys()) {
+  // Policies that select no pod for ingress open nothing: their rules are left out.
+  for (const policy of ingressLabelClasses.keys()) {
     for (const rule of policy.ingress ?? []) {
       if (rule.peers === 'all') {
         index.ingressToAll.rules.push({ policy, rule });
@@ -108,16 +107,16 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
       }
       for (const peer of rule.peers) {
         if (peer.kind === 'ipBlock') {
-          const list = index.ingressByIpBlock.get(peer.id) ?? { rules: [] };
-          list.rules.push({ policy, rule });
-          index.ingressByIpBlock.set(peer.id, list);
+          const list = index.ingressByIpBlock.get(peer.id);
+          if (list) list.rules.push({ policy, rule });
+          else index.ingressByIpBlock.set(peer.id, { rules: [{ policy, rule }] });
           continue;
         }
         // NetworkPolicyPeer: namespaceSelector absent is the policy's own namespace.
-        let buckets: PodSelectorBuckets;
+        let buckets: PodSelectorBuckets | undefined;
         if (!peer.namespaces) {
-          buckets = index.ingressByOwnNamespace.get(policy.ref.namespace) ?? new Map();
-          index.ingressByOwnNamespace.set(policy.ref.namespace, buckets);
+          buckets = index.ingressByOwnNamespace.get(policy.ref.namespace);
+          if (!buckets) index.ingressByOwnNamespace.set(policy.ref.namespace, (buckets = new Map()));
         } else {
           let group = index.ingressByNamespaceSelector.get(peer.namespaces.key);
           if (!group) {
@@ -127,9 +126,9 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
           buckets = group.buckets;
         }
         const key = peer.pods?.key ?? '*';
-        let bucket = buckets.get(key);
-        if (!bucket) buckets.set(key, (bucket = { pods: peer.pods, rules: [] }));
-        bucket.rules.push({ policy, rule });
+        const bucket = buckets.get(key);
+        if (bucket) bucket.rules.push({ policy, rule });
+        else buckets.set(key, { pods: peer.pods, rules: [{ policy, rule }] });
       }
     }
   }
@@ -137,19 +136,26 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
   return index;
 }
 
-function policyIngress(index: OutboundIndex, layout: Layout, policy: CompiledPolicy): Bits {
-  let bits = index.policyIngress.get(policy);
-  if (!bits) {
-    bits = layout.ofClasses(index.ingressClasses.get(policy) ?? []);
-    index.policyIngress.set(policy, bits);
+/** The named-port kinds of a world: a class of each (its pods resolve every rule's port names alike), and their pods. */
+function kindsOf(index: OutboundIndex, world: World, layout: Layout): NonNullable<OutboundIndex['kinds']> {
+  if (index.kinds) return index.kinds;
+  const byKind = new Map<number, number[]>();
+  const classes: PodClass[] = [];
+  for (const cls of world.classes) {
+    const same = byKind.get(cls.namedPorts);
+    if (same) same.push(cls.id);
+    else {
+      byKind.set(cls.namedPorts, [cls.id]);
+      classes.push(cls);
+    }
   }
-  return bits;
+  const bits = new Map([...byKind].map(([k, ids]) => [k, layout.ofClasses(ids)]));
+  return (index.kinds = { classes, bits });
 }
 
 /**
- * The lists of ingress rules (of policies selecting some pod) whose peers admit the pods of a source
- * class. A rule with two peers that both admit the source comes twice: what is done with them (OR)
- * does not mind.
+ * The lists of ingress rules (of any policy) whose peers admit the pods of a source class. A rule
+ * with two peers that both admit the source comes twice: what is done with them (OR) does not mind.
  */
 function ingressRulesAdmitting(index: OutboundIndex, source: PodClass): RuleList[] {
   const out: RuleList[] = [index.ingressToAll];
@@ -163,47 +169,74 @@ function ingressRulesAdmitting(index: OutboundIndex, source: PodClass): RuleList
   for (const { namespaces, buckets } of index.ingressByNamespaceSelector.values()) {
     if (namespaces.has(source.namespace)) take(buckets);
   }
-  for (const id of source.ipBlockIds) {
-    const list = index.ingressByIpBlock.get(id);
-    if (list) out.push(list);
-  }
+  if (source.ipBlockIds.size > 0) out.push(signatureList(index, source));
   return out;
 }
 
-/** A list's rules split by their kind of ports (kept on the list). */
-function splitOf(list: RuleList): SideRules {
-  return (list.split ??= split(list.rules));
+/**
+ * The ingress rules with an ipBlock peer that holds the addresses of a source's pods, as one list of
+ * the lists of those blocks (kept per signature: signatures share most of their blocks, so each
+ * block's sets are made once and a signature's are their OR).
+ */
+function signatureList(index: OutboundIndex, source: PodClass): RuleList {
+  let list = index.ingressBySignature.get(source.ipSignature);
+  if (list) return list;
+  const parts: RuleList[] = [];
+  for (const id of source.ipBlockIds) {
+    const part = index.ingressByIpBlock.get(id);
+    if (part) parts.push(part);
+  }
+  list = { rules: [], parts };
+  index.ingressBySignature.set(source.ipSignature, list);
+  return list;
 }
 
 /**
- * The pods whose ingress the numeric-port rules of a list open on a point: those selected by the
- * policies of its rules holding the point (kept per list and point; the same for every source the
- * list admits).
+ * The pods whose ingress the rules of a list open on a point: those selected by the policy of a rule
+ * whose ports hold the point on them (numbers: on every pod; names: resolved on each label class's
+ * pods). Kept per list and point: the same for every source the list admits.
  */
-function fixedAdmitAt(index: OutboundIndex, layout: Layout, list: RuleList, point: Point): Bits {
+function admitAt(index: OutboundIndex, world: World, layout: Layout, list: RuleList, point: Point): Bits {
   list.admitAt ??= new Map();
   let bits = list.admitAt.get(point.key);
   if (bits) return bits;
-  const policies = new Set<CompiledPolicy>();
-  for (const r of splitOf(list).fixed) {
-    if (portSetContains(r.rule.fixedPorts!, point.protocol, point.port)) policies.add(r.policy);
+  if (list.parts) {
+    const acc = new Acc(layout.nWords);
+    for (const part of list.parts) acc.or(admitAt(index, world, layout, part, point));
+    bits = acc.toBits();
+    list.admitAt.set(point.key, bits);
+    return bits;
   }
+  const { protocol, port } = point;
+  const whole = new Set<CompiledPolicy>();
   const ids: number[] = [];
-  for (const policy of policies) for (const id of index.ingressClasses.get(policy) ?? []) ids.push(id);
-  bits = layout.ofClasses(ids);
+  for (const { policy, rule } of list.rules) {
+    if (rule.fixedPorts) {
+      if (portSetContains(rule.fixedPorts, protocol, port)) whole.add(policy);
+      continue;
+    }
+    if (whole.has(policy)) continue;
+    for (const lc of index.ingressLabelClasses.get(policy)!) {
+      if (portsHold(rule.ports, world.labelClasses[lc][0].representative.pod, protocol, port)) ids.push(lc);
+    }
+  }
+  for (const policy of whole) for (const lc of index.ingressLabelClasses.get(policy)!) ids.push(lc);
+  bits = layout.ofLabelClasses(ids);
   list.admitAt.set(point.key, bits);
   return bits;
 }
 
-/** The named-port kinds of the pods a policy selects for ingress: where its named ports can resolve. */
-function policyKinds(index: OutboundIndex, world: World, policy: CompiledPolicy): PodClass[] {
-  let kinds = index.policyKinds.get(policy);
-  if (!kinds) {
-    const ids = new Set((index.ingressClasses.get(policy) ?? []).map((id) => world.classes[id].namedPorts));
-    kinds = [...ids].map((id) => index.namedPortClass.get(id)!);
-    index.policyKinds.set(policy, kinds);
+/** The port sets of a list's rules, named ports resolved on each label class their policy selects (kept on the list). */
+function cutsOf(index: OutboundIndex, world: World, layout: Layout, list: RuleList): PortSet[] {
+  if (list.cuts) return list.cuts;
+  const sets = new Set<PortSet>();
+  for (const part of list.parts ?? []) for (const set of cutsOf(index, world, layout, part)) sets.add(set);
+  for (const { policy, rule } of list.rules) {
+    if (rule.fixedPorts) sets.add(rule.fixedPorts);
+    else
+      for (const lc of index.ingressLabelClasses.get(policy)!) sets.add(layout.ports(rule, world.labelClasses[lc][0]));
   }
-  return kinds;
+  return (list.cuts = [...sets]);
 }
 
 /** What to ask of the destinations: a port number, a port name (resolved on each), or every port. */
@@ -276,10 +309,6 @@ interface Outbound {
   egress: SideRules;
   /** The ingress rules (of any destination) whose peers admit the source, by the lists they come in. */
   ingressLists: RuleList[];
-  /** Of those, the rules whose ports name container ports. */
-  ingressNamed: RuleOf[];
-  /** Named-port kinds (a class of each) on which some named rule is asked. */
-  kinds: PodClass[];
 }
 
 /**
@@ -299,20 +328,7 @@ export function allowedDestinations(world: World, source: PodClass, port?: Outbo
     return port === undefined ? { ids: [], ports: [] } : { ids: [], port: [] };
   }
   const ingressLists = ingressRulesAdmitting(index, source);
-  const ingressNamed: RuleOf[] = [];
-  for (const list of ingressLists) for (const r of splitOf(list).named) ingressNamed.push(r);
-  const hasNamed = egress.named.length > 0 || ingressNamed.length > 0;
-  const q: Outbound = {
-    world,
-    source,
-    layout,
-    index,
-    isolated,
-    egress,
-    ingressLists,
-    ingressNamed,
-    kinds: hasNamed ? [...index.namedPortClass.values()] : [],
-  };
+  const q: Outbound = { world, source, layout, index, isolated, egress, ingressLists };
 
   if (port !== undefined) {
     // A port asked by name: the destinations that resolve it to each number; else the number asked.
@@ -330,10 +346,13 @@ export function allowedDestinations(world: World, source: PodClass, port?: Outbo
     return { ids: merged.map((e) => e[0]), port: merged.map((e) => e[1]) };
   }
 
-  // Every port: the port space cut where any rule's ports (on any kind of destination) begin or end.
-  const ingressFixed = ingressLists.flatMap((list) => splitOf(list).fixed);
-  const sets = [...egress.fixed, ...ingressFixed].map((r) => r.rule.fixedPorts!);
-  for (const r of [...egress.named, ...ingressNamed]) for (const k of q.kinds) sets.push(layout.ports(r.rule, k));
+  // Every port: the port space cut where any rule's ports (on the destinations it applies to) begin or end.
+  const sets = egress.fixed.map((r) => r.rule.fixedPorts!);
+  if (egress.named.length > 0) {
+    for (const k of kindsOf(index, world, layout).classes)
+      for (const r of egress.named) sets.push(layout.ports(r.rule, k));
+  }
+  for (const list of ingressLists) sets.push(...cutsOf(index, world, layout, list));
   if (world.tiers) sets.push(...tierPortCuts(world.tiers));
   const atPoints: { acc: Acc; ports: PortSet }[] = [];
   const union = new Acc(layout.nWords);
@@ -374,23 +393,23 @@ interface Sides {
 }
 
 /**
- * What each side admits on one point. Rules with numeric ports are the same on every destination and
- * are answered once; rules naming ports add, per named-port kind, what they admit on its destinations
- * (kinds split the pods, so each destination takes its own kind's part).
+ * What each side admits on one point. Egress rules with numeric ports are the same on every
+ * destination and are answered once; those naming ports add, per named-port kind, what they admit on
+ * its destinations (kinds split the pods, so each destination takes its own kind's part). The
+ * ingress side is one kept set per list of rules admitting the source (admitAt).
  */
 function sidesAt(q: Outbound, point: Point): Sides {
-  const { layout, index } = q;
+  const { layout, index, world } = q;
   const n = layout.nWords;
-  // On a kind of destination, a port name resolves on its representative (as layout.ports does).
-  const on = (r: RuleOf, cls?: PodClass) =>
-    cls
-      ? portsHold(r.rule.ports, cls.representative.pod, point.protocol, point.port)
-      : portSetContains(r.rule.fixedPorts!, point.protocol, point.port);
   // Egress of the source: every pod when it is not isolated, else what its rules on this point admit.
   const reach = new Acc(n);
   const egressOf = (rules: RuleOf[], into: Acc, cls?: PodClass): void => {
     for (const r of rules) {
-      if (!on(r, cls)) continue;
+      // On a kind of destination, a port name resolves on its representative (as layout.ports does).
+      const holds = cls
+        ? portsHold(r.rule.ports, cls.representative.pod, point.protocol, point.port)
+        : portSetContains(r.rule.fixedPorts!, point.protocol, point.port);
+      if (!holds) continue;
       if (r.rule.peers === 'all') {
         into.clear();
         into.or(layout.all);
@@ -401,40 +420,24 @@ function sidesAt(q: Outbound, point: Point): Sides {
   };
   if (q.isolated) egressOf(q.egress.fixed, reach);
   else reach.or(layout.all);
-  // Ingress of the destinations: those not isolated, and those a rule admitting the source selects.
+  // Ingress of the destinations: those not isolated, and those a rule admitting the source opens.
   const admit = new Acc(n);
   admit.or(index.ingressOpen);
-  for (const list of q.ingressLists) admit.or(fixedAdmitAt(index, layout, list, point));
-  // What the named ingress rules admit, per kind of destination (only the kinds their policies select).
-  const admitNamed = new Map<PodClass, Acc>();
-  for (const r of q.ingressNamed) {
-    r.kindsOn ??= new Map();
-    let kinds = r.kindsOn.get(point.key);
-    if (!kinds) r.kindsOn.set(point.key, (kinds = policyKinds(index, q.world, r.policy).filter((cls) => on(r, cls))));
-    for (const cls of kinds) {
-      let acc = admitNamed.get(cls);
-      if (!acc) admitNamed.set(cls, (acc = new Acc(n)));
-      acc.or(policyIngress(index, layout, r.policy));
-    }
-  }
+  for (const list of q.ingressLists) admit.or(admitAt(index, world, layout, list, point));
   const egress = reach.words;
-  const ingress = admit.words;
   // What the named egress rules add on destinations of one kind (none when the egress is not isolated).
-  const egressNamed = new Acc(q.isolated ? n : 0);
-  for (const cls of q.kinds) {
-    egressNamed.clear();
-    if (q.isolated) egressOf(q.egress.named, egressNamed, cls);
-    const admitted = admitNamed.get(cls);
-    if (egressNamed.hi <= egressNamed.lo && !admitted) continue;
-    const kind = index.namedPortBits.get(cls.namedPorts)!;
-    const named = egressNamed.hi > egressNamed.lo ? egressNamed.words : undefined;
-    for (let w = 0; w < kind.words.length; w++) {
-      const i = kind.lo + w;
-      if (named) egress[i] |= named[i] & kind.words[w];
-      if (admitted) ingress[i] |= admitted.words[i] & kind.words[w];
+  if (q.isolated && q.egress.named.length > 0) {
+    const kinds = kindsOf(index, world, layout);
+    const named = new Acc(n);
+    for (const cls of kinds.classes) {
+      named.clear();
+      egressOf(q.egress.named, named, cls);
+      if (named.hi <= named.lo) continue;
+      const kind = kinds.bits.get(cls.namedPorts)!;
+      for (let w = 0; w < kind.words.length; w++) egress[kind.lo + w] |= named.words[kind.lo + w] & kind.words[w];
     }
   }
-  return { egress, ingress };
+  return { egress, ingress: admit.words };
 }
 
 /**

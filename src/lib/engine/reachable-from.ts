@@ -77,6 +77,67 @@ function plainGroup(
 
 type SinglePortQuery = Omit<ReachableQuery, 'port'> & { port?: PortQuery };
 
+/** A group's port when every port was asked about. */
+const ALL_PORTS = -1;
+/** A group's port when its destination lacks the port name asked about. */
+const NO_SUCH_PORT = -2;
+
+/**
+ * How to decide each group of an answer (by its decisionId), as data: runs of consecutive ids, each
+ * of one source class, with per id the destination class and the port number (or ALL_PORTS,
+ * NO_SUCH_PORT). A run of allowed destinations is the outbound entries themselves, not a copy.
+ */
+class GroupKeys {
+  private readonly starts: number[] = [];
+  private readonly sources: number[] = [];
+  private readonly peers: ArrayLike<number>[] = [];
+  private readonly ports: (ArrayLike<number> | number)[] = [];
+  /** Runs made by addOne, which it may grow. */
+  private readonly growing: (number[] | undefined)[] = [];
+  private size = 0;
+
+  /** A run of ids for these destination classes (ports: one for all, or one per class); its first id. */
+  add(source: number, peers: ArrayLike<number>, ports: ArrayLike<number> | number): number {
+    this.starts.push(this.size);
+    this.sources.push(source);
+    this.peers.push(peers);
+    this.ports.push(ports);
+    this.growing.push(undefined);
+    this.size += peers.length;
+    return this.size - peers.length;
+  }
+
+  /** One id (appended to the last run when addOne made it for the same source); the id. */
+  addOne(source: number, peer: number, port: number): number {
+    const last = this.sources.length - 1;
+    const growing = last >= 0 && this.sources[last] === source ? this.growing[last] : undefined;
+    if (!growing) {
+      const ports = [port];
+      this.add(source, [peer], ports);
+      this.growing[last + 1] = ports;
+      return this.size - 1;
+    }
+    (this.peers[last] as number[]).push(peer);
+    growing.push(port);
+    return this.size++;
+  }
+
+  /** What decides group `id`. */
+  at(id: number): { source: number; peer: number; port: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    // The last run starting at or before id.
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.starts[mid] <= id) lo = mid;
+      else hi = mid - 1;
+    }
+    const i = id - this.starts[lo];
+    const ports = this.ports[lo];
+    return { source: this.sources[lo], peer: this.peers[lo][i], port: typeof ports === 'number' ? ports : ports[i] };
+  }
+}
+
 function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
   const warnings: Warning[] = [];
   const lookup = (ref: PodRef, role: string): PodInfo | undefined => {
@@ -108,16 +169,11 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
       ? { port: query.port.port, protocol: query.port.protocol }
       : undefined;
 
-  const groups: ConnectionGroup[] = [];
+  // Groups per source class, in order (one list each: the common one is sized once, not grown).
+  const groupLists: ConnectionGroup[][] = [];
   const deniedGroups: ConnectionGroup[] = [];
-  // How to decide each group (by its decisionId), as data: the source class, the destination class,
-  // and the port number (-1: every port; -2: the destination lacks the port name asked about).
-  const decideSource: number[] = [];
-  const decidePeer: number[] = [];
-  const decidePort: number[] = [];
+  const keys = new GroupKeys();
   const decisions: (Decision | undefined)[] = [];
-  const ALL_PORTS = -1;
-  const NO_SUCH_PORT = -2;
   const external: Connection[][] = [];
   const deniedExternal: Connection[][] = [];
 
@@ -186,10 +242,7 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
         // Skip groups whose only pair would be a pod with itself.
         if (peers.length === 0 || (peers.length === 1 && subjects.length === 1 && peers[0] === subjects[0]))
           return undefined;
-        const decisionId = decideSource.length;
-        decideSource.push(classId);
-        decidePeer.push(id);
-        decidePort.push(query.port === undefined ? ALL_PORTS : (port ?? NO_SUCH_PORT));
+        const decisionId = keys.addOne(classId, id, query.port === undefined ? ALL_PORTS : (port ?? NO_SUCH_PORT));
         // Each shape written whole: tens of thousands of groups, no property added later.
         if (!query.port) return ports ? { subjects, peers, ports, decisionId } : { subjects, peers, decisionId };
         const { protocol } = query.port;
@@ -205,28 +258,38 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
       const allowed = query.includeDenied ? new Set<number>() : undefined;
       const keyOfEntry = (id: number, port: number | undefined) => id * 65537 + (port ?? 65536);
       const isPlain = !destinationsByClass && portName === undefined;
-      const refsOf = world.index.memberRefs;
-      for (let i = 0; i < entries.ids.length; i++) {
-        const id = entries.ids[i];
-        const port = entries.port?.[i];
-        allowed?.add(keyOfEntry(id, port));
-        if (isPlain && id !== classId) {
-          // Every pod of another class, one port: the class's own list, its class object not read
-          // (the common case, tens of thousands of times per answer: kept cheap).
-          const decisionId = decideSource.push(classId) - 1;
-          decidePeer.push(id);
-          decidePort.push(query.port === undefined ? ALL_PORTS : (port ?? NO_SUCH_PORT));
-          groups.push(plainGroup(subjects, refsOf[id], decisionId, query.port, port, entries.ports?.[i]));
-          continue;
+      const { ids } = entries;
+      if (isPlain) {
+        // Every pod of each class, one port or the ports allowed (the common case, tens of thousands
+        // of groups per answer: one group per entry, its decision keyed by the entries themselves).
+        const refsOf = world.index.memberRefs;
+        const start = keys.add(classId, ids, query.port === undefined ? ALL_PORTS : entries.port!);
+        const filled = new Array<ConnectionGroup>(ids.length);
+        let n = 0;
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i];
+          const port = entries.port?.[i];
+          allowed?.add(keyOfEntry(id, port));
+          const peers = refsOf[id];
+          // Skip a group whose only pair would be a pod with itself.
+          if (id === classId && peers.length === 1 && subjects.length === 1 && peers[0] === subjects[0]) continue;
+          filled[n++] = plainGroup(subjects, peers, start + i, query.port, port, entries.ports?.[i]);
         }
-        let peerPods = world.classes[id].members;
-        if (!isPlain) {
+        filled.length = n;
+        groupLists.push(filled);
+      } else {
+        const groups: ConnectionGroup[] = [];
+        for (let i = 0; i < ids.length; i++) {
+          const id = ids[i];
+          const port = entries.port?.[i];
+          allowed?.add(keyOfEntry(id, port));
           const pods = podsOf(id);
-          peerPods = portName === undefined ? pods : (byNumber(pods).get(port) ?? []);
+          const peerPods = portName === undefined ? pods : (byNumber(pods).get(port) ?? []);
+          if (peerPods.length === 0) continue;
+          const group = make(id, peerPods, port, entries.ports?.[i]);
+          if (group) groups.push(group);
         }
-        if (peerPods.length === 0) continue;
-        const group = make(id, peerPods, port, entries.ports?.[i]);
-        if (group) groups.push(group);
+        groupLists.push(groups);
       }
       if (!allowed) continue;
       // Denied: every destination the query looks at that no entry holds, on the number its pods resolve.
@@ -243,10 +306,11 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
 
   /** A group's decision, from what was kept of it. */
   const decideGroup = (decisionId: number): Decision => {
-    const peer = world.classes[decidePeer[decisionId]];
-    const port = decidePort[decisionId];
+    const key = keys.at(decisionId);
+    const peer = world.classes[key.peer];
+    const { port } = key;
     if (port === NO_SUCH_PORT) return noSuchPortDecision(peer);
-    const analysis = analysePair(world, world.classes[decideSource[decisionId]], peer);
+    const analysis = analysePair(world, world.classes[key.source], peer);
     if (port === ALL_PORTS) return decideOnAllPorts(analysis).decision;
     return decideOnPort(analysis, query.port!.protocol, port);
   };
@@ -254,7 +318,7 @@ function reachableOnPort(world: World, query: SinglePortQuery): ReachAnswer {
   return {
     orientation: 'outbound',
     subjects: sources.map((s) => s.ref),
-    groups,
+    groups: groupLists.length === 1 ? groupLists[0] : groupLists.flat(),
     deniedGroups,
     external: external.flatMap((list) => list ?? []),
     deniedExternal: deniedExternal.flatMap((list) => list ?? []),
