@@ -124,11 +124,17 @@ function addressRules(world: World, target: PodInfo, direction: Direction): Addr
   const out: AddressRule[] = [];
   for (const policy of policiesOf(world, target, direction)) {
     for (const rule of policy[direction] ?? []) {
-      const ports = portsToward(rule, target, direction);
-      if (rule.peers === 'all') out.push({ ref: rule.ref, addresses: EVERY_ADDRESS, ports });
+      // Ports only for rules admitting addresses (most rules name pods only).
+      if (rule.peers === 'all')
+        out.push({ ref: rule.ref, addresses: EVERY_ADDRESS, ports: portsToward(rule, target, direction) });
       else {
         const blocks = rule.peers.flatMap((peer) => (peer.kind === 'ipBlock' ? [addressesOfBlock(peer.block)] : []));
-        if (blocks.length > 0) out.push({ ref: rule.ref, addresses: unionAddresses(...blocks), ports });
+        if (blocks.length > 0)
+          out.push({
+            ref: rule.ref,
+            addresses: unionAddresses(...blocks),
+            ports: portsToward(rule, target, direction),
+          });
       }
     }
   }

@@ -52,7 +52,9 @@ export class Layout {
   /** Namespace -> [first bit, bits]. */
   private readonly namespaceRuns = new Map<string, [number, number]>();
   private readonly blockBits = new Map<number, Bits>();
+  /** A rule naming ports -> its port list's resolutions per named-port kind (shared by rules listing the same ports). */
   private readonly namedPorts = new Map<CompiledRule, Map<number, PortSet>>();
+  private readonly namedPortsBySpec = new Map<string, Map<number, PortSet>>();
   private readonly signatureBits: Bits[] = [];
   private readonly policyBits = new Map<CompiledPolicy, Bits>();
   private readonly ipEgressMemo = new Map<string, Map<number, Bits>>();
@@ -230,11 +232,20 @@ export class Layout {
     return bits;
   }
 
-  /** A rule's ports on the pods of a target class (named ports resolve alike for the same container ports), interned. */
+  /**
+   * A rule's ports on the pods of a target class (named ports resolve alike for the same container
+   * ports), interned. Resolved once per port list and kind, not per rule: policies repeat a few lists
+   * (thousands of rules, a handful of lists), and a first query met thousands of rules at once.
+   */
   ports(rule: CompiledRule, target: PodClass): PortSet {
     if (rule.fixedPorts) return rule.fixedPorts;
     let byLabelClass = this.namedPorts.get(rule);
-    if (!byLabelClass) this.namedPorts.set(rule, (byLabelClass = new Map()));
+    if (!byLabelClass) {
+      const spec = portListKey(rule.ports);
+      byLabelClass = this.namedPortsBySpec.get(spec);
+      if (!byLabelClass) this.namedPortsBySpec.set(spec, (byLabelClass = new Map()));
+      this.namedPorts.set(rule, byLabelClass);
+    }
     let ports = byLabelClass.get(target.namedPorts);
     if (!ports) {
       ports = this.world.portSets.intern(portsOfRule(rule, target.representative.pod));
@@ -291,6 +302,20 @@ export class Layout {
     }
     return bits;
   }
+}
+
+/** A rule's port list as text: lists equal as text resolve alike on every pod. */
+function portListKey(ports: CompiledRule['ports']): string {
+  if (ports === 'all') return '*';
+  let key = '';
+  for (const p of ports)
+    key +=
+      p.kind === 'named'
+        ? `${p.protocol}:${p.name}\u0000`
+        : p.kind === 'range'
+          ? `${p.protocol}:${p.from}-${p.to}\u0000`
+          : `${p.protocol}:*\u0000`;
+  return key;
 }
 
 /** A full-width accumulator. */

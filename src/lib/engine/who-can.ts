@@ -2,7 +2,8 @@
 import { addressConnection, deniedExternalConnections, externalConnections, noSuchPortDecision } from './addresses.js';
 import { analysePair, decideOnAllPorts, decideOnPort } from './evaluate.js';
 import type { ClassMatrix, MatrixOptions } from './matrix.js';
-import { allowedSourceClasses, reachabilityMatrix as v1Matrix } from './matrix.js';
+import { allowedSourceClasses, Evaluator, reachabilityMatrix as v1Matrix } from './matrix.js';
+import { layoutOf } from './layout.js';
 import { tierReachabilityMatrix, tierSourceClasses } from './tier-matrix.js';
 import type { Connection, ConnectionGroup, ReachAnswer, StreamedAnswer } from './answer.js';
 import type { Decision, IpBlock, PodRef, PortQuery, PortSet, Protocol, Warning } from './model.js';
@@ -79,6 +80,18 @@ class GroupDecider {
     const pair = analysePair(this.world, this.world.classes[sources[id - start]], cls);
     return port ? decideOnPort(pair, port.protocol, port.port) : decideOnAllPorts(pair).decision;
   }
+}
+
+const evaluators = new WeakMap<World, Evaluator>();
+
+/**
+ * The world's evaluator, kept for every query (as tier-matrix.ts keeps its own): its scratch sets are
+ * as wide as the world, so a new one per query allocated and zeroed that much for each answer.
+ */
+function evaluatorOf(world: World): Evaluator {
+  let evaluator = evaluators.get(world);
+  if (!evaluator) evaluators.set(world, (evaluator = new Evaluator(layoutOf(world))));
+  return evaluator;
 }
 
 /** Answers a who-can query over a compiled world, every group at once. */
@@ -258,7 +271,9 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
       return { groups, deniedGroups };
     }
     // Cluster tiers can allow what NetworkPolicy v1 denies: their own evaluator, on the same bitsets.
-    const answer = world.tiers ? tierSourceClasses(world, cls, port) : allowedSourceClasses(world, cls, port);
+    const answer = world.tiers
+      ? tierSourceClasses(world, cls, port)
+      : allowedSourceClasses(world, cls, port, evaluatorOf(world));
     const make = (peers: PodRef[], allowed: PortSet | true | undefined, decisionId: number): ConnectionGroup => {
       if (!port) {
         const ports = allowed === undefined || allowed === true ? emptyPortSet() : allowed;
