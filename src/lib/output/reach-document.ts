@@ -244,8 +244,9 @@ interface PairPieces {
   rest: Uint8Array;
 }
 
-const FROM = Buffer.from('{\n      "from": ');
-const TO = Buffer.from(',\n      "to": ');
+/** What comes before an entry's `from` and between it and `to`, in a JSON document. */
+export const ENTRY_FROM = Buffer.from('{\n      "from": ');
+export const ENTRY_TO = Buffer.from(',\n      "to": ');
 
 /** Writes an item of allowedEntries: a pair from its pieces, anything else as the JSON text it is. */
 function writeAllowedEntry(item: unknown, out: ItemOut): void {
@@ -254,9 +255,9 @@ function writeAllowedEntry(item: unknown, out: ItemOut): void {
     return;
   }
   const { from, to, rest } = item as PairPieces;
-  out.bytes(FROM);
+  out.bytes(ENTRY_FROM);
   out.bytes(from);
-  out.bytes(TO);
+  out.bytes(ENTRY_TO);
   out.bytes(to);
   out.bytes(rest);
 }
@@ -302,7 +303,7 @@ function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string>
     return rest;
   };
   const external = externalsBySubject(answer, answer.external);
-  const pieces: PairPieces = { from: FROM, to: TO, rest: FROM };
+  const pieces: PairPieces = { from: ENTRY_FROM, to: ENTRY_TO, rest: ENTRY_FROM };
   for (const { subject, shares } of openShares(answer)) {
     const own = podBytes(subject);
     for (const share of shares) {
