@@ -6,6 +6,7 @@ import type { Decision, DirectionDecision, Peer, PodRef, PortSet, Protocol, Tier
 import { keyOf, PROTOCOLS } from '../engine/model.js';
 import type { Connection, ConnectionGroup, ReachAnswer, ShareGroups, StreamedAnswer } from '../engine/answer.js';
 import { connectionOf, connectionsOf, openShares, sharesOf, subjectOf } from '../engine/answer.js';
+import type { KeyedShareGroups } from '../engine/whole-cluster.js';
 import type { ReachReport, ReportWarning } from '../services/report.js';
 import { explainConnection, unique } from './explain.js';
 import { formatIpBlock, formatPolicyRef, formatRuleRef, formatTierPolicyRef, formatTierRuleRef } from './names.js';
@@ -302,6 +303,22 @@ function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string>
     }
     return rest;
   };
+  // Groups with an entry key (whole-cluster answers: engine/whole-cluster.ts) share the rest of the
+  // first group with that key, without a decision; equal rests share their bytes.
+  const byEntry: (Uint8Array | undefined)[] = [];
+  const texts = new Map<string, Uint8Array>();
+  const keyedRestOf = (share: KeyedShareGroups, group: ConnectionGroup, subject: PodRef, peer: PodRef) => {
+    const entry = share.entryOf ? share.entryOf(group) : -1;
+    if (entry < 0) return restOf(share, group, subject, peer);
+    let rest = byEntry[entry];
+    if (rest === undefined) {
+      rest = restOf(share, group, subject, peer);
+      const text = Buffer.from(rest).toString();
+      byEntry[entry] = rest = texts.get(text) ?? rest;
+      texts.set(text, rest);
+    }
+    return rest;
+  };
   const external = externalsBySubject(answer, answer.external);
   const pieces: PairPieces = { from: ENTRY_FROM, to: ENTRY_TO, rest: ENTRY_FROM };
   for (const { subject, shares } of openShares(answer)) {
@@ -311,7 +328,7 @@ function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string>
         let rest: Uint8Array | undefined;
         for (const peer of group.peers) {
           if (peer.namespace === subject.namespace && peer.name === subject.name) continue;
-          rest ??= restOf(share, group, subject, peer);
+          rest ??= keyedRestOf(share, group, subject, peer);
           const other = podBytes(peer);
           pieces.from = isInbound ? other : own;
           pieces.to = isInbound ? own : other;

@@ -8,6 +8,7 @@ import type { Connection, ConnectionGroup, ReachAnswer, ShareGroups, StreamedAns
 import { connectionOf, openShares, peerOf, sharesOf, subjectOf } from '../engine/answer.js';
 import type { Decision, PodRef } from '../engine/model.js';
 import { keyOf } from '../engine/model.js';
+import type { KeyedShareGroups } from '../engine/whole-cluster.js';
 import type { ReachReport, WorkloadRef } from '../services/report.js';
 import { formatIpBlock, formatWorkloadRef } from './names.js';
 import {
@@ -172,6 +173,8 @@ function* groupedEntries(
   let rests = new WeakMap<Decision, Map<unknown, Rest>>();
   // Rests are told apart by a number while entries are pending: equal rests (by their JSON) share one.
   let restIds = new Map<string, Rest>();
+  /** Rests by entry key, kept as long as restIds. */
+  let byEntry: (Rest | undefined)[] = [];
   const restOf = (
     decision: Decision,
     group: Pick<ConnectionGroup, 'ports' | 'port' | 'protocol' | 'portName'>,
@@ -233,6 +236,7 @@ function* groupedEntries(
     if (restIds.size > RESTS_KEPT) {
       rests = new WeakMap();
       restIds = new Map();
+      byEntry = [];
     }
   }
   // Groups of one peer class share its pods array: split by workload once.
@@ -278,18 +282,23 @@ function* groupedEntries(
   yield* flush();
 
   /** One share's groups: per subject workload, peers by workload and by what the entry says. */
-  function foldShare(share: ShareGroups, groups: ConnectionGroup[], slices: Slice[]): void {
+  function foldShare(share: KeyedShareGroups, groups: ConnectionGroup[], slices: Slice[]): void {
     const view = { orientation: answer.orientation, decide: share.decide };
     for (const subject of slices) {
       // Peers of one workload whose entries say the same are one entry.
       const byPeer = new Map<number, { peer: Slice; rest: Rest }>();
       for (const group of groups) {
-        const decision = share.decide(group);
+        // Allowed groups with an entry key (engine/whole-cluster.ts) are not decided past the first.
+        const entry = !denied && share.entryOf ? share.entryOf(group) : -1;
         for (const peer of peerSlices(group.peers)) {
           const isSelfOnly = subject.pods.length === 1 && peer.pods.length === 1 && subject.pods[0] === peer.pods[0];
           if (isSelfOnly) continue;
-          const make = () => connectionOf(view, group, subject.pods[0], peer.pods[0]);
-          const rest = restOf(decision, group, make, subject.label, peer.label);
+          let rest = entry < 0 ? undefined : byEntry[entry];
+          if (!rest) {
+            const make = () => connectionOf(view, group, subject.pods[0], peer.pods[0]);
+            rest = restOf(share.decide(group), group, make, subject.label, peer.label);
+            if (entry >= 0) byEntry[entry] = rest;
+          }
           const key = peer.id * REST_ROOM + rest.id;
           const known = byPeer.get(key);
           if (known) known.peer.pods.push(...peer.pods);
