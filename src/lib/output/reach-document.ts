@@ -240,8 +240,10 @@ export function portSetKey(ports: PortSet): string {
 
 /** A pod pair's entry as UTF-8 pieces: `from`, `to`, and what follows them (shared by alike pairs). */
 interface PairPieces {
-  from: Uint8Array;
-  to: Uint8Array;
+  /** The entry up to its second end: `{"from": <first end>, "to": ` (kept per pod). */
+  head: Uint8Array;
+  /** The second end. */
+  end: Uint8Array;
   rest: Uint8Array;
 }
 
@@ -255,11 +257,9 @@ function writeAllowedEntry(item: unknown, out: ItemOut): void {
     out.text(item);
     return;
   }
-  const { from, to, rest } = item as PairPieces;
-  out.bytes(ENTRY_FROM);
-  out.bytes(from);
-  out.bytes(ENTRY_TO);
-  out.bytes(to);
+  const { head, end, rest } = item as PairPieces;
+  out.bytes(head);
+  out.bytes(end);
   out.bytes(rest);
 }
 
@@ -281,7 +281,24 @@ function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string>
     }
     return bytes;
   };
+  // An entry begins with its first end (a source): `{"from": <pod>, "to": ` is made once per pod.
+  const heads = new Map<PodRef, Uint8Array>();
+  const headOf = (pod: PodRef) => {
+    let bytes = heads.get(pod);
+    if (bytes === undefined) {
+      bytes = Buffer.concat([ENTRY_FROM, podBytes(pod), ENTRY_TO]);
+      heads.set(pod, bytes);
+    }
+    return bytes;
+  };
+  // Groups of one class share its pods array: their heads (or ends) are looked up once per array.
+  const headsOfPeers = new WeakMap<readonly PodRef[], Uint8Array[]>();
   const isInbound = answer.orientation === 'inbound';
+  const peerPieces = (peers: readonly PodRef[]) => {
+    let pieces = headsOfPeers.get(peers);
+    if (!pieces) headsOfPeers.set(peers, (pieces = peers.map(isInbound ? headOf : podBytes)));
+    return pieces;
+  };
   const restOf = (share: ShareGroups, group: ConnectionGroup, subject: PodRef, peer: PodRef): Uint8Array => {
     const decision = share.decide(group);
     let byPorts = rests.get(decision);
@@ -320,18 +337,20 @@ function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string>
     return rest;
   };
   const external = externalsBySubject(answer, answer.external);
-  const pieces: PairPieces = { from: ENTRY_FROM, to: ENTRY_TO, rest: ENTRY_FROM };
+  const pieces: PairPieces = { head: ENTRY_FROM, end: ENTRY_TO, rest: ENTRY_FROM };
   for (const { subject, shares } of openShares(answer)) {
-    const own = podBytes(subject);
+    const own = isInbound ? podBytes(subject) : headOf(subject);
     for (const share of shares) {
       for (const group of share.groups) {
         let rest: Uint8Array | undefined;
-        for (const peer of group.peers) {
-          if (peer.namespace === subject.namespace && peer.name === subject.name) continue;
+        const { peers } = group;
+        const others = peerPieces(peers);
+        for (let i = 0; i < peers.length; i++) {
+          const peer = peers[i];
+          if (peer === subject || (peer.namespace === subject.namespace && peer.name === subject.name)) continue;
           rest ??= keyedRestOf(share, group, subject, peer);
-          const other = podBytes(peer);
-          pieces.from = isInbound ? other : own;
-          pieces.to = isInbound ? own : other;
+          pieces.head = isInbound ? others[i] : own;
+          pieces.end = isInbound ? own : others[i];
           pieces.rest = rest;
           yield pieces;
         }
