@@ -79,10 +79,36 @@ const REST_ROOM = 2 ** 21;
 function writeGroupedItem(item: unknown, out: ItemOut): void {
   const { from, to, rest } = item as GroupedItem;
   out.bytes(ENTRY_FROM);
-  out.text(jsonAt(from, 3));
+  out.text(endText(from));
   out.bytes(ENTRY_TO);
-  out.text(jsonAt(to, 3));
+  out.text(endText(to));
   out.bytes((rest.bytes ??= Buffer.from(`,${jsonAt(rest.fields, 2).slice(1)}`)));
+}
+
+/** Where a pod group's pods begin (the JSON of its namespace and workload), kept per workload. */
+const podGroupHeads = new Map<string, string>();
+
+/**
+ * An end of a grouped entry as JSON at its depth in the document: jsonAt(end, 3), written out for a
+ * pod group (one per entry end: the regular expression of jsonAt would cost more than the entry).
+ */
+function endText(end: PodGroupDocument | PeerDocument): string {
+  if (!('pods' in end)) return jsonAt(end, 3);
+  const { namespace, workload, pods } = end;
+  const key = workload ? `${namespace}\u0000${workload.kind}\u0000${workload.name}` : namespace;
+  let head = podGroupHeads.get(key);
+  if (head === undefined) {
+    const owner = workload
+      ? `\n        "workload": {\n          "kind": ${JSON.stringify(workload.kind)},\n          "name": ${JSON.stringify(workload.name)}\n        },`
+      : '';
+    head = `{\n        "namespace": ${JSON.stringify(namespace)},${owner}\n        "pods": [`;
+    // Bounded by the workloads of the world; cleared should a process write many worlds.
+    if (podGroupHeads.size > 1 << 16) podGroupHeads.clear();
+    podGroupHeads.set(key, head);
+  }
+  let text = head;
+  for (let i = 0; i < pods.length; i++) text += `${i === 0 ? '' : ','}\n          ${JSON.stringify(pods[i])}`;
+  return `${text}\n        ]\n      }`;
 }
 
 /**
