@@ -72,9 +72,6 @@ interface GroupedItem {
 /** Distinct entry rests remembered at once (memory stays bounded by the world, not by the answer). */
 const RESTS_KEPT = 1 << 15;
 
-/** Room for rest numbers in a numeric key (RESTS_KEPT plus one workload's worth stays far below). */
-const REST_ROOM = 2 ** 21;
-
 /** Writes a grouped entry as JSON: its ends as text, its rest as the bytes shared by every entry with it. */
 function writeGroupedItem(item: unknown, out: ItemOut): void {
   const { from, to, rest } = item as GroupedItem;
@@ -186,7 +183,7 @@ function* groupedEntries(
   const denied = which === 'denied';
   const isInbound = answer.orientation === 'inbound';
   const sliceIds = new Map<string, number>();
-  /** Entries in the order they were begun, and how to find one: subject, then peer slice and rest, then peer pods. */
+  /** Entries in the order they were begun, and how to find one: subject, then peer workload, then rest and peer pods. */
   let pending: Pending[] = [];
   let podEntries = new Map<string, Map<number, Pending[]>>();
   let blockEntries = new Map<string, Pending>();
@@ -234,10 +231,9 @@ function* groupedEntries(
     if ('pods' in peer) {
       let bySubject = podEntries.get(subject.label);
       if (!bySubject) podEntries.set(subject.label, (bySubject = new Map()));
-      const key = peer.id * REST_ROOM + rest.id;
-      let list = bySubject.get(key);
-      if (!list) bySubject.set(key, (list = []));
-      entry = list.find((known) => isSameList((known.peer as Slice).pods, peer.pods));
+      let list = bySubject.get(peer.id);
+      if (!list) bySubject.set(peer.id, (list = []));
+      entry = list.find((known) => known.rest === rest && isSameList((known.peer as Slice).pods, peer.pods));
       if (!entry) list.push((entry = { subject: { ...subject, pods: [] }, peer, rest }));
     } else {
       const key = `${subject.label}\u0000${JSON.stringify(peer)}\u0000${rest.id}`;
@@ -312,7 +308,9 @@ function* groupedEntries(
     const view = { orientation: answer.orientation, decide: share.decide };
     for (const subject of slices) {
       // Peers of one workload whose entries say the same are one entry.
-      const byPeer = new Map<number, { peer: Slice; rest: Rest }>();
+      // By peer workload, then rest (a workload's pods mostly share one): small numbers, no key to build.
+      const byPeer = new Map<number, { peer: Slice; rest: Rest }[]>();
+      const folded: { peer: Slice; rest: Rest }[] = [];
       for (const group of groups) {
         // Allowed groups with an entry key (engine/whole-cluster.ts) are not decided past the first.
         const entry = !denied && share.entryOf ? share.entryOf(group) : -1;
@@ -325,13 +323,18 @@ function* groupedEntries(
             rest = restOf(share.decide(group), group, make, subject.label, peer.label);
             if (entry >= 0) byEntry[entry] = rest;
           }
-          const key = peer.id * REST_ROOM + rest.id;
-          const known = byPeer.get(key);
-          if (known) known.peer.pods.push(...peer.pods);
-          else byPeer.set(key, { peer: { ...peer, pods: [...peer.pods] }, rest });
+          let ofPeer = byPeer.get(peer.id);
+          if (!ofPeer) byPeer.set(peer.id, (ofPeer = []));
+          const known = ofPeer.find((one) => one.rest === rest);
+          if (known) for (const pod of peer.pods) known.peer.pods.push(pod);
+          else {
+            const one = { peer: { ...peer, pods: [...peer.pods] }, rest };
+            ofPeer.push(one);
+            folded.push(one);
+          }
         }
       }
-      for (const { peer, rest } of byPeer.values()) add(subject, subject.pods, peer, rest);
+      for (const { peer, rest } of folded) add(subject, subject.pods, peer, rest);
     }
   }
 }
