@@ -9,7 +9,7 @@ import { generateCluster, tierPolicies } from '../../bench/generate.js';
 import { openShares } from '../../src/lib/engine/answer.js';
 import { compileWorld } from '../../src/lib/engine/compile.js';
 import type { Decision, PortQuery } from '../../src/lib/engine/model.js';
-import { shareDecisions } from '../../src/lib/engine/whole-cluster.js';
+import { shareDecisions, type KeyedShareGroups } from '../../src/lib/engine/whole-cluster.js';
 import { whoCanStreamed } from '../../src/lib/engine/who-can.js';
 
 const PORTS: [string, PortQuery | undefined][] = [
@@ -51,6 +51,43 @@ describe.each([
     expect(groups).toBeGreaterThan(100);
     // Pods with addresses of their own are classes of their own; their decisions are not.
     expect(distinct.size).toBeLessThan(groups / 2);
+  });
+
+  it.each(PORTS)('allowed groups with one entry key have the same ports and admitting rules (%s)', (_port, port) => {
+    const query = { targets: world.pods.map((pod) => pod.ref), port };
+    const shared = shareDecisions(world, whoCanStreamed(world, query));
+    const own = [...openShares(whoCanStreamed(world, query))];
+    const byKey = new Map<number, unknown>();
+    let groups = 0;
+    [...openShares(shared)].forEach(({ shares }, position) =>
+      shares.forEach((share: KeyedShareGroups, index) => {
+        const theirs = own[position].shares[index];
+        if (tiers > 0) {
+          // Tier rules are part of an entry: with tiers every group is decided on its own.
+          expect(share.entryOf).toBeUndefined();
+          return;
+        }
+        share.groups.forEach((group, g) => {
+          const key = share.entryOf!(group);
+          expect(key).toBeGreaterThanOrEqual(0);
+          const decision = theirs.decide(theirs.groups[g]);
+          const says = {
+            ports: group.ports,
+            port: group.port,
+            protocol: group.protocol,
+            portName: group.portName,
+            ingress: decision.ingress.allowedBy,
+            egress: decision.egress.allowedBy,
+          };
+          if (byKey.has(key)) expect(says).toEqual(byKey.get(key));
+          else byKey.set(key, says);
+          groups++;
+        });
+      }),
+    );
+    if (tiers > 0) return;
+    expect(groups).toBeGreaterThan(100);
+    expect(byKey.size).toBeLessThan(groups / 4);
   });
 
   it.each(PORTS)('a memo that starts over every few decisions gives the same decisions (%s)', (_port, port) => {

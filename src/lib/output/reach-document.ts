@@ -6,6 +6,7 @@ import type { Decision, DirectionDecision, Peer, PodRef, PortSet, Protocol, Tier
 import { keyOf, PROTOCOLS } from '../engine/model.js';
 import type { Connection, ConnectionGroup, ReachAnswer, ShareGroups, StreamedAnswer } from '../engine/answer.js';
 import { connectionOf, connectionsOf, openShares, sharesOf, subjectOf } from '../engine/answer.js';
+import type { KeyedShareGroups } from '../engine/whole-cluster.js';
 import type { ReachReport, ReportWarning } from '../services/report.js';
 import { explainConnection, unique } from './explain.js';
 import { formatIpBlock, formatPolicyRef, formatRuleRef, formatTierPolicyRef, formatTierRuleRef } from './names.js';
@@ -239,13 +240,16 @@ export function portSetKey(ports: PortSet): string {
 
 /** A pod pair's entry as UTF-8 pieces: `from`, `to`, and what follows them (shared by alike pairs). */
 interface PairPieces {
-  from: Uint8Array;
-  to: Uint8Array;
+  /** The entry up to its second end: `{"from": <first end>, "to": ` (kept per pod). */
+  head: Uint8Array;
+  /** The second end. */
+  end: Uint8Array;
   rest: Uint8Array;
 }
 
-const FROM = Buffer.from('{\n      "from": ');
-const TO = Buffer.from(',\n      "to": ');
+/** What comes before an entry's `from` and between it and `to`, in a JSON document. */
+export const ENTRY_FROM = Buffer.from('{\n      "from": ');
+export const ENTRY_TO = Buffer.from(',\n      "to": ');
 
 /** Writes an item of allowedEntries: a pair from its pieces, anything else as the JSON text it is. */
 function writeAllowedEntry(item: unknown, out: ItemOut): void {
@@ -253,11 +257,9 @@ function writeAllowedEntry(item: unknown, out: ItemOut): void {
     out.text(item);
     return;
   }
-  const { from, to, rest } = item as PairPieces;
-  out.bytes(FROM);
-  out.bytes(from);
-  out.bytes(TO);
-  out.bytes(to);
+  const { head, end, rest } = item as PairPieces;
+  out.bytes(head);
+  out.bytes(end);
   out.bytes(rest);
 }
 
@@ -279,7 +281,24 @@ function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string>
     }
     return bytes;
   };
+  // An entry begins with its first end (a source): `{"from": <pod>, "to": ` is made once per pod.
+  const heads = new Map<PodRef, Uint8Array>();
+  const headOf = (pod: PodRef) => {
+    let bytes = heads.get(pod);
+    if (bytes === undefined) {
+      bytes = Buffer.concat([ENTRY_FROM, podBytes(pod), ENTRY_TO]);
+      heads.set(pod, bytes);
+    }
+    return bytes;
+  };
+  // Groups of one class share its pods array: their heads (or ends) are looked up once per array.
+  const headsOfPeers = new WeakMap<readonly PodRef[], Uint8Array[]>();
   const isInbound = answer.orientation === 'inbound';
+  const peerPieces = (peers: readonly PodRef[]) => {
+    let pieces = headsOfPeers.get(peers);
+    if (!pieces) headsOfPeers.set(peers, (pieces = peers.map(isInbound ? headOf : podBytes)));
+    return pieces;
+  };
   const restOf = (share: ShareGroups, group: ConnectionGroup, subject: PodRef, peer: PodRef): Uint8Array => {
     const decision = share.decide(group);
     let byPorts = rests.get(decision);
@@ -301,19 +320,37 @@ function* allowedEntries(answer: StreamedAnswer): Generator<PairPieces | string>
     }
     return rest;
   };
+  // Groups with an entry key (whole-cluster answers: engine/whole-cluster.ts) share the rest of the
+  // first group with that key, without a decision; equal rests share their bytes.
+  const byEntry: (Uint8Array | undefined)[] = [];
+  const texts = new Map<string, Uint8Array>();
+  const keyedRestOf = (share: KeyedShareGroups, group: ConnectionGroup, subject: PodRef, peer: PodRef) => {
+    const entry = share.entryOf ? share.entryOf(group) : -1;
+    if (entry < 0) return restOf(share, group, subject, peer);
+    let rest = byEntry[entry];
+    if (rest === undefined) {
+      rest = restOf(share, group, subject, peer);
+      const text = Buffer.from(rest).toString();
+      byEntry[entry] = rest = texts.get(text) ?? rest;
+      texts.set(text, rest);
+    }
+    return rest;
+  };
   const external = externalsBySubject(answer, answer.external);
-  const pieces: PairPieces = { from: FROM, to: TO, rest: FROM };
+  const pieces: PairPieces = { head: ENTRY_FROM, end: ENTRY_TO, rest: ENTRY_FROM };
   for (const { subject, shares } of openShares(answer)) {
-    const own = podBytes(subject);
+    const own = isInbound ? podBytes(subject) : headOf(subject);
     for (const share of shares) {
       for (const group of share.groups) {
         let rest: Uint8Array | undefined;
-        for (const peer of group.peers) {
-          if (peer.namespace === subject.namespace && peer.name === subject.name) continue;
-          rest ??= restOf(share, group, subject, peer);
-          const other = podBytes(peer);
-          pieces.from = isInbound ? other : own;
-          pieces.to = isInbound ? own : other;
+        const { peers } = group;
+        const others = peerPieces(peers);
+        for (let i = 0; i < peers.length; i++) {
+          const peer = peers[i];
+          if (peer === subject || (peer.namespace === subject.namespace && peer.name === subject.name)) continue;
+          rest ??= keyedRestOf(share, group, subject, peer);
+          pieces.head = isInbound ? others[i] : own;
+          pieces.end = isInbound ? own : others[i];
           pieces.rest = rest;
           yield pieces;
         }
