@@ -8,7 +8,9 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 
+import { compileWorld } from '../../src/lib/engine/compile.js';
 import { validatePolicy } from '../../src/lib/engine/validate.js';
+import { reachabilityMatrix } from '../../src/lib/engine/who-can.js';
 import type { Protocol } from '../../src/lib/engine/model.js';
 import { ReferenceEvaluator } from '../support/reference-evaluator.js';
 import { runs, SEED } from './arbitraries.js';
@@ -43,5 +45,30 @@ describe('engine vs reference evaluator on generated clusters', () => {
       runs(Number(process.env.DIFFERENTIAL_RUNS ?? 1000)),
     );
     expect(pairs).toBeGreaterThan(1000);
+  }, 120_000);
+
+  test('the one-port matrix counts the pod pairs the reference allows', () => {
+    let allowed = 0;
+    fc.assert(
+      fc.property(world, (w) => {
+        const snapshot = toSnapshot(w);
+        const reference = new ReferenceEvaluator(snapshot);
+        const engine = compileWorld(snapshot);
+        for (const probe of NUMBER_PROBES) {
+          let expected = 0;
+          for (const src of reference.pods)
+            for (const dst of reference.pods)
+              if (src !== dst && reference.allows(src, dst, probe.port, probe.protocol)) expected++;
+          allowed += expected;
+          const got = reachabilityMatrix(engine, probe).pairCount;
+          if (got !== expected)
+            throw new Error(
+              `matrix ${probe.port}/${probe.protocol}: ${got} pairs, reference ${expected}\nreplay: FC_SEED=${SEED}\ncluster: ${JSON.stringify(snapshot)}`,
+            );
+        }
+      }),
+      runs(Number(process.env.DIFFERENTIAL_RUNS ?? 1000) / 2),
+    );
+    expect(allowed).toBeGreaterThan(1000);
   }, 120_000);
 });

@@ -342,6 +342,17 @@ export class Acc {
     if (lo < this.lo) this.lo = lo;
     if (lo + n > this.hi) this.hi = lo + n;
   }
+  /** ORs in the words of `bits` in [from, to) only. */
+  orWithin(bits: Bits, from: number, to: number): void {
+    const { lo, words } = bits;
+    const start = Math.max(lo, from);
+    const end = Math.min(lo + words.length, to);
+    if (start >= end) return;
+    const w = this.words;
+    for (let i = start; i < end; i++) w[i] |= words[i - lo];
+    if (start < this.lo) this.lo = start;
+    if (end > this.hi) this.hi = end;
+  }
   copyFrom(other: Acc): void {
     this.clear();
     this.words.set(other.words.subarray(other.lo, other.hi), other.lo);
@@ -355,6 +366,28 @@ export class Acc {
   has(bit: number): boolean {
     return (this.words[bit >>> 5] & (1 << (bit & 31))) !== 0;
   }
+}
+
+/** Whether `bit` is set in `bits`. */
+export function hasBit(bits: Bits, bit: number): boolean {
+  const w = (bit >>> 5) - bits.lo;
+  return w >= 0 && w < bits.words.length && (bits.words[w] & (1 << (bit & 31))) !== 0;
+}
+
+/**
+ * The bits of `x` that are in `keep` and not in `held`, counted: what `held | (x & keep)` adds to
+ * `held`, without building it (an Acc's words outside [lo, hi) are zero, so x's whole range is read).
+ */
+export function countAdded(x: Bits, keep: Acc, held: Acc): number {
+  const { lo, words } = x;
+  const k = keep.words;
+  const h = held.words;
+  let added = 0;
+  for (let i = 0; i < words.length; i++) {
+    const extra = words[i] & k[lo + i] & ~h[lo + i];
+    if (extra !== 0) added += popcount32(extra);
+  }
+  return added;
 }
 
 /** The number of bits set. */

@@ -10,7 +10,7 @@
  */
 import type { CompiledPolicy, CompiledRule, PodClass, World, WorldIndex } from './world.js';
 import type { Bits, Point } from './layout.js';
-import { Acc, count, Layout, layoutOf } from './layout.js';
+import { Acc, count, countAdded, hasBit, Layout, layoutOf } from './layout.js';
 import type { PortSet, Protocol } from './model.js';
 import { PROTOCOLS } from './model.js';
 import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
@@ -77,6 +77,8 @@ export class Evaluator {
   private readonly scratch: Acc;
   atoms: Atom[] = [];
   private ipParts: Bits[] = [];
+  /** Set by sourceCount. */
+  isSelfSource = false;
   /** The union of the atoms' ports, by which atoms hold a source (sources of one target mostly share a few). */
   private readonly portsByAtoms = new Map<string, PortSet>();
 
@@ -135,14 +137,22 @@ export class Evaluator {
         ingress.clear();
         ingress.or(layout.all);
       }
-      label.or(layout.egressOpen);
+      // With keepEgress the caller takes the whole egress part from here; else it is needed only
+      // where ingress has words.
+      const [from, to] = this.keepEgress ? [0, n] : [ingress.lo, ingress.hi];
+      if (from >= to) continue;
+      label.orWithin(layout.egressOpen, from, to);
       for (const r of egressRules)
-        if (portSetContains(r.ports, point.protocol, point.port)) label.or(layout.policyEgress(r.policy));
-      // With keepEgress the caller takes it from here.
+        if (portSetContains(r.ports, point.protocol, point.port))
+          label.orWithin(layout.policyEgress(r.policy), from, to);
       if (this.keepEgress) continue;
       // Sources admitted by both, before the ipBlock part of egress: kept in `label`.
-      for (let i = label.lo; i < label.hi; i++) label.words[i] &= ingress.words[i];
-      for (let i = label.lo; i < label.hi; i++) union.words[i] |= label.words[i];
+      const { words } = label;
+      for (let i = label.lo; i < label.hi; i++) {
+        const word = words[i] & ingress.words[i];
+        words[i] = word;
+        union.words[i] |= word;
+      }
       if (label.lo < union.lo) union.lo = label.lo;
       if (label.hi > union.hi) union.hi = label.hi;
     }
@@ -170,6 +180,20 @@ export class Evaluator {
       if (x.lo + x.words.length > scratch.hi) scratch.hi = x.lo + x.words.length;
     }
     return scratch;
+  }
+
+  /**
+   * For one atom: how many sources the pods of `cls` have (classSources counted without building it:
+   * the label part's count plus what the ipBlock part of egress adds); `isSelfSource` then says
+   * whether the class's first pod is one of them.
+   */
+  sourceCount(cls: PodClass, labelCount: number): number {
+    const { layout, union } = this;
+    const x = layout.ipEgress(cls, this.atoms[0].point);
+    const ingress = this.ingressAcc[0];
+    const bit = layout.start[cls.id];
+    this.isSelfSource = union.has(bit) || (hasBit(x, bit) && ingress.has(bit));
+    return x.words.length === 0 ? labelCount : labelCount + countAdded(x, ingress, union);
   }
 
   /** The ports allowed to the source at `bit` by the last classSources: the atoms whose answer holds it. */
@@ -227,8 +251,14 @@ export function reachabilityMatrix(
     const classes = world.labelClasses[lc];
     const labelCount = evaluator.labelClass(classes, port);
     for (const cls of classes) {
-      const sources = evaluator.classSources(cls);
       const members = layout.size[cls.id];
+      if (port && !options.visit) {
+        // One port: counted with no set built.
+        const allowed = evaluator.sourceCount(cls, labelCount);
+        pairCount += members * allowed - (members > 0 && evaluator.isSelfSource ? members : 0);
+        continue;
+      }
+      const sources = evaluator.classSources(cls);
       const self = members > 0 && sources.has(layout.start[cls.id]);
       pairCount += members * (sources === evaluator.union ? labelCount : count(sources)) - (self ? members : 0);
       if (options.visit) {

@@ -9,7 +9,7 @@
  * where undecided is neither an Admin Accept nor an Admin Deny (a Pass is undecided), per direction.
  */
 import type { Acc, Bits, Layout, Point } from './layout.js';
-import { Acc as Accumulator, count, layoutOf } from './layout.js';
+import { Acc as Accumulator, count, countAdded, hasBit, layoutOf } from './layout.js';
 import type { ClassMatrix, MatrixOptions } from './matrix.js';
 import { atomsOf, Evaluator, type Atom } from './matrix.js';
 import type { PortSet, Protocol } from './model.js';
@@ -110,6 +110,8 @@ class TierEvaluator {
   private labelCount = 0;
   /** What labelPart was computed for: the target signature and v1 isolation, or -1 after labelClass. */
   private computedFor = -1;
+  /** Set by sourceCount. */
+  isSelfSource = false;
   private ipParts: Bits[] = [];
   private readonly scratch: Acc;
   private readonly portsByAtoms = new Map<string, PortSet>();
@@ -334,6 +336,20 @@ class TierEvaluator {
     return { sources: scratch, count: count(scratch) };
   }
 
+  /**
+   * On one port: how many sources the pods of `target` have (classSources counted without building
+   * it); `isSelfSource` then says whether the target's first pod is one of them.
+   */
+  sourceCount(target: PodClass): number {
+    const { layout, evaluator } = this;
+    this.computeLabelPart(this.targetOf[target.id], target.ingressPolicies.length > 0);
+    const x = layout.ipEgress(target, evaluator.atoms[0].point);
+    const keep = this.keeps[0];
+    const bit = layout.start[target.id];
+    this.isSelfSource = this.labelUnion.has(bit) || (hasBit(x, bit) && keep.has(bit));
+    return x.words.length === 0 ? this.labelCount : this.labelCount + countAdded(x, keep, this.labelUnion);
+  }
+
   /** The ports allowed to the source at `bit` by the last classSources: the atoms whose answer holds it. */
   portsAt(bit: number): PortSet {
     const atoms = this.evaluator.atoms;
@@ -387,8 +403,14 @@ export function tierReachabilityMatrix(
     const classes = world.labelClasses[lc];
     evaluator.labelClass(classes, port);
     for (const cls of classes) {
-      const { sources, count: allowed } = evaluator.classSources(cls);
       const members = layout.size[cls.id];
+      if (port && !options.visit) {
+        // One port: counted with no set built.
+        const allowed = evaluator.sourceCount(cls);
+        pairCount += members * allowed - (members > 0 && evaluator.isSelfSource ? members : 0);
+        continue;
+      }
+      const { sources, count: allowed } = evaluator.classSources(cls);
       const self = members > 0 && sources.has(layout.start[cls.id]);
       pairCount += members * allowed - (self ? members : 0);
       if (options.visit) {
