@@ -297,7 +297,8 @@ export class Decisions {
   /** The decision key of traffic from class `source` to class `target` (a number from 1). */
   key(source: number, target: number): number {
     const { world } = this;
-    const [s, t] = [world.classes[source], world.classes[target]];
+    const s = world.classes[source];
+    const t = world.classes[target];
     const labels = s.labelClass * world.labelClasses.length + t.labelClass;
     const addresses = pairKey(this.held(t.ingressPolicies, 'ingress', s), this.held(s.egressPolicies, 'egress', t));
     let byAddresses = this.byKey.get(labels);
