@@ -479,11 +479,18 @@ function isSameData(a: unknown, b: unknown): boolean {
     return a.every((x, i) => isSameData(x ?? null, b[i] ?? null));
   }
   if (a !== null && typeof a === 'object' && b !== null && typeof b === 'object') {
-    const keys = (o: object) => Object.keys(o).filter((k) => (o as Record<string, unknown>)[k] !== undefined);
-    const [x, y] = [a as Record<string, unknown>, b as Record<string, unknown>];
-    const xKeys = keys(x);
-    if (xKeys.length !== keys(y).length) return false;
-    return xKeys.every((k) => Object.prototype.hasOwnProperty.call(y, k) && isSameData(x[k], y[k]));
+    const x = a as Record<string, unknown>;
+    const y = b as Record<string, unknown>;
+    // The keys of each with a defined value, counted and compared in place (no filtered copies: apply
+    // compares every pod of the change this way).
+    let defined = 0;
+    for (const k of Object.keys(x)) {
+      if (x[k] === undefined) continue;
+      defined++;
+      if (!Object.prototype.hasOwnProperty.call(y, k) || !isSameData(x[k], y[k])) return false;
+    }
+    for (const k of Object.keys(y)) if (y[k] !== undefined) defined--;
+    return defined === 0;
   }
   if ((a !== null && typeof a === 'object') || (b !== null && typeof b === 'object')) return false;
   return JSON.stringify(a) === JSON.stringify(b);

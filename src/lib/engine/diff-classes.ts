@@ -9,6 +9,7 @@ import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
 import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } from './ports.js';
 import { analysePair, decideOnAllPorts } from './evaluate.js';
+import { ruleAdmitsClass } from './peers.js';
 import { allowedSourceClasses, Evaluator } from './matrix.js';
 import type { Acc, Layout } from './layout.js';
 import { layoutOf } from './layout.js';
@@ -254,20 +255,26 @@ export function destinationsFrom(world: World, classId: number) {
 }
 
 /**
- * The decisions of one world between classes, one object per distinct answer. A pair's answer reads
- * the destination's ingress rules against the source and the source's egress rules against the
- * destination: the classes' label classes (namespace, labels, named ports), of their addresses only
- * which of those rules' ipBlock peers hold them, and the cluster tiers between their tier classes.
- * Pairs alike in these share one decision, worked out once.
+ * The decisions of one world between classes. A pair's answer reads the destination's ingress rules
+ * against the source and the source's egress rules against the destination: the classes' label
+ * classes (namespace, labels, named ports), of their addresses only which of those rules' ipBlock
+ * peers hold them, and the cluster tiers between their tier classes. Pairs alike in these share one
+ * decision key (a number, `of`); their decision is worked out once per distinct answer (the rules of
+ * both sides that admit the pair, the destination's named ports, the tier classes), so keys whose
+ * rules are the same share one decision object, made when a key of them is first asked for.
  */
 export class Decisions {
   /**
-   * Decisions by key, in levels of numbers: the label classes (source, target), the ipBlock peers
+   * Decision keys, in levels of numbers: the label classes (source, target), the ipBlock peers
    * holding their addresses (held), the tier classes. Numbers, not strings: there is about one key
    * per changed pair of groups.
    */
-  private readonly byKey = new Map<number, Map<number, Decision | Map<number, Decision>>>();
+  private readonly byKey = new Map<number, Map<number, number | Map<number, number>>>();
+  /** Key -> its decision (index 0: none). */
+  private readonly decisions: (Decision | undefined)[] = [undefined];
   private readonly ids = new Map<Decision, number>();
+  /** Decisions by what they read, as a trie of numbers (RuleTrie). */
+  private readonly byRules = new RuleTrie<Decision>();
   private readonly blocksRead = {
     ingress: new Map<CompiledPolicy[], BlocksRead>(),
     egress: new Map<CompiledPolicy[], BlocksRead>(),
@@ -277,35 +284,73 @@ export class Decisions {
 
   constructor(private readonly world: World) {}
 
+  /** The decision from pods of class `source` to pods of class `target` (all ports). */
   of(source: number, target: number): Decision {
+    return this.decisions[this.key(source, target)]!;
+  }
+
+  /** A number per decision object (0: none): keys whose rules are the same have the same. */
+  id(decision: Decision | undefined): number {
+    return decision ? this.ids.get(decision)! : 0;
+  }
+
+  /** The decision key of traffic from class `source` to class `target` (a number from 1). */
+  key(source: number, target: number): number {
     const { world } = this;
-    const [s, t] = [world.classes[source], world.classes[target]];
+    const s = world.classes[source];
+    const t = world.classes[target];
     const labels = s.labelClass * world.labelClasses.length + t.labelClass;
     const addresses = pairKey(this.held(t.ingressPolicies, 'ingress', s), this.held(s.egressPolicies, 'egress', t));
     let byAddresses = this.byKey.get(labels);
     if (!byAddresses) this.byKey.set(labels, (byAddresses = new Map()));
     if (world.tiers) {
       const tiers = pairKey(world.tiers.classOf[source], world.tiers.classOf[target]);
-      let byTiers = byAddresses.get(addresses) as Map<number, Decision> | undefined;
+      let byTiers = byAddresses.get(addresses) as Map<number, number> | undefined;
       if (!byTiers) byAddresses.set(addresses, (byTiers = new Map()));
-      let decision = byTiers.get(tiers);
-      if (!decision) byTiers.set(tiers, (decision = this.decide(s, t)));
-      return decision;
+      let key = byTiers.get(tiers);
+      if (key === undefined) byTiers.set(tiers, (key = this.decide(s, t)));
+      return key;
     }
-    let decision = byAddresses.get(addresses) as Decision | undefined;
-    if (!decision) byAddresses.set(addresses, (decision = this.decide(s, t)));
-    return decision;
+    let key = byAddresses.get(addresses) as number | undefined;
+    if (key === undefined) byAddresses.set(addresses, (key = this.decide(s, t)));
+    return key;
   }
 
-  private decide(s: PodClass, t: PodClass): Decision {
-    const decision = decideOnAllPorts(analysePair(this.world, s, t)).decision;
-    this.ids.set(decision, this.ids.size + 1);
-    return decision;
+  /** The decision of a key (0: none). */
+  decision(key: number): Decision | undefined {
+    return this.decisions[key];
   }
 
-  /** A number per decision object (0: none). */
-  id(decision: Decision | undefined): number {
-    return decision ? this.ids.get(decision)! : 0;
+  /** A new key, its decision shared with every key whose pair the same rules and ports answer. */
+  private decide(s: PodClass, t: PodClass): number {
+    const trie = this.byRules;
+    trie.reset();
+    // Ingress: the destination's policies (isolation, selectedBy) and their rules that admit the source.
+    for (const policy of t.ingressPolicies) {
+      trie.step(trie.idOf(policy));
+      for (const rule of policy.ingress ?? []) if (ruleAdmitsClass(rule, s)) trie.step(trie.idOf(rule));
+    }
+    trie.step(-1);
+    // Egress: the source's policies and their rules that admit the destination.
+    for (const policy of s.egressPolicies) {
+      trie.step(trie.idOf(policy));
+      for (const rule of policy.egress ?? []) if (ruleAdmitsClass(rule, t)) trie.step(trie.idOf(rule));
+    }
+    // Named ports resolve on the destination (portsOfRule); the tiers answer per pair of tier classes.
+    trie.step(-2 - t.namedPorts);
+    const { tiers } = this.world;
+    if (tiers) {
+      trie.step(-1);
+      trie.step(tiers.classOf[s.id]);
+      trie.step(tiers.classOf[t.id]);
+    }
+    let decision = trie.value();
+    if (!decision) {
+      trie.set((decision = decideOnAllPorts(analysePair(this.world, s, t)).decision));
+      this.ids.set(decision, this.ids.size + 1);
+    }
+    this.decisions.push(decision);
+    return this.decisions.length - 1;
   }
 
   /**
@@ -342,6 +387,47 @@ interface BlocksRead {
   bySignature: Map<number, number>;
 }
 
+/**
+ * Values keyed by sequences of numbers (objects numbered by idOf), walked a number at a time: no key
+ * string or array is made per lookup.
+ */
+class RuleTrie<V> {
+  private readonly root: TrieNode<V> = { next: new Map() };
+  private node: TrieNode<V> = this.root;
+  private readonly ids = new Map<object, number>();
+
+  /** A number (from 0) per object. */
+  idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.ids.size));
+    return id;
+  }
+
+  /** Starts a new sequence. */
+  reset(): void {
+    this.node = this.root;
+  }
+
+  step(n: number): void {
+    let next = this.node.next.get(n);
+    if (!next) this.node.next.set(n, (next = { next: new Map() }));
+    this.node = next;
+  }
+
+  value(): V | undefined {
+    return this.node.value;
+  }
+
+  set(value: V): void {
+    this.node.value = value;
+  }
+}
+
+interface TrieNode<V> {
+  next: Map<number, TrieNode<V>>;
+  value?: V;
+}
+
 /** A block being filled: the pod lists of the groups at its open end, joined when it is closed. */
 interface OpenBlock {
   block: ChangeBlock;
@@ -376,13 +462,14 @@ export class BlockCollector {
    */
   add(s: PodGroup, t: PodGroup, was: number, now: number, self: PodRef[], count: number): void {
     const [before, after] = this.decisions;
-    const decisionBefore = was === 0 ? undefined : before.of(s.classBefore, t.classBefore);
-    const decisionAfter = now === 0 ? undefined : after.of(s.classAfter, t.classAfter);
+    const keyBefore = was === 0 ? 0 : before.key(s.classBefore, t.classBefore);
+    const keyAfter = now === 0 ? 0 : after.key(s.classAfter, t.classAfter);
     let byRules = this.open.get(pairKey(was, now));
     if (!byRules) this.open.set(pairKey(was, now), (byRules = new Map()));
-    const rules = pairKey(before.id(decisionBefore), after.id(decisionAfter));
+    const rules = pairKey(keyBefore, keyAfter);
     let open = byRules.get(rules);
     if (!open) {
+      const [decisionBefore, decisionAfter] = [before.decision(keyBefore), after.decision(keyAfter)];
       const block: ChangeBlock = {
         from: this.isOpenAtSource ? [] : s.pods,
         to: this.isOpenAtSource ? t.pods : [],

@@ -182,7 +182,11 @@ class Grouper {
 
   sorted(): ChangeGroup[] {
     const { labels } = this;
-    return this.made.sort((a, b) => b.count - a.count || labels.get(a)!.localeCompare(labels.get(b)!));
+    // As localeCompare (the same collation), with the labels read from an array, not a map.
+    const order = this.made.map((group, i) => ({ i, count: group.count, label: labels.get(group)! }));
+    const compare = new Intl.Collator().compare;
+    order.sort((a, b) => b.count - a.count || compare(a.label, b.label) || a.i - b.i);
+    return order.map(({ i }) => this.made[i]);
   }
 }
 

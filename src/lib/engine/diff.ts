@@ -191,7 +191,8 @@ export function diffBlocks(
   const collector = new BlockCollector(ids, [new Decisions(before), new Decisions(after)]);
   const compare = (t: PodGroup, s: PodGroup, was: number, now: number): void => {
     if (was === now && t.portBefore === t.portAfter) return;
-    const [wasInScope, nowInScope] = [ids.intersect(was, t.portBefore), ids.intersect(now, t.portAfter)];
+    const wasInScope = ids.intersect(was, t.portBefore);
+    const nowInScope = ids.intersect(now, t.portAfter);
     if (wasInScope === nowInScope) return;
     const self = both.get(t.id * sources.groups.length + s.id) ?? [];
     const count = t.pods.length * s.pods.length - self.length;
@@ -258,7 +259,9 @@ function compareIntoUnaffected(
     readers[0].target(t.classBefore);
     readers[1].target(t.classAfter);
     for (let i = 0; i < sources.length; i++) {
-      const [was, now] = [ids.id(readers[0].ports(bits[i][0])), ids.id(readers[1].ports(bits[i][1]))];
+      // Plain locals, not a destructured pair: this runs per (target, source) pair.
+      const was = ids.id(readers[0].ports(bits[i][0]));
+      const now = ids.id(readers[1].ports(bits[i][1]));
       if (was !== now || t.portBefore !== t.portAfter) differing[i].push(t.id, was, now);
     }
   }

@@ -80,7 +80,7 @@ export class Evaluator {
   /** Set by sourceCount. */
   isSelfSource = false;
   /** The union of the atoms' ports, by which atoms hold a source (sources of one target mostly share a few). */
-  private readonly portsByAtoms = new Map<string, PortSet>();
+  private portsByAtoms: AtomNode = { next: new Map() };
 
   constructor(
     readonly layout: Layout,
@@ -102,7 +102,7 @@ export class Evaluator {
         ingressRules.push({ rule, ports: layout.ports(rule, target), namespace: policy.ref.namespace });
     const egressRules = egressRulesAdmitting(layout, target);
     // Atoms: one port asked about, or the cuts of every rule that may apply to this target.
-    this.portsByAtoms.clear();
+    this.portsByAtoms = { next: new Map() };
     if (port) this.atoms = [{ point: { ...port, key: `${port.port}/${port.protocol}` }, ports: portOf(port) }];
     else {
       const sets = new Set<PortSet>(extraSets);
@@ -198,22 +198,35 @@ export class Evaluator {
 
   /** The ports allowed to the source at `bit` by the last classSources: the atoms whose answer holds it. */
   portsAt(bit: number): PortSet {
-    const held: number[] = [];
+    // Walked by the atoms that hold the source (no list or key string per call: it runs per source pair).
+    let node = this.portsByAtoms;
     for (let a = 0; a < this.atoms.length; a++) {
-      const x = this.ipParts[a];
-      const w = (bit >>> 5) - x.lo;
-      const viaIp =
-        w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && this.ingressAcc[a].has(bit);
-      if (viaIp || this.labelAcc[a].has(bit)) held.push(a);
+      if (!this.holds(a, bit)) continue;
+      let next = node.next.get(a);
+      if (!next) node.next.set(a, (next = { next: new Map() }));
+      node = next;
     }
-    const key = held.join(',');
-    let ports = this.portsByAtoms.get(key);
-    if (!ports) {
-      ports = this.layout.world.portSets.intern(unionPortSets(...held.map((a) => this.atoms[a].ports)));
-      this.portsByAtoms.set(key, ports);
+    if (!node.ports) {
+      const held: PortSet[] = [];
+      for (let a = 0; a < this.atoms.length; a++) if (this.holds(a, bit)) held.push(this.atoms[a].ports);
+      node.ports = this.layout.world.portSets.intern(unionPortSets(...held));
     }
-    return ports;
+    return node.ports;
   }
+
+  /** Whether atom `a`'s answer of the last classSources holds the source at `bit`. */
+  private holds(a: number, bit: number): boolean {
+    const x = this.ipParts[a];
+    const w = (bit >>> 5) - x.lo;
+    const viaIp = w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && this.ingressAcc[a].has(bit);
+    return viaIp || this.labelAcc[a].has(bit);
+  }
+}
+
+/** The ports of sources held by the same atoms, as a trie by atom index. */
+interface AtomNode {
+  next: Map<number, AtomNode>;
+  ports?: PortSet;
 }
 
 /**
