@@ -114,7 +114,8 @@ async function spawnTimed(
   const start = performance.now();
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  // The first line is what a failure says (a Go panic's message comes before its stack).
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(0, 4000)));
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;

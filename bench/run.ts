@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import type { SizeResult } from './measure.js';
+import type { PeerDiffResult, SizeResult } from './measure.js';
 import { measureDocument, measureSize } from './measure.js';
 import type { LiveResult } from './live.js';
 import { formatLive, measureLive } from './live.js';
@@ -168,7 +168,7 @@ export function formatTable(sizes: SizeResult[]): string {
     s.peakRssMb.toFixed(0),
     s.peer ? (s.peer.ms === null ? `- (${s.peer.note ?? ''})` : ms(s.peer.ms)) : '-',
     s.peer?.ratio ? `${s.peer.ms === null ? '> ' : s.peer.oursEstimated ? '~' : ''}${s.peer.ratio.toFixed(2)}x` : '-',
-    s.peerDiff ? (s.peerDiff.ms === null ? `- (${s.peerDiff.note ?? ''})` : ms(s.peerDiff.ms)) : '-',
+    s.peerDiff ? peerDiffCell(s.peerDiff) : '-',
     s.peerDiff?.ratio ? `${s.peerDiff.ms === null ? '> ' : ''}${s.peerDiff.ratio.toFixed(2)}x` : '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -286,4 +286,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exitCode = 1;
   });
+}
+
+/** The peer's diff time; when it ended without an answer (no CSV: it failed), that, and why. */
+function peerDiffCell(d: PeerDiffResult): string {
+  if (d.ms === null) return `- (${d.note ?? ''})`;
+  if (d.ratio === null) return `failed after ${ms(d.ms)} (${d.note ?? ''})`;
+  return ms(d.ms);
 }
