@@ -2,6 +2,7 @@
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type { IpBlock } from './model.js';
 import { validateIpBlock } from './ipblock.js';
+import { isObject } from './json.js';
 import { validatePolicyPort } from './ports.js';
 import { validateLabelKey, validateLabelValue, validateSelector } from './selector.js';
 
@@ -17,10 +18,6 @@ export class ValidationMemo {
 }
 
 const PATH = '\u0000';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function validateList(value: unknown, path: string, each: (item: unknown, at: string) => string[]): string[] {
   if (value === undefined || value === null) return [];
