@@ -140,10 +140,10 @@ describe('diff', () => {
     expect(run.exitCode).toBe(1);
     const web = { namespace: 'shop', pod: 'web' };
     const block = (cidr: string) => ({ ipBlock: { cidr, except: [] } });
-    const rule = (index: number) => ({
+    const rule = (...indexes: number[]) => ({
       ingress: ['shop/web-ingress'],
       egress: [],
-      rules: [`shop/web-ingress ingress[${index}]`],
+      rules: indexes.map((index) => `shop/web-ingress ingress[${index}]`),
     });
     const http = { protocol: 'TCP', port: 80 };
     const document = JSON.parse(run.stdout) as Document;
@@ -154,16 +154,16 @@ describe('diff', () => {
         {
           from: block('10.1.0.0/16'),
           to: web,
-          // The rules of each side: those that admit the block on the first of its ports.
+          // The rules of each side: those that admit the block on any of its ports, as for a pod pair.
           before: { ports: [http], ...rule(0) },
-          after: { ports: [http, { protocol: 'TCP', port: 443 }], ...rule(0) },
+          after: { ports: [http, { protocol: 'TCP', port: 443 }], ...rule(0, 1) },
         },
       ],
     });
     // --port 443/TCP: the block only gains, so it is added on that port.
     const https = JSON.parse((await diff(...files, '--port', '443/TCP', '-o', 'json')).stdout) as Document;
-    expect([https.added.map((c) => [c.from, c.ports]), https.removed, https.changed]).toEqual([
-      [[block('10.1.0.0/16'), [{ protocol: 'TCP', port: 443 }]]],
+    expect([https.added, https.removed, https.changed]).toEqual([
+      [{ from: block('10.1.0.0/16'), to: web, ports: [{ protocol: 'TCP', port: 443 }], ...rule(1) }],
       [],
       [],
     ]);

@@ -85,9 +85,12 @@ export function diffAddresses(
       }
       for (const region of alike.values()) {
         const blocks = blocksOf(region.addresses);
+        // The rules that admit the first block, over all its ports as a pod pair's decision is (on the
+        // scope's port when there is one).
         const why = (world: World, pod: PodInfo | undefined, ports: PortSet) => {
           if (!pod || isEmptyPortSet(ports)) return {};
-          const decision = addressConnection(world, pod, blocks[0], direction, firstPort(ports)).decision;
+          const point = scope.port ? firstPort(ports) : undefined;
+          const decision = addressConnection(world, pod, blocks[0], direction, point).decision;
           return decision.allowed ? { decision } : {};
         };
         const { decision: decisionBefore } = why(before, was, region.before);

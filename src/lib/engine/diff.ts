@@ -63,7 +63,7 @@ export interface AddressChange {
    */
   before: PortSet;
   after: PortSet;
-  /** Why the first block was admitted on the first of the ports allowed before (when any), and after. */
+  /** Why the first block was admitted before (when it was), and after: the rules over all its ports, or the scope's port. */
   decisionBefore?: Decision;
   decisionAfter?: Decision;
 }
