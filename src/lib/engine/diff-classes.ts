@@ -9,6 +9,7 @@ import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
 import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } from './ports.js';
 import { analysePair, decideOnAllPorts } from './evaluate.js';
+import { TrieNode } from './number-trie.js';
 import { ruleAdmitsClass } from './peers.js';
 import { allowedSourceClasses, Evaluator } from './matrix.js';
 import type { Acc, Layout } from './layout.js';
@@ -392,8 +393,8 @@ interface BlocksRead {
  * string or array is made per lookup.
  */
 class RuleTrie<V> {
-  private readonly root: TrieNode<V> = { next: new Map() };
-  private node: TrieNode<V> = this.root;
+  private readonly root = new TrieNode<V>();
+  private node = this.root;
   private readonly ids = new Map<object, number>();
 
   /** A number (from 0) per object. */
@@ -409,9 +410,7 @@ class RuleTrie<V> {
   }
 
   step(n: number): void {
-    let next = this.node.next.get(n);
-    if (!next) this.node.next.set(n, (next = { next: new Map() }));
-    this.node = next;
+    this.node = this.node.step(n);
   }
 
   value(): V | undefined {
@@ -421,11 +420,6 @@ class RuleTrie<V> {
   set(value: V): void {
     this.node.value = value;
   }
-}
-
-interface TrieNode<V> {
-  next: Map<number, TrieNode<V>>;
-  value?: V;
 }
 
 /** A block being filled: the pod lists of the groups at its open end, joined when it is closed. */

@@ -11,6 +11,7 @@
 import type { CompiledPolicy, CompiledRule, PodClass, World, WorldIndex } from './world.js';
 import type { Bits, Point } from './layout.js';
 import { Acc, count, countAdded, hasBit, Layout, layoutOf } from './layout.js';
+import { TrieNode } from './number-trie.js';
 import type { PortSet, Protocol } from './model.js';
 import { PROTOCOLS } from './model.js';
 import { MAX_PORT, MIN_PORT, portSetContains, unionPortSets } from './ports.js';
@@ -80,7 +81,7 @@ export class Evaluator {
   /** Set by sourceCount. */
   isSelfSource = false;
   /** The union of the atoms' ports, by which atoms hold a source (sources of one target mostly share a few). */
-  private portsByAtoms: AtomNode = { next: new Map() };
+  private portsByAtoms = new TrieNode<PortSet>();
 
   constructor(
     readonly layout: Layout,
@@ -102,7 +103,7 @@ export class Evaluator {
         ingressRules.push({ rule, ports: layout.ports(rule, target), namespace: policy.ref.namespace });
     const egressRules = egressRulesAdmitting(layout, target);
     // Atoms: one port asked about, or the cuts of every rule that may apply to this target.
-    this.portsByAtoms = { next: new Map() };
+    this.portsByAtoms = new TrieNode<PortSet>();
     if (port) this.atoms = [{ point: { ...port, key: `${port.port}/${port.protocol}` }, ports: portOf(port) }];
     else {
       const sets = new Set<PortSet>(extraSets);
@@ -202,16 +203,14 @@ export class Evaluator {
     let node = this.portsByAtoms;
     for (let a = 0; a < this.atoms.length; a++) {
       if (!this.holds(a, bit)) continue;
-      let next = node.next.get(a);
-      if (!next) node.next.set(a, (next = { next: new Map() }));
-      node = next;
+      node = node.step(a);
     }
-    if (!node.ports) {
+    if (!node.value) {
       const held: PortSet[] = [];
       for (let a = 0; a < this.atoms.length; a++) if (this.holds(a, bit)) held.push(this.atoms[a].ports);
-      node.ports = this.layout.world.portSets.intern(unionPortSets(...held));
+      node.value = this.layout.world.portSets.intern(unionPortSets(...held));
     }
-    return node.ports;
+    return node.value;
   }
 
   /** Whether atom `a`'s answer of the last classSources holds the source at `bit`. */
@@ -221,12 +220,6 @@ export class Evaluator {
     const viaIp = w >= 0 && w < x.words.length && (x.words[w] & (1 << (bit & 31))) !== 0 && this.ingressAcc[a].has(bit);
     return viaIp || this.labelAcc[a].has(bit);
   }
-}
-
-/** The ports of sources held by the same atoms, as a trie by atom index. */
-interface AtomNode {
-  next: Map<number, AtomNode>;
-  ports?: PortSet;
 }
 
 /**

@@ -7,7 +7,8 @@
 import type { ConnectionGroup, ShareGroups, StreamedAnswer } from './answer.js';
 import { Decisions } from './diff-classes.js';
 import { analysePair, decideOnPort } from './evaluate.js';
-import { Acc, layoutOf, type Bits, type Layout } from './layout.js';
+import { Acc, hasBit, layoutOf, type Bits, type Layout } from './layout.js';
+import { TrieNode } from './number-trie.js';
 import type { Decision, PortSet } from './model.js';
 import { keyOf } from './model.js';
 import type { CompiledPolicy, CompiledRule, World } from './world.js';
@@ -75,24 +76,6 @@ interface RuleBits {
   bits: Bits;
 }
 
-/** True when bit `bit` is set. */
-function hasBit(bits: Bits, bit: number): boolean {
-  const w = (bit >>> 5) - bits.lo;
-  return w >= 0 && w < bits.words.length && (bits.words[w] & (1 << (bit & 31))) !== 0;
-}
-
-/** A node of the entry-key trie: a path of numbers leads to an entry key. */
-class KeyNode {
-  id = -1;
-  private readonly next = new Map<number, KeyNode>();
-
-  step(n: number): KeyNode {
-    let node = this.next.get(n);
-    if (!node) this.next.set(n, (node = new KeyNode()));
-    return node;
-  }
-}
-
 /**
  * Entry keys of allowed class pairs (NetworkPolicy v1 only): what an allowed entry of a document says
  * after `from` and `to` is its ports and the rules that admitted it (their policies), and those are
@@ -104,7 +87,8 @@ class KeyNode {
  */
 class EntryKeys {
   private readonly layout: Layout;
-  private readonly root = new KeyNode();
+  /** Entry keys by path: named ports, port id, ingress rule ids, -1, egress rule ids. */
+  private readonly root = new TrieNode<number>();
   private count = 0;
   private readonly rules = new Map<CompiledRule, RuleBits>();
   private readonly rulesOfPolicies = {
@@ -153,8 +137,8 @@ class EntryKeys {
       node = node.step(-1);
       for (const rule of this.rulesOf(world.classes[source].egressPolicies, 'egress'))
         if (hasBit(rule.bits, targetBit)) node = node.step(rule.id);
-      if (node.id < 0) node.id = this.count++;
-      return node.id;
+      node.value ??= this.count++;
+      return node.value;
     };
   }
 
