@@ -7,7 +7,7 @@
 // directory of the user's own under the OS temp directory (as Node's cache is); NODE_COMPILE_CACHE
 // moves it and NODE_DISABLE_COMPILE_CACHE=1 turns it off, as they do Node's. Anything wrong with the
 // cache (absent, unreadable, rejected by V8, a directory not the user's) only means compiling anew.
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,6 +32,28 @@ function ownDirectory(dir) {
     return stat.isDirectory() && (typeof process.getuid !== 'function' || stat.uid === process.getuid());
   } catch {
     return false;
+  }
+}
+
+/** Cache files unused for this long (those of older builds and Node versions) go when a new one is written. */
+const STALE_MS = 14 * 24 * 3600 * 1000;
+
+/**
+ * Removes the cache files of `dir` not read for STALE_MS (by access time; on a file system mounted
+ * noatime, the time it was written) and the partial writes of runs that died an hour ago or more: a
+ * file is written once per build and Node version, and nothing else removes those of old ones.
+ */
+function pruneStale(dir, now) {
+  for (const name of readdirSync(dir)) {
+    if (!/\.bin(\.\d+)?$/.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      const stat = statSync(path);
+      const used = Math.max(stat.atimeMs, stat.mtimeMs);
+      if (now - used > (name.endsWith('.bin') ? STALE_MS : 3600 * 1000)) rmSync(path, { force: true });
+    } catch {
+      // Gone already, or not ours to remove.
+    }
   }
 }
 
@@ -62,6 +84,7 @@ export function loadCompiled(name, hash) {
         const partial = `${cacheFile}.${process.pid}`;
         writeFileSync(partial, script.createCachedData(), { mode: 0o600 });
         renameSync(partial, cacheFile);
+        pruneStale(dir, Date.now());
       } catch {
         // No cache this time.
       }

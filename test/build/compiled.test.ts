@@ -2,11 +2,21 @@
  * scripts/build/compiled.mjs, which dist/ loads oclif through (dist/oclif.cjs): the CommonJS file runs
  * with its require, module and dynamic import(); V8's compiled code is written after the first run,
  * in a directory of the user's own, read by the next run and accepted by V8; NODE_DISABLE_COMPILE_CACHE
- * turns it off; a damaged cache is compiled anew and rewritten. Each run is a process of its own (the
+ * turns it off; a damaged cache is compiled anew and rewritten; writing one removes the stale ones. Each run is a process of its own (the
  * cache is written as the process exits), laid out as dist/ is: the loader and the file side by side.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -83,5 +93,29 @@ describe('compiled.mjs', () => {
     rmSync(cache, { recursive: true, force: true });
     expect(run({ NODE_DISABLE_COMPILE_CACHE: '1' }).seen).toEqual(['compiled']);
     expect(() => readdirSync(cache)).toThrow();
+  });
+
+  it('removes, when it writes a cache file, those unused for two weeks and partial writes an hour old', () => {
+    rmSync(cache, { recursive: true, force: true });
+    mkdirSync(cache, { mode: 0o700 });
+    const days = (n: number) => new Date(Date.now() - n * 24 * 3600 * 1000);
+    const put = (name: string, age: Date) => {
+      writeFileSync(join(cache, name), 'x', { mode: 0o600 });
+      utimesSync(join(cache, name), age, age);
+    };
+    put('v18.0.0-x64-old.bin', days(15));
+    put('v20.0.0-x64-recent.bin', days(13));
+    put('v20.0.0-x64-recent.bin.4242', days(1));
+    put('v20.0.0-x64-writing.bin.4343', new Date());
+    put('notes.txt', days(100));
+    run();
+    expect(readdirSync(cache).sort()).toEqual(
+      [
+        `${process.version}-${process.arch}-h1.bin`,
+        'notes.txt',
+        'v20.0.0-x64-recent.bin',
+        'v20.0.0-x64-writing.bin.4343',
+      ].sort(),
+    );
   });
 });
