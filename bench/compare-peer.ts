@@ -142,6 +142,8 @@ const REASONS: Record<string, string> = {
   'ipv6-addresses': 'address blocks outside the cluster in IPv6: the peer analyses IPv4 only',
   'egress-to-addresses':
     'a pod reaching addresses outside the cluster (egress): the peer lists them, who-can answers for pod targets only',
+  'peer-joins-ranges':
+    'the peer gives one range from the lowest to the highest of ports ours lists apart (e.g. TCP 8000-8999 and a named port 50051 as 8000-50051): ours has every port of its answer, the peer also the gap between them, which no rule admits',
   unexplained: 'no reason known: a bug on one side',
 };
 
@@ -183,6 +185,25 @@ function canonical(ranges: Ranges): string {
           .join(',')}`,
     )
     .join(';');
+}
+
+/**
+ * Whether the peer's port set (canonical text) is ours with gaps between our ranges filled: per
+ * protocol, each of its ranges starts where one of ours starts and ends where one of ours ends, and
+ * together they cover ours. A wider answer of that one shape is the peer joining ranges.
+ */
+export function joinsRanges(mine: string, peer: string): boolean {
+  if (!mine || !peer || mine === peer || peer === 'All Connections') return false;
+  const [ours, theirs] = [parsePeerConn(mine.replaceAll(';', ',')), parsePeerConn(peer.replaceAll(';', ','))];
+  if (mine === 'All Connections' || [...theirs.keys()].join() !== [...ours.keys()].join()) return false;
+  for (const [protocol, peerRanges] of theirs) {
+    const ourRanges = ours.get(protocol)!;
+    const starts = new Set(ourRanges.map((r) => r[0]));
+    const ends = new Set(ourRanges.map((r) => r[1]));
+    if (!peerRanges.every(([a, b]) => starts.has(a) && ends.has(b))) return false;
+    if (!ourRanges.every(([a, b]) => peerRanges.some(([x, y]) => x <= a && b <= y))) return false;
+  }
+  return true;
 }
 
 /** The peer's "TCP 80,8000-8999,UDP 53" (or "All Connections") as ranges. */
@@ -310,6 +331,7 @@ export function comparePeer(snapshot: ClusterSnapshot, entries: PeerEntry[]): Pe
     else if (src === dst && !peer) count('same-workload', example);
     else if ((oursNoIps.pods.has(key) ? canonical(oursNoIps.pods.get(key)!) : '') === peer)
       count('ipblock-pod-ips', example);
+    else if (joinsRanges(mine, peer)) count('peer-joins-ranges', example);
     else count('unexplained', example);
   }
 
@@ -338,6 +360,8 @@ export function comparePeer(snapshot: ClusterSnapshot, entries: PeerEntry[]): Pe
       const peerText = peer.get(atom.text) ?? '';
       if (!mineText && !peerText) continue;
       if (mineText === peerText) result.agree++;
+      else if (joinsRanges(mineText, peerText))
+        count('peer-joins-ranges', `${atom.text} -> ${dst}: ours ${mineText}, peer ${peerText}`);
       else count('unexplained', `${atom.text} -> ${dst}: ours ${mineText || 'none'}, peer ${peerText || 'none'}`);
     }
   }
