@@ -696,8 +696,9 @@ export const CHANGE = { configured: 3, deleted: 3, relabelled: 0.01 } as const;
  * more ingress rule (web pods on 9443/TCP), CHANGE.deleted policies removed, and 1% of the pods
  * relabelled (every other one `track: canary` toggled, which DoesNotExist selectors and the canary
  * policies read; the rest moved to another `tier`), all picked by the seed. Neither input is changed.
+ * With `relabel` false, the same policy changes and no pod relabelled.
  */
-export function changeCluster(snapshot: ClusterSnapshot, seed: number): ClusterSnapshot {
+export function changeCluster(snapshot: ClusterSnapshot, seed: number, relabel = true): ClusterSnapshot {
   const rng = new Rng(seed ^ 0xd1ff);
   const policies = [...snapshot.policies];
   const picked = rng.shuffle(policies.map((_, i) => i)).slice(0, CHANGE.configured + CHANGE.deleted);
@@ -713,7 +714,7 @@ export function changeCluster(snapshot: ClusterSnapshot, seed: number): ClusterS
   const pods = [...snapshot.pods];
   const relabelled = rng
     .shuffle(pods.map((_, i) => i))
-    .slice(0, Math.max(1, Math.round(pods.length * CHANGE.relabelled)));
+    .slice(0, relabel ? Math.max(1, Math.round(pods.length * CHANGE.relabelled)) : 0);
   relabelled.forEach((i, n) => {
     const pod = pods[i];
     const labels = { ...pod.metadata?.labels };

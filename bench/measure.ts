@@ -73,6 +73,11 @@ export interface PeerDiffResult {
   /** Lines of its CSV: changed connections, per workload pair or address range. */
   connections?: number;
   note?: string;
+  /**
+   * When it failed on the change (it crashes on pods of one owner with different labels, which the
+   * relabelled pods are): both again on the same policy changes with no pod relabelled.
+   */
+  policiesOnly?: PeerDiffResult;
 }
 
 /** The numbers of one size (the JSON document's `sizes[]` entry). */
@@ -269,6 +274,7 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
       result.peerDiff = await measurePeerDiff(options, result.diffWithLoadMs, log);
   }
   rmSync(changedDir(options.dir), { recursive: true, force: true });
+  rmSync(policiesOnlyDir(options.dir), { recursive: true, force: true });
   if (errors.length) result.errors = errors;
   return result;
 }
@@ -276,6 +282,11 @@ export async function measureSize(options: MeasureOptions, log: (line: string) =
 /** Where the changed cluster is written, beside the generated one. */
 function changedDir(dir: string): string {
   return `${dir}-changed`;
+}
+
+/** Where the cluster with the policy changes alone is written (for the peer's diff). */
+function policiesOnlyDir(dir: string): string {
+  return `${dir}-changed-policies`;
 }
 
 /**
@@ -303,6 +314,7 @@ async function measureDiff(
   planDiff(base.snapshot, files.snapshot, request);
   const diffWithLoadMs = performance.now() - t;
   log(`  diff with both directories loaded ${diffWithLoadMs.toFixed(0)} ms`);
+  if (options.peer) await writeManifests(changeCluster(snapshot, options.seed, false), policiesOnlyDir(options.dir));
   return { diffMs, diffWithLoadMs, diffOpened, diffCut, diffGroups };
 }
 
@@ -311,17 +323,30 @@ async function measurePeerDiff(
   options: MeasureOptions,
   oursMs: number,
   log: (line: string) => void,
+  after = changedDir(options.dir),
 ): Promise<PeerDiffResult> {
   const binary = ensurePeer(log);
   if (!binary.path) return { ms: null, oursMs, ratio: null, note: binary.error };
   log(`  netpol-analyzer diff (timeout ${(options.peerTimeoutMs / 1000).toFixed(0)} s) ...`);
-  const run = await runPeerDiff(binary.path, [options.dir, changedDir(options.dir)], options.peerTimeoutMs);
+  const run = await runPeerDiff(binary.path, [options.dir, after], options.peerTimeoutMs);
   if (run.timedOut) {
     log(`  netpol-analyzer diff: > ${options.peerTimeoutMs} ms`);
     const note = `did not finish within ${options.peerTimeoutMs} ms`;
     return { ms: null, oursMs, ratio: options.peerTimeoutMs / oursMs, note };
   }
-  if (run.lines === undefined) return { ms: run.ms, oursMs, ratio: null, note: run.error };
+  if (run.lines === undefined) {
+    log(`  netpol-analyzer diff failed after ${run.ms.toFixed(0)} ms: ${run.error ?? ''}`);
+    const failed: PeerDiffResult = { ms: run.ms, oursMs, ratio: null, note: run.error };
+    if (after !== changedDir(options.dir)) return failed;
+    // Both again on the policy changes alone, which it can answer: a ratio on the same work.
+    const dirs = [options.dir, policiesOnlyDir(options.dir)];
+    const t = performance.now();
+    const [base, files] = await Promise.all(dirs.map((dir) => loadManifests([dir])));
+    planDiff(base.snapshot, files.snapshot, { deletes: [], prune: true });
+    const ours = performance.now() - t;
+    log(`  policy changes alone: ours with both directories loaded ${ours.toFixed(0)} ms`);
+    return { ...failed, policiesOnly: await measurePeerDiff(options, ours, log, dirs[1]) };
+  }
   log(`  netpol-analyzer diff: ${run.ms.toFixed(0)} ms, ${run.lines} changed connections`);
   return { ms: run.ms, oursMs, ratio: run.ms / oursMs, connections: run.lines };
 }

@@ -180,6 +180,14 @@ export function formatTable(sizes: SizeResult[]): string {
   const out = [line(header), ...rows.map(line)];
   for (const s of sizes) {
     if (s.errors) out.push('', `${s.pods} pods: ${s.errors.join('; ')}`);
+    const only = s.peerDiff?.policiesOnly;
+    if (only) {
+      const ratio = only.ratio ? ` = ${only.ms === null ? '> ' : ''}${only.ratio.toFixed(2)}x` : '';
+      out.push(
+        '',
+        `${s.pods} pods: netpol-analyzer's diff failed on the change; on its policy changes alone (no pod relabelled): peer ${peerDiffCell(only)}, ours ${ms(only.oursMs)}${ratio}`,
+      );
+    }
     const d = s.peer?.differences;
     if (!d) continue;
     out.push(
