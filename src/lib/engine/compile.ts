@@ -3,6 +3,7 @@
  * policy can tell apart, so each question is answered once per class instead of once per pod.
  */
 import type {
+  V1Container,
   V1NetworkPolicyEgressRule,
   V1NetworkPolicyIngressRule,
   V1NetworkPolicyPeer,
@@ -59,21 +60,6 @@ function selectorCache() {
   };
 }
 
-/**
- * A text that tells apart what compiling a rule can tell apart, or undefined when JSON cannot: it
- * writes NaN, Infinity and holes as `null` (and a cycle throws), so a text holding `null` is never a
- * key. Key order matters only as a miss.
- */
-function ruleKey(rule: object): string | undefined {
-  let text: string;
-  try {
-    text = JSON.stringify(rule);
-  } catch {
-    return undefined;
-  }
-  return text.includes('null') ? undefined : text;
-}
-
 /** A rule's peers and ports, compiled: everything of a CompiledRule but which rule it is. */
 type RuleShape = Omit<CompiledRule, 'ref'>;
 
@@ -85,6 +71,7 @@ function ruleShapes(
   select: (s: object) => CompiledSelector,
   ipBlock: (peer: V1NetworkPolicyPeer) => CompiledPeer,
   portSets: PortSetInterner,
+  textOf: (rule: object) => string | undefined,
 ): (rule: V1NetworkPolicyRule, direction: Direction) => RuleShape {
   const byText = { ingress: new Map<string, RuleShape>(), egress: new Map<string, RuleShape>() };
   const compile = (rule: V1NetworkPolicyRule, direction: Direction): RuleShape => {
@@ -107,7 +94,7 @@ function ruleShapes(
     return { peers, ports, fixedPorts: isFixed ? portSets.intern(resolvePorts(ports, {})) : undefined };
   };
   return (rule, direction) => {
-    const text = ruleKey(rule);
+    const text = textOf(rule);
     if (text === undefined) return compile(rule, direction);
     const known = byText[direction];
     let shape = known.get(text);
@@ -150,10 +137,77 @@ function podIps(pod: V1Pod): Ip[] {
 }
 
 /**
+ * Pods' named-port ids (equal namedPortSignature, equal id). Replicas of a workload come one after
+ * another and declare the same ports: a pod whose containers list exactly the previous pod's ports
+ * takes its id without making the signature's text.
+ */
+class NamedPortIds {
+  private readonly ids = new Map<string, number>();
+  private last: V1Container[] | undefined;
+  private lastId = 0;
+
+  constructor(private readonly names: ReadonlySet<string>) {}
+
+  idOf(pod: V1Pod): number {
+    if (this.names.size === 0) return this.known('');
+    const containers = pod.spec?.containers;
+    if (containers && this.last && sameContainerPorts(containers, this.last)) return this.lastId;
+    this.last = containers;
+    return (this.lastId = this.known(namedPortSignature(pod, this.names)));
+  }
+
+  private known(signature: string): number {
+    let id = this.ids.get(signature);
+    if (id === undefined) this.ids.set(signature, (id = this.ids.size));
+    return id;
+  }
+}
+
+/** Whether two pods' containers declare the same ports (names, protocols and numbers as written), in the same order. */
+function sameContainerPorts(a: V1Container[], b: V1Container[]): boolean {
+  if (a === b) return true;
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]?.ports;
+    const y = b[i]?.ports;
+    if (x === y) continue;
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) {
+      const p = x[j];
+      const q = y[j];
+      if (!p || !q || p.name !== q.name || p.protocol !== q.protocol || p.containerPort !== q.containerPort)
+        return false;
+    }
+  }
+  return true;
+}
+
+/**
  * Objects as the API server lists them: by namespace, then name, as etcd orders its keys
  * (`.../NAMESPACE/NAME`, byte by byte: names are ASCII, so UTF-16 order is the same).
  */
 function inApiOrder<T extends { metadata?: { namespace?: string; name?: string } }>(objects: readonly T[]): T[] {
+  // Most snapshots come in that order already (the API's lists, files written from them): checked
+  // first, in one pass, so they are neither keyed nor sorted.
+  for (let i = 1; i < objects.length; i++)
+    if (compareApiKeys(objects[i - 1], objects[i]) > 0) return sortedApiOrder(objects);
+  return [...objects];
+}
+
+/** The order of `namespace/name` texts, building the text only when the namespaces differ. */
+function compareApiKeys(
+  a: { metadata?: { namespace?: string; name?: string } },
+  b: { metadata?: { namespace?: string; name?: string } },
+): number {
+  const namespace = a.metadata?.namespace ?? '';
+  const other = b.metadata?.namespace ?? '';
+  // One namespace: the texts share `namespace/`, so the names order them.
+  const x = namespace === other ? (a.metadata?.name ?? '') : `${namespace}/${a.metadata?.name ?? ''}`;
+  const y = namespace === other ? (b.metadata?.name ?? '') : `${other}/${b.metadata?.name ?? ''}`;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function sortedApiOrder<T extends { metadata?: { namespace?: string; name?: string } }>(objects: readonly T[]): T[] {
   const keyed = objects.map((object) => ({
     object,
     key: `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`,
@@ -187,9 +241,10 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
     return { kind: 'ipBlock', block: ipBlocks[id], id, source: peer };
   };
 
-  const shapeOf = ruleShapes(select, ipBlock, portSets);
   const policies: CompiledPolicy[] = [];
   const memo = new ValidationMemo();
+  // A rule's text is made once, when its policy is validated (validate.ts), and keys its shape too.
+  const shapeOf = ruleShapes(select, ipBlock, portSets, (rule) => memo.ruleText(rule));
   // In the API server's order (namespace, then name), whatever order files hold them in: every list
   // of policies in an answer comes out the same from files and from the cluster.
   for (const source of inApiOrder(snapshot.policies)) {
@@ -316,7 +371,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
   const classesBySignature: (Map<number, Class> | undefined)[] = [];
   const labelClasses: Class[][] = [];
   const labelClassByKey = new Map<string, number>();
-  const namedPortIds = new Map<string, number>();
+  const namedPortIds = new NamedPortIds(portNames);
   const sortedKeys = [...podKeys].sort();
   // A label class is keyed by ids rather than by its texts: a short string of two UTF-16 units per
   // id (namespace, each read key's value or 0 for its absence, named ports, host-network nodes), so a
@@ -379,8 +434,7 @@ export function compileWorld(snapshot: ClusterSnapshot): World {
       const isSet = Object.prototype.hasOwnProperty.call(labels, k);
       putId(2 + 2 * i, isSet ? idOf(valueIds[i], String(labels[k])) : 0);
     }
-    const portKey = portNames.size === 0 ? '' : namedPortSignature(pod, portNames);
-    const portId = namedPortIds.get(portKey) ?? namedPortIds.set(portKey, namedPortIds.size).size - 1;
+    const portId = namedPortIds.idOf(pod);
     putId(2 + 2 * sortedKeys.length, portId);
     // Tier subjects and pod/namespace peers never match host-network pods; nodes peers match them by their node.
     putId(

@@ -289,10 +289,10 @@ type DestinationEntry = WorldIndex['egressByDestinationNamespace'] extends Map<s
 
 /**
  * A namespace's egress peers split by an `In` requirement of their pod selector: a pod can only match
- * the peers listed under one of its key=value labels, or those without one (`rest`).
+ * the peers listed under the value of one of its labels (key, then value), or those without one (`rest`).
  */
 interface NarrowedPeers {
-  byLabel: Map<string, DestinationEntry[]>;
+  byLabel: Map<string, Map<string, DestinationEntry[]>>;
   rest: DestinationEntry[];
 }
 
@@ -310,11 +310,12 @@ function narrowedPeers(world: World, namespace: string): NarrowedPeers {
       out.rest.push(entry);
       continue;
     }
+    let byValue = out.byLabel.get(narrowing.key);
+    if (!byValue) out.byLabel.set(narrowing.key, (byValue = new Map()));
     for (const value of new Set(narrowing.values)) {
-      const key = `${narrowing.key}=${value}`;
-      const list = out.byLabel.get(key);
+      const list = byValue.get(value);
       if (list) list.push(entry);
-      else out.byLabel.set(key, [entry]);
+      else byValue.set(value, [entry]);
     }
   }
   byNamespace.set(namespace, out);
@@ -330,17 +331,28 @@ function egressRulesAdmitting(
   const out: { policy: CompiledPolicy; rule: CompiledRule; ports: PortSet }[] = [];
   for (const { policy, rule } of world.index.egressToAll) out.push({ policy, rule, ports: layout.ports(rule, target) });
   let seen: Set<CompiledRule> | undefined;
-  const admit = ({ policy, rule, peer }: DestinationEntry) => {
-    if (peer.pods && !peer.pods.matches(target.labels)) return;
-    // A rule with two peers that both admit the target counts once.
-    seen ??= new Set();
-    if (seen.has(rule)) return;
-    seen.add(rule);
-    out.push({ policy, rule, ports: layout.ports(rule, target) });
+  const { labels } = target;
+  const admit = (list: DestinationEntry[]) => {
+    for (const { policy, rule, peer } of list) {
+      if (peer.pods && !peer.pods.matches(labels)) continue;
+      // A rule with two peers that both admit the target counts once (a rule with one peer is met once:
+      // its peer is listed under one key, and a pod has one value per key).
+      if (rule.peers !== 'all' && rule.peers.length > 1) {
+        seen ??= new Set();
+        if (seen.has(rule)) continue;
+        seen.add(rule);
+      }
+      out.push({ policy, rule, ports: layout.ports(rule, target) });
+    }
   };
   const peers = narrowedPeers(world, target.namespace);
-  peers.rest.forEach(admit);
-  // A peer whose selector requires key In (values) can only admit a pod carrying one of those key=value.
-  for (const [key, value] of Object.entries(target.labels)) peers.byLabel.get(`${key}=${value}`)?.forEach(admit);
+  admit(peers.rest);
+  // A peer whose selector requires key In (values) can only admit a pod carrying one of those values
+  // (compared as text, as the selector compares them).
+  for (const [key, byValue] of peers.byLabel) {
+    if (!Object.prototype.hasOwnProperty.call(labels, key)) continue;
+    const list = byValue.get(String(labels[key]));
+    if (list) admit(list);
+  }
   return out;
 }

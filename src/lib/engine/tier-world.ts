@@ -156,6 +156,17 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
   // label class, as a number.
   const labelIds = new Map<string, number>();
   const labelIdOf: number[] = [];
+  // Each part of that key as a number (namespace, each key's value or 0 for its absence, port names,
+  // host-network nodes), two UTF-16 units per number: a short key string, no text joined per class.
+  const namespaceIds = new Map<string, number>();
+  const valueIds = keys.map(() => new Map<string, number>());
+  const portIds = new Map<string, number>();
+  const nodesIds = new Map<string, number>();
+  const units: number[] = new Array<number>(2 * (keys.length + 3)).fill(0);
+  const put = (at: number, id: number): void => {
+    units[at] = id >>> 16;
+    units[at + 1] = id & 0xffff;
+  };
   // Classes with the same named ports id resolve every port name alike (compile.ts reads the tiers' too).
   const portKeyOf: string[] = [];
   const portsOf = (cls: PodClass): string =>
@@ -171,12 +182,16 @@ export function buildTierWorld(set: TierSet, classes: readonly PodClass[]): Tier
     const pod = cls.representative;
     let label = labelIdOf[cls.labelClass];
     if (label === undefined) {
-      let key = cls.namespace;
-      for (const k of keys)
-        key += Object.prototype.hasOwnProperty.call(cls.labels, k) ? `\u0000=${cls.labels[k]}` : '\u0000';
-      const hostNetwork = pod.isHostNetwork ? `h${tierNodesSignature(set, endpointOf(cls))}` : '';
-      key += `\u0001${portsOf(cls)}\u0001${hostNetwork}`;
-      label = idOf(labelIds, key);
+      put(0, idOf(namespaceIds, cls.namespace));
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        // A value is told apart by its text (as a selector compares it); ids start at 1, 0 is "absent".
+        const isSet = Object.prototype.hasOwnProperty.call(cls.labels, k);
+        put(2 + 2 * i, isSet ? idOf(valueIds[i], String(cls.labels[k])) + 1 : 0);
+      }
+      put(2 + 2 * keys.length, idOf(portIds, portsOf(cls)));
+      put(4 + 2 * keys.length, pod.isHostNetwork ? idOf(nodesIds, tierNodesSignature(set, endpointOf(cls))) + 1 : 0);
+      label = idOf(labelIds, String.fromCharCode.apply(null, units));
       labelIdOf[cls.labelClass] = label;
     }
     let network = 0;

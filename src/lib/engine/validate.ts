@@ -7,14 +7,48 @@ import { validatePolicyPort } from './ports.js';
 import { validateLabelKey, validateLabelValue, validateSelector } from './selector.js';
 
 /**
- * What one batch of policies (a snapshot's) has already shown valid: label keys and values, and
- * ipBlocks by their text. Policies repeat these, so each is checked once per batch.
+ * What one batch of policies (a snapshot's) has already shown valid: label keys and values, ipBlocks
+ * by their text, and whole rules by their text. Policies repeat these, so each is checked once per batch.
  */
 export class ValidationMemo {
   readonly labelKeys = new Set<string>();
   readonly labelValues = new Set<string>();
   /** Problems of an ipBlock, by its cidr and except texts, with PATH standing for the path. */
   readonly ipBlocks = new Map<string, string[]>();
+  /** Texts (ruleText) of rules found valid, per peers field: a rule written alike is valid alike. */
+  readonly validRules = { from: new Set<string>(), to: new Set<string>() };
+  /** The texts of the last policy's rules, by rule: compile.ts keys its rule shapes by them too. */
+  private readonly texts = new Map<object, string | null>();
+
+  /** Forgets the texts of the previous policy's rules (validatePolicy calls it per policy). */
+  startPolicy(): void {
+    this.texts.clear();
+  }
+
+  /** ruleText of a rule, made once for validation and compilation alike. */
+  ruleText(rule: object): string | undefined {
+    const known = this.texts.get(rule);
+    if (known !== undefined) return known ?? undefined;
+    const text = ruleText(rule);
+    this.texts.set(rule, text ?? null);
+    return text;
+  }
+}
+
+/**
+ * A text that tells apart what validating or compiling a rule can tell apart, or undefined when JSON
+ * cannot: it writes NaN, Infinity and holes as `null` (and a cycle throws), so a text holding `null`
+ * is never a key. Snapshots are decoded JSON or YAML, which hold no functions or symbols (the values
+ * JSON leaves out). Key order matters only as a miss.
+ */
+function ruleText(rule: object): string | undefined {
+  let text: string;
+  try {
+    text = JSON.stringify(rule);
+  } catch {
+    return undefined;
+  }
+  return text.includes('null') ? undefined : text;
 }
 
 const PATH = '\u0000';
@@ -170,6 +204,17 @@ function isValidPeer(peer: unknown, memo: ValidationMemo): boolean {
 function isValidRule(rule: unknown, peersField: 'from' | 'to', memo: ValidationMemo): boolean {
   if (rule === null) return true;
   if (!isObject(rule)) return false;
+  // Policies repeat the same rules: a text already found valid is valid again.
+  const text = memo.ruleText(rule);
+  const valid = memo.validRules[peersField];
+  if (text !== undefined && valid.has(text)) return true;
+  if (!isValidRuleFields(rule, peersField, memo)) return false;
+  if (text !== undefined) valid.add(text);
+  return true;
+}
+
+/** isValidRule's checks of the fields of a rule object. */
+function isValidRuleFields(rule: Record<string, unknown>, peersField: 'from' | 'to', memo: ValidationMemo): boolean {
   const ports = rule.ports;
   if (ports !== undefined && ports !== null) {
     if (!Array.isArray(ports)) return false;
@@ -219,6 +264,7 @@ function isValidPolicy(policy: V1NetworkPolicy, memo: ValidationMemo): boolean {
  * valid. A memo shared by the policies of one snapshot spares checking the same text twice.
  */
 export function validatePolicy(policy: V1NetworkPolicy, memo?: ValidationMemo): string[] {
+  memo?.startPolicy();
   if (memo && isValidPolicy(policy, memo)) return [];
   if (!isObject(policy)) return ['must be an object'];
   const errs: string[] = [];

@@ -85,10 +85,12 @@ export function buildIndex(
           namespaces = namespacesOf.get(sel) ?? [...namespaceLabels].filter(([, l]) => sel.matches(l)).map(([n]) => n);
           namespacesOf.set(sel, namespaces);
         }
+        // One entry for every namespace the peer reaches (a `namespaceSelector: {}` reaches them all).
+        const entry = { policy, rule, peer };
         for (const ns of namespaces) {
-          const list = index.egressByDestinationNamespace.get(ns) ?? [];
-          list.push({ policy, rule, peer });
-          index.egressByDestinationNamespace.set(ns, list);
+          const list = index.egressByDestinationNamespace.get(ns);
+          if (list) list.push(entry);
+          else index.egressByDestinationNamespace.set(ns, [entry]);
         }
       }
     }
