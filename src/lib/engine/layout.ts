@@ -148,7 +148,16 @@ export class Layout {
     const namespaces = namespacesOfPeer(world, peer, policyNamespace);
     const runs: number[] = [];
     const pods = peer.pods;
-    const narrowing = pods && namespaces.length > 1 ? pods.requirements.find((r) => r.operator === 'In') : undefined;
+    let narrowing = pods && namespaces.length > 1 ? pods.requirements.find((r) => r.operator === 'In') : undefined;
+    if (narrowing) {
+      // Only when its values' label classes are fewer than the namespaces' (a value common cluster-wide is not).
+      let viaValues = 0;
+      for (const value of new Set(narrowing.values))
+        viaValues += index.labelClassesByLabel.get(`${narrowing.key}=${value}`)?.length ?? 0;
+      let viaNamespaces = 0;
+      for (const ns of namespaces) viaNamespaces += index.labelClassesByNamespace.get(ns)?.length ?? 0;
+      if (viaNamespaces < viaValues) narrowing = undefined;
+    }
     if (!pods || pods.isEverything) {
       for (const ns of namespaces) {
         const run = this.namespaceRuns.get(ns);
@@ -180,7 +189,7 @@ export class Layout {
   }
 
   /** [first bit, bits] of a label class. */
-  private labelClassRun(lc: number): [number, number] {
+  labelClassRun(lc: number): [number, number] {
     const classes = this.world.labelClasses[lc];
     let size = 0;
     for (const c of classes) size += this.size[c.id];
@@ -188,7 +197,7 @@ export class Layout {
   }
 
   /** Bits from [start, length] pairs. */
-  private ofRuns(runs: number[]): Bits {
+  ofRuns(runs: number[]): Bits {
     let min = Infinity;
     let max = -1;
     for (let i = 0; i < runs.length; i += 2) {

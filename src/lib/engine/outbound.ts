@@ -22,17 +22,24 @@ interface RuleOf {
   rule: CompiledRule;
 }
 
+/** An ingress rule with the label classes its policy selects for ingress (the index's list, shared by the policy's rules). */
+interface IngressRuleOf extends RuleOf {
+  selects: number[];
+}
+
 /**
  * Ingress rules that admit the same sources (one bucket of the index), with what every source they
  * admit reuses: per point, the destinations their rules open (kept), so a source ORs one set per
  * bucket rather than one per rule.
  */
 interface RuleList {
-  rules: RuleOf[];
+  rules: IngressRuleOf[];
   /** A list made of other lists (their rules together): its sets are theirs, ORed. */
   parts?: RuleList[];
   /** Point key -> the pods for whose ingress a rule of the list holds the point. */
   admitAt?: Map<string, Bits>;
+  /** The same as [first bit, bits] pairs, for a list that is a part of others (kept only there). */
+  runsAt?: Map<string, number[]>;
   /** The port sets of its rules on the pods their policies select (where the port space is cut). */
   cuts?: PortSet[];
 }
@@ -42,15 +49,15 @@ type PodSelectorBuckets = Map<string, RuleList & { pods?: (CompiledPeer & { kind
 
 /**
  * What outbound questions need beyond the world's own indexes, built on the first one: the pods no
- * policy isolates for ingress, the label classes each policy selects for ingress, and the ingress
- * rules by the sources they admit. What only some questions read is made when first read: the
+ * policy isolates for ingress, each label class's named-port kind, and the ingress rules (each with
+ * the label classes its policy selects) by the sources they admit. What only some questions read is made when first read: the
  * named-port kinds, and each list's destinations per point.
  */
 interface OutboundIndex {
   /** Pods no policy selects for ingress: they admit every source. */
   ingressOpen: Bits;
-  /** Policy -> the label classes it selects for ingress (a label class's classes share their policies). */
-  ingressLabelClasses: Map<CompiledPolicy, number[]>;
+  /** Label class -> its named-port kind (PodClass.namedPorts, the same for its classes). */
+  kindOfLabelClass: Int32Array;
   /** Ingress rules that admit every source (`from` empty). */
   ingressToAll: RuleList;
   /**
@@ -67,6 +74,8 @@ interface OutboundIndex {
    * (a pod's address may lie in hundreds of blocks; made when a source of the signature is first asked about).
    */
   ingressBySignature: Map<number, RuleList>;
+  /** Point key -> a rule's port list (rules of one text share it) -> per named-port kind, whether it holds the point there. */
+  namedHolds: Map<string, Map<CompiledRule['ports'], (boolean | undefined)[]>>;
   /** The named-port kinds: a class of each, and the pods of each (made when a rule naming a port reads them). */
   kinds?: { classes: PodClass[]; bits: Map<number, Bits> };
 }
@@ -80,8 +89,11 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
   const open: number[] = [];
   const ingressLabelClasses = new Map<CompiledPolicy, number[]>();
   const { labelClasses } = world;
+  const kindOfLabelClass = new Int32Array(labelClasses.length);
   for (let lc = 0; lc < labelClasses.length; lc++) {
-    const policies = labelClasses[lc][0].ingressPolicies;
+    const first = labelClasses[lc][0];
+    kindOfLabelClass[lc] = first.namedPorts;
+    const policies = first.ingressPolicies;
     if (policies.length === 0) open.push(lc);
     for (const p of policies) {
       const ids = ingressLabelClasses.get(p);
@@ -91,25 +103,26 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
   }
   index = {
     ingressOpen: layout.ofLabelClasses(open),
-    ingressLabelClasses,
+    kindOfLabelClass,
     ingressToAll: { rules: [] },
     ingressByOwnNamespace: new Map(),
     ingressByNamespaceSelector: new Map(),
     ingressByIpBlock: new Map(),
     ingressBySignature: new Map(),
+    namedHolds: new Map(),
   };
   // Policies that select no pod for ingress open nothing: their rules are left out.
-  for (const policy of ingressLabelClasses.keys()) {
+  for (const [policy, selects] of ingressLabelClasses) {
     for (const rule of policy.ingress ?? []) {
       if (rule.peers === 'all') {
-        index.ingressToAll.rules.push({ policy, rule });
+        index.ingressToAll.rules.push({ policy, rule, selects });
         continue;
       }
       for (const peer of rule.peers) {
         if (peer.kind === 'ipBlock') {
           const list = index.ingressByIpBlock.get(peer.id);
-          if (list) list.rules.push({ policy, rule });
-          else index.ingressByIpBlock.set(peer.id, { rules: [{ policy, rule }] });
+          if (list) list.rules.push({ policy, rule, selects });
+          else index.ingressByIpBlock.set(peer.id, { rules: [{ policy, rule, selects }] });
           continue;
         }
         // NetworkPolicyPeer: namespaceSelector absent is the policy's own namespace.
@@ -127,8 +140,8 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
         }
         const key = peer.pods?.key ?? '*';
         const bucket = buckets.get(key);
-        if (bucket) bucket.rules.push({ policy, rule });
-        else buckets.set(key, { pods: peer.pods, rules: [{ policy, rule }] });
+        if (bucket) bucket.rules.push({ policy, rule, selects });
+        else buckets.set(key, { pods: peer.pods, rules: [{ policy, rule, selects }] });
       }
     }
   }
@@ -139,17 +152,19 @@ function outboundIndex(world: World, layout: Layout): OutboundIndex {
 /** The named-port kinds of a world: a class of each (its pods resolve every rule's port names alike), and their pods. */
 function kindsOf(index: OutboundIndex, world: World, layout: Layout): NonNullable<OutboundIndex['kinds']> {
   if (index.kinds) return index.kinds;
+  // By label class (its classes share their named ports), from the kinds the index read.
   const byKind = new Map<number, number[]>();
   const classes: PodClass[] = [];
-  for (const cls of world.classes) {
-    const same = byKind.get(cls.namedPorts);
-    if (same) same.push(cls.id);
+  const { kindOfLabelClass } = index;
+  for (let lc = 0; lc < kindOfLabelClass.length; lc++) {
+    const same = byKind.get(kindOfLabelClass[lc]);
+    if (same) same.push(lc);
     else {
-      byKind.set(cls.namedPorts, [cls.id]);
-      classes.push(cls);
+      byKind.set(kindOfLabelClass[lc], [lc]);
+      classes.push(world.labelClasses[lc][0]);
     }
   }
-  const bits = new Map([...byKind].map(([k, ids]) => [k, layout.ofClasses(ids)]));
+  const bits = new Map([...byKind].map(([k, ids]) => [k, layout.ofLabelClasses(ids)]));
   return (index.kinds = { classes, bits });
 }
 
@@ -201,29 +216,51 @@ function admitAt(index: OutboundIndex, world: World, layout: Layout, list: RuleL
   let bits = list.admitAt.get(point.key);
   if (bits) return bits;
   if (list.parts) {
-    const acc = new Acc(layout.nWords);
-    for (const part of list.parts) acc.or(admitAt(index, world, layout, part, point));
-    bits = acc.toBits();
-    list.admitAt.set(point.key, bits);
-    return bits;
-  }
-  const { protocol, port } = point;
-  const whole = new Set<CompiledPolicy>();
-  const ids: number[] = [];
-  for (const { policy, rule } of list.rules) {
-    if (rule.fixedPorts) {
-      if (portSetContains(rule.fixedPorts, protocol, port)) whole.add(policy);
-      continue;
+    // A list of lists (an address signature's blocks: hundreds, each a few label classes far apart in
+    // the layout) is set once from their runs of bits together, not as hundreds of wide sets ORed.
+    const runs: number[] = [];
+    for (const part of list.parts) {
+      part.runsAt ??= new Map();
+      let held = part.runsAt.get(point.key);
+      if (!held) {
+        held = [];
+        for (const lc of labelClassesAt(index, world, part, point)) held.push(...layout.labelClassRun(lc));
+        part.runsAt.set(point.key, held);
+      }
+      for (let i = 0; i < held.length; i++) runs.push(held[i]);
     }
-    if (whole.has(policy)) continue;
-    for (const lc of index.ingressLabelClasses.get(policy)!) {
-      if (portsHold(rule.ports, world.labelClasses[lc][0].representative.pod, protocol, port)) ids.push(lc);
-    }
-  }
-  for (const policy of whole) for (const lc of index.ingressLabelClasses.get(policy)!) ids.push(lc);
-  bits = layout.ofLabelClasses(ids);
+    bits = layout.ofRuns(runs);
+  } else bits = layout.ofLabelClasses(labelClassesAt(index, world, list, point));
   list.admitAt.set(point.key, bits);
   return bits;
+}
+
+/** The label classes whose ingress the rules of a list (not made of lists) open on a point; a class may come twice. */
+function labelClassesAt(index: OutboundIndex, world: World, list: RuleList, point: Point): number[] {
+  const { protocol, port } = point;
+  const ids: number[] = [];
+  const { kindOfLabelClass } = index;
+  let byPorts = index.namedHolds.get(point.key);
+  if (!byPorts) index.namedHolds.set(point.key, (byPorts = new Map()));
+  // A label class listed twice (two rules of one policy) is one run of bits set twice: no harm.
+  for (const { rule, selects } of list.rules) {
+    if (rule.fixedPorts) {
+      if (portSetContains(rule.fixedPorts, protocol, port)) for (const lc of selects) ids.push(lc);
+      continue;
+    }
+    // Port names resolve alike on pods of one named-port kind: asked once per port list (rules of one
+    // text share it), kind and point, on a class of that kind.
+    let byKind = byPorts.get(rule.ports);
+    if (!byKind) byPorts.set(rule.ports, (byKind = []));
+    for (const lc of selects) {
+      const kind = kindOfLabelClass[lc];
+      let holds = byKind[kind];
+      if (holds === undefined)
+        holds = byKind[kind] = portsHold(rule.ports, world.labelClasses[lc][0].representative.pod, protocol, port);
+      if (holds) ids.push(lc);
+    }
+  }
+  return ids;
 }
 
 /** The port sets of a list's rules, named ports resolved on each label class their policy selects (kept on the list). */
@@ -231,10 +268,9 @@ function cutsOf(index: OutboundIndex, world: World, layout: Layout, list: RuleLi
   if (list.cuts) return list.cuts;
   const sets = new Set<PortSet>();
   for (const part of list.parts ?? []) for (const set of cutsOf(index, world, layout, part)) sets.add(set);
-  for (const { policy, rule } of list.rules) {
+  for (const { rule, selects } of list.rules) {
     if (rule.fixedPorts) sets.add(rule.fixedPorts);
-    else
-      for (const lc of index.ingressLabelClasses.get(policy)!) sets.add(layout.ports(rule, world.labelClasses[lc][0]));
+    else for (const lc of selects) sets.add(layout.ports(rule, world.labelClasses[lc][0]));
   }
   return (list.cuts = [...sets]);
 }
