@@ -3,7 +3,7 @@
  * sets as small numbers, one world's answers for one class as a column, the decisions between
  * classes shared by the pairs that read the same rules, and changed pairs collected into blocks.
  */
-import type { CompiledPolicy, PodClass, PodInfo, World } from './world.js';
+import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './world.js';
 import type { ChangeBlock } from './diff.js';
 import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
@@ -11,8 +11,9 @@ import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } fro
 import { analysePair, decideOnAllPorts } from './evaluate.js';
 import { TrieNode } from './number-trie.js';
 import { ruleAdmitsClass } from './peers.js';
+import type { BitLayout } from './matrix.js';
 import { allowedSourceClasses, Evaluator } from './matrix.js';
-import type { Acc, Layout } from './layout.js';
+import type { Acc, Bits, Layout, Point } from './layout.js';
 import { layoutOf } from './layout.js';
 import { allowedDestinations } from './outbound.js';
 import { tierSourceClasses } from './tier-matrix.js';
@@ -209,43 +210,125 @@ export function sourcesInto(world: World, classId: number) {
 }
 
 /**
- * Who-can's evaluator of one world walked over target classes in label-class order, reading only
- * some sources' bits: the label-class part is computed once per label class, whatever the number of
- * sources asked about.
+ * One world's bits seen through a few source pods only (bit i: the i-th source, one pod standing for
+ * its class): every bitset of the layout gathered onto them once, so the evaluator's set operations
+ * run over a few words instead of every pod of the world. Restricting a set to some of its elements
+ * commutes with AND and OR, so each source's answer is the one the whole layout gives it.
  */
-export class SourceReader {
-  private readonly evaluator: Evaluator;
-  private readonly layout: Layout;
-  private labelClass = -1;
-  private reached: Acc | undefined;
+export class SourcesView implements BitLayout {
+  readonly world: World;
+  readonly nWords: number;
+  readonly all: Bits;
+  readonly egressOpen: Bits;
+  /** Class -> the bit of a source of that class (-1: none): what Evaluator.sourceCount reads. */
+  readonly start: Int32Array;
+  private readonly gathered = new Map<Bits, Bits>();
 
-  constructor(private readonly world: World) {
-    this.layout = layoutOf(world);
-    this.evaluator = new Evaluator(this.layout);
+  /** `bits`: the layout's bit of each source (-1: not in this world). */
+  constructor(
+    private readonly layout: Layout,
+    private readonly bits: Int32Array,
+  ) {
+    this.world = layout.world;
+    this.nWords = (bits.length + 31) >>> 5;
+    this.start = new Int32Array(layout.world.classes.length).fill(-1);
+    for (let i = bits.length - 1; i >= 0; i--) if (bits[i] >= 0) this.start[layout.classOfBit[bits[i]]] = i;
+    this.all = this.gather(layout.all);
+    this.egressOpen = this.gather(layout.egressOpen);
   }
 
-  /** Answers for target class `classId` (-1: none) until the next call. */
-  target(classId: number): void {
+  peer(peer: CompiledPeer, policyNamespace: string): Bits {
+    return this.gather(this.layout.peer(peer, policyNamespace));
+  }
+
+  ports(rule: CompiledRule, target: PodClass): PortSet {
+    return this.layout.ports(rule, target);
+  }
+
+  policyEgress(policy: CompiledPolicy): Bits {
+    return this.gather(this.layout.policyEgress(policy));
+  }
+
+  egressRulesOfSignature(signature: number): { policy: CompiledPolicy; rule: CompiledRule }[] {
+    return this.layout.egressRulesOfSignature(signature);
+  }
+
+  ipEgress(target: PodClass, point: Point): Bits {
+    return this.gather(this.layout.ipEgress(target, point));
+  }
+
+  /** The sources among `full`'s bits (memoised per bitset: the layout's are memoised too). */
+  private gather(full: Bits): Bits {
+    let out = this.gathered.get(full);
+    if (out) return out;
+    const { bits } = this;
+    const { lo, words } = full;
+    const mine = new Int32Array(this.nWords);
+    let first = this.nWords;
+    let last = -1;
+    for (let i = 0; i < bits.length; i++) {
+      const w = (bits[i] >>> 5) - lo;
+      if (bits[i] < 0 || w < 0 || w >= words.length || (words[w] & (1 << (bits[i] & 31))) === 0) continue;
+      mine[i >>> 5] |= 1 << (i & 31);
+      first = Math.min(first, i >>> 5);
+      last = i >>> 5;
+    }
+    out = { lo: last < 0 ? 0 : first, words: mine.slice(first, last + 1) };
+    this.gathered.set(full, out);
+    return out;
+  }
+}
+
+/**
+ * Who-can's evaluator of one world, over a few sources only (SourcesView), walked over target
+ * classes in label-class order: the label-class part is computed once per label class.
+ */
+export class SourceReader {
+  readonly evaluator: Evaluator<SourcesView>;
+  private labelClass = -1;
+  private signature = -1;
+  /** Key of the atoms of the last label class (equal keys: the same port sets in the same order). */
+  atomsKey = '';
+  /** The sources allowed into the last target (by bit: source index); undefined: no target. */
+  reached: Acc | undefined;
+
+  constructor(
+    private readonly world: World,
+    view: SourcesView,
+  ) {
+    this.evaluator = new Evaluator(view);
+  }
+
+  /**
+   * Answers for target class `classId` (-1: none) until the next call; false when the answers are
+   * those of the last call (same label class, and the same addresses or no ipBlock part).
+   */
+  target(classId: number): boolean {
     if (classId < 0) {
+      const changed = this.reached !== undefined || this.labelClass === -1;
       this.reached = undefined;
-      return;
+      this.labelClass = -2;
+      return changed;
     }
     const cls = this.world.classes[classId];
+    let changed = false;
     if (cls.labelClass !== this.labelClass) {
       this.labelClass = cls.labelClass;
       this.evaluator.labelClass(this.world.labelClasses[cls.labelClass]);
+      this.atomsKey = this.evaluator.atoms.map((a) => portSetKey(a.ports)).join('|');
+      changed = true;
     }
+    const wasUnion = this.reached === this.evaluator.union;
     this.reached = this.evaluator.classSources(cls);
+    // Within a label class the ipBlock part of egress depends only on the class's addresses.
+    if (!(wasUnion && this.reached === this.evaluator.union) && cls.ipSignature !== this.signature) changed = true;
+    this.signature = cls.ipSignature;
+    return changed;
   }
 
-  /** The first pod's bit of a source class (-1: none), for `ports`. */
-  bitOf(classId: number): number {
-    return classId < 0 ? -1 : this.layout.start[classId];
-  }
-
-  /** The ports the source at `bit` (bitOf) may reach the last target on; undefined: none. */
+  /** The ports the source at `bit` may reach the last target on; undefined: none. */
   ports(bit: number): PortSet | undefined {
-    if (bit < 0 || !this.reached?.has(bit)) return undefined;
+    if (!this.reached?.has(bit)) return undefined;
     return this.evaluator.portsAt(bit);
   }
 }

@@ -18,7 +18,9 @@ import {
   PortSetIds,
   SourceReader,
   sourcesInto,
+  SourcesView,
 } from './diff-classes.js';
+import { layoutOf } from './layout.js';
 import { diffAddresses, podsOfEither, portsInScope } from './diff-addresses.js';
 import type { ClusterSnapshot, Decision, Direction, IpBlock, PodRef, PolicyRef, PortQuery, PortSet } from './model.js';
 import { keyOf, refOf } from './model.js';
@@ -233,9 +235,10 @@ export function diffBlocks(
 
 /**
  * The affected sources against the unaffected targets, target by target in label-class order of both
- * worlds (who-can's evaluator, its label-class part once per label class), reading only the affected
- * sources' bits: the same answers as each source's destinations (reachable-from's) without a pass over
- * every pod per source. NetworkPolicy v1 worlds only.
+ * worlds: who-can's evaluator over the affected sources' bits only (SourcesView), its label-class part
+ * once per label class, and a target's answers reused for the next one that cannot tell them apart.
+ * The same answers as each source's destinations (reachable-from's) without a pass over every pod per
+ * source. NetworkPolicy v1 worlds only.
  */
 function compareIntoUnaffected(
   before: World,
@@ -246,8 +249,14 @@ function compareIntoUnaffected(
   collector: BlockCollector,
   compare: (t: PodGroup, s: PodGroup, was: number, now: number) => void,
 ): void {
-  const readers = [new SourceReader(before), new SourceReader(after)];
-  const bits = sources.map((s) => [readers[0].bitOf(s.classBefore), readers[1].bitOf(s.classAfter)]);
+  const readers = [before, after].map((world, w) => {
+    const layout = layoutOf(world);
+    const bits = Int32Array.from(sources, (s) => {
+      const classId = w === 0 ? s.classBefore : s.classAfter;
+      return classId < 0 ? -1 : layout.start[classId];
+    });
+    return new SourceReader(world, new SourcesView(layout, bits));
+  });
   const labelClassOf = (world: World, classId: number) => (classId < 0 ? -1 : world.classes[classId].labelClass);
   const ordered = targets
     .map((t) => ({ t, lcBefore: labelClassOf(before, t.classBefore), lcAfter: labelClassOf(after, t.classAfter) }))
@@ -255,23 +264,68 @@ function compareIntoUnaffected(
   // Per source, the targets whose port set ids differ (target index, before, after), then compared
   // source by source: blocks around a source, as many pairs each as around a target of one pod.
   const differing: number[][] = sources.map(() => []);
+  // The sources whose ports differ for the last target: (source index, before, after).
+  let found: number[] = [];
+  let isFresh = false;
   for (const { t } of ordered) {
-    readers[0].target(t.classBefore);
-    readers[1].target(t.classAfter);
-    for (let i = 0; i < sources.length; i++) {
-      // Plain locals, not a destructured pair: this runs per (target, source) pair.
-      const was = ids.id(readers[0].ports(bits[i][0]));
-      const now = ids.id(readers[1].ports(bits[i][1]));
-      if (was !== now || t.portBefore !== t.portAfter) differing[i].push(t.id, was, now);
+    const changedBefore = readers[0].target(t.classBefore);
+    const changedAfter = readers[1].target(t.classAfter);
+    // Every source is compared when the scope's port differs on the target (the ports may then differ).
+    const isScoped = t.portBefore !== t.portAfter;
+    if (changedBefore || changedAfter || isScoped || !isFresh) {
+      found = differingSources(readers[0], readers[1], sources.length, ids, isScoped);
+      isFresh = !isScoped;
     }
+    for (let k = 0; k < found.length; k += 3) differing[found[k]].push(t.id, found[k + 1], found[k + 2]);
   }
   const byId = new Map(targets.map((t) => [t.id, t]));
   sources.forEach((s, i) => {
-    const found = differing[i];
-    const order = Array.from({ length: found.length / 3 }, (_, k) => 3 * k).sort((a, b) => found[a] - found[b]);
+    const list = differing[i];
+    const order = Array.from({ length: list.length / 3 }, (_, k) => 3 * k).sort((a, b) => list[a] - list[b]);
     collector.start('from');
-    for (const k of order) compare(byId.get(found[k])!, s, found[k + 1], found[k + 2]);
+    for (const k of order) compare(byId.get(list[k])!, s, list[k + 1], list[k + 2]);
   });
+}
+
+/**
+ * The sources whose ports differ between the readers' last targets, as (source index, port set id
+ * before, after); with `all`, every source. When both label classes cut the ports into the same atoms,
+ * only the sources some atom's answer differs on can differ, found a word of 32 sources at a time.
+ */
+function differingSources(
+  before: SourceReader,
+  after: SourceReader,
+  count: number,
+  ids: PortSetIds,
+  all: boolean,
+): number[] {
+  const found: number[] = [];
+  const add = (i: number) => {
+    const was = ids.id(before.ports(i));
+    const now = ids.id(after.ports(i));
+    if (all || was !== now) found.push(i, was, now);
+  };
+  if (all) {
+    for (let i = 0; i < count; i++) add(i);
+    return found;
+  }
+  const words = new Int32Array((count + 31) >>> 5);
+  const wasReached = before.reached;
+  const nowReached = after.reached;
+  if (wasReached && nowReached && before.atomsKey === after.atomsKey) {
+    const atoms = before.evaluator.atoms.length;
+    for (let a = 0; a < atoms; a++) {
+      const x = before.evaluator.atomSources(a).words;
+      const y = after.evaluator.atomSources(a).words;
+      for (let w = 0; w < words.length; w++) words[w] |= x[w] ^ y[w];
+    }
+  } else {
+    for (const reached of [wasReached, nowReached])
+      if (reached) for (let w = 0; w < words.length; w++) words[w] |= reached.words[w];
+  }
+  for (let w = 0; w < words.length; w++)
+    for (let word = words[w]; word !== 0; word &= word - 1) add((w << 5) + 31 - Math.clz32(word & -word));
+  return found;
 }
 
 /** The pod pairs of blocks, one at a time, each with its block's ports and decisions. */
