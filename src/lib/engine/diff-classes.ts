@@ -3,17 +3,17 @@
  * sets as small numbers, one world's answers for one class as a column, the decisions between
  * classes shared by the pairs that read the same rules, and changed pairs collected into blocks.
  */
-import type { CompiledPolicy, PodClass, PodInfo, World } from './world.js';
+import type { CompiledPeer, CompiledPolicy, CompiledRule, PodClass, PodInfo, World } from './world.js';
 import type { ChangeBlock } from './diff.js';
 import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
 import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } from './ports.js';
 import { analysePair, decideOnAllPorts } from './evaluate.js';
 import { TrieNode } from './number-trie.js';
-import { ruleAdmitsClass } from './peers.js';
+import type { BitLayout } from './matrix.js';
 import { allowedSourceClasses, Evaluator } from './matrix.js';
-import type { Acc, Layout } from './layout.js';
-import { layoutOf } from './layout.js';
+import type { Acc, Bits, Layout, Point } from './layout.js';
+import { hasBit, layoutOf } from './layout.js';
 import { allowedDestinations } from './outbound.js';
 import { tierSourceClasses } from './tier-matrix.js';
 
@@ -209,43 +209,135 @@ export function sourcesInto(world: World, classId: number) {
 }
 
 /**
- * Who-can's evaluator of one world walked over target classes in label-class order, reading only
- * some sources' bits: the label-class part is computed once per label class, whatever the number of
- * sources asked about.
+ * One world's bits seen through a few source pods only (bit i: the i-th source, one pod standing for
+ * its class): every bitset of the layout gathered onto them once, so the evaluator's set operations
+ * run over a few words instead of every pod of the world. Restricting a set to some of its elements
+ * commutes with AND and OR, so each source's answer is the one the whole layout gives it.
+ */
+export class SourcesView implements BitLayout {
+  readonly world: World;
+  readonly nWords: number;
+  readonly all: Bits;
+  readonly egressOpen: Bits;
+  /** Class -> the bit of a source of that class (-1: none): what Evaluator.sourceCount reads. */
+  readonly start: Int32Array;
+  private readonly gathered = new Map<Bits, Bits>();
+
+  /** `bits`: the layout's bit of each source (-1: not in this world). */
+  constructor(
+    private readonly layout: Layout,
+    private readonly bits: Int32Array,
+  ) {
+    this.world = layout.world;
+    this.nWords = (bits.length + 31) >>> 5;
+    this.start = new Int32Array(layout.world.classes.length).fill(-1);
+    for (let i = bits.length - 1; i >= 0; i--) if (bits[i] >= 0) this.start[layout.classOfBit[bits[i]]] = i;
+    this.all = this.gather(layout.all);
+    this.egressOpen = this.gather(layout.egressOpen);
+  }
+
+  peer(peer: CompiledPeer, policyNamespace: string): Bits {
+    return this.gather(this.layout.peer(peer, policyNamespace));
+  }
+
+  ports(rule: CompiledRule, target: PodClass): PortSet {
+    return this.layout.ports(rule, target);
+  }
+
+  policyEgress(policy: CompiledPolicy): Bits {
+    return this.gather(this.layout.policyEgress(policy));
+  }
+
+  egressRulesOfSignature(signature: number): { policy: CompiledPolicy; rule: CompiledRule }[] {
+    return this.layout.egressRulesOfSignature(signature);
+  }
+
+  ipEgress(target: PodClass, point: Point): Bits {
+    return this.gather(this.layout.ipEgress(target, point));
+  }
+
+  /** The sources among `full`'s bits (memoised per bitset: the layout's are memoised too). */
+  private gather(full: Bits): Bits {
+    let out = this.gathered.get(full);
+    if (out) return out;
+    const { bits } = this;
+    const { lo, words } = full;
+    const mine = new Int32Array(this.nWords);
+    let first = this.nWords;
+    let last = -1;
+    for (let i = 0; i < bits.length; i++) {
+      const w = (bits[i] >>> 5) - lo;
+      if (bits[i] < 0 || w < 0 || w >= words.length || (words[w] & (1 << (bits[i] & 31))) === 0) continue;
+      mine[i >>> 5] |= 1 << (i & 31);
+      first = Math.min(first, i >>> 5);
+      last = i >>> 5;
+    }
+    out = { lo: last < 0 ? 0 : first, words: mine.slice(first, last + 1) };
+    this.gathered.set(full, out);
+    return out;
+  }
+}
+
+/**
+ * Who-can's evaluator of one world (over every pod, or a few sources only: SourcesView), walked over
+ * target classes: the label-class part is computed once per run of targets of one label class.
  */
 export class SourceReader {
-  private readonly evaluator: Evaluator;
-  private readonly layout: Layout;
+  readonly evaluator: Evaluator<BitLayout>;
   private labelClass = -1;
-  private reached: Acc | undefined;
+  private signature = -1;
+  /** Key of the atoms of the last label class (equal keys: the same port sets in the same order). */
+  atomsKey = '';
+  /** The sources allowed into the last target (by bit: source index); undefined: no target. */
+  reached: Acc | undefined;
 
-  constructor(private readonly world: World) {
-    this.layout = layoutOf(world);
-    this.evaluator = new Evaluator(this.layout);
+  constructor(
+    private readonly world: World,
+    private readonly layout: BitLayout,
+  ) {
+    this.evaluator = new Evaluator(layout);
   }
 
-  /** Answers for target class `classId` (-1: none) until the next call. */
-  target(classId: number): void {
-    if (classId < 0) {
-      this.reached = undefined;
-      return;
-    }
-    const cls = this.world.classes[classId];
-    if (cls.labelClass !== this.labelClass) {
-      this.labelClass = cls.labelClass;
-      this.evaluator.labelClass(this.world.labelClasses[cls.labelClass]);
-    }
-    this.reached = this.evaluator.classSources(cls);
-  }
-
-  /** The first pod's bit of a source class (-1: none), for `ports`. */
+  /** The bit of a source class (-1: none; in a SourcesView, of a source of that class). */
   bitOf(classId: number): number {
     return classId < 0 ? -1 : this.layout.start[classId];
   }
 
-  /** The ports the source at `bit` (bitOf) may reach the last target on; undefined: none. */
+  /** Each atom's answer for the last target, as words (copies: valid after the next call too). */
+  atomWords(): Int32Array[] {
+    return this.evaluator.atoms.map((_, a) => this.evaluator.atomSources(a).words.slice());
+  }
+
+  /**
+   * Answers for target class `classId` (-1: none) until the next call; false when the answers are
+   * those of the last call (same label class, and the same addresses or no ipBlock part).
+   */
+  target(classId: number): boolean {
+    if (classId < 0) {
+      const changed = this.reached !== undefined || this.labelClass === -1;
+      this.reached = undefined;
+      this.labelClass = -2;
+      return changed;
+    }
+    const cls = this.world.classes[classId];
+    let changed = false;
+    if (cls.labelClass !== this.labelClass) {
+      this.labelClass = cls.labelClass;
+      this.evaluator.labelClass(this.world.labelClasses[cls.labelClass]);
+      this.atomsKey = this.evaluator.atoms.map((a) => portSetKey(a.ports)).join('|');
+      changed = true;
+    }
+    const wasUnion = this.reached === this.evaluator.union;
+    this.reached = this.evaluator.classSources(cls);
+    // Within a label class the ipBlock part of egress depends only on the class's addresses.
+    if (!(wasUnion && this.reached === this.evaluator.union) && cls.ipSignature !== this.signature) changed = true;
+    this.signature = cls.ipSignature;
+    return changed;
+  }
+
+  /** The ports the source at `bit` may reach the last target on; undefined: none. */
   ports(bit: number): PortSet | undefined {
-    if (bit < 0 || !this.reached?.has(bit)) return undefined;
+    if (!this.reached?.has(bit)) return undefined;
     return this.evaluator.portsAt(bit);
   }
 }
@@ -266,24 +358,46 @@ export function destinationsFrom(world: World, classId: number) {
  */
 export class Decisions {
   /**
-   * Decision keys, in levels of numbers: the label classes (source, target), the ipBlock peers
-   * holding their addresses (held), the tier classes. Numbers, not strings: there is about one key
-   * per changed pair of groups.
+   * Decision keys by what they read: the label classes (source, target), then the ipBlock peers
+   * holding their addresses (held) and the tier classes. There is about one key per changed pair
+   * of groups, and most pairs of label classes have one: the first key of a pair of label classes
+   * by its number (`byLabels`), with what else it read beside it (`keyAddresses`, `keyTiers`); the
+   * pair's other keys by text (`more`).
    */
-  private readonly byKey = new Map<number, Map<number, number | Map<number, number>>>();
+  private readonly byLabels = new Map<number, number>();
+  private readonly more = new Map<string, number>();
+  private readonly keyAddresses: number[] = [0];
+  private readonly keyTiers: number[] = [0];
   /** Key -> its decision (index 0: none). */
   private readonly decisions: (Decision | undefined)[] = [undefined];
   private readonly ids = new Map<Decision, number>();
-  /** Decisions by what they read, as a trie of numbers (RuleTrie). */
-  private readonly byRules = new RuleTrie<Decision>();
-  private readonly blocksRead = {
-    ingress: new Map<CompiledPolicy[], BlocksRead>(),
-    egress: new Map<CompiledPolicy[], BlocksRead>(),
+  /** Decisions by what they read: the two sides' parts (Sides), the named ports, the tier classes. */
+  private readonly byParts = new TrieNode<Decision>();
+  private readonly sides: { ingress: Sides; egress: Sides };
+  /** Per label class, the ipBlock peers its policies' rules read, per direction (held). */
+  private readonly blocksRead: { ingress: (BlocksRead | undefined)[]; egress: (BlocksRead | undefined)[] } = {
+    ingress: [],
+    egress: [],
   };
   /** The lists of held ipBlock peers, by number (0: none). */
   private readonly heldIds = new Map<string, number>([['', 0]]);
+  /**
+   * With one end fixed (fix): the last key per label class of the other end, with the ipBlock peers
+   * held and the tier class it was asked for (a key reads nothing else of the other end).
+   */
+  private fixed: 'source' | 'target' | undefined;
+  private session = 0;
+  private readonly seen: Int32Array;
+  private readonly seenHeld: Int32Array;
+  private readonly seenTierClass: Int32Array;
+  private readonly seenKey: Int32Array;
 
-  constructor(private readonly world: World) {}
+  constructor(private readonly world: World) {
+    const n = world.labelClasses.length;
+    [this.seen, this.seenHeld, this.seenTierClass, this.seenKey] = [0, 1, 2, 3].map(() => new Int32Array(n));
+    const layout = layoutOf(world);
+    this.sides = { ingress: new Sides(layout, 'ingress'), egress: new Sides(layout, 'egress') };
+  }
 
   /** The decision from pods of class `source` to pods of class `target` (all ports). */
   of(source: number, target: number): Decision {
@@ -295,25 +409,59 @@ export class Decisions {
     return decision ? this.ids.get(decision)! : 0;
   }
 
+  /**
+   * Until the next call, every key asked for has the same class at this end (`undefined`: none
+   * fixed), so keys are remembered by the other end's label class.
+   */
+  fix(end: 'source' | 'target' | undefined): void {
+    this.fixed = end;
+    this.session++;
+  }
+
   /** The decision key of traffic from class `source` to class `target` (a number from 1). */
   key(source: number, target: number): number {
+    if (!this.fixed) return this.lookUp(source, target);
+    const { classes, tiers } = this.world;
+    const s = classes[source];
+    const t = classes[target];
+    // Of the other end a key reads its label class, the tier class and what the fixed end's rules'
+    // ipBlock peers hold of its addresses (its own rules' hold on the fixed end follow its label class).
+    const isTargetFixed = this.fixed === 'target';
+    const { labelClass } = isTargetFixed ? s : t;
+    const held = isTargetFixed ? this.held(t, 'ingress', s) : this.held(s, 'egress', t);
+    const tierClass = tiers ? tiers.classOf[isTargetFixed ? source : target] : -1;
+    if (
+      this.seen[labelClass] === this.session &&
+      this.seenHeld[labelClass] === held &&
+      this.seenTierClass[labelClass] === tierClass
+    )
+      return this.seenKey[labelClass];
+    const key = this.lookUp(source, target);
+    this.seen[labelClass] = this.session;
+    this.seenHeld[labelClass] = held;
+    this.seenTierClass[labelClass] = tierClass;
+    this.seenKey[labelClass] = key;
+    return key;
+  }
+
+  private lookUp(source: number, target: number): number {
     const { world } = this;
     const s = world.classes[source];
     const t = world.classes[target];
     const labels = s.labelClass * world.labelClasses.length + t.labelClass;
-    const addresses = pairKey(this.held(t.ingressPolicies, 'ingress', s), this.held(s.egressPolicies, 'egress', t));
-    let byAddresses = this.byKey.get(labels);
-    if (!byAddresses) this.byKey.set(labels, (byAddresses = new Map()));
-    if (world.tiers) {
-      const tiers = pairKey(world.tiers.classOf[source], world.tiers.classOf[target]);
-      let byTiers = byAddresses.get(addresses) as Map<number, number> | undefined;
-      if (!byTiers) byAddresses.set(addresses, (byTiers = new Map()));
-      let key = byTiers.get(tiers);
-      if (key === undefined) byTiers.set(tiers, (key = this.decide(s, t)));
-      return key;
+    const addresses = smallPair(this.held(t, 'ingress', s), this.held(s, 'egress', t));
+    const tiers = world.tiers ? smallPair(world.tiers.classOf[source], world.tiers.classOf[target]) : 0;
+    const first = this.byLabels.get(labels);
+    if (first !== undefined && this.keyAddresses[first] === addresses && this.keyTiers[first] === tiers) return first;
+    const text = first === undefined ? '' : `${labels} ${addresses} ${tiers}`;
+    let key = first === undefined ? undefined : this.more.get(text);
+    if (key === undefined) {
+      key = this.decide(s, t);
+      this.keyAddresses[key] = addresses;
+      this.keyTiers[key] = tiers;
+      if (first === undefined) this.byLabels.set(labels, key);
+      else this.more.set(text, key);
     }
-    let key = byAddresses.get(addresses) as number | undefined;
-    if (key === undefined) byAddresses.set(addresses, (key = this.decide(s, t)));
     return key;
   }
 
@@ -324,30 +472,17 @@ export class Decisions {
 
   /** A new key, its decision shared with every key whose pair the same rules and ports answer. */
   private decide(s: PodClass, t: PodClass): number {
-    const trie = this.byRules;
-    trie.reset();
-    // Ingress: the destination's policies (isolation, selectedBy) and their rules that admit the source.
-    for (const policy of t.ingressPolicies) {
-      trie.step(trie.idOf(policy));
-      for (const rule of policy.ingress ?? []) if (ruleAdmitsClass(rule, s)) trie.step(trie.idOf(rule));
-    }
-    trie.step(-1);
-    // Egress: the source's policies and their rules that admit the destination.
-    for (const policy of s.egressPolicies) {
-      trie.step(trie.idOf(policy));
-      for (const rule of policy.egress ?? []) if (ruleAdmitsClass(rule, t)) trie.step(trie.idOf(rule));
-    }
+    // Ingress: the destination's policies (isolation, selectedBy) and their rules that admit the
+    // source; egress: the source's policies and their rules that admit the destination.
+    let node = this.byParts.step(this.sides.ingress.part(t, s));
+    node = node.step(this.sides.egress.part(s, t));
     // Named ports resolve on the destination (portsOfRule); the tiers answer per pair of tier classes.
-    trie.step(-2 - t.namedPorts);
+    node = node.step(t.namedPorts);
     const { tiers } = this.world;
-    if (tiers) {
-      trie.step(-1);
-      trie.step(tiers.classOf[s.id]);
-      trie.step(tiers.classOf[t.id]);
-    }
-    let decision = trie.value();
+    if (tiers) node = node.step(tiers.classOf[s.id]).step(tiers.classOf[t.id]);
+    let decision = node.value;
     if (!decision) {
-      trie.set((decision = decideOnAllPorts(analysePair(this.world, s, t)).decision));
+      node.value = decision = decideOnAllPorts(analysePair(this.world, s, t)).decision;
       this.ids.set(decision, this.ids.size + 1);
     }
     this.decisions.push(decision);
@@ -355,20 +490,20 @@ export class Decisions {
   }
 
   /**
-   * Which of the ipBlock peers of these policies' rules in this direction hold the addresses of the
-   * class at the other end (peerAdmitsClass reads no more of them), as a number (0: none, or no such
-   * peer); memoised per policy list and address signature.
+   * Which of the ipBlock peers of `owner`'s policies' rules in this direction hold the addresses of
+   * the class at the other end (peerAdmitsClass reads no more of them), as a number (0: none, or no
+   * such peer); memoised per label class and address signature.
    */
-  private held(policies: CompiledPolicy[], direction: 'ingress' | 'egress', other: PodClass): number {
+  private held(owner: PodClass, direction: 'ingress' | 'egress', other: PodClass): number {
     const memo = this.blocksRead[direction];
-    let read = memo.get(policies);
+    let read = memo[owner.labelClass];
     if (!read) {
       const ids = new Set<number>();
-      for (const p of policies)
+      for (const p of direction === 'ingress' ? owner.ingressPolicies : owner.egressPolicies)
         for (const r of p[direction] ?? [])
           if (r.peers !== 'all') for (const peer of r.peers) if (peer.kind === 'ipBlock') ids.add(peer.id);
       read = { ids: [...ids].sort((a, b) => a - b), bySignature: new Map() };
-      memo.set(policies, read);
+      memo[owner.labelClass] = read;
     }
     if (read.ids.length === 0) return 0;
     let id = read.bySignature.get(other.ipSignature);
@@ -388,45 +523,128 @@ interface BlocksRead {
   bySignature: Map<number, number>;
 }
 
+/** The policies that select a class for one direction, as a decision reads them: their rules in order. */
+interface Side {
+  /** The same number for lists of the same policies in the same order. */
+  id: number;
+  /** Per rule, the pods each of its peers admits (the layout's bits); undefined: every peer. */
+  peers: (Bits[] | undefined)[];
+  /** Parts by the mask of the rules that admit the other end (up to 31 rules), or by their indexes as text. */
+  parts: Map<number | string, number>;
+}
+
 /**
- * Values keyed by sequences of numbers (objects numbered by idOf), walked a number at a time: no key
- * string or array is made per lookup.
+ * One direction's part of decisions, as numbers: a class's policies for that direction (which select
+ * it, so isolate it) and which of their rules admit the class at the other end, read from the bits of
+ * the rules' peers (the layout's, which peers.ts's peerAdmitsClass answers alike: who-can reads the
+ * same bits). Equal numbers, equal parts.
  */
-class RuleTrie<V> {
-  private readonly root = new TrieNode<V>();
-  private node = this.root;
-  private readonly ids = new Map<object, number>();
+class Sides {
+  /** Per label class. */
+  private readonly sides: (Side | undefined)[] = [];
+  /** Lists of policies by their policies' numbers (a number per policy object). */
+  private readonly byPolicies = new TrieNode<Side>();
+  private readonly policyIds = new Map<CompiledPolicy, number>();
+  private count = 0;
+  private partCount = 0;
 
-  /** A number (from 0) per object. */
-  idOf(o: object): number {
-    let id = this.ids.get(o);
-    if (id === undefined) this.ids.set(o, (id = this.ids.size));
-    return id;
+  constructor(
+    private readonly layout: Layout,
+    private readonly direction: 'ingress' | 'egress',
+  ) {}
+
+  /** The part of `owner`'s policies of this direction whose rules admit `other` or not. */
+  part(owner: PodClass, other: PodClass): number {
+    const side = this.sideOf(owner);
+    const { peers } = side;
+    const bit = this.layout.start[other.id];
+    let key: number | string;
+    if (peers.length <= 31) {
+      let mask = 0;
+      for (let r = 0; r < peers.length; r++) if (admits(peers[r], bit)) mask |= 1 << r;
+      key = mask;
+    } else key = peers.flatMap((bits, r) => (admits(bits, bit) ? [r] : [])).join(',');
+    let part = side.parts.get(key);
+    if (part === undefined) side.parts.set(key, (part = this.partCount++));
+    return part;
   }
 
-  /** Starts a new sequence. */
-  reset(): void {
-    this.node = this.root;
-  }
-
-  step(n: number): void {
-    this.node = this.node.step(n);
-  }
-
-  value(): V | undefined {
-    return this.node.value;
-  }
-
-  set(value: V): void {
-    this.node.value = value;
+  private sideOf(owner: PodClass): Side {
+    let side = this.sides[owner.labelClass];
+    if (!side) {
+      const policies = this.direction === 'ingress' ? owner.ingressPolicies : owner.egressPolicies;
+      let node = this.byPolicies;
+      for (const policy of policies) {
+        let id = this.policyIds.get(policy);
+        if (id === undefined) this.policyIds.set(policy, (id = this.policyIds.size));
+        node = node.step(id);
+      }
+      if (!node.value) {
+        const rules = policies.flatMap((p) =>
+          (p[this.direction] ?? []).map((rule) => ({ rule, namespace: p.ref.namespace })),
+        );
+        node.value = {
+          id: this.count++,
+          peers: rules.map(({ rule, namespace }) =>
+            rule.peers === 'all' ? undefined : rule.peers.map((peer) => this.layout.peer(peer, namespace)),
+          ),
+          parts: new Map(),
+        };
+      }
+      side = this.sides[owner.labelClass] = node.value;
+    }
+    return side;
   }
 }
 
-/** A block being filled: the pod lists of the groups at its open end, joined when it is closed. */
+/** Whether a rule (its peers' bits; undefined: every peer) admits the pod at `bit`. */
+function admits(peers: Bits[] | undefined, bit: number): boolean {
+  if (!peers) return true;
+  for (const bits of peers) if (hasBit(bits, bit)) return true;
+  return false;
+}
+
+/** A block being filled: the pods at its open end (shared with the first group's until a second comes). */
 interface OpenBlock {
   block: ChangeBlock;
-  lists: PodRef[][];
-  self: PodRef[][];
+  was: number;
+  now: number;
+  pods: PodRef[];
+  isShared: boolean;
+  self: PodRef[] | undefined;
+  /** Another block of the same decision keys, with other ports. */
+  next: OpenBlock | undefined;
+}
+
+/**
+ * Numbers from 0 for the decision keys met since `restart`, so that a pair of them is one small number
+ * (V8 keeps those unboxed, and a map keyed by them makes no object per lookup).
+ */
+class SessionNumbers {
+  private stamps = new Int32Array(1024);
+  private numbers = new Int32Array(1024);
+  private session = 1;
+  private count = 0;
+
+  restart(): void {
+    this.session++;
+    this.count = 0;
+  }
+
+  of(key: number): number {
+    if (key >= this.stamps.length) {
+      const size = Math.max(key + 1, 2 * this.stamps.length);
+      const [stamps, numbers] = [new Int32Array(size), new Int32Array(size)];
+      stamps.set(this.stamps);
+      numbers.set(this.numbers);
+      [this.stamps, this.numbers] = [stamps, numbers];
+    }
+    if (this.stamps[key] !== this.session) {
+      this.stamps[key] = this.session;
+      this.numbers[key] = this.count++;
+    }
+    return this.numbers[key];
+  }
 }
 
 /**
@@ -435,8 +653,10 @@ interface OpenBlock {
  */
 export class BlockCollector {
   readonly blocks: ChangeBlock[] = [];
-  /** The blocks open around the group, by ports (before, after) then decisions (before, after): pairs of ids. */
-  private open = new Map<number, Map<number, OpenBlock>>();
+  /** The blocks open around the group, by their decision keys (numbered per group: SessionNumbers), then ports. */
+  private readonly open = new Map<number, OpenBlock>();
+  private readonly opened: OpenBlock[] = [];
+  private readonly numbers = [new SessionNumbers(), new SessionNumbers()];
   private isOpenAtSource = true;
 
   constructor(
@@ -448,6 +668,7 @@ export class BlockCollector {
   start(fixed: 'to' | 'from'): void {
     this.close();
     this.isOpenAtSource = fixed === 'to';
+    for (const decisions of this.decisions) decisions.fix(fixed === 'to' ? 'target' : 'source');
   }
 
   /**
@@ -458,41 +679,61 @@ export class BlockCollector {
     const [before, after] = this.decisions;
     const keyBefore = was === 0 ? 0 : before.key(s.classBefore, t.classBefore);
     const keyAfter = now === 0 ? 0 : after.key(s.classAfter, t.classAfter);
-    let byRules = this.open.get(pairKey(was, now));
-    if (!byRules) this.open.set(pairKey(was, now), (byRules = new Map()));
-    const rules = pairKey(keyBefore, keyAfter);
-    let open = byRules.get(rules);
+    const slot = smallPair(this.numbers[0].of(keyBefore), this.numbers[1].of(keyAfter));
+    const first = this.open.get(slot);
+    let open = first;
+    while (open && (open.was !== was || open.now !== now)) open = open.next;
+    const pods = this.isOpenAtSource ? s.pods : t.pods;
     if (!open) {
-      const [decisionBefore, decisionAfter] = [before.decision(keyBefore), after.decision(keyAfter)];
       const block: ChangeBlock = {
         from: this.isOpenAtSource ? [] : s.pods,
         to: this.isOpenAtSource ? t.pods : [],
         count: 0,
         ...this.ids.change(was, now),
       };
+      const decisionBefore = before.decision(keyBefore);
+      const decisionAfter = after.decision(keyAfter);
       if (decisionBefore) block.decisionBefore = decisionBefore;
       if (decisionAfter) block.decisionAfter = decisionAfter;
-      byRules.set(rules, (open = { block, lists: [], self: [] }));
+      open = { block, was, now, pods, isShared: true, self: undefined, next: first };
+      this.open.set(slot, open);
+      this.opened.push(open);
       this.blocks.push(block);
+    } else {
+      if (open.isShared) {
+        open.pods = open.pods.slice();
+        open.isShared = false;
+      }
+      for (const pod of pods) open.pods.push(pod);
     }
-    open.lists.push(this.isOpenAtSource ? s.pods : t.pods);
-    if (self.length > 0) open.self.push(self);
+    if (self.length > 0) {
+      open.self ??= [];
+      for (const pod of self) open.self.push(pod);
+    }
     open.block.count += count;
   }
 
-  /** Joins the open ends of the blocks around the last group (one list: shared, not copied). */
+  /** Joins the open ends of the blocks around the last group (one group's list: shared, not copied). */
   close(): ChangeBlock[] {
-    for (const byRules of this.open.values()) {
-      for (const { block, lists, self } of byRules.values()) {
-        const pods = lists.length === 1 ? lists[0] : lists.flat();
-        if (this.isOpenAtSource) block.from = pods;
-        else block.to = pods;
-        if (self.length > 0) block.both = self.flat();
-      }
+    for (const { block, pods, self } of this.opened) {
+      if (this.isOpenAtSource) block.from = pods;
+      else block.to = pods;
+      if (self) block.both = self;
     }
-    this.open = new Map();
+    this.opened.length = 0;
+    this.open.clear();
+    for (const numbers of this.numbers) numbers.restart();
+    for (const decisions of this.decisions) decisions.fix(undefined);
     return this.blocks;
   }
+}
+
+/**
+ * Two small numbers (ids) as one, unboxed while both are under 2^15; larger ones as a negative
+ * number of their own.
+ */
+function smallPair(a: number, b: number): number {
+  return a < 0x8000 && b < 0x8000 ? a * 0x8000 + b : -1 - pairKey(a, b);
 }
 
 /** Two ids (port sets, decisions: far fewer than 2^26 each) as one number. */

@@ -18,7 +18,9 @@ import {
   PortSetIds,
   SourceReader,
   sourcesInto,
+  SourcesView,
 } from './diff-classes.js';
+import { layoutOf } from './layout.js';
 import { diffAddresses, podsOfEither, portsInScope } from './diff-addresses.js';
 import type { ClusterSnapshot, Decision, Direction, IpBlock, PodRef, PolicyRef, PortQuery, PortSet } from './model.js';
 import { keyOf, refOf } from './model.js';
@@ -110,6 +112,8 @@ export interface BlockDiff {
   openedAddresses: AddressChange[];
 }
 
+const NO_PODS: PodRef[] = [];
+
 /**
  * The pods whose connections a change can touch, per side: `ingress`, the pods whose answers as
  * destinations may differ (their own labels, addresses or namespace labels changed, or a changed
@@ -179,6 +183,7 @@ export function diffBlocks(
   );
   // Pods at both ends of a group pair: their pairs with themselves are no pairs.
   const both = new Map<number, PodRef[]>();
+  const hasBoth = new Uint8Array(targets.groups.length);
   for (const [ref, t] of targets.groupOf) {
     const s = sources.groupOf.get(ref);
     if (s === undefined) continue;
@@ -186,6 +191,7 @@ export function diffBlocks(
     const list = both.get(key);
     if (list) list.push(ref);
     else both.set(key, [ref]);
+    hasBoth[t] = 1;
   }
 
   const collector = new BlockCollector(ids, [new Decisions(before), new Decisions(after)]);
@@ -194,84 +200,208 @@ export function diffBlocks(
     const wasInScope = ids.intersect(was, t.portBefore);
     const nowInScope = ids.intersect(now, t.portAfter);
     if (wasInScope === nowInScope) return;
-    const self = both.get(t.id * sources.groups.length + s.id) ?? [];
+    const self = hasBoth[t.id] === 1 ? (both.get(t.id * sources.groups.length + s.id) ?? NO_PODS) : NO_PODS;
     const count = t.pods.length * s.pods.length - self.length;
     if (count > 0) collector.add(s, t, wasInScope, nowInScope, self, count);
   };
-  // Into each affected destination group: every source group, from who-can's columns of both worlds.
-  // Only the groups some column gives ports to are compared: the others are denied in both worlds.
+  const comparison = { before, after, ids, collector, compare };
   const columns = [new Column(before.classes.length, ids), new Column(after.classes.length, ids)];
   const classes = Math.max(before.classes.length, after.classes.length);
-  const sourcesByClass = new GroupsByClass(classes, sources.groups);
-  for (const t of targets.groups) {
-    if (!t.isAffected || sources.groups.length === 0) continue;
-    columns[0].fill(sourcesInto(before, t.classBefore));
-    columns[1].fill(sourcesInto(after, t.classAfter));
-    collector.start('to');
-    for (const s of sourcesByClass.of(columns[0].classes, columns[1].classes))
-      compare(t, s, columns[0].at(s.classBefore), columns[1].at(s.classAfter));
+  // Cluster tiers: each group's answers of both worlds as columns (who-can's into it, or reachable-from's
+  // out of it), compared with the groups some column gives ports to: the others are denied in both.
+  const compareColumns = (
+    groups: PodGroup[],
+    others: PodGroup[],
+    end: 'to' | 'from',
+    answer: typeof sourcesInto | typeof destinationsFrom,
+  ) => {
+    const byClass = new GroupsByClass(classes, others);
+    for (const g of groups) {
+      columns[0].fill(answer(before, g.classBefore));
+      columns[1].fill(answer(after, g.classAfter));
+      collector.start(end);
+      for (const o of byClass.of(columns[0].classes, columns[1].classes)) {
+        const [was, now] = [columns[0].at(o.classBefore), columns[1].at(o.classAfter)];
+        if (end === 'to') compare(g, o, was, now);
+        else compare(o, g, was, now);
+      }
+    }
+  };
+  // Into each affected destination group: every source group, from who-can's answers in both worlds.
+  const affectedTargets = targets.groups.filter((t) => t.isAffected);
+  if (affectedTargets.length > 0 && sources.groups.length > 0) {
+    if (before.tiers || after.tiers) compareColumns(affectedTargets, sources.groups, 'to', sourcesInto);
+    else compareIntoAffected(comparison, affectedTargets, sources.groups);
   }
   // Out of each affected source group: the destination groups not compared above.
   const unaffected = targets.groups.filter((t) => !t.isAffected);
   const affectedSources = sources.groups.filter((s) => s.isAffected);
   if (unaffected.length > 0 && affectedSources.length > 0) {
-    if (before.tiers || after.tiers) {
-      const unaffectedTargets = new GroupsByClass(classes, unaffected);
-      for (const s of affectedSources) {
-        columns[0].fill(destinationsFrom(before, s.classBefore));
-        columns[1].fill(destinationsFrom(after, s.classAfter));
-        collector.start('from');
-        for (const t of unaffectedTargets.of(columns[0].classes, columns[1].classes))
-          compare(t, s, columns[0].at(t.classBefore), columns[1].at(t.classAfter));
-      }
-    } else compareIntoUnaffected(before, after, unaffected, affectedSources, ids, collector, compare);
+    if (before.tiers || after.tiers) compareColumns(affectedSources, unaffected, 'from', destinationsFrom);
+    else compareIntoUnaffected(comparison, unaffected, affectedSources);
   }
   columns[0].fill(undefined);
   columns[1].fill(undefined);
   return { blocks: collector.close(), ...diffAddresses(before, after, affectedIn, affectedOut, scope) };
 }
 
+/** What both halves of the comparison share: the worlds, port set ids, and where a changed pair goes. */
+interface Comparison {
+  before: World;
+  after: World;
+  ids: PortSetIds;
+  collector: BlockCollector;
+  compare: (t: PodGroup, s: PodGroup, was: number, now: number) => void;
+}
+
 /**
- * The affected sources against the unaffected targets, target by target in label-class order of both
- * worlds (who-can's evaluator, its label-class part once per label class), reading only the affected
- * sources' bits: the same answers as each source's destinations (reachable-from's) without a pass over
- * every pod per source. NetworkPolicy v1 worlds only.
+ * Every source group against the affected targets, target by target (who-can's evaluator of each
+ * world, over every pod), reading each group's bit in both worlds. When both label classes cut the
+ * ports into the same atoms, a group that every atom's answer holds alike in both worlds has the same
+ * ports in both and is passed over without asking them. NetworkPolicy v1 worlds only.
  */
-function compareIntoUnaffected(
-  before: World,
-  after: World,
+function compareIntoAffected(
+  { before, after, ids, collector, compare }: Comparison,
   targets: PodGroup[],
   sources: PodGroup[],
-  ids: PortSetIds,
-  collector: BlockCollector,
-  compare: (t: PodGroup, s: PodGroup, was: number, now: number) => void,
 ): void {
-  const readers = [new SourceReader(before), new SourceReader(after)];
-  const bits = sources.map((s) => [readers[0].bitOf(s.classBefore), readers[1].bitOf(s.classAfter)]);
-  const labelClassOf = (world: World, classId: number) => (classId < 0 ? -1 : world.classes[classId].labelClass);
-  const ordered = targets
-    .map((t) => ({ t, lcBefore: labelClassOf(before, t.classBefore), lcAfter: labelClassOf(after, t.classAfter) }))
-    .sort((x, y) => x.lcBefore - y.lcBefore || x.lcAfter - y.lcAfter || x.t.id - y.t.id);
-  // Per source, the targets whose port set ids differ (target index, before, after), then compared
-  // source by source: blocks around a source, as many pairs each as around a target of one pod.
-  const differing: number[][] = sources.map(() => []);
-  for (const { t } of ordered) {
+  const readers = [before, after].map((world) => new SourceReader(world, layoutOf(world)));
+  const bitsBefore = Int32Array.from(sources, (s) => readers[0].bitOf(s.classBefore));
+  const bitsAfter = Int32Array.from(sources, (s) => readers[1].bitOf(s.classAfter));
+  const atoms: Int32Array[][] = [[], []];
+  for (const t of targets) {
     readers[0].target(t.classBefore);
     readers[1].target(t.classAfter);
-    for (let i = 0; i < sources.length; i++) {
-      // Plain locals, not a destructured pair: this runs per (target, source) pair.
-      const was = ids.id(readers[0].ports(bits[i][0]));
-      const now = ids.id(readers[1].ports(bits[i][1]));
-      if (was !== now || t.portBefore !== t.portAfter) differing[i].push(t.id, was, now);
+    const [was, now] = [readers[0].reached, readers[1].reached];
+    // Each atom's answer in both worlds, when they can be compared atom by atom.
+    const atomwise = was && now && readers[0].atomsKey === readers[1].atomsKey && t.portBefore === t.portAfter;
+    if (atomwise) for (let w = 0; w < 2; w++) atoms[w] = readers[w].atomWords();
+    collector.start('to');
+    for (let g = 0; g < sources.length; g++) {
+      const b0 = bitsBefore[g];
+      const b1 = bitsAfter[g];
+      const isIn0 = b0 >= 0 && was !== undefined && was.has(b0);
+      const isIn1 = b1 >= 0 && now !== undefined && now.has(b1);
+      if (!isIn0 && !isIn1) continue;
+      if (atomwise && isIn0 && isIn1 && isHeldAlike(atoms[0], b0, atoms[1], b1)) continue;
+      compare(t, sources[g], isIn0 ? ids.id(readers[0].ports(b0)) : 0, isIn1 ? ids.id(readers[1].ports(b1)) : 0);
     }
   }
-  const byId = new Map(targets.map((t) => [t.id, t]));
-  sources.forEach((s, i) => {
-    const found = differing[i];
-    const order = Array.from({ length: found.length / 3 }, (_, k) => 3 * k).sort((a, b) => found[a] - found[b]);
-    collector.start('from');
-    for (const k of order) compare(byId.get(found[k])!, s, found[k + 1], found[k + 2]);
+}
+
+/** Whether every atom's answer holds the bit `x` of one world exactly when it holds `y` of the other. */
+function isHeldAlike(xs: Int32Array[], x: number, ys: Int32Array[], y: number): boolean {
+  for (let a = 0; a < xs.length; a++)
+    if (((xs[a][x >>> 5] >>> (x & 31)) & 1) !== ((ys[a][y >>> 5] >>> (y & 31)) & 1)) return false;
+  return true;
+}
+
+/**
+ * The affected sources against the unaffected targets, target by target in label-class order of both
+ * worlds: who-can's evaluator over the affected sources' bits only (SourcesView), its label-class part
+ * once per label class, and a target's answers reused for the next one that cannot tell them apart.
+ * The same answers as each source's destinations (reachable-from's) without a pass over every pod per
+ * source. NetworkPolicy v1 worlds only.
+ */
+function compareIntoUnaffected(
+  { before, after, ids, collector, compare }: Comparison,
+  targets: PodGroup[],
+  sources: PodGroup[],
+): void {
+  const readers = [before, after].map((world, w) => {
+    const layout = layoutOf(world);
+    const bits = Int32Array.from(sources, (s) => {
+      const classId = w === 0 ? s.classBefore : s.classAfter;
+      return classId < 0 ? -1 : layout.start[classId];
+    });
+    return new SourceReader(world, new SourcesView(layout, bits));
   });
+  const labelClassOf = (world: World, classId: number) => (classId < 0 ? -1 : world.classes[classId].labelClass);
+  const ordered = targets
+    .map((t, index) => ({
+      t,
+      index,
+      lcBefore: labelClassOf(before, t.classBefore),
+      lcAfter: labelClassOf(after, t.classAfter),
+    }))
+    .sort((x, y) => x.lcBefore - y.lcBefore || x.lcAfter - y.lcAfter || x.t.id - y.t.id);
+  // Per target, the sources whose ports differ: (source index, port set id before, after), one list
+  // for the targets that reuse an answer.
+  const foundOf: number[][] = [];
+  let found: number[] = [];
+  let isFresh = false;
+  for (const { t, index } of ordered) {
+    const changedBefore = readers[0].target(t.classBefore);
+    const changedAfter = readers[1].target(t.classAfter);
+    // Every source is compared when the scope's port differs on the target (the ports may then differ).
+    const isScoped = t.portBefore !== t.portAfter;
+    if (changedBefore || changedAfter || isScoped || !isFresh) {
+      found = differingSources(readers[0], readers[1], sources.length, ids, isScoped);
+      isFresh = !isScoped;
+    }
+    foundOf[index] = found;
+  }
+  // Then compared source by source, each source's targets in their order (counted, then placed):
+  // blocks around a source, as many pairs each as around a target of one pod.
+  const starts = new Int32Array(sources.length + 1);
+  for (const list of foundOf) for (let k = 0; k < list.length; k += 3) starts[list[k] + 1]++;
+  for (let i = 0; i < sources.length; i++) starts[i + 1] += starts[i];
+  const placed = starts.slice(0, sources.length);
+  const entries = new Int32Array(3 * starts[sources.length]);
+  foundOf.forEach((list, index) => {
+    for (let k = 0; k < list.length; k += 3) {
+      const at = 3 * placed[list[k]]++;
+      entries[at] = index;
+      entries[at + 1] = list[k + 1];
+      entries[at + 2] = list[k + 2];
+    }
+  });
+  sources.forEach((s, i) => {
+    collector.start('from');
+    for (let e = 3 * starts[i]; e < 3 * starts[i + 1]; e += 3)
+      compare(targets[entries[e]], s, entries[e + 1], entries[e + 2]);
+  });
+}
+
+/**
+ * The sources whose ports differ between the readers' last targets, as (source index, port set id
+ * before, after); with `all`, every source. When both label classes cut the ports into the same atoms,
+ * only the sources some atom's answer differs on can differ, found a word of 32 sources at a time.
+ */
+function differingSources(
+  before: SourceReader,
+  after: SourceReader,
+  count: number,
+  ids: PortSetIds,
+  all: boolean,
+): number[] {
+  const found: number[] = [];
+  const add = (i: number) => {
+    const was = ids.id(before.ports(i));
+    const now = ids.id(after.ports(i));
+    if (all || was !== now) found.push(i, was, now);
+  };
+  if (all) {
+    for (let i = 0; i < count; i++) add(i);
+    return found;
+  }
+  const words = new Int32Array((count + 31) >>> 5);
+  const wasReached = before.reached;
+  const nowReached = after.reached;
+  if (wasReached && nowReached && before.atomsKey === after.atomsKey) {
+    const atoms = before.evaluator.atoms.length;
+    for (let a = 0; a < atoms; a++) {
+      const x = before.evaluator.atomSources(a).words;
+      const y = after.evaluator.atomSources(a).words;
+      for (let w = 0; w < words.length; w++) words[w] |= x[w] ^ y[w];
+    }
+  } else {
+    for (const reached of [wasReached, nowReached])
+      if (reached) for (let w = 0; w < words.length; w++) words[w] |= reached.words[w];
+  }
+  for (let w = 0; w < words.length; w++)
+    for (let word = words[w]; word !== 0; word &= word - 1) add((w << 5) + 31 - Math.clz32(word & -word));
+  return found;
 }
 
 /** The pod pairs of blocks, one at a time, each with its block's ports and decisions. */

@@ -64,8 +64,26 @@ export interface MatrixOptions {
   progress?: (done: number, total: number) => boolean;
 }
 
+/**
+ * What an Evaluator reads of a layout: the world's pods as bits (a Layout), or the same bits seen
+ * through fewer pods (diff-classes.ts: SourcesView); every set operation means the same on both.
+ */
+export type BitLayout = Pick<
+  Layout,
+  | 'world'
+  | 'start'
+  | 'nWords'
+  | 'all'
+  | 'egressOpen'
+  | 'peer'
+  | 'ports'
+  | 'policyEgress'
+  | 'egressRulesOfSignature'
+  | 'ipEgress'
+>;
+
 /** Answers one label class, then each of its classes, reusing full-width scratch sets. */
-export class Evaluator {
+export class Evaluator<L extends BitLayout = Layout> {
   readonly ingressAcc: Acc[] = [];
   private readonly labelAcc: Acc[] = [];
   /**
@@ -76,6 +94,7 @@ export class Evaluator {
   /** Sources allowed on some atom, by labels alone (before the ipBlock part of egress). */
   readonly union: Acc;
   private readonly scratch: Acc;
+  private atomScratch: Acc | undefined;
   atoms: Atom[] = [];
   private ipParts: Bits[] = [];
   /** Set by sourceCount. */
@@ -84,7 +103,7 @@ export class Evaluator {
   private portsByAtoms = new TrieNode<PortSet>();
 
   constructor(
-    readonly layout: Layout,
+    readonly layout: L,
     private readonly keepEgress = false,
   ) {
     this.union = new Acc(layout.nWords);
@@ -213,6 +232,19 @@ export class Evaluator {
     return node.value;
   }
 
+  /** The sources allowed on atom `a` by the last classSources (valid until the next call of either). */
+  atomSources(a: number): Acc {
+    const x = this.ipParts[a];
+    if (x.words.length === 0) return this.labelAcc[a];
+    const out = (this.atomScratch ??= new Acc(this.layout.nWords));
+    out.copyFrom(this.labelAcc[a]);
+    const ingress = this.ingressAcc[a].words;
+    for (let i = 0; i < x.words.length; i++) out.words[x.lo + i] |= x.words[i] & ingress[x.lo + i];
+    out.lo = Math.min(out.lo, x.lo);
+    out.hi = Math.max(out.hi, x.lo + x.words.length);
+    return out;
+  }
+
   /** Whether atom `a`'s answer of the last classSources holds the source at `bit`. */
   private holds(a: number, bit: number): boolean {
     const x = this.ipParts[a];
@@ -324,7 +356,7 @@ function narrowedPeers(world: World, namespace: string): NarrowedPeers {
 
 /** Egress rules (with their policies and ports on the target) whose pod peers admit the pods of a label class. */
 function egressRulesAdmitting(
-  layout: Layout,
+  layout: BitLayout,
   target: PodClass,
 ): { policy: CompiledPolicy; rule: CompiledRule; ports: PortSet }[] {
   const { world } = layout;
