@@ -2,6 +2,8 @@
  * A diff's changes grouped as the views show them: by the workloads (or address blocks) at either
  * end, the ports lost or gained, and (for diff) the rules responsible before and after.
  */
+import type { V1Pod } from '@kubernetes/client-node';
+
 import type { World } from './world.js';
 import type { BlockDiff, ChangeBlock, ReachabilityDiff } from './diff.js';
 import type { Decision, IpBlock, PodRef, PortSet } from './model.js';
@@ -34,16 +36,17 @@ export interface PairPorts {
   ports: PortSet;
 }
 
-/** Groups changes by their ends and ports, largest group first, then by the names at the ends. */
-class Grouper {
-  /** Each end seen (workload, bare pod or addresses), by number, and the numbers by key. */
-  private readonly ends: ChangeEnd[] = [];
-  private readonly endKeys: string[] = [];
+/**
+ * What the groupings of one diff share (the opened and the cut changes are grouped apart): the ends
+ * seen (workload, bare pod or addresses), by number, each pod's end, and the numbers of what the ends
+ * are joined with.
+ */
+class GroupKeys {
+  readonly ends: ChangeEnd[] = [];
+  readonly endKeys: string[] = [];
   private readonly endIds = new Map<string, number>();
   /** The end of each pod, by reference (blocks and pairs share the references). */
   private readonly ofPod = new Map<PodRef, number>();
-  /** The pods of one end of blocks by end (once per array: blocks share them): end numbers and pod counts. */
-  private readonly podsByEnd = new Map<PodRef[], { ends: number[]; pods: number[] }>();
   /** What the ends are joined with (ports, and rules when groups tell them apart), by number. */
   private readonly suffixIds = new Map<string, number>();
   /** The same numbers by the objects of blocks (which share their port sets and decisions): ports, kept, before, after. */
@@ -51,16 +54,21 @@ class Grouper {
     PortSet,
     Map<PortSet, Map<Decision | undefined, Map<Decision | undefined, number>>>
   >();
-  /** Groups by suffix, then by their ends (from, to); and all of them in the order they were made. */
-  private readonly groups = new Map<number, Map<number, ChangeGroup>>();
-  private readonly made: ChangeGroup[] = [];
-  /** What groups of one count are sorted by: the names at the ends (to, then from). */
-  private readonly labels = new Map<ChangeGroup, string>();
+  /** The last blockSuffix asked (consecutive blocks often share their objects). */
+  private last?: { ports: PortSet; kept: PortSet; before?: Decision; after?: Decision; suffix: number };
+  /** Scratch for `collect`: per end, the last call that saw it and where; two lists of ends and pod counts. */
+  private seenIn = new Int32Array(64);
+  private seenAt = new Int32Array(64);
+  private calls = 0;
+  readonly found = [new Int32Array(64), new Int32Array(64)];
+  readonly counts = [new Int32Array(64), new Int32Array(64)];
+  /** Each end's place in the views' order of names (orderOf), while no end is added. */
+  private ranks?: Int32Array | null;
 
   constructor(
     private readonly worlds: World[],
     /** Whether groups also tell apart the rules that allowed them (diff shows them; the previews do not). */
-    private readonly isByRules = false,
+    readonly isByRules: boolean,
   ) {}
 
   /** The number of an end. */
@@ -71,6 +79,7 @@ class Grouper {
       this.endIds.set(key, (id = this.ends.length));
       this.ends.push(end);
       this.endKeys.push(key);
+      this.ranks = undefined;
     }
     return id;
   }
@@ -80,11 +89,46 @@ class Grouper {
     let id = this.ofPod.get(ref);
     if (id === undefined) {
       const key = keyOf(ref);
-      const pod = this.worlds.map((w) => w.podsByKey.get(key)?.pod).find((p) => p !== undefined);
+      let pod: V1Pod | undefined;
+      for (const world of this.worlds) if ((pod = world.podsByKey.get(key)?.pod)) break;
       id = this.end({ namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) });
       this.ofPod.set(ref, id);
     }
     return id;
+  }
+
+  /**
+   * The ends of some pods with how many pods each has, in the order first seen, into `found[slot]`
+   * and `counts[slot]` (read before the next call with that slot); returns how many ends.
+   */
+  collect(pods: readonly PodRef[], slot: 0 | 1): number {
+    const call = ++this.calls;
+    let found = this.found[slot];
+    let counts = this.counts[slot];
+    let n = 0;
+    for (const pod of pods) {
+      const end = this.workload(pod);
+      if (end >= this.seenIn.length) this.growSeen(end);
+      if (this.seenIn[end] === call) {
+        counts[this.seenAt[end]]++;
+        continue;
+      }
+      if (n === found.length) {
+        [found, counts] = [grown(found), grown(counts)];
+        [this.found[slot], this.counts[slot]] = [found, counts];
+      }
+      this.seenIn[end] = call;
+      this.seenAt[end] = n;
+      found[n] = end;
+      counts[n++] = 1;
+    }
+    return n;
+  }
+
+  private growSeen(end: number): void {
+    const size = Math.max(end + 1, this.seenIn.length * 2);
+    this.seenIn = grown(this.seenIn, size);
+    this.seenAt = grown(this.seenAt, size);
   }
 
   /** The number of what the ends are joined with: the ports, and the rules when groups tell them apart. */
@@ -97,24 +141,40 @@ class Grouper {
   }
 
   /** suffix, remembered by the objects. */
-  private blockSuffix(ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): number {
+  blockSuffix(ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): number {
     const [before, after] = this.isByRules ? [why.before, why.after] : [undefined, undefined];
-    const level = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
-      let value = map.get(key);
-      if (value === undefined) map.set(key, (value = make()));
-      return value;
-    };
-    const byBefore = level(
-      level(this.suffixOfObjects, ports, () => new Map()),
-      kept,
-      () => new Map(),
-    );
-    return level(
-      level(byBefore, before, () => new Map()),
-      after,
-      () => this.suffix(ports, kept, why),
-    );
+    const last = this.last;
+    if (last && last.ports === ports && last.kept === kept && last.before === before && last.after === after) {
+      return last.suffix;
+    }
+    let byKept = this.suffixOfObjects.get(ports);
+    if (!byKept) this.suffixOfObjects.set(ports, (byKept = new Map()));
+    let byBefore = byKept.get(kept);
+    if (!byBefore) byKept.set(kept, (byBefore = new Map()));
+    let byAfter = byBefore.get(before);
+    if (!byAfter) byBefore.set(before, (byAfter = new Map()));
+    let suffix = byAfter.get(after);
+    if (suffix === undefined) byAfter.set(after, (suffix = this.suffix(ports, kept, why)));
+    this.last = { ports, kept, before, after, suffix };
+    return suffix;
   }
+
+  /** Each end's place in the views' order of names (orderOf), or null when names must be compared whole. */
+  endRanks(): Int32Array | null {
+    this.ranks ??= ranksOf(this.endKeys);
+    return this.ranks;
+  }
+}
+
+/** Groups changes by their ends and ports, largest group first, then by the names at the ends. */
+class Grouper {
+  /** Groups by suffix, then by their ends (from, to); and all of them in the order they were made, with their ends. */
+  private readonly groups = new Map<number, Map<number, ChangeGroup>>();
+  private readonly made: ChangeGroup[] = [];
+  private readonly madeFrom: number[] = [];
+  private readonly madeTo: number[] = [];
+
+  constructor(readonly keys: GroupKeys) {}
 
   put(
     from: number,
@@ -123,71 +183,124 @@ class Grouper {
     kept: PortSet,
     why: Pick<ChangeGroup, 'before' | 'after'> = {},
     count = 1,
-    suffix = this.suffix(ports, kept, why),
+    suffix = this.keys.suffix(ports, kept, why),
   ): void {
     let bySuffix = this.groups.get(suffix);
     if (!bySuffix) this.groups.set(suffix, (bySuffix = new Map()));
+    this.add(bySuffix, from, to, ports, kept, why, count);
+  }
+
+  private add(
+    bySuffix: Map<number, ChangeGroup>,
+    from: number,
+    to: number,
+    ports: PortSet,
+    kept: PortSet,
+    why: Pick<ChangeGroup, 'before' | 'after'>,
+    count: number,
+  ): void {
     // Ends are numbered from 0 and far fewer than 2^26.
     const ends = from * 0x4000000 + to;
     let group = bySuffix.get(ends);
     if (!group) {
-      group = { from: this.ends[from], to: this.ends[to], count: 0, ports, kept, ...(this.isByRules ? why : {}) };
+      const { ends: all, isByRules } = this.keys;
+      group = { from: all[from], to: all[to], count: 0, ports, kept, ...(isByRules ? why : {}) };
       bySuffix.set(ends, group);
       this.made.push(group);
-      this.labels.set(group, `${this.endKeys[to]} ${this.endKeys[from]}`);
+      this.madeFrom.push(from);
+      this.madeTo.push(to);
     }
     group.count += count;
   }
 
-  /** The ends of some pods, with how many pods each has, in the order first seen. */
-  workloads(pods: PodRef[]): { ends: number[]; pods: number[] } {
-    let found = this.podsByEnd.get(pods);
-    if (!found) {
-      found = { ends: [], pods: [] };
-      const at = new Map<number, number>();
-      for (const pod of pods) {
-        const end = this.workload(pod);
-        const i = at.get(end);
-        if (i !== undefined) found.pods[i]++;
-        else {
-          at.set(end, found.ends.length);
-          found.ends.push(end);
-          found.pods.push(1);
-        }
-      }
-      this.podsByEnd.set(pods, found);
-    }
-    return found;
-  }
-
   /** A block's pairs, by the workloads at either end: the pods of each pair of workloads multiplied, less a pod with itself. */
   putBlock(block: ChangeBlock, ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): void {
-    const self = new Map<number, number>();
-    for (const pod of block.both ?? []) {
-      const end = this.workload(pod);
-      self.set(end, (self.get(end) ?? 0) + 1);
+    const { keys } = this;
+    let self: Map<number, number> | undefined;
+    if (block.both && block.both.length > 0) {
+      self = new Map();
+      for (const pod of block.both) {
+        const end = keys.workload(pod);
+        self.set(end, (self.get(end) ?? 0) + 1);
+      }
     }
-    const suffix = this.blockSuffix(ports, kept, why);
-    const froms = this.workloads(block.from);
-    const tos = this.workloads(block.to);
-    for (let i = 0; i < tos.ends.length; i++) {
-      const to = tos.ends[i];
-      for (let j = 0; j < froms.ends.length; j++) {
-        const from = froms.ends[j];
-        const count = tos.pods[i] * froms.pods[j] - (to === from ? (self.get(to) ?? 0) : 0);
-        if (count > 0) this.put(from, to, ports, kept, why, count, suffix);
+    const suffix = keys.blockSuffix(ports, kept, why);
+    let bySuffix = this.groups.get(suffix);
+    if (!bySuffix) this.groups.set(suffix, (bySuffix = new Map()));
+    const fromCount = keys.collect(block.from, 0);
+    const toCount = keys.collect(block.to, 1);
+    const [froms, fromPods, tos, toPods] = [keys.found[0], keys.counts[0], keys.found[1], keys.counts[1]];
+    for (let i = 0; i < toCount; i++) {
+      const to = tos[i];
+      for (let j = 0; j < fromCount; j++) {
+        const from = froms[j];
+        const count = toPods[i] * fromPods[j] - (self && to === from ? (self.get(to) ?? 0) : 0);
+        if (count > 0) this.add(bySuffix, from, to, ports, kept, why, count);
       }
     }
   }
 
   sorted(): ChangeGroup[] {
-    const { labels } = this;
-    // As localeCompare (the same collation), with the labels read from an array, not a map.
-    const order = this.made.map((group, i) => ({ i, count: group.count, label: labels.get(group)! }));
-    const compare = new Intl.Collator().compare;
-    order.sort((a, b) => b.count - a.count || compare(a.label, b.label) || a.i - b.i);
-    return order.map(({ i }) => this.made[i]);
+    const { made, madeFrom, madeTo } = this;
+    const counts = made.map((g) => g.count);
+    const ranks = this.keys.endRanks();
+    const order = made.map((_, i) => i);
+    if (ranks) {
+      order.sort(
+        (a, b) =>
+          counts[b] - counts[a] ||
+          ranks[madeTo[a]] - ranks[madeTo[b]] ||
+          ranks[madeFrom[a]] - ranks[madeFrom[b]] ||
+          a - b,
+      );
+    } else {
+      // The names at the ends as one label, compared whole.
+      const { endKeys } = this.keys;
+      const labels = made.map((_, i) => `${endKeys[madeTo[i]]} ${endKeys[madeFrom[i]]}`);
+      order.sort((a, b) => counts[b] - counts[a] || COLLATOR.compare(labels[a], labels[b]) || a - b);
+    }
+    return order.map((i) => made[i]);
   }
+}
+
+/** The collation of the views' order of names (as localeCompare), made once. */
+const COLLATOR = new Intl.Collator();
+
+/**
+ * Each key's place among `keys` by COLLATOR (equal keys, equal places), when comparing the label
+ * `to from` of two groups is comparing their `to` keys' places, then their `from` keys': null when
+ * that cannot be sure. It is when every key is printable ASCII (no character the collation ignores
+ * or puts below the space that joins the label), no two keys differ only in case (letters equal at
+ * the collation's first level would let the `from` keys decide first), and no key followed by a
+ * space begins another (the label of the shorter would go on comparing its `from` key against the
+ * rest of the longer).
+ */
+export function ranksOf(keys: readonly string[]): Int32Array | null {
+  if (COLLATOR.resolvedOptions().ignorePunctuation) return null;
+  const lower = new Set<string>();
+  for (const key of keys) {
+    if (!/^[!-~ ]*$/.test(key)) return null;
+    lower.add(key.toLowerCase());
+  }
+  if (lower.size !== keys.length) return null;
+  for (const key of lower) {
+    for (let at = key.indexOf(' '); at >= 0; at = key.indexOf(' ', at + 1))
+      if (lower.has(key.slice(0, at))) return null;
+  }
+  const order = keys.map((_, i) => i).sort((a, b) => COLLATOR.compare(keys[a], keys[b]));
+  const ranks = new Int32Array(keys.length);
+  for (let i = 1; i < order.length; i++) {
+    const isSame = COLLATOR.compare(keys[order[i - 1]], keys[order[i]]) === 0;
+    ranks[order[i]] = isSame ? ranks[order[i - 1]] : i;
+  }
+  return ranks;
+}
+
+/** A copy of an array with room for more. */
+function grown(array: Int32Array<ArrayBuffer>, size = array.length * 2): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(size);
+  bigger.set(array);
+  return bigger;
 }
 
 /**
@@ -201,7 +314,21 @@ export function groupChanges(
   which: 'cut' | 'opened',
   opts: { byRules?: boolean } = {},
 ): ChangeGroup[] {
-  const grouper = new Grouper([worlds].flat(), opts.byRules === true);
+  return groupInto(new Grouper(new GroupKeys([worlds].flat(), opts.byRules === true)), diff, which);
+}
+
+/** groupChanges of both kinds, the ends at either end looked up once for the two. */
+export function groupBoth(
+  worlds: World[],
+  diff: ReachabilityDiff | BlockDiff,
+  opts: { byRules?: boolean } = {},
+): { opened: ChangeGroup[]; cut: ChangeGroup[] } {
+  const keys = new GroupKeys(worlds, opts.byRules === true);
+  return { opened: groupInto(new Grouper(keys), diff, 'opened'), cut: groupInto(new Grouper(keys), diff, 'cut') };
+}
+
+function groupInto(grouper: Grouper, diff: ReachabilityDiff | BlockDiff, which: 'cut' | 'opened'): ChangeGroup[] {
+  const { keys } = grouper;
   const blocks = 'blocks' in diff ? diff.blocks : [];
   for (const block of blocks) {
     const [ports, kept] = which === 'cut' ? [block.lost, block.after] : [block.gained, block.before];
@@ -212,11 +339,11 @@ export function groupChanges(
   for (const change of pairs) {
     const [ports, kept] = which === 'cut' ? [change.lost, change.after] : [change.gained, change.before];
     const why = { before: change.decisionBefore, after: change.decisionAfter };
-    grouper.put(grouper.workload(change.from), grouper.workload(change.to), ports, kept, why);
+    grouper.put(keys.workload(change.from), keys.workload(change.to), ports, kept, why);
   }
   for (const change of which === 'cut' ? diff.cutAddresses : diff.openedAddresses) {
-    const pod = grouper.workload(change.pod);
-    const addresses = grouper.end({ addresses: change.blocks });
+    const pod = keys.workload(change.pod);
+    const addresses = keys.end({ addresses: change.blocks });
     const why = { before: change.decisionBefore, after: change.decisionAfter };
     const kept = which === 'cut' ? change.after : change.before;
     if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, kept, why);
@@ -227,9 +354,9 @@ export function groupChanges(
 
 /** Pod pairs grouped by the workloads at either end and their ports, largest group first. */
 export function groupPairs(world: World, pairs: readonly PairPorts[]): ChangeGroup[] {
-  const grouper = new Grouper([world]);
-  for (const pair of pairs)
-    grouper.put(grouper.workload(pair.from), grouper.workload(pair.to), pair.ports, emptyPortSet());
+  const grouper = new Grouper(new GroupKeys([world], false));
+  const { keys } = grouper;
+  for (const pair of pairs) grouper.put(keys.workload(pair.from), keys.workload(pair.to), pair.ports, emptyPortSet());
   return grouper.sorted();
 }
 

@@ -12,7 +12,8 @@ import type { ObjectChange } from '../engine/apply.js';
 import { ApplyError, applyChange, isSameDirection } from '../engine/apply.js';
 import { compileWorld } from '../engine/compile.js';
 import type { BlockDiff, ChangeGroup, DiffScope } from '../engine/diff.js';
-import { diffBlocks, groupChanges, podsSelectedBy } from '../engine/diff.js';
+import { diffBlocks, podsSelectedBy } from '../engine/diff.js';
+import { groupBoth } from '../engine/diff-groups.js';
 import type { ClusterSnapshot, PodRef, PolicyRef, Warning } from '../engine/model.js';
 import { keyOf, refOf } from '../engine/model.js';
 import type { TargetSpec } from '../engine/targets.js';
@@ -123,8 +124,7 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
   return {
     objects: applied.objects,
     diff,
-    opened: groupChanges(worlds, diff, 'opened', { byRules: true }),
-    cut: groupChanges(worlds, diff, 'cut', { byRules: true }),
+    ...groupBoth(worlds, diff, { byRules: true }),
     namespaces: [...namespaces].sort(),
     hasChanges: [diff.blocks, diff.cutAddresses, diff.openedAddresses].some((list) => list.length > 0),
     warnings: [...warnings.values()],
