@@ -62,7 +62,7 @@ class GroupKeys {
   private calls = 0;
   readonly found = [new Int32Array(64), new Int32Array(64)];
   readonly counts = [new Int32Array(64), new Int32Array(64)];
-  /** Each end's place in the views' order of names (orderOf), while no end is added. */
+  /** Each end's place in the views' order of names (ranksOf), while no end is added. */
   private ranks?: Int32Array | null;
 
   constructor(
@@ -125,6 +125,17 @@ class GroupKeys {
     return n;
   }
 
+  /** The pods at both ends of a block (their pairs with themselves are not in it), counted by end. */
+  selfOf(block: ChangeBlock): Map<number, number> | undefined {
+    if (!block.both || block.both.length === 0) return undefined;
+    const self = new Map<number, number>();
+    for (const pod of block.both) {
+      const end = this.workload(pod);
+      self.set(end, (self.get(end) ?? 0) + 1);
+    }
+    return self;
+  }
+
   private growSeen(end: number): void {
     const size = Math.max(end + 1, this.seenIn.length * 2);
     this.seenIn = grown(this.seenIn, size);
@@ -159,7 +170,7 @@ class GroupKeys {
     return suffix;
   }
 
-  /** Each end's place in the views' order of names (orderOf), or null when names must be compared whole. */
+  /** Each end's place in the views' order of names (ranksOf), or null when names must be compared whole. */
   endRanks(): Int32Array | null {
     this.ranks ??= ranksOf(this.endKeys);
     return this.ranks;
@@ -199,8 +210,9 @@ class Grouper {
     why: Pick<ChangeGroup, 'before' | 'after'>,
     count: number,
   ): void {
-    // Ends are numbered from 0 and far fewer than 2^26.
-    const ends = from * 0x4000000 + to;
+    // Ends are numbered from 0 and far fewer than 2^26; two below 2^15 make a small integer key
+    // (V8 hashes those fastest), the others a negative one.
+    const ends = (from | to) < 0x8000 ? from * 0x8000 + to : -(from * 0x4000000 + to) - 1;
     let group = bySuffix.get(ends);
     if (!group) {
       const { ends: all, isByRules } = this.keys;
@@ -213,22 +225,23 @@ class Grouper {
     group.count += count;
   }
 
-  /** A block's pairs, by the workloads at either end: the pods of each pair of workloads multiplied, less a pod with itself. */
-  putBlock(block: ChangeBlock, ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): void {
+  /**
+   * A block's pairs, by the workloads at either end (counted by GroupKeys.collect into its two
+   * slots: 0 the sources, 1 the destinations): the pods of each pair of workloads multiplied, less a
+   * pod with itself (`self`: such pods by end).
+   */
+  putPairs(
+    fromCount: number,
+    toCount: number,
+    self: Map<number, number> | undefined,
+    ports: PortSet,
+    kept: PortSet,
+    why: Pick<ChangeGroup, 'before' | 'after'>,
+  ): void {
     const { keys } = this;
-    let self: Map<number, number> | undefined;
-    if (block.both && block.both.length > 0) {
-      self = new Map();
-      for (const pod of block.both) {
-        const end = keys.workload(pod);
-        self.set(end, (self.get(end) ?? 0) + 1);
-      }
-    }
     const suffix = keys.blockSuffix(ports, kept, why);
     let bySuffix = this.groups.get(suffix);
     if (!bySuffix) this.groups.set(suffix, (bySuffix = new Map()));
-    const fromCount = keys.collect(block.from, 0);
-    const toCount = keys.collect(block.to, 1);
     const [froms, fromPods, tos, toPods] = [keys.found[0], keys.counts[0], keys.found[1], keys.counts[1]];
     for (let i = 0; i < toCount; i++) {
       const to = tos[i];
@@ -242,25 +255,51 @@ class Grouper {
 
   sorted(): ChangeGroup[] {
     const { made, madeFrom, madeTo } = this;
-    const counts = made.map((g) => g.count);
     const ranks = this.keys.endRanks();
-    const order = made.map((_, i) => i);
-    if (ranks) {
-      order.sort(
-        (a, b) =>
-          counts[b] - counts[a] ||
-          ranks[madeTo[a]] - ranks[madeTo[b]] ||
-          ranks[madeFrom[a]] - ranks[madeFrom[b]] ||
-          a - b,
-      );
-    } else {
-      // The names at the ends as one label, compared whole.
-      const { endKeys } = this.keys;
-      const labels = made.map((_, i) => `${endKeys[madeTo[i]]} ${endKeys[madeFrom[i]]}`);
-      order.sort((a, b) => counts[b] - counts[a] || COLLATOR.compare(labels[a], labels[b]) || a - b);
-    }
-    return order.map((i) => made[i]);
+    const order = ranks ? orderByRanks(made, madeFrom, madeTo, ranks) : undefined;
+    if (order) return Array.from(order, (i) => made[i]);
+    // The names at the ends as one label, compared whole.
+    const { endKeys } = this.keys;
+    const counts = made.map((g) => g.count);
+    const labels = made.map((_, i) => `${endKeys[madeTo[i]]} ${endKeys[madeFrom[i]]}`);
+    const byLabels = made.map((_, i) => i);
+    byLabels.sort((a, b) => counts[b] - counts[a] || COLLATOR.compare(labels[a], labels[b]) || a - b);
+    return byLabels.map((i) => made[i]);
   }
+}
+
+/**
+ * Groups in the views' order (largest count first, then by the places of the names at the ends, `to`
+ * then `from`, then as made): the groups of each count sorted as numbers that hold the two places and
+ * the index; undefined when those numbers would not fit in a double's 53 bits.
+ */
+function orderByRanks(
+  made: readonly ChangeGroup[],
+  madeFrom: readonly number[],
+  madeTo: readonly number[],
+  ranks: Int32Array,
+): Int32Array | undefined {
+  const places = ranks.length;
+  const byCount = new Map<number, number[]>();
+  for (let i = 0; i < made.length; i++) {
+    const list = byCount.get(made[i].count);
+    if (list) list.push(i);
+    else byCount.set(made[i].count, [i]);
+  }
+  const order = new Int32Array(made.length);
+  let at = 0;
+  for (const count of [...byCount.keys()].sort((a, b) => b - a)) {
+    const list = byCount.get(count)!;
+    if (places * places * list.length >= 2 ** 53) return undefined;
+    const keys = new Float64Array(list.length);
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k];
+      keys[k] = (ranks[madeTo[i]] * places + ranks[madeFrom[i]]) * list.length + k;
+    }
+    keys.sort();
+    for (const key of keys) order[at++] = list[key % list.length];
+  }
+  return order;
 }
 
 /** The collation of the views' order of names (as localeCompare), made once. */
@@ -314,42 +353,65 @@ export function groupChanges(
   which: 'cut' | 'opened',
   opts: { byRules?: boolean } = {},
 ): ChangeGroup[] {
-  return groupInto(new Grouper(new GroupKeys([worlds].flat(), opts.byRules === true)), diff, which);
+  const grouper = new Grouper(new GroupKeys([worlds].flat(), opts.byRules === true));
+  return groupInto(diff, which === 'opened' ? { opened: grouper } : { cut: grouper })[which]!;
 }
 
-/** groupChanges of both kinds, the ends at either end looked up once for the two. */
+/** groupChanges of both kinds, each block's ends looked up once for the two. */
 export function groupBoth(
   worlds: World[],
   diff: ReachabilityDiff | BlockDiff,
   opts: { byRules?: boolean } = {},
 ): { opened: ChangeGroup[]; cut: ChangeGroup[] } {
   const keys = new GroupKeys(worlds, opts.byRules === true);
-  return { opened: groupInto(new Grouper(keys), diff, 'opened'), cut: groupInto(new Grouper(keys), diff, 'cut') };
+  const { opened, cut } = groupInto(diff, { opened: new Grouper(keys), cut: new Grouper(keys) });
+  return { opened: opened!, cut: cut! };
 }
 
-function groupInto(grouper: Grouper, diff: ReachabilityDiff | BlockDiff, which: 'cut' | 'opened'): ChangeGroup[] {
-  const { keys } = grouper;
-  const blocks = 'blocks' in diff ? diff.blocks : [];
-  for (const block of blocks) {
-    const [ports, kept] = which === 'cut' ? [block.lost, block.after] : [block.gained, block.before];
-    if (!isEmptyPortSet(ports))
-      grouper.putBlock(block, ports, kept, { before: block.decisionBefore, after: block.decisionAfter });
+/** The changes into the groupers of either kind: the blocks (in one pass), then the pairs, then the addresses. */
+function groupInto(
+  diff: ReachabilityDiff | BlockDiff,
+  groupers: { opened?: Grouper; cut?: Grouper },
+): { opened?: ChangeGroup[]; cut?: ChangeGroup[] } {
+  const { opened, cut } = groupers;
+  const keys = (opened ?? cut)!.keys;
+  let [from, to]: (readonly PodRef[] | undefined)[] = [];
+  let [fromCount, toCount] = [0, 0];
+  for (const block of 'blocks' in diff ? diff.blocks : []) {
+    const isOpened = opened !== undefined && !isEmptyPortSet(block.gained);
+    const isCut = cut !== undefined && !isEmptyPortSet(block.lost);
+    if (!isOpened && !isCut) continue;
+    // Consecutive blocks (those around one group) share the group's pods.
+    if (block.from !== from) fromCount = keys.collect((from = block.from), 0);
+    if (block.to !== to) toCount = keys.collect((to = block.to), 1);
+    const self = keys.selfOf(block);
+    const why = { before: block.decisionBefore, after: block.decisionAfter };
+    if (isOpened) opened.putPairs(fromCount, toCount, self, block.gained, block.before, why);
+    if (isCut) cut.putPairs(fromCount, toCount, self, block.lost, block.after, why);
   }
-  const pairs = 'blocks' in diff ? [] : which === 'cut' ? diff.cut : diff.opened;
-  for (const change of pairs) {
-    const [ports, kept] = which === 'cut' ? [change.lost, change.after] : [change.gained, change.before];
-    const why = { before: change.decisionBefore, after: change.decisionAfter };
-    grouper.put(keys.workload(change.from), keys.workload(change.to), ports, kept, why);
+  const out: { opened?: ChangeGroup[]; cut?: ChangeGroup[] } = {};
+  for (const [which, grouper] of [
+    ['opened', opened],
+    ['cut', cut],
+  ] as const) {
+    if (!grouper) continue;
+    const pairs = 'blocks' in diff ? [] : which === 'cut' ? diff.cut : diff.opened;
+    for (const change of pairs) {
+      const [ports, kept] = which === 'cut' ? [change.lost, change.after] : [change.gained, change.before];
+      const why = { before: change.decisionBefore, after: change.decisionAfter };
+      grouper.put(keys.workload(change.from), keys.workload(change.to), ports, kept, why);
+    }
+    for (const change of which === 'cut' ? diff.cutAddresses : diff.openedAddresses) {
+      const pod = keys.workload(change.pod);
+      const addresses = keys.end({ addresses: change.blocks });
+      const why = { before: change.decisionBefore, after: change.decisionAfter };
+      const kept = which === 'cut' ? change.after : change.before;
+      if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, kept, why);
+      else grouper.put(pod, addresses, change.ports, kept, why);
+    }
+    out[which] = grouper.sorted();
   }
-  for (const change of which === 'cut' ? diff.cutAddresses : diff.openedAddresses) {
-    const pod = keys.workload(change.pod);
-    const addresses = keys.end({ addresses: change.blocks });
-    const why = { before: change.decisionBefore, after: change.decisionAfter };
-    const kept = which === 'cut' ? change.after : change.before;
-    if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, kept, why);
-    else grouper.put(pod, addresses, change.ports, kept, why);
-  }
-  return grouper.sorted();
+  return out;
 }
 
 /** Pod pairs grouped by the workloads at either end and their ports, largest group first. */
