@@ -47,6 +47,7 @@ class GroupKeys {
   private readonly endIds = new Map<string, number>();
   /** The end of each pod, by reference (blocks and pairs share the references). */
   private readonly ofPod = new Map<PodRef, number>();
+  private readonly ofKey = new Map<string, number>();
   /** What the ends are joined with (ports, and rules when groups tell them apart), by number. */
   private readonly suffixIds = new Map<string, number>();
   /** The same numbers by the objects of blocks (which share their port sets and decisions): ports, kept, before, after. */
@@ -88,10 +89,15 @@ class GroupKeys {
   workload(ref: PodRef): number {
     let id = this.ofPod.get(ref);
     if (id === undefined) {
+      // Each world has its own reference for a pod: the second finds the first's end by key.
       const key = keyOf(ref);
-      let pod: V1Pod | undefined;
-      for (const world of this.worlds) if ((pod = world.podsByKey.get(key)?.pod)) break;
-      id = this.end({ namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) });
+      id = this.ofKey.get(key);
+      if (id === undefined) {
+        let pod: V1Pod | undefined;
+        for (const world of this.worlds) if ((pod = world.podsByKey.get(key)?.pod)) break;
+        id = this.end({ namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) });
+        this.ofKey.set(key, id);
+      }
       this.ofPod.set(ref, id);
     }
     return id;
@@ -242,7 +248,8 @@ class Grouper {
     const suffix = keys.blockSuffix(ports, kept, why);
     let bySuffix = this.groups.get(suffix);
     if (!bySuffix) this.groups.set(suffix, (bySuffix = new Map()));
-    const [froms, fromPods, tos, toPods] = [keys.found[0], keys.counts[0], keys.found[1], keys.counts[1]];
+    const { found, counts } = keys;
+    const [froms, fromPods, tos, toPods] = [found[0], counts[0], found[1], counts[1]];
     for (let i = 0; i < toCount; i++) {
       const to = tos[i];
       for (let j = 0; j < fromCount; j++) {
