@@ -47,6 +47,7 @@ class GroupKeys {
   private readonly endIds = new Map<string, number>();
   /** The end of each pod, by reference (blocks and pairs share the references). */
   private readonly ofPod = new Map<PodRef, number>();
+  /** The same by namespace/name (each world has its own references). */
   private readonly ofKey = new Map<string, number>();
   /** What the ends are joined with (ports, and rules when groups tell them apart), by number. */
   private readonly suffixIds = new Map<string, number>();
@@ -55,7 +56,7 @@ class GroupKeys {
     PortSet,
     Map<PortSet, Map<Decision | undefined, Map<Decision | undefined, number>>>
   >();
-  /** The last blockSuffix asked (consecutive blocks often share their objects). */
+  /** The last blockSuffix asked (consecutive blocks may share their objects). */
   private last?: { ports: PortSet; kept: PortSet; before?: Decision; after?: Decision; suffix: number };
   /** Scratch for `collect`: per end, the last call that saw it and where; two lists of ends and pod counts. */
   private seenIn = new Int32Array(64);
