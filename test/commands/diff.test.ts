@@ -262,6 +262,17 @@ describe('diff', () => {
     expect(json.exitCode).toBe(0);
   });
 
+  it("a warning both worlds give with their own count is said once, with the after-world's count", async () => {
+    const run = await diff('--base', 'examples/shop', '-f', 'test/fixtures/diff/new-deployment.yaml', '-A');
+    const lines = run.stderr.split('\n').filter((l) => l.includes('have no IP address'));
+    expect(lines).toEqual([
+      'Warning: 17 pod(s) have no IP address (pending, or workloads read from manifests), so ipBlock rules never match them',
+    ]);
+    // The before-world's count, had it been said, would have been 15.
+    const before = await diff('--base', 'examples/shop', '--delete', 'networkpolicy/default-deny', '-n', 'api');
+    expect(before.stderr).toMatch(/^Warning: 15 pod\(s\) have no IP address/m);
+  });
+
   it('a file that cannot be read: exit 3 (never 1, which means changes), one error line, nothing else printed', async () => {
     const run = await diff(...BASE, '-f', 'test/fixtures/diff/no-such-file.yaml');
     expect(run).toEqual({

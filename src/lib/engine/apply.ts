@@ -94,11 +94,10 @@ export function applyChange(before: ClusterSnapshot, input: ChangeInput): Applie
   for (const [key, w] of workloads) if (covered.has(w.namespace) && !inChange.has(key)) workloads.delete(key);
   const services = new Map(before.services.map((s) => [keyOf(refOf(s)), s]));
   for (const s of change.services) services.set(keyOf(refOf(s)), s);
+  // As localeCompare (the same collation), with a collator made once.
+  const { compare } = NATURAL_TEXT;
   objects.sort(
-    (a, b) =>
-      a.kind.localeCompare(b.kind) ||
-      (a.namespace ?? '').localeCompare(b.namespace ?? '') ||
-      a.name.localeCompare(b.name),
+    (a, b) => compare(a.kind, b.kind) || compare(a.namespace ?? '', b.namespace ?? '') || compare(a.name, b.name),
   );
   return {
     after: {
@@ -182,10 +181,11 @@ function applyPolicies(
   };
   for (const policy of input.change.policies) {
     const ref = refOf(policy);
-    const old = byKey.get(keyOf(ref));
-    record(ref, !old ? 'created' : isSameSpec(old, policy) ? 'unchanged' : 'configured');
-    byKey.set(keyOf(ref), policy);
-    applied.add(keyOf(ref));
+    const key = keyOf(ref);
+    const old = byKey.get(key);
+    record(ref, !old ? 'created' : old === policy || isSameSpec(old, policy) ? 'unchanged' : 'configured');
+    byKey.set(key, policy);
+    applied.add(key);
   }
   for (const ref of input.deletes ?? []) {
     if (!byKey.has(keyOf(ref)) || applied.has(keyOf(ref))) {
@@ -234,14 +234,25 @@ function applyPods(
     const key = `${w.namespace}/${w.kind}/${w.name}`;
     if (!wanted.has(key)) wanted.set(key, []);
   }
-  const after = new Map(before.pods.map((p) => [keyOf(refOf(p)), p]));
+  const beforeByKey = new Map(before.pods.map((p) => [podKey(p), p]));
+  const after = new Map(beforeByKey);
   const workloadsBefore = firstByKey(before.workloads);
   const workloadsChanged = firstByKey(change.workloads);
   const touched = new Set<string>();
+  // Pods of the change compared with the pods they replace, by the new pod (each is compared once).
+  const compared = new WeakMap<V1Pod, { old: V1Pod; isSame: boolean }>();
+  const isSameAs = (old: V1Pod, pod: V1Pod) => {
+    const known = compared.get(pod);
+    if (known?.old === old) return known.isSame;
+    const isSame = isSamePod(old, pod);
+    compared.set(pod, { old, isSame });
+    return isSame;
+  };
   const drop = (pods: V1Pod[]) => {
     for (const pod of pods) {
-      after.delete(keyOf(refOf(pod)));
-      touched.add(keyOf(refOf(pod)));
+      const key = podKey(pod);
+      after.delete(key);
+      touched.add(key);
     }
   };
   for (const [owner, pods] of wanted) {
@@ -249,14 +260,14 @@ function applyPods(
     if (kind === 'Pod') {
       // A pod given twice: the later one, as the file loader and kubectl keep it.
       const pod = pods[pods.length - 1];
-      const key = keyOf(refOf(pod));
+      const key = podKey(pod);
       const old = after.get(key);
       const next = old && !pod.status ? { ...pod, status: old.status } : pod;
       objects.push({
         kind,
         namespace,
         name,
-        action: !old ? 'created' : isSamePod(old, next) ? 'unchanged' : 'configured',
+        action: !old ? 'created' : isSameAs(old, next) ? 'unchanged' : 'configured',
       });
       after.set(key, next);
       touched.add(key);
@@ -264,23 +275,24 @@ function applyPods(
     }
     const old = was.get(owner) ?? [];
     const next = pods.map((pod, i) => (i < old.length ? inPlaceOf(old[i], pod) : pod));
-    const isSame =
-      old.length === next.length &&
-      old.every((pod, i) => isSamePod(pod, next[i])) &&
-      isSameData(workloadsBefore.get(owner), workloadsChanged.get(owner));
+    // Every pod compared (not only up to the first difference): the changed pods are read from it below.
+    let isSame = old.length === next.length;
+    for (let i = 0; i < next.length && i < old.length; i++) if (!isSameAs(old[i], next[i])) isSame = false;
+    isSame &&= isSameData(workloadsBefore.get(owner), workloadsChanged.get(owner));
     const existed = old.length > 0 || workloadsBefore.has(owner);
     objects.push({ kind, namespace, name, action: !existed ? 'created' : isSame ? 'unchanged' : 'configured' });
     drop(old);
     for (const pod of next) {
-      after.set(keyOf(refOf(pod)), pod);
-      touched.add(keyOf(refOf(pod)));
+      const key = podKey(pod);
+      after.set(key, pod);
+      touched.add(key);
     }
   }
   if (covered.size > 0) {
     for (const [owner, pods] of was) {
       const [namespace, kind, name] = splitOwner(owner);
       // A pod the change put in place (under another owner) is the change's now.
-      const left = pods.filter((p) => !touched.has(keyOf(refOf(p))));
+      const left = pods.filter((p) => !touched.has(podKey(p)));
       if (!covered.has(namespace) || wanted.has(owner) || left.length === 0) continue;
       drop(left);
       objects.push({ kind, namespace, name, action: 'deleted' });
@@ -293,11 +305,10 @@ function applyPods(
     }
   }
   const changed: PodRef[] = [];
-  const beforeByKey = new Map(before.pods.map((p) => [keyOf(refOf(p)), p]));
   for (const key of touched) {
     const old = beforeByKey.get(key);
     const now = after.get(key);
-    if (!old || !now || !isSamePod(old, now)) changed.push(refOf((now ?? old)!));
+    if (!old || !now || !isSameAs(old, now)) changed.push(refOf((now ?? old)!));
   }
   return { after: [...after.values()], changed };
 }
@@ -323,23 +334,38 @@ function inPlaceOf(old: V1Pod, pod: V1Pod): V1Pod {
   };
 }
 
-/** Whether two pods are alike wherever a policy or an answer looks. */
+/**
+ * Whether two pods are alike wherever a policy or an answer looks: labels, owner, terminating or
+ * not, container ports (protocol TCP when absent), host network, phase and addresses.
+ */
 function isSamePod(a: V1Pod, b: V1Pod): boolean {
-  return isSameData(podShape(a), podShape(b));
+  if (a === b) return true;
+  if (!isSameData(a.metadata?.labels ?? {}, b.metadata?.labels ?? {})) return false;
+  if ((a.metadata?.deletionTimestamp !== undefined) !== (b.metadata?.deletionTimestamp !== undefined)) return false;
+  if ((a.spec?.hostNetwork === true) !== (b.spec?.hostNetwork === true)) return false;
+  if (a.status !== b.status && !isSameData(addressesOf(a), addressesOf(b))) return false;
+  if (!isSameData(a.status?.phase, b.status?.phase)) return false;
+  const [x, y] = [a.spec?.containers ?? [], b.spec?.containers ?? []];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) {
+    const [ports, others] = [x[i].ports ?? [], y[i].ports ?? []] as unknown as Record<string, unknown>[][];
+    if (ports.length !== others.length || (ports.length > 0 && !isSamePorts(ports, others))) return false;
+  }
+  const [ownerA, ownerB] = [workloadOf(a), workloadOf(b)];
+  return ownerA.kind === ownerB.kind && ownerA.name === ownerB.name;
 }
 
-function podShape(pod: V1Pod): unknown {
-  return {
-    labels: pod.metadata?.labels ?? {},
-    owner: workloadOf(pod),
-    terminating: pod.metadata?.deletionTimestamp !== undefined,
-    ports: (pod.spec?.containers ?? []).map((c) =>
-      (c.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
-    ),
-    hostNetwork: pod.spec?.hostNetwork === true,
-    phase: pod.status?.phase,
-    ips: [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((ip) => ip.ip)],
-  };
+/** A pod's addresses as isSamePod compares them: podIP, then each of podIPs. */
+function addressesOf(pod: V1Pod): unknown[] {
+  return [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map((ip) => ip.ip)];
+}
+
+/** `namespace/name` of a pod, remembered (apply reads it several times per pod). */
+const podKeys = new WeakMap<V1Pod, string>();
+function podKey(pod: V1Pod): string {
+  let key = podKeys.get(pod);
+  if (key === undefined) podKeys.set(pod, (key = keyOf(refOf(pod))));
+  return key;
 }
 
 /** `namespace/Kind/name` of the workload that owns a pod, or of the pod itself (kind Pod). */
@@ -363,6 +389,9 @@ function firstByKey(workloads: Workload[]): Map<string, Workload> {
 function workloadKey(w: Workload): string {
   return `${w.namespace}/${w.kind}/${w.name}`;
 }
+
+/** Compares as `localeCompare(b)`, made once. */
+const NATURAL_TEXT = new Intl.Collator();
 
 /** Compares as `localeCompare(b, 'en', { numeric: true })`, made once (a collator per call is slow). */
 const NATURAL = new Intl.Collator('en', { numeric: true });

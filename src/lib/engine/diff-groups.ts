@@ -2,6 +2,8 @@
  * A diff's changes grouped as the views show them: by the workloads (or address blocks) at either
  * end, the ports lost or gained, and (for diff) the rules responsible before and after.
  */
+import type { V1Pod } from '@kubernetes/client-node';
+
 import type { World } from './world.js';
 import type { BlockDiff, ChangeBlock, ReachabilityDiff } from './diff.js';
 import type { Decision, IpBlock, PodRef, PortSet } from './model.js';
@@ -34,16 +36,19 @@ export interface PairPorts {
   ports: PortSet;
 }
 
-/** Groups changes by their ends and ports, largest group first, then by the names at the ends. */
-class Grouper {
-  /** Each end seen (workload, bare pod or addresses), by number, and the numbers by key. */
-  private readonly ends: ChangeEnd[] = [];
-  private readonly endKeys: string[] = [];
+/**
+ * What the groupings of one diff share (the opened and the cut changes are grouped apart): the ends
+ * seen (workload, bare pod or addresses), by number, each pod's end, and the numbers of what the ends
+ * are joined with.
+ */
+class GroupKeys {
+  readonly ends: ChangeEnd[] = [];
+  readonly endKeys: string[] = [];
   private readonly endIds = new Map<string, number>();
   /** The end of each pod, by reference (blocks and pairs share the references). */
   private readonly ofPod = new Map<PodRef, number>();
-  /** The pods of one end of blocks by end (once per array: blocks share them): end numbers and pod counts. */
-  private readonly podsByEnd = new Map<PodRef[], { ends: number[]; pods: number[] }>();
+  /** The same by namespace/name (each world has its own references). */
+  private readonly ofKey = new Map<string, number>();
   /** What the ends are joined with (ports, and rules when groups tell them apart), by number. */
   private readonly suffixIds = new Map<string, number>();
   /** The same numbers by the objects of blocks (which share their port sets and decisions): ports, kept, before, after. */
@@ -51,16 +56,21 @@ class Grouper {
     PortSet,
     Map<PortSet, Map<Decision | undefined, Map<Decision | undefined, number>>>
   >();
-  /** Groups by suffix, then by their ends (from, to); and all of them in the order they were made. */
-  private readonly groups = new Map<number, Map<number, ChangeGroup>>();
-  private readonly made: ChangeGroup[] = [];
-  /** What groups of one count are sorted by: the names at the ends (to, then from). */
-  private readonly labels = new Map<ChangeGroup, string>();
+  /** The last blockSuffix asked (consecutive blocks may share their objects). */
+  private last?: { ports: PortSet; kept: PortSet; before?: Decision; after?: Decision; suffix: number };
+  /** Scratch for `collect`: per end, the last call that saw it and where; two lists of ends and pod counts. */
+  private seenIn = new Int32Array(64);
+  private seenAt = new Int32Array(64);
+  private calls = 0;
+  readonly found = [new Int32Array(64), new Int32Array(64)];
+  readonly counts = [new Int32Array(64), new Int32Array(64)];
+  /** Each end's place in the views' order of names (ranksOf), while no end is added. */
+  private ranks?: Int32Array | null;
 
   constructor(
     private readonly worlds: World[],
     /** Whether groups also tell apart the rules that allowed them (diff shows them; the previews do not). */
-    private readonly isByRules = false,
+    readonly isByRules: boolean,
   ) {}
 
   /** The number of an end. */
@@ -71,6 +81,7 @@ class Grouper {
       this.endIds.set(key, (id = this.ends.length));
       this.ends.push(end);
       this.endKeys.push(key);
+      this.ranks = undefined;
     }
     return id;
   }
@@ -79,12 +90,63 @@ class Grouper {
   workload(ref: PodRef): number {
     let id = this.ofPod.get(ref);
     if (id === undefined) {
+      // Each world has its own reference for a pod: the second finds the first's end by key.
       const key = keyOf(ref);
-      const pod = this.worlds.map((w) => w.podsByKey.get(key)?.pod).find((p) => p !== undefined);
-      id = this.end({ namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) });
+      id = this.ofKey.get(key);
+      if (id === undefined) {
+        let pod: V1Pod | undefined;
+        for (const world of this.worlds) if ((pod = world.podsByKey.get(key)?.pod)) break;
+        id = this.end({ namespace: ref.namespace, ...(pod ? workloadOf(pod) : { kind: 'Pod', name: ref.name }) });
+        this.ofKey.set(key, id);
+      }
       this.ofPod.set(ref, id);
     }
     return id;
+  }
+
+  /**
+   * The ends of some pods with how many pods each has, in the order first seen, into `found[slot]`
+   * and `counts[slot]` (read before the next call with that slot); returns how many ends.
+   */
+  collect(pods: readonly PodRef[], slot: 0 | 1): number {
+    const call = ++this.calls;
+    let found = this.found[slot];
+    let counts = this.counts[slot];
+    let n = 0;
+    for (const pod of pods) {
+      const end = this.workload(pod);
+      if (end >= this.seenIn.length) this.growSeen(end);
+      if (this.seenIn[end] === call) {
+        counts[this.seenAt[end]]++;
+        continue;
+      }
+      if (n === found.length) {
+        [found, counts] = [grown(found), grown(counts)];
+        [this.found[slot], this.counts[slot]] = [found, counts];
+      }
+      this.seenIn[end] = call;
+      this.seenAt[end] = n;
+      found[n] = end;
+      counts[n++] = 1;
+    }
+    return n;
+  }
+
+  /** The pods at both ends of a block (their pairs with themselves are not in it), counted by end. */
+  selfOf(block: ChangeBlock): Map<number, number> | undefined {
+    if (!block.both || block.both.length === 0) return undefined;
+    const self = new Map<number, number>();
+    for (const pod of block.both) {
+      const end = this.workload(pod);
+      self.set(end, (self.get(end) ?? 0) + 1);
+    }
+    return self;
+  }
+
+  private growSeen(end: number): void {
+    const size = Math.max(end + 1, this.seenIn.length * 2);
+    this.seenIn = grown(this.seenIn, size);
+    this.seenAt = grown(this.seenAt, size);
   }
 
   /** The number of what the ends are joined with: the ports, and the rules when groups tell them apart. */
@@ -97,24 +159,40 @@ class Grouper {
   }
 
   /** suffix, remembered by the objects. */
-  private blockSuffix(ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): number {
+  blockSuffix(ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): number {
     const [before, after] = this.isByRules ? [why.before, why.after] : [undefined, undefined];
-    const level = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
-      let value = map.get(key);
-      if (value === undefined) map.set(key, (value = make()));
-      return value;
-    };
-    const byBefore = level(
-      level(this.suffixOfObjects, ports, () => new Map()),
-      kept,
-      () => new Map(),
-    );
-    return level(
-      level(byBefore, before, () => new Map()),
-      after,
-      () => this.suffix(ports, kept, why),
-    );
+    const last = this.last;
+    if (last && last.ports === ports && last.kept === kept && last.before === before && last.after === after) {
+      return last.suffix;
+    }
+    let byKept = this.suffixOfObjects.get(ports);
+    if (!byKept) this.suffixOfObjects.set(ports, (byKept = new Map()));
+    let byBefore = byKept.get(kept);
+    if (!byBefore) byKept.set(kept, (byBefore = new Map()));
+    let byAfter = byBefore.get(before);
+    if (!byAfter) byBefore.set(before, (byAfter = new Map()));
+    let suffix = byAfter.get(after);
+    if (suffix === undefined) byAfter.set(after, (suffix = this.suffix(ports, kept, why)));
+    this.last = { ports, kept, before, after, suffix };
+    return suffix;
   }
+
+  /** Each end's place in the views' order of names (ranksOf), or null when names must be compared whole. */
+  endRanks(): Int32Array | null {
+    this.ranks ??= ranksOf(this.endKeys);
+    return this.ranks;
+  }
+}
+
+/** Groups changes by their ends and ports, largest group first, then by the names at the ends. */
+class Grouper {
+  /** Groups by suffix, then by their ends (from, to); and all of them in the order they were made, with their ends. */
+  private readonly groups = new Map<number, Map<number, ChangeGroup>>();
+  private readonly made: ChangeGroup[] = [];
+  private readonly madeFrom: number[] = [];
+  private readonly madeTo: number[] = [];
+
+  constructor(readonly keys: GroupKeys) {}
 
   put(
     from: number,
@@ -123,71 +201,153 @@ class Grouper {
     kept: PortSet,
     why: Pick<ChangeGroup, 'before' | 'after'> = {},
     count = 1,
-    suffix = this.suffix(ports, kept, why),
+    suffix = this.keys.suffix(ports, kept, why),
   ): void {
     let bySuffix = this.groups.get(suffix);
     if (!bySuffix) this.groups.set(suffix, (bySuffix = new Map()));
-    // Ends are numbered from 0 and far fewer than 2^26.
-    const ends = from * 0x4000000 + to;
+    this.add(bySuffix, from, to, ports, kept, why, count);
+  }
+
+  private add(
+    bySuffix: Map<number, ChangeGroup>,
+    from: number,
+    to: number,
+    ports: PortSet,
+    kept: PortSet,
+    why: Pick<ChangeGroup, 'before' | 'after'>,
+    count: number,
+  ): void {
+    // Ends are numbered from 0 and far fewer than 2^26; two below 2^15 make a small integer key
+    // (V8 hashes those fastest), the others a negative one.
+    const ends = (from | to) < 0x8000 ? from * 0x8000 + to : -(from * 0x4000000 + to) - 1;
     let group = bySuffix.get(ends);
     if (!group) {
-      group = { from: this.ends[from], to: this.ends[to], count: 0, ports, kept, ...(this.isByRules ? why : {}) };
+      const { ends: all, isByRules } = this.keys;
+      group = { from: all[from], to: all[to], count: 0, ports, kept, ...(isByRules ? why : {}) };
       bySuffix.set(ends, group);
       this.made.push(group);
-      this.labels.set(group, `${this.endKeys[to]} ${this.endKeys[from]}`);
+      this.madeFrom.push(from);
+      this.madeTo.push(to);
     }
     group.count += count;
   }
 
-  /** The ends of some pods, with how many pods each has, in the order first seen. */
-  workloads(pods: PodRef[]): { ends: number[]; pods: number[] } {
-    let found = this.podsByEnd.get(pods);
-    if (!found) {
-      found = { ends: [], pods: [] };
-      const at = new Map<number, number>();
-      for (const pod of pods) {
-        const end = this.workload(pod);
-        const i = at.get(end);
-        if (i !== undefined) found.pods[i]++;
-        else {
-          at.set(end, found.ends.length);
-          found.ends.push(end);
-          found.pods.push(1);
-        }
-      }
-      this.podsByEnd.set(pods, found);
-    }
-    return found;
-  }
-
-  /** A block's pairs, by the workloads at either end: the pods of each pair of workloads multiplied, less a pod with itself. */
-  putBlock(block: ChangeBlock, ports: PortSet, kept: PortSet, why: Pick<ChangeGroup, 'before' | 'after'>): void {
-    const self = new Map<number, number>();
-    for (const pod of block.both ?? []) {
-      const end = this.workload(pod);
-      self.set(end, (self.get(end) ?? 0) + 1);
-    }
-    const suffix = this.blockSuffix(ports, kept, why);
-    const froms = this.workloads(block.from);
-    const tos = this.workloads(block.to);
-    for (let i = 0; i < tos.ends.length; i++) {
-      const to = tos.ends[i];
-      for (let j = 0; j < froms.ends.length; j++) {
-        const from = froms.ends[j];
-        const count = tos.pods[i] * froms.pods[j] - (to === from ? (self.get(to) ?? 0) : 0);
-        if (count > 0) this.put(from, to, ports, kept, why, count, suffix);
+  /**
+   * A block's pairs, by the workloads at either end (counted by GroupKeys.collect into its two
+   * slots: 0 the sources, 1 the destinations): the pods of each pair of workloads multiplied, less a
+   * pod with itself (`self`: such pods by end).
+   */
+  putPairs(
+    fromCount: number,
+    toCount: number,
+    self: Map<number, number> | undefined,
+    ports: PortSet,
+    kept: PortSet,
+    why: Pick<ChangeGroup, 'before' | 'after'>,
+  ): void {
+    const { keys } = this;
+    const suffix = keys.blockSuffix(ports, kept, why);
+    let bySuffix = this.groups.get(suffix);
+    if (!bySuffix) this.groups.set(suffix, (bySuffix = new Map()));
+    const { found, counts } = keys;
+    const [froms, fromPods, tos, toPods] = [found[0], counts[0], found[1], counts[1]];
+    for (let i = 0; i < toCount; i++) {
+      const to = tos[i];
+      for (let j = 0; j < fromCount; j++) {
+        const from = froms[j];
+        const count = toPods[i] * fromPods[j] - (self && to === from ? (self.get(to) ?? 0) : 0);
+        if (count > 0) this.add(bySuffix, from, to, ports, kept, why, count);
       }
     }
   }
 
   sorted(): ChangeGroup[] {
-    const { labels } = this;
-    // As localeCompare (the same collation), with the labels read from an array, not a map.
-    const order = this.made.map((group, i) => ({ i, count: group.count, label: labels.get(group)! }));
-    const compare = new Intl.Collator().compare;
-    order.sort((a, b) => b.count - a.count || compare(a.label, b.label) || a.i - b.i);
-    return order.map(({ i }) => this.made[i]);
+    const { made, madeFrom, madeTo } = this;
+    const ranks = this.keys.endRanks();
+    const order = ranks ? orderByRanks(made, madeFrom, madeTo, ranks) : undefined;
+    if (order) return Array.from(order, (i) => made[i]);
+    // The names at the ends as one label, compared whole.
+    const { endKeys } = this.keys;
+    const counts = made.map((g) => g.count);
+    const labels = made.map((_, i) => `${endKeys[madeTo[i]]} ${endKeys[madeFrom[i]]}`);
+    const byLabels = made.map((_, i) => i);
+    byLabels.sort((a, b) => counts[b] - counts[a] || COLLATOR.compare(labels[a], labels[b]) || a - b);
+    return byLabels.map((i) => made[i]);
   }
+}
+
+/**
+ * Groups in the views' order (largest count first, then by the places of the names at the ends, `to`
+ * then `from`, then as made): the groups of each count sorted as numbers that hold the two places and
+ * the index; undefined when those numbers would not fit in a double's 53 bits.
+ */
+function orderByRanks(
+  made: readonly ChangeGroup[],
+  madeFrom: readonly number[],
+  madeTo: readonly number[],
+  ranks: Int32Array,
+): Int32Array | undefined {
+  const places = ranks.length;
+  const byCount = new Map<number, number[]>();
+  for (let i = 0; i < made.length; i++) {
+    const list = byCount.get(made[i].count);
+    if (list) list.push(i);
+    else byCount.set(made[i].count, [i]);
+  }
+  const order = new Int32Array(made.length);
+  let at = 0;
+  for (const count of [...byCount.keys()].sort((a, b) => b - a)) {
+    const list = byCount.get(count)!;
+    if (places * places * list.length >= 2 ** 53) return undefined;
+    const keys = new Float64Array(list.length);
+    for (let k = 0; k < list.length; k++) {
+      const i = list[k];
+      keys[k] = (ranks[madeTo[i]] * places + ranks[madeFrom[i]]) * list.length + k;
+    }
+    keys.sort();
+    for (const key of keys) order[at++] = list[key % list.length];
+  }
+  return order;
+}
+
+/** The collation of the views' order of names (as localeCompare), made once. */
+const COLLATOR = new Intl.Collator();
+
+/**
+ * Each key's place among `keys` by COLLATOR (equal keys, equal places), when comparing the label
+ * `to from` of two groups is comparing their `to` keys' places, then their `from` keys': null when
+ * that cannot be sure. It is when every key is printable ASCII (no character the collation ignores
+ * or puts below the space that joins the label), no two keys differ only in case (letters equal at
+ * the collation's first level would let the `from` keys decide first), and no key followed by a
+ * space begins another (the label of the shorter would go on comparing its `from` key against the
+ * rest of the longer).
+ */
+export function ranksOf(keys: readonly string[]): Int32Array | null {
+  if (COLLATOR.resolvedOptions().ignorePunctuation) return null;
+  const lower = new Set<string>();
+  for (const key of keys) {
+    if (!/^[!-~ ]*$/.test(key)) return null;
+    lower.add(key.toLowerCase());
+  }
+  if (lower.size !== keys.length) return null;
+  for (const key of lower) {
+    for (let at = key.indexOf(' '); at >= 0; at = key.indexOf(' ', at + 1))
+      if (lower.has(key.slice(0, at))) return null;
+  }
+  const order = keys.map((_, i) => i).sort((a, b) => COLLATOR.compare(keys[a], keys[b]));
+  const ranks = new Int32Array(keys.length);
+  for (let i = 1; i < order.length; i++) {
+    const isSame = COLLATOR.compare(keys[order[i - 1]], keys[order[i]]) === 0;
+    ranks[order[i]] = isSame ? ranks[order[i - 1]] : i;
+  }
+  return ranks;
+}
+
+/** A copy of an array with room for more. */
+function grown(array: Int32Array<ArrayBuffer>, size = array.length * 2): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(size);
+  bigger.set(array);
+  return bigger;
 }
 
 /**
@@ -201,35 +361,72 @@ export function groupChanges(
   which: 'cut' | 'opened',
   opts: { byRules?: boolean } = {},
 ): ChangeGroup[] {
-  const grouper = new Grouper([worlds].flat(), opts.byRules === true);
-  const blocks = 'blocks' in diff ? diff.blocks : [];
-  for (const block of blocks) {
-    const [ports, kept] = which === 'cut' ? [block.lost, block.after] : [block.gained, block.before];
-    if (!isEmptyPortSet(ports))
-      grouper.putBlock(block, ports, kept, { before: block.decisionBefore, after: block.decisionAfter });
+  const grouper = new Grouper(new GroupKeys([worlds].flat(), opts.byRules === true));
+  return groupInto(diff, which === 'opened' ? { opened: grouper } : { cut: grouper })[which]!;
+}
+
+/** groupChanges of both kinds, each block's ends looked up once for the two. */
+export function groupBoth(
+  worlds: World[],
+  diff: ReachabilityDiff | BlockDiff,
+  opts: { byRules?: boolean } = {},
+): { opened: ChangeGroup[]; cut: ChangeGroup[] } {
+  const keys = new GroupKeys(worlds, opts.byRules === true);
+  const { opened, cut } = groupInto(diff, { opened: new Grouper(keys), cut: new Grouper(keys) });
+  return { opened: opened!, cut: cut! };
+}
+
+/** The changes into the groupers of either kind: the blocks (in one pass), then the pairs, then the addresses. */
+function groupInto(
+  diff: ReachabilityDiff | BlockDiff,
+  groupers: { opened?: Grouper; cut?: Grouper },
+): { opened?: ChangeGroup[]; cut?: ChangeGroup[] } {
+  const { opened, cut } = groupers;
+  const keys = (opened ?? cut)!.keys;
+  let [from, to]: (readonly PodRef[] | undefined)[] = [];
+  let [fromCount, toCount] = [0, 0];
+  for (const block of 'blocks' in diff ? diff.blocks : []) {
+    const isOpened = opened !== undefined && !isEmptyPortSet(block.gained);
+    const isCut = cut !== undefined && !isEmptyPortSet(block.lost);
+    if (!isOpened && !isCut) continue;
+    // Consecutive blocks (those around one group) share the group's pods.
+    if (block.from !== from) fromCount = keys.collect((from = block.from), 0);
+    if (block.to !== to) toCount = keys.collect((to = block.to), 1);
+    const self = keys.selfOf(block);
+    const why = { before: block.decisionBefore, after: block.decisionAfter };
+    if (isOpened) opened.putPairs(fromCount, toCount, self, block.gained, block.before, why);
+    if (isCut) cut.putPairs(fromCount, toCount, self, block.lost, block.after, why);
   }
-  const pairs = 'blocks' in diff ? [] : which === 'cut' ? diff.cut : diff.opened;
-  for (const change of pairs) {
-    const [ports, kept] = which === 'cut' ? [change.lost, change.after] : [change.gained, change.before];
-    const why = { before: change.decisionBefore, after: change.decisionAfter };
-    grouper.put(grouper.workload(change.from), grouper.workload(change.to), ports, kept, why);
+  const out: { opened?: ChangeGroup[]; cut?: ChangeGroup[] } = {};
+  for (const [which, grouper] of [
+    ['opened', opened],
+    ['cut', cut],
+  ] as const) {
+    if (!grouper) continue;
+    const pairs = 'blocks' in diff ? [] : which === 'cut' ? diff.cut : diff.opened;
+    for (const change of pairs) {
+      const [ports, kept] = which === 'cut' ? [change.lost, change.after] : [change.gained, change.before];
+      const why = { before: change.decisionBefore, after: change.decisionAfter };
+      grouper.put(keys.workload(change.from), keys.workload(change.to), ports, kept, why);
+    }
+    for (const change of which === 'cut' ? diff.cutAddresses : diff.openedAddresses) {
+      const pod = keys.workload(change.pod);
+      const addresses = keys.end({ addresses: change.blocks });
+      const why = { before: change.decisionBefore, after: change.decisionAfter };
+      const kept = which === 'cut' ? change.after : change.before;
+      if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, kept, why);
+      else grouper.put(pod, addresses, change.ports, kept, why);
+    }
+    out[which] = grouper.sorted();
   }
-  for (const change of which === 'cut' ? diff.cutAddresses : diff.openedAddresses) {
-    const pod = grouper.workload(change.pod);
-    const addresses = grouper.end({ addresses: change.blocks });
-    const why = { before: change.decisionBefore, after: change.decisionAfter };
-    const kept = which === 'cut' ? change.after : change.before;
-    if (change.direction === 'ingress') grouper.put(addresses, pod, change.ports, kept, why);
-    else grouper.put(pod, addresses, change.ports, kept, why);
-  }
-  return grouper.sorted();
+  return out;
 }
 
 /** Pod pairs grouped by the workloads at either end and their ports, largest group first. */
 export function groupPairs(world: World, pairs: readonly PairPorts[]): ChangeGroup[] {
-  const grouper = new Grouper([world]);
-  for (const pair of pairs)
-    grouper.put(grouper.workload(pair.from), grouper.workload(pair.to), pair.ports, emptyPortSet());
+  const grouper = new Grouper(new GroupKeys([world], false));
+  const { keys } = grouper;
+  for (const pair of pairs) grouper.put(keys.workload(pair.from), keys.workload(pair.to), pair.ports, emptyPortSet());
   return grouper.sorted();
 }
 

@@ -5,14 +5,15 @@
  * the reachability it opens and cuts between the pairs the filters keep, through the one diff engine
  * isolate's and allow's previews use.
  */
-import type { V1LabelSelector } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
 
 import type { SnapshotScope } from '../cluster/types.js';
 import type { ObjectChange } from '../engine/apply.js';
 import { ApplyError, applyChange, isSameDirection } from '../engine/apply.js';
 import { compileWorld } from '../engine/compile.js';
-import type { BlockDiff, ChangeGroup, DiffScope } from '../engine/diff.js';
-import { diffBlocks, groupChanges, podsSelectedBy } from '../engine/diff.js';
+import type { BlockDiff, ChangeBlock, ChangeGroup, DiffScope } from '../engine/diff.js';
+import { diffBlocks, podsSelectedBy } from '../engine/diff.js';
+import { groupBoth } from '../engine/diff-groups.js';
 import type { ClusterSnapshot, PodRef, PolicyRef, Warning } from '../engine/model.js';
 import { keyOf, refOf } from '../engine/model.js';
 import type { TargetSpec } from '../engine/targets.js';
@@ -53,7 +54,7 @@ export interface DiffResult {
   namespaces: string[];
   /** Whether any connection is opened or cut (diff's exit status 1). */
   hasChanges: boolean;
-  /** The compiler's warnings about either world (invalid policies left out), once each. */
+  /** The compiler's warnings about either world (invalid policies left out), once each (warningsOf). */
   warnings: Warning[];
 }
 
@@ -99,36 +100,72 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
     ...applied.pods,
     ...worlds.flatMap((w) => w.pods.filter((p) => relabelled.has(p.ref.namespace)).map((p) => p.ref)),
   ];
+  const sources = policySources(beforeWorld, afterWorld, applied.policies);
   const touching = (direction: 'ingress' | 'egress') => {
-    const policies = policiesChangedIn(beforeWorld, afterWorld, applied.policies, direction);
+    const policies = policiesChangedIn(sources, applied.policies, direction);
     return worlds.flatMap((w) => podsSelectedBy(w, policies));
   };
-  const affected = {
-    ingress: [...changed, ...touching('ingress')],
-    egress: [...changed, ...touching('egress')],
-  };
   // A cluster tier policy may select any pod and admit or deny any peer: every pod is compared.
-  if (applied.tiersChanged) {
-    const all = worlds.flatMap((w) => w.pods.map((p) => p.ref));
-    affected.ingress = all;
-    affected.egress = all;
-  }
+  const all = applied.tiersChanged ? worlds.flatMap((w) => w.pods.map((p) => p.ref)) : undefined;
+  const affected = {
+    ingress: all ?? [...changed, ...touching('ingress')],
+    egress: all ?? [...changed, ...touching('egress')],
+  };
   const diff = diffBlocks(beforeWorld, afterWorld, affected, scopeOf(worlds, request));
   const namespaces = new Set([...diff.cutAddresses, ...diff.openedAddresses].map((c) => c.pod.namespace));
-  // Blocks share their ends' arrays: each is read once.
-  const ends = new Set(diff.blocks.flatMap((b) => [b.from, b.to]));
-  for (const pods of ends) for (const pod of pods) namespaces.add(pod.namespace);
-  const warnings = new Map<string, Warning>();
-  for (const warning of [...beforeWorld.warnings, ...afterWorld.warnings]) warnings.set(warning.message, warning);
+  for (const pods of blockEnds(diff.blocks)) {
+    // The pods of one end are mostly of one namespace: the set is asked when it changes.
+    let last: string | undefined;
+    for (const pod of pods) if (pod.namespace !== last) namespaces.add((last = pod.namespace));
+  }
   return {
     objects: applied.objects,
     diff,
-    opened: groupChanges(worlds, diff, 'opened', { byRules: true }),
-    cut: groupChanges(worlds, diff, 'cut', { byRules: true }),
+    ...groupBoth(worlds, diff, { byRules: true }),
     namespaces: [...namespaces].sort(),
     hasChanges: [diff.blocks, diff.cutAddresses, diff.openedAddresses].some((list) => list.length > 0),
-    warnings: [...warnings.values()],
+    warnings: warningsOf(beforeWorld, afterWorld),
   };
+}
+
+/** The ends of the blocks, each array once where consecutive blocks share it (those around one group do). */
+function* blockEnds(blocks: readonly ChangeBlock[]): Generator<readonly PodRef[]> {
+  let [from, to]: (readonly PodRef[] | undefined)[] = [];
+  for (const block of blocks) {
+    if (block.from !== from) yield (from = block.from);
+    if (block.to !== to) yield (to = block.to);
+  }
+}
+
+/**
+ * The compiler's warnings about both worlds, once each. The count of pods without an IP is said
+ * once, of the after-world (the before-world's count too only when the after-world has none): two
+ * lines that differ by the count read as the same warning said twice.
+ */
+function warningsOf(before: World, after: World): Warning[] {
+  const isCounted = (w: Warning) => w.code === 'pod-without-ip';
+  const counted = after.warnings.find(isCounted);
+  const warnings = new Map<string, Warning>();
+  for (const warning of [...before.warnings, ...after.warnings]) {
+    const said = counted && isCounted(warning) ? counted : warning;
+    warnings.set(said.message, said);
+  }
+  return [...warnings.values()];
+}
+
+/** The sources of the policies named, as each world holds them (valid ones only), by namespace/name. */
+function policySources(before: World, after: World, refs: readonly PolicyRef[]): Map<string, V1NetworkPolicy>[] {
+  const wanted = new Map<string, Set<string>>();
+  for (const ref of refs) {
+    const names = wanted.get(ref.namespace) ?? new Set<string>();
+    wanted.set(ref.namespace, names.add(ref.name));
+  }
+  return [before, after].map((world) => {
+    const sources = new Map<string, V1NetworkPolicy>();
+    for (const p of world.policies)
+      if (wanted.get(p.ref.namespace)?.has(p.ref.name)) sources.set(keyOf(p.ref), p.source);
+    return sources;
+  });
 }
 
 /**
@@ -137,12 +174,10 @@ export function planDiff(before: ClusterSnapshot, change: ClusterSnapshot, reque
  * that direction differ (a new ingress rule touches no pod's egress).
  */
 function policiesChangedIn(
-  before: World,
-  after: World,
+  [was, now]: Map<string, V1NetworkPolicy>[],
   refs: readonly PolicyRef[],
   direction: 'ingress' | 'egress',
 ): PolicyRef[] {
-  const [was, now] = [before, after].map((w) => new Map(w.policies.map((p) => [keyOf(p.ref), p.source])));
   return refs.filter((ref) => {
     const [a, b] = [was.get(keyOf(ref)), now.get(keyOf(ref))];
     return !a || !b || (a !== b && !isSameDirection(a, b, direction));
