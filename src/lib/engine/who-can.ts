@@ -142,8 +142,10 @@ class LabelClassRuns {
     if (to - from === labelClasses[lc].length) {
       let pods = this.whole[lc];
       if (!pods) {
-        const siblings = labelClasses[lc].map((c) => c.id).sort((a, b) => a - b);
-        this.whole[lc] = pods = siblings.flatMap((id) => index.memberRefs[id]);
+        // A label class lists its classes as they were made, in class order (compile.ts).
+        pods = [];
+        for (const cls of labelClasses[lc]) for (const pod of index.memberRefs[cls.id]) pods.push(pod);
+        this.whole[lc] = pods;
       }
       return pods;
     }
