@@ -106,13 +106,15 @@ function sameAnswer(world: World, target: PodClass): (a: number, b: number) => b
     for (const rule of policy.ingress ?? [])
       if (rule.peers !== 'all') for (const peer of rule.peers) if (peer.kind === 'ipBlock') blocks.push(peer.id);
   const { classes } = world;
+  const { labelClassOf } = labelClassRunsOf(world);
   const tierClassOf = world.tiers?.classOf;
+  // Read from two flat arrays: a big answer compares some 24,000 classes, whose objects lie all over the heap.
   return (a, b) => {
-    const x = classes[a];
-    const y = classes[b];
-    if (x.labelClass !== y.labelClass || (tierClassOf && tierClassOf[a] !== tierClassOf[b])) return false;
-    if (x.ipBlockIds === y.ipBlockIds) return true;
-    for (const id of blocks) if (x.ipBlockIds.has(id) !== y.ipBlockIds.has(id)) return false;
+    if (labelClassOf[a] !== labelClassOf[b] || (tierClassOf && tierClassOf[a] !== tierClassOf[b])) return false;
+    if (blocks.length === 0) return true;
+    const x = classes[a].ipBlockIds;
+    const y = classes[b].ipBlockIds;
+    for (const id of blocks) if (x !== y && x.has(id) !== y.has(id)) return false;
     return true;
   };
 }
@@ -129,8 +131,11 @@ function runBounds(groups: number): Int32Array {
 class LabelClassRuns {
   /** Per label class, its pods in class order (one array, shared by every answer that lists the whole label class). */
   private readonly whole: (PodRef[] | undefined)[];
+  /** Class id -> its label class. */
+  readonly labelClassOf: Int32Array;
 
   constructor(private readonly world: World) {
+    this.labelClassOf = Int32Array.from(world.classes, (c) => c.labelClass);
     // Sized once: filled at random label classes, a growing array would turn into a dictionary.
     this.whole = new Array<PodRef[] | undefined>(world.labelClasses.length).fill(undefined);
   }
