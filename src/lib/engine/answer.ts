@@ -28,7 +28,10 @@ export interface Connection {
 export interface ConnectionGroup {
   /** Pods asked about (one pod class, one resolved port); groups of one subject class share this array. */
   subjects: PodRef[];
-  /** Pods on the other side (one pod class); a pod is never paired with itself. */
+  /**
+   * Pods on the other side: one pod class, or (who-can without named sources) the classes of one label
+   * class that the answer does not tell apart, in class order; a pod is never paired with itself.
+   */
   peers: PodRef[];
   port?: number;
   protocol?: Protocol;

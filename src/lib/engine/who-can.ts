@@ -94,6 +94,80 @@ function evaluatorOf(world: World): Evaluator {
   return evaluator;
 }
 
+/**
+ * Whether two source classes get the same answer (decision and ports) from the pods of `target`. Classes of one label class share namespace, labels and
+ * egress policies (world.ts), so they differ in a decision only through the ipBlock peers of the
+ * target's ingress rules (peers.ts peerAdmitsClass: an ipBlock admits a class by its pods' IPs) and,
+ * with cluster tiers, through their tier class (evaluate.ts withTiers reads no more of a source).
+ */
+function sameAnswer(world: World, target: PodClass): (a: number, b: number) => boolean {
+  const blocks: number[] = [];
+  for (const policy of target.ingressPolicies)
+    for (const rule of policy.ingress ?? [])
+      if (rule.peers !== 'all') for (const peer of rule.peers) if (peer.kind === 'ipBlock') blocks.push(peer.id);
+  const { classes } = world;
+  const { labelClassOf } = labelClassRunsOf(world);
+  const tierClassOf = world.tiers?.classOf;
+  // Read from two flat arrays: a big answer compares some 24,000 classes, whose objects lie all over the heap.
+  return (a, b) => {
+    if (labelClassOf[a] !== labelClassOf[b] || (tierClassOf && tierClassOf[a] !== tierClassOf[b])) return false;
+    if (blocks.length === 0) return true;
+    const x = classes[a].ipBlockIds;
+    const y = classes[b].ipBlockIds;
+    for (const id of blocks) if (x !== y && x.has(id) !== y.has(id)) return false;
+    return true;
+  };
+}
+
+/** Room for the [first, end) positions of an answer's groups, reused by every query (they are read before it returns). */
+let bounds = new Int32Array(0);
+
+function runBounds(groups: number): Int32Array {
+  if (bounds.length < 2 * groups) bounds = new Int32Array(2 * groups);
+  return bounds;
+}
+
+/** The pods of runs of classes of one label class, in class order; made once per world. */
+class LabelClassRuns {
+  /** Per label class, its pods in class order (one array, shared by every answer that lists the whole label class). */
+  private readonly whole: (PodRef[] | undefined)[];
+  /** Class id -> its label class. */
+  readonly labelClassOf: Int32Array;
+
+  constructor(private readonly world: World) {
+    this.labelClassOf = Int32Array.from(world.classes, (c) => c.labelClass);
+    // Sized once: filled at random label classes, a growing array would turn into a dictionary.
+    this.whole = new Array<PodRef[] | undefined>(world.labelClasses.length).fill(undefined);
+  }
+
+  /** The pods of the classes ids[order[k]] (or ids[k]) for k in [from, to), all of one label class. */
+  peers(ids: ArrayLike<number>, order: ArrayLike<number> | undefined, from: number, to: number): PodRef[] {
+    const { classes, labelClasses, index } = this.world;
+    const lc = classes[ids[order ? order[from] : from]].labelClass;
+    if (to - from === labelClasses[lc].length) {
+      let pods = this.whole[lc];
+      if (!pods) {
+        // A label class lists its classes as they were made, in class order (compile.ts).
+        pods = [];
+        for (const cls of labelClasses[lc]) for (const pod of index.memberRefs[cls.id]) pods.push(pod);
+        this.whole[lc] = pods;
+      }
+      return pods;
+    }
+    const pods: PodRef[] = [];
+    for (let k = from; k < to; k++) for (const pod of index.memberRefs[ids[order ? order[k] : k]]) pods.push(pod);
+    return pods;
+  }
+}
+
+const labelClassRuns = new WeakMap<World, LabelClassRuns>();
+
+function labelClassRunsOf(world: World): LabelClassRuns {
+  let runs = labelClassRuns.get(world);
+  if (!runs) labelClassRuns.set(world, (runs = new LabelClassRuns(world)));
+  return runs;
+}
+
 /** Answers a who-can query over a compiled world, every group at once. */
 export function whoCan(world: World, query: WhoCanQuery): ReachAnswer {
   const { shares, groupsOf, ...rest } = prepareWhoCan(world, query);
@@ -125,7 +199,8 @@ export function whoCanStreamed(world: World, query: WhoCanQuery): StreamedAnswer
       subjects: share.pods.map((pod) => pod.ref),
       compute() {
         const decider = new GroupDecider(world);
-        return { ...groupsOf(share, decider), decide: (group) => decider.decide(group.decisionId) };
+        // One group per source class: whole-cluster.ts tells a class pair's decisions by the class's pods array.
+        return { ...groupsOf(share, decider, false), decide: (group) => decider.decide(group.decisionId) };
       },
     })),
   };
@@ -236,11 +311,14 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
 
   /**
    * The groups of one target group (a class with one resolved port): its allowed and (when asked)
-   * denied source classes, each given a decisionId by `decider`.
+   * denied source classes, each given a decisionId by `decider`. With `byLabelClass`, allowed
+   * classes of one label class that the target answers alike are one group (when every source and
+   * only the allowed ones are asked about).
    */
   const groupsOfTarget = (
     target: TargetGroup,
     decider: GroupDecider,
+    byLabelClass = true,
   ): { groups: ConnectionGroup[]; deniedGroups: ConnectionGroup[] } => {
     const { cls, port, portName, protocol, lacksPort, pods } = target;
     const groups: ConnectionGroup[] = [];
@@ -285,10 +363,10 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
     };
     if (!sourcesByClass && !query.includeDenied) {
       // Only the allowed classes are visited, in class order (the evaluators give them in that order
-      // already; sorted here only if not).
-      // A target no policy isolates has tens of thousands of them: the list is sized once (at most one
-      // group per class) and cut to what was filled, not grown push by push.
-      const { ids } = answer;
+      // already; sorted here only if not). A target that admits every namespace has tens of thousands
+      // of them: neighbours that its answer cannot tell apart are one group (sameAnswer), and the list
+      // is sized once, by a first pass that counts the groups.
+      const { ids, ports } = answer;
       const start = decider.add(target, ids);
       let order: ArrayLike<number> | undefined;
       for (let i = 1; i < ids.length; i++) {
@@ -297,23 +375,35 @@ function prepareWhoCan(world: World, query: WhoCanQuery) {
           break;
         }
       }
-      const filled: ConnectionGroup[] = new Array<ConnectionGroup>(ids.length);
-      let n = 0;
-      if (port && portName === undefined && !order) {
-        // The common case (a port number asked): one object shape, written here.
-        const { port: number, protocol } = port;
-        for (let i = 0; i < ids.length; i++) {
-          const peers = peersOf(ids[i]);
-          if (peers) filled[n++] = { subjects: targetRefs, peers, port: number, protocol, decisionId: start + i };
+      // Groups as [first, end) positions in that order, found once (the list is then sized once).
+      const alike = byLabelClass ? sameAnswer(world, cls) : () => false;
+      const bounds = runBounds(ids.length);
+      let count = 0;
+      for (let k = 0; k < ids.length;) {
+        const i = order ? order[k] : k;
+        if (!peersOf(ids[i])) {
+          k++;
+          continue;
         }
-      } else {
-        for (let k = 0; k < ids.length; k++) {
-          const i = order ? order[k] : k;
-          const peers = peersOf(ids[i]);
-          if (peers) filled[n++] = make(peers, answer.ports ? answer.ports[i] : true, start + i);
+        let end = k + 1;
+        for (; end < ids.length; end++) {
+          const j = order ? order[end] : end;
+          if (!alike(ids[i], ids[j]) || (ports && ports[i] !== ports[j]) || !peersOf(ids[j])) break;
         }
+        bounds[2 * count] = k;
+        bounds[2 * count + 1] = end;
+        count++;
+        k = end;
       }
-      filled.length = n;
+      const runs = labelClassRunsOf(world);
+      const filled: ConnectionGroup[] = new Array<ConnectionGroup>(count);
+      for (let g = 0; g < count; g++) {
+        const k = bounds[2 * g];
+        const end = bounds[2 * g + 1];
+        const i = order ? order[k] : k;
+        const peers = end - k === 1 ? peersOf(ids[i])! : runs.peers(ids, order, k, end);
+        filled[g] = make(peers, ports ? ports[i] : true, start + i);
+      }
       return { groups: filled, deniedGroups };
     }
     // With sources named (often a few classes of many), only theirs are kept.
