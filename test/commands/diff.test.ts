@@ -262,6 +262,26 @@ describe('diff', () => {
     expect(json.exitCode).toBe(0);
   });
 
+  it("rows are ordered by their ends' names taken whole when an address end of several blocks begins with another end", async () => {
+    // Ends `10.0.0.0/8` and `10.0.0.0/8, 172.16.0.0/12`: compared as whole labels (the views' order,
+    // as localeCompare), `10.0.0.0/8, 172.16.0.0/12 shop/a` comes before `10.0.0.0/8 shop/b`, which
+    // ranking each end on its own would turn round (diff-groups.ts ranksOf refuses such names).
+    const run = await diff(
+      '--base',
+      'test/fixtures/diff/address-ends-base.yaml',
+      '-f',
+      'test/fixtures/diff/address-ends-change.yaml',
+      '-n',
+      'shop',
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stdout.split('\n').slice(3, 6)).toEqual([
+      'CHANGE   CONNECTIONS   FROM     TO                          PORTS     ALLOWED BY BEFORE   ALLOWED BY AFTER',
+      'opens    1             shop/a   10.0.0.0/8, 172.16.0.0/12   443/TCP   -                   shop/a-egress',
+      'opens    1             shop/b   10.0.0.0/8                  443/TCP   -                   shop/b-egress',
+    ]);
+  });
+
   it("a warning both worlds give with their own count is said once, with the after-world's count", async () => {
     const run = await diff('--base', 'examples/shop', '-f', 'test/fixtures/diff/new-deployment.yaml', '-A');
     const lines = run.stderr.split('\n').filter((l) => l.includes('have no IP address'));
