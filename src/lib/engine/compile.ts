@@ -190,7 +190,7 @@ function inApiOrder<T extends { metadata?: { namespace?: string; name?: string }
   // Most snapshots come in that order already (the API's lists, files written from them): checked
   // first, in one pass, so they are neither keyed nor sorted.
   for (let i = 1; i < objects.length; i++)
-    if (compareApiKeys(objects[i - 1], objects[i]) > 0) return sortedApiOrder(objects);
+    if (compareApiKeys(objects[i - 1], objects[i]) > 0) return [...objects].sort(compareApiKeys);
   return [...objects];
 }
 
@@ -205,14 +205,6 @@ function compareApiKeys(
   const x = namespace === other ? (a.metadata?.name ?? '') : `${namespace}/${a.metadata?.name ?? ''}`;
   const y = namespace === other ? (b.metadata?.name ?? '') : `${other}/${b.metadata?.name ?? ''}`;
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function sortedApiOrder<T extends { metadata?: { namespace?: string; name?: string } }>(objects: readonly T[]): T[] {
-  const keyed = objects.map((object) => ({
-    object,
-    key: `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`,
-  }));
-  return keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map(({ object }) => object);
 }
 
 /** Compiles a snapshot into a World: validates and compiles policies, indexes pods, groups them into classes. */

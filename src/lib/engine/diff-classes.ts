@@ -9,7 +9,7 @@ import { portSetKey } from './diff-groups.js';
 import type { Decision, PodRef, PortSet } from './model.js';
 import { emptyPortSet, intersectPortSets, isEmptyPortSet, subtractPortSets } from './ports.js';
 import { analysePair, decideOnAllPorts } from './evaluate.js';
-import { TrieNode } from './number-trie.js';
+import { pairKey, smallPair, TrieNode } from './number-trie.js';
 import type { BitLayout } from './matrix.js';
 import { allowedSourceClasses, Evaluator } from './matrix.js';
 import type { Acc, Bits, Layout, Point } from './layout.js';
@@ -726,17 +726,4 @@ export class BlockCollector {
     for (const decisions of this.decisions) decisions.fix(undefined);
     return this.blocks;
   }
-}
-
-/**
- * Two small numbers (ids) as one, unboxed while both are under 2^15; larger ones as a negative
- * number of their own.
- */
-function smallPair(a: number, b: number): number {
-  return a < 0x8000 && b < 0x8000 ? a * 0x8000 + b : -1 - pairKey(a, b);
-}
-
-/** Two ids (port sets, decisions: far fewer than 2^26 each) as one number. */
-function pairKey(a: number, b: number): number {
-  return a * 0x4000000 + b;
 }

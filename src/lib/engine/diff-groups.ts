@@ -8,6 +8,7 @@ import type { World } from './world.js';
 import type { BlockDiff, ChangeBlock, ReachabilityDiff } from './diff.js';
 import type { Decision, IpBlock, PodRef, PortSet } from './model.js';
 import { keyOf } from './model.js';
+import { smallPair } from './number-trie.js';
 import { emptyPortSet, isEmptyPortSet } from './ports.js';
 import { workloadOf } from './targets.js';
 
@@ -217,9 +218,8 @@ class Grouper {
     why: Pick<ChangeGroup, 'before' | 'after'>,
     count: number,
   ): void {
-    // Ends are numbered from 0 and far fewer than 2^26; two below 2^15 make a small integer key
-    // (V8 hashes those fastest), the others a negative one.
-    const ends = (from | to) < 0x8000 ? from * 0x8000 + to : -(from * 0x4000000 + to) - 1;
+    // Ends are numbered from 0 and far fewer than 2^26.
+    const ends = smallPair(from, to);
     let group = bySuffix.get(ends);
     if (!group) {
       const { ends: all, isByRules } = this.keys;
